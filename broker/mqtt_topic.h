@@ -1,0 +1,28 @@
+/**
+ * mqtt_topic — UTF-8 and topic syntax rules of MQTT 3.1.1 (pure functions, any thread).
+ */
+#ifndef IOT_BROKER_MQTT_TOPIC_H
+#define IOT_BROKER_MQTT_TOPIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Well-formed UTF-8 per [MQTT-1.5.3-1] (no surrogates D800-DFFF, no overlong forms,
+ *  nothing above U+10FFFF) and no U+0000 [MQTT-1.5.3-2]. */
+bool mqtt_utf8_valid(const uint8_t *p, size_t n);
+
+/** Topic name (PUBLISH, will): non-empty [MQTT-4.7.3-1], no '+' or '#' [MQTT-3.3.2-2],
+ *  valid UTF-8, at most MQTT_MAX_TOPIC_LEVELS levels. */
+bool mqtt_topic_name_valid(const uint8_t *p, size_t n);
+
+/** Topic filter (SUBSCRIBE/UNSUBSCRIBE): non-empty, '#' only alone as the last level
+ *  [MQTT-4.7.1-2], '+' only as a whole level [MQTT-4.7.1-3], valid UTF-8, at most
+ *  MQTT_MAX_TOPIC_LEVELS levels. */
+bool mqtt_topic_filter_valid(const uint8_t *p, size_t n);
+
+/** Does valid filter @f match valid topic name @t? Wildcards at the first level do not
+ *  match topics beginning with '$' [MQTT-4.7.2-1]. Reference semantics for the trie. */
+bool mqtt_topic_match(const uint8_t *f, size_t fn, const uint8_t *t, size_t tn);
+
+#endif

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages iotcloud needs to build, run and test, when any is missing.
+# Usage: scripts/deps.sh [--test]   (--test adds the test clients and fuzzing toolchain)
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl)
+test_pkgs=(libcriterion-dev clang mosquitto-clients python3-paho-mqtt python3 llvm)
+
+want=("${pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo_cmd apt-get update -qq
+$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
