@@ -69,10 +69,206 @@ include CMakeFiles/iotcore.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/iotcore.dir/flags.make
 
+CMakeFiles/iotcore.dir/broker/broker.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/broker.c.o: /work/main/broker/broker.c
+CMakeFiles/iotcore.dir/broker/broker.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/iotcore.dir/broker/broker.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/broker.c.o -MF CMakeFiles/iotcore.dir/broker/broker.c.o.d -o CMakeFiles/iotcore.dir/broker/broker.c.o -c /work/main/broker/broker.c
+
+CMakeFiles/iotcore.dir/broker/broker.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/broker.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/broker.c > CMakeFiles/iotcore.dir/broker/broker.c.i
+
+CMakeFiles/iotcore.dir/broker/broker.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/broker.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/broker.c -o CMakeFiles/iotcore.dir/broker/broker.c.s
+
+CMakeFiles/iotcore.dir/broker/conn.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/conn.c.o: /work/main/broker/conn.c
+CMakeFiles/iotcore.dir/broker/conn.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/iotcore.dir/broker/conn.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/conn.c.o -MF CMakeFiles/iotcore.dir/broker/conn.c.o.d -o CMakeFiles/iotcore.dir/broker/conn.c.o -c /work/main/broker/conn.c
+
+CMakeFiles/iotcore.dir/broker/conn.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/conn.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/conn.c > CMakeFiles/iotcore.dir/broker/conn.c.i
+
+CMakeFiles/iotcore.dir/broker/conn.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/conn.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/conn.c -o CMakeFiles/iotcore.dir/broker/conn.c.s
+
+CMakeFiles/iotcore.dir/broker/deliver.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/deliver.c.o: /work/main/broker/deliver.c
+CMakeFiles/iotcore.dir/broker/deliver.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/iotcore.dir/broker/deliver.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/deliver.c.o -MF CMakeFiles/iotcore.dir/broker/deliver.c.o.d -o CMakeFiles/iotcore.dir/broker/deliver.c.o -c /work/main/broker/deliver.c
+
+CMakeFiles/iotcore.dir/broker/deliver.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/deliver.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/deliver.c > CMakeFiles/iotcore.dir/broker/deliver.c.i
+
+CMakeFiles/iotcore.dir/broker/deliver.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/deliver.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/deliver.c -o CMakeFiles/iotcore.dir/broker/deliver.c.s
+
+CMakeFiles/iotcore.dir/broker/handle_connect.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/handle_connect.c.o: /work/main/broker/handle_connect.c
+CMakeFiles/iotcore.dir/broker/handle_connect.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/iotcore.dir/broker/handle_connect.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/handle_connect.c.o -MF CMakeFiles/iotcore.dir/broker/handle_connect.c.o.d -o CMakeFiles/iotcore.dir/broker/handle_connect.c.o -c /work/main/broker/handle_connect.c
+
+CMakeFiles/iotcore.dir/broker/handle_connect.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/handle_connect.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/handle_connect.c > CMakeFiles/iotcore.dir/broker/handle_connect.c.i
+
+CMakeFiles/iotcore.dir/broker/handle_connect.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/handle_connect.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/handle_connect.c -o CMakeFiles/iotcore.dir/broker/handle_connect.c.s
+
+CMakeFiles/iotcore.dir/broker/handle_publish.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/handle_publish.c.o: /work/main/broker/handle_publish.c
+CMakeFiles/iotcore.dir/broker/handle_publish.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/iotcore.dir/broker/handle_publish.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/handle_publish.c.o -MF CMakeFiles/iotcore.dir/broker/handle_publish.c.o.d -o CMakeFiles/iotcore.dir/broker/handle_publish.c.o -c /work/main/broker/handle_publish.c
+
+CMakeFiles/iotcore.dir/broker/handle_publish.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/handle_publish.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/handle_publish.c > CMakeFiles/iotcore.dir/broker/handle_publish.c.i
+
+CMakeFiles/iotcore.dir/broker/handle_publish.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/handle_publish.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/handle_publish.c -o CMakeFiles/iotcore.dir/broker/handle_publish.c.s
+
+CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o: /work/main/broker/handle_subscribe.c
+CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o -MF CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o.d -o CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o -c /work/main/broker/handle_subscribe.c
+
+CMakeFiles/iotcore.dir/broker/handle_subscribe.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/handle_subscribe.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/handle_subscribe.c > CMakeFiles/iotcore.dir/broker/handle_subscribe.c.i
+
+CMakeFiles/iotcore.dir/broker/handle_subscribe.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/handle_subscribe.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/handle_subscribe.c -o CMakeFiles/iotcore.dir/broker/handle_subscribe.c.s
+
+CMakeFiles/iotcore.dir/broker/handover.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/handover.c.o: /work/main/broker/handover.c
+CMakeFiles/iotcore.dir/broker/handover.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/iotcore.dir/broker/handover.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/handover.c.o -MF CMakeFiles/iotcore.dir/broker/handover.c.o.d -o CMakeFiles/iotcore.dir/broker/handover.c.o -c /work/main/broker/handover.c
+
+CMakeFiles/iotcore.dir/broker/handover.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/handover.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/handover.c > CMakeFiles/iotcore.dir/broker/handover.c.i
+
+CMakeFiles/iotcore.dir/broker/handover.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/handover.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/handover.c -o CMakeFiles/iotcore.dir/broker/handover.c.s
+
+CMakeFiles/iotcore.dir/broker/memio.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/memio.c.o: /work/main/broker/memio.c
+CMakeFiles/iotcore.dir/broker/memio.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/iotcore.dir/broker/memio.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/memio.c.o -MF CMakeFiles/iotcore.dir/broker/memio.c.o.d -o CMakeFiles/iotcore.dir/broker/memio.c.o -c /work/main/broker/memio.c
+
+CMakeFiles/iotcore.dir/broker/memio.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/memio.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/memio.c > CMakeFiles/iotcore.dir/broker/memio.c.i
+
+CMakeFiles/iotcore.dir/broker/memio.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/memio.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/memio.c -o CMakeFiles/iotcore.dir/broker/memio.c.s
+
+CMakeFiles/iotcore.dir/broker/msg.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/msg.c.o: /work/main/broker/msg.c
+CMakeFiles/iotcore.dir/broker/msg.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/iotcore.dir/broker/msg.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/msg.c.o -MF CMakeFiles/iotcore.dir/broker/msg.c.o.d -o CMakeFiles/iotcore.dir/broker/msg.c.o -c /work/main/broker/msg.c
+
+CMakeFiles/iotcore.dir/broker/msg.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/msg.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/msg.c > CMakeFiles/iotcore.dir/broker/msg.c.i
+
+CMakeFiles/iotcore.dir/broker/msg.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/msg.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/msg.c -o CMakeFiles/iotcore.dir/broker/msg.c.s
+
+CMakeFiles/iotcore.dir/broker/net_glue.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/net_glue.c.o: /work/main/broker/net_glue.c
+CMakeFiles/iotcore.dir/broker/net_glue.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/iotcore.dir/broker/net_glue.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/net_glue.c.o -MF CMakeFiles/iotcore.dir/broker/net_glue.c.o.d -o CMakeFiles/iotcore.dir/broker/net_glue.c.o -c /work/main/broker/net_glue.c
+
+CMakeFiles/iotcore.dir/broker/net_glue.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/net_glue.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/net_glue.c > CMakeFiles/iotcore.dir/broker/net_glue.c.i
+
+CMakeFiles/iotcore.dir/broker/net_glue.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/net_glue.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/net_glue.c -o CMakeFiles/iotcore.dir/broker/net_glue.c.s
+
+CMakeFiles/iotcore.dir/broker/registry.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/registry.c.o: /work/main/broker/registry.c
+CMakeFiles/iotcore.dir/broker/registry.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/iotcore.dir/broker/registry.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/registry.c.o -MF CMakeFiles/iotcore.dir/broker/registry.c.o.d -o CMakeFiles/iotcore.dir/broker/registry.c.o -c /work/main/broker/registry.c
+
+CMakeFiles/iotcore.dir/broker/registry.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/registry.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/registry.c > CMakeFiles/iotcore.dir/broker/registry.c.i
+
+CMakeFiles/iotcore.dir/broker/registry.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/registry.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/registry.c -o CMakeFiles/iotcore.dir/broker/registry.c.s
+
+CMakeFiles/iotcore.dir/broker/route.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/route.c.o: /work/main/broker/route.c
+CMakeFiles/iotcore.dir/broker/route.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/iotcore.dir/broker/route.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/route.c.o -MF CMakeFiles/iotcore.dir/broker/route.c.o.d -o CMakeFiles/iotcore.dir/broker/route.c.o -c /work/main/broker/route.c
+
+CMakeFiles/iotcore.dir/broker/route.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/route.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/route.c > CMakeFiles/iotcore.dir/broker/route.c.i
+
+CMakeFiles/iotcore.dir/broker/route.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/route.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/route.c -o CMakeFiles/iotcore.dir/broker/route.c.s
+
+CMakeFiles/iotcore.dir/broker/session.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/session.c.o: /work/main/broker/session.c
+CMakeFiles/iotcore.dir/broker/session.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/iotcore.dir/broker/session.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/session.c.o -MF CMakeFiles/iotcore.dir/broker/session.c.o.d -o CMakeFiles/iotcore.dir/broker/session.c.o -c /work/main/broker/session.c
+
+CMakeFiles/iotcore.dir/broker/session.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/session.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/session.c > CMakeFiles/iotcore.dir/broker/session.c.i
+
+CMakeFiles/iotcore.dir/broker/session.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/session.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/session.c -o CMakeFiles/iotcore.dir/broker/session.c.s
+
+CMakeFiles/iotcore.dir/broker/subs.c.o: CMakeFiles/iotcore.dir/flags.make
+CMakeFiles/iotcore.dir/broker/subs.c.o: /work/main/broker/subs.c
+CMakeFiles/iotcore.dir/broker/subs.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/iotcore.dir/broker/subs.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/broker/subs.c.o -MF CMakeFiles/iotcore.dir/broker/subs.c.o.d -o CMakeFiles/iotcore.dir/broker/subs.c.o -c /work/main/broker/subs.c
+
+CMakeFiles/iotcore.dir/broker/subs.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/iotcore.dir/broker/subs.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/broker/subs.c > CMakeFiles/iotcore.dir/broker/subs.c.i
+
+CMakeFiles/iotcore.dir/broker/subs.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/iotcore.dir/broker/subs.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/broker/subs.c -o CMakeFiles/iotcore.dir/broker/subs.c.s
+
 CMakeFiles/iotcore.dir/common/buf.c.o: CMakeFiles/iotcore.dir/flags.make
 CMakeFiles/iotcore.dir/common/buf.c.o: /work/main/common/buf.c
 CMakeFiles/iotcore.dir/common/buf.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/iotcore.dir/common/buf.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/iotcore.dir/common/buf.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/common/buf.c.o -MF CMakeFiles/iotcore.dir/common/buf.c.o.d -o CMakeFiles/iotcore.dir/common/buf.c.o -c /work/main/common/buf.c
 
 CMakeFiles/iotcore.dir/common/buf.c.i: cmake_force
@@ -86,7 +282,7 @@ CMakeFiles/iotcore.dir/common/buf.c.s: cmake_force
 CMakeFiles/iotcore.dir/common/log.c.o: CMakeFiles/iotcore.dir/flags.make
 CMakeFiles/iotcore.dir/common/log.c.o: /work/main/common/log.c
 CMakeFiles/iotcore.dir/common/log.c.o: CMakeFiles/iotcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/iotcore.dir/common/log.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/iotcore.dir/common/log.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/iotcore.dir/common/log.c.o -MF CMakeFiles/iotcore.dir/common/log.c.o.d -o CMakeFiles/iotcore.dir/common/log.c.o -c /work/main/common/log.c
 
 CMakeFiles/iotcore.dir/common/log.c.i: cmake_force
@@ -99,17 +295,45 @@ CMakeFiles/iotcore.dir/common/log.c.s: cmake_force
 
 # Object files for target iotcore
 iotcore_OBJECTS = \
+"CMakeFiles/iotcore.dir/broker/broker.c.o" \
+"CMakeFiles/iotcore.dir/broker/conn.c.o" \
+"CMakeFiles/iotcore.dir/broker/deliver.c.o" \
+"CMakeFiles/iotcore.dir/broker/handle_connect.c.o" \
+"CMakeFiles/iotcore.dir/broker/handle_publish.c.o" \
+"CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o" \
+"CMakeFiles/iotcore.dir/broker/handover.c.o" \
+"CMakeFiles/iotcore.dir/broker/memio.c.o" \
+"CMakeFiles/iotcore.dir/broker/msg.c.o" \
+"CMakeFiles/iotcore.dir/broker/net_glue.c.o" \
+"CMakeFiles/iotcore.dir/broker/registry.c.o" \
+"CMakeFiles/iotcore.dir/broker/route.c.o" \
+"CMakeFiles/iotcore.dir/broker/session.c.o" \
+"CMakeFiles/iotcore.dir/broker/subs.c.o" \
 "CMakeFiles/iotcore.dir/common/buf.c.o" \
 "CMakeFiles/iotcore.dir/common/log.c.o"
 
 # External object files for target iotcore
 iotcore_EXTERNAL_OBJECTS =
 
+libiotcore.a: CMakeFiles/iotcore.dir/broker/broker.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/conn.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/deliver.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/handle_connect.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/handle_publish.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/handle_subscribe.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/handover.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/memio.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/msg.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/net_glue.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/registry.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/route.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/session.c.o
+libiotcore.a: CMakeFiles/iotcore.dir/broker/subs.c.o
 libiotcore.a: CMakeFiles/iotcore.dir/common/buf.c.o
 libiotcore.a: CMakeFiles/iotcore.dir/common/log.c.o
 libiotcore.a: CMakeFiles/iotcore.dir/build.make
 libiotcore.a: CMakeFiles/iotcore.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libiotcore.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Linking C static library libiotcore.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/iotcore.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/iotcore.dir/link.txt --verbose=$(VERBOSE)
 

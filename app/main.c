@@ -1,0 +1,144 @@
+/*
+ * iotcloud — entry point: configuration, certificates, broker, worker loops.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app/config.h"
+#include "broker/broker.h"
+#include "ca/ca.h"
+#include "common/log.h"
+#include "net/net.h"
+
+static bool wants_tls(const iot_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        if (cfg->listen[i].scheme == CONFIG_MQTTS)
+            return true;
+    return false;
+}
+
+/* Fills @tls from --cert/--key/--cafile, or from our own CA under the data directory. */
+static int setup_tls(const iot_config *cfg, ca_paths *ca, net_tls_opts *tls)
+{
+    char err[512];
+    if ((cfg->cert[0] != '\0') != (cfg->key[0] != '\0')) {
+        log_error("cert and key must be given together");
+        return -1;
+    }
+    if (!cfg->cert[0] || !cfg->cafile[0]) {
+        if (ca_bootstrap(cfg->data_dir, ca, err, sizeof err) < 0) {
+            log_error("certificate authority: %s", err);
+            return -1;
+        }
+    }
+    tls->cert_file = cfg->cert[0] ? cfg->cert : ca->server_cert;
+    tls->key_file = cfg->key[0] ? cfg->key : ca->server_key;
+    tls->ca_file = cfg->cafile[0] ? cfg->cafile : ca->ca_cert;
+    tls->handshake_timeout_ms = cfg->handshake_timeout_ms;
+    return 0;
+}
+
+static broker *make_broker(const iot_config *cfg)
+{
+    broker_opts o = {
+        .allow_anonymous = cfg->allow_anonymous,
+        .max_packet_size = cfg->max_packet_size,
+        .max_inflight = cfg->max_inflight,
+        .max_queued = cfg->max_queued,
+        .max_keepalive = cfg->max_keepalive,
+        .connect_timeout_ms = cfg->connect_timeout_ms,
+        .qos0_drop_bytes = cfg->max_output_bytes / 2,
+    };
+    return broker_new(&o);
+}
+
+static int add_listeners(net_server *srv, const iot_config *cfg, broker *br)
+{
+    char err[512];
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        const config_listen *l = &cfg->listen[i];
+        net_listener_opts lo = {
+            .host = l->host,
+            .port = l->port,
+            .tls = l->scheme == CONFIG_MQTTS,
+            .protos = {&broker_mqtt_proto},
+            .proto_args = {br},
+            .n_protos = 1,
+        };
+        if (net_server_listen(srv, &lo, err, sizeof err) < 0) {
+            log_error("listen %s:%u: %s", l->host, l->port, err);
+            return -1;
+        }
+        log_info("listening on %s://%s:%u", lo.tls ? "mqtts" : "mqtt", l->host,
+                 net_server_listener_port(srv, i));
+    }
+    return 0;
+}
+
+static int run(const iot_config *cfg)
+{
+    ca_paths ca;
+    net_tls_opts tls = {0};
+    char err[512];
+    int rc = 1;
+    broker *br = NULL;
+    net_server *srv = NULL;
+
+    if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+        log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
+        return 1;
+    }
+    if (wants_tls(cfg) && setup_tls(cfg, &ca, &tls) < 0)
+        return 1;
+    br = make_broker(cfg);
+    if (!br)
+        goto out;
+    net_server_opts so = {
+        .workers = cfg->workers,
+        .max_output_bytes = cfg->max_output_bytes,
+        .loop_init = broker_loop_init,
+        .loop_fini = broker_loop_fini,
+        .loop_arg = br,
+    };
+    srv = net_server_new(&so, wants_tls(cfg) ? &tls : NULL, err, sizeof err);
+    if (!srv) {
+        log_error("server: %s", err);
+        goto out;
+    }
+    if (add_listeners(srv, cfg, br) < 0)
+        goto out;
+    log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
+             cfg->data_dir);
+    net_server_run(srv);
+    log_info("iotcloud stopped");
+    rc = 0;
+out:
+    net_server_free(srv);
+    broker_free(br);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    iot_config cfg;
+    char err[512];
+    bool help = false;
+    config_defaults(&cfg);
+    if (config_parse_args(&cfg, argc, argv, &help, err, sizeof err) < 0) {
+        fprintf(stderr, "iotcloud: %s\n(see iotcloud --help)\n", err);
+        return 2;
+    }
+    if (help) {
+        config_print_help(stdout);
+        return 0;
+    }
+    enum log_level lvl;
+    if (log_level_parse(cfg.log_level, &lvl) == 0)
+        log_set_level(lvl);
+    signal(SIGPIPE, SIG_IGN);
+    return run(&cfg);
+}

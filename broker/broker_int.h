@@ -1,0 +1,266 @@
+/*
+ * Internal structures of the broker, shared by the files of broker/ only.
+ *
+ * Ownership summary (details in docs/architecture.md):
+ * - bmsg: immutable after creation, refcounted (atomic); every queue, inflight slot,
+ *   retained entry and cross-loop batch holds one reference.
+ * - session: refcounted (atomic) so that trie lookups on any loop can hold it while a
+ *   delivery is in flight to the owner loop. Its mutable state (conn, queues, inflight,
+ *   subscriptions list) is touched only by the owner loop (s->owner). Only the owner
+ *   changes s->owner (release store); readers on other loops load it (acquire) and post
+ *   to that loop; a loop that receives work for a session it no longer owns forwards it.
+ * - mconn: owned by its loop; freed when the transport reports close, unless a session
+ *   hand-over for it is in flight (then when that message arrives).
+ */
+#ifndef IOT_BROKER_BROKER_INT_H
+#define IOT_BROKER_BROKER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "broker/mqtt_codec.h"
+#include "broker/trie.h"
+#include "common/buf.h"
+
+/* Largest packet accepted before CONNECT has been accepted: nothing bigger is buffered
+ * for an unauthenticated peer, whatever max_packet_size says. */
+#define BROKER_MAX_CONNECT_SIZE (64u * 1024u)
+
+typedef struct bloop bloop;
+typedef struct session session;
+typedef struct mconn mconn;
+
+/* ---- messages (msg.c) ------------------------------------------------------------------ */
+
+/* An application message as routed. Layout of b->data:
+ *   [slack][QoS 0 fixed header][topic length (2)][topic][payload]
+ * so a QoS 0 delivery without the retain flag is one shared iovec starting at hdr_off,
+ * and every other delivery writes a small header of its own and shares the payload. */
+typedef struct bmsg {
+    atomic_uint refs;
+    uint8_t qos;
+    bool retain;
+    uint16_t topic_len;
+    uint32_t hdr_off;
+    uint32_t topic_off;     /* offset of the topic bytes (after the 2-byte length) */
+    uint32_t payload_off;
+    uint32_t payload_len;
+    buf *b;
+} bmsg;
+
+bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
+                size_t payload_len, uint8_t qos, bool retain);
+bmsg *bmsg__ref(bmsg *m);
+void bmsg__unref(bmsg *m);
+void bmsg__hold(void *m);
+void bmsg__release(void *m);
+
+/* ---- transport seen by a connection (net glue or the fuzz harness) --------------------- */
+
+typedef struct mconn_io {
+    int (*write)(void *t, const void *p, size_t n);
+    int (*write_buf)(void *t, buf *b, size_t off, size_t n);
+    size_t (*pending)(void *t);
+    void (*close)(void *t);
+    void (*set_timeout)(void *t, uint64_t ms);
+    void (*pause)(void *t);
+    void (*resume)(void *t);
+} mconn_io;
+
+/* memio.c: an in-memory transport (unit tests, fuzzing). */
+typedef struct memio {
+    uint8_t *out;       /* everything written, in order */
+    size_t len, cap;
+    size_t pending;     /* what pending() reports (tests set it) */
+    bool closed;
+    bool paused;
+    uint64_t timeout_ms;
+} memio;
+
+extern const mconn_io memio_ops;
+/* Drops the first @n bytes of captured output. */
+void memio__consume(memio *m, size_t n);
+void memio__free(memio *m);
+
+/* ---- broker and per-loop state (broker.c) ---------------------------------------------- */
+
+struct broker {
+    broker_opts o;
+    mqtt_trie *subs;
+    mqtt_retain *retained;
+    /* client id -> session registry (registry.c) */
+    pthread_mutex_t reg_lock;
+    session **reg;
+    size_t reg_cap;
+    size_t reg_n;
+    atomic_ullong auto_id;
+    struct bloop *loops;    /* every loop's state, freed by broker_free */
+    struct {
+        atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
+        atomic_ullong connects, protocol_errors;
+    } st;
+};
+
+#define BROKER_STAT_ADD(br, field, n) \
+    atomic_fetch_add_explicit(&(br)->st.field, (n), memory_order_relaxed)
+
+/* One per worker loop (or one stand-alone for the fuzz harness, with nl == NULL). */
+struct bloop {
+    broker *br;
+    net_loop *nl;
+    mqtt_trie_hits hits;    /* scratch for route lookups */
+    mqtt_ptrvec rhits;      /* scratch for retained lookups */
+    unsigned n_loops;
+    struct xdeliver **batch; /* per target loop, filled during one publish */
+    bloop *next;
+};
+
+bloop *bloop__new(broker *br, net_loop *nl);
+void bloop__free(bloop *lp);
+bloop *bloop__of(net_loop *nl);
+
+/* ---- sessions (session.c, registry.c, deliver.c, handover.c) --------------------------- */
+
+typedef struct qitem {
+    struct qitem *next;
+    bmsg *m;
+    uint8_t qos;
+    bool retain;
+} qitem;
+
+enum inf_state { INF_WAIT_PUBACK = 1, INF_WAIT_PUBREC = 2, INF_WAIT_PUBCOMP = 3 };
+
+typedef struct inflight {
+    bmsg *m;            /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    uint16_t pid;
+    uint8_t qos;
+    uint8_t state;
+    bool retain;
+} inflight;
+
+typedef struct sub {
+    struct sub *next;
+    uint8_t qos;
+    uint16_t len;
+    uint8_t filter[];
+} sub;
+
+struct session {
+    atomic_uint refs;
+    _Atomic(bloop *) owner;
+    broker *br;
+    bool clean;
+    bool in_registry;   /* guarded by br->reg_lock */
+    bool dead;          /* state destroyed; deliveries are dropped */
+    mconn *conn;        /* attached connection, on the owner loop, or NULL */
+    sub *subs;
+    inflight *inf;      /* in send order; n_inf <= br->o.max_inflight */
+    uint32_t n_inf;
+    qitem *qhead, *qtail;
+    uint32_t qlen;
+    uint16_t next_pid;
+    uint16_t *rx_qos2;  /* incoming QoS 2 ids awaiting PUBREL */
+    uint32_t n_rx_qos2, cap_rx_qos2;
+    uint16_t id_len;
+    char id[];          /* NUL-terminated client id */
+};
+
+session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean);
+session *session__ref(session *s);
+void session__unref(session *s);
+void session__hold(void *s);
+void session__release(void *s);
+/* Owner loop: drop subscriptions, queues and inflight state; marks it dead. */
+void session__destroy_state(session *s);
+bloop *session__owner(session *s);
+
+/* registry.c — all under br->reg_lock */
+void registry__lock(broker *br);
+void registry__unlock(broker *br);
+session *registry__find(broker *br, const uint8_t *id, size_t len);
+int registry__put(broker *br, session *s);      /* replaces an entry with the same id */
+void registry__remove(broker *br, session *s);  /* only if s is the entry */
+void registry__free_all(broker *br);
+
+/* deliver.c — owner loop */
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
+void session__drain(session *s);
+void session__resend(session *s);
+int session__puback(session *s, uint16_t pid);
+int session__pubrec(session *s, uint16_t pid);
+int session__pubcomp(session *s, uint16_t pid);
+bool session__rx_qos2_add(session *s, uint16_t pid);  /* false if already there */
+void session__rx_qos2_del(session *s, uint16_t pid);
+
+/* subs.c — owner loop */
+int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+int session__unsubscribe(session *s, const uint8_t *f, uint16_t n);
+void session__unsubscribe_all(session *s);
+
+/* handover.c — sessions moving between loops and connections */
+void handover__claim(bloop *lp, session *s, mconn *c);
+void handover__kill(bloop *lp, session *s);
+void handover__attach(bloop *lp, session *s, mconn *c, bool present);
+
+/* route.c — publish from any loop */
+void route__publish(bloop *lp, bmsg *m);
+void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+
+/* ---- connections (conn.c, handle_*.c) --------------------------------------------------- */
+
+enum mconn_state { MC_NEW = 0, MC_WAIT_SESSION, MC_CONNECTED, MC_CLOSING };
+
+struct mconn {
+    broker *br;
+    bloop *lp;
+    const mconn_io *io;
+    void *t;
+    enum mconn_state state;
+    bool transport_gone;    /* the transport closed; free when the hand-over lands */
+    bool handover_pending;
+    bool clean_disconnect;
+    session *s;             /* attached session (one reference) */
+    bmsg *will;
+    uint16_t keepalive;
+    uint8_t *in;            /* partial packet */
+    uint32_t in_len, in_need, in_cap;
+    uint8_t *held;          /* bytes received while waiting for a session hand-over */
+    uint32_t held_len;
+    char peer[64];
+    char cn[128];           /* verified client certificate CN, "" when none */
+};
+
+mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char *peer,
+                  const char *cn);
+/* Bytes from the transport. 0, or <0 when the transport should be aborted. */
+int mconn__feed(mconn *c, const uint8_t *p, size_t n);
+/* The transport is gone; publishes the will unless the client disconnected cleanly. */
+void mconn__closed(mconn *c, bool shutdown);
+/* Frees a connection whose transport is gone and that no hand-over refers to. */
+void mconn__free(mconn *c);
+/* Close gracefully (flush queued output first) and ignore further input. */
+void mconn__close(mconn *c);
+void mconn__write(mconn *c, const void *p, size_t n);
+void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n);
+size_t mconn__pending(mconn *c);
+
+/* Packet handlers: 0 to go on; <0 = protocol violation (connection is closed). */
+typedef int (*mconn_handler)(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__connect(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__puback(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__pubrec(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__pubrel(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__pubcomp(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__pingreq(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__disconnect(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+
+/* Called by handle__connect once the session is attached; resumes held input. */
+void mconn__session_ready(mconn *c);
+
+#endif

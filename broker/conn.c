@@ -1,0 +1,274 @@
+/*
+ * conn — one MQTT connection: framing of the byte stream into packets, dispatch by
+ * packet type, and the end of the connection (will, clean-session cleanup).
+ *
+ * The transport is reached only through mconn_io, so the whole state machine runs
+ * without sockets (see fuzz/fuzz_mqtt_conn.c). Owned by one loop.
+ *
+ * Framing: a packet that arrives whole is handled straight from the transport's buffer;
+ * only a partial packet is copied, into c->in, sized from its fixed header once that
+ * header passed the size limit — before CONNECT the limit is BROKER_MAX_CONNECT_SIZE,
+ * so an unauthenticated peer never makes us allocate more than that.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+#include "common/log.h"
+
+/* Buffers larger than this are released once their packet is handled, so an idle
+ * connection does not keep the memory of its largest packet. */
+#define KEEP_INPUT_BYTES 1024u
+
+static const mconn_handler handlers[16] = {
+    [MQTT_CONNECT] = handle__connect,
+    [MQTT_PUBLISH] = handle__publish,
+    [MQTT_PUBACK] = handle__puback,
+    [MQTT_PUBREC] = handle__pubrec,
+    [MQTT_PUBREL] = handle__pubrel,
+    [MQTT_PUBCOMP] = handle__pubcomp,
+    [MQTT_SUBSCRIBE] = handle__subscribe,
+    [MQTT_UNSUBSCRIBE] = handle__unsubscribe,
+    [MQTT_PINGREQ] = handle__pingreq,
+    [MQTT_DISCONNECT] = handle__disconnect,
+};
+
+mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char *peer,
+                  const char *cn)
+{
+    mconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->br = br;
+    c->lp = lp;
+    c->io = io;
+    c->t = t;
+    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");
+    snprintf(c->cn, sizeof c->cn, "%s", cn ? cn : "");
+    /* [MQTT-3.1.0-1] a peer that never sends CONNECT is dropped after connect_timeout */
+    io->set_timeout(t, br->o.connect_timeout_ms);
+    return c;
+}
+
+void mconn__write(mconn *c, const void *p, size_t n)
+{
+    if (c->state != MC_CLOSING && c->io->write(c->t, p, n) < 0)
+        mconn__close(c);
+}
+
+void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n)
+{
+    if (c->state != MC_CLOSING && c->io->write_buf(c->t, b, off, n) < 0)
+        mconn__close(c);
+}
+
+size_t mconn__pending(mconn *c) { return c->io->pending(c->t); }
+
+void mconn__close(mconn *c)
+{
+    if (c->state == MC_CLOSING)
+        return;
+    c->state = MC_CLOSING;
+    if (!c->transport_gone)
+        c->io->close(c->t);
+}
+
+static int dispatch(mconn *c, uint8_t type, uint8_t flags, const uint8_t *body, size_t n)
+{
+    /* [MQTT-2.2.2-2] wrong flags, reserved and server-to-client types close the link */
+    if (mqtt_check_flags_server(type, flags) < 0 || !handlers[type])
+        return -1;
+    /* [MQTT-3.1.0-1] the first packet must be CONNECT */
+    if (c->state == MC_NEW && type != MQTT_CONNECT)
+        return -1;
+    return handlers[type](c, flags, body, n);
+}
+
+static int fail(mconn *c, const char *why)
+{
+    BROKER_STAT_ADD(c->br, protocol_errors, 1);
+    log_info("mqtt %s: closing: %s", c->peer, why);
+    mconn__close(c);
+    return 0;
+}
+
+static size_t limit(mconn *c)
+{
+    size_t max = c->br->o.max_packet_size;
+    return c->state == MC_NEW && max > BROKER_MAX_CONNECT_SIZE ? BROKER_MAX_CONNECT_SIZE : max;
+}
+
+static int handle_packet(mconn *c, const uint8_t *p, size_t hl, size_t total)
+{
+    uint8_t type = p[0] >> 4, flags = p[0] & 0x0f;
+    if (dispatch(c, type, flags, p + hl, total - hl) < 0)
+        return fail(c, "protocol violation");
+    return 0;
+}
+
+/* Keeps @n bytes that arrived while a session hand-over is in flight. */
+static int hold_input(mconn *c, const uint8_t *p, size_t n)
+{
+    uint8_t *h = realloc(c->held, c->held_len + n);
+    if (!h)
+        return -1;
+    memcpy(h + c->held_len, p, n);
+    c->held = h;
+    c->held_len += (uint32_t)n;
+    return 0;
+}
+
+static int stash(mconn *c, const uint8_t *p, size_t n, size_t need)
+{
+    size_t cap = need > n ? need : n;
+    if (cap < MQTT_FIXED_HDR_MAX)
+        cap = MQTT_FIXED_HDR_MAX;
+    if (c->in_cap < cap) {
+        uint8_t *in = realloc(c->in, cap);
+        if (!in)
+            return -1;
+        c->in = in;
+        c->in_cap = (uint32_t)cap;
+    }
+    memcpy(c->in + c->in_len, p, n);
+    c->in_len += (uint32_t)n;
+    c->in_need = (uint32_t)need;
+    return 0;
+}
+
+static void release_input(mconn *c)
+{
+    c->in_len = c->in_need = 0;
+    if (c->in_cap > KEEP_INPUT_BYTES) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+}
+
+/* Completes the partial packet in c->in from @p; returns bytes consumed or <0. */
+static long fill_partial(mconn *c, const uint8_t *p, size_t n)
+{
+    size_t used = 0;
+    if (c->in_need == 0) {
+        /* Header incomplete: add up to a whole header's worth and parse again. */
+        size_t take = MQTT_FIXED_HDR_MAX - c->in_len;
+        if (take > n)
+            take = n;
+        if (stash(c, p, take, 0) < 0)
+            return -1;
+        used = take;
+        uint8_t type, flags;
+        uint32_t rem;
+        size_t hl;
+        int r = mqtt_fixed_header(c->in, c->in_len, limit(c), &type, &flags, &rem, &hl);
+        if (r == MQTT_EAGAIN)
+            return (long)used;
+        if (r < 0)
+            return fail(c, r == MQTT_ETOOBIG ? "packet too large" : "malformed length"), -2;
+        size_t total = hl + rem;
+        if (c->in_len > total) { /* we took bytes of the next packet: give them back */
+            used -= c->in_len - total;
+            c->in_len = (uint32_t)total;
+        }
+        if (stash(c, p, 0, total) < 0)
+            return -1;
+    }
+    size_t take = c->in_need - c->in_len;
+    if (take > n - used)
+        take = n - used;
+    memcpy(c->in + c->in_len, p + used, take);
+    c->in_len += (uint32_t)take;
+    used += take;
+    if (c->in_len == c->in_need) {
+        size_t hl = 2;
+        while (c->in[hl - 1] & 0x80)
+            hl++;
+        handle_packet(c, c->in, hl, c->in_need);
+        release_input(c);
+    }
+    return (long)used;
+}
+
+int mconn__feed(mconn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (c->state == MC_CLOSING)
+            return 0;
+        if (c->state == MC_WAIT_SESSION)
+            return hold_input(c, p, n);
+        if (c->in_len > 0) {
+            long used = fill_partial(c, p, n);
+            if (used == -2)
+                return 0;
+            if (used < 0)
+                return -1;
+            p += used;
+            n -= (size_t)used;
+            continue;
+        }
+        uint8_t type, flags;
+        uint32_t rem;
+        size_t hl;
+        int r = mqtt_fixed_header(p, n, limit(c), &type, &flags, &rem, &hl);
+        if (r == MQTT_OK && hl + rem <= n) {
+            handle_packet(c, p, hl, hl + rem);
+            p += hl + rem;
+            n -= hl + rem;
+            continue;
+        }
+        if (r != MQTT_OK && r != MQTT_EAGAIN)
+            return fail(c, r == MQTT_ETOOBIG ? "packet too large" : "malformed length");
+        return stash(c, p, n, r == MQTT_OK ? hl + rem : 0);
+    }
+    return 0;
+}
+
+void mconn__session_ready(mconn *c)
+{
+    if (c->held_len == 0) {
+        if (c->state == MC_CONNECTED)
+            c->io->resume(c->t);
+        return;
+    }
+    uint8_t *held = c->held;
+    uint32_t len = c->held_len;
+    c->held = NULL;
+    c->held_len = 0;
+    c->io->resume(c->t);
+    if (mconn__feed(c, held, len) < 0)
+        mconn__close(c);
+    free(held);
+}
+
+void mconn__free(mconn *c)
+{
+    bmsg__unref(c->will);
+    free(c->in);
+    free(c->held);
+    free(c);
+}
+
+void mconn__closed(mconn *c, bool shutdown)
+{
+    c->transport_gone = true;
+    c->state = MC_CLOSING;
+    session *s = c->s;
+    if (s && s->conn == c) {
+        s->conn = NULL;
+        /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
+        if (c->will && !shutdown)
+            route__publish(c->lp, c->will);
+        if (s->clean) {
+            /* [MQTT-3.1.2-6] a clean session ends with its connection */
+            registry__lock(c->br);
+            registry__remove(c->br, s);
+            registry__unlock(c->br);
+            session__destroy_state(s);
+        }
+    }
+    c->s = NULL;
+    session__unref(s);
+    if (!c->handover_pending)
+        mconn__free(c);
+}

@@ -1,0 +1,262 @@
+/*
+ * deliver — outgoing messages of one session: the inflight window, the queue behind it,
+ * the QoS 1/2 acknowledgement flows and the resend on reconnect. Owner loop only.
+ *
+ * Order [MQTT-4.6.0-6]: every message for a session goes through one FIFO. A message is
+ * written at once only when the queue is empty and (QoS 0, or an inflight slot is free);
+ * otherwise it is queued, so nothing overtakes what was routed before it.
+ * Bounds: inflight <= max_inflight, queue <= max_queued (oldest dropped, counted),
+ * QoS 0 dropped while a slow reader has more than qos0_drop_bytes of output queued.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+
+/* Topics up to this length get their PUBLISH header built in one small copy. */
+#define SMALL_TOPIC 200
+
+static void write_publish(mconn *c, bmsg *m, uint8_t qos, bool retain, bool dup, uint16_t pid)
+{
+    if (qos == 0 && !retain) {
+        /* The pre-encoded QoS 0 packet, shared by every QoS 0 subscriber. */
+        mconn__write_buf(c, m->b, m->hdr_off, m->payload_off + m->payload_len - m->hdr_off);
+        return;
+    }
+    uint8_t flags = (uint8_t)((dup ? 0x8 : 0) | (qos << 1) | (retain ? 1 : 0));
+    uint32_t remaining = 2u + m->topic_len + (qos ? 2u : 0u) + m->payload_len;
+    uint8_t hdr[MQTT_FIXED_HDR_MAX + 2 + SMALL_TOPIC + 2];
+    size_t n = (size_t)mqtt_encode_fixed_header(hdr, MQTT_PUBLISH, flags, remaining);
+    const uint8_t *topic = m->b->data + m->topic_off - 2;
+    if (m->topic_len <= SMALL_TOPIC) {
+        memcpy(hdr + n, topic, 2u + m->topic_len);
+        n += 2u + m->topic_len;
+    } else {
+        mconn__write(c, hdr, n);
+        mconn__write_buf(c, m->b, m->topic_off - 2, 2u + m->topic_len);
+        n = 0;
+    }
+    if (qos) {
+        hdr[n++] = (uint8_t)(pid >> 8);
+        hdr[n++] = (uint8_t)pid;
+    }
+    mconn__write(c, hdr, n);
+    if (m->payload_len)
+        mconn__write_buf(c, m->b, m->payload_off, m->payload_len);
+}
+
+static mconn *live_conn(session *s)
+{
+    return s->conn && s->conn->state == MC_CONNECTED ? s->conn : NULL;
+}
+
+static int find_inflight(session *s, uint16_t pid)
+{
+    for (uint32_t i = 0; i < s->n_inf; i++)
+        if (s->inf[i].pid == pid)
+            return (int)i;
+    return -1;
+}
+
+static uint16_t alloc_pid(session *s)
+{
+    /* Never 0 [MQTT-2.3.1-1]; never one still in use [MQTT-2.3.1-4]. The window is at
+     * most 65535, so a free id always exists. */
+    for (;;) {
+        uint16_t pid = s->next_pid++;
+        if (s->next_pid == 0)
+            s->next_pid = 1;
+        if (pid != 0 && find_inflight(s, pid) < 0)
+            return pid;
+    }
+}
+
+static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
+{
+    if (mconn__pending(c) > s->br->o.qos0_drop_bytes) {
+        BROKER_STAT_ADD(s->br, dropped_qos0_slow, 1);
+        return;
+    }
+    write_publish(c, m, 0, retain, false, 0);
+    BROKER_STAT_ADD(s->br, msgs_out, 1);
+}
+
+static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
+{
+    if (!s->inf) {
+        s->inf = malloc(sizeof *s->inf * s->br->o.max_inflight);
+        if (!s->inf)
+            return -1;
+    }
+    inflight *f = &s->inf[s->n_inf++];
+    f->m = bmsg__ref(m);
+    f->pid = alloc_pid(s);
+    f->qos = qos;
+    f->state = qos == 1 ? INF_WAIT_PUBACK : INF_WAIT_PUBREC;
+    f->retain = retain;
+    write_publish(c, m, qos, retain, false, f->pid);
+    BROKER_STAT_ADD(s->br, msgs_out, 1);
+    return 0;
+}
+
+static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain)
+{
+    if (s->br->o.max_queued == 0) {
+        BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+        return;
+    }
+    if (s->qlen >= s->br->o.max_queued) {
+        qitem *old = s->qhead;
+        s->qhead = old->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        s->qlen--;
+        bmsg__unref(old->m);
+        free(old);
+        BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+    }
+    qitem *q = malloc(sizeof *q);
+    if (!q)
+        return;
+    q->next = NULL;
+    q->m = bmsg__ref(m);
+    q->qos = qos;
+    q->retain = retain;
+    if (s->qtail)
+        s->qtail->next = q;
+    else
+        s->qhead = q;
+    s->qtail = q;
+    s->qlen++;
+}
+
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
+{
+    (void)lp;
+    if (s->dead)
+        return;
+    mconn *c = live_conn(s);
+    if (c && !s->qhead) {
+        if (qos == 0) {
+            send_qos0(s, c, m, retain);
+            return;
+        }
+        if (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain) == 0)
+            return;
+    }
+    /* Offline: QoS 0 is not kept [MQTT-3.1.2-5 allows it; we do not], nor is anything
+     * for a clean session, whose state ends with its connection. */
+    if (!c && (qos == 0 || s->clean))
+        return;
+    enqueue(s, m, qos, retain);
+}
+
+void session__drain(session *s)
+{
+    mconn *c = live_conn(s);
+    while (c && s->qhead && (s->qhead->qos == 0 || s->n_inf < s->br->o.max_inflight)) {
+        qitem *q = s->qhead;
+        s->qhead = q->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        s->qlen--;
+        if (q->qos == 0)
+            send_qos0(s, c, q->m, q->retain);
+        else
+            send_new(s, c, q->m, q->qos, q->retain);
+        bmsg__unref(q->m);
+        free(q);
+    }
+}
+
+void session__resend(session *s)
+{
+    mconn *c = live_conn(s);
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < s->n_inf; i++) {
+        inflight *f = &s->inf[i];
+        if (f->m) {
+            /* [MQTT-4.4.0-1] resend unacknowledged PUBLISH with DUP set [MQTT-3.3.1-1] */
+            write_publish(c, f->m, f->qos, f->retain, true, f->pid);
+        } else {
+            uint8_t ack[4];
+            mconn__write(c, ack, mqtt_encode_ack(ack, MQTT_PUBREL, f->pid));
+        }
+    }
+    session__drain(s);
+}
+
+static void remove_inflight(session *s, int i)
+{
+    bmsg__unref(s->inf[i].m);
+    memmove(&s->inf[i], &s->inf[i + 1], (s->n_inf - (uint32_t)i - 1) * sizeof *s->inf);
+    s->n_inf--;
+}
+
+int session__puback(session *s, uint16_t pid)
+{
+    int i = find_inflight(s, pid);
+    if (i >= 0 && s->inf[i].state == INF_WAIT_PUBACK) {
+        remove_inflight(s, i);
+        session__drain(s);
+    }
+    return 0;
+}
+
+int session__pubrec(session *s, uint16_t pid)
+{
+    int i = find_inflight(s, pid);
+    if (i < 0 || s->inf[i].state == INF_WAIT_PUBACK)
+        return 0;
+    inflight *f = &s->inf[i];
+    if (f->state == INF_WAIT_PUBREC) {
+        /* [MQTT-4.3.3-1] the message is delivered; only the id stays until PUBCOMP. */
+        bmsg__unref(f->m);
+        f->m = NULL;
+        f->state = INF_WAIT_PUBCOMP;
+    }
+    mconn *c = live_conn(s);
+    if (c) {
+        uint8_t ack[4];
+        mconn__write(c, ack, mqtt_encode_ack(ack, MQTT_PUBREL, pid));
+    }
+    return 0;
+}
+
+int session__pubcomp(session *s, uint16_t pid)
+{
+    int i = find_inflight(s, pid);
+    if (i >= 0 && s->inf[i].state == INF_WAIT_PUBCOMP) {
+        remove_inflight(s, i);
+        session__drain(s);
+    }
+    return 0;
+}
+
+bool session__rx_qos2_add(session *s, uint16_t pid)
+{
+    for (uint32_t i = 0; i < s->n_rx_qos2; i++)
+        if (s->rx_qos2[i] == pid)
+            return false;
+    if (s->n_rx_qos2 == s->cap_rx_qos2) {
+        uint32_t ncap = s->cap_rx_qos2 ? s->cap_rx_qos2 * 2 : 8;
+        uint16_t *n = realloc(s->rx_qos2, ncap * sizeof *n);
+        if (!n)
+            return true; /* deliver anyway; at worst a duplicate is not detected */
+        s->rx_qos2 = n;
+        s->cap_rx_qos2 = ncap;
+    }
+    s->rx_qos2[s->n_rx_qos2++] = pid;
+    return true;
+}
+
+void session__rx_qos2_del(session *s, uint16_t pid)
+{
+    for (uint32_t i = 0; i < s->n_rx_qos2; i++) {
+        if (s->rx_qos2[i] == pid) {
+            s->rx_qos2[i] = s->rx_qos2[--s->n_rx_qos2];
+            return;
+        }
+    }
+}

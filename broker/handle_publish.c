@@ -1,0 +1,73 @@
+/*
+ * handle_publish — PUBLISH in, and the acknowledgement flows of incoming messages:
+ * PUBACK out for QoS 1, PUBREC out / PUBREL in / PUBCOMP out for QoS 2.
+ *
+ * QoS 2 uses method B of 4.3.3: the message is routed when PUBLISH arrives and its id
+ * is remembered until PUBREL, so a re-sent PUBLISH with that id is acknowledged again
+ * but not routed twice [MQTT-4.3.3-2].
+ */
+#include "broker/broker_int.h"
+
+static void ack(mconn *c, uint8_t type, uint16_t pid)
+{
+    uint8_t out[4];
+    mconn__write(c, out, mqtt_encode_ack(out, type, pid));
+}
+
+int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    mqtt_publish p;
+    if (mqtt_decode_publish(body, n, flags, &p) < 0)
+        return -1;
+    BROKER_STAT_ADD(c->br, msgs_in, 1);
+    session *s = c->s;
+    if (p.qos == 2 && !session__rx_qos2_add(s, p.packet_id)) {
+        ack(c, MQTT_PUBREC, p.packet_id);
+        return 0;
+    }
+    bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
+    if (!m)
+        return -1;
+    route__publish(c->lp, m);
+    bmsg__unref(m);
+    if (p.qos == 1)
+        ack(c, MQTT_PUBACK, p.packet_id); /* [MQTT-4.3.2-2] */
+    else if (p.qos == 2)
+        ack(c, MQTT_PUBREC, p.packet_id); /* [MQTT-4.3.3-2] */
+    return 0;
+}
+
+int handle__pubrel(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    uint16_t pid;
+    if (mqtt_decode_ack(body, n, &pid) < 0)
+        return -1;
+    session__rx_qos2_del(c->s, pid);
+    ack(c, MQTT_PUBCOMP, pid); /* [MQTT-4.3.3-2] */
+    return 0;
+}
+
+/* Acknowledgements of what we sent (deliver.c keeps the state). */
+int handle__puback(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    uint16_t pid;
+    if (mqtt_decode_ack(body, n, &pid) < 0)
+        return -1;
+    return session__puback(c->s, pid);
+}
+
+int handle__pubrec(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    uint16_t pid;
+    if (mqtt_decode_ack(body, n, &pid) < 0)
+        return -1;
+    return session__pubrec(c->s, pid);
+}
+
+int handle__pubcomp(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    uint16_t pid;
+    if (mqtt_decode_ack(body, n, &pid) < 0)
+        return -1;
+    return session__pubcomp(c->s, pid);
+}

@@ -1,0 +1,176 @@
+/*
+ * handover — attaching sessions to connections, across loops when needed.
+ *
+ * A session's state is touched only by its owner loop. When a client resumes a
+ * persistent session owned by another loop, the new connection's loop posts a claim to
+ * the owner; the owner kicks the old connection (session takeover [MQTT-3.1.4-2]), makes
+ * the new loop the owner (release store) and posts an adopt back. Work arriving for a
+ * session at a loop that no longer owns it is forwarded to the owner, and messages
+ * from one loop to another run in order, so nothing is applied by two loops at once.
+ * The waiting connection holds its input (reading paused) until the adopt lands.
+ */
+#include <stdlib.h>
+
+#include "broker/broker_int.h"
+
+typedef struct xsess {
+    net_msg nm;
+    session *s;  /* one reference */
+    mconn *c;    /* claim/adopt: the connection waiting on its loop */
+    bool present; /* adopt: the session existed before (CONNACK session present) */
+} xsess;
+
+static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c,
+                       bool present)
+{
+    xsess *x = malloc(sizeof *x);
+    if (!x)
+        abort(); /* a lost hand-over would leave a connection waiting forever */
+    x->nm.next = NULL;
+    x->nm.fn = fn;
+    x->s = s;
+    x->c = c;
+    x->present = present;
+    net_loop_post(to->nl, &x->nm);
+}
+
+/* Closes the connection attached to @s (takeover). Its will is published: it did not
+ * send DISCONNECT [MQTT-3.1.2-8]. */
+static void kick(bloop *lp, session *s)
+{
+    mconn *old = s->conn;
+    if (!old)
+        return;
+    s->conn = NULL;
+    old->s = NULL;
+    if (old->will) {
+        route__publish(lp, old->will);
+        bmsg__unref(old->will);
+        old->will = NULL;
+    }
+    mconn__close(old);
+    session__unref(s); /* the connection's reference */
+}
+
+void handover__attach(bloop *lp, session *s, mconn *c, bool present)
+{
+    c->s = session__ref(s);
+    s->conn = c;
+    c->state = MC_CONNECTED;
+    BROKER_STAT_ADD(lp->br, connects, 1);
+    uint8_t ack[4];
+    /* [MQTT-3.2.2-1]/[MQTT-3.2.2-2] session present only for a resumed session */
+    mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
+    if (present)
+        session__resend(s);
+    mconn__session_ready(c);
+}
+
+static void adopt_run(net_loop *nl, net_msg *nm);
+static void claim_run(net_loop *nl, net_msg *nm);
+
+static void do_claim(bloop *lp, session *s, mconn *c)
+{
+    kick(lp, s);
+    if (s->dead) {
+        /* Killed by a newer clean session while the claim travelled: what the client
+         * asked for no longer exists, so it gets a new, empty session. */
+        session *n = session__new(lp->br, c->lp, (const uint8_t *)s->id, s->id_len, false);
+        session__unref(s);
+        if (!n)
+            abort();
+        registry__lock(lp->br);
+        registry__put(lp->br, n);
+        registry__unlock(lp->br);
+        s = n;
+        if (c->lp != lp) {
+            post_xsess(c->lp, adopt_run, s, c, false);
+            return;
+        }
+        c->handover_pending = false;
+        handover__attach(lp, s, c, false);
+        session__unref(s);
+        return;
+    }
+    if (c->lp == lp) {
+        c->handover_pending = false;
+        if (c->transport_gone)
+            mconn__free(c);
+        else
+            handover__attach(lp, s, c, true);
+        session__unref(s);
+        return;
+    }
+    atomic_store_explicit(&s->owner, c->lp, memory_order_release);
+    post_xsess(c->lp, adopt_run, s, c, true);
+}
+
+static void claim_run(net_loop *nl, net_msg *nm)
+{
+    xsess *x = (xsess *)nm;
+    bloop *lp = bloop__of(nl);
+    bloop *owner = session__owner(x->s);
+    if (owner != lp) {
+        post_xsess(owner, claim_run, x->s, x->c, false);
+    } else {
+        do_claim(lp, x->s, x->c);
+    }
+    free(x);
+}
+
+static void adopt_run(net_loop *nl, net_msg *nm)
+{
+    xsess *x = (xsess *)nm;
+    bloop *lp = bloop__of(nl);
+    mconn *c = x->c;
+    c->handover_pending = false;
+    if (c->transport_gone) {
+        /* The client left while waiting: the session stays here, offline. */
+        mconn__free(c);
+    } else {
+        handover__attach(lp, x->s, c, x->present);
+    }
+    session__unref(x->s);
+    free(x);
+}
+
+void handover__claim(bloop *lp, session *s, mconn *c)
+{
+    bloop *owner = session__owner(s);
+    c->handover_pending = true;
+    if (owner == lp || !owner->nl) {
+        do_claim(lp, s, c);
+        return;
+    }
+    c->state = MC_WAIT_SESSION;
+    c->io->pause(c->t);
+    post_xsess(owner, claim_run, s, c, false);
+}
+
+static void do_kill(bloop *lp, session *s)
+{
+    kick(lp, s);
+    session__destroy_state(s);
+    session__unref(s);
+}
+
+static void kill_run(net_loop *nl, net_msg *nm)
+{
+    xsess *x = (xsess *)nm;
+    bloop *lp = bloop__of(nl);
+    bloop *owner = session__owner(x->s);
+    if (owner != lp)
+        post_xsess(owner, kill_run, x->s, NULL, false);
+    else
+        do_kill(lp, x->s);
+    free(x);
+}
+
+void handover__kill(bloop *lp, session *s)
+{
+    bloop *owner = session__owner(s);
+    if (owner == lp || !owner->nl)
+        do_kill(lp, s);
+    else
+        post_xsess(owner, kill_run, s, NULL, false);
+}

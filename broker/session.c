@@ -1,0 +1,86 @@
+/*
+ * session — lifetime of an MQTT session object.
+ *
+ * References: the registry holds one while the session is registered, the attached
+ * connection holds one, the trie holds none (the broker unsubscribes before the state
+ * is destroyed) but every lookup result and every cross-loop delivery holds one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+
+session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean)
+{
+    if (id_len > UINT16_MAX)
+        return NULL;
+    session *s = calloc(1, sizeof *s + id_len + 1);
+    if (!s)
+        return NULL;
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->owner, owner);
+    s->br = br;
+    s->clean = clean;
+    s->id_len = (uint16_t)id_len;
+    memcpy(s->id, id, id_len);
+    s->id[id_len] = '\0';
+    s->next_pid = 1;
+    return s;
+}
+
+session *session__ref(session *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void session__unref(session *s)
+{
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* The last reference can go on any loop; by then no loop owns live state. */
+    session__destroy_state(s);
+    free(s);
+}
+
+void session__hold(void *s) { session__ref(s); }
+
+void session__release(void *s) { session__unref(s); }
+
+bloop *session__owner(session *s)
+{
+    return atomic_load_explicit(&s->owner, memory_order_acquire);
+}
+
+static void drop_queue(session *s)
+{
+    qitem *q = s->qhead;
+    while (q) {
+        qitem *next = q->next;
+        bmsg__unref(q->m);
+        free(q);
+        q = next;
+    }
+    s->qhead = s->qtail = NULL;
+    s->qlen = 0;
+}
+
+static void drop_inflight(session *s)
+{
+    for (uint32_t i = 0; i < s->n_inf; i++)
+        bmsg__unref(s->inf[i].m);
+    free(s->inf);
+    s->inf = NULL;
+    s->n_inf = 0;
+}
+
+void session__destroy_state(session *s)
+{
+    session__unsubscribe_all(s);
+    drop_queue(s);
+    drop_inflight(s);
+    free(s->rx_qos2);
+    s->rx_qos2 = NULL;
+    s->n_rx_qos2 = s->cap_rx_qos2 = 0;
+    s->dead = true;
+}

@@ -1,0 +1,67 @@
+/*
+ * subs — a session's own list of subscriptions, mirrored into the shared trie.
+ *
+ * The list lets the owner loop remove every subscription of a session that ends, and
+ * answers "is this a re-subscription" without a trie lookup. Owner loop only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+
+static sub **find(session *s, const uint8_t *f, uint16_t n)
+{
+    for (sub **pp = &s->subs; *pp; pp = &(*pp)->next)
+        if ((*pp)->len == n && memcmp((*pp)->filter, f, n) == 0)
+            return pp;
+    return NULL;
+}
+
+int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
+{
+    sub **pp = find(s, f, n);
+    if (!pp) {
+        sub *e = malloc(sizeof *e + n);
+        if (!e)
+            return -ENOMEM;
+        e->len = n;
+        memcpy(e->filter, f, n);
+        e->next = s->subs;
+        s->subs = e;
+        pp = &s->subs;
+    }
+    int rc = mqtt_trie_subscribe(s->br->subs, f, n, s, qos);
+    if (rc < 0) {
+        sub *e = *pp;
+        *pp = e->next;
+        free(e);
+        return rc;
+    }
+    (*pp)->qos = qos;
+    return 0;
+}
+
+int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
+{
+    sub **pp = find(s, f, n);
+    if (!pp)
+        return -ENOENT;
+    sub *e = *pp;
+    *pp = e->next;
+    mqtt_trie_unsubscribe(s->br->subs, e->filter, e->len, s);
+    free(e);
+    return 0;
+}
+
+void session__unsubscribe_all(session *s)
+{
+    sub *e = s->subs;
+    while (e) {
+        sub *next = e->next;
+        mqtt_trie_unsubscribe(s->br->subs, e->filter, e->len, s);
+        free(e);
+        e = next;
+    }
+    s->subs = NULL;
+}
