@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up (Debian packages), builds and runs the whole test suite:
+#   1. -Wall -Wextra -Wshadow -Werror build, style checks, unit + integration tests (ctest)
+#   2. the same suite again under ASan + UBSan
+#   3. every libFuzzer target: corpus replay (regression) + a short fuzzing run
+# Environment: FUZZ_SECONDS (default 30) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 for quick
+# local runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh --test
+jobs=$(nproc)
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "style"
+bash scripts/check-style.sh
+
+section "build (-Werror)"
+cmake -S . -B build/ci -DIOT_WERROR=ON >/dev/null
+cmake --build build/ci -j"$jobs"
+section "tests"
+(cd build/ci && ctest --output-on-failure -j"$jobs")
+
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+  section "build (ASan + UBSan)"
+  cmake -S . -B build/asan -DIOT_WERROR=ON -DIOT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build/asan -j"$jobs"
+  section "tests under ASan + UBSan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build/asan && ctest --output-on-failure -j"$jobs")
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  section "fuzz"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi
+
+# The last ctest summary above is the suite's verdict; say it plainly once more.
+echo
+echo "all checks passed"
