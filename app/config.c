@@ -1,0 +1,307 @@
+/*
+ * config — the option table, defaults, one setter per value kind and the help text.
+ *
+ * Every option lives in one row of `keys`: its name (the file key and the "--flag"), the
+ * kind of value, where it is stored, its accepted range and a one-line meaning. The text
+ * parser (config_text.c) and the argv parser (config_args.c) both end up in
+ * config__apply(), so a file line and a flag can never disagree.
+ */
+#include "app/config_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+
+enum key_kind { KIND_STR, KIND_UINT, KIND_U32, KIND_U64, KIND_BOOL, KIND_LISTEN, KIND_LOGLEVEL };
+
+typedef struct config_key {
+    const char *name;
+    enum key_kind kind;
+    size_t off;  /* offset of the field in iot_config */
+    size_t size; /* field size (strings) */
+    uint64_t min, max;
+    const char *arg;  /* placeholder shown in --help */
+    const char *help; /* one-line meaning */
+} config_key;
+
+#define F(field) offsetof(iot_config, field), sizeof(((iot_config *)0)->field)
+
+/* MQTT's largest Remaining Length (268,435,455) plus the 5-byte fixed header. */
+#define MQTT_MAX_PACKET 268435460u
+#define HOUR_MS 3600000u
+
+static const config_key keys[] = {
+    {"data-dir", KIND_STR, F(data_dir), 0, 0, "DIR", "directory for the CA, keys and state"},
+    {"workers", KIND_UINT, F(workers), 0, 1024, "N", "worker event loops; 0 = one per core"},
+    {"allow-anonymous", KIND_BOOL, F(allow_anonymous), 0, 0, "BOOL",
+     "accept clients that send no username"},
+    {"listen", KIND_LISTEN, F(listen), 0, 0, "URL",
+     "mqtt[s]://HOST[:PORT], repeatable; replaces the defaults"},
+    {"cert", KIND_STR, F(cert), 0, 0, "FILE", "server certificate PEM; unset = generated"},
+    {"key", KIND_STR, F(key), 0, 0, "FILE", "server private key PEM (with cert)"},
+    {"cafile", KIND_STR, F(cafile), 0, 0, "FILE", "CA for client certificates; unset = ours"},
+    {"max-packet-size", KIND_U32, F(max_packet_size), 20, MQTT_MAX_PACKET, "BYTES",
+     "largest MQTT packet accepted"},
+    {"max-inflight", KIND_U32, F(max_inflight), 1, 65535, "N",
+     "QoS 1/2 messages in flight per client"},
+    {"max-queued", KIND_U32, F(max_queued), 0, 10000000, "N",
+     "messages queued per offline or slow client"},
+    {"max-keepalive", KIND_U32, F(max_keepalive), 0, 65535, "SECONDS",
+     "largest keep-alive a client may ask for"},
+    {"connect-timeout", KIND_U32, F(connect_timeout_ms), 1, HOUR_MS, "MS",
+     "time allowed between accept and CONNECT"},
+    {"handshake-timeout", KIND_U32, F(handshake_timeout_ms), 1, HOUR_MS, "MS",
+     "time allowed for the TLS handshake"},
+    {"max-output-buffer", KIND_U64, F(max_output_bytes), 1024, (uint64_t)1 << 40, "BYTES",
+     "unsent bytes per connection before it is dropped"},
+    {"log-level", KIND_LOGLEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error"},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+void config_defaults(iot_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->data_dir, sizeof c->data_dir, "./data");
+    c->allow_anonymous = false;
+    c->listen[0] = (config_listen){.scheme = CONFIG_MQTTS, .host = "0.0.0.0", .port = 8883};
+    c->listen[1] = (config_listen){.scheme = CONFIG_MQTT, .host = "127.0.0.1", .port = 1883};
+    c->n_listen = 2;
+    c->max_packet_size = 1048576;
+    c->max_inflight = 32;
+    c->max_queued = 1000;
+    c->max_keepalive = 65535;
+    c->connect_timeout_ms = 10000;
+    c->handshake_timeout_ms = 10000;
+    c->max_output_bytes = 8388608;
+    snprintf(c->log_level, sizeof c->log_level, "info");
+}
+
+static const config_key *find_key(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+int config__norm_key(const char *key, size_t keylen, char out[CONFIG__KEY_MAX])
+{
+    if (keylen >= CONFIG__KEY_MAX)
+        return -1;
+    for (size_t i = 0; i < keylen; i++)
+        out[i] = key[i] == '_' ? '-' : key[i];
+    out[keylen] = '\0';
+    return 0;
+}
+
+bool config__key_known(const char *key) { return find_key(key) != NULL; }
+
+bool config__key_is_bool(const char *key)
+{
+    const config_key *k = find_key(key);
+    return k && k->kind == KIND_BOOL;
+}
+
+int config__parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no", "0"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            *out = strcasecmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Decimal only, no sign, no spaces: strtoull alone would accept " -1" as a huge value. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_number(iot_config *c, const config_key *k, const char *v, char *msg, size_t n)
+{
+    uint64_t x;
+    if (parse_u64(v, &x) < 0) {
+        snprintf(msg, n, "%s: '%.64s' is not a decimal number", k->name, v);
+        return -1;
+    }
+    if (x < k->min || x > k->max) {
+        snprintf(msg, n, "%s: %llu is out of range (%llu..%llu)", k->name,
+                 (unsigned long long)x, (unsigned long long)k->min, (unsigned long long)k->max);
+        return -1;
+    }
+    char *p = (char *)c + k->off;
+    if (k->kind == KIND_UINT) {
+        unsigned u = (unsigned)x;
+        memcpy(p, &u, sizeof u);
+    } else if (k->kind == KIND_U32) {
+        uint32_t u = (uint32_t)x;
+        memcpy(p, &u, sizeof u);
+    } else {
+        memcpy(p, &x, sizeof x);
+    }
+    return 0;
+}
+
+static int set_string(iot_config *c, const config_key *k, const char *v, char *msg, size_t n)
+{
+    size_t len = strlen(v);
+    /* A truncated path would silently point somewhere else: refuse instead. */
+    if (len >= k->size) {
+        snprintf(msg, n, "%s: value is too long (%zu bytes, max %zu)", k->name, len,
+                 k->size - 1);
+        return -1;
+    }
+    memcpy((char *)c + k->off, v, len + 1);
+    return 0;
+}
+
+static int set_listen(iot_config *c, config__source *src, const char *v, char *msg, size_t n)
+{
+    config_listen l;
+    char why[CONFIG__MSG_MAX];
+    if (config_parse_listen(v, &l, why, sizeof why) < 0) {
+        snprintf(msg, n, "listen: %s", why);
+        return -1;
+    }
+    if (!src->listen_seen) {
+        c->n_listen = 0; /* the first listen of a source replaces the defaults */
+        src->listen_seen = true;
+    }
+    if (c->n_listen >= CONFIG_MAX_LISTEN) {
+        snprintf(msg, n, "listen: too many listeners (max %d)", CONFIG_MAX_LISTEN);
+        return -1;
+    }
+    c->listen[c->n_listen++] = l;
+    return 0;
+}
+
+static int set_bool(iot_config *c, const config_key *k, const char *v, char *msg, size_t n)
+{
+    bool b;
+    if (config__parse_bool(v, &b) < 0) {
+        snprintf(msg, n, "%s: '%.64s' is not a boolean (true/false/yes/no/1/0)", k->name, v);
+        return -1;
+    }
+    memcpy((char *)c + k->off, &b, sizeof b);
+    return 0;
+}
+
+static int set_log_level(iot_config *c, const config_key *k, const char *v, char *msg,
+                         size_t n)
+{
+    enum log_level lvl;
+    if (log_level_parse(v, &lvl) < 0) {
+        snprintf(msg, n, "%s: '%.64s' is not one of debug, info, warn, error", k->name, v);
+        return -1;
+    }
+    return set_string(c, k, v, msg, n);
+}
+
+int config__apply(iot_config *c, config__source *src, const char *key, const char *value,
+                  char *msg, size_t msglen)
+{
+    const config_key *k = find_key(key);
+    if (!k) {
+        snprintf(msg, msglen, "unknown key '%s'", key);
+        return -1;
+    }
+    if (value[0] == '\0') {
+        snprintf(msg, msglen, "missing value for '%s'", key);
+        return -1;
+    }
+    switch (k->kind) {
+    case KIND_STR:
+        return set_string(c, k, value, msg, msglen);
+    case KIND_UINT:
+    case KIND_U32:
+    case KIND_U64:
+        return set_number(c, k, value, msg, msglen);
+    case KIND_BOOL:
+        return set_bool(c, k, value, msg, msglen);
+    case KIND_LISTEN:
+        return set_listen(c, src, value, msg, msglen);
+    case KIND_LOGLEVEL:
+        return set_log_level(c, k, value, msg, msglen);
+    }
+    return -1;
+}
+
+static void format_listen(const config_listen *l, char *buf, size_t n)
+{
+    const char *scheme = l->scheme == CONFIG_MQTTS ? "mqtts" : "mqtt";
+    bool v6 = strchr(l->host, ':') != NULL;
+    snprintf(buf, n, "%s://%s%s%s:%u", scheme, v6 ? "[" : "", l->host, v6 ? "]" : "",
+             (unsigned)l->port);
+}
+
+/* The default shown in --help comes from config_defaults() itself, so it cannot drift. */
+static void format_default(const iot_config *d, const config_key *k, char *buf, size_t n)
+{
+    const char *p = (const char *)d + k->off;
+    uint32_t u32;
+    uint64_t u64;
+    unsigned u;
+    switch (k->kind) {
+    case KIND_STR:
+    case KIND_LOGLEVEL:
+        snprintf(buf, n, "%s", p[0] ? p : "unset");
+        return;
+    case KIND_UINT:
+        memcpy(&u, p, sizeof u);
+        snprintf(buf, n, "%u", u);
+        return;
+    case KIND_U32:
+        memcpy(&u32, p, sizeof u32);
+        snprintf(buf, n, "%lu", (unsigned long)u32);
+        return;
+    case KIND_U64:
+        memcpy(&u64, p, sizeof u64);
+        snprintf(buf, n, "%llu", (unsigned long long)u64);
+        return;
+    case KIND_BOOL: {
+        bool b;
+        memcpy(&b, p, sizeof b);
+        snprintf(buf, n, "%s", b ? "true" : "false");
+        return;
+    }
+    case KIND_LISTEN: {
+        char a[300], b[300];
+        format_listen(&d->listen[0], a, sizeof a);
+        format_listen(&d->listen[1], b, sizeof b);
+        snprintf(buf, n, "%s %s", a, b);
+        return;
+    }
+    }
+}
+
+void config_print_help(FILE *f)
+{
+    iot_config d;
+    config_defaults(&d);
+    fprintf(f, "usage: iotcloud [--config FILE] [--KEY VALUE | --KEY=VALUE]...\n\n"
+               "Every KEY is also a config-file line \"KEY VALUE\" ('#' starts a comment;\n"
+               "'_' may stand for '-'). Flags are applied after --config FILE.\n\n"
+               "  --config FILE                read options from FILE (at most 1 MiB)\n"
+               "  -h, --help                   show this help\n");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char flag[96], def[700];
+        snprintf(flag, sizeof flag, "--%s %s", keys[i].name, keys[i].arg);
+        format_default(&d, &keys[i], def, sizeof def);
+        fprintf(f, "  %-28s %s (default: %s)\n", flag, keys[i].help, def);
+    }
+}
