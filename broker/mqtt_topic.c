@@ -135,10 +135,15 @@ bool mqtt_topic_name_valid(const uint8_t *p, size_t n)
 
 bool mqtt_topic_filter_valid(const uint8_t *p, size_t n)
 {
-    if (n == 0 || !scan(p, n, false) || !levels_ok(p, n)) /* [MQTT-4.7.3-1] */
+    size_t seps = 0;
+
+    if (n == 0 || !scan(p, n, false)) /* [MQTT-4.7.3-1] */
         return false;
+    /* Filters are rarer than names: one plain byte loop does depth and wildcard placement. */
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
+        if (c == '/' && ++seps >= MQTT_MAX_TOPIC_LEVELS)
+            return false;
         if (c != '+' && c != '#')
             continue;
         /* A wildcard must start its level... */
