@@ -15,12 +15,12 @@ typedef struct client {
 static broker *br;
 static bloop *lp;
 
-static void setup_with(uint32_t inflight, uint32_t queued, bool anon)
+static void setup_with(uint32_t max_inflight, uint32_t queued, bool anon)
 {
     broker_opts o = {
         .allow_anonymous = anon,
         .max_packet_size = 1u << 20,
-        .max_inflight = inflight,
+        .max_inflight = max_inflight,
         .max_queued = queued,
         .max_keepalive = 65535,
         .connect_timeout_ms = 10000,
