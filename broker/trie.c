@@ -14,10 +14,10 @@
  *   - the literal child named Li (one hash probe).
  * Wildcards are skipped at i == 0 when L0 starts with '$' [MQTT-4.7.2-1].
  *
- * Each node contributes a run already sorted by pointer. With more than one run the hits
- * are merge-sorted (natural merge, scratch in the spare half of the hits array) and
- * duplicates collapsed to the highest QoS [MQTT-3.3.5-1]: O(h log runs), and no
- * allocation once the caller's hits array has grown to twice its largest result.
+ * Each node's subscribers are copied out in one memcpy. When more than one node
+ * contributed, duplicates are collapsed to the highest QoS [MQTT-3.3.5-1] in one pass
+ * through a pointer hash set kept in the spare tail of the caller's hits array: O(hits),
+ * and no allocation once that array has grown to its high-water mark.
  *
  * Locking: one pthread rwlock per trie, writer-preferring so a steady stream of lookups
  * cannot starve SUBSCRIBE. subscribe/unsubscribe hold it exclusively; match and count
@@ -78,63 +78,39 @@ static int hits_reserve(mqtt_trie_hits *h, size_t need)
     return 0;
 }
 
-/* Merges sorted runs [a, m) and [m, e) of @src into @dst. */
-static void merge_runs(const mqtt_trie_hit *src, mqtt_trie_hit *dst, size_t a, size_t m,
-                       size_t e)
-{
-    size_t i = a, j = m, o = a;
-
-    while (i < m && j < e)
-        dst[o++] = (uintptr_t)src[j].sub < (uintptr_t)src[i].sub ? src[j++] : src[i++];
-    while (i < m)
-        dst[o++] = src[i++];
-    while (j < e)
-        dst[o++] = src[j++];
-}
-
-static size_t run_end(const mqtt_trie_hit *v, size_t from, size_t n)
-{
-    size_t e = from + 1;
-
-    while (e < n && (uintptr_t)v[e - 1].sub <= (uintptr_t)v[e].sub)
-        e++;
-    return e;
-}
-
-/* Natural merge sort of v[0..n) by sub pointer; tmp has room for n entries. */
-static mqtt_trie_hit *sort_hits(mqtt_trie_hit *v, mqtt_trie_hit *tmp, size_t n)
-{
-    for (;;) {
-        size_t merged = 0, a = 0;
-        while (a < n) {
-            size_t m = run_end(v, a, n);
-            size_t e = m < n ? run_end(v, m, n) : n;
-            merge_runs(v, tmp, a, m, e);
-            merged++;
-            a = e;
-        }
-        mqtt_trie_hit *swap = v;
-        v = tmp;
-        tmp = swap;
-        if (merged <= 1)
-            return v;
-    }
-}
-
-/* Sorts and collapses duplicate subscribers to their highest QoS [MQTT-3.3.5-1]. */
+/* Collapses duplicate subscribers to their highest QoS [MQTT-3.3.5-1], keeping the first
+ * occurrence's position. The set is an open-addressing table of (index + 1) living in
+ * the spare tail of the hits array, so once the array has grown no lookup allocates. */
 static int dedup_hits(mqtt_trie_hits *h)
 {
-    size_t n = h->n, w = 0;
+    size_t n = h->n, w = 0, tcap = 16;
+    unsigned bits = 4;
 
-    if (hits_reserve(h, 2 * n) < 0)
+    while (tcap < 2 * n) {
+        tcap <<= 1;
+        bits++;
+    }
+    size_t extra = (tcap * sizeof(uint32_t) + sizeof(mqtt_trie_hit) - 1) / sizeof(mqtt_trie_hit);
+    if (n > UINT32_MAX / 2 || hits_reserve(h, n + extra) < 0)
         return -ENOMEM;
-    mqtt_trie_hit *s = sort_hits(h->v, h->v + n, n);
+    uint32_t *tab = (uint32_t *)(void *)(h->v + n);
+    memset(tab, 0, tcap * sizeof(*tab));
     for (size_t r = 0; r < n; r++) {
-        if (w > 0 && h->v[w - 1].sub == s[r].sub) {
-            if (s[r].qos > h->v[w - 1].qos)
-                h->v[w - 1].qos = s[r].qos;
-        } else {
-            h->v[w++] = s[r]; /* w <= r, so this never overwrites unread entries */
+        mqtt_trie_hit hit = h->v[r];
+        /* Fibonacci hashing of the pointer; its low bits are alignment zeros */
+        size_t i = (size_t)(((uint64_t)(uintptr_t)hit.sub * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+        for (;; i = (i + 1) & (tcap - 1)) {
+            uint32_t e = tab[i];
+            if (e == 0) {
+                tab[i] = (uint32_t)(w + 1);
+                h->v[w++] = hit; /* w <= r: never overwrites an unread entry */
+                break;
+            }
+            if (h->v[e - 1].sub == hit.sub) {
+                if (hit.qos > h->v[e - 1].qos)
+                    h->v[e - 1].qos = hit.qos;
+                break;
+            }
         }
     }
     h->n = w;
@@ -212,8 +188,9 @@ static int subs_empty(const tnode *t)
     return t->u.subs.n == 0;
 }
 
-static void subs_fini(tnode *t, void *arg)
+static void subs_fini(tnode *t, void *unused)
 {
+    (void)unused;
     free(t->u.subs.v);
 }
 
