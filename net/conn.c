@@ -16,6 +16,9 @@
 #include "common/log.h"
 #include "net/net_int.h"
 
+/* net_conn_close() waits this long for the peer to take the queued output. */
+#define CLOSE_LINGER_MS 5000
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 
 static void unlink_conn(net_loop *l, net_conn *c)
@@ -78,6 +81,10 @@ void net__conn_close_all(net_loop *l, enum net_close_reason why)
 static void on_timer(uv_timer_t *t)
 {
     net_conn *c = t->data;
+    if (c->flags & NET_CF_CLOSE_AFTER) { /* peer would not read the last output */
+        net__conn_teardown(c, NET_CLOSE_LOCAL);
+        return;
+    }
     if (c->flags & NET_CF_HANDSHAKE) {
         log_debug("net: conn %llu %s: TLS handshake timeout", (unsigned long long)c->id, c->peer);
         net__conn_teardown(c, NET_CLOSE_TIMEOUT);
@@ -107,7 +114,7 @@ static int timer_arm(net_conn *c, uint64_t ms)
 
 void net_conn_set_idle_timeout(net_conn *c, uint64_t ms)
 {
-    if (c->flags & NET_CF_CLOSING)
+    if (c->flags & (NET_CF_CLOSING | NET_CF_CLOSE_AFTER))
         return;
     c->idle_ms = ms;
     c->last_rx = uv_now(&c->loop->uv);
@@ -305,6 +312,10 @@ void net_conn_close(net_conn *c)
         return;
     c->flags |= NET_CF_CLOSE_AFTER;
     uv_read_stop((uv_stream_t *)&c->tcp); /* input after close() is ignored */
+    if (timer_arm(c, CLOSE_LINGER_MS) < 0) {
+        net__conn_teardown(c, NET_CLOSE_LOCAL);
+        return;
+    }
     net__out_schedule(c); /* the flush closes once everything is out */
 }
 

@@ -27,7 +27,8 @@
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 #define SESSION_ID_CTX "iotcloud"
-#define OUT_BIO_KEEP 4096 /* larger output BIOs are replaced once drained */
+/* Output BIOs that grew past this (e.g. for the handshake) are replaced once drained. */
+#define OUT_BIO_KEEP 1024
 
 struct net_tls_ctx {
     SSL_CTX *ctx;
