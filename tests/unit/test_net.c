@@ -199,6 +199,51 @@ Test(net, burst_of_small_writes_arrives_in_order)
     stop(&h);
 }
 
+/* ---- pause / resume -------------------------------------------------------------- */
+
+static net_conn *paused_conn;
+static atomic_int resumed;
+
+static int pause_data(void *st, const uint8_t *p, size_t n)
+{
+    echo *e = st;
+    net_conn_write(e->c, p, n);
+    if (!resumed) {
+        paused_conn = e->c;
+        net_conn_pause(e->c);
+    }
+    return 0;
+}
+
+static const net_proto pause_proto = {"pause", echo_open, pause_data, echo_close, NULL};
+
+static void resume_msg(net_loop *l, net_msg *m)
+{
+    resumed = 1;
+    net_conn_resume(paused_conn);
+    free(m);
+}
+
+Test(net, paused_connection_reads_nothing_until_resumed)
+{
+    srv h = start(1, 0, &pause_proto);
+    int fd = dial(h.port, 0);
+    char b[8];
+    cr_assert_eq(send(fd, "a", 1, 0), 1);
+    cr_assert_eq(recv(fd, b, 1, 0), 1);
+    cr_assert_eq(send(fd, "b", 1, 0), 1);
+    usleep(200000);
+    cr_assert_eq(recv(fd, b, 1, MSG_DONTWAIT), -1, "paused: nothing may be read or echoed");
+    cr_assert_eq(errno, EAGAIN);
+    net_msg *m = calloc(1, sizeof *m);
+    m->fn = resume_msg;
+    net_loop_post(net_server_loop(h.s, 0), m);
+    cr_assert_eq(recv(fd, b, 1, 0), 1, "resumed: the queued byte is read and echoed");
+    cr_assert_eq(b[0], 'b');
+    close(fd);
+    stop(&h);
+}
+
 /* ---- listener errors -------------------------------------------------------------- */
 
 Test(net, listen_rejects_bad_options_and_busy_port)
