@@ -128,6 +128,7 @@ struct net_server {
     uv_async_t phase_async;      /* a loop finished closing its connections */
     uv_signal_t sigint, sigterm;
     atomic_uint loops_closed;
+    unsigned n_started;          /* loop threads created; only these take part in stop */
     bool stopping;
 };
 

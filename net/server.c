@@ -232,7 +232,7 @@ static void begin_stop(net_server *s)
     s->stopping = true;
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
-    for (unsigned i = 0; i < s->workers; i++) {
+    for (unsigned i = 0; i < s->n_started; i++) {
         net_loop *l = s->loops[i];
         l->stop_msg.fn = loop_stop;
         net_loop_post(l, &l->stop_msg);
@@ -253,9 +253,9 @@ static void on_signal(uv_signal_t *h, int signum)
 static void on_phase(uv_async_t *a)
 {
     net_server *s = a->data;
-    if (atomic_load(&s->loops_closed) < s->workers)
+    if (atomic_load(&s->loops_closed) < s->n_started)
         return;
-    for (unsigned i = 0; i < s->workers; i++) {
+    for (unsigned i = 0; i < s->n_started; i++) {
         net_loop *l = s->loops[i];
         l->fini_msg.fn = loop_finish;
         net_loop_post(l, &l->fini_msg);
@@ -320,13 +320,15 @@ int net_server_run(net_server *s)
             break;
         }
         l->started = true;
+        s->n_started = i + 1;
     }
     if (stop_early)
         begin_stop(s);
+    if (s->n_started == 0)
+        on_phase(&s->phase_async); /* nothing runs: close the main handles now */
     uv_run(&s->main, UV_RUN_DEFAULT);
-    for (unsigned i = 0; i < s->workers; i++)
-        if (s->loops[i]->started)
-            uv_thread_join(&s->loops[i]->thread);
+    for (unsigned i = 0; i < s->n_started; i++)
+        uv_thread_join(&s->loops[i]->thread);
     drain_all(s);
     uv_loop_close(&s->main);
     return 0;
