@@ -1,0 +1,158 @@
+/**
+ * net_int — private structures shared by the net/ files. Not for other modules.
+ *
+ * Ownership: a net_server owns its loops and listener configs; a net_loop owns its
+ * listening handles and connections; a net_conn owns its output queue, TLS engine and
+ * timer. Everything in a net_loop except the post queue (guarded by qlock) is touched
+ * only by that loop's thread once the loop runs.
+ */
+#ifndef IOT_NET_NET_INT_H
+#define IOT_NET_NET_INT_H
+
+#include <stdatomic.h>
+
+#include "net/net.h"
+#include "net/tls.h"
+
+#define NET_MAX_LISTENERS 8
+#define NET_READ_BUF (64 * 1024)
+#define NET_TLS_RECORD (16 * 1024)
+#define NET_DEFAULT_MAX_OUTPUT (8u * 1024 * 1024)
+
+/** One net_server_listen() call: the options plus one bound socket per loop. */
+typedef struct net_listener {
+    net_listener_opts o;
+    net_tls_alpn alpn;  /* protocol names, for the TLS ALPN callback */
+    int *fds;           /* per loop; -1 once handed to libuv */
+    uint16_t port;
+} net_listener;
+
+/** A loop's handle for one listener. */
+typedef struct net_loop_listener {
+    uv_tcp_t tcp;
+    net_loop *loop;
+    net_listener *cfg;
+} net_loop_listener;
+
+/** Output segment: a buf reference, or (b == NULL) a range of the copy area. */
+typedef struct net_seg {
+    buf *b;
+    size_t off;
+    size_t len;
+} net_seg;
+
+/** Queued output, allocated on the first write. Invariant: head <= n <= cap, alen <= acap. */
+typedef struct net_outq {
+    net_seg *segs;
+    size_t head, n, cap;
+    uint8_t *area;      /* small copies, appended */
+    size_t alen, acap;
+    size_t bytes;       /* sum of segs[head..n).len */
+} net_outq;
+
+enum net_conn_flag {
+    NET_CF_OPEN = 1u << 0,       /* proto open() succeeded; close() is owed */
+    NET_CF_CLOSING = 1u << 1,    /* teardown started; handles closing */
+    NET_CF_FLUSH_Q = 1u << 2,    /* on the loop's flush list */
+    NET_CF_CLOSE_AFTER = 1u << 3,/* net_conn_close(): close once output is flushed */
+    NET_CF_PAUSED = 1u << 4,
+    NET_CF_HIWAT = 1u << 5,      /* pending went above the low-water mark; drain owed */
+    NET_CF_HANDSHAKE = 1u << 6,  /* TLS handshake still running */
+    NET_CF_SHUT_SENT = 1u << 7,  /* TLS close_notify queued */
+};
+
+struct net_conn {
+    uv_tcp_t tcp;                /* first: handle->data not needed to find the conn */
+    net_loop *loop;
+    net_listener *lst;
+    const net_proto *proto;
+    void *state;
+    net_tls *tls;                /* NULL for plain TCP */
+    uv_timer_t *timer;           /* lazily allocated: handshake or idle timeout */
+    net_outq *out;               /* lazily allocated */
+    struct net_wreq *inflight;   /* at most one uv_write outstanding */
+    char *peer_cn;               /* verified client CN, malloc'd */
+    net_conn *prev, *next;       /* loop's connection list */
+    net_conn *flush_next;        /* loop's flush list */
+    uint64_t id;
+    uint64_t idle_ms;
+    uint64_t last_rx;            /* uv_now of the last read, for the idle timer */
+    size_t pending;              /* queued + in-flight bytes */
+    uint16_t flags;
+    uint8_t reason;              /* enum net_close_reason once CLOSING */
+    uint8_t handles;             /* libuv handles still open (tcp, timer) */
+    char peer[56];               /* "[v6addr]:port" fits */
+};
+
+struct net_loop {
+    net_server *srv;
+    unsigned index;
+    uv_loop_t uv;
+    uv_thread_t thread;
+    uv_async_t async;            /* wakes the loop for posted messages */
+    uv_check_t check;            /* flushes output once per iteration */
+    uv_idle_t idle;              /* keeps poll from blocking while output is queued */
+    uv_mutex_t qlock;
+    net_msg *qhead, *qtail;
+    bool qclosed;                /* async closed: post only queues */
+    net_msg stop_msg, fini_msg;
+    net_loop_listener lst[NET_MAX_LISTENERS];
+    size_t n_lst;
+    net_conn *conns;
+    size_t n_conns;
+    net_conn *flush_head;
+    bool stopping, stop_reported;
+    bool started, closed;        /* thread created / uv_loop_close done */
+    void *user;
+    uv_buf_t *iov;               /* scratch iovec array for writes */
+    size_t iov_cap;
+    uint8_t plain[NET_TLS_RECORD];  /* TLS: decrypted input / gathered output */
+    uint8_t rbuf[NET_READ_BUF];     /* socket reads */
+};
+
+struct net_server {
+    net_server_opts o;
+    unsigned workers;
+    size_t max_output;
+    size_t lowat;                /* drain() threshold: max_output / 4 */
+    unsigned hs_timeout_ms;
+    net_tls_ctx *tls;
+    net_listener lst[NET_MAX_LISTENERS];
+    size_t n_lst;
+    net_loop **loops;
+    atomic_uint_fast64_t next_id;
+    uv_mutex_t lock;             /* guards main_live / stop_requested */
+    bool main_live, stop_requested, ran;
+    uv_loop_t main;
+    uv_async_t stop_async;       /* net_server_stop() */
+    uv_async_t phase_async;      /* a loop finished closing its connections */
+    uv_signal_t sigint, sigterm;
+    atomic_uint loops_closed;
+    unsigned n_started;          /* loop threads created; only these take part in stop */
+    bool stopping;
+};
+
+/* listen.c */
+int net__listen_bind(net_server *s, net_listener *L, char *err, size_t errlen);
+int net__listen_start(net_loop *l);
+void net__listen_close(net_loop *l);
+
+/* loop.c */
+int net__loop_init(net_loop *l, net_server *s, unsigned index);
+void net__loop_drain(net_loop *l);
+void net__loop_set_current(net_loop *l);
+
+/* conn.c */
+void net__conn_accept(net_loop *l, net_listener *L, uv_stream_t *server);
+void net__conn_teardown(net_conn *c, enum net_close_reason why);
+void net__conn_close_all(net_loop *l, enum net_close_reason why);
+
+/* output.c */
+void net__out_schedule(net_conn *c);
+void net__out_flush_loop(net_loop *l);
+void net__out_free(net_conn *c);
+
+/* server.c */
+void net__server_loop_closed(net_loop *l);
+
+#endif

@@ -1,0 +1,368 @@
+/*
+ * TLS engine: OpenSSL 3 server sessions driven entirely from memory.
+ *
+ * Input side: a tiny custom BIO reads straight out of the bytes handed to net__tls_feed
+ * (the loop's shared read buffer), so an idle connection keeps no input buffer.
+ * Output side: a memory BIO collects ciphertext until the transport sends it; a BIO
+ * that grew large is replaced after use so idle connections stay small.
+ */
+#include "net/tls.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <uv.h>
+
+#include "net/net.h"
+
+/* TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are all acceptable. */
+#define TLS12_CIPHERS                                                                            \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                 \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                 \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+#define SESSION_ID_CTX "iotcloud"
+/* Output BIOs that grew past this (e.g. for the handshake) are replaced once drained. */
+#define OUT_BIO_KEEP 1024
+
+struct net_tls_ctx {
+    SSL_CTX *ctx;
+};
+
+struct net_tls {
+    SSL *ssl;
+    BIO *wbio;
+    const net_tls_alpn *alpn;
+    const uint8_t *in;
+    size_t in_len;
+    int alpn_index;
+};
+
+/* Client ALPN ids that name one of our protocols under another id. AWS IoT devices
+ * send "x-amzn-mqtt-ca" for MQTT over port 443. */
+static const struct {
+    const char *client;
+    const char *server;
+} alpn_aliases[] = {
+    {"x-amzn-mqtt-ca", "mqtt"},
+};
+
+static BIO_METHOD *in_method;
+static uv_once_t in_method_once = UV_ONCE_INIT;
+
+static int in_read(BIO *b, char *out, int len)
+{
+    net_tls *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (t->in_len == 0) {
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    size_t n = (size_t)len < t->in_len ? (size_t)len : t->in_len;
+    memcpy(out, t->in, n);
+    t->in += n;
+    t->in_len -= n;
+    return (int)n;
+}
+
+static long in_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    net_tls *t = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_PENDING:
+        return t ? (long)t->in_len : 0;
+    case BIO_CTRL_FLUSH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int in_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static void in_method_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "net_in");
+    if (!m)
+        return;
+    BIO_meth_set_read(m, in_read);
+    BIO_meth_set_ctrl(m, in_ctrl);
+    BIO_meth_set_create(m, in_create);
+    in_method = m;
+}
+
+/* Does the client's id @p/@n name our protocol @ours, directly or through an alias? */
+static int alpn_match(const char *ours, const unsigned char *p, size_t n)
+{
+    if (strlen(ours) == n && memcmp(ours, p, n) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof alpn_aliases / sizeof alpn_aliases[0]; i++) {
+        const char *c = alpn_aliases[i].client;
+        if (strlen(c) == n && memcmp(c, p, n) == 0 && strcmp(alpn_aliases[i].server, ours) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Server preference: the first protocol of the listener's table that the client offers.
+ * Returning ALERT_FATAL makes OpenSSL send no_application_protocol (RFC 7301 3.2). */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+    net_tls *t = SSL_get_app_data(ssl);
+    for (size_t i = 0; i < t->alpn->n; i++) {
+        for (unsigned off = 0; off < inlen;) {
+            unsigned n = in[off];
+            if (n == 0 || off + 1 + n > inlen)
+                break; /* malformed list: stop looking */
+            if (alpn_match(t->alpn->names[i], in + off + 1, n)) {
+                *out = in + off + 1;
+                *outlen = (unsigned char)n;
+                t->alpn_index = (int)i;
+                return SSL_TLSEXT_ERR_OK;
+            }
+            off += 1 + n;
+        }
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+static void ssl_err(char *err, size_t errlen, const char *what, const char *file)
+{
+    char e[160];
+    ERR_error_string_n(ERR_get_error(), e, sizeof e);
+    snprintf(err, errlen, "%s %s: %s", what, file ? file : "", e);
+    ERR_clear_error();
+}
+
+static int ctx_policy(SSL_CTX *ctx, char *err, size_t errlen)
+{
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+        !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
+        ssl_err(err, errlen, "tls policy", NULL);
+        return -1;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Stateless tickets carry the session, so no server-side cache grows with clients. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)SESSION_ID_CTX,
+                                   sizeof SESSION_ID_CTX - 1);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    return 0;
+}
+
+static int ctx_certs(SSL_CTX *ctx, const net_tls_opts *o, char *err, size_t errlen)
+{
+    if (!o->cert_file || !o->key_file) {
+        snprintf(err, errlen, "tls: cert_file and key_file are required");
+        return -1;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+        ssl_err(err, errlen, "tls cert", o->cert_file);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        ssl_err(err, errlen, "tls key", o->key_file);
+        return -1;
+    }
+    if (!o->ca_file)
+        return 0;
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_file);
+    if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1 || !names) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        ssl_err(err, errlen, "tls ca", o->ca_file);
+        return -1;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);
+    /* Certificates are optional (password logins exist), but a presented certificate
+     * must verify: without FAIL_IF_NO_PEER_CERT only a missing one is tolerated. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return 0;
+}
+
+net_tls_ctx *net__tls_ctx_new(const net_tls_opts *o, char *err, size_t errlen)
+{
+    net_tls_ctx *x = NULL;
+    uv_once(&in_method_once, in_method_init);
+    if (!in_method) {
+        snprintf(err, errlen, "tls: BIO method allocation failed");
+        return NULL;
+    }
+    x = calloc(1, sizeof *x);
+    if (!x || !(x->ctx = SSL_CTX_new(TLS_server_method()))) {
+        snprintf(err, errlen, "tls: out of memory");
+        goto fail;
+    }
+    if (ctx_policy(x->ctx, err, errlen) < 0 || ctx_certs(x->ctx, o, err, errlen) < 0)
+        goto fail;
+    return x;
+fail:
+    net__tls_ctx_free(x);
+    return NULL;
+}
+
+void net__tls_ctx_free(net_tls_ctx *x)
+{
+    if (!x)
+        return;
+    SSL_CTX_free(x->ctx);
+    free(x);
+}
+
+net_tls *net__tls_new(net_tls_ctx *x, const net_tls_alpn *alpn)
+{
+    net_tls *t = calloc(1, sizeof *t);
+    BIO *rb = NULL;
+    if (!t)
+        return NULL;
+    t->alpn = alpn;
+    t->alpn_index = -1;
+    t->ssl = SSL_new(x->ctx);
+    rb = BIO_new(in_method);
+    t->wbio = BIO_new(BIO_s_mem());
+    if (!t->ssl || !rb || !t->wbio)
+        goto fail;
+    BIO_set_data(rb, t);
+    SSL_set_bio(t->ssl, rb, t->wbio); /* the SSL owns both from here */
+    SSL_set_app_data(t->ssl, t);
+    SSL_set_accept_state(t->ssl);
+    return t;
+fail:
+    BIO_free(rb);
+    BIO_free(t->wbio);
+    SSL_free(t->ssl);
+    free(t);
+    ERR_clear_error();
+    return NULL;
+}
+
+void net__tls_free(net_tls *t)
+{
+    if (!t)
+        return;
+    SSL_free(t->ssl);
+    free(t);
+}
+
+void net__tls_feed(net_tls *t, const uint8_t *p, size_t n)
+{
+    t->in = p;
+    t->in_len = n;
+}
+
+static int map_error(net_tls *t, int r)
+{
+    int e = SSL_get_error(t->ssl, r);
+    ERR_clear_error(); /* the error queue is per thread and shared by all connections */
+    if (e == SSL_ERROR_WANT_READ)
+        return NET_TLS_WANT;
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return NET_TLS_EOF;
+    return NET_TLS_ERR;
+}
+
+int net__tls_handshake(net_tls *t)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(t->ssl);
+    return r == 1 ? 1 : map_error(t, r);
+}
+
+long net__tls_read(net_tls *t, uint8_t *out, size_t cap)
+{
+    ERR_clear_error();
+    int r = SSL_read(t->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
+    return r > 0 ? r : map_error(t, r);
+}
+
+int net__tls_write(net_tls *t, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        int chunk = n > 16384 ? 16384 : (int)n;
+        ERR_clear_error();
+        int r = SSL_write(t->ssl, p, chunk);
+        if (r <= 0) {
+            (void)map_error(t, r); /* a memory BIO never asks to retry a write */
+            return NET_TLS_ERR;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+void net__tls_shutdown(net_tls *t)
+{
+    ERR_clear_error();
+    if (SSL_is_init_finished(t->ssl))
+        SSL_shutdown(t->ssl);
+    ERR_clear_error();
+}
+
+size_t net__tls_out(net_tls *t, const uint8_t **p)
+{
+    char *d = NULL;
+    long n = BIO_get_mem_data(t->wbio, &d);
+    *p = (const uint8_t *)d;
+    return n > 0 ? (size_t)n : 0;
+}
+
+void net__tls_out_clear(net_tls *t)
+{
+    BUF_MEM *m = NULL;
+    BIO_get_mem_ptr(t->wbio, &m);
+    if (m && m->max > OUT_BIO_KEEP) {
+        BIO *nb = BIO_new(BIO_s_mem());
+        if (nb) {
+            SSL_set0_wbio(t->ssl, nb); /* frees the big one */
+            t->wbio = nb;
+            return;
+        }
+    }
+    (void)BIO_reset(t->wbio);
+}
+
+int net__tls_alpn_index(net_tls *t)
+{
+    return t->alpn_index;
+}
+
+char *net__tls_peer_cn(net_tls *t)
+{
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    if (!cert || SSL_get_verify_result(t->ssl) != X509_V_OK)
+        return NULL;
+    X509_NAME *nm = X509_get_subject_name(cert);
+    int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
+    if (i < 0)
+        return NULL;
+    unsigned char *u = NULL;
+    int n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)));
+    char *cn = NULL;
+    /* An embedded NUL would let "admin\0.evil" pass as "admin" in C string compares. */
+    if (n > 0 && !memchr(u, 0, (size_t)n) && (cn = malloc((size_t)n + 1))) {
+        memcpy(cn, u, (size_t)n);
+        cn[n] = '\0';
+    }
+    OPENSSL_free(u);
+    ERR_clear_error();
+    return cn;
+}
+
+const char *net__tls_version(net_tls *t)
+{
+    return SSL_get_version(t->ssl);
+}
