@@ -54,14 +54,15 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
         return;
     }
     session *s = session__new(br, c->lp, id, id_len, clean);
+    if (old)
+        session__ref(old); /* before put() drops the registry's reference */
     if (!s || registry__put(br, s) < 0) {
         registry__unlock(br);
         session__unref(s);
+        session__unref(old);
         refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
         return;
     }
-    if (old)
-        session__ref(old);
     registry__unlock(br);
     if (old)
         handover__kill(c->lp, old);

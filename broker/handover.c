@@ -17,11 +17,9 @@ typedef struct xsess {
     net_msg nm;
     session *s;  /* one reference */
     mconn *c;    /* claim/adopt: the connection waiting on its loop */
-    bool present; /* adopt: the session existed before (CONNACK session present) */
 } xsess;
 
-static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c,
-                       bool present)
+static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c)
 {
     xsess *x = malloc(sizeof *x);
     if (!x)
@@ -30,7 +28,6 @@ static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s,
     x->nm.fn = fn;
     x->s = s;
     x->c = c;
-    x->present = present;
     net_loop_post(to->nl, &x->nm);
 }
 
@@ -69,40 +66,33 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
 static void adopt_run(net_loop *nl, net_msg *nm);
 static void claim_run(net_loop *nl, net_msg *nm);
 
+/* On c's loop: the hand-over of @s to @c is complete (or void). Consumes the ref on s. */
+static void finish_adopt(bloop *lp, session *s, mconn *c)
+{
+    c->handover_pending = false;
+    if (c->transport_gone) {
+        /* The client left while waiting: the session stays here, offline. */
+        mconn__free(c);
+    } else if (s->dead) {
+        /* A newer connection replaced the session while the claim travelled: that one
+         * wins, as in any takeover [MQTT-3.1.4-2]. */
+        mconn__close(c);
+    } else {
+        handover__attach(lp, s, c, true);
+    }
+    session__unref(s);
+}
+
 static void do_claim(bloop *lp, session *s, mconn *c)
 {
     kick(lp, s);
-    if (s->dead) {
-        /* Killed by a newer clean session while the claim travelled: what the client
-         * asked for no longer exists, so it gets a new, empty session. */
-        session *n = session__new(lp->br, c->lp, (const uint8_t *)s->id, s->id_len, false);
-        session__unref(s);
-        if (!n)
-            abort();
-        registry__lock(lp->br);
-        registry__put(lp->br, n);
-        registry__unlock(lp->br);
-        s = n;
-        if (c->lp != lp) {
-            post_xsess(c->lp, adopt_run, s, c, false);
-            return;
-        }
-        c->handover_pending = false;
-        handover__attach(lp, s, c, false);
-        session__unref(s);
-        return;
-    }
     if (c->lp == lp) {
-        c->handover_pending = false;
-        if (c->transport_gone)
-            mconn__free(c);
-        else
-            handover__attach(lp, s, c, true);
-        session__unref(s);
+        finish_adopt(lp, s, c);
         return;
     }
-    atomic_store_explicit(&s->owner, c->lp, memory_order_release);
-    post_xsess(c->lp, adopt_run, s, c, true);
+    if (!s->dead)
+        atomic_store_explicit(&s->owner, c->lp, memory_order_release);
+    post_xsess(c->lp, adopt_run, s, c);
 }
 
 static void claim_run(net_loop *nl, net_msg *nm)
@@ -111,7 +101,7 @@ static void claim_run(net_loop *nl, net_msg *nm)
     bloop *lp = bloop__of(nl);
     bloop *owner = session__owner(x->s);
     if (owner != lp) {
-        post_xsess(owner, claim_run, x->s, x->c, false);
+        post_xsess(owner, claim_run, x->s, x->c);
     } else {
         do_claim(lp, x->s, x->c);
     }
@@ -121,16 +111,7 @@ static void claim_run(net_loop *nl, net_msg *nm)
 static void adopt_run(net_loop *nl, net_msg *nm)
 {
     xsess *x = (xsess *)nm;
-    bloop *lp = bloop__of(nl);
-    mconn *c = x->c;
-    c->handover_pending = false;
-    if (c->transport_gone) {
-        /* The client left while waiting: the session stays here, offline. */
-        mconn__free(c);
-    } else {
-        handover__attach(lp, x->s, c, x->present);
-    }
-    session__unref(x->s);
+    finish_adopt(bloop__of(nl), x->s, x->c);
     free(x);
 }
 
@@ -144,7 +125,7 @@ void handover__claim(bloop *lp, session *s, mconn *c)
     }
     c->state = MC_WAIT_SESSION;
     c->io->pause(c->t);
-    post_xsess(owner, claim_run, s, c, false);
+    post_xsess(owner, claim_run, s, c);
 }
 
 static void do_kill(bloop *lp, session *s)
@@ -160,7 +141,7 @@ static void kill_run(net_loop *nl, net_msg *nm)
     bloop *lp = bloop__of(nl);
     bloop *owner = session__owner(x->s);
     if (owner != lp)
-        post_xsess(owner, kill_run, x->s, NULL, false);
+        post_xsess(owner, kill_run, x->s, NULL);
     else
         do_kill(lp, x->s);
     free(x);
@@ -172,5 +153,5 @@ void handover__kill(bloop *lp, session *s)
     if (owner == lp || !owner->nl)
         do_kill(lp, s);
     else
-        post_xsess(owner, kill_run, s, NULL, false);
+        post_xsess(owner, kill_run, s, NULL);
 }
