@@ -497,14 +497,16 @@ Msg = namedtuple("Msg", "topic payload qos retain dup")
 
 
 class Client:
-    """paho-mqtt 1.x client driven by its own loop thread (no automatic reconnect), with
+    """paho-mqtt 1.x client on its network thread (no automatic reconnect), with
     blocking helpers that wait for CONNACK/SUBACK/UNSUBACK/publish completion."""
 
     def __init__(self, port, client_id=None, clean_session=True, tls_context=None):
         self.port = port
         self.client_id = client_id if client_id is not None else uniq("paho")
+        # paho's own network thread (loop_start) so that publishes from the test thread are
+        # handed to it instead of writing the (TLS) socket concurrently; no reconnects.
         self.c = mqtt.Client(client_id=self.client_id, clean_session=clean_session,
-                             protocol=mqtt.MQTTv311)
+                             protocol=mqtt.MQTTv311, reconnect_on_failure=False)
         if tls_context is not None:
             self.c.tls_set_context(tls_context)
         self.cond = threading.Condition()
@@ -514,8 +516,7 @@ class Client:
         self.unsubacks = set()
         self.completed = set()
         self.disconnect_rc = None
-        self._stop = False
-        self._thread = None
+        self._started = False
         self.c.on_connect = self._on_connect
         self.c.on_message = self._on_message
         self.c.on_subscribe = self._on_subscribe
@@ -554,15 +555,6 @@ class Client:
             self.disconnect_rc = rc
             self.cond.notify_all()
 
-    def _loop(self):
-        while not self._stop:
-            if self.c.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                with self.cond:
-                    if self.disconnect_rc is None:
-                        self.disconnect_rc = -1
-                    self.cond.notify_all()
-                return
-
     def wait_for(self, pred, timeout, what):
         with self.cond:
             if not self.cond.wait_for(pred, timeout):
@@ -574,8 +566,8 @@ class Client:
         if will:
             self.c.will_set(will[0], will[1], will[2], will[3])
         self.c.connect(HOST, self.port, keepalive)
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
+        self.c.loop_start()
+        self._started = True
         self.wait_for(lambda: self.connack is not None, timeout, "CONNACK")
         return self.connack
 
@@ -630,7 +622,7 @@ class Client:
 
     def disconnect(self):
         """Clean DISCONNECT and stop the loop."""
-        if self._thread is not None and self.disconnect_rc is None:
+        if self._started and self.disconnect_rc is None:
             self.c.disconnect()
             try:
                 self.wait_disconnected(2.0)
@@ -639,10 +631,13 @@ class Client:
         self.close()
 
     def close(self):
-        self._stop = True
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(2.0)
-        self._thread = None
+        """Stops the network thread. A still-connected client sends DISCONNECT, which also
+        wakes paho's select() so loop_stop() does not wait out its 1 s poll."""
+        if self._started:
+            self._started = False
+            if self.disconnect_rc is None:
+                self.c.disconnect()
+            self.c.loop_stop()
         sock = self.c.socket()
         if sock is not None:
             try:
