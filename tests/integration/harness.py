@@ -449,7 +449,7 @@ class RawClient:
                                  % (timeout, self.buf[:64]))
         except (ConnectionError, ssl.SSLError, OSError):
             pass
-        self.closed = True
+        self.close()
         data, self.buf = self.buf, b""
         return data
 
