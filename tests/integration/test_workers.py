@@ -1,0 +1,72 @@
+"""Basic pub/sub with one and with two worker loops: messages cross between loops."""
+
+import unittest
+
+from harness import BrokerCase
+
+
+class WorkersMixin:
+    N_SUBS = 3
+    N_PUBS = 3
+
+    def test_fan_out_across_clients(self):
+        # With several connections some land on each loop; every subscriber must see every
+        # message from every publisher, in per-publisher order.
+        t = self.topic()
+        subs = []
+        for i in range(self.N_SUBS):
+            s = self.client()
+            self.assertEqual(s.subscribe(t, 1), [1])
+            subs.append(s)
+        pubs = [self.client() for _ in range(self.N_PUBS)]
+        for n in range(10):
+            for i, p in enumerate(pubs):
+                p.publish(t, b"%d:%d" % (i, n), 1, wait=False)
+        want = self.N_PUBS * 10
+        for s in subs:
+            got = s.wait_messages(want, timeout=10, topic=t)
+            self.assertEqual(len(s.settle(0.1, topic=t)), want)
+            for i in range(self.N_PUBS):
+                seq = [int(m.payload.split(b":")[1]) for m in got
+                       if m.payload.startswith(b"%d:" % i)]
+                self.assertEqual(seq, list(range(10)), "order from publisher %d" % i)
+
+    def test_qos_pairs_cross_loops(self):
+        t = self.topic()
+        subs = [self.client() for _ in range(4)]
+        for q, s in enumerate(subs[:3]):
+            s.subscribe(t, q)
+        subs[3].subscribe(t + "/other", 2)  # a near miss must not match
+        pub = self.client()
+        for q in (0, 1, 2):
+            pub.publish(t, b"q%d" % q, q)
+        for sq, s in enumerate(subs[:3]):
+            got = s.wait_messages(3, topic=t)
+            self.assertEqual(sorted((m.payload, m.qos) for m in got),
+                             [(b"q%d" % p, min(p, sq)) for p in (0, 1, 2)])
+        subs[3].assert_no_messages(0.1)  # by now all three were routed
+
+    def test_retained_and_will_across_loops(self):
+        t = self.topic()
+        clients = [self.client() for _ in range(3)]
+        clients[0].publish(t + "/r", b"kept", 1, retain=True)
+        w = self.raw(connect=True, will=(t + "/w", b"gone", 1, False))
+        late = self.client()
+        late.subscribe(t + "/#", 1)
+        self.assertEqual(late.wait_messages(1, topic=t + "/r")[0].payload, b"kept")
+        w.close()
+        self.assertEqual(late.wait_messages(1, topic=t + "/w")[0].payload, b"gone")
+
+
+class OneWorkerTest(WorkersMixin, BrokerCase):
+    broker_args = ["--workers", "1"]
+
+
+class TwoWorkersTest(WorkersMixin, BrokerCase):
+    broker_args = ["--workers", "2"]
+    N_SUBS = 4
+    N_PUBS = 4
+
+
+if __name__ == "__main__":
+    unittest.main()
