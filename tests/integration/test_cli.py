@@ -71,7 +71,12 @@ class CliTest(unittest.TestCase):
         b.start()
         try:
             r = RawClient(port)
-            self.assertEqual(r.connect(), (False, 0))  # anonymous allowed by the file
+            self.assertEqual(r.connect(keepalive=30), (False, 0))  # anonymous allowed by the file
+            r.close()
+            # max-keepalive from the file: a 3.1.1 client above the cap is refused (0x02),
+            # as Mosquitto does, since the protocol cannot tell it another value.
+            r = RawClient(port)
+            self.assertEqual(r.connect(keepalive=31), (False, 2))
             r.close()
         finally:
             b.stop()
