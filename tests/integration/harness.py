@@ -33,7 +33,8 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 WAIT = 5.0  # default timeout for anything we expect to happen
 
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                     "WARNING: ThreadSanitizer")
 
 MODE = os.environ.get("IOT_TEST_BROKER", "iotcloud")
 MOSQUITTO = MODE == "mosquitto"

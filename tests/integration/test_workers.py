@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import BrokerCase
+from harness import PUBACK, PUBLISH, BrokerCase, ack_pkt, parse_publish
 
 
 class WorkersMixin:
@@ -56,6 +56,34 @@ class WorkersMixin:
         self.assertEqual(late.wait_messages(1, topic=t + "/r")[0].payload, b"kept")
         w.close()
         self.assertEqual(late.wait_messages(1, topic=t + "/w")[0].payload, b"gone")
+
+
+    def test_persistent_session_moves_between_loops(self):
+        # Each reconnect lands on a loop the kernel picks; with two loops the session is
+        # handed over between them about half of the time. Nothing queued may be lost,
+        # the session must be present every time, and a takeover must close the old
+        # connection wherever it lives.
+        t = self.topic()
+        cid = "roam-" + self.prefix.replace("/", "-")
+        r = self.raw(connect=True, client_id=cid, clean=False)
+        r.subscribe([(t, 1)])
+        r.close()
+        pub = self.client()
+        for i in range(20):
+            pub.publish(t, b"m%d" % i, 1)
+            r = self.raw()
+            sp, rc = r.connect(client_id=cid, clean=False)
+            self.assertEqual((sp, rc), (True, 0), "round %d" % i)
+            msg = parse_publish(r.expect_packet(PUBLISH))
+            self.assertEqual(msg.payload, b"m%d" % i, "round %d" % i)
+            r.send(ack_pkt(PUBACK, msg.pid))
+            if i % 2:
+                r.close()  # plain disconnect
+            else:
+                taker = self.raw()  # takeover from whichever loop accepts it
+                self.assertEqual(taker.connect(client_id=cid, clean=False), (True, 0))
+                r.expect_closed()
+                taker.close()
 
 
 class OneWorkerTest(WorkersMixin, BrokerCase):
