@@ -9,6 +9,10 @@ Pieces:
   RawClient     a byte-level MQTT client for protocol and malformed-input tests
   Client        a paho-mqtt 1.x wrapper that waits for acks and collects messages
   BrokerCase    unittest base class: one broker per test class, clients cleaned up per test
+
+Run one file by hand:
+  IOTCLOUD_BIN=build/iotcloud /usr/bin/python3 tests/integration/test_pubsub.py
+  IOT_TEST_BROKER=mosquitto /usr/bin/python3 tests/integration/test_pubsub.py
 """
 
 import os

@@ -3,7 +3,7 @@
 import time
 import unittest
 
-from harness import BrokerCase, PINGRESP, PINGREQ_PKT
+from harness import BrokerCase, PINGREQ_PKT
 
 
 class KeepaliveTest(BrokerCase):

@@ -3,8 +3,7 @@
 import struct
 import unittest
 
-from harness import (BrokerCase, MOSQUITTO, SUBACK, UNSUBACK, random_payload,
-                     subscribe_pkt, unsubscribe_pkt)
+from harness import BrokerCase, MOSQUITTO, UNSUBACK, random_payload, unsubscribe_pkt
 
 
 class PubSubTest(BrokerCase):

@@ -1,6 +1,5 @@
 """MQTT over TLS (mqtts listener) with mosquitto clients, paho and raw python ssl."""
 
-import os
 import queue
 import socket
 import ssl
