@@ -2,8 +2,9 @@
 # Sets up (Debian packages), builds and runs the whole test suite:
 #   1. -Wall -Wextra -Wshadow -Werror build, style checks, unit + integration tests (ctest)
 #   2. the same suite again under ASan + UBSan
-#   3. every libFuzzer target: corpus replay (regression) + a short fuzzing run
-# Environment: FUZZ_SECONDS (default 30) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 for quick
+#   3. the integration tests again against a ThreadSanitizer build of the server
+#   4. every libFuzzer target: corpus replay (regression) + a short fuzzing run
+# Environment: FUZZ_SECONDS (default 30) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 / SKIP_TSAN=1 for quick
 # local runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,17 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build/asan && ctest --output-on-failure -j"$jobs")
+fi
+
+if [ "${SKIP_TSAN:-0}" != 1 ]; then
+  # Criterion itself does not start under TSan, so this pass runs the integration tests:
+  # the real server, two loops, real clients, every cross-loop path.
+  section "build (TSan)"
+  cmake -S . -B build/tsan -DIOT_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build/tsan -j"$jobs" --target iotcloud
+  section "integration tests under TSan"
+  export TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1
+  (cd build/tsan && ctest --output-on-failure -j"$jobs" -R '^integration\.')
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
