@@ -75,7 +75,14 @@ class WorkersMixin:
             sp, rc = r.connect(client_id=cid, clean=False)
             self.assertEqual((sp, rc), (True, 0), "round %d" % i)
             msg = parse_publish(r.expect_packet(PUBLISH))
-            self.assertEqual(msg.payload, b"m%d" % i, "round %d" % i)
+            if msg.payload != b"m%d" % i:
+                # A PUBACK racing with a takeover may reach the broker after the old
+                # connection was closed: the message is then resent with DUP
+                # [MQTT-4.4.0-1] - at least once, never lost, never out of order.
+                self.assertEqual((msg.payload, msg.dup), (b"m%d" % (i - 1), True), "round %d" % i)
+                r.send(ack_pkt(PUBACK, msg.pid))
+                msg = parse_publish(r.expect_packet(PUBLISH))
+                self.assertEqual(msg.payload, b"m%d" % i, "round %d" % i)
             r.send(ack_pkt(PUBACK, msg.pid))
             if i % 2:
                 r.close()  # plain disconnect
