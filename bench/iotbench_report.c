@@ -1,0 +1,82 @@
+/* iotbench result: human summary on stdout and a JSON file. */
+#include "bench/iotbench.h"
+
+#include <stdio.h>
+
+static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
+static const char *const pct_names[] = {"p50", "p90", "p99", "p99_9"};
+#define NPCTS (sizeof pcts / sizeof pcts[0])
+
+const char *iotbench_mode_name(enum iotbench_mode m)
+{
+    static const char *const names[] = {"one2one", "fanin", "fanout"};
+    return names[m];
+}
+
+static double per_s(uint64_t n, double s)
+{
+    return s > 0 ? (double)n / s : 0.0;
+}
+
+void iotbench_report_print(const iotbench_opts *o, const iotbench_result *r)
+{
+    const hist *h = &r->latency;
+
+    printf("scenario   %s pubs=%d subs=%d qos=%d size=%d rate=%s%.0f\n",
+           iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size,
+           o->rate > 0 ? "" : "max/", o->rate);
+    printf("measured   %.2f s (after %.1f s warm-up)\n", r->measured_s, o->warmup);
+    printf("sent       %.0f msg/s (%llu)\n", per_s(r->sent, r->measured_s),
+           (unsigned long long)r->sent);
+    printf("delivered  %.0f msg/s (%llu)\n", per_s(r->delivered, r->measured_s),
+           (unsigned long long)r->delivered);
+    printf("whole run  expected %llu, received %llu, lost %llu, dups %llu, out-of-order %llu\n",
+           (unsigned long long)r->expected, (unsigned long long)r->unique,
+           (unsigned long long)r->lost, (unsigned long long)r->dups,
+           (unsigned long long)r->out_of_order);
+    printf("latency us ");
+    for (size_t i = 0; i < NPCTS; i++)
+        printf("%s %.1f  ", pct_names[i], (double)hist_percentile(h, pcts[i]) / 1e3);
+    printf("max %.1f  mean %.1f  (n=%llu)\n", (double)h->max / 1e3, hist_mean(h) / 1e3,
+           (unsigned long long)h->total);
+}
+
+int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const char *path)
+{
+    const hist *h = &r->latency;
+    FILE *f = fopen(path, "w");
+    int rc = 0;
+
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    /* host was checked to be a numeric address, so it needs no JSON escaping */
+    fprintf(f, "{\n  \"tool\": \"iotbench pubsub\",\n  \"host\": \"%s\", \"port\": %d,\n", o->host,
+            o->port);
+    fprintf(f, "  \"topic_mode\": \"%s\", \"pubs\": %d, \"subs\": %d, \"qos\": %d, \"size\": %d,\n",
+            iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size);
+    fprintf(f, "  \"rate\": %.0f, \"inflight\": %d, \"max_unflushed\": %d,\n", o->rate,
+            o->inflight, o->max_unflushed);
+    fprintf(f, "  \"warmup_s\": %.3f, \"measured_s\": %.3f,\n", o->warmup, r->measured_s);
+    fprintf(f, "  \"sent\": %llu, \"delivered\": %llu, \"sent_per_s\": %.1f, \"delivered_per_s\": %.1f,\n",
+            (unsigned long long)r->sent, (unsigned long long)r->delivered,
+            per_s(r->sent, r->measured_s), per_s(r->delivered, r->measured_s));
+    fprintf(f, "  \"expected\": %llu, \"received\": %llu, \"lost\": %llu, \"dups\": %llu, "
+               "\"out_of_order\": %llu, \"acked\": %llu,\n",
+            (unsigned long long)r->expected, (unsigned long long)r->unique,
+            (unsigned long long)r->lost, (unsigned long long)r->dups,
+            (unsigned long long)r->out_of_order, (unsigned long long)r->acked);
+    fprintf(f, "  \"latency_us\": {");
+    for (size_t i = 0; i < NPCTS; i++)
+        fprintf(f, "\"%s\": %.1f, ", pct_names[i], (double)hist_percentile(h, pcts[i]) / 1e3);
+    fprintf(f, "\"max\": %.1f, \"mean\": %.1f, \"count\": %llu}\n}\n", (double)h->max / 1e3,
+            hist_mean(h) / 1e3, (unsigned long long)h->total);
+    if (ferror(f))
+        rc = -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    if (rc < 0)
+        perror(path);
+    return rc;
+}

@@ -1,0 +1,420 @@
+/* Minimal async MQTT 3.1.1 client for iotbench. See mqtt_client.h for the contract.
+ *
+ * Output uses two buffers: "pending" collects packets while the other one is being
+ * written by libuv; when that write completes the roles swap. So there is at most one
+ * uv_write in flight per connection and, under load, each write carries many packets. */
+#include "bench/mqtt_client.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Room offered to libuv for every read. */
+#define RX_CHUNK (64u * 1024u)
+
+struct outbuf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    size_t npkts;
+};
+
+struct mqtt_client {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    const mqtt_client_cbs *cbs;
+    void *data;
+    struct outbuf out[2];
+    int pending;            /* index of the buffer collecting new packets */
+    bool connected;
+    bool writing;
+    bool closing;
+    bool close_after_flush;
+    int close_err;
+    uint8_t *rx;
+    size_t rx_len;
+    size_t rx_cap;
+};
+
+static void fail(mqtt_client *c, int err);
+static void kick(mqtt_client *c);
+
+/* ---- transport: plain TCP (a TLS engine would wrap these) -------------------------- */
+
+static void io_close_cb(uv_handle_t *h)
+{
+    mqtt_client *c = h->data;
+
+    if (c->cbs->on_close)
+        c->cbs->on_close(c, c->close_err);
+    free(c->out[0].p);
+    free(c->out[1].p);
+    free(c->rx);
+    free(c);
+}
+
+static void io_write_cb(uv_write_t *req, int status)
+{
+    mqtt_client *c = req->data;
+    struct outbuf *done = &c->out[!c->pending];
+
+    c->writing = false;
+    done->len = 0;
+    done->npkts = 0;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        fail(c, status);
+        return;
+    }
+    if (c->close_after_flush && c->out[c->pending].len == 0) {
+        mqtt_client_close(c);
+        return;
+    }
+    kick(c);
+    if (c->cbs->on_drain)
+        c->cbs->on_drain(c);
+}
+
+static int io_write(mqtt_client *c, struct outbuf *ob)
+{
+    uv_buf_t b = uv_buf_init((char *)ob->p, (unsigned)ob->len);
+
+    c->write_req.data = c;
+    return uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, io_write_cb);
+}
+
+static void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    mqtt_client *c = h->data;
+    size_t want = c->rx_len + RX_CHUNK;
+
+    if (want > c->rx_cap) {
+        uint8_t *p = realloc(c->rx, want);
+        if (!p) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read cb */
+            return;
+        }
+        c->rx = p;
+        c->rx_cap = want;
+    }
+    *buf = uv_buf_init((char *)c->rx + c->rx_len, RX_CHUNK);
+}
+
+static void parse_input(mqtt_client *c);
+
+static void io_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    mqtt_client *c = s->data;
+
+    if (nread < 0) {
+        fail(c, (int)nread);
+        return;
+    }
+    c->rx_len += (size_t)nread;
+    parse_input(c);
+}
+
+static void io_connect_cb(uv_connect_t *req, int status)
+{
+    mqtt_client *c = req->data;
+    int rc;
+
+    if (c->closing)
+        return;
+    if (status < 0) {
+        fail(c, status);
+        return;
+    }
+    c->connected = true;
+    uv_tcp_nodelay(&c->tcp, 1); /* latency is what we measure: no Nagle */
+    rc = uv_read_start((uv_stream_t *)&c->tcp, io_alloc_cb, io_read_cb);
+    if (rc < 0) {
+        fail(c, rc);
+        return;
+    }
+    kick(c); /* CONNECT was queued by mqtt_client_connect */
+}
+
+/* ---- output queue ------------------------------------------------------------------ */
+
+static void kick(mqtt_client *c)
+{
+    struct outbuf *ob = &c->out[c->pending];
+    int rc;
+
+    if (c->writing || c->closing || !c->connected || ob->len == 0)
+        return;
+    rc = io_write(c, ob);
+    if (rc < 0) {
+        fail(c, rc);
+        return;
+    }
+    c->writing = true;
+    c->pending ^= 1;
+}
+
+/* Space for @n more bytes in the pending buffer, or NULL when over the cap. */
+static uint8_t *reserve(mqtt_client *c, size_t n)
+{
+    struct outbuf *ob = &c->out[c->pending];
+    size_t cap = ob->cap ? ob->cap : 4096;
+
+    if (c->closing || c->close_after_flush)
+        return NULL;
+    if (ob->len + n > MQTT_CLIENT_MAX_OUTPUT)
+        return NULL;
+    while (cap < ob->len + n)
+        cap *= 2;
+    if (cap != ob->cap) {
+        uint8_t *p = realloc(ob->p, cap);
+        if (!p)
+            return NULL;
+        ob->p = p;
+        ob->cap = cap;
+    }
+    return ob->p + ob->len;
+}
+
+static void commit(mqtt_client *c, size_t n)
+{
+    c->out[c->pending].len += n;
+    c->out[c->pending].npkts++;
+    kick(c);
+}
+
+static void fail(mqtt_client *c, int err)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->close_err = err;
+    uv_close((uv_handle_t *)&c->tcp, io_close_cb);
+}
+
+/* ---- input: one handler per packet type a client can receive ------------------------- */
+
+static int rx_connack(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    bool present;
+    uint8_t rc;
+    int err = mqtt_decode_connack(body, n, &present, &rc);
+
+    if (err < 0)
+        return err;
+    if (c->cbs->on_connack)
+        c->cbs->on_connack(c, rc);
+    return 0;
+}
+
+static int rx_suback(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    uint16_t id;
+    uint8_t codes[8];
+    size_t count;
+    int err = mqtt_decode_suback(body, n, &id, codes, sizeof codes, &count);
+
+    if (err < 0)
+        return err;
+    if (count != 1)
+        return MQTT_EMALFORMED; /* we only ever subscribe to one filter at a time */
+    if (c->cbs->on_suback)
+        c->cbs->on_suback(c, id, codes[0]);
+    return 0;
+}
+
+static int rx_publish(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    mqtt_publish p;
+    int err = mqtt_decode_publish(body, n, flags, &p);
+
+    if (err < 0)
+        return err;
+    if (p.qos > 1)
+        return MQTT_EMALFORMED; /* we never subscribe with QoS 2 [MQTT-3.8.4-6] */
+    if (c->cbs->on_publish)
+        c->cbs->on_publish(c, &p);
+    return 0;
+}
+
+static int rx_puback(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    uint16_t id;
+    int err = mqtt_decode_ack(body, n, &id);
+
+    if (err < 0)
+        return err;
+    if (c->cbs->on_puback)
+        c->cbs->on_puback(c, id);
+    return 0;
+}
+
+static int rx_pingresp(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
+{
+    return n == 0 ? 0 : MQTT_EMALFORMED;
+}
+
+typedef int (*rx_handler)(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n);
+
+static const rx_handler rx_table[16] = {
+    [MQTT_CONNACK] = rx_connack,
+    [MQTT_PUBLISH] = rx_publish,
+    [MQTT_PUBACK] = rx_puback,
+    [MQTT_SUBACK] = rx_suback,
+    [MQTT_PINGRESP] = rx_pingresp,
+};
+
+static void parse_input(mqtt_client *c)
+{
+    size_t off = 0;
+
+    while (!c->closing) {
+        uint8_t type, flags;
+        uint32_t rem;
+        size_t hl;
+        int err = mqtt_fixed_header(c->rx + off, c->rx_len - off, MQTT_CLIENT_MAX_PACKET, &type,
+                                    &flags, &rem, &hl);
+
+        if (err == MQTT_EAGAIN || (err == 0 && c->rx_len - off < hl + rem))
+            break;
+        if (err == 0)
+            err = rx_table[type] ? rx_table[type](c, flags, c->rx + off + hl, rem)
+                                 : MQTT_EMALFORMED;
+        if (err < 0) {
+            fail(c, err);
+            return;
+        }
+        off += hl + rem;
+    }
+    if (off > 0) {
+        memmove(c->rx, c->rx + off, c->rx_len - off);
+        c->rx_len -= off;
+    }
+}
+
+/* ---- public API ---------------------------------------------------------------------- */
+
+mqtt_client *mqtt_client_new(uv_loop_t *loop, const mqtt_client_cbs *cbs, void *data)
+{
+    mqtt_client *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    if (uv_tcp_init(loop, &c->tcp) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->tcp.data = c;
+    c->cbs = cbs;
+    c->data = data;
+    return c;
+}
+
+void *mqtt_client_data(const mqtt_client *c)
+{
+    return c->data;
+}
+
+int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
+                        uint16_t keepalive)
+{
+    size_t idlen = strlen(client_id);
+    mqtt_connect m = {
+        .level = 4,
+        .clean_session = true,
+        .keepalive = keepalive,
+        .client_id = {(const uint8_t *)client_id, (uint16_t)idlen},
+    };
+    size_t cap = 64 + idlen;
+    uint8_t *p;
+    int n;
+
+    if (idlen > 0xffff || !(p = reserve(c, cap)))
+        return UV_ENOBUFS;
+    n = mqtt_encode_connect(p, cap, &m);
+    if (n < 0)
+        return UV_EINVAL;
+    commit(c, (size_t)n); /* held until the socket is connected */
+    c->connect_req.data = c;
+    return uv_tcp_connect(&c->connect_req, &c->tcp, addr, io_connect_cb);
+}
+
+int mqtt_client_subscribe(mqtt_client *c, uint16_t packet_id, const char *filter, uint8_t qos)
+{
+    size_t flen = strlen(filter);
+    mqtt_str f = {(const uint8_t *)filter, (uint16_t)flen};
+    size_t cap = MQTT_FIXED_HDR_MAX + 2 + 2 + flen + 1;
+    uint8_t *p;
+    int n;
+
+    if (flen > 0xffff || !(p = reserve(c, cap)))
+        return UV_ENOBUFS;
+    n = mqtt_encode_subscribe(p, cap, packet_id, &f, &qos, 1);
+    if (n < 0)
+        return UV_EINVAL;
+    commit(c, (size_t)n);
+    return 0;
+}
+
+int mqtt_client_publish(mqtt_client *c, const char *topic, size_t topic_len, uint8_t qos,
+                        uint16_t packet_id, const uint8_t *payload, size_t len)
+{
+    size_t hl = mqtt_publish_header_len(topic_len, qos, len);
+    uint8_t *p;
+    int n;
+
+    if (hl + len > MQTT_CLIENT_MAX_PACKET || !(p = reserve(c, hl + len)))
+        return UV_ENOBUFS;
+    n = mqtt_encode_publish_header(p, hl, (const uint8_t *)topic, topic_len, qos, false, false,
+                                   qos ? packet_id : 0, len);
+    if (n < 0)
+        return UV_EINVAL;
+    memcpy(p + n, payload, len);
+    commit(c, (size_t)n + len);
+    return 0;
+}
+
+int mqtt_client_puback(mqtt_client *c, uint16_t packet_id)
+{
+    uint8_t *p = reserve(c, 4);
+
+    if (!p)
+        return UV_ENOBUFS;
+    commit(c, mqtt_encode_ack(p, MQTT_PUBACK, packet_id));
+    return 0;
+}
+
+static int send_bare(mqtt_client *c, uint8_t type)
+{
+    uint8_t *p = reserve(c, 2);
+
+    if (!p)
+        return UV_ENOBUFS;
+    commit(c, (size_t)mqtt_encode_fixed_header(p, type, 0, 0));
+    return 0;
+}
+
+int mqtt_client_ping(mqtt_client *c)
+{
+    return send_bare(c, MQTT_PINGREQ);
+}
+
+int mqtt_client_disconnect(mqtt_client *c)
+{
+    int rc = send_bare(c, MQTT_DISCONNECT);
+
+    if (rc == 0)
+        c->close_after_flush = true;
+    return rc;
+}
+
+void mqtt_client_close(mqtt_client *c)
+{
+    fail(c, 0);
+}
+
+size_t mqtt_client_unflushed(const mqtt_client *c)
+{
+    return c->out[0].npkts + c->out[1].npkts;
+}
