@@ -32,7 +32,7 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t FAILED (crash input saved under build/fuzz/)" >&2
     exit 1
   fi
-  grep -E "^(Done|#[0-9]+ *DONE)" build/fuzz/"$t".log | tail -1 || true
+  grep -E "DONE|^Done" build/fuzz/"$t".log | tail -1 || true
   rm -rf "$scratch"
 done
 echo "fuzz: ${#targets[@]} targets clean"
