@@ -52,6 +52,7 @@ static broker *make_broker(const iot_config *cfg)
         .max_keepalive = cfg->max_keepalive,
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .qos0_drop_bytes = cfg->max_output_bytes / 2,
+        .out_congest_bytes = cfg->max_output_bytes / 4, /* net's drain mark */
     };
     return broker_new(&o);
 }

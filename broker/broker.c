@@ -17,6 +17,8 @@ broker *broker_new(const broker_opts *o)
         br->o.max_inflight = 65535;
     if (br->o.qos0_drop_bytes == 0)
         br->o.qos0_drop_bytes = 1u << 20;
+    if (br->o.out_congest_bytes == 0)
+        br->o.out_congest_bytes = br->o.qos0_drop_bytes / 2;
     pthread_mutex_init(&br->reg_lock, NULL);
     br->subs = mqtt_trie_new(session__hold);
     br->retained = mqtt_retain_new(bmsg__hold, bmsg__release);
@@ -92,6 +94,7 @@ void broker_loop_init(net_loop *l, void *b)
     if (!lp)
         abort();
     net_loop_set_user(l, lp);
+    flow__loop_init(lp);
     registry__lock(br);
     lp->next = br->loops;
     br->loops = lp;
@@ -100,6 +103,7 @@ void broker_loop_init(net_loop *l, void *b)
 
 void broker_loop_fini(net_loop *l, void *b)
 {
+    flow__loop_fini(net_loop_user(l));
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at
      * shutdown may run after this. broker_free releases the bloops last. */

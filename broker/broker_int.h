@@ -116,6 +116,9 @@ struct bloop {
     unsigned n_loops;
     struct xdeliver **batch; /* per target loop, filled during one publish */
     bloop *next;
+    mconn *blocked;          /* publishers paused by back-pressure (flow.c) */
+    uv_timer_t flow_timer;   /* frees publishers that waited too long */
+    bool flow_timer_on;
 };
 
 bloop *bloop__new(broker *br, net_loop *nl);
@@ -162,6 +165,10 @@ struct session {
     qitem *qhead, *qtail;
     uint32_t qlen;
     uint16_t next_pid;
+    /* Back-pressure (flow.c): set by the owner, read by publishing loops. */
+    atomic_bool congested;      /* online queue reached max_queued: publishers wait */
+    atomic_bool slow;           /* congested for too long: publishers stop waiting */
+    atomic_ullong waiter_loops; /* bit (loop index % 64) of loops with waiting publishers */
     uint16_t *rx_qos2;  /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     uint16_t id_len;
@@ -171,6 +178,7 @@ struct session {
 session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean);
 session *session__ref(session *s);
 void session__unref(session *s);
+void session__unref_opt(session *s);
 void session__hold(void *s);
 void session__release(void *s);
 /* Owner loop: drop subscriptions, queues and inflight state; marks it dead. */
@@ -189,6 +197,10 @@ void registry__free_all(broker *br);
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
 void session__drain(session *s);
 void session__resend(session *s);
+/* The session lost its connection: trim the queue to max_queued, release publishers. */
+void session__detached(session *s);
+/* Relieves a congested session whose queue and output have come down (flow.c). */
+void session__maybe_relieve(session *s);
 int session__puback(session *s, uint16_t pid);
 int session__pubrec(session *s, uint16_t pid);
 int session__pubcomp(session *s, uint16_t pid);
@@ -206,8 +218,22 @@ void handover__kill(bloop *lp, session *s);
 void handover__attach(bloop *lp, session *s, mconn *c, bool present);
 
 /* route.c — publish from any loop */
-void route__publish(bloop *lp, bmsg *m);
+/* Routes @m; returns a congested online session it was queued for (with a reference),
+ * or NULL, so the caller can apply back-pressure to the publisher. */
+session *route__publish(bloop *lp, bmsg *m);
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+
+/* flow.c — back-pressure from slow QoS 1/2 subscribers to publishers.
+ * Hard cap on an online session's queue while it is congested, in units of max_queued. */
+#define FLOW_HARD_CAP 4
+/* A session congested longer than this stops holding publishers back (ms). */
+#define FLOW_MAX_WAIT_MS 1000
+void flow__congest(session *s);
+void flow__relieve(broker *br, session *s);
+void flow__block(mconn *c, session *s);    /* consumes the reference on s */
+void flow__unblock(mconn *c);
+void flow__loop_init(bloop *lp);
+void flow__loop_fini(bloop *lp);
 
 /* ---- connections (conn.c, handle_*.c) --------------------------------------------------- */
 
@@ -229,6 +255,9 @@ struct mconn {
     uint32_t in_len, in_need, in_cap;
     uint8_t *held;          /* bytes received while waiting for a session hand-over */
     uint32_t held_len;
+    session *blocked_on;    /* back-pressure: reading paused for this session (a ref) */
+    mconn *bprev, *bnext;   /* in lp->blocked */
+    uint64_t blocked_at;
     char peer[64];
     char cn[128];           /* verified client certificate CN, "" when none */
 };
@@ -241,6 +270,8 @@ int mconn__feed(mconn *c, const uint8_t *p, size_t n);
 void mconn__closed(mconn *c, bool shutdown);
 /* Frees a connection whose transport is gone and that no hand-over refers to. */
 void mconn__free(mconn *c);
+/* net drained the output queue below its low-water mark. */
+void mconn__drained(mconn *c);
 /* Close gracefully (flush queued output first) and ignore further input. */
 void mconn__close(mconn *c);
 void mconn__write(mconn *c, const void *p, size_t n);

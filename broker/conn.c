@@ -241,6 +241,14 @@ void mconn__session_ready(mconn *c)
     free(held);
 }
 
+void mconn__drained(mconn *c)
+{
+    if (c->s && c->s->conn == c) {
+        session__drain(c->s);
+        session__maybe_relieve(c->s);
+    }
+}
+
 void mconn__free(mconn *c)
 {
     bmsg__unref(c->will);
@@ -253,12 +261,14 @@ void mconn__closed(mconn *c, bool shutdown)
 {
     c->transport_gone = true;
     c->state = MC_CLOSING;
+    flow__unblock(c);
     session *s = c->s;
     if (s && s->conn == c) {
         s->conn = NULL;
+        session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
         if (c->will && !shutdown)
-            route__publish(c->lp, c->will);
+            session__unref_opt(route__publish(c->lp, c->will));
         if (s->clean) {
             /* [MQTT-3.1.2-6] a clean session ends with its connection */
             registry__lock(c->br);

@@ -71,6 +71,14 @@ static uint16_t alloc_pid(session *s)
     }
 }
 
+/* A reader that lets output pile up holds publishers back too (flow.c); net tells us
+ * when it drained (mconn__drained). */
+static void check_output(session *s, mconn *c)
+{
+    if (mconn__pending(c) > s->br->o.out_congest_bytes)
+        flow__congest(s);
+}
+
 static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
 {
     if (mconn__pending(c) > s->br->o.qos0_drop_bytes) {
@@ -79,6 +87,7 @@ static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
     }
     write_publish(c, m, 0, retain, false, 0);
     BROKER_STAT_ADD(s->br, msgs_out, 1);
+    check_output(s, c);
 }
 
 static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
@@ -96,25 +105,47 @@ static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
     f->retain = retain;
     write_publish(c, m, qos, retain, false, f->pid);
     BROKER_STAT_ADD(s->br, msgs_out, 1);
+    check_output(s, c);
     return 0;
 }
 
-static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain)
+/* Queue bound: max_queued, except for QoS 1/2 to an online session that is not slow,
+ * which marks the session congested there (publishers wait, flow.c) and may grow to
+ * FLOW_HARD_CAP x max_queued with what publishers already had in flight. */
+static uint32_t queue_cap(session *s, uint8_t qos, bool online)
 {
-    if (s->br->o.max_queued == 0) {
-        BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+    uint32_t max = s->br->o.max_queued;
+    if (online && qos > 0 && !atomic_load_explicit(&s->slow, memory_order_relaxed) &&
+        max <= UINT32_MAX / FLOW_HARD_CAP)
+        return max * FLOW_HARD_CAP;
+    return max;
+}
+
+static void drop_oldest(session *s)
+{
+    qitem *old = s->qhead;
+    s->qhead = old->next;
+    if (!s->qhead)
+        s->qtail = NULL;
+    s->qlen--;
+    bmsg__unref(old->m);
+    free(old);
+    BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+}
+
+static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
+{
+    uint32_t cap = queue_cap(s, qos, online);
+    if (cap == 0 || (qos == 0 && s->qlen >= s->br->o.max_queued)) {
+        /* a QoS 0 message never pushes out a QoS 1/2 one */
+        if (qos == 0)
+            BROKER_STAT_ADD(s->br, dropped_qos0_slow, 1);
+        else
+            BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
         return;
     }
-    if (s->qlen >= s->br->o.max_queued) {
-        qitem *old = s->qhead;
-        s->qhead = old->next;
-        if (!s->qhead)
-            s->qtail = NULL;
-        s->qlen--;
-        bmsg__unref(old->m);
-        free(old);
-        BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
-    }
+    while (s->qlen >= cap)
+        drop_oldest(s);
     qitem *q = malloc(sizeof *q);
     if (!q)
         return;
@@ -128,6 +159,16 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain)
         s->qhead = q;
     s->qtail = q;
     s->qlen++;
+    if (online && s->qlen >= s->br->o.max_queued)
+        flow__congest(s);
+}
+
+void session__detached(session *s)
+{
+    /* Offline, the queue is bounded by max_queued (oldest dropped), and nobody waits. */
+    while (s->qlen > s->br->o.max_queued)
+        drop_oldest(s);
+    flow__relieve(s->br, s);
 }
 
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
@@ -148,7 +189,7 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
      * for a clean session, whose state ends with its connection. */
     if (!c && (qos == 0 || s->clean))
         return;
-    enqueue(s, m, qos, retain);
+    enqueue(s, m, qos, retain, c != NULL);
 }
 
 void session__drain(session *s)
@@ -167,6 +208,17 @@ void session__drain(session *s)
         bmsg__unref(q->m);
         free(q);
     }
+    session__maybe_relieve(s);
+}
+
+void session__maybe_relieve(session *s)
+{
+    if (!atomic_load_explicit(&s->congested, memory_order_relaxed))
+        return;
+    mconn *c = live_conn(s);
+    if (s->qlen <= s->br->o.max_queued / 2 &&
+        (!c || mconn__pending(c) <= s->br->o.out_congest_bytes))
+        flow__relieve(s->br, s);
 }
 
 void session__resend(session *s)

@@ -28,8 +28,10 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
     if (!m)
         return -1;
-    route__publish(c->lp, m);
+    session *congested = route__publish(c->lp, m);
     bmsg__unref(m);
+    if (congested)
+        flow__block(c, congested); /* stop reading until that subscriber catches up */
     if (p.qos == 1)
         ack(c, MQTT_PUBACK, p.packet_id); /* [MQTT-4.3.2-2] */
     else if (p.qos == 2)

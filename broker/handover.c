@@ -40,8 +40,9 @@ static void kick(bloop *lp, session *s)
         return;
     s->conn = NULL;
     old->s = NULL;
+    session__detached(s);
     if (old->will) {
-        route__publish(lp, old->will);
+        session__unref_opt(route__publish(lp, old->will));
         bmsg__unref(old->will);
         old->will = NULL;
     }

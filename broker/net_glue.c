@@ -47,10 +47,12 @@ static void proto_close(void *state, enum net_close_reason why)
     mconn__closed(state, why == NET_CLOSE_SHUTDOWN);
 }
 
+static void proto_drain(void *state) { mconn__drained(state); }
+
 const net_proto broker_mqtt_proto = {
     .name = "mqtt",
     .open = proto_open,
     .data = proto_data,
     .close = proto_close,
-    .drain = NULL,
+    .drain = proto_drain,
 };

@@ -85,14 +85,22 @@ static void update_retained(broker *br, bmsg *m)
         mqtt_retain_set(br->retained, topic, m->topic_len, bmsg__ref(m));
 }
 
-void route__publish(bloop *lp, bmsg *m)
+/* Keeps the first congested session the message went to (flow.c). */
+static void note_congestion(session **out, session *s)
+{
+    if (!*out && atomic_load_explicit(&s->congested, memory_order_relaxed))
+        *out = session__ref(s);
+}
+
+session *route__publish(bloop *lp, bmsg *m)
 {
     broker *br = lp->br;
+    session *congested = NULL;
     if (m->retain)
         update_retained(br, m);
     int n = mqtt_trie_match(br->subs, m->b->data + m->topic_off, m->topic_len, &lp->hits);
     if (n <= 0)
-        return;
+        return NULL;
     for (size_t i = 0; i < lp->hits.n; i++) {
         session *s = lp->hits.v[i].sub;
         uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;
@@ -100,9 +108,11 @@ void route__publish(bloop *lp, bmsg *m)
         if (owner == lp || !owner->nl) {
             /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
             session__deliver(lp, s, m, qos, false);
+            note_congestion(&congested, s);
             session__unref(s);
             continue;
         }
+        note_congestion(&congested, s);
         unsigned t = net_loop_index(owner->nl);
         if (!lp->batch[t] && !(lp->batch[t] = xdeliver_new(m, (uint32_t)(lp->hits.n - i)))) {
             session__unref(s);
@@ -116,6 +126,7 @@ void route__publish(bloop *lp, bmsg *m)
             lp->batch[t] = NULL;
         }
     }
+    return congested;
 }
 
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos)

@@ -43,6 +43,12 @@ void session__unref(session *s)
     free(s);
 }
 
+void session__unref_opt(session *s)
+{
+    if (s)
+        session__unref(s);
+}
+
 void session__hold(void *s) { session__ref(s); }
 
 void session__release(void *s) { session__unref(s); }
@@ -83,4 +89,5 @@ void session__destroy_state(session *s)
     s->rx_qos2 = NULL;
     s->n_rx_qos2 = s->cap_rx_qos2 = 0;
     s->dead = true;
+    flow__relieve(s->br, s);
 }
