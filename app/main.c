@@ -115,7 +115,12 @@ static int run(const iot_config *cfg)
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
     net_server_run(srv);
-    log_info("iotcloud stopped");
+    broker_stats st;
+    broker_stats_get(br, &st);
+    log_info("iotcloud stopped: %llu connects, %llu messages in, %llu out, dropped %llu "
+             "(queue full) + %llu (QoS 0, slow reader), %llu protocol errors",
+             st.connects, st.msgs_in, st.msgs_out, st.dropped_queue_full, st.dropped_qos0_slow,
+             st.protocol_errors);
     rc = 0;
 out:
     net_server_free(srv);

@@ -169,6 +169,10 @@ struct session {
     atomic_bool congested;      /* online queue reached max_queued: publishers wait */
     atomic_bool slow;           /* congested for too long: publishers stop waiting */
     atomic_ullong waiter_loops; /* bit (loop index % 64) of loops with waiting publishers */
+    atomic_uint backlog;        /* routed to this session and not yet written or dropped:
+                                 * counted by publishers, so congestion shows before the
+                                 * owner loop has even seen the messages */
+    atomic_bool online;         /* a connection is attached (owner writes) */
     uint16_t *rx_qos2;  /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     uint16_t id_len;
@@ -291,7 +295,8 @@ int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__pingreq(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__disconnect(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 
-/* Called by handle__connect once the session is attached; resumes held input. */
-void mconn__session_ready(mconn *c);
+/* Resumes reading and handles input held while a session hand-over or back-pressure
+ * paused the connection. */
+void mconn__resume_input(mconn *c);
 
 #endif

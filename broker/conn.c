@@ -195,7 +195,9 @@ int mconn__feed(mconn *c, const uint8_t *p, size_t n)
     while (n > 0) {
         if (c->state == MC_CLOSING)
             return 0;
-        if (c->state == MC_WAIT_SESSION)
+        /* Waiting for a session hand-over, or paused by back-pressure (flow.c): keep
+         * the rest of this read for later, so the pause takes effect at once. */
+        if (c->state == MC_WAIT_SESSION || c->blocked_on)
             return hold_input(c, p, n);
         if (c->in_len > 0) {
             long used = fill_partial(c, p, n);
@@ -224,18 +226,17 @@ int mconn__feed(mconn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
-void mconn__session_ready(mconn *c)
+void mconn__resume_input(mconn *c)
 {
-    if (c->held_len == 0) {
-        if (c->state == MC_CONNECTED)
-            c->io->resume(c->t);
+    if (c->state != MC_CONNECTED || c->blocked_on)
         return;
-    }
+    c->io->resume(c->t);
+    if (c->held_len == 0)
+        return;
     uint8_t *held = c->held;
     uint32_t len = c->held_len;
     c->held = NULL;
     c->held_len = 0;
-    c->io->resume(c->t);
     if (mconn__feed(c, held, len) < 0)
         mconn__close(c);
     free(held);

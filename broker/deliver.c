@@ -121,6 +121,12 @@ static uint32_t queue_cap(session *s, uint8_t qos, bool online)
     return max;
 }
 
+/* One message routed to @s has left it (written, dropped or refused); see route.c. */
+static void backlog_done(session *s)
+{
+    atomic_fetch_sub_explicit(&s->backlog, 1, memory_order_relaxed);
+}
+
 static void drop_oldest(session *s)
 {
     qitem *old = s->qhead;
@@ -130,6 +136,7 @@ static void drop_oldest(session *s)
     s->qlen--;
     bmsg__unref(old->m);
     free(old);
+    backlog_done(s);
     BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
 }
 
@@ -142,13 +149,16 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
             BROKER_STAT_ADD(s->br, dropped_qos0_slow, 1);
         else
             BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+        backlog_done(s);
         return;
     }
     while (s->qlen >= cap)
         drop_oldest(s);
     qitem *q = malloc(sizeof *q);
-    if (!q)
+    if (!q) {
+        backlog_done(s);
         return;
+    }
     q->next = NULL;
     q->m = bmsg__ref(m);
     q->qos = qos;
@@ -159,12 +169,11 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
         s->qhead = q;
     s->qtail = q;
     s->qlen++;
-    if (online && s->qlen >= s->br->o.max_queued)
-        flow__congest(s);
 }
 
 void session__detached(session *s)
 {
+    atomic_store(&s->online, false);
     /* Offline, the queue is bounded by max_queued (oldest dropped), and nobody waits. */
     while (s->qlen > s->br->o.max_queued)
         drop_oldest(s);
@@ -174,22 +183,24 @@ void session__detached(session *s)
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 {
     (void)lp;
-    if (s->dead)
+    if (s->dead) {
+        backlog_done(s);
         return;
-    mconn *c = live_conn(s);
-    if (c && !s->qhead) {
-        if (qos == 0) {
-            send_qos0(s, c, m, retain);
-            return;
-        }
-        if (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain) == 0)
-            return;
     }
-    /* Offline: QoS 0 is not kept [MQTT-3.1.2-5 allows it; we do not], nor is anything
-     * for a clean session, whose state ends with its connection. */
-    if (!c && (qos == 0 || s->clean))
-        return;
-    enqueue(s, m, qos, retain, c != NULL);
+    mconn *c = live_conn(s);
+    if (c && !s->qhead &&
+        (qos == 0 || (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain) == 0))) {
+        if (qos == 0)
+            send_qos0(s, c, m, retain);
+        backlog_done(s);
+    } else if (!c && (qos == 0 || s->clean)) {
+        /* Offline: QoS 0 is not kept [MQTT-3.1.2-5 allows it; we do not], nor is
+         * anything for a clean session, whose state ends with its connection. */
+        backlog_done(s);
+    } else {
+        enqueue(s, m, qos, retain, c != NULL);
+    }
+    session__maybe_relieve(s);
 }
 
 void session__drain(session *s)
@@ -207,6 +218,7 @@ void session__drain(session *s)
             send_new(s, c, q->m, q->qos, q->retain);
         bmsg__unref(q->m);
         free(q);
+        backlog_done(s);
     }
     session__maybe_relieve(s);
 }
@@ -216,7 +228,7 @@ void session__maybe_relieve(session *s)
     if (!atomic_load_explicit(&s->congested, memory_order_relaxed))
         return;
     mconn *c = live_conn(s);
-    if (s->qlen <= s->br->o.max_queued / 2 &&
+    if (atomic_load_explicit(&s->backlog, memory_order_relaxed) <= s->br->o.max_queued / 2 &&
         (!c || mconn__pending(c) <= s->br->o.out_congest_bytes))
         flow__relieve(s->br, s);
 }

@@ -88,8 +88,6 @@ void flow__unblock(mconn *c)
     list_remove(c);
     session__unref(c->blocked_on);
     c->blocked_on = NULL;
-    if (c->state == MC_CONNECTED)
-        c->io->resume(c->t);
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -102,6 +100,7 @@ static void timer_cb(uv_timer_t *t)
         if (now - c->blocked_at >= FLOW_MAX_WAIT_MS) {
             atomic_store(&c->blocked_on->slow, true);
             flow__unblock(c);
+            mconn__resume_input(c);
         }
         c = next;
     }
@@ -129,6 +128,7 @@ void flow__block(mconn *c, session *s)
     atomic_fetch_or(&s->waiter_loops, 1ull << (net_loop_index(lp->nl) % 64));
     if (!atomic_load(&s->congested)) { /* relieved meanwhile: do not wait */
         flow__unblock(c);
+        c->io->resume(c->t);
         return;
     }
     if (!lp->flow_timer_on) {
@@ -143,8 +143,10 @@ static void wake_run(net_loop *nl, net_msg *nm)
     mconn *c = lp ? lp->blocked : NULL;
     while (c) {
         mconn *next = c->bnext;
-        if (!atomic_load(&c->blocked_on->congested))
+        if (!atomic_load(&c->blocked_on->congested)) {
             flow__unblock(c);
+            mconn__resume_input(c);
+        }
         c = next;
     }
     free(nm);

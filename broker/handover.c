@@ -54,6 +54,7 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
 {
     c->s = session__ref(s);
     s->conn = c;
+    atomic_store(&s->online, true);
     c->state = MC_CONNECTED;
     BROKER_STAT_ADD(lp->br, connects, 1);
     uint8_t ack[4];
@@ -61,7 +62,7 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
     if (present)
         session__resend(s);
-    mconn__session_ready(c);
+    mconn__resume_input(c);
 }
 
 static void adopt_run(net_loop *nl, net_msg *nm);

@@ -46,6 +46,25 @@ static void xdeliver_free(xdeliver *x)
     free(x);
 }
 
+/* Counts one more message on its way to @s (deliver.c counts it out) and keeps the
+ * first congested session the message went to in @out (flow.c). An online session
+ * whose backlog reaches max_queued becomes congested here, on the publisher's loop,
+ * so a publisher is held back before it floods the owner loop's inbox. */
+static void count_in(broker *br, session **out, session *s)
+{
+    unsigned prev = atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
+    if (prev + 1 >= br->o.max_queued && br->o.max_queued &&
+        atomic_load_explicit(&s->online, memory_order_relaxed))
+        flow__congest(s);
+    if (!*out && atomic_load_explicit(&s->congested, memory_order_relaxed))
+        *out = session__ref(s);
+}
+
+static void count_out(session *s)
+{
+    atomic_fetch_sub_explicit(&s->backlog, 1, memory_order_relaxed);
+}
+
 /* Delivers to @s if this loop owns it, else forwards; consumes the reference on @s. */
 static void deliver_or_forward(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 {
@@ -57,6 +76,7 @@ static void deliver_or_forward(bloop *lp, session *s, bmsg *m, uint8_t qos, bool
     }
     xdeliver *x = xdeliver_new(m, 1);
     if (!x) {
+        count_out(s);
         session__unref(s);
         return;
     }
@@ -85,13 +105,6 @@ static void update_retained(broker *br, bmsg *m)
         mqtt_retain_set(br->retained, topic, m->topic_len, bmsg__ref(m));
 }
 
-/* Keeps the first congested session the message went to (flow.c). */
-static void note_congestion(session **out, session *s)
-{
-    if (!*out && atomic_load_explicit(&s->congested, memory_order_relaxed))
-        *out = session__ref(s);
-}
-
 session *route__publish(bloop *lp, bmsg *m)
 {
     broker *br = lp->br;
@@ -105,16 +118,16 @@ session *route__publish(bloop *lp, bmsg *m)
         session *s = lp->hits.v[i].sub;
         uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;
         bloop *owner = session__owner(s);
+        count_in(br, &congested, s);
         if (owner == lp || !owner->nl) {
             /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
             session__deliver(lp, s, m, qos, false);
-            note_congestion(&congested, s);
             session__unref(s);
             continue;
         }
-        note_congestion(&congested, s);
         unsigned t = net_loop_index(owner->nl);
         if (!lp->batch[t] && !(lp->batch[t] = xdeliver_new(m, (uint32_t)(lp->hits.n - i)))) {
+            count_out(s);
             session__unref(s);
             continue;
         }
@@ -137,6 +150,7 @@ void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n
     for (size_t i = 0; i < lp->rhits.n; i++) {
         bmsg *m = lp->rhits.v[i];
         /* [MQTT-3.3.1-8] retained messages sent on subscribe carry retain = 1 */
+        atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
         session__deliver(lp, s, m, m->qos < qos ? m->qos : qos, true);
         bmsg__unref(m);
     }

@@ -67,6 +67,7 @@ static void drop_queue(session *s)
         free(q);
         q = next;
     }
+    atomic_fetch_sub_explicit(&s->backlog, s->qlen, memory_order_relaxed);
     s->qhead = s->qtail = NULL;
     s->qlen = 0;
 }
@@ -89,5 +90,6 @@ void session__destroy_state(session *s)
     s->rx_qos2 = NULL;
     s->n_rx_qos2 = s->cap_rx_qos2 = 0;
     s->dead = true;
+    atomic_store(&s->online, false);
     flow__relieve(s->br, s);
 }

@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import BrokerCase, DISCONNECT_PKT, PUBACK, ack_pkt, uniq
+from harness import BrokerCase, DISCONNECT_PKT, PUBACK, ack_pkt, publish_pkt, uniq
 
 
 class LimitsTest(BrokerCase):
@@ -56,6 +56,41 @@ class LimitsTest(BrokerCase):
         got = c.settle(0.5, topic=t)
         self.assertEqual([m.payload for m in got], [b"q%d" % i for i in range(5, 10)],
                          "expected the newest 5 of 10 queued messages")
+
+
+class BackPressureTest(BrokerCase):
+    """A subscriber slower than its publisher paces the publisher instead of losing
+    QoS 1 messages the broker already acknowledged (docs/mqtt-behaviour.md)."""
+    broker_args = ["--max-inflight", "4", "--max-queued", "20"]
+
+    def test_slow_online_subscriber_loses_nothing(self):
+        t = self.topic()
+        sub = self.raw(connect=True)
+        sub.subscribe([(t, 1)])
+        pub = self.raw(connect=True)
+        n = 2000  # 100x the queue: without back-pressure most would be dropped
+        pub.send(b"".join(publish_pkt(t, b"%d" % i, 1, pid=i + 1) for i in range(n)))
+        for i in range(n):
+            p = sub.read_publish()
+            self.assertEqual(p.payload, b"%d" % i, "message %d lost or out of order" % i)
+            sub.send(ack_pkt(PUBACK, p.pid))
+        acks = [pub.expect_packet(PUBACK) for _ in range(n)]
+        self.assertEqual(len(acks), n)
+
+    def test_stuck_subscriber_does_not_stall_publishers(self):
+        t = self.topic()
+        stuck = self.raw(connect=True)
+        stuck.subscribe([(t + "/stuck", 1)])  # reads nothing, acks nothing
+        other = self.client()
+        other.subscribe(t + "/live", 1)
+        pub = self.raw(connect=True)
+        pub.send(b"".join(publish_pkt(t + "/stuck", b"x" * 100, 1, pid=i + 1)
+                          for i in range(500)))
+        pub.send(publish_pkt(t + "/live", b"alive", 1, pid=1000))
+        # The publisher waits at most about a second for the stuck session, then the
+        # broker gives up on it (its oldest messages are dropped) and moves on.
+        self.assertEqual(other.wait_messages(1, timeout=5, topic=t + "/live")[0].payload,
+                         b"alive")
 
 
 if __name__ == "__main__":

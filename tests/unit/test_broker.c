@@ -279,6 +279,7 @@ Test(broker, qos_is_min_of_publish_and_subscription)
                 ack(&a, MQTT_PUBCOMP, got.packet_id);
             }
             cr_assert_eq(a.c->s->n_inf, 0);
+            cr_assert_eq(atomic_load(&a.c->s->backlog), 0, "every routed message counted out");
         }
     }
     cl_gone(&a);
@@ -338,6 +339,9 @@ Test(broker_limits, offline_queue_keeps_newest_and_resumes)
     broker_stats st;
     broker_stats_get(br, &st);
     cr_assert_eq(st.dropped_queue_full, 2);
+    session *off = registry__find(br, (const uint8_t *)"keep", 4);
+    cr_assert_eq(atomic_load(&off->backlog), 3, "backlog = what is still queued");
+    cr_assert_not(atomic_load(&off->congested), "offline sessions never hold publishers");
     cl_open(&a);
     send_connect(&a, "keep", false, NULL, 60);
     expect_connack(&a, true, 0);
