@@ -143,7 +143,12 @@ static void wake_run(net_loop *nl, net_msg *nm)
     mconn *c = lp ? lp->blocked : NULL;
     while (c) {
         mconn *next = c->bnext;
-        if (!atomic_load(&c->blocked_on->congested)) {
+        session *s = c->blocked_on;
+        /* Still congested (other publishers refilled it): register again, since the
+         * relieve that sent this wake-up cleared our bit. */
+        if (atomic_load(&s->congested))
+            atomic_fetch_or(&s->waiter_loops, 1ull << (net_loop_index(nl) % 64));
+        if (!atomic_load(&s->congested)) {
             flow__unblock(c);
             mconn__resume_input(c);
         }
