@@ -81,6 +81,7 @@ void bloop__free(bloop *lp)
         return;
     mqtt_trie_hits_free(&lp->hits);
     mqtt_ptrvec_free(&lp->rhits);
+    route__drop_batches(lp);
     free(lp->batch);
     free(lp);
 }
@@ -95,6 +96,7 @@ void broker_loop_init(net_loop *l, void *b)
         abort();
     net_loop_set_user(l, lp);
     flow__loop_init(lp);
+    route__loop_init(lp);
     registry__lock(br);
     lp->next = br->loops;
     br->loops = lp;
@@ -103,6 +105,7 @@ void broker_loop_init(net_loop *l, void *b)
 
 void broker_loop_fini(net_loop *l, void *b)
 {
+    route__loop_fini(net_loop_user(l));
     flow__loop_fini(net_loop_user(l));
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at

@@ -114,7 +114,10 @@ struct bloop {
     mqtt_trie_hits hits;    /* scratch for route lookups */
     mqtt_ptrvec rhits;      /* scratch for retained lookups */
     unsigned n_loops;
-    struct xdeliver **batch; /* per target loop, filled during one publish */
+    struct xdeliver **batch; /* per target loop, posted once per iteration (route.c) */
+    bool batch_dirty;
+    uv_check_t batch_check;
+    uv_idle_t batch_idle;
     bloop *next;
     mconn *blocked;          /* publishers paused by back-pressure (flow.c) */
     uv_timer_t flow_timer;   /* frees publishers that waited too long */
@@ -226,6 +229,12 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present);
  * or NULL, so the caller can apply back-pressure to the publisher. */
 session *route__publish(bloop *lp, bmsg *m);
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+/* Posts the pending cross-loop batches (also done once per loop iteration). */
+void route__flush(bloop *lp);
+void route__loop_init(bloop *lp);
+void route__loop_fini(bloop *lp);
+/* Releases batches that can no longer be posted (after shutdown). */
+void route__drop_batches(bloop *lp);
 
 /* flow.c — back-pressure from slow QoS 1/2 subscribers to publishers.
  * Hard cap on an online session's queue while it is congested, in units of max_queued. */

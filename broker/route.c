@@ -2,10 +2,12 @@
  * route — from one PUBLISH to every matching session, on whichever loop owns it.
  *
  * The publishing loop looks the topic up in the shared trie (read lock, no I/O under
- * it), delivers at once to sessions it owns, and hands the rest over in one batch per
- * target loop: one allocation and one net_loop_post per (message, loop), each batch
- * holding one reference on the message and one per session. The payload is never
- * copied: every delivery references the message's buffer.
+ * it) and delivers at once to the sessions it owns. Deliveries for sessions owned by
+ * other loops are appended to one batch per target loop, which is posted once per loop
+ * iteration (a uv_check of this loop), so under load a hand-over costs one post, one
+ * lock and at most one wake-up per batch rather than per message. Each batch item holds
+ * one reference on its message and one on its session. The payload is never copied:
+ * every delivery references the message's buffer.
  */
 #include <stdlib.h>
 
@@ -13,38 +15,21 @@
 
 typedef struct xitem {
     session *s;
+    bmsg *m;
     uint8_t qos;
     bool retain;
 } xitem;
 
 typedef struct xdeliver {
     net_msg nm;
-    bmsg *m;
     uint32_t n;
     uint32_t cap;
     xitem it[];
 } xdeliver;
 
+#define BATCH_FIRST_CAP 16u
+
 static void xdeliver_run(net_loop *nl, net_msg *nm);
-
-static xdeliver *xdeliver_new(bmsg *m, uint32_t cap)
-{
-    xdeliver *x = malloc(sizeof *x + cap * sizeof(xitem));
-    if (!x)
-        return NULL;
-    x->nm.next = NULL;
-    x->nm.fn = xdeliver_run;
-    x->m = bmsg__ref(m);
-    x->n = 0;
-    x->cap = cap;
-    return x;
-}
-
-static void xdeliver_free(xdeliver *x)
-{
-    bmsg__unref(x->m);
-    free(x);
-}
 
 /* Counts one more message on its way to @s (deliver.c counts it out) and keeps the
  * first congested session the message went to in @out (flow.c). An online session
@@ -65,33 +50,107 @@ static void count_out(session *s)
     atomic_fetch_sub_explicit(&s->backlog, 1, memory_order_relaxed);
 }
 
-/* Delivers to @s if this loop owns it, else forwards; consumes the reference on @s. */
+/* Queues a delivery for @owner's loop; consumes the reference on @s. */
+static void idle_cb(uv_idle_t *h) { (void)h; }
+
+static void batch_add(bloop *lp, bloop *owner, session *s, bmsg *m, uint8_t qos, bool retain)
+{
+    unsigned t = net_loop_index(owner->nl);
+    xdeliver *x = lp->batch[t];
+    if (!x || x->n == x->cap) {
+        uint32_t cap = x ? x->cap * 2 : BATCH_FIRST_CAP;
+        xdeliver *nx = realloc(x, sizeof *nx + cap * sizeof(xitem));
+        if (!nx) {
+            count_out(s);
+            session__unref(s);
+            return;
+        }
+        if (!x) {
+            nx->nm.next = NULL;
+            nx->nm.fn = xdeliver_run;
+            nx->n = 0;
+        }
+        nx->cap = cap;
+        lp->batch[t] = x = nx;
+    }
+    x->it[x->n++] = (xitem){s, bmsg__ref(m), qos, retain};
+    if (!lp->batch_dirty) {
+        lp->batch_dirty = true;
+        /* Work queued from a close callback or after this iteration's check phase
+         * must not wait for the next event: an active idle handle keeps the loop from
+         * blocking in poll, so the check below runs on the next iteration at once. */
+        uv_idle_start(&lp->batch_idle, idle_cb);
+    }
+}
+
+void route__flush(bloop *lp)
+{
+    if (!lp->batch_dirty)
+        return;
+    lp->batch_dirty = false;
+    uv_idle_stop(&lp->batch_idle);
+    for (unsigned t = 0; t < lp->n_loops; t++) {
+        if (lp->batch[t]) {
+            net_loop_post(net_server_loop(net_loop_server(lp->nl), t), &lp->batch[t]->nm);
+            lp->batch[t] = NULL;
+        }
+    }
+}
+
+void route__drop_batches(bloop *lp)
+{
+    for (unsigned t = 0; t < lp->n_loops; t++) {
+        xdeliver *x = lp->batch[t];
+        for (uint32_t i = 0; x && i < x->n; i++) {
+            count_out(x->it[i].s);
+            session__unref(x->it[i].s);
+            bmsg__unref(x->it[i].m);
+        }
+        free(x);
+        lp->batch[t] = NULL;
+    }
+}
+
+static void flush_cb(uv_check_t *h) { route__flush(h->data); }
+
+void route__loop_init(bloop *lp)
+{
+    uv_idle_init(net_loop_uv(lp->nl), &lp->batch_idle);
+    uv_check_init(net_loop_uv(lp->nl), &lp->batch_check);
+    lp->batch_check.data = lp;
+    uv_check_start(&lp->batch_check, flush_cb);
+}
+
+void route__loop_fini(bloop *lp)
+{
+    route__flush(lp);
+    uv_close((uv_handle_t *)&lp->batch_check, NULL);
+    uv_close((uv_handle_t *)&lp->batch_idle, NULL);
+}
+
+/* Delivers to @s if this loop owns it, else batches it for the owner; consumes the
+ * reference on @s. */
 static void deliver_or_forward(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 {
     bloop *owner = session__owner(s);
-    if (owner == lp || !owner->nl) {
+    if (owner == lp || !owner->nl || !lp->nl) {
         session__deliver(lp, s, m, qos, retain);
         session__unref(s);
         return;
     }
-    xdeliver *x = xdeliver_new(m, 1);
-    if (!x) {
-        count_out(s);
-        session__unref(s);
-        return;
-    }
-    x->it[0] = (xitem){s, qos, retain};
-    x->n = 1;
-    net_loop_post(owner->nl, &x->nm);
+    batch_add(lp, owner, s, m, qos, retain);
 }
 
 static void xdeliver_run(net_loop *nl, net_msg *nm)
 {
     xdeliver *x = (xdeliver *)nm;
     bloop *lp = bloop__of(nl);
-    for (uint32_t i = 0; i < x->n; i++)
-        deliver_or_forward(lp, x->it[i].s, x->m, x->it[i].qos, x->it[i].retain);
-    xdeliver_free(x);
+    for (uint32_t i = 0; i < x->n; i++) {
+        xitem *it = &x->it[i];
+        deliver_or_forward(lp, it->s, it->m, it->qos, it->retain);
+        bmsg__unref(it->m);
+    }
+    free(x);
 }
 
 static void update_retained(broker *br, bmsg *m)
@@ -117,27 +176,9 @@ session *route__publish(bloop *lp, bmsg *m)
     for (size_t i = 0; i < lp->hits.n; i++) {
         session *s = lp->hits.v[i].sub;
         uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;
-        bloop *owner = session__owner(s);
         count_in(br, &congested, s);
-        if (owner == lp || !owner->nl) {
-            /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
-            session__deliver(lp, s, m, qos, false);
-            session__unref(s);
-            continue;
-        }
-        unsigned t = net_loop_index(owner->nl);
-        if (!lp->batch[t] && !(lp->batch[t] = xdeliver_new(m, (uint32_t)(lp->hits.n - i)))) {
-            count_out(s);
-            session__unref(s);
-            continue;
-        }
-        lp->batch[t]->it[lp->batch[t]->n++] = (xitem){s, qos, false};
-    }
-    for (unsigned t = 0; t < lp->n_loops; t++) {
-        if (lp->batch[t]) {
-            net_loop_post(net_server_loop(net_loop_server(lp->nl), t), &lp->batch[t]->nm);
-            lp->batch[t] = NULL;
-        }
+        /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
+        deliver_or_forward(lp, s, m, qos, false);
     }
     return congested;
 }
