@@ -31,7 +31,7 @@ typedef struct config_key {
 
 /* MQTT's largest Remaining Length (268,435,455) plus the 5-byte fixed header. */
 #define MQTT_MAX_PACKET 268435460u
-#define HOUR_MS 3600000u
+#define HOUR_MS         3600000u
 
 static const config_key keys[] = {
     {"data-dir", KIND_STR, F(data_dir), 0, 0, "DIR", "directory for the CA, keys and state"},
@@ -140,8 +140,8 @@ static int set_number(iot_config *c, const config_key *k, const char *v, char *m
         return -1;
     }
     if (x < k->min || x > k->max) {
-        snprintf(msg, n, "%s: %llu is out of range (%llu..%llu)", k->name,
-                 (unsigned long long)x, (unsigned long long)k->min, (unsigned long long)k->max);
+        snprintf(msg, n, "%s: %llu is out of range (%llu..%llu)", k->name, (unsigned long long)x,
+                 (unsigned long long)k->min, (unsigned long long)k->max);
         return -1;
     }
     char *p = (char *)c + k->off;
@@ -162,8 +162,7 @@ static int set_string(iot_config *c, const config_key *k, const char *v, char *m
     size_t len = strlen(v);
     /* A truncated path would silently point somewhere else: refuse instead. */
     if (len >= k->size) {
-        snprintf(msg, n, "%s: value is too long (%zu bytes, max %zu)", k->name, len,
-                 k->size - 1);
+        snprintf(msg, n, "%s: value is too long (%zu bytes, max %zu)", k->name, len, k->size - 1);
         return -1;
     }
     memcpy((char *)c + k->off, v, len + 1);
@@ -201,8 +200,7 @@ static int set_bool(iot_config *c, const config_key *k, const char *v, char *msg
     return 0;
 }
 
-static int set_log_level(iot_config *c, const config_key *k, const char *v, char *msg,
-                         size_t n)
+static int set_log_level(iot_config *c, const config_key *k, const char *v, char *msg, size_t n)
 {
     enum log_level lvl;
     if (log_level_parse(v, &lvl) < 0) {
@@ -212,8 +210,8 @@ static int set_log_level(iot_config *c, const config_key *k, const char *v, char
     return set_string(c, k, v, msg, n);
 }
 
-int config__apply(iot_config *c, config__source *src, const char *key, const char *value,
-                  char *msg, size_t msglen)
+int config__apply(iot_config *c, config__source *src, const char *key, const char *value, char *msg,
+                  size_t msglen)
 {
     const config_key *k = find_key(key);
     if (!k) {

@@ -14,33 +14,33 @@
 #include <stdio.h>
 
 #define CONFIG_MAX_LISTEN 16
-#define CONFIG_PATH_MAX 512
+#define CONFIG_PATH_MAX   512
 
 enum config_scheme { CONFIG_MQTT = 0, CONFIG_MQTTS = 1 };
 
 typedef struct config_listen {
     enum config_scheme scheme;
-    char host[256];         /* literal IPv4/IPv6 (no brackets) or a name such as "localhost" */
-    uint16_t port;          /* 0 allowed: pick a free port */
+    char host[256]; /* literal IPv4/IPv6 (no brackets) or a name such as "localhost" */
+    uint16_t port;  /* 0 allowed: pick a free port */
 } config_listen;
 
 typedef struct iot_config {
-    char data_dir[CONFIG_PATH_MAX];     /* "data-dir", default "./data" */
-    unsigned workers;                   /* "workers", 0 = number of cores (default) */
-    bool allow_anonymous;               /* "allow-anonymous", default false */
+    char data_dir[CONFIG_PATH_MAX];          /* "data-dir", default "./data" */
+    unsigned workers;                        /* "workers", 0 = number of cores (default) */
+    bool allow_anonymous;                    /* "allow-anonymous", default false */
     config_listen listen[CONFIG_MAX_LISTEN]; /* "listen URL", repeatable; any replaces defaults */
     size_t n_listen;
-    char cert[CONFIG_PATH_MAX];         /* "cert", server certificate PEM; "" = generated */
-    char key[CONFIG_PATH_MAX];          /* "key" */
-    char cafile[CONFIG_PATH_MAX];       /* "cafile", CA for client certificates; "" = ours */
-    uint32_t max_packet_size;           /* "max-packet-size", default 1048576 */
-    uint32_t max_inflight;              /* "max-inflight", default 32 (1..65535) */
-    uint32_t max_queued;                /* "max-queued", default 1000 */
-    uint32_t max_keepalive;             /* "max-keepalive" seconds, default 65535 (0..65535) */
-    uint32_t connect_timeout_ms;        /* "connect-timeout" ms, default 10000 */
-    uint32_t handshake_timeout_ms;      /* "handshake-timeout" ms, default 10000 */
-    uint64_t max_output_bytes;          /* "max-output-buffer" per connection, default 8388608 */
-    char log_level[16];                 /* "log-level": debug|info|warn|error, default info */
+    char cert[CONFIG_PATH_MAX];    /* "cert", server certificate PEM; "" = generated */
+    char key[CONFIG_PATH_MAX];     /* "key" */
+    char cafile[CONFIG_PATH_MAX];  /* "cafile", CA for client certificates; "" = ours */
+    uint32_t max_packet_size;      /* "max-packet-size", default 1048576 */
+    uint32_t max_inflight;         /* "max-inflight", default 32 (1..65535) */
+    uint32_t max_queued;           /* "max-queued", default 1000 */
+    uint32_t max_keepalive;        /* "max-keepalive" seconds, default 65535 (0..65535) */
+    uint32_t connect_timeout_ms;   /* "connect-timeout" ms, default 10000 */
+    uint32_t handshake_timeout_ms; /* "handshake-timeout" ms, default 10000 */
+    uint64_t max_output_bytes;     /* "max-output-buffer" per connection, default 8388608 */
+    char log_level[16];            /* "log-level": debug|info|warn|error, default info */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883 and
@@ -49,8 +49,8 @@ void config_defaults(iot_config *c);
 
 /** Applies "key value" text (a whole file). On error returns -1 and writes
  *  "NAME:LINE: message" into @err. @name is the file name for messages. */
-int config_parse_text(iot_config *c, const char *text, size_t len, const char *name,
-                      char *err, size_t errlen);
+int config_parse_text(iot_config *c, const char *text, size_t len, const char *name, char *err,
+                      size_t errlen);
 
 /** Parses argv: "--config FILE" is applied first wherever it stands, then the other flags
  *  in order (flags override the file). "--help" sets *help. Returns 0 or -1 with @err. */

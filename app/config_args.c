@@ -106,8 +106,8 @@ static bool wants_help(int argc, char **argv)
 }
 
 /* Applies argv[*i] (and maybe its value argv[*i + 1]); advances *i past what it used. */
-static int apply_flag(iot_config *c, config__source *src, int argc, char **argv, int *i,
-                      char *err, size_t errlen)
+static int apply_flag(iot_config *c, config__source *src, int argc, char **argv, int *i, char *err,
+                      size_t errlen)
 {
     const char *arg = argv[*i], *value = NULL;
     char key[CONFIG__KEY_MAX], msg[CONFIG__MSG_MAX];
@@ -144,8 +144,7 @@ static int apply_flag(iot_config *c, config__source *src, int argc, char **argv,
     return 0;
 }
 
-int config_parse_args(iot_config *c, int argc, char **argv, bool *help, char *err,
-                      size_t errlen)
+int config_parse_args(iot_config *c, int argc, char **argv, bool *help, char *err, size_t errlen)
 {
     const char *path;
     config__source src = {.listen_seen = false};

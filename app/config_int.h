@@ -28,8 +28,8 @@ bool config__key_is_bool(const char *key);
 bool config__key_known(const char *key);
 
 /** Applies one normalised key and its value; 0, or -1 with a message (no location). */
-int config__apply(iot_config *c, config__source *src, const char *key, const char *value,
-                  char *msg, size_t msglen);
+int config__apply(iot_config *c, config__source *src, const char *key, const char *value, char *msg,
+                  size_t msglen);
 
 /** Parses true/false/yes/no/1/0 (any case); 0 or -1. */
 int config__parse_bool(const char *s, bool *out);

@@ -56,8 +56,8 @@ static int apply_line(iot_config *c, config__source *src, char *line, const line
     return 0;
 }
 
-int config_parse_text(iot_config *c, const char *text, size_t len, const char *name,
-                      char *err, size_t errlen)
+int config_parse_text(iot_config *c, const char *text, size_t len, const char *name, char *err,
+                      size_t errlen)
 {
     static const char bom[] = "\xEF\xBB\xBF";
     config__source src = {.listen_seen = false};

@@ -130,8 +130,8 @@ static int measure(int nth, int refs)
     double dt = now() - t0;
     printf("%zu subscriptions, %s, %d thread(s) x %d lookups in %.3f s: %.0f lookups/s, "
            "%.1f hits/lookup\n",
-           mqtt_trie_count(trie), refs ? "atomic hold+release" : "no hold", nth, LOOKUPS,
-           dt, (double)nth * LOOKUPS / dt, (double)total / ((double)nth * LOOKUPS));
+           mqtt_trie_count(trie), refs ? "atomic hold+release" : "no hold", nth, LOOKUPS, dt,
+           (double)nth * LOOKUPS / dt, (double)total / ((double)nth * LOOKUPS));
     mqtt_trie_free(trie);
     return 0;
 }

@@ -36,10 +36,7 @@ static uint64_t bucket_high(size_t i)
     return ((mant + 1) << s) - 1;
 }
 
-void hist_reset(hist *h)
-{
-    memset(h, 0, sizeof *h);
-}
+void hist_reset(hist *h) { memset(h, 0, sizeof *h); }
 
 void hist_record(hist *h, uint64_t ns)
 {
@@ -92,7 +89,4 @@ uint64_t hist_percentile(const hist *h, double p)
     return h->max;
 }
 
-double hist_mean(const hist *h)
-{
-    return h->total ? h->sum / (double)h->total : 0.0;
-}
+double hist_mean(const hist *h) { return h->total ? h->sum / (double)h->total : 0.0; }

@@ -15,16 +15,16 @@
 #include <stdint.h>
 
 #define HIST_SUB_BITS 7
-#define HIST_SUB (1u << HIST_SUB_BITS)
-#define HIST_MAX_NS 60000000000ull
+#define HIST_SUB      (1u << HIST_SUB_BITS)
+#define HIST_MAX_NS   60000000000ull
 /* 60e9 < 2^36: the top exponent is 35, so the largest shift is 35 - HIST_SUB_BITS. */
 #define HIST_MAX_SHIFT (35 - HIST_SUB_BITS)
-#define HIST_BUCKETS ((HIST_MAX_SHIFT + 2) * HIST_SUB)
+#define HIST_BUCKETS   ((HIST_MAX_SHIFT + 2) * HIST_SUB)
 
 typedef struct hist {
     uint64_t counts[HIST_BUCKETS];
     uint64_t total;
-    uint64_t overflow;  /* values above HIST_MAX_NS, recorded as HIST_MAX_NS */
+    uint64_t overflow; /* values above HIST_MAX_NS, recorded as HIST_MAX_NS */
     uint64_t min;
     uint64_t max;
     double sum;

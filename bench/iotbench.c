@@ -87,34 +87,78 @@ static int parse_host(const char *s, char *out, size_t cap)
     return 0;
 }
 
-enum { OPT_HOST = 256, OPT_PORT, OPT_PUBS, OPT_SUBS, OPT_QOS, OPT_SIZE, OPT_DURATION,
-       OPT_WARMUP, OPT_RATE, OPT_MODE, OPT_INFLIGHT, OPT_UNFLUSHED, OPT_JSON, OPT_HELP };
+enum {
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_PUBS,
+    OPT_SUBS,
+    OPT_QOS,
+    OPT_SIZE,
+    OPT_DURATION,
+    OPT_WARMUP,
+    OPT_RATE,
+    OPT_MODE,
+    OPT_INFLIGHT,
+    OPT_UNFLUSHED,
+    OPT_JSON,
+    OPT_HELP
+};
 
 static int apply_opt(iotbench_opts *o, int opt, const char *arg)
 {
     long v = 0;
 
     switch (opt) {
-    case OPT_HOST: return parse_host(arg, o->host, sizeof o->host);
-    case OPT_PORT: if (parse_long(arg, 1, 65535, &v)) return -1; o->port = (int)v; return 0;
-    case OPT_PUBS: if (parse_long(arg, 1, 10000, &v)) return -1; o->pubs = (int)v; return 0;
-    case OPT_SUBS: if (parse_long(arg, 1, 10000, &v)) return -1; o->subs = (int)v; return 0;
-    case OPT_QOS: if (parse_long(arg, 0, 1, &v)) return -1; o->qos = (int)v; return 0;
+    case OPT_HOST:
+        return parse_host(arg, o->host, sizeof o->host);
+    case OPT_PORT:
+        if (parse_long(arg, 1, 65535, &v))
+            return -1;
+        o->port = (int)v;
+        return 0;
+    case OPT_PUBS:
+        if (parse_long(arg, 1, 10000, &v))
+            return -1;
+        o->pubs = (int)v;
+        return 0;
+    case OPT_SUBS:
+        if (parse_long(arg, 1, 10000, &v))
+            return -1;
+        o->subs = (int)v;
+        return 0;
+    case OPT_QOS:
+        if (parse_long(arg, 0, 1, &v))
+            return -1;
+        o->qos = (int)v;
+        return 0;
     case OPT_SIZE:
-        if (parse_long(arg, IOTBENCH_MIN_SIZE, 256 * 1024, &v)) return -1;
+        if (parse_long(arg, IOTBENCH_MIN_SIZE, 256 * 1024, &v))
+            return -1;
         o->size = (int)v;
         return 0;
-    case OPT_DURATION: return parse_double(arg, 0.1, 86400, &o->duration);
-    case OPT_WARMUP: return parse_double(arg, 0, 3600, &o->warmup);
-    case OPT_RATE: return parse_double(arg, 0, 1e9, &o->rate);
-    case OPT_MODE: return parse_mode(arg, &o->mode);
-    case OPT_INFLIGHT: if (parse_long(arg, 1, 65535, &v)) return -1; o->inflight = (int)v; return 0;
+    case OPT_DURATION:
+        return parse_double(arg, 0.1, 86400, &o->duration);
+    case OPT_WARMUP:
+        return parse_double(arg, 0, 3600, &o->warmup);
+    case OPT_RATE:
+        return parse_double(arg, 0, 1e9, &o->rate);
+    case OPT_MODE:
+        return parse_mode(arg, &o->mode);
+    case OPT_INFLIGHT:
+        if (parse_long(arg, 1, 65535, &v))
+            return -1;
+        o->inflight = (int)v;
+        return 0;
     case OPT_UNFLUSHED:
-        if (parse_long(arg, 1, 1000000, &v)) return -1;
+        if (parse_long(arg, 1, 1000000, &v))
+            return -1;
         o->max_unflushed = (int)v;
         return 0;
-    case OPT_JSON: o->json = arg; return 0;
-    default: return -1;
+    case OPT_JSON:
+        o->json = arg;
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -173,8 +217,17 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
 int main(int argc, char **argv)
 {
     iotbench_opts o = {
-        .host = "127.0.0.1", .port = 1883, .pubs = 1, .subs = 1, .qos = 0, .size = 64,
-        .duration = 10, .warmup = 1, .rate = 0, .inflight = 64, .max_unflushed = 64,
+        .host = "127.0.0.1",
+        .port = 1883,
+        .pubs = 1,
+        .subs = 1,
+        .qos = 0,
+        .size = 64,
+        .duration = 10,
+        .warmup = 1,
+        .rate = 0,
+        .inflight = 64,
+        .max_unflushed = 64,
         .mode = IOTBENCH_ONE2ONE,
     };
     iotbench_result *r = NULL;

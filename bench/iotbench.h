@@ -16,19 +16,19 @@ enum iotbench_mode {
 };
 
 typedef struct iotbench_opts {
-    char host[64];        /* numeric IPv4 or IPv6 address */
+    char host[64]; /* numeric IPv4 or IPv6 address */
     int port;
     int pubs;
     int subs;
     int qos;
-    int size;             /* payload bytes, >= IOTBENCH_MIN_SIZE */
-    double duration;      /* measured seconds, after the warm-up */
-    double warmup;        /* seconds, not counted */
-    double rate;          /* total messages/s over all publishers; 0 = as fast as possible */
-    int inflight;         /* QoS 1 window of unacknowledged PUBLISHes per publisher */
-    int max_unflushed;    /* packets queued in the client but not yet written by libuv */
+    int size;          /* payload bytes, >= IOTBENCH_MIN_SIZE */
+    double duration;   /* measured seconds, after the warm-up */
+    double warmup;     /* seconds, not counted */
+    double rate;       /* total messages/s over all publishers; 0 = as fast as possible */
+    int inflight;      /* QoS 1 window of unacknowledged PUBLISHes per publisher */
+    int max_unflushed; /* packets queued in the client but not yet written by libuv */
     enum iotbench_mode mode;
-    const char *json;     /* NULL: no JSON file */
+    const char *json; /* NULL: no JSON file */
 } iotbench_opts;
 
 /* Payload header every publisher writes: publisher index, sequence, send time. */
@@ -36,16 +36,16 @@ typedef struct iotbench_opts {
 
 typedef struct iotbench_result {
     double measured_s;
-    uint64_t sent;        /* PUBLISHes written during the measured window */
-    uint64_t delivered;   /* PUBLISHes received during the measured window */
-    uint64_t sent_total;  /* whole run, warm-up and drain included */
-    uint64_t expected;    /* deliveries the whole run should produce */
-    uint64_t unique;      /* distinct (publisher, sequence) received per subscriber */
-    uint64_t lost;        /* expected - unique after the drain */
+    uint64_t sent;       /* PUBLISHes written during the measured window */
+    uint64_t delivered;  /* PUBLISHes received during the measured window */
+    uint64_t sent_total; /* whole run, warm-up and drain included */
+    uint64_t expected;   /* deliveries the whole run should produce */
+    uint64_t unique;     /* distinct (publisher, sequence) received per subscriber */
+    uint64_t lost;       /* expected - unique after the drain */
     uint64_t dups;
     uint64_t out_of_order;
-    uint64_t acked;       /* QoS 1 PUBACKs received by publishers */
-    hist latency;         /* receive - send, measured window only */
+    uint64_t acked; /* QoS 1 PUBACKs received by publishers */
+    hist latency;   /* receive - send, measured window only */
 } iotbench_result;
 
 const char *iotbench_mode_name(enum iotbench_mode m);

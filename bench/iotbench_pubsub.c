@@ -21,20 +21,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS_PER_S 1000000000ull
+#define NS_PER_S         1000000000ull
 #define SETUP_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS 2000
-#define DRAIN_MAX_NS (5 * NS_PER_S)
-#define KEEPALIVE_S 60
-#define PING_EVERY_NS (30 * NS_PER_S)
+#define STOP_TIMEOUT_MS  2000
+#define DRAIN_MAX_NS     (5 * NS_PER_S)
+#define KEEPALIVE_S      60
+#define PING_EVERY_NS    (30 * NS_PER_S)
 /* Reordering and duplicates are detected within this many sequence numbers. */
 #define TRACK_WINDOW 1024
 
 struct run;
 
 struct track {
-    uint64_t next;                      /* highest sequence seen + 1 */
-    uint64_t seen[TRACK_WINDOW / 64];   /* bit s % TRACK_WINDOW: s received */
+    uint64_t next;                    /* highest sequence seen + 1 */
+    uint64_t seen[TRACK_WINDOW / 64]; /* bit s % TRACK_WINDOW: s received */
 };
 
 struct pub {
@@ -43,10 +43,10 @@ struct pub {
     uint32_t idx;
     char topic[32];
     size_t topic_len;
-    uint64_t seq;                       /* next sequence number = messages sent */
+    uint64_t seq; /* next sequence number = messages sent */
     uint32_t inflight;
     uint16_t next_id;
-    uint8_t inuse[65536 / 8];           /* QoS 1 packet ids awaiting PUBACK */
+    uint8_t inuse[65536 / 8]; /* QoS 1 packet ids awaiting PUBACK */
     bool ready;
 };
 
@@ -55,7 +55,7 @@ struct sub {
     mqtt_client *c;
     uint32_t idx;
     char filter[32];
-    struct track *tracks;               /* fanin: one per publisher, else one */
+    struct track *tracks; /* fanin: one per publisher, else one */
     size_t ntracks;
     bool ready;
 };
@@ -75,8 +75,8 @@ struct run {
     int err;
     uint64_t t_start, t_measure, t_drain, t_next_progress, t_next_ping;
     uv_timer_t tick;
-    uv_timer_t guard;                   /* setup timeout, then stop timeout */
-    hist interval;                      /* latency of the current progress second */
+    uv_timer_t guard; /* setup timeout, then stop timeout */
+    hist interval;    /* latency of the current progress second */
     uint64_t delivered_total;
     uint64_t prog_sent, prog_delivered;
     uint8_t *payload;
@@ -118,8 +118,8 @@ static int send_one(struct pub *p)
         id = take_packet_id(p);
         p->inflight++;
     }
-    rc = mqtt_client_publish(p->c, p->topic, p->topic_len, (uint8_t)run->o->qos, id,
-                             run->payload, (size_t)run->o->size);
+    rc = mqtt_client_publish(p->c, p->topic, p->topic_len, (uint8_t)run->o->qos, id, run->payload,
+                             (size_t)run->o->size);
     if (rc < 0)
         return rc;
     p->seq++;
@@ -303,16 +303,13 @@ static void pub_on_puback(mqtt_client *c, uint16_t id)
         finish(p->run, UV_EPROTO);
         return;
     }
-    p->inuse[id / 8] &= (uint8_t)~(1u << (id % 8));
+    p->inuse[id / 8] &= (uint8_t) ~(1u << (id % 8));
     p->inflight--;
     p->run->r->acked++;
     pump(p);
 }
 
-static void pub_on_drain(mqtt_client *c)
-{
-    pump(mqtt_client_data(c));
-}
+static void pub_on_drain(mqtt_client *c) { pump(mqtt_client_data(c)); }
 
 static void start_publishers(struct run *run);
 

@@ -13,10 +13,7 @@ const char *iotbench_mode_name(enum iotbench_mode m)
     return names[m];
 }
 
-static double per_s(uint64_t n, double s)
-{
-    return s > 0 ? (double)n / s : 0.0;
-}
+static double per_s(uint64_t n, double s) { return s > 0 ? (double)n / s : 0.0; }
 
 void iotbench_report_print(const iotbench_opts *o, const iotbench_result *r)
 {
@@ -56,14 +53,17 @@ int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const
             o->port);
     fprintf(f, "  \"topic_mode\": \"%s\", \"pubs\": %d, \"subs\": %d, \"qos\": %d, \"size\": %d,\n",
             iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size);
-    fprintf(f, "  \"rate\": %.0f, \"inflight\": %d, \"max_unflushed\": %d,\n", o->rate,
-            o->inflight, o->max_unflushed);
+    fprintf(f, "  \"rate\": %.0f, \"inflight\": %d, \"max_unflushed\": %d,\n", o->rate, o->inflight,
+            o->max_unflushed);
     fprintf(f, "  \"warmup_s\": %.3f, \"measured_s\": %.3f,\n", o->warmup, r->measured_s);
-    fprintf(f, "  \"sent\": %llu, \"delivered\": %llu, \"sent_per_s\": %.1f, \"delivered_per_s\": %.1f,\n",
-            (unsigned long long)r->sent, (unsigned long long)r->delivered,
-            per_s(r->sent, r->measured_s), per_s(r->delivered, r->measured_s));
-    fprintf(f, "  \"expected\": %llu, \"received\": %llu, \"lost\": %llu, \"dups\": %llu, "
-               "\"out_of_order\": %llu, \"acked\": %llu,\n",
+    fprintf(
+        f,
+        "  \"sent\": %llu, \"delivered\": %llu, \"sent_per_s\": %.1f, \"delivered_per_s\": %.1f,\n",
+        (unsigned long long)r->sent, (unsigned long long)r->delivered,
+        per_s(r->sent, r->measured_s), per_s(r->delivered, r->measured_s));
+    fprintf(f,
+            "  \"expected\": %llu, \"received\": %llu, \"lost\": %llu, \"dups\": %llu, "
+            "\"out_of_order\": %llu, \"acked\": %llu,\n",
             (unsigned long long)r->expected, (unsigned long long)r->unique,
             (unsigned long long)r->lost, (unsigned long long)r->dups,
             (unsigned long long)r->out_of_order, (unsigned long long)r->acked);

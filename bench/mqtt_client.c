@@ -26,7 +26,7 @@ struct mqtt_client {
     const mqtt_client_cbs *cbs;
     void *data;
     struct outbuf out[2];
-    int pending;            /* index of the buffer collecting new packets */
+    int pending; /* index of the buffer collecting new packets */
     bool connected;
     bool writing;
     bool closing;
@@ -258,11 +258,8 @@ static int rx_pingresp(mqtt_client *c, uint8_t flags, const uint8_t *body, size_
 typedef int (*rx_handler)(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n);
 
 static const rx_handler rx_table[16] = {
-    [MQTT_CONNACK] = rx_connack,
-    [MQTT_PUBLISH] = rx_publish,
-    [MQTT_PUBACK] = rx_puback,
-    [MQTT_SUBACK] = rx_suback,
-    [MQTT_PINGRESP] = rx_pingresp,
+    [MQTT_CONNACK] = rx_connack, [MQTT_PUBLISH] = rx_publish,   [MQTT_PUBACK] = rx_puback,
+    [MQTT_SUBACK] = rx_suback,   [MQTT_PINGRESP] = rx_pingresp,
 };
 
 static void parse_input(mqtt_client *c)
@@ -279,8 +276,8 @@ static void parse_input(mqtt_client *c)
         if (err == MQTT_EAGAIN || (err == 0 && c->rx_len - off < hl + rem))
             break;
         if (err == 0)
-            err = rx_table[type] ? rx_table[type](c, flags, c->rx + off + hl, rem)
-                                 : MQTT_EMALFORMED;
+            err =
+                rx_table[type] ? rx_table[type](c, flags, c->rx + off + hl, rem) : MQTT_EMALFORMED;
         if (err < 0) {
             fail(c, err);
             return;
@@ -311,10 +308,7 @@ mqtt_client *mqtt_client_new(uv_loop_t *loop, const mqtt_client_cbs *cbs, void *
     return c;
 }
 
-void *mqtt_client_data(const mqtt_client *c)
-{
-    return c->data;
-}
+void *mqtt_client_data(const mqtt_client *c) { return c->data; }
 
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
                         uint16_t keepalive)
@@ -395,10 +389,7 @@ static int send_bare(mqtt_client *c, uint8_t type)
     return 0;
 }
 
-int mqtt_client_ping(mqtt_client *c)
-{
-    return send_bare(c, MQTT_PINGREQ);
-}
+int mqtt_client_ping(mqtt_client *c) { return send_bare(c, MQTT_PINGREQ); }
 
 int mqtt_client_disconnect(mqtt_client *c)
 {
@@ -409,12 +400,6 @@ int mqtt_client_disconnect(mqtt_client *c)
     return rc;
 }
 
-void mqtt_client_close(mqtt_client *c)
-{
-    fail(c, 0);
-}
+void mqtt_client_close(mqtt_client *c) { fail(c, 0); }
 
-size_t mqtt_client_unflushed(const mqtt_client *c)
-{
-    return c->out[0].npkts + c->out[1].npkts;
-}
+size_t mqtt_client_unflushed(const mqtt_client *c) { return c->out[0].npkts + c->out[1].npkts; }

@@ -21,13 +21,13 @@ typedef struct broker broker;
 
 typedef struct broker_opts {
     bool allow_anonymous;
-    uint32_t max_packet_size;     /* bytes, including the fixed header */
-    uint32_t max_inflight;        /* outgoing QoS 1/2 messages awaiting ack, per session */
-    uint32_t max_queued;          /* messages queued per session beyond the inflight window */
-    uint32_t max_keepalive;       /* seconds; 65535 = no cap */
-    uint32_t connect_timeout_ms;  /* time a new connection has to send CONNECT */
-    uint64_t qos0_drop_bytes;     /* QoS 0 deliveries are dropped above this queued output */
-    uint64_t out_congest_bytes;   /* above this queued output a subscriber holds publishers
+    uint32_t max_packet_size;    /* bytes, including the fixed header */
+    uint32_t max_inflight;       /* outgoing QoS 1/2 messages awaiting ack, per session */
+    uint32_t max_queued;         /* messages queued per session beyond the inflight window */
+    uint32_t max_keepalive;      /* seconds; 65535 = no cap */
+    uint32_t connect_timeout_ms; /* time a new connection has to send CONNECT */
+    uint64_t qos0_drop_bytes;    /* QoS 0 deliveries are dropped above this queued output */
+    uint64_t out_congest_bytes;  /* above this queued output a subscriber holds publishers
                                    * back until net reports drain (net's low-water mark);
                                    * 0 = qos0_drop_bytes / 2 */
 } broker_opts;

@@ -45,7 +45,7 @@ typedef struct bmsg {
     bool retain;
     uint16_t topic_len;
     uint32_t hdr_off;
-    uint32_t topic_off;     /* offset of the topic bytes (after the 2-byte length) */
+    uint32_t topic_off; /* offset of the topic bytes (after the 2-byte length) */
     uint32_t payload_off;
     uint32_t payload_len;
     buf *b;
@@ -72,9 +72,9 @@ typedef struct mconn_io {
 
 /* memio.c: an in-memory transport (unit tests, fuzzing). */
 typedef struct memio {
-    uint8_t *out;       /* everything written, in order */
+    uint8_t *out; /* everything written, in order */
     size_t len, cap;
-    size_t pending;     /* what pending() reports (tests set it) */
+    size_t pending; /* what pending() reports (tests set it) */
     bool closed;
     bool paused;
     uint64_t timeout_ms;
@@ -97,30 +97,30 @@ struct broker {
     size_t reg_cap;
     size_t reg_n;
     atomic_ullong auto_id;
-    struct bloop *loops;    /* every loop's state, freed by broker_free */
+    struct bloop *loops; /* every loop's state, freed by broker_free */
     struct {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;
     } st;
 };
 
-#define BROKER_STAT_ADD(br, field, n) \
+#define BROKER_STAT_ADD(br, field, n)                                                              \
     atomic_fetch_add_explicit(&(br)->st.field, (n), memory_order_relaxed)
 
 /* One per worker loop (or one stand-alone for the fuzz harness, with nl == NULL). */
 struct bloop {
     broker *br;
     net_loop *nl;
-    mqtt_trie_hits hits;    /* scratch for route lookups */
-    mqtt_ptrvec rhits;      /* scratch for retained lookups */
+    mqtt_trie_hits hits; /* scratch for route lookups */
+    mqtt_ptrvec rhits;   /* scratch for retained lookups */
     unsigned n_loops;
     struct xdeliver **batch; /* per target loop, posted once per iteration (route.c) */
     bool batch_dirty;
     uv_check_t batch_check;
     uv_idle_t batch_idle;
     bloop *next;
-    mconn *blocked;          /* publishers paused by back-pressure (flow.c) */
-    uv_timer_t flow_timer;   /* frees publishers that waited too long */
+    mconn *blocked;        /* publishers paused by back-pressure (flow.c) */
+    uv_timer_t flow_timer; /* frees publishers that waited too long */
     bool flow_timer_on;
 };
 
@@ -140,7 +140,7 @@ typedef struct qitem {
 enum inf_state { INF_WAIT_PUBACK = 1, INF_WAIT_PUBREC = 2, INF_WAIT_PUBCOMP = 3 };
 
 typedef struct inflight {
-    bmsg *m;            /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    bmsg *m; /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
     uint16_t pid;
     uint8_t qos;
     uint8_t state;
@@ -159,11 +159,11 @@ struct session {
     _Atomic(bloop *) owner;
     broker *br;
     bool clean;
-    bool in_registry;   /* guarded by br->reg_lock */
-    bool dead;          /* state destroyed; deliveries are dropped */
-    mconn *conn;        /* attached connection, on the owner loop, or NULL */
+    bool in_registry; /* guarded by br->reg_lock */
+    bool dead;        /* state destroyed; deliveries are dropped */
+    mconn *conn;      /* attached connection, on the owner loop, or NULL */
     sub *subs;
-    inflight *inf;      /* in send order; n_inf <= br->o.max_inflight */
+    inflight *inf; /* in send order; n_inf <= br->o.max_inflight */
     uint32_t n_inf;
     qitem *qhead, *qtail;
     uint32_t qlen;
@@ -176,10 +176,10 @@ struct session {
                                  * counted by publishers, so congestion shows before the
                                  * owner loop has even seen the messages */
     atomic_bool online;         /* a connection is attached (owner writes) */
-    uint16_t *rx_qos2;  /* incoming QoS 2 ids awaiting PUBREL */
+    uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     uint16_t id_len;
-    char id[];          /* NUL-terminated client id */
+    char id[]; /* NUL-terminated client id */
 };
 
 session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean);
@@ -196,8 +196,8 @@ bloop *session__owner(session *s);
 void registry__lock(broker *br);
 void registry__unlock(broker *br);
 session *registry__find(broker *br, const uint8_t *id, size_t len);
-int registry__put(broker *br, session *s);      /* replaces an entry with the same id */
-void registry__remove(broker *br, session *s);  /* only if s is the entry */
+int registry__put(broker *br, session *s);     /* replaces an entry with the same id */
+void registry__remove(broker *br, session *s); /* only if s is the entry */
 void registry__free_all(broker *br);
 
 /* deliver.c — owner loop */
@@ -211,7 +211,7 @@ void session__maybe_relieve(session *s);
 int session__puback(session *s, uint16_t pid);
 int session__pubrec(session *s, uint16_t pid);
 int session__pubcomp(session *s, uint16_t pid);
-bool session__rx_qos2_add(session *s, uint16_t pid);  /* false if already there */
+bool session__rx_qos2_add(session *s, uint16_t pid); /* false if already there */
 void session__rx_qos2_del(session *s, uint16_t pid);
 
 /* subs.c — owner loop */
@@ -243,7 +243,7 @@ void route__drop_batches(bloop *lp);
 #define FLOW_MAX_WAIT_MS 1000
 void flow__congest(session *s);
 void flow__relieve(broker *br, session *s);
-void flow__block(mconn *c, session *s);    /* consumes the reference on s */
+void flow__block(mconn *c, session *s); /* consumes the reference on s */
 void flow__unblock(mconn *c);
 void flow__loop_init(bloop *lp);
 void flow__loop_fini(bloop *lp);
@@ -258,21 +258,21 @@ struct mconn {
     const mconn_io *io;
     void *t;
     enum mconn_state state;
-    bool transport_gone;    /* the transport closed; free when the hand-over lands */
+    bool transport_gone; /* the transport closed; free when the hand-over lands */
     bool handover_pending;
     bool clean_disconnect;
-    session *s;             /* attached session (one reference) */
+    session *s; /* attached session (one reference) */
     bmsg *will;
     uint16_t keepalive;
-    uint8_t *in;            /* partial packet */
+    uint8_t *in; /* partial packet */
     uint32_t in_len, in_need, in_cap;
-    uint8_t *held;          /* bytes received while waiting for a session hand-over */
+    uint8_t *held; /* bytes received while waiting for a session hand-over */
     uint32_t held_len;
-    session *blocked_on;    /* back-pressure: reading paused for this session (a ref) */
-    mconn *bprev, *bnext;   /* in lp->blocked */
+    session *blocked_on;  /* back-pressure: reading paused for this session (a ref) */
+    mconn *bprev, *bnext; /* in lp->blocked */
     uint64_t blocked_at;
     char peer[64];
-    char cn[128];           /* verified client certificate CN, "" when none */
+    char cn[128]; /* verified client certificate CN, "" when none */
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char *peer,

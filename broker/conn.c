@@ -21,16 +21,11 @@
 #define KEEP_INPUT_BYTES 1024u
 
 static const mconn_handler handlers[16] = {
-    [MQTT_CONNECT] = handle__connect,
-    [MQTT_PUBLISH] = handle__publish,
-    [MQTT_PUBACK] = handle__puback,
-    [MQTT_PUBREC] = handle__pubrec,
-    [MQTT_PUBREL] = handle__pubrel,
-    [MQTT_PUBCOMP] = handle__pubcomp,
-    [MQTT_SUBSCRIBE] = handle__subscribe,
-    [MQTT_UNSUBSCRIBE] = handle__unsubscribe,
-    [MQTT_PINGREQ] = handle__pingreq,
-    [MQTT_DISCONNECT] = handle__disconnect,
+    [MQTT_CONNECT] = handle__connect,     [MQTT_PUBLISH] = handle__publish,
+    [MQTT_PUBACK] = handle__puback,       [MQTT_PUBREC] = handle__pubrec,
+    [MQTT_PUBREL] = handle__pubrel,       [MQTT_PUBCOMP] = handle__pubcomp,
+    [MQTT_SUBSCRIBE] = handle__subscribe, [MQTT_UNSUBSCRIBE] = handle__unsubscribe,
+    [MQTT_PINGREQ] = handle__pingreq,     [MQTT_DISCONNECT] = handle__disconnect,
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char *peer,

@@ -163,7 +163,4 @@ void flow__loop_init(bloop *lp)
     lp->flow_timer.data = lp;
 }
 
-void flow__loop_fini(bloop *lp)
-{
-    uv_close((uv_handle_t *)&lp->flow_timer, NULL);
-}
+void flow__loop_fini(bloop *lp) { uv_close((uv_handle_t *)&lp->flow_timer, NULL); }

@@ -37,8 +37,8 @@ static int make_will(mconn *c, const mqtt_connect *k)
 {
     if (!k->will)
         return 0;
-    c->will = bmsg__new(k->will_topic.p, k->will_topic.len, k->will_payload,
-                        k->will_payload_len, k->will_qos, k->will_retain);
+    c->will = bmsg__new(k->will_topic.p, k->will_topic.len, k->will_payload, k->will_payload_len,
+                        k->will_qos, k->will_retain);
     return c->will ? 0 : -1;
 }
 

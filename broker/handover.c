@@ -15,8 +15,8 @@
 
 typedef struct xsess {
     net_msg nm;
-    session *s;  /* one reference */
-    mconn *c;    /* claim/adopt: the connection waiting on its loop */
+    session *s; /* one reference */
+    mconn *c;   /* claim/adopt: the connection waiting on its loop */
 } xsess;
 
 static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c)

@@ -20,10 +20,20 @@
 #include <stdint.h>
 
 enum mqtt_type {
-    MQTT_CONNECT = 1, MQTT_CONNACK = 2, MQTT_PUBLISH = 3, MQTT_PUBACK = 4,
-    MQTT_PUBREC = 5, MQTT_PUBREL = 6, MQTT_PUBCOMP = 7, MQTT_SUBSCRIBE = 8,
-    MQTT_SUBACK = 9, MQTT_UNSUBSCRIBE = 10, MQTT_UNSUBACK = 11, MQTT_PINGREQ = 12,
-    MQTT_PINGRESP = 13, MQTT_DISCONNECT = 14,
+    MQTT_CONNECT = 1,
+    MQTT_CONNACK = 2,
+    MQTT_PUBLISH = 3,
+    MQTT_PUBACK = 4,
+    MQTT_PUBREC = 5,
+    MQTT_PUBREL = 6,
+    MQTT_PUBCOMP = 7,
+    MQTT_SUBSCRIBE = 8,
+    MQTT_SUBACK = 9,
+    MQTT_UNSUBSCRIBE = 10,
+    MQTT_UNSUBACK = 11,
+    MQTT_PINGREQ = 12,
+    MQTT_PINGRESP = 13,
+    MQTT_DISCONNECT = 14,
 };
 
 /* CONNACK return codes (3.2.2.3). */
@@ -39,10 +49,11 @@ enum mqtt_connack_rc {
 /* Errors (negative). */
 enum mqtt_err {
     MQTT_OK = 0,
-    MQTT_EAGAIN = -1,          /* not enough bytes yet (fixed header only) */
-    MQTT_EMALFORMED = -2,      /* malformed packet: close the connection */
-    MQTT_ETOOBIG = -3,         /* packet larger than the configured maximum */
-    MQTT_EPROTOCOL_NAME = -4,  /* CONNECT protocol name is not "MQTT": close, no CONNACK [MQTT-3.1.2-1] */
+    MQTT_EAGAIN = -1,     /* not enough bytes yet (fixed header only) */
+    MQTT_EMALFORMED = -2, /* malformed packet: close the connection */
+    MQTT_ETOOBIG = -3,    /* packet larger than the configured maximum */
+    MQTT_EPROTOCOL_NAME =
+        -4, /* CONNECT protocol name is not "MQTT": close, no CONNACK [MQTT-3.1.2-1] */
     MQTT_EPROTOCOL_LEVEL = -5, /* level != 4: CONNACK 0x01 then close [MQTT-3.1.2-2] */
     MQTT_EIDENTIFIER = -6,     /* client id rejected: CONNACK 0x02 then close */
     MQTT_ENOSPACE = -7,        /* encoder: output buffer too small */
@@ -70,8 +81,8 @@ typedef struct mqtt_str {
  * so the caller never allocates for an oversized packet). Packet types 0 and 15 and
  * wrong fixed flags are *not* checked here (see mqtt_check_flags).
  */
-int mqtt_fixed_header(const uint8_t *p, size_t n, size_t max_packet, uint8_t *type,
-                      uint8_t *flags, uint32_t *remaining, size_t *hdr_len);
+int mqtt_fixed_header(const uint8_t *p, size_t n, size_t max_packet, uint8_t *type, uint8_t *flags,
+                      uint32_t *remaining, size_t *hdr_len);
 
 /** 0 if @flags are the fixed ones for @type in a packet *received by a server*
  *  [MQTT-2.2.2-1]/[MQTT-2.2.2-2]; MQTT_EMALFORMED for reserved types (0, 15),
@@ -85,19 +96,19 @@ int mqtt_encode_fixed_header(uint8_t *out, uint8_t type, uint8_t flags, uint32_t
 /* ---- CONNECT / CONNACK ------------------------------------------------------------------ */
 
 typedef struct mqtt_connect {
-    uint8_t level;          /* 4 for 3.1.1 */
+    uint8_t level; /* 4 for 3.1.1 */
     bool clean_session;
     bool will;
     uint8_t will_qos;
     bool will_retain;
     bool has_username;
     bool has_password;
-    uint16_t keepalive;     /* seconds */
-    mqtt_str client_id;     /* may be empty */
-    mqtt_str will_topic;    /* valid topic name when will */
+    uint16_t keepalive;  /* seconds */
+    mqtt_str client_id;  /* may be empty */
+    mqtt_str will_topic; /* valid topic name when will */
     const uint8_t *will_payload;
     uint16_t will_payload_len;
-    mqtt_str username;      /* UTF-8 checked */
+    mqtt_str username;       /* UTF-8 checked */
     const uint8_t *password; /* binary */
     uint16_t password_len;
 } mqtt_connect;
@@ -116,7 +127,7 @@ typedef struct mqtt_publish {
     bool dup;
     bool retain;
     mqtt_str topic;
-    uint16_t packet_id;     /* 0 for QoS 0 */
+    uint16_t packet_id; /* 0 for QoS 0 */
     const uint8_t *payload;
     size_t payload_len;
 } mqtt_publish;
@@ -162,7 +173,8 @@ int mqtt_unsubscribe_next(const mqtt_sublist *s, size_t *pos, mqtt_str *filter);
 /** Bytes needed for a SUBACK with @count return codes. */
 size_t mqtt_suback_len(size_t count);
 /** Writes a SUBACK (codes are 0, 1, 2 or 0x80). Returns bytes or MQTT_ENOSPACE. */
-int mqtt_encode_suback(uint8_t *out, size_t cap, uint16_t packet_id, const uint8_t *codes, size_t count);
+int mqtt_encode_suback(uint8_t *out, size_t cap, uint16_t packet_id, const uint8_t *codes,
+                       size_t count);
 
 /* ---- PINGRESP ----------------------------------------------------------------------------- */
 size_t mqtt_encode_pingresp(uint8_t out[2]);

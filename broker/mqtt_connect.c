@@ -26,13 +26,13 @@
 #include "broker/mqtt_topic.h"
 #include "broker/mqtt_wire.h"
 
-#define CF_RESERVED 0x01
-#define CF_CLEAN 0x02
-#define CF_WILL 0x04
+#define CF_RESERVED       0x01
+#define CF_CLEAN          0x02
+#define CF_WILL           0x04
 #define CF_WILL_QOS_SHIFT 3
-#define CF_WILL_RETAIN 0x20
-#define CF_PASSWORD 0x40
-#define CF_USERNAME 0x80
+#define CF_WILL_RETAIN    0x20
+#define CF_PASSWORD       0x40
+#define CF_USERNAME       0x80
 
 static const uint8_t protocol_name[4] = {'M', 'Q', 'T', 'T'};
 

@@ -16,7 +16,7 @@
 #include "broker/mqtt_codec.h"
 #include "broker/mqtt_wire.h"
 
-#define FLAGS_REJECT 0xFF  /* type never valid from a client */
+#define FLAGS_REJECT  0xFF /* type never valid from a client */
 #define FLAGS_PUBLISH 0xFE /* flags carry DUP/QoS/RETAIN */
 
 static const uint8_t server_rx_flags[16] = {
@@ -38,8 +38,8 @@ static const uint8_t server_rx_flags[16] = {
     [15] = FLAGS_REJECT,
 };
 
-int mqtt_fixed_header(const uint8_t *p, size_t n, size_t max_packet, uint8_t *type,
-                      uint8_t *flags, uint32_t *remaining, size_t *hdr_len)
+int mqtt_fixed_header(const uint8_t *p, size_t n, size_t max_packet, uint8_t *type, uint8_t *flags,
+                      uint32_t *remaining, size_t *hdr_len)
 {
     uint32_t len = 0;
     size_t i;

@@ -12,9 +12,9 @@
 #include "broker/mqtt_topic.h"
 #include "broker/mqtt_wire.h"
 
-#define PF_RETAIN 0x1
+#define PF_RETAIN    0x1
 #define PF_QOS_SHIFT 1
-#define PF_DUP 0x8
+#define PF_DUP       0x8
 
 int mqtt_decode_publish(const uint8_t *body, size_t n, uint8_t flags, mqtt_publish *out)
 {

@@ -98,10 +98,7 @@ static bool suback_code_valid(uint8_t c)
     return c <= 2 || c == SUBACK_FAILURE; /* [MQTT-3.9.3-2] */
 }
 
-size_t mqtt_suback_len(size_t count)
-{
-    return mqtt__fixed_len(2 + count) + 2 + count;
-}
+size_t mqtt_suback_len(size_t count) { return mqtt__fixed_len(2 + count) + 2 + count; }
 
 /* Besides MQTT_ENOSPACE, MQTT_EMALFORMED for no codes, a reserved code or packet id 0. */
 int mqtt_encode_suback(uint8_t *out, size_t cap, uint16_t packet_id, const uint8_t *codes,

@@ -38,15 +38,9 @@ static inline uint64_t load64(const uint8_t *p)
 }
 
 /* Non-zero iff some byte of @v is 0 (exact as a whole, whichever bytes it flags). */
-static inline uint64_t any_zero_byte(uint64_t v)
-{
-    return (v - ONES) & ~v & HIGH;
-}
+static inline uint64_t any_zero_byte(uint64_t v) { return (v - ONES) & ~v & HIGH; }
 
-static inline uint64_t any_byte_eq(uint64_t v, uint8_t b)
-{
-    return any_zero_byte(v ^ (ONES * b));
-}
+static inline uint64_t any_byte_eq(uint64_t v, uint8_t b) { return any_zero_byte(v ^ (ONES * b)); }
 
 /* Length of the well-formed sequence at @p (first byte >= 0x80), or 0 if it is not. */
 static size_t utf8_seq_len(const uint8_t *p, size_t n)
@@ -122,10 +116,7 @@ static bool levels_ok(const uint8_t *p, size_t n)
     return true;
 }
 
-bool mqtt_utf8_valid(const uint8_t *p, size_t n)
-{
-    return scan(p, n, false);
-}
+bool mqtt_utf8_valid(const uint8_t *p, size_t n) { return scan(p, n, false); }
 
 bool mqtt_topic_name_valid(const uint8_t *p, size_t n)
 {

@@ -20,10 +20,7 @@ typedef struct mqtt__rd {
     size_t pos; /* invariant: pos <= n */
 } mqtt__rd;
 
-static inline size_t mqtt__rd_left(const mqtt__rd *r)
-{
-    return r->n - r->pos;
-}
+static inline size_t mqtt__rd_left(const mqtt__rd *r) { return r->n - r->pos; }
 
 static inline int mqtt__rd_u8(mqtt__rd *r, uint8_t *v)
 {

@@ -37,10 +37,7 @@ static void *proto_open(net_conn *nc, void *arg)
     return mconn__new(br, lp, &net_io, nc, net_conn_peer(nc), net_conn_peer_cn(nc));
 }
 
-static int proto_data(void *state, const uint8_t *p, size_t n)
-{
-    return mconn__feed(state, p, n);
-}
+static int proto_data(void *state, const uint8_t *p, size_t n) { return mconn__feed(state, p, n); }
 
 static void proto_close(void *state, enum net_close_reason why)
 {

@@ -68,10 +68,7 @@ static int ptrvec_push(mqtt_ptrvec *v, void *p)
     return 0;
 }
 
-static int value_empty(const tnode *t)
-{
-    return t->u.value == NULL;
-}
+static int value_empty(const tnode *t) { return t->u.value == NULL; }
 
 static void value_fini(tnode *t, void *arg)
 {
@@ -171,10 +168,7 @@ int mqtt_retain_set(mqtt_retain *r, const uint8_t *topic, size_t n, void *value)
 
 /* ---- lookup ------------------------------------------------------------------------------- */
 
-static int first_is_dollar(const tnode *c)
-{
-    return c->len > 0 && c->name[0] == '$';
-}
+static int first_is_dollar(const tnode *c) { return c->len > 0 && c->name[0] == '$'; }
 
 /* Appends @t's value and its whole subtree's; @top skips '$' children [MQTT-4.7.2-1]. */
 static int take_subtree(rwalk *w, const tnode *t, int top)

@@ -53,10 +53,7 @@ void session__hold(void *s) { session__ref(s); }
 
 void session__release(void *s) { session__unref(s); }
 
-bloop *session__owner(session *s)
-{
-    return atomic_load_explicit(&s->owner, memory_order_acquire);
-}
+bloop *session__owner(session *s) { return atomic_load_explicit(&s->owner, memory_order_acquire); }
 
 static void drop_queue(session *s)
 {

@@ -183,10 +183,7 @@ static int subs_del(tnode *t, const void *sub)
     return 0;
 }
 
-static int subs_empty(const tnode *t)
-{
-    return t->u.subs.n == 0;
-}
+static int subs_empty(const tnode *t) { return t->u.subs.n == 0; }
 
 static void subs_fini(tnode *t, void *unused)
 {

@@ -162,10 +162,7 @@ tnode *mqtt__tnode_get_filter(tnode *t, const tlevel *l)
     return *slot;
 }
 
-static int node_bare(const tnode *t)
-{
-    return t->nkids == 0 && t->plus == NULL && t->hash == NULL;
-}
+static int node_bare(const tnode *t) { return t->nkids == 0 && t->plus == NULL && t->hash == NULL; }
 
 void mqtt__tnode_prune(tnode *t, int (*empty)(const tnode *))
 {

@@ -68,11 +68,13 @@ static inline uint64_t mqtt__tnode_mum(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 #else
     uint64_t r = a * (b | 1);
-    return r ^ (r >> 29);/* Nodes in the tree under and including @t (tests check that pruning happened). */
-size_t mqtt__tnode_count(const tnode *t);
-/* Node counts of each index including the root, for tests; take the lock shared. */
-size_t mqtt__trie_nodes(mqtt_trie *t);
-size_t mqtt__retain_nodes(mqtt_retain *r);
+    return r ^
+           (r >>
+            29); /* Nodes in the tree under and including @t (tests check that pruning happened). */
+    size_t mqtt__tnode_count(const tnode *t);
+    /* Node counts of each index including the root, for tests; take the lock shared. */
+    size_t mqtt__trie_nodes(mqtt_trie * t);
+    size_t mqtt__retain_nodes(mqtt_retain * r);
 
 #endif
 }
@@ -101,8 +103,7 @@ int mqtt__tnode_split(uint64_t seed, const uint8_t *p, size_t n, tlevel *lv);
 
 static inline int mqtt__tnode_eq(const tnode *c, const tlevel *l)
 {
-    return c->h == l->h && c->len == l->len &&
-           (l->len == 0 || memcmp(c->name, l->p, l->len) == 0);
+    return c->h == l->h && c->len == l->len && (l->len == 0 || memcmp(c->name, l->p, l->len) == 0);
 }
 
 /* Literal child of @t named @l, or NULL. */

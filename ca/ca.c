@@ -44,8 +44,7 @@ static int fill_paths(const char *data_dir, char *dir, ca_paths *p, char *err, s
     if ((size_t)snprintf(dir, CA_PATH_MAX, "%s/ca", data_dir) >= CA_PATH_MAX)
         goto too_long;
     for (size_t i = 0; i < 4; i++)
-        if ((size_t)snprintf(files[i].dst, CA_PATH_MAX, "%s/%s", dir, files[i].name) >=
-            CA_PATH_MAX)
+        if ((size_t)snprintf(files[i].dst, CA_PATH_MAX, "%s/%s", dir, files[i].name) >= CA_PATH_MAX)
             goto too_long;
     return 0;
 too_long:
@@ -89,8 +88,7 @@ static int create_ca(const ca_paths *p, X509 **crt, EVP_PKEY **key, char *err, s
 {
     *key = ca__keygen();
     if (!*key || ca__make_root(*key, CA__ROOT_DAYS, crt) < 0) {
-        snprintf(err, errlen, "cannot generate the root CA: %s",
-                 ossl_reason());
+        snprintf(err, errlen, "cannot generate the root CA: %s", ossl_reason());
         return -1;
     }
     if (ca__write_key(p->ca_key, *key, err, errlen) < 0 ||
@@ -152,8 +150,7 @@ static const char *server_problem(const ca_paths *p, X509 *ca)
         why = "unreadable";
     else if (X509_check_private_key(crt, key) != 1)
         why = "not matching its key";
-    else if (X509_check_issued(ca, crt) != X509_V_OK ||
-             X509_verify(crt, X509_get0_pubkey(ca)) != 1)
+    else if (X509_check_issued(ca, crt) != X509_V_OK || X509_verify(crt, X509_get0_pubkey(ca)) != 1)
         why = "not issued by this CA";
     else if (X509_cmp_time(X509_get0_notAfter(crt), &renew) <= 0)
         why = "expiring within 30 days";
@@ -163,22 +160,19 @@ static const char *server_problem(const ca_paths *p, X509 *ca)
     return why;
 }
 
-static int issue_server(const ca_paths *p, X509 *ca, EVP_PKEY *ca_key, char *err,
-                        size_t errlen)
+static int issue_server(const ca_paths *p, X509 *ca, EVP_PKEY *ca_key, char *err, size_t errlen)
 {
     int rc = -1;
     X509 *crt = NULL;
     EVP_PKEY *key = ca__keygen();
     if (!key || ca__make_server(ca, ca_key, key, CA__SERVER_DAYS, &crt) < 0) {
-        snprintf(err, errlen, "cannot issue the server certificate: %s",
-                 ossl_reason());
+        snprintf(err, errlen, "cannot issue the server certificate: %s", ossl_reason());
         goto out;
     }
     if (ca__write_key(p->server_key, key, err, errlen) < 0 ||
         ca__write_cert(p->server_cert, crt, err, errlen) < 0)
         goto out;
-    log_info("ca: issued server certificate %s (valid %d days)", p->server_cert,
-             CA__SERVER_DAYS);
+    log_info("ca: issued server certificate %s (valid %d days)", p->server_cert, CA__SERVER_DAYS);
     rc = 0;
 out:
     X509_free(crt);

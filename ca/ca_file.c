@@ -20,7 +20,7 @@
 
 #include "common/log.h"
 
-#define KEY_MODE 0600
+#define KEY_MODE  0600
 #define CERT_MODE 0644
 
 typedef int (*pem_writer)(FILE *f, void *obj);

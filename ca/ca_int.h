@@ -12,7 +12,7 @@
 
 #include "ca/ca.h"
 
-#define CA__ROOT_DAYS 3650
+#define CA__ROOT_DAYS   3650
 #define CA__SERVER_DAYS 365
 /* Re-issue the server certificate when fewer than this many days remain. */
 #define CA__RENEW_DAYS 30

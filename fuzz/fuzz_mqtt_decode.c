@@ -29,8 +29,8 @@ static void same(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 }
 
 /* Splits an encoded packet and compares its body with the input's. */
-static void same_body(const uint8_t *pkt, int len, uint8_t type, uint8_t flags,
-                      const uint8_t *body, size_t n)
+static void same_body(const uint8_t *pkt, int len, uint8_t type, uint8_t flags, const uint8_t *body,
+                      size_t n)
 {
     uint8_t t, f;
     uint32_t rem;
@@ -99,7 +99,8 @@ static void sublist_rt(const uint8_t *body, size_t n, uint8_t type)
     uint8_t *qos = calloc(s.count, 1), *out = malloc(n + MQTT_FIXED_HDR_MAX);
     size_t pos = 0, i = 0;
     check(f && qos && out && s.count >= 1);
-    while (sub ? mqtt_subscribe_next(&s, &pos, &f[i], &qos[i]) : mqtt_unsubscribe_next(&s, &pos, &f[i])) {
+    while (sub ? mqtt_subscribe_next(&s, &pos, &f[i], &qos[i])
+               : mqtt_unsubscribe_next(&s, &pos, &f[i])) {
         check(qos[i] <= 2 && in(f[i].p, f[i].len, body, n));
         check(++i <= s.count);
     }
@@ -139,15 +140,31 @@ static void suback_rt(const uint8_t *body, size_t n)
 static void decode_body(uint8_t type, uint8_t flags, const uint8_t *body, size_t n)
 {
     switch (type) {
-    case MQTT_CONNECT: connect_rt(body, n, flags); break;
-    case MQTT_PUBLISH: publish_rt(body, n, flags); break;
-    case MQTT_PUBACK: case MQTT_PUBREC: case MQTT_PUBREL: case MQTT_PUBCOMP: case MQTT_UNSUBACK:
+    case MQTT_CONNECT:
+        connect_rt(body, n, flags);
+        break;
+    case MQTT_PUBLISH:
+        publish_rt(body, n, flags);
+        break;
+    case MQTT_PUBACK:
+    case MQTT_PUBREC:
+    case MQTT_PUBREL:
+    case MQTT_PUBCOMP:
+    case MQTT_UNSUBACK:
         ack_rt(body, n, type);
         break;
-    case MQTT_SUBSCRIBE: case MQTT_UNSUBSCRIBE: sublist_rt(body, n, type); break;
-    case MQTT_CONNACK: connack_rt(body, n); break;
-    case MQTT_SUBACK: suback_rt(body, n); break;
-    default: break;
+    case MQTT_SUBSCRIBE:
+    case MQTT_UNSUBSCRIBE:
+        sublist_rt(body, n, type);
+        break;
+    case MQTT_CONNACK:
+        connack_rt(body, n);
+        break;
+    case MQTT_SUBACK:
+        suback_rt(body, n);
+        break;
+    default:
+        break;
     }
 }
 

@@ -27,8 +27,11 @@ static bool ref_utf8(const uint8_t *p, size_t n)
 
     while (i < n) {
         uint8_t c = p[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                   : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
         if (!len || i + len > n)
             return false;
         uint32_t cp = len == 1 ? c : c & (0x7F >> len);

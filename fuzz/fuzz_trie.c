@@ -29,9 +29,9 @@
 #include "broker/trie_node.h"
 #include "tests/unit/topic_ref.h"
 
-#define NSUBS 8
-#define NVALS 16
-#define MAXS 16
+#define NSUBS  8
+#define NVALS  16
+#define MAXS   16
 #define MAXREF 64
 
 struct in {
@@ -66,28 +66,19 @@ static char vals_obj[NVALS];
 static long sub_refs[NSUBS];
 static long val_refs[NVALS];
 
-#define CHECK(c)                                                                           \
-    do {                                                                                   \
-        if (!(c)) {                                                                        \
-            fprintf(stderr, "fuzz_trie: check failed: %s (line %d)\n", #c, __LINE__);     \
-            abort();                                                                       \
-        }                                                                                  \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_trie: check failed: %s (line %d)\n", #c, __LINE__);              \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
-static void sub_hold(void *p)
-{
-    sub_refs[(char *)p - subs_obj]++;
-}
+static void sub_hold(void *p) { sub_refs[(char *)p - subs_obj]++; }
 
-static void val_hold(void *p)
-{
-    val_refs[(char *)p - vals_obj]++;
-}
+static void val_hold(void *p) { val_refs[(char *)p - vals_obj]++; }
 
-static void val_release(void *p)
-{
-    val_refs[(char *)p - vals_obj]--;
-}
+static void val_release(void *p) { val_refs[(char *)p - vals_obj]--; }
 
 static int next(struct in *in)
 {
@@ -138,8 +129,7 @@ static void op_sub(struct model *m, const char *f, int s, int qos)
 
     if (r == NULL && m->nsubs == MAXREF)
         return;
-    int rc = mqtt_trie_subscribe(m->t, (const uint8_t *)f, strlen(f), &subs_obj[s],
-                                 (uint8_t)qos);
+    int rc = mqtt_trie_subscribe(m->t, (const uint8_t *)f, strlen(f), &subs_obj[s], (uint8_t)qos);
     CHECK(rc == (r == NULL ? 1 : 0));
     if (r == NULL) {
         r = &m->subs[m->nsubs++];

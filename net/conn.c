@@ -301,10 +301,7 @@ void net__conn_accept(net_loop *l, net_listener *L, uv_stream_t *server)
 
 /* ---- public accessors and controls ------------------------------------------------ */
 
-void net_conn_abort(net_conn *c)
-{
-    net__conn_teardown(c, NET_CLOSE_LOCAL);
-}
+void net_conn_abort(net_conn *c) { net__conn_teardown(c, NET_CLOSE_LOCAL); }
 
 void net_conn_close(net_conn *c)
 {
@@ -336,27 +333,12 @@ void net_conn_resume(net_conn *c)
         net__conn_teardown(c, NET_CLOSE_ERROR);
 }
 
-const char *net_conn_peer_cn(net_conn *c)
-{
-    return c->peer_cn;
-}
+const char *net_conn_peer_cn(net_conn *c) { return c->peer_cn; }
 
-const char *net_conn_peer(net_conn *c)
-{
-    return c->peer;
-}
+const char *net_conn_peer(net_conn *c) { return c->peer; }
 
-bool net_conn_is_tls(net_conn *c)
-{
-    return c->tls != NULL;
-}
+bool net_conn_is_tls(net_conn *c) { return c->tls != NULL; }
 
-net_loop *net_conn_loop(net_conn *c)
-{
-    return c->loop;
-}
+net_loop *net_conn_loop(net_conn *c) { return c->loop; }
 
-uint64_t net_conn_id(net_conn *c)
-{
-    return c->id;
-}
+uint64_t net_conn_id(net_conn *c) { return c->id; }

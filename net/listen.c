@@ -85,8 +85,8 @@ int net__listen_bind(net_server *s, net_listener *L, char *err, size_t errlen)
         set_port(&ss, port);
         int fd = open_one(&ss, len);
         if (fd < 0) {
-            snprintf(err, errlen, "listen %s:%u: %s", L->o.host ? L->o.host : "*",
-                     (unsigned)port, strerror(-fd));
+            snprintf(err, errlen, "listen %s:%u: %s", L->o.host ? L->o.host : "*", (unsigned)port,
+                     strerror(-fd));
             return fd;
         }
         L->fds[i] = fd;

@@ -44,10 +44,7 @@ void net__loop_drain(net_loop *l)
         run_batch(l, m);
 }
 
-static void on_check(uv_check_t *h)
-{
-    net__out_flush_loop(h->data);
-}
+static void on_check(uv_check_t *h) { net__out_flush_loop(h->data); }
 
 int net__loop_init(net_loop *l, net_server *s, unsigned index)
 {
@@ -70,10 +67,7 @@ int net__loop_init(net_loop *l, net_server *s, unsigned index)
     return 0;
 }
 
-void net__loop_set_current(net_loop *l)
-{
-    current_loop = l;
-}
+void net__loop_set_current(net_loop *l) { current_loop = l; }
 
 void net_loop_post(net_loop *target, net_msg *m)
 {
@@ -92,37 +86,16 @@ void net_loop_post(net_loop *target, net_msg *m)
     uv_mutex_unlock(&target->qlock);
 }
 
-uv_loop_t *net_loop_uv(net_loop *l)
-{
-    return &l->uv;
-}
+uv_loop_t *net_loop_uv(net_loop *l) { return &l->uv; }
 
-unsigned net_loop_index(net_loop *l)
-{
-    return l->index;
-}
+unsigned net_loop_index(net_loop *l) { return l->index; }
 
-net_server *net_loop_server(net_loop *l)
-{
-    return l->srv;
-}
+net_server *net_loop_server(net_loop *l) { return l->srv; }
 
-net_loop *net_loop_current(void)
-{
-    return current_loop;
-}
+net_loop *net_loop_current(void) { return current_loop; }
 
-void net_loop_set_user(net_loop *l, void *user)
-{
-    l->user = user;
-}
+void net_loop_set_user(net_loop *l, void *user) { l->user = user; }
 
-void *net_loop_user(net_loop *l)
-{
-    return l->user;
-}
+void *net_loop_user(net_loop *l) { return l->user; }
 
-uint64_t net_loop_now(net_loop *l)
-{
-    return uv_now(&l->uv);
-}
+uint64_t net_loop_now(net_loop *l) { return uv_now(&l->uv); }

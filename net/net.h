@@ -33,12 +33,12 @@ typedef struct net_conn net_conn;
 
 /** Why a connection closed; passed to net_proto.close. */
 enum net_close_reason {
-    NET_CLOSE_LOCAL = 0,     /* net_conn_close()/net_conn_abort() by the protocol */
-    NET_CLOSE_PEER = 1,      /* EOF or reset from the peer */
-    NET_CLOSE_ERROR = 2,     /* socket or TLS error */
-    NET_CLOSE_TIMEOUT = 3,   /* idle/handshake timeout */
-    NET_CLOSE_SHUTDOWN = 4,  /* server shutting down */
-    NET_CLOSE_OVERFLOW = 5,  /* output queue exceeded its cap (slow reader) */
+    NET_CLOSE_LOCAL = 0,    /* net_conn_close()/net_conn_abort() by the protocol */
+    NET_CLOSE_PEER = 1,     /* EOF or reset from the peer */
+    NET_CLOSE_ERROR = 2,    /* socket or TLS error */
+    NET_CLOSE_TIMEOUT = 3,  /* idle/handshake timeout */
+    NET_CLOSE_SHUTDOWN = 4, /* server shutting down */
+    NET_CLOSE_OVERFLOW = 5, /* output queue exceeded its cap (slow reader) */
 };
 
 typedef struct net_proto {
@@ -60,26 +60,26 @@ typedef struct net_proto {
 /* ---- server and loops ----------------------------------------------------------------- */
 
 typedef struct net_tls_opts {
-    const char *cert_file;      /* PEM server certificate (chain) */
-    const char *key_file;       /* PEM private key */
-    const char *ca_file;        /* PEM CA used to verify optional client certificates; may be NULL */
+    const char *cert_file; /* PEM server certificate (chain) */
+    const char *key_file;  /* PEM private key */
+    const char *ca_file;   /* PEM CA used to verify optional client certificates; may be NULL */
     unsigned handshake_timeout_ms; /* default 10000 when 0 */
 } net_tls_opts;
 
 typedef struct net_listener_opts {
-    const char *host;           /* "0.0.0.0", "127.0.0.1", "::", "::1", "localhost" */
-    uint16_t port;              /* 0 = pick a free port (see net_server_listener_port) */
+    const char *host; /* "0.0.0.0", "127.0.0.1", "::", "::1", "localhost" */
+    uint16_t port;    /* 0 = pick a free port (see net_server_listener_port) */
     bool tls;
     /** Protocols by ALPN id; [0] is the default when the client sends no ALPN (or for plain
      *  TCP). At most 4. */
     const net_proto *protos[4];
-    void *proto_args[4];        /* passed to protos[i]->open */
+    void *proto_args[4]; /* passed to protos[i]->open */
     size_t n_protos;
 } net_listener_opts;
 
 typedef struct net_server_opts {
-    unsigned workers;                 /* 0 = number of cores */
-    size_t max_output_bytes;          /* per-connection queued output cap; 0 = 8 MiB */
+    unsigned workers;        /* 0 = number of cores */
+    size_t max_output_bytes; /* per-connection queued output cap; 0 = 8 MiB */
     /** Called on each loop thread before it starts accepting / after all its connections
      *  closed at shutdown. Used by protocols for per-loop state (net_loop_set_user). */
     void (*loop_init)(net_loop *l, void *arg);
@@ -88,7 +88,8 @@ typedef struct net_server_opts {
 } net_server_opts;
 
 /** Creates the server (loops not yet running). NULL with @err filled on failure. */
-net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, char *err, size_t errlen);
+net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, char *err,
+                           size_t errlen);
 /** Adds a listener (binds now, so errors like EADDRINUSE are reported here). Returns 0 or <0. */
 int net_server_listen(net_server *s, const net_listener_opts *o, char *err, size_t errlen);
 /** The bound port of listener @i (order of net_server_listen calls); for port 0. */

@@ -14,16 +14,16 @@
 #include "net/net.h"
 #include "net/tls.h"
 
-#define NET_MAX_LISTENERS 8
-#define NET_READ_BUF (64 * 1024)
-#define NET_TLS_RECORD (16 * 1024)
+#define NET_MAX_LISTENERS      8
+#define NET_READ_BUF           (64 * 1024)
+#define NET_TLS_RECORD         (16 * 1024)
 #define NET_DEFAULT_MAX_OUTPUT (8u * 1024 * 1024)
 
 /** One net_server_listen() call: the options plus one bound socket per loop. */
 typedef struct net_listener {
     net_listener_opts o;
-    net_tls_alpn alpn;  /* protocol names, for the TLS ALPN callback */
-    int *fds;           /* per loop; -1 once handed to libuv */
+    net_tls_alpn alpn; /* protocol names, for the TLS ALPN callback */
+    int *fds;          /* per loop; -1 once handed to libuv */
     uint16_t port;
 } net_listener;
 
@@ -45,43 +45,43 @@ typedef struct net_seg {
 typedef struct net_outq {
     net_seg *segs;
     size_t head, n, cap;
-    uint8_t *area;      /* small copies, appended */
+    uint8_t *area; /* small copies, appended */
     size_t alen, acap;
-    size_t bytes;       /* sum of segs[head..n).len */
+    size_t bytes; /* sum of segs[head..n).len */
 } net_outq;
 
 enum net_conn_flag {
-    NET_CF_OPEN = 1u << 0,       /* proto open() succeeded; close() is owed */
-    NET_CF_CLOSING = 1u << 1,    /* teardown started; handles closing */
-    NET_CF_FLUSH_Q = 1u << 2,    /* on the loop's flush list */
-    NET_CF_CLOSE_AFTER = 1u << 3,/* net_conn_close(): close once output is flushed */
+    NET_CF_OPEN = 1u << 0,        /* proto open() succeeded; close() is owed */
+    NET_CF_CLOSING = 1u << 1,     /* teardown started; handles closing */
+    NET_CF_FLUSH_Q = 1u << 2,     /* on the loop's flush list */
+    NET_CF_CLOSE_AFTER = 1u << 3, /* net_conn_close(): close once output is flushed */
     NET_CF_PAUSED = 1u << 4,
-    NET_CF_HIWAT = 1u << 5,      /* pending went above the low-water mark; drain owed */
-    NET_CF_HANDSHAKE = 1u << 6,  /* TLS handshake still running */
-    NET_CF_SHUT_SENT = 1u << 7,  /* TLS close_notify queued */
+    NET_CF_HIWAT = 1u << 5,     /* pending went above the low-water mark; drain owed */
+    NET_CF_HANDSHAKE = 1u << 6, /* TLS handshake still running */
+    NET_CF_SHUT_SENT = 1u << 7, /* TLS close_notify queued */
 };
 
 struct net_conn {
-    uv_tcp_t tcp;                /* first: handle->data not needed to find the conn */
+    uv_tcp_t tcp; /* first: handle->data not needed to find the conn */
     net_loop *loop;
     net_listener *lst;
     const net_proto *proto;
     void *state;
-    net_tls *tls;                /* NULL for plain TCP */
-    uv_timer_t *timer;           /* lazily allocated: handshake or idle timeout */
-    net_outq *out;               /* lazily allocated */
-    struct net_wreq *inflight;   /* at most one uv_write outstanding */
-    char *peer_cn;               /* verified client CN, malloc'd */
-    net_conn *prev, *next;       /* loop's connection list */
-    net_conn *flush_next;        /* loop's flush list */
+    net_tls *tls;              /* NULL for plain TCP */
+    uv_timer_t *timer;         /* lazily allocated: handshake or idle timeout */
+    net_outq *out;             /* lazily allocated */
+    struct net_wreq *inflight; /* at most one uv_write outstanding */
+    char *peer_cn;             /* verified client CN, malloc'd */
+    net_conn *prev, *next;     /* loop's connection list */
+    net_conn *flush_next;      /* loop's flush list */
     uint64_t id;
     uint64_t idle_ms;
-    uint64_t last_rx;            /* uv_now of the last read, for the idle timer */
-    size_t pending;              /* queued + in-flight bytes */
+    uint64_t last_rx; /* uv_now of the last read, for the idle timer */
+    size_t pending;   /* queued + in-flight bytes */
     uint16_t flags;
-    uint8_t reason;              /* enum net_close_reason once CLOSING */
-    uint8_t handles;             /* libuv handles still open (tcp, timer) */
-    char peer[56];               /* "[v6addr]:port" fits */
+    uint8_t reason;  /* enum net_close_reason once CLOSING */
+    uint8_t handles; /* libuv handles still open (tcp, timer) */
+    char peer[56];   /* "[v6addr]:port" fits */
 };
 
 struct net_loop {
@@ -89,12 +89,12 @@ struct net_loop {
     unsigned index;
     uv_loop_t uv;
     uv_thread_t thread;
-    uv_async_t async;            /* wakes the loop for posted messages */
-    uv_check_t check;            /* flushes output once per iteration */
-    uv_idle_t idle;              /* keeps poll from blocking while output is queued */
+    uv_async_t async; /* wakes the loop for posted messages */
+    uv_check_t check; /* flushes output once per iteration */
+    uv_idle_t idle;   /* keeps poll from blocking while output is queued */
     uv_mutex_t qlock;
     net_msg *qhead, *qtail;
-    bool qclosed;                /* async closed: post only queues */
+    bool qclosed; /* async closed: post only queues */
     net_msg stop_msg, fini_msg;
     net_loop_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;
@@ -102,33 +102,33 @@ struct net_loop {
     size_t n_conns;
     net_conn *flush_head;
     bool stopping, stop_reported;
-    bool started, closed;        /* thread created / uv_loop_close done */
+    bool started, closed; /* thread created / uv_loop_close done */
     void *user;
-    uv_buf_t *iov;               /* scratch iovec array for writes */
+    uv_buf_t *iov; /* scratch iovec array for writes */
     size_t iov_cap;
-    uint8_t plain[NET_TLS_RECORD];  /* TLS: decrypted input / gathered output */
-    uint8_t rbuf[NET_READ_BUF];     /* socket reads */
+    uint8_t plain[NET_TLS_RECORD]; /* TLS: decrypted input / gathered output */
+    uint8_t rbuf[NET_READ_BUF];    /* socket reads */
 };
 
 struct net_server {
     net_server_opts o;
     unsigned workers;
     size_t max_output;
-    size_t lowat;                /* drain() threshold: max_output / 4 */
+    size_t lowat; /* drain() threshold: max_output / 4 */
     unsigned hs_timeout_ms;
     net_tls_ctx *tls;
     net_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;
     net_loop **loops;
     atomic_uint_fast64_t next_id;
-    uv_mutex_t lock;             /* guards main_live / stop_requested */
+    uv_mutex_t lock; /* guards main_live / stop_requested */
     bool main_live, stop_requested, ran;
     uv_loop_t main;
-    uv_async_t stop_async;       /* net_server_stop() */
-    uv_async_t phase_async;      /* a loop finished closing its connections */
+    uv_async_t stop_async;  /* net_server_stop() */
+    uv_async_t phase_async; /* a loop finished closing its connections */
     uv_signal_t sigint, sigterm;
     atomic_uint loops_closed;
-    unsigned n_started;          /* loop threads created; only these take part in stop */
+    unsigned n_started; /* loop threads created; only these take part in stop */
     bool stopping;
 };
 

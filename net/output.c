@@ -30,9 +30,9 @@
 typedef struct net_wreq {
     uv_write_t req;
     net_conn *c;
-    net_outq *q;       /* plain: the queue handed over, refs included */
-    size_t bytes;      /* counted in c->pending until the callback */
-    uint8_t cipher[];  /* TLS: copy of the unsent ciphertext */
+    net_outq *q;      /* plain: the queue handed over, refs included */
+    size_t bytes;     /* counted in c->pending until the callback */
+    uint8_t cipher[]; /* TLS: copy of the unsent ciphertext */
 } net_wreq;
 
 /* ---- queue ------------------------------------------------------------------------ */
@@ -172,10 +172,7 @@ int net_conn_write_buf(net_conn *c, buf *b, size_t off, size_t len)
     return 0;
 }
 
-size_t net_conn_pending(net_conn *c)
-{
-    return c->pending;
-}
+size_t net_conn_pending(net_conn *c) { return c->pending; }
 
 /* ---- scheduling ------------------------------------------------------------------- */
 
@@ -220,7 +217,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     if (status < 0) {
         net__conn_teardown(c, status == UV_EPIPE || status == UV_ECONNRESET ? NET_CLOSE_PEER
-                                                                             : NET_CLOSE_ERROR);
+                                                                            : NET_CLOSE_ERROR);
         return;
     }
     const uint8_t *p;
@@ -371,8 +368,8 @@ static void flush_conn(net_conn *c)
         return; /* on_write reschedules */
     int r = c->tls ? flush_tls(c) : (c->out ? send_plain(c) : 0);
     if (r < 0) {
-        net__conn_teardown(c, r == UV_EPIPE || r == UV_ECONNRESET ? NET_CLOSE_PEER
-                                                                  : NET_CLOSE_ERROR);
+        net__conn_teardown(c,
+                           r == UV_EPIPE || r == UV_ECONNRESET ? NET_CLOSE_PEER : NET_CLOSE_ERROR);
         return;
     }
     if ((c->flags & NET_CF_CLOSE_AFTER) && c->pending == 0 && !c->inflight) {

@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "net/net_int.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS           256
 #define DEFAULT_HS_TIMEOUT_MS 10000
 
 static void loop_free(net_loop *l)
@@ -151,15 +151,9 @@ uint16_t net_server_listener_port(net_server *s, size_t i)
     return i < s->n_lst ? s->lst[i].port : 0;
 }
 
-unsigned net_server_workers(net_server *s)
-{
-    return s->workers;
-}
+unsigned net_server_workers(net_server *s) { return s->workers; }
 
-net_loop *net_server_loop(net_server *s, unsigned i)
-{
-    return i < s->workers ? s->loops[i] : NULL;
-}
+net_loop *net_server_loop(net_server *s, unsigned i) { return i < s->workers ? s->loops[i] : NULL; }
 
 /* ---- loop threads ----------------------------------------------------------------- */
 
@@ -239,10 +233,7 @@ static void begin_stop(net_server *s)
     }
 }
 
-static void on_stop(uv_async_t *a)
-{
-    begin_stop(a->data);
-}
+static void on_stop(uv_async_t *a) { begin_stop(a->data); }
 
 static void on_signal(uv_signal_t *h, int signum)
 {

@@ -21,9 +21,9 @@
 #include "net/net.h"
 
 /* TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are all acceptable. */
-#define TLS12_CIPHERS                                                                            \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                 \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                 \
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 #define SESSION_ID_CTX "iotcloud"
@@ -335,10 +335,7 @@ void net__tls_out_clear(net_tls *t)
     (void)BIO_reset(t->wbio);
 }
 
-int net__tls_alpn_index(net_tls *t)
-{
-    return t->alpn_index;
-}
+int net__tls_alpn_index(net_tls *t) { return t->alpn_index; }
 
 char *net__tls_peer_cn(net_tls *t)
 {
@@ -362,7 +359,4 @@ char *net__tls_peer_cn(net_tls *t)
     return cn;
 }
 
-const char *net__tls_version(net_tls *t)
-{
-    return SSL_get_version(t->ssl);
-}
+const char *net__tls_version(net_tls *t) { return SSL_get_version(t->ssl); }

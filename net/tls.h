@@ -27,9 +27,9 @@ typedef struct net_tls_alpn {
 } net_tls_alpn;
 
 enum {
-    NET_TLS_WANT = 0,     /* needs more ciphertext */
-    NET_TLS_ERR = -1,     /* fatal TLS error (alert queued in the output if possible) */
-    NET_TLS_EOF = -2,     /* peer sent close_notify */
+    NET_TLS_WANT = 0, /* needs more ciphertext */
+    NET_TLS_ERR = -1, /* fatal TLS error (alert queued in the output if possible) */
+    NET_TLS_EOF = -2, /* peer sent close_notify */
     NET_TLS_NOMEM = -3,
 };
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl)
-test_pkgs=(libcriterion-dev clang libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git)
+test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git)
 
 want=("${pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

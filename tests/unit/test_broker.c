@@ -126,8 +126,8 @@ static void publish(client *k, const char *topic, const char *payload, uint8_t q
 {
     uint8_t out[512];
     size_t pl = strlen(payload);
-    int n = mqtt_encode_publish_header(out, sizeof out, (const uint8_t *)topic, strlen(topic),
-                                       qos, false, retain, pid, pl);
+    int n = mqtt_encode_publish_header(out, sizeof out, (const uint8_t *)topic, strlen(topic), qos,
+                                       false, retain, pid, pl);
     cr_assert_gt(n, 0);
     memcpy(out + n, payload, pl);
     feed(k, out, (size_t)n + pl);
@@ -448,7 +448,7 @@ Test(broker, retained_set_deliver_delete)
     cr_assert(p.retain, "retained delivery carries retain=1");
     ack(&a, MQTT_PUBACK, p.packet_id);
     publish(&b, "r/1", "", 0, true, 0); /* delete */
-    p = expect_publish(&a, store);     /* still forwarded to live subscribers */
+    p = expect_publish(&a, store);      /* still forwarded to live subscribers */
     cr_assert_not(p.retain);
     cr_assert_eq(mqtt_retain_count(br->retained), 0);
     cl_gone(&a);

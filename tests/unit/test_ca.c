@@ -204,8 +204,8 @@ Test(ca, server_certificate_verifies_and_has_profile)
     cr_assert(X509_get_extended_key_usage(srv) & XKU_SSL_SERVER);
     cr_assert(X509_get_key_usage(srv) & KU_DIGITAL_SIGNATURE);
     cr_assert(X509_get0_authority_key_id(srv));
-    cr_assert_eq(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(srv),
-                                       X509_get0_subject_key_id(ca)), 0);
+    cr_assert_eq(
+        ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(srv), X509_get0_subject_key_id(ca)), 0);
     cr_assert_eq(X509_get_signature_nid(srv), NID_ecdsa_with_SHA256);
     assert_serial_random(srv);
     int d = days_left(srv);

@@ -286,8 +286,15 @@ Test(config, path_too_long_is_error_not_truncation)
 
 Test(config, flags_both_forms)
 {
-    char *argv[] = {"iotcloud", "--workers", "2", "--max-inflight=9", "--allow-anonymous",
-                    "--listen", "mqtt://[::1]:0", "--listen=mqtts://x:1", "--log_level=error",
+    char *argv[] = {"iotcloud",
+                    "--workers",
+                    "2",
+                    "--max-inflight=9",
+                    "--allow-anonymous",
+                    "--listen",
+                    "mqtt://[::1]:0",
+                    "--listen=mqtts://x:1",
+                    "--log_level=error",
                     NULL};
     bool help = true;
     cr_assert_eq(args(9, argv, &help), 0, "%s", err);
@@ -429,15 +436,32 @@ Test(config, help_lists_every_key_with_default)
     fclose(f);
     const char *expect[] = {
         "--config FILE",
-        "--data-dir DIR", "default: ./data)",
-        "--workers N", "--allow-anonymous", "default: false)",
-        "--listen URL", "mqtts://0.0.0.0:8883 mqtt://127.0.0.1:1883",
-        "--cert FILE", "--key FILE", "--cafile FILE",
-        "--max-packet-size", "default: 1048576)",
-        "--max-inflight", "default: 32)", "--max-queued", "default: 1000)",
-        "--max-keepalive", "default: 65535)", "--connect-timeout", "default: 10000)",
-        "--handshake-timeout", "--max-output-buffer", "default: 8388608)",
-        "--log-level", "default: info)", "--help",
+        "--data-dir DIR",
+        "default: ./data)",
+        "--workers N",
+        "--allow-anonymous",
+        "default: false)",
+        "--listen URL",
+        "mqtts://0.0.0.0:8883 mqtt://127.0.0.1:1883",
+        "--cert FILE",
+        "--key FILE",
+        "--cafile FILE",
+        "--max-packet-size",
+        "default: 1048576)",
+        "--max-inflight",
+        "default: 32)",
+        "--max-queued",
+        "default: 1000)",
+        "--max-keepalive",
+        "default: 65535)",
+        "--connect-timeout",
+        "default: 10000)",
+        "--handshake-timeout",
+        "--max-output-buffer",
+        "default: 8388608)",
+        "--log-level",
+        "default: info)",
+        "--help",
     };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         cr_assert(strstr(out, expect[i]), "help lacks <%s>:\n%s", expect[i], out);

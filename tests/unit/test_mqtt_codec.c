@@ -4,12 +4,11 @@
 
 #include "broker/mqtt_codec.h"
 
-#define U(s) ((const uint8_t *)(s))
+#define U(s)   ((const uint8_t *)(s))
 #define STR(s) ((mqtt_str){U(s), (uint16_t)(sizeof(s) - 1)})
 
 /* Splits an encoded packet into its fixed header fields and body. */
-static const uint8_t *body_of(const uint8_t *pkt, int len, uint8_t *type, uint8_t *flags,
-                              size_t *n)
+static const uint8_t *body_of(const uint8_t *pkt, int len, uint8_t *type, uint8_t *flags, size_t *n)
 {
     uint32_t rem;
     size_t hl;
@@ -28,15 +27,16 @@ Test(fixed_header, round_trips_every_varint_width)
     static const struct {
         uint32_t rem;
         int hdr;
-    } cases[] = {{0, 2},       {127, 2},     {128, 3},       {16383, 3},
-                 {16384, 4},   {2097151, 4}, {2097152, 5},   {MQTT_MAX_REMAINING, 5}};
+    } cases[] = {{0, 2},     {127, 2},     {128, 3},     {16383, 3},
+                 {16384, 4}, {2097151, 4}, {2097152, 5}, {MQTT_MAX_REMAINING, 5}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t out[MQTT_FIXED_HDR_MAX], type, flags;
         uint32_t rem;
         size_t hl;
         int n = mqtt_encode_fixed_header(out, MQTT_PUBLISH, 0x3, cases[i].rem);
         cr_assert_eq(n, cases[i].hdr, "remaining %u", cases[i].rem);
-        cr_assert_eq(mqtt_fixed_header(out, (size_t)n, SIZE_MAX, &type, &flags, &rem, &hl), MQTT_OK);
+        cr_assert_eq(mqtt_fixed_header(out, (size_t)n, SIZE_MAX, &type, &flags, &rem, &hl),
+                     MQTT_OK);
         cr_assert_eq(type, MQTT_PUBLISH);
         cr_assert_eq(flags, 0x3);
         cr_assert_eq(rem, cases[i].rem);
@@ -103,11 +103,17 @@ Test(fixed_header, server_flags_table)
         for (uint8_t flags = 0; flags < 16; flags++) {
             int want;
             switch (type) {
-            case MQTT_CONNECT: case MQTT_PUBACK: case MQTT_PUBREC: case MQTT_PUBCOMP:
-            case MQTT_PINGREQ: case MQTT_DISCONNECT:
+            case MQTT_CONNECT:
+            case MQTT_PUBACK:
+            case MQTT_PUBREC:
+            case MQTT_PUBCOMP:
+            case MQTT_PINGREQ:
+            case MQTT_DISCONNECT:
                 want = flags == 0 ? MQTT_OK : MQTT_EMALFORMED;
                 break;
-            case MQTT_PUBREL: case MQTT_SUBSCRIBE: case MQTT_UNSUBSCRIBE:
+            case MQTT_PUBREL:
+            case MQTT_SUBSCRIBE:
+            case MQTT_UNSUBSCRIBE:
                 want = flags == 0x2 ? MQTT_OK : MQTT_EMALFORMED; /* [MQTT-3.6.1-1] etc. */
                 break;
             case MQTT_PUBLISH: {
@@ -131,11 +137,21 @@ Test(fixed_header, server_flags_table)
 static mqtt_connect full_connect(void)
 {
     return (mqtt_connect){
-        .level = 4, .clean_session = false, .will = true, .will_qos = 1, .will_retain = true,
-        .has_username = true, .has_password = true, .keepalive = 60,
-        .client_id = STR("dev-42"), .will_topic = STR("devices/42/status"),
-        .will_payload = U("offline"), .will_payload_len = 7, .username = STR("user"),
-        .password = U("\x00\xFFpw"), .password_len = 4,
+        .level = 4,
+        .clean_session = false,
+        .will = true,
+        .will_qos = 1,
+        .will_retain = true,
+        .has_username = true,
+        .has_password = true,
+        .keepalive = 60,
+        .client_id = STR("dev-42"),
+        .will_topic = STR("devices/42/status"),
+        .will_payload = U("offline"),
+        .will_payload_len = 7,
+        .username = STR("user"),
+        .password = U("\x00\xFFpw"),
+        .password_len = 4,
     };
 }
 
@@ -466,8 +482,8 @@ Test(publish, empty_payload)
 
 Test(publish, header_len_accounts_for_varint_width)
 {
-    cr_assert_eq(mqtt_publish_header_len(1, 0, 124), 2 + 3);      /* remaining 127 */
-    cr_assert_eq(mqtt_publish_header_len(1, 0, 125), 3 + 3);      /* remaining 128 */
+    cr_assert_eq(mqtt_publish_header_len(1, 0, 124), 2 + 3);       /* remaining 127 */
+    cr_assert_eq(mqtt_publish_header_len(1, 0, 125), 3 + 3);       /* remaining 128 */
     cr_assert_eq(mqtt_publish_header_len(1, 1, 16379), 4 + 2 + 3); /* remaining 16384 */
     cr_assert_eq(mqtt_publish_header_len(1, 0, MQTT_MAX_REMAINING), 0);
     cr_assert_eq(mqtt_publish_header_len(65536, 0, 0), 0);
@@ -518,8 +534,8 @@ static int decode_topic(const uint8_t *topic, uint16_t tl)
 Test(publish, topic_rules)
 {
     cr_assert_eq(DECODE_TOPIC("ok/topic"), MQTT_OK);
-    cr_assert_eq(DECODE_TOPIC(""), MQTT_EMALFORMED);     /* [MQTT-4.7.3-1] */
-    cr_assert_eq(DECODE_TOPIC("a/+"), MQTT_EMALFORMED);  /* [MQTT-3.3.2-2] */
+    cr_assert_eq(DECODE_TOPIC(""), MQTT_EMALFORMED);    /* [MQTT-4.7.3-1] */
+    cr_assert_eq(DECODE_TOPIC("a/+"), MQTT_EMALFORMED); /* [MQTT-3.3.2-2] */
     cr_assert_eq(DECODE_TOPIC("a/#"), MQTT_EMALFORMED);
     cr_assert_eq(DECODE_TOPIC("#"), MQTT_EMALFORMED);
 }
@@ -527,7 +543,9 @@ Test(publish, topic_rules)
 Test(publish, topic_utf8)
 {
     cr_assert_eq(DECODE_TOPIC("caf\xC3\xA9"), MQTT_OK);
-    cr_assert_eq(DECODE_TOPIC("a\x00" "b"), MQTT_EMALFORMED);
+    cr_assert_eq(DECODE_TOPIC("a\x00"
+                              "b"),
+                 MQTT_EMALFORMED);
     cr_assert_eq(DECODE_TOPIC("a\xC0\x80"), MQTT_EMALFORMED);
     cr_assert_eq(DECODE_TOPIC("a\xED\xA0\x80"), MQTT_EMALFORMED);
     cr_assert_eq(DECODE_TOPIC("a\xF4\x90\x80\x80"), MQTT_EMALFORMED);
@@ -552,7 +570,8 @@ Test(publish, packet_id_zero_and_truncation)
     static const uint8_t noid[] = {0, 1, 't', 0};
     static const uint8_t shorttopic[] = {0, 5, 't'};
     mqtt_publish p;
-    cr_assert_eq(mqtt_decode_publish(id0, sizeof id0, 0x2, &p), MQTT_EMALFORMED); /* [MQTT-2.3.1-1] */
+    cr_assert_eq(mqtt_decode_publish(id0, sizeof id0, 0x2, &p),
+                 MQTT_EMALFORMED); /* [MQTT-2.3.1-1] */
     cr_assert_eq(mqtt_decode_publish(id0, sizeof id0, 0x4, &p), MQTT_EMALFORMED);
     cr_assert_eq(mqtt_decode_publish(noid, sizeof noid, 0x2, &p), MQTT_EMALFORMED);
     cr_assert_eq(mqtt_decode_publish(shorttopic, sizeof shorttopic, 0, &p), MQTT_EMALFORMED);
@@ -569,8 +588,11 @@ Test(ack, round_trip_each_type)
 {
     static const struct {
         uint8_t type, byte0;
-    } cases[] = {{MQTT_PUBACK, 0x40}, {MQTT_PUBREC, 0x50}, {MQTT_PUBREL, 0x62},
-                 {MQTT_PUBCOMP, 0x70}, {MQTT_UNSUBACK, 0xB0}};
+    } cases[] = {{MQTT_PUBACK, 0x40},
+                 {MQTT_PUBREC, 0x50},
+                 {MQTT_PUBREL, 0x62},
+                 {MQTT_PUBCOMP, 0x70},
+                 {MQTT_UNSUBACK, 0xB0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t out[4];
         uint16_t id;
@@ -643,7 +665,7 @@ static int decode_sub(const uint8_t *body, size_t n)
 Test(subscribe, rejects)
 {
     cr_assert_eq(SUB("\x00\x01\x00\x01x\x01"), MQTT_OK);
-    cr_assert_eq(SUB("\x00\x01"), MQTT_EMALFORMED);             /* no entries [MQTT-3.8.3-3] */
+    cr_assert_eq(SUB("\x00\x01"), MQTT_EMALFORMED); /* no entries [MQTT-3.8.3-3] */
     cr_assert_eq(SUB("\x00"), MQTT_EMALFORMED);
     cr_assert_eq(SUB(""), MQTT_EMALFORMED);
     cr_assert_eq(SUB("\x00\x00\x00\x01x\x01"), MQTT_EMALFORMED); /* packet id 0 */
@@ -655,20 +677,41 @@ Test(subscribe, rejects)
 
 Test(subscribe, invalid_filters)
 {
-    cr_assert_eq(SUB("\x00\x01\x00\x05" "a/#/b" "\x00"), MQTT_EMALFORMED);
-    cr_assert_eq(SUB("\x00\x01\x00\x02" "a#" "\x00"), MQTT_EMALFORMED);
-    cr_assert_eq(SUB("\x00\x01\x00\x02" "+a" "\x00"), MQTT_EMALFORMED);
-    cr_assert_eq(SUB("\x00\x01\x00\x00" "\x00"), MQTT_EMALFORMED);
-    cr_assert_eq(SUB("\x00\x01\x00\x02" "\xC0\x80" "\x00"), MQTT_EMALFORMED);
+    cr_assert_eq(SUB("\x00\x01\x00\x05"
+                     "a/#/b"
+                     "\x00"),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(SUB("\x00\x01\x00\x02"
+                     "a#"
+                     "\x00"),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(SUB("\x00\x01\x00\x02"
+                     "+a"
+                     "\x00"),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(SUB("\x00\x01\x00\x00"
+                     "\x00"),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(SUB("\x00\x01\x00\x02"
+                     "\xC0\x80"
+                     "\x00"),
+                 MQTT_EMALFORMED);
     /* one bad entry spoils the whole packet */
-    cr_assert_eq(SUB("\x00\x01\x00\x01x\x00\x00\x02" "a#" "\x00"), MQTT_EMALFORMED);
+    cr_assert_eq(SUB("\x00\x01\x00\x01x\x00\x00\x02"
+                     "a#"
+                     "\x00"),
+                 MQTT_EMALFORMED);
 }
 
 Test(subscribe, truncated_entries)
 {
-    cr_assert_eq(SUB("\x00\x01\x00"), MQTT_EMALFORMED);          /* half a length */
-    cr_assert_eq(SUB("\x00\x01\x00\x03" "ab"), MQTT_EMALFORMED);  /* short filter */
-    cr_assert_eq(SUB("\x00\x01\x00\x02" "ab"), MQTT_EMALFORMED);  /* no QoS byte */
+    cr_assert_eq(SUB("\x00\x01\x00"), MQTT_EMALFORMED); /* half a length */
+    cr_assert_eq(SUB("\x00\x01\x00\x03"
+                     "ab"),
+                 MQTT_EMALFORMED); /* short filter */
+    cr_assert_eq(SUB("\x00\x01\x00\x02"
+                     "ab"),
+                 MQTT_EMALFORMED);                                   /* no QoS byte */
     cr_assert_eq(SUB("\x00\x01\x00\x01x\x00\x00"), MQTT_EMALFORMED); /* second entry cut */
 }
 
@@ -720,11 +763,19 @@ Test(unsubscribe, rejects)
     cr_assert_eq(UNSUB("\x00\x01"), MQTT_EMALFORMED); /* [MQTT-3.10.3-2] */
     cr_assert_eq(UNSUB(""), MQTT_EMALFORMED);
     cr_assert_eq(UNSUB("\x00\x00\x00\x01x"), MQTT_EMALFORMED);
-    cr_assert_eq(UNSUB("\x00\x01\x00\x05" "a/#/b"), MQTT_EMALFORMED);
-    cr_assert_eq(UNSUB("\x00\x01\x00\x02" "a#"), MQTT_EMALFORMED);
-    cr_assert_eq(UNSUB("\x00\x01\x00\x02" "+a"), MQTT_EMALFORMED);
+    cr_assert_eq(UNSUB("\x00\x01\x00\x05"
+                       "a/#/b"),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(UNSUB("\x00\x01\x00\x02"
+                       "a#"),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(UNSUB("\x00\x01\x00\x02"
+                       "+a"),
+                 MQTT_EMALFORMED);
     cr_assert_eq(UNSUB("\x00\x01\x00\x00"), MQTT_EMALFORMED);
-    cr_assert_eq(UNSUB("\x00\x01\x00\x03" "ab"), MQTT_EMALFORMED);
+    cr_assert_eq(UNSUB("\x00\x01\x00\x03"
+                       "ab"),
+                 MQTT_EMALFORMED);
     cr_assert_eq(UNSUB("\x00\x01\x00\x01x\x00"), MQTT_EMALFORMED);
     /* a trailing QoS byte as in SUBSCRIBE reads as a truncated second entry */
     cr_assert_eq(UNSUB("\x00\x01\x00\x01x\x01"), MQTT_EMALFORMED);

@@ -4,23 +4,14 @@
 #include "broker/mqtt_codec.h"
 #include "broker/mqtt_topic.h"
 
-#define U(s) ((const uint8_t *)(s))
+#define U(s)       ((const uint8_t *)(s))
 #define BYTES(lit) U(lit), sizeof(lit) - 1
 
-static bool utf8(const char *s, size_t n)
-{
-    return mqtt_utf8_valid(U(s), n);
-}
+static bool utf8(const char *s, size_t n) { return mqtt_utf8_valid(U(s), n); }
 
-static bool name(const char *s)
-{
-    return mqtt_topic_name_valid(U(s), strlen(s));
-}
+static bool name(const char *s) { return mqtt_topic_name_valid(U(s), strlen(s)); }
 
-static bool filter(const char *s)
-{
-    return mqtt_topic_filter_valid(U(s), strlen(s));
-}
+static bool filter(const char *s) { return mqtt_topic_filter_valid(U(s), strlen(s)); }
 
 static bool match(const char *f, const char *t)
 {
@@ -33,23 +24,23 @@ Test(utf8, accepts_ascii_and_every_sequence_length)
 {
     cr_assert(utf8("", 0));
     cr_assert(utf8("hello/world, a longer ascii run", 31));
-    cr_assert(utf8("\xC2\x80", 2));             /* U+0080 */
-    cr_assert(utf8("\xDF\xBF", 2));             /* U+07FF */
-    cr_assert(utf8("\xE0\xA0\x80", 3));         /* U+0800 */
-    cr_assert(utf8("\xED\x9F\xBF", 3));         /* U+D7FF, just below surrogates */
-    cr_assert(utf8("\xEE\x80\x80", 3));         /* U+E000, just above */
-    cr_assert(utf8("\xEF\xBB\xBF", 3));         /* U+FEFF BOM is not stripped [MQTT-1.5.3-3] */
-    cr_assert(utf8("\xF0\x90\x80\x80", 4));     /* U+10000 */
-    cr_assert(utf8("\xF4\x8F\xBF\xBF", 4));     /* U+10FFFF */
+    cr_assert(utf8("\xC2\x80", 2));         /* U+0080 */
+    cr_assert(utf8("\xDF\xBF", 2));         /* U+07FF */
+    cr_assert(utf8("\xE0\xA0\x80", 3));     /* U+0800 */
+    cr_assert(utf8("\xED\x9F\xBF", 3));     /* U+D7FF, just below surrogates */
+    cr_assert(utf8("\xEE\x80\x80", 3));     /* U+E000, just above */
+    cr_assert(utf8("\xEF\xBB\xBF", 3));     /* U+FEFF BOM is not stripped [MQTT-1.5.3-3] */
+    cr_assert(utf8("\xF0\x90\x80\x80", 4)); /* U+10000 */
+    cr_assert(utf8("\xF4\x8F\xBF\xBF", 4)); /* U+10FFFF */
     cr_assert(utf8("abcdefgh\xC3\xA9ijklmnopq", 19)); /* non-ASCII between fast words */
 }
 
 Test(utf8, rejects_nul_in_any_form)
 {
-    cr_assert_not(utf8("\x00", 1));                     /* [MQTT-1.5.3-2] */
-    cr_assert_not(utf8("abcdefg\x00", 8));              /* inside a fast-path word */
+    cr_assert_not(utf8("\x00", 1));        /* [MQTT-1.5.3-2] */
+    cr_assert_not(utf8("abcdefg\x00", 8)); /* inside a fast-path word */
     cr_assert_not(utf8("abcdefghijklmno\x00qrst", 20));
-    cr_assert_not(utf8("\xC0\x80", 2));                 /* overlong U+0000 */
+    cr_assert_not(utf8("\xC0\x80", 2)); /* overlong U+0000 */
 }
 
 Test(utf8, rejects_overlong_forms)
@@ -78,8 +69,8 @@ Test(utf8, rejects_truncated_and_stray_bytes)
     cr_assert_not(utf8("\xE2\x82", 2));
     cr_assert_not(utf8("\xF0\x9F\x98", 3));
     cr_assert_not(utf8("abcdefgh\xF0\x9F\x98", 11));
-    cr_assert_not(utf8("\x80", 1));             /* continuation without a lead */
-    cr_assert_not(utf8("\xC3\x28", 2));         /* lead followed by ASCII */
+    cr_assert_not(utf8("\x80", 1));     /* continuation without a lead */
+    cr_assert_not(utf8("\xC3\x28", 2)); /* lead followed by ASCII */
     cr_assert_not(utf8("\xE2\x28\xA1", 3));
     cr_assert_not(utf8("\xF0\x9F\x98\x28", 4));
 }
@@ -100,7 +91,7 @@ Test(topic_name, accepts_plain_names)
 Test(topic_name, rejects_empty_and_wildcards)
 {
     cr_assert_not(mqtt_topic_name_valid(U(""), 0)); /* [MQTT-4.7.3-1] */
-    cr_assert_not(name("+"));                        /* [MQTT-3.3.2-2] */
+    cr_assert_not(name("+"));                       /* [MQTT-3.3.2-2] */
     cr_assert_not(name("#"));
     cr_assert_not(name("a/+/b"));
     cr_assert_not(name("a/b#"));
@@ -168,11 +159,11 @@ Test(topic_filter, accepts_spec_examples)
 Test(topic_filter, rejects_misplaced_wildcards)
 {
     cr_assert_not(mqtt_topic_filter_valid(U(""), 0));
-    cr_assert_not(filter("a/#/b"));      /* [MQTT-4.7.1-2] '#' must be last */
-    cr_assert_not(filter("a#"));         /* ... and a whole level */
+    cr_assert_not(filter("a/#/b")); /* [MQTT-4.7.1-2] '#' must be last */
+    cr_assert_not(filter("a#"));    /* ... and a whole level */
     cr_assert_not(filter("sport/tennis#"));
     cr_assert_not(filter("##"));
-    cr_assert_not(filter("+a"));         /* [MQTT-4.7.1-3] */
+    cr_assert_not(filter("+a")); /* [MQTT-4.7.1-3] */
     cr_assert_not(filter("a+"));
     cr_assert_not(filter("sport+"));
     cr_assert_not(filter("a/++/b"));
@@ -228,7 +219,7 @@ Test(topic_match, literal_levels)
 
 Test(topic_match, dollar_topics)
 {
-    cr_assert_not(match("#", "$SYS/x"));             /* [MQTT-4.7.2-1] */
+    cr_assert_not(match("#", "$SYS/x")); /* [MQTT-4.7.2-1] */
     cr_assert_not(match("+/monitor", "$SYS/monitor"));
     cr_assert_not(match("+", "$SYS"));
     cr_assert(match("$SYS/#", "$SYS/x"));

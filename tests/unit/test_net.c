@@ -41,17 +41,16 @@ static void count_fini(net_loop *l, void *arg)
         n_fini++;
 }
 
-static void run_thread(void *arg)
-{
-    net_server_run(arg);
-}
+static void run_thread(void *arg) { net_server_run(arg); }
 
 static srv start(unsigned workers, size_t max_out, const net_proto *p)
 {
     srv h = {0};
     char err[256] = "";
-    net_server_opts o = {.workers = workers, .max_output_bytes = max_out,
-                         .loop_init = count_init, .loop_fini = count_fini};
+    net_server_opts o = {.workers = workers,
+                         .max_output_bytes = max_out,
+                         .loop_init = count_init,
+                         .loop_fini = count_fini};
     h.s = net_server_new(&o, NULL, err, sizeof err);
     cr_assert_not_null(h.s, "%s", err);
     if (p) {
@@ -104,11 +103,11 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-#define WAIT_FOR(cond, ms)                                                                       \
-    do {                                                                                         \
-        uint64_t t0_ = now_ms();                                                                 \
-        while (!(cond) && now_ms() - t0_ < (ms))                                                 \
-            usleep(1000);                                                                        \
+#define WAIT_FOR(cond, ms)                                                                         \
+    do {                                                                                           \
+        uint64_t t0_ = now_ms();                                                                   \
+        while (!(cond) && now_ms() - t0_ < (ms))                                                   \
+            usleep(1000);                                                                          \
     } while (0)
 
 /* ---- echo protocol ---------------------------------------------------------------- */
@@ -170,15 +169,9 @@ static void echo_roundtrips(unsigned workers)
     cr_assert_eq(n_fini, (int)workers);
 }
 
-Test(net, echo_one_worker)
-{
-    echo_roundtrips(1);
-}
+Test(net, echo_one_worker) { echo_roundtrips(1); }
 
-Test(net, echo_two_workers)
-{
-    echo_roundtrips(2);
-}
+Test(net, echo_two_workers) { echo_roundtrips(2); }
 
 Test(net, burst_of_small_writes_arrives_in_order)
 {
@@ -254,8 +247,8 @@ Test(net, listen_rejects_bad_options_and_busy_port)
     cr_assert_not_null(s);
     net_listener_opts none = {.host = "127.0.0.1"};
     cr_assert_lt(net_server_listen(s, &none, err, sizeof err), 0, "no protocols must fail");
-    net_listener_opts tls = {.host = "127.0.0.1", .tls = true, .protos = {&echo_proto},
-                             .n_protos = 1};
+    net_listener_opts tls = {
+        .host = "127.0.0.1", .tls = true, .protos = {&echo_proto}, .n_protos = 1};
     cr_assert_lt(net_server_listen(s, &tls, err, sizeof err), 0, "TLS without certs must fail");
 
     /* A socket without SO_REUSEPORT holds the port: binding must fail here, not later. */
@@ -266,12 +259,12 @@ Test(net, listen_rejects_bad_options_and_busy_port)
     cr_assert_eq(listen(fd, 1), 0);
     socklen_t len = sizeof a;
     getsockname(fd, (struct sockaddr *)&a, &len);
-    net_listener_opts busy = {.host = "127.0.0.1", .port = ntohs(a.sin_port),
-                              .protos = {&echo_proto}, .n_protos = 1};
+    net_listener_opts busy = {
+        .host = "127.0.0.1", .port = ntohs(a.sin_port), .protos = {&echo_proto}, .n_protos = 1};
     cr_assert_lt(net_server_listen(s, &busy, err, sizeof err), 0);
     cr_assert_neq(strstr(err, "listen"), NULL, "err: %s", err);
-    net_listener_opts bad = {.host = "no.such.host.invalid", .protos = {&echo_proto},
-                             .n_protos = 1};
+    net_listener_opts bad = {
+        .host = "no.such.host.invalid", .protos = {&echo_proto}, .n_protos = 1};
     cr_assert_lt(net_server_listen(s, &bad, err, sizeof err), 0);
     close(fd);
     net_server_free(s);
@@ -339,10 +332,7 @@ Test(net, open_returning_null_aborts_without_close)
     stop(&h);
 }
 
-static int reject_data(void *st, const uint8_t *p, size_t n)
-{
-    return -1;
-}
+static int reject_data(void *st, const uint8_t *p, size_t n) { return -1; }
 
 static const net_proto reject_proto = {"reject", echo_open, reject_data, echo_close, NULL};
 
@@ -443,10 +433,7 @@ Test(net, slow_reader_overflows_output_cap)
 }
 
 /* A reader that keeps up never overflows and sees drain() after a backlog. */
-static void flood_drain(void *st)
-{
-    n_drain++;
-}
+static void flood_drain(void *st) { n_drain++; }
 
 /* Two chunks per request: 128 KiB queued is above the 64 KiB low-water mark. */
 static int flood2_data(void *st, const uint8_t *p, size_t n)

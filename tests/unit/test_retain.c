@@ -16,15 +16,9 @@
 static atomic_int refs[NVALS];
 static char vals[NVALS];
 
-static void hold(void *p)
-{
-    atomic_fetch_add(&refs[(char *)p - vals], 1);
-}
+static void hold(void *p) { atomic_fetch_add(&refs[(char *)p - vals], 1); }
 
-static void release(void *p)
-{
-    atomic_fetch_sub(&refs[(char *)p - vals], 1);
-}
+static void release(void *p) { atomic_fetch_sub(&refs[(char *)p - vals], 1); }
 
 static void reset_refs(void)
 {
@@ -66,18 +60,38 @@ static void release_all(mqtt_ptrvec *v)
 }
 
 static const char *topics[] = {
-    "sport",         "sport/",       "sport/tennis", "sport/tennis/player1",
-    "sports",        "/finance",     "a//b",         "a/b",
-    "$SYS/x",        "$SYS",         "$SYS/x/y",     "x/$y",
-    "a",             "/",            "//",
+    "sport",  "sport/",   "sport/tennis", "sport/tennis/player1",
+    "sports", "/finance", "a//b",         "a/b",
+    "$SYS/x", "$SYS",     "$SYS/x/y",     "x/$y",
+    "a",      "/",        "//",
 };
 #define NTOPICS (sizeof(topics) / sizeof(topics[0]))
 
 static const char *filters[] = {
-    "#",        "+",          "+/+",        "/+",     "sport/#",    "sport/+",
-    "sport/tennis/+", "sport/tennis/#", "a/+/b", "a//b",   "$SYS/#",     "+/x",
-    "$SYS/+",   "x/+",        "x/#",        "+/#",    "a/b/#",      "sport",
-    "//",       "+/+/+",      "/#",         "nothing/#", "$SYS",    "+/+/#",
+    "#",
+    "+",
+    "+/+",
+    "/+",
+    "sport/#",
+    "sport/+",
+    "sport/tennis/+",
+    "sport/tennis/#",
+    "a/+/b",
+    "a//b",
+    "$SYS/#",
+    "+/x",
+    "$SYS/+",
+    "x/+",
+    "x/#",
+    "+/#",
+    "a/b/#",
+    "sport",
+    "//",
+    "+/+/+",
+    "/#",
+    "nothing/#",
+    "$SYS",
+    "+/+/#",
 };
 #define NFILTERS (sizeof(filters) / sizeof(filters[0]))
 
@@ -317,8 +331,8 @@ Test(retain, randomized_vs_reference)
         cr_assert_eq(rmatch(r, filter, &out), want, "filter %s", filter);
         for (int i = 0; i < NVALS; i++)
             if (stored[i][0] != '\0')
-                cr_assert_eq(has(&out, 0, i), ref_match(filter, stored[i]), "%s vs %s",
-                             filter, stored[i]);
+                cr_assert_eq(has(&out, 0, i), ref_match(filter, stored[i]), "%s vs %s", filter,
+                             stored[i]);
         release_all(&out);
     }
     mqtt_retain_free(r);

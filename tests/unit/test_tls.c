@@ -107,24 +107,24 @@ typedef struct srv {
     uint16_t port;
 } srv;
 
-static void run_thread(void *arg)
-{
-    net_server_run(arg);
-}
+static void run_thread(void *arg) { net_server_run(arg); }
 
 static srv start(unsigned workers, bool with_ca, unsigned hs_ms)
 {
     srv h = {0};
     char err[256] = "";
     net_server_opts o = {.workers = workers};
-    net_tls_opts t = {.cert_file = pth(0, "srv.pem"), .key_file = pth(1, "srv.key"),
+    net_tls_opts t = {.cert_file = pth(0, "srv.pem"),
+                      .key_file = pth(1, "srv.key"),
                       .ca_file = with_ca ? pth(2, "ca.pem") : NULL,
                       .handshake_timeout_ms = hs_ms};
     h.s = net_server_new(&o, &t, err, sizeof err);
     cr_assert_not_null(h.s, "%s", err);
-    net_listener_opts lo = {.host = "127.0.0.1", .tls = true,
+    net_listener_opts lo = {.host = "127.0.0.1",
+                            .tls = true,
                             .protos = {&proto_mqtt, &proto_http},
-                            .proto_args = {"A", "B"}, .n_protos = 2};
+                            .proto_args = {"A", "B"},
+                            .n_protos = 2};
     cr_assert_eq(net_server_listen(h.s, &lo, err, sizeof err), 0, "%s", err);
     h.port = net_server_listener_port(h.s, 0);
     cr_assert_eq(uv_thread_create(&h.th, run_thread, h.s), 0);
@@ -152,9 +152,9 @@ static int dial(uint16_t port)
 }
 
 typedef struct cli_opts {
-    const char *alpn;      /* wire format, e.g. "\4mqtt" */
+    const char *alpn; /* wire format, e.g. "\4mqtt" */
     const char *cert, *key;
-    int max_version;       /* 0 = default */
+    int max_version; /* 0 = default */
     SSL_SESSION *resume;
 } cli_opts;
 
@@ -162,8 +162,8 @@ typedef struct cli {
     SSL_CTX *ctx;
     SSL *ssl;
     int fd;
-    int ok;                /* SSL_connect result */
-    unsigned long err;     /* first queued OpenSSL error on failure */
+    int ok;            /* SSL_connect result */
+    unsigned long err; /* first queued OpenSSL error on failure */
 } cli;
 
 static cli connect_tls(uint16_t port, const cli_opts *o)
@@ -236,11 +236,11 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-#define WAIT_FOR(cond, ms)                                                                       \
-    do {                                                                                         \
-        uint64_t t0_ = now_ms();                                                                 \
-        while (!(cond) && now_ms() - t0_ < (ms))                                                 \
-            usleep(1000);                                                                        \
+#define WAIT_FOR(cond, ms)                                                                         \
+    do {                                                                                           \
+        uint64_t t0_ = now_ms();                                                                   \
+        while (!(cond) && now_ms() - t0_ < (ms))                                                   \
+            usleep(1000);                                                                          \
     } while (0)
 
 /* ---- tests ------------------------------------------------------------------------ */
@@ -270,15 +270,9 @@ static void echo_over_tls(unsigned workers)
     stop(&h);
 }
 
-Test(tls, echo_one_worker)
-{
-    echo_over_tls(1);
-}
+Test(tls, echo_one_worker) { echo_over_tls(1); }
 
-Test(tls, echo_two_workers)
-{
-    echo_over_tls(2);
-}
+Test(tls, echo_two_workers) { echo_over_tls(2); }
 
 Test(tls, alpn_selects_protocol)
 {
@@ -312,8 +306,8 @@ Test(tls, alpn_without_match_fails_handshake)
     srv h = start(1, false, 0);
     cli c = connect_tls(h.port, &(cli_opts){.alpn = "\3foo"});
     cr_assert(!c.ok, "handshake must fail when no offered protocol is served");
-    cr_assert_eq(ERR_GET_REASON(c.err), SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL,
-                 "got: %s", ERR_reason_error_string(c.err));
+    cr_assert_eq(ERR_GET_REASON(c.err), SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL, "got: %s",
+                 ERR_reason_error_string(c.err));
     cli_free(&c);
     usleep(100000);
     cr_assert_eq(n_open, 0);
@@ -338,8 +332,7 @@ Test(tls, client_cert_cn_visible_when_verified)
 Test(tls, client_cert_from_other_ca_fails)
 {
     srv h = start(1, true, 0);
-    cli c = connect_tls(h.port,
-                        &(cli_opts){.cert = pth(4, "evil.pem"), .key = pth(5, "evil.key")});
+    cli c = connect_tls(h.port, &(cli_opts){.cert = pth(4, "evil.pem"), .key = pth(5, "evil.key")});
     /* TLS 1.3 lets the client finish before the server has judged its certificate, so
      * the rejection may only show on the first read. */
     char line[64];

@@ -17,10 +17,7 @@
 static atomic_int refs[NSUBS];
 static char subs[NSUBS];
 
-static void hold(void *p)
-{
-    atomic_fetch_add(&refs[(char *)p - subs], 1);
-}
+static void hold(void *p) { atomic_fetch_add(&refs[(char *)p - subs], 1); }
 
 static void release_hits(const mqtt_trie_hits *h)
 {
@@ -124,8 +121,7 @@ Test(trie, spec_examples)
         cr_assert_eq(ref_match(c->filter, c->topic), c->match, "ref: %s vs %s", c->filter,
                      c->topic);
         cr_assert_eq(sub(t, c->filter, 0, 1), 1);
-        cr_assert_eq(match(t, c->topic, &h), c->match ? 1 : 0, "%s vs %s", c->filter,
-                     c->topic);
+        cr_assert_eq(match(t, c->topic, &h), c->match ? 1 : 0, "%s vs %s", c->filter, c->topic);
         mqtt_trie_free(t);
     }
     mqtt_trie_hits_free(&h);
@@ -226,9 +222,8 @@ Test(trie, unsubscribe_missing_is_enoent)
 Test(trie, pruning_frees_nodes)
 {
     /* the last one is removed first, alone */
-    static const char *filters[] = {"a/b/c", "a/b",    "a/+/c",   "a/#",
-                                    "#",     "+",      "//",      "$SYS/#",
-                                    "+/+/+/#", "a/b/c/d/e/f/g"};
+    static const char *filters[] = {"a/b/c", "a/b", "a/+/c",  "a/#",     "#",
+                                    "+",     "//",  "$SYS/#", "+/+/+/#", "a/b/c/d/e/f/g"};
     const size_t nf = sizeof(filters) / sizeof(filters[0]);
     mqtt_trie *t = mqtt_trie_new(NULL);
 
@@ -403,8 +398,7 @@ Test(trie, randomized_vs_reference)
             live += r->qos < 0;
             r->qos = q;
         } else {
-            cr_assert_eq(unsub(t, r->filter, r->s), r->qos < 0 ? -ENOENT : 0, "%s",
-                         r->filter);
+            cr_assert_eq(unsub(t, r->filter, r->s), r->qos < 0 ? -ENOENT : 0, "%s", r->filter);
             live -= r->qos >= 0;
             r->qos = -1;
         }
@@ -423,9 +417,9 @@ Test(trie, randomized_vs_reference)
 
 /* ---- concurrency ---------------------------------------------------------------------- */
 
-#define NTHREADS 4
-#define PER_THREAD 8 /* subscribers owned by each thread: slots 8*i .. 8*i+7 */
-#define ANCHOR 40    /* slots 40..43 are subscribed for the whole test */
+#define NTHREADS   4
+#define PER_THREAD 8  /* subscribers owned by each thread: slots 8*i .. 8*i+7 */
+#define ANCHOR     40 /* slots 40..43 are subscribed for the whole test */
 
 struct mt_arg {
     mqtt_trie *t;
