@@ -176,6 +176,7 @@ struct session {
                                  * counted by publishers, so congestion shows before the
                                  * owner loop has even seen the messages */
     atomic_bool online;         /* a connection is attached (owner writes) */
+    atomic_uint relieved;       /* times relieved: progress, as seen by waiting publishers */
     uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     uint16_t id_len;
@@ -271,6 +272,7 @@ struct mconn {
     session *blocked_on;  /* back-pressure: reading paused for this session (a ref) */
     mconn *bprev, *bnext; /* in lp->blocked */
     uint64_t blocked_at;
+    unsigned blocked_gen; /* blocked_on->relieved when the wait (re)started */
     char peer[64];
     char cn[128]; /* verified client certificate CN, "" when none */
 };

@@ -20,7 +20,8 @@
  * slower reader is paced rather than dropped.
  *
  * A subscriber that stops acknowledging or reading must not stall publishers for long:
- * a publisher that waited FLOW_MAX_WAIT_MS marks the session slow and resumes;
+ * when a session was not relieved once in FLOW_MAX_WAIT_MS, its waiting publishers
+ * mark it slow and resume;
  * publishers ignore a slow session, whose queue then drops its oldest messages
  * (counted) as an offline session's does, and whose QoS 0 deliveries are dropped above
  * qos0_drop_bytes of queued output.
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 
 #include "broker/broker_int.h"
+#include "common/log.h"
 
 typedef struct xwake {
     net_msg nm;
@@ -59,6 +61,7 @@ void flow__relieve(broker *br, session *s)
         return;
     atomic_store(&s->slow, false);
     atomic_store(&s->congested, false);
+    atomic_fetch_add(&s->relieved, 1);
     unsigned long long loops = atomic_exchange(&s->waiter_loops, 0);
     if (!loops)
         return;
@@ -90,6 +93,9 @@ void flow__unblock(mconn *c)
     c->blocked_on = NULL;
 }
 
+/* Publishers that waited FLOW_MAX_WAIT_MS: if their session was not relieved even once
+ * in that time its reader makes no progress; mark it slow and let them go. A publisher
+ * that merely lost the race for a relieved session keeps waiting (no loss). */
 static void timer_cb(uv_timer_t *t)
 {
     bloop *lp = t->data;
@@ -97,8 +103,16 @@ static void timer_cb(uv_timer_t *t)
     mconn *c = lp->blocked;
     while (c) {
         mconn *next = c->bnext;
-        if (now - c->blocked_at >= FLOW_MAX_WAIT_MS) {
-            atomic_store(&c->blocked_on->slow, true);
+        session *s = c->blocked_on;
+        unsigned gen = atomic_load(&s->relieved);
+        if (gen != c->blocked_gen) {
+            c->blocked_gen = gen;
+            c->blocked_at = now;
+        } else if (now - c->blocked_at >= FLOW_MAX_WAIT_MS) {
+            if (!atomic_exchange(&s->slow, true))
+                log_warn("mqtt: subscriber %s made no progress for %u ms: publishers no "
+                         "longer wait for it",
+                         s->id, FLOW_MAX_WAIT_MS);
             flow__unblock(c);
             mconn__resume_input(c);
         }
@@ -119,6 +133,7 @@ void flow__block(mconn *c, session *s)
     }
     c->blocked_on = s;
     c->blocked_at = net_loop_now(lp->nl);
+    c->blocked_gen = atomic_load(&s->relieved);
     c->bprev = NULL;
     c->bnext = lp->blocked;
     if (lp->blocked)
