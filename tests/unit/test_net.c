@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/test_util.h"
 #include "net/net.h"
 
 /* ---- harness ---------------------------------------------------------------------- */
@@ -95,20 +96,6 @@ static size_t read_n(int fd, void *p, size_t n)
     }
     return got;
 }
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-#define WAIT_FOR(cond, ms)                                                                         \
-    do {                                                                                           \
-        uint64_t t0_ = now_ms();                                                                   \
-        while (!(cond) && now_ms() - t0_ < (ms))                                                   \
-            usleep(1000);                                                                          \
-    } while (0)
 
 /* ---- echo protocol ---------------------------------------------------------------- */
 

@@ -269,32 +269,6 @@ Test(retain, too_deep_is_rejected)
 
 /* ---- randomized comparison with the brute-force matcher ----------------------------- */
 
-static uint32_t rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return (uint32_t)(*s >> 11);
-}
-
-static void rand_levels(uint64_t *s, char *out, size_t cap, bool filter)
-{
-    static const char *lv[] = {"a", "b", "$x", "", "ab", "+", "#"};
-    int nlv = filter ? 7 : 5;
-    size_t o;
-
-    do { /* never empty [MQTT-4.7.3-1] */
-        int k = 1 + (int)(rnd(s) % 4);
-        o = 0;
-        for (int i = 0; i < k; i++) {
-            const char *l = lv[rnd(s) % (uint32_t)nlv];
-            if (l[0] == '#' && i != k - 1)
-                l = "+";
-            o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "/" : "", l);
-        }
-    } while (o == 0);
-}
-
 Test(retain, randomized_vs_reference)
 {
     static char stored[NVALS][32]; /* topic of value i, "" when not stored */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/test_util.h"
 #include "net/net.h"
 
 static char dir[64];
@@ -228,20 +229,6 @@ static void expect_greeting(cli *c, const char *want)
     cr_assert_gt(read_line(c, line, sizeof line), 0, "no greeting");
     cr_assert_str_eq(line, want);
 }
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-#define WAIT_FOR(cond, ms)                                                                         \
-    do {                                                                                           \
-        uint64_t t0_ = now_ms();                                                                   \
-        while (!(cond) && now_ms() - t0_ < (ms))                                                   \
-            usleep(1000);                                                                          \
-    } while (0)
 
 /* ---- tests ------------------------------------------------------------------------ */
 

@@ -9,6 +9,8 @@
 #define IOT_TESTS_TOPIC_REF_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 static inline bool ref_match(const char *f, const char *t)
@@ -51,6 +53,34 @@ static inline bool ref_filter_valid(const char *f)
             return true;
         f += l + 1;
     }
+}
+
+/* Random topic names (filter = false) and filters (true) from a small alphabet of
+ * levels, for the randomized comparisons. xorshift: reproducible from the seed. */
+static uint32_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (uint32_t)(*s >> 11);
+}
+
+static void rand_levels(uint64_t *s, char *out, size_t cap, bool filter)
+{
+    static const char *lv[] = {"a", "b", "$x", "", "ab", "+", "#"};
+    int nlv = filter ? 7 : 5;
+    size_t o;
+
+    do { /* topics and filters are never empty [MQTT-4.7.3-1] */
+        int k = 1 + (int)(rnd(s) % 4);
+        o = 0;
+        for (int i = 0; i < k; i++) {
+            const char *l = lv[rnd(s) % (uint32_t)nlv];
+            if (l[0] == '#' && i != k - 1)
+                l = "+";
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "/" : "", l);
+        }
+    } while (o == 0);
 }
 
 #endif
