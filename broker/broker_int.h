@@ -68,6 +68,7 @@ typedef struct mconn_io {
     void (*set_timeout)(void *t, uint64_t ms);
     void (*pause)(void *t);
     void (*resume)(void *t);
+    uint64_t (*now_ms)(void *t); /* monotonic milliseconds */
 } mconn_io;
 
 /* memio.c: an in-memory transport (unit tests, fuzzing). */
@@ -78,6 +79,7 @@ typedef struct memio {
     bool closed;
     bool paused;
     uint64_t timeout_ms;
+    uint64_t now_ms; /* what now_ms() reports (tests set it) */
 } memio;
 
 extern const mconn_io memio_ops;
@@ -265,7 +267,8 @@ struct mconn {
     session *s; /* attached session (one reference) */
     bmsg *will;
     uint16_t keepalive;
-    uint8_t *in; /* partial packet */
+    uint64_t connect_deadline; /* CONNECT must be complete by then, however it trickles */
+    uint8_t *in;               /* partial packet */
     uint32_t in_len, in_need, in_cap;
     uint8_t *held; /* bytes received while waiting for a session hand-over */
     uint32_t held_len;

@@ -40,8 +40,10 @@ mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char
     c->t = t;
     snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");
     snprintf(c->cn, sizeof c->cn, "%s", cn ? cn : "");
-    /* [MQTT-3.1.0-1] a peer that never sends CONNECT is dropped after connect_timeout */
+    /* [MQTT-3.1.0-1] a peer that never sends CONNECT is dropped after connect_timeout:
+     * the idle timer catches silence, the deadline a CONNECT sent a byte at a time. */
     io->set_timeout(t, br->o.connect_timeout_ms);
+    c->connect_deadline = io->now_ms(t) + br->o.connect_timeout_ms;
     return c;
 }
 
@@ -187,6 +189,8 @@ static long fill_partial(mconn *c, const uint8_t *p, size_t n)
 
 int mconn__feed(mconn *c, const uint8_t *p, size_t n)
 {
+    if (c->state == MC_NEW && c->io->now_ms(c->t) >= c->connect_deadline)
+        return fail(c, "no CONNECT within connect-timeout");
     while (n > 0) {
         if (c->state == MC_CLOSING)
             return 0;

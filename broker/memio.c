@@ -50,6 +50,8 @@ static void mem_pause(void *t) { ((memio *)t)->paused = true; }
 
 static void mem_resume(void *t) { ((memio *)t)->paused = false; }
 
+static uint64_t mem_now_ms(void *t) { return ((memio *)t)->now_ms; }
+
 const mconn_io memio_ops = {
     .write = mem_write,
     .write_buf = mem_write_buf,
@@ -58,6 +60,7 @@ const mconn_io memio_ops = {
     .set_timeout = mem_set_timeout,
     .pause = mem_pause,
     .resume = mem_resume,
+    .now_ms = mem_now_ms,
 };
 
 void memio__consume(memio *m, size_t n)

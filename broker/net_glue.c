@@ -20,6 +20,8 @@ static void io_pause(void *t) { net_conn_pause(t); }
 
 static void io_resume(void *t) { net_conn_resume(t); }
 
+static uint64_t io_now_ms(void *t) { return net_loop_now(net_conn_loop(t)); }
+
 static const mconn_io net_io = {
     .write = io_write,
     .write_buf = io_write_buf,
@@ -28,6 +30,7 @@ static const mconn_io net_io = {
     .set_timeout = io_set_timeout,
     .pause = io_pause,
     .resume = io_resume,
+    .now_ms = io_now_ms,
 };
 
 static void *proto_open(net_conn *nc, void *arg)

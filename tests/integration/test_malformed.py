@@ -225,6 +225,19 @@ class MalformedTest(BrokerCase):
         self.assertEqual(r.expect_closed(3.0), b"")
         self.assertLess(time.monotonic() - start, 2.0)
 
+    @iotcloud_only("--connect-timeout has no mosquitto equivalent")
+    def test_connect_timeout_trickled_connect(self):
+        # One byte every 200 ms never leaves the socket idle for --connect-timeout (500
+        # ms), but the CONNECT must still be complete within it: after 2 s of trickling
+        # the broker must already have closed (an idle timer alone would not have).
+        r = self.raw()
+        pkt = connect_pkt(uniq())
+        self.assertGreater(len(pkt), 10)
+        for b in pkt[:10]:
+            r.send(bytes([b]), tolerate_close=True)
+            time.sleep(0.2)
+        self.assertEqual(r.expect_closed(0.15), b"")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -490,3 +490,18 @@ Test(broker, unsubscribe_stops_delivery)
     cl_gone(&a);
     cl_gone(&b);
 }
+
+Test(broker, connect_trickled_past_deadline_closes)
+{
+    client a;
+    cl_open(&a);
+    uint8_t first[2] = {0x10, 12};
+    feed(&a, first, 2);
+    cr_assert_not(a.io.closed, "early bytes are fine");
+    a.io.now_ms += 10000; /* connect-timeout later, the CONNECT is still not complete */
+    uint8_t more[2] = {0, 4};
+    feed(&a, more, 2);
+    cr_assert(a.io.closed, "a slowloris CONNECT is cut at the deadline");
+    expect_nothing(&a);
+    cl_gone(&a);
+}
