@@ -68,7 +68,9 @@ typedef struct mconn_io {
     void (*set_timeout)(void *t, uint64_t ms);
     void (*pause)(void *t);
     void (*resume)(void *t);
-    uint64_t (*now_ms)(void *t); /* monotonic milliseconds */
+    uint64_t (*now_ms)(void *t);     /* monotonic milliseconds */
+    const char *(*peer)(void *t);    /* "ip:port", for logs */
+    const char *(*cert_cn)(void *t); /* verified client certificate CN, or NULL */
 } mconn_io;
 
 /* memio.c: an in-memory transport (unit tests, fuzzing). */
@@ -280,8 +282,9 @@ struct mconn {
     char cn[128]; /* verified client certificate CN, "" when none */
 };
 
-mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char *peer,
-                  const char *cn);
+mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t);
+/* The peer's address, for logs (kept by the transport, not copied per connection). */
+const char *mconn__peer(mconn *c);
 /* Bytes from the transport. 0, or <0 when the transport should be aborted. */
 int mconn__feed(mconn *c, const uint8_t *p, size_t n);
 /* The transport is gone; publishes the will unless the client disconnected cleanly. */

@@ -28,8 +28,7 @@ static const mconn_handler handlers[16] = {
     [MQTT_PINGREQ] = handle__pingreq,     [MQTT_DISCONNECT] = handle__disconnect,
 };
 
-mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char *peer,
-                  const char *cn)
+mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t)
 {
     mconn *c = calloc(1, sizeof *c);
     if (!c)
@@ -38,13 +37,17 @@ mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t, const char
     c->lp = lp;
     c->io = io;
     c->t = t;
-    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");
-    snprintf(c->cn, sizeof c->cn, "%s", cn ? cn : "");
     /* [MQTT-3.1.0-1] a peer that never sends CONNECT is dropped after connect_timeout:
      * the idle timer catches silence, the deadline a CONNECT sent a byte at a time. */
     io->set_timeout(t, br->o.connect_timeout_ms);
     c->connect_deadline = io->now_ms(t) + br->o.connect_timeout_ms;
     return c;
+}
+
+const char *mconn__peer(mconn *c)
+{
+    const char *p = c->transport_gone ? NULL : c->io->peer(c->t);
+    return p ? p : "?";
 }
 
 void mconn__write(mconn *c, const void *p, size_t n)
@@ -84,7 +87,7 @@ static int dispatch(mconn *c, uint8_t type, uint8_t flags, const uint8_t *body, 
 static int fail(mconn *c, const char *why)
 {
     BROKER_STAT_ADD(c->br, protocol_errors, 1);
-    log_info("mqtt %s: closing: %s", c->peer, why);
+    log_info("mqtt %s: closing: %s", mconn__peer(c), why);
     mconn__close(c);
     return 0;
 }

@@ -19,7 +19,7 @@ static int refuse(mconn *c, uint8_t rc, const char *why)
     /* [MQTT-3.2.2-4] a non-zero return code comes with session present 0, and
      * [MQTT-3.2.2-5] the connection is closed after it. */
     mconn__write(c, ack, mqtt_encode_connack(ack, false, rc));
-    log_info("mqtt %s: CONNACK %u: %s", c->peer, rc, why);
+    log_info("mqtt %s: CONNACK %u: %s", mconn__peer(c), rc, why);
     mconn__close(c);
     return 0;
 }
@@ -104,8 +104,9 @@ int handle__connect(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     c->keepalive = k.keepalive;
     /* [MQTT-3.1.2-24] close after 1.5 keepalive periods without a packet */
     c->io->set_timeout(c->t, (uint64_t)k.keepalive * 1500u);
-    log_debug("mqtt %s: CONNECT id=%.*s clean=%d keepalive=%u%s%s", c->peer, (int)id_len,
-              (const char *)id, k.clean_session, k.keepalive, c->cn[0] ? " cert-cn=" : "", c->cn);
+    const char *cn = c->io->cert_cn(c->t);
+    log_debug("mqtt %s: CONNECT id=%.*s clean=%d keepalive=%u%s%s", mconn__peer(c), (int)id_len,
+              (const char *)id, k.clean_session, k.keepalive, cn ? " cert-cn=" : "", cn ? cn : "");
     open_session(c, id, id_len, k.clean_session);
     return 0;
 }

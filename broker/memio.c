@@ -52,6 +52,10 @@ static void mem_resume(void *t) { ((memio *)t)->paused = false; }
 
 static uint64_t mem_now_ms(void *t) { return ((memio *)t)->now_ms; }
 
+static const char *mem_peer(void *t) { return "memio"; }
+
+static const char *mem_cert_cn(void *t) { return NULL; }
+
 const mconn_io memio_ops = {
     .write = mem_write,
     .write_buf = mem_write_buf,
@@ -61,6 +65,8 @@ const mconn_io memio_ops = {
     .pause = mem_pause,
     .resume = mem_resume,
     .now_ms = mem_now_ms,
+    .peer = mem_peer,
+    .cert_cn = mem_cert_cn,
 };
 
 void memio__consume(memio *m, size_t n)

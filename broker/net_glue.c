@@ -22,6 +22,10 @@ static void io_resume(void *t) { net_conn_resume(t); }
 
 static uint64_t io_now_ms(void *t) { return net_loop_now(net_conn_loop(t)); }
 
+static const char *io_peer(void *t) { return net_conn_peer(t); }
+
+static const char *io_cert_cn(void *t) { return net_conn_peer_cn(t); }
+
 static const mconn_io net_io = {
     .write = io_write,
     .write_buf = io_write_buf,
@@ -31,13 +35,15 @@ static const mconn_io net_io = {
     .pause = io_pause,
     .resume = io_resume,
     .now_ms = io_now_ms,
+    .peer = io_peer,
+    .cert_cn = io_cert_cn,
 };
 
 static void *proto_open(net_conn *nc, void *arg)
 {
     broker *br = arg;
     bloop *lp = bloop__of(net_conn_loop(nc));
-    return mconn__new(br, lp, &net_io, nc, net_conn_peer(nc), net_conn_peer_cn(nc));
+    return mconn__new(br, lp, &net_io, nc);
 }
 
 static int proto_data(void *state, const uint8_t *p, size_t n) { return mconn__feed(state, p, n); }

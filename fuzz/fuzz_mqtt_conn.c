@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memio io[2] = {{0}, {0}};
     mconn *c[2];
     for (int i = 0; i < 2; i++)
-        c[i] = mconn__new(br, lp, &memio_ops, &io[i], "fuzz", NULL);
+        c[i] = mconn__new(br, lp, &memio_ops, &io[i]);
     size_t pos = 0;
     while (pos < size) {
         uint8_t ctl = data[pos++];

@@ -41,7 +41,7 @@ static void teardown(void)
 static void cl_open(client *k)
 {
     memset(&k->io, 0, sizeof k->io);
-    k->c = mconn__new(br, lp, &memio_ops, &k->io, "test", NULL);
+    k->c = mconn__new(br, lp, &memio_ops, &k->io);
     cr_assert_not_null(k->c);
 }
 
