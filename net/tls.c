@@ -6,7 +6,7 @@
  * input buffer. Output: it appends ciphertext to a heap area that net__tls_out_clear frees
  * once the transport took it, so an idle connection keeps no output buffer either. One
  * BIO instead of a custom one plus a memory BIO saves a BIO, its lock and its BUF_MEM
- * (about 650 bytes per connection, measured; see docs/benchmarks.md).
+ * (about 700 bytes of RSS per connection, measured; see docs/benchmarks.md).
  */
 #include "net/tls.h"
 
