@@ -26,8 +26,9 @@
 #include "common/buf.h"
 
 /* Largest packet accepted before CONNECT has been accepted: nothing bigger is buffered
- * for an unauthenticated peer, whatever max_packet_size says. */
-#define BROKER_MAX_CONNECT_SIZE (64u * 1024u)
+ * for an unauthenticated peer, whatever max_packet_size says. Room for the longest
+ * client id the wire allows (65535 bytes) plus a will and credentials of up to 14 KiB. */
+#define BROKER_MAX_CONNECT_SIZE (80u * 1024u)
 
 typedef struct bloop bloop;
 typedef struct session session;

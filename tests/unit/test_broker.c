@@ -505,3 +505,23 @@ Test(broker, connect_trickled_past_deadline_closes)
     expect_nothing(&a);
     cl_gone(&a);
 }
+
+Test(broker, longest_client_id_accepted)
+{
+    /* [MQTT-3.1.3-5] servers may accept ids longer than 23 bytes; we take what the wire
+     * can carry, which must fit the pre-CONNECT buffering limit. */
+    static char id[65536];
+    memset(id, 'x', 65535);
+    id[65535] = '\0';
+    client a;
+    cl_open(&a);
+    mqtt_connect m = {.level = 4, .clean_session = true, .keepalive = 60};
+    m.client_id = (mqtt_str){(const uint8_t *)id, 65535};
+    static uint8_t out[70000];
+    int n = mqtt_encode_connect(out, sizeof out, &m);
+    cr_assert_gt(n, 65535);
+    feed(&a, out, (size_t)n);
+    expect_connack(&a, false, 0);
+    cr_assert_eq(a.c->s->id_len, 65535);
+    cl_gone(&a);
+}
