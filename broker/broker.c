@@ -20,6 +20,7 @@ broker *broker_new(const broker_opts *o)
     if (br->o.out_congest_bytes == 0)
         br->o.out_congest_bytes = br->o.qos0_drop_bytes / 2;
     pthread_mutex_init(&br->reg_lock, NULL);
+    pthread_mutex_init(&br->loops_lock, NULL);
     br->subs = mqtt_trie_new(session__hold);
     br->retained = mqtt_retain_new(bmsg__hold, bmsg__release);
     if (!br->subs || !br->retained) {
@@ -44,6 +45,7 @@ void broker_free(broker *br)
     if (br->retained)
         mqtt_retain_free(br->retained);
     pthread_mutex_destroy(&br->reg_lock);
+    pthread_mutex_destroy(&br->loops_lock);
     free(br);
 }
 
@@ -97,10 +99,10 @@ void broker_loop_init(net_loop *l, void *b)
     net_loop_set_user(l, lp);
     flow__loop_init(lp);
     route__loop_init(lp);
-    registry__lock(br);
+    pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
     br->loops = lp;
-    registry__unlock(br);
+    pthread_mutex_unlock(&br->loops_lock);
 }
 
 void broker_loop_fini(net_loop *l, void *b)

@@ -103,6 +103,9 @@ struct broker {
     size_t reg_n;
     atomic_ullong auto_id;
     struct bloop *loops; /* every loop's state, freed by broker_free */
+    /* Guards loops (appended as loops start); a lock of its own, since a session may be
+     * relieved (flow.c) while the registry lock is held. */
+    pthread_mutex_t loops_lock;
     struct {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;

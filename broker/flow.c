@@ -65,11 +65,11 @@ void flow__relieve(broker *br, session *s)
     unsigned long long loops = atomic_exchange(&s->waiter_loops, 0);
     if (!loops)
         return;
-    registry__lock(br); /* guards br->loops */
+    pthread_mutex_lock(&br->loops_lock);
     for (bloop *lp = br->loops; lp; lp = lp->next)
         if (lp->nl && (loops & (1ull << (net_loop_index(lp->nl) % 64))))
             post_wake(lp);
-    registry__unlock(br);
+    pthread_mutex_unlock(&br->loops_lock);
 }
 
 static void list_remove(mconn *c)
