@@ -19,6 +19,11 @@
  * congested the same way (until net reports the queue drained), so QoS 0 fan-in to a
  * slower reader is paced rather than dropped.
  *
+ * A connection is never held back while its own session is congested (and is let go
+ * when that happens): it could not read the acknowledgements its session waits for,
+ * so two clients publishing to each other would stall each other. Its messages then
+ * queue up to the hard cap instead.
+ *
  * A subscriber that stops acknowledging or reading must not stall publishers for long:
  * when a session was not relieved once in FLOW_MAX_WAIT_MS, its waiting publishers
  * mark it slow and resume;
@@ -36,12 +41,20 @@ typedef struct xwake {
 } xwake;
 
 static void wake_run(net_loop *nl, net_msg *nm);
+static void post_wake(bloop *to);
 
 void flow__congest(session *s)
 {
-    if (!atomic_load_explicit(&s->congested, memory_order_relaxed))
-        atomic_store(&s->congested, true);
+    if (atomic_load_explicit(&s->congested, memory_order_relaxed) ||
+        atomic_exchange(&s->congested, true))
+        return;
+    /* A connection that waits as a publisher cannot read the acknowledgements its own
+     * session now waits for: wake its loop so it is let go (no mutual stall). */
+    if (atomic_load_explicit(&s->online, memory_order_relaxed))
+        post_wake(session__owner(s));
 }
+
+static bool own_session_congested(mconn *c) { return c->s && atomic_load(&c->s->congested); }
 
 static void post_wake(bloop *to)
 {
@@ -127,7 +140,8 @@ static void timer_cb(uv_timer_t *t)
 void flow__block(mconn *c, session *s)
 {
     bloop *lp = c->lp;
-    if (!lp->nl || c->blocked_on || c->state != MC_CONNECTED || atomic_load(&s->slow)) {
+    if (!lp->nl || c->blocked_on || c->state != MC_CONNECTED || atomic_load(&s->slow) ||
+        own_session_congested(c)) {
         session__unref(s);
         return;
     }
@@ -161,9 +175,9 @@ static void wake_run(net_loop *nl, net_msg *nm)
         session *s = c->blocked_on;
         /* Still congested (other publishers refilled it): register again, since the
          * relieve that sent this wake-up cleared our bit. */
-        if (atomic_load(&s->congested))
+        if (atomic_load(&s->congested) && !own_session_congested(c))
             atomic_fetch_or(&s->waiter_loops, 1ull << (net_loop_index(nl) % 64));
-        if (!atomic_load(&s->congested)) {
+        if (!atomic_load(&s->congested) || own_session_congested(c)) {
             flow__unblock(c);
             mconn__resume_input(c);
         }

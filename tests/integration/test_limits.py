@@ -1,8 +1,11 @@
 """Flow-control limits: --max-inflight and --max-queued."""
 
+import threading
+import time
 import unittest
 
-from harness import BrokerCase, DISCONNECT_PKT, PUBACK, ack_pkt, publish_pkt, uniq
+from harness import (BrokerCase, DISCONNECT_PKT, PUBACK, PUBLISH, ack_pkt, parse_publish,
+                     publish_pkt, uniq)
 
 
 class LimitsTest(BrokerCase):
@@ -76,6 +79,40 @@ class BackPressureTest(BrokerCase):
             sub.send(ack_pkt(PUBACK, p.pid))
         acks = [pub.expect_packet(PUBACK) for _ in range(n)]
         self.assertEqual(len(acks), n)
+
+    def test_clients_publishing_to_each_other_do_not_stall(self):
+        # X floods Y's topic and Y floods X's. Were a waiting publisher's reading paused
+        # while its own session waits for its acknowledgements, the two would hold each
+        # other until the broker gave up on them as stuck (1 s, then drops).
+        t = self.topic()
+        x = self.raw(connect=True)
+        y = self.raw(connect=True)
+        x.subscribe([(t + "/x", 1)])
+        y.subscribe([(t + "/y", 1)])
+        n = 60  # within the hard cap (4 x max-queued) of a queue nobody waits for
+        x.send(b"".join(publish_pkt(t + "/y", b"%d" % i, 1, pid=i + 1) for i in range(n)))
+        y.send(b"".join(publish_pkt(t + "/x", b"%d" % i, 1, pid=i + 1) for i in range(n)))
+        got = {"x": [], "y": []}
+
+        def drain(name, r):
+            while len(got[name]) < n:
+                pkt = r.read_packet(timeout=3)
+                if pkt.type == PUBLISH:
+                    p = parse_publish(pkt)
+                    got[name].append(p.payload)
+                    r.send(ack_pkt(PUBACK, p.pid))
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=drain, args=a) for a in (("x", x), ("y", y))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
+        elapsed = time.monotonic() - start
+        for name in ("x", "y"):
+            self.assertEqual(got[name], [b"%d" % i for i in range(n)], name)
+        self.assertLess(elapsed, 0.9, "the two clients stalled each other")
+        self.assertNotIn("made no progress", self.broker.stderr_text())
 
     def test_stuck_subscriber_does_not_stall_publishers(self):
         t = self.topic()
