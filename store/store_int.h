@@ -1,0 +1,42 @@
+/*
+ * store_int — private to store/: the SQLite backend's shared pieces.
+ *
+ * Split of store/ (each file one concern):
+ *   store.c          open/close, store_sync, store_check, stats, strerror
+ *   queue.c          the store thread: job queue, group commit, savepoints, completions
+ *   schema.c         migrations table and runner (PRAGMA user_version)
+ *   stmt.c           prepared-statement cache, sqlite rc -> STORE_E* mapping, row skipping
+ *   sessions.c msgs.c retained.c   broker entities (store.h)
+ *   docs.c + users.c tokens.c devices.c ...  application entities (store_app.h)
+ *
+ * Migrations are forward only: version N is the array index + 1 in schema.c. The broker
+ * tables are version 1; the application collections are version 2, whose SQL lives in
+ * schema_app.c (store__app_migration) so the two halves can evolve separately.
+ */
+#ifndef IOT_STORE_STORE_INT_H
+#define IOT_STORE_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+struct store_tx {
+    store *st;
+    sqlite3 *db;
+};
+
+/* A cached prepared statement for @sql, reset and with bindings cleared, or NULL (the
+ * error is logged). @sql must be a string with static storage duration: the cache is
+ * keyed by its address. Statements are finalised by store_close. */
+sqlite3_stmt *store__stmt(store_tx *tx, const char *sql);
+/* Maps a SQLite result code to STORE_E* (SQLITE_OK/ROW/DONE -> 0, CONSTRAINT -> EEXISTS,
+ * NOMEM -> ENOMEM, CORRUPT/NOTADB -> ECORRUPT, anything else -> EIO). */
+int store__rc(int sqlite_rc);
+/* Reports a row that cannot be decoded (logged once per row with @what and @key) and
+ * counts it in store_stats.rows_skipped. */
+void store__row_skipped(store_tx *tx, const char *what, const char *key);
+
+/* SQL of migration 2 (application collections), run inside the migration transaction. */
+extern const char *const store__app_migration;
+
+#endif
