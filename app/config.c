@@ -58,6 +58,12 @@ static const config_key keys[] = {
     {"max-output-buffer", KIND_U64, F(max_output_bytes), 1024, (uint64_t)1 << 40, "BYTES",
      "unsent bytes per connection before it is dropped"},
     {"log-level", KIND_LOGLEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error"},
+    {"store", KIND_STR, F(store_path), 0, 0, "FILE",
+     "SQLite database; unset = DATA-DIR/iotcloud.db"},
+    {"store-sync", KIND_STR, F(store_sync), 0, 0, "MODE",
+     "full: fsync every commit; normal: WAL without fsync (see docs)"},
+    {"session-expiry", KIND_U32, F(session_expiry_s), 0, 315360000, "SECONDS",
+     "purge persistent sessions offline this long; 0 = never"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -78,6 +84,8 @@ void config_defaults(iot_config *c)
     c->handshake_timeout_ms = 10000;
     c->max_output_bytes = 8388608;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->store_sync, sizeof c->store_sync, "full");
+    c->session_expiry_s = 604800;
 }
 
 static const config_key *find_key(const char *name)

@@ -41,6 +41,9 @@ typedef struct iot_config {
     uint32_t handshake_timeout_ms; /* "handshake-timeout" ms, default 10000 */
     uint64_t max_output_bytes;     /* "max-output-buffer" per connection, default 8388608 */
     char log_level[16];            /* "log-level": debug|info|warn|error, default info */
+    char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
+    char store_sync[16];              /* "store-sync": full (default) | normal */
+    uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883 and

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app/cmd.h"
 #include "app/config.h"
 #include "broker/broker.h"
 #include "ca/ca.h"
@@ -42,7 +43,7 @@ static int setup_tls(const iot_config *cfg, ca_paths *ca, net_tls_opts *tls)
     return 0;
 }
 
-static broker *make_broker(const iot_config *cfg)
+static broker *make_broker(const iot_config *cfg, store *st)
 {
     broker_opts o = {
         .allow_anonymous = cfg->allow_anonymous,
@@ -53,8 +54,17 @@ static broker *make_broker(const iot_config *cfg)
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .qos0_drop_bytes = cfg->max_output_bytes / 2,
         .out_congest_bytes = cfg->max_output_bytes / 4, /* net's drain mark */
+        .st = st,
+        .session_expiry_s = cfg->session_expiry_s,
     };
-    return broker_new(&o);
+    broker *br = broker_new(&o);
+    char err[512];
+    if (br && broker_restore(br, err, sizeof err) < 0) {
+        log_error("%s", err);
+        broker_free(br);
+        return NULL;
+    }
+    return br;
 }
 
 static int add_listeners(net_server *srv, const iot_config *cfg, broker *br)
@@ -80,6 +90,17 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br)
     return 0;
 }
 
+static void log_stats(broker *br)
+{
+    broker_stats b;
+    broker_stats_get(br, &b);
+    log_info("iotcloud stopped: %llu connects, %llu messages in, %llu out, dropped %llu "
+             "(queue full) + %llu (QoS 0, slow reader), %llu protocol errors, %llu sessions "
+             "expired, %llu store errors",
+             b.connects, b.msgs_in, b.msgs_out, b.dropped_queue_full, b.dropped_qos0_slow,
+             b.protocol_errors, b.sessions_expired, b.store_errors);
+}
+
 static int run(const iot_config *cfg)
 {
     ca_paths ca;
@@ -88,6 +109,7 @@ static int run(const iot_config *cfg)
     int rc = 1;
     broker *br = NULL;
     net_server *srv = NULL;
+    store *st = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -95,8 +117,10 @@ static int run(const iot_config *cfg)
     }
     if (wants_tls(cfg) && setup_tls(cfg, &ca, &tls) < 0)
         return 1;
-    br = make_broker(cfg);
-    if (!br)
+    if (!(st = app_store_open(cfg)))
+        return 1;
+    br = make_broker(cfg, st);
+    if (!br || store_start(st) < 0)
         goto out;
     net_server_opts so = {
         .workers = cfg->workers,
@@ -115,15 +139,14 @@ static int run(const iot_config *cfg)
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
     net_server_run(srv);
-    broker_stats st;
-    broker_stats_get(br, &st);
-    log_info("iotcloud stopped: %llu connects, %llu messages in, %llu out, dropped %llu "
-             "(queue full) + %llu (QoS 0, slow reader), %llu protocol errors",
-             st.connects, st.msgs_in, st.msgs_out, st.dropped_queue_full, st.dropped_qos0_slow,
-             st.protocol_errors);
     rc = 0;
 out:
+    /* Order: every store job finishes (its completion waits in a stopped loop's queue),
+     * net runs those completions as it frees the loops, then the broker goes. */
+    app_store_close(st);
     net_server_free(srv);
+    if (br && rc == 0)
+        log_stats(br);
     broker_free(br);
     return rc;
 }
@@ -133,6 +156,8 @@ int main(int argc, char **argv)
     iot_config cfg;
     char err[512];
     bool help = false;
+    if (argc > 1 && strcmp(argv[1], "store") == 0)
+        return app_cmd_store(argc - 1, argv + 1);
     config_defaults(&cfg);
     if (config_parse_args(&cfg, argc, argv, &help, err, sizeof err) < 0) {
         fprintf(stderr, "iotcloud: %s\n(see iotcloud --help)\n", err);
@@ -141,6 +166,10 @@ int main(int argc, char **argv)
     if (help) {
         config_print_help(stdout);
         return 0;
+    }
+    if (app_store_sync_check(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "iotcloud: %s\n", err);
+        return 2;
     }
     enum log_level lvl;
     if (log_level_parse(cfg.log_level, &lvl) == 0)

@@ -19,6 +19,7 @@ broker *broker_new(const broker_opts *o)
         br->o.qos0_drop_bytes = 1u << 20;
     if (br->o.out_congest_bytes == 0)
         br->o.out_congest_bytes = br->o.qos0_drop_bytes / 2;
+    atomic_init(&br->next_mid, 1);
     pthread_mutex_init(&br->reg_lock, NULL);
     pthread_mutex_init(&br->loops_lock, NULL);
     br->subs = mqtt_trie_new(session__hold);
@@ -34,7 +35,12 @@ void broker_free(broker *br)
 {
     if (!br)
         return;
+    for (size_t i = 0; i < br->n_restored; i++)
+        session__unref_opt(br->restored[i]); /* never adopted: no loop ran */
+    free(br->restored);
     registry__free_all(br);
+    for (bloop *lp = br->loops; lp; lp = lp->next)
+        persist__drop(lp);
     while (br->loops) {
         bloop *next = br->loops->next;
         bloop__free(br->loops);
@@ -57,6 +63,8 @@ void broker_stats_get(broker *br, broker_stats *out)
     out->dropped_qos0_slow = atomic_load(&br->st.dropped_qos0_slow);
     out->connects = atomic_load(&br->st.connects);
     out->protocol_errors = atomic_load(&br->st.protocol_errors);
+    out->store_errors = atomic_load(&br->st.store_errors);
+    out->sessions_expired = atomic_load(&br->st.sessions_expired);
 }
 
 bloop *bloop__new(broker *br, net_loop *nl)
@@ -99,6 +107,8 @@ void broker_loop_init(net_loop *l, void *b)
     net_loop_set_user(l, lp);
     flow__loop_init(lp);
     route__loop_init(lp);
+    expiry__loop_init(lp);
+    restore__adopt(lp);
     pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
     br->loops = lp;
@@ -107,8 +117,14 @@ void broker_loop_init(net_loop *l, void *b)
 
 void broker_loop_fini(net_loop *l, void *b)
 {
-    route__loop_fini(net_loop_user(l));
-    flow__loop_fini(net_loop_user(l));
+    bloop *lp = net_loop_user(l);
+    route__loop_fini(lp);
+    /* From now on durable effects (of messages still arriving from other loops) are
+     * submitted as they come: there is no next iteration to flush them. */
+    lp->stopped = true;
+    persist__flush(lp);
+    expiry__loop_fini(lp);
+    flow__loop_fini(lp);
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at
      * shutdown may run after this. broker_free releases the bloops last. */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "net/net.h"
+#include "store/store.h"
 
 typedef struct broker broker;
 
@@ -30,6 +31,8 @@ typedef struct broker_opts {
     uint64_t out_congest_bytes;  /* above this queued output a subscriber holds publishers
                                    * back until net reports drain (net's low-water mark);
                                    * 0 = qos0_drop_bytes / 2 */
+    store *st;                   /* durable state; NULL = memory only (tests, fuzzing) */
+    uint32_t session_expiry_s;   /* persistent sessions offline longer are purged; 0 = never */
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -40,12 +43,20 @@ typedef struct broker_stats {
     unsigned long long dropped_qos0_slow;
     unsigned long long connects;
     unsigned long long protocol_errors;
+    unsigned long long store_errors;     /* store jobs that failed (connections closed) */
+    unsigned long long sessions_expired; /* persistent sessions purged by session_expiry */
 } broker_stats;
 
 broker *broker_new(const broker_opts *o);
 /** Frees every session, subscription and retained message. No loop may run. */
 void broker_free(broker *b);
 void broker_stats_get(broker *b, broker_stats *out);
+
+/** Loads persistent sessions, their queued and in-flight messages and the retained
+ *  messages from o->st (purging sessions expired meanwhile). Main thread, after
+ *  broker_new and before the loops run; each loop adopts its share in broker_loop_init.
+ *  0, or <0 with @err filled. */
+int broker_restore(broker *b, char *err, size_t errlen);
 
 /** The MQTT protocol for net listeners; its open() argument is the broker. */
 extern const net_proto broker_mqtt_proto;

@@ -24,6 +24,7 @@
 #include "broker/mqtt_codec.h"
 #include "broker/trie.h"
 #include "common/buf.h"
+#include "store/store.h"
 
 /* Largest packet accepted before CONNECT has been accepted: nothing bigger is buffered
  * for an unauthenticated peer, whatever max_packet_size says. Room for the longest
@@ -42,6 +43,7 @@ typedef struct mconn mconn;
  * and every other delivery writes a small header of its own and shares the payload. */
 typedef struct bmsg {
     atomic_uint refs;
+    uint64_t mid; /* store id of a QoS 1/2 message (persist.c), 0 until routed */
     uint8_t qos;
     bool retain;
     uint16_t topic_len;
@@ -106,9 +108,13 @@ struct broker {
     /* Guards loops (appended as loops start); a lock of its own, since a session may be
      * relieved (flow.c) while the registry lock is held. */
     pthread_mutex_t loops_lock;
+    atomic_ullong next_mid; /* store ids of routed QoS 1/2 messages (persist.c) */
+    session **restored;     /* sessions loaded by broker_restore, adopted by loop init */
+    size_t n_restored;
     struct {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;
+        atomic_ullong store_errors, sessions_expired;
     } st;
 };
 
@@ -130,6 +136,9 @@ struct bloop {
     mconn *blocked;        /* publishers paused by back-pressure (flow.c) */
     uv_timer_t flow_timer; /* frees publishers that waited too long */
     bool flow_timer_on;
+    struct pjob *pj;         /* durable effects of this iteration (persist.c) */
+    bool stopped;            /* loop_fini ran: durable effects are submitted at once */
+    uv_timer_t expiry_timer; /* purges expired persistent sessions (expiry.c) */
 };
 
 bloop *bloop__new(broker *br, net_loop *nl);
@@ -148,7 +157,8 @@ typedef struct qitem {
 enum inf_state { INF_WAIT_PUBACK = 1, INF_WAIT_PUBREC = 2, INF_WAIT_PUBCOMP = 3 };
 
 typedef struct inflight {
-    bmsg *m; /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    bmsg *m;      /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    uint64_t mid; /* the message's store id (persistent sessions) */
     uint16_t pid;
     uint8_t qos;
     uint8_t state;
@@ -185,6 +195,7 @@ struct session {
                                  * owner loop has even seen the messages */
     atomic_bool online;         /* a connection is attached (owner writes) */
     atomic_uint relieved;       /* times relieved: progress, as seen by waiting publishers */
+    int64_t offline_since;      /* wall-clock ms the session went offline (expiry.c) */
     uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     uint16_t id_len;
@@ -208,6 +219,9 @@ session *registry__find(broker *br, const uint8_t *id, size_t len);
 int registry__put(broker *br, session *s);     /* replaces an entry with the same id */
 void registry__remove(broker *br, session *s); /* only if s is the entry */
 void registry__free_all(broker *br);
+/* Removes the sessions @pred selects; returns them in *@out (malloc'd, one reference
+ * each, caller frees the array). */
+size_t registry__take(broker *br, bool (*pred)(session *s, void *arg), void *arg, session ***out);
 
 /* deliver.c — owner loop */
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
@@ -221,6 +235,8 @@ int session__puback(session *s, uint16_t pid);
 int session__pubrec(session *s, uint16_t pid);
 int session__pubcomp(session *s, uint16_t pid);
 bool session__rx_qos2_add(session *s, uint16_t pid); /* false if already there */
+int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
+                         uint16_t pid);
 void session__rx_qos2_del(session *s, uint16_t pid);
 
 /* subs.c — owner loop */
@@ -238,6 +254,8 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present);
  * or NULL, so the caller can apply back-pressure to the publisher. */
 session *route__publish(bloop *lp, bmsg *m);
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+/* Makes sure route__flush runs at the end of this loop iteration. */
+void route__mark_dirty(bloop *lp);
 /* Posts the pending cross-loop batches (also done once per loop iteration). */
 void route__flush(bloop *lp);
 void route__loop_init(bloop *lp);
@@ -282,6 +300,7 @@ struct mconn {
     mconn *bprev, *bnext; /* in lp->blocked */
     uint64_t blocked_at;
     unsigned blocked_gen; /* blocked_on->relieved when the wait (re)started */
+    uint32_t store_pending; /* acknowledgements waiting for a store commit (persist.c) */
     char peer[64];
     char cn[128]; /* verified client certificate CN, "" when none */
 };
@@ -315,6 +334,59 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__pingreq(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__disconnect(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+
+/* Frees @c once its transport is gone and no hand-over or store commit refers to it. */
+void mconn__maybe_free(mconn *c);
+
+/* ---- durability (persist.c, persist_doc.c, restore.c, expiry.c) ------------------------
+ * Durable effects (store rows) are collected per loop iteration into one store job,
+ * submitted before that iteration's cross-loop deliveries are posted (route__flush), so
+ * a message row is always added before the owner loop can update or delete it.
+ * Acknowledgements that promise durability (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK)
+ * wait for the commit of the job holding their effects; once one waits, every later
+ * acknowledgement of that connection waits too, which keeps them in order. */
+
+/* True when @s's state is written through the store (persistent session, store on). */
+bool persist__session_on(session *s);
+/* Number of durable effects queued on @lp this iteration (compare before/after). */
+uint32_t persist__count(bloop *lp);
+void persist__msg_add(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
+void persist__msg_state(bloop *lp, session *s, uint64_t mid, uint8_t state, uint16_t pid);
+void persist__msg_del(bloop *lp, session *s, uint64_t mid);
+void persist__session_new(bloop *lp, session *s); /* insert or replace */
+void persist__session_put(bloop *lp, session *s); /* update only: subs, rx2, last_seen */
+void persist__session_del(bloop *lp, session *s);
+void persist__retained(bloop *lp, bmsg *m); /* empty payload deletes */
+/* Sends the 4-byte acknowledgement now, or after the commit when @durable or when an
+ * earlier one of @c is still waiting. */
+void persist__ack(mconn *c, uint8_t type, uint16_t pid, bool durable);
+/* Like persist__ack for an action: @fn(c, arg, ok) runs after the commit (ok false when
+ * the store failed; the connection is then closed) or now when nothing waits. */
+void persist__after(mconn *c, void (*fn)(mconn *c, void *arg, bool ok), void *arg, bool durable);
+/* Submits this iteration's job (called from route__flush and at loop end). */
+void persist__flush(bloop *lp);
+void persist__drop(bloop *lp); /* broker_free: a job never submitted */
+
+/* persist_doc.c: the session document (store.h) <-> session state. */
+bson_t *persist__session_doc(session *s, int64_t last_seen);
+typedef struct persist_sub {
+    const char *filter;
+    uint32_t len;
+    uint8_t qos;
+} persist_sub;
+/* Calls @on_sub for each subscription and @on_rx2 for each QoS 2 id of @doc; 0, or <0 when the
+ * document is not a session document we understand (nothing should be used then). */
+int persist__session_parse(const bson_t *doc, int64_t *last_seen,
+                           int (*on_sub)(void *arg, const persist_sub *ps),
+                           int (*on_rx2)(void *arg, uint16_t pid), void *arg);
+int64_t persist__wall_ms(void);
+
+/* restore.c: broker_restore, and each loop adopting its share of restored sessions. */
+void restore__adopt(bloop *lp);
+
+/* expiry.c: per-loop sweep of persistent sessions offline longer than session_expiry. */
+void expiry__loop_init(bloop *lp);
+void expiry__loop_fini(bloop *lp);
 
 /* Resumes reading and handles input held while a session hand-over or back-pressure
  * paused the connection. */

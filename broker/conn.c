@@ -282,6 +282,11 @@ void mconn__closed(mconn *c, bool shutdown)
     }
     c->s = NULL;
     session__unref(s);
-    if (!c->handover_pending)
+    mconn__maybe_free(c);
+}
+
+void mconn__maybe_free(mconn *c)
+{
+    if (c->transport_gone && !c->handover_pending && !c->store_pending)
         mconn__free(c);
 }

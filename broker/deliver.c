@@ -99,10 +99,13 @@ static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
     }
     inflight *f = &s->inf[s->n_inf++];
     f->m = bmsg__ref(m);
+    f->mid = m->mid;
     f->pid = alloc_pid(s);
     f->qos = qos;
     f->state = qos == 1 ? INF_WAIT_PUBACK : INF_WAIT_PUBREC;
     f->retain = retain;
+    if (persist__session_on(s))
+        persist__msg_state(session__owner(s), s, f->mid, STORE_MSG_SENT, f->pid);
     write_publish(c, m, qos, retain, false, f->pid);
     BROKER_STAT_ADD(s->br, msgs_out, 1);
     check_output(s, c);
@@ -127,6 +130,13 @@ static void backlog_done(session *s)
     atomic_fetch_sub_explicit(&s->backlog, 1, memory_order_relaxed);
 }
 
+/* A QoS 1/2 message of a persistent session leaves it unsent: forget its store row. */
+static void forget(session *s, bmsg *m, uint8_t qos)
+{
+    if (qos && persist__session_on(s))
+        persist__msg_del(session__owner(s), s, m->mid);
+}
+
 static void drop_oldest(session *s)
 {
     qitem *old = s->qhead;
@@ -134,6 +144,7 @@ static void drop_oldest(session *s)
     if (!s->qhead)
         s->qtail = NULL;
     s->qlen--;
+    forget(s, old->m, old->qos);
     bmsg__unref(old->m);
     free(old);
     backlog_done(s);
@@ -149,6 +160,7 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
             BROKER_STAT_ADD(s->br, dropped_qos0_slow, 1);
         else
             BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+        forget(s, m, qos);
         backlog_done(s);
         return;
     }
@@ -156,6 +168,7 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
         drop_oldest(s);
     qitem *q = malloc(sizeof *q);
     if (!q) {
+        forget(s, m, qos);
         backlog_done(s);
         return;
     }
@@ -174,6 +187,9 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
 void session__detached(session *s)
 {
     atomic_store(&s->online, false);
+    s->offline_since = persist__wall_ms();
+    if (persist__session_on(s) && !s->dead)
+        persist__session_put(session__owner(s), s); /* last_seen, for expiry */
     /* Offline, the queue is bounded by max_queued (oldest dropped), and nobody waits. */
     while (s->qlen > s->br->o.max_queued)
         drop_oldest(s);
@@ -262,6 +278,8 @@ int session__puback(session *s, uint16_t pid)
 {
     int i = find_inflight(s, pid);
     if (i >= 0 && s->inf[i].state == INF_WAIT_PUBACK) {
+        if (persist__session_on(s))
+            persist__msg_del(session__owner(s), s, s->inf[i].mid);
         remove_inflight(s, i);
         session__drain(s);
     }
@@ -279,6 +297,8 @@ int session__pubrec(session *s, uint16_t pid)
         bmsg__unref(f->m);
         f->m = NULL;
         f->state = INF_WAIT_PUBCOMP;
+        if (persist__session_on(s))
+            persist__msg_state(session__owner(s), s, f->mid, STORE_MSG_RELEASED, pid);
     }
     mconn *c = live_conn(s);
     if (c) {
@@ -292,6 +312,8 @@ int session__pubcomp(session *s, uint16_t pid)
 {
     int i = find_inflight(s, pid);
     if (i >= 0 && s->inf[i].state == INF_WAIT_PUBCOMP) {
+        if (persist__session_on(s))
+            persist__msg_del(session__owner(s), s, s->inf[i].mid);
         remove_inflight(s, i);
         session__drain(s);
     }
@@ -323,4 +345,43 @@ void session__rx_qos2_del(session *s, uint16_t pid)
             return;
         }
     }
+}
+
+/* restore.c: a message of a restored persistent session, in mid order. A message sent
+ * before the restart goes back into the inflight window with its packet id, to be
+ * re-sent with DUP on reconnect [MQTT-4.4.0-1]; the rest is queued. */
+int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
+                         uint16_t pid)
+{
+    bool sent = state != STORE_MSG_QUEUED && pid != 0 && find_inflight(s, pid) < 0;
+    if (sent && s->n_inf < s->br->o.max_inflight) {
+        if (!s->inf && !(s->inf = malloc(sizeof *s->inf * s->br->o.max_inflight)))
+            return -1;
+        bool released = state == STORE_MSG_RELEASED;
+        s->inf[s->n_inf++] = (inflight){
+            .m = released ? NULL : bmsg__ref(m),
+            .mid = m->mid,
+            .pid = pid,
+            .qos = released ? 2 : qos,
+            .state = released ? INF_WAIT_PUBCOMP : qos == 1 ? INF_WAIT_PUBACK : INF_WAIT_PUBREC,
+            .retain = retain,
+        };
+        if (pid >= s->next_pid)
+            s->next_pid = pid == UINT16_MAX ? 1 : (uint16_t)(pid + 1);
+        return 0;
+    }
+    if (state == STORE_MSG_RELEASED)
+        return 0; /* only an id was left, and it cannot be kept: nothing to deliver */
+    qitem *q = malloc(sizeof *q);
+    if (!q)
+        return -1;
+    *q = (qitem){.next = NULL, .m = bmsg__ref(m), .qos = qos, .retain = retain};
+    if (s->qtail)
+        s->qtail->next = q;
+    else
+        s->qhead = q;
+    s->qtail = q;
+    s->qlen++;
+    atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
+    return 0;
 }

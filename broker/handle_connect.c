@@ -63,6 +63,13 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
         refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
         return;
     }
+    /* The store must see the old session deleted and the new one created before any
+     * other loop can find the new one and replace it in turn: submit under the lock. */
+    if (old && persist__session_on(old))
+        persist__session_del(c->lp, old);
+    if (persist__session_on(s))
+        persist__session_new(c->lp, s);
+    persist__flush(c->lp);
     registry__unlock(br);
     if (old)
         handover__kill(c->lp, old);

@@ -8,12 +8,6 @@
  */
 #include "broker/broker_int.h"
 
-static void ack(mconn *c, uint8_t type, uint16_t pid)
-{
-    uint8_t out[4];
-    mconn__write(c, out, mqtt_encode_ack(out, type, pid));
-}
-
 int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
 {
     mqtt_publish p;
@@ -22,9 +16,14 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     BROKER_STAT_ADD(c->br, msgs_in, 1);
     session *s = c->s;
     if (p.qos == 2 && !session__rx_qos2_add(s, p.packet_id)) {
-        ack(c, MQTT_PUBREC, p.packet_id);
+        persist__ack(c, MQTT_PUBREC, p.packet_id, false);
         return 0;
     }
+    /* PUBACK / PUBREC promise that every durable effect is committed: the retained
+     * update, the copies queued for persistent sessions, our own QoS 2 id. */
+    uint32_t before = persist__count(c->lp);
+    if (p.qos == 2 && persist__session_on(s))
+        persist__session_put(c->lp, s);
     bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
     if (!m)
         return -1;
@@ -32,10 +31,11 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     bmsg__unref(m);
     if (congested)
         flow__block(c, congested); /* stop reading until that subscriber catches up */
+    bool durable = persist__count(c->lp) != before;
     if (p.qos == 1)
-        ack(c, MQTT_PUBACK, p.packet_id); /* [MQTT-4.3.2-2] */
+        persist__ack(c, MQTT_PUBACK, p.packet_id, durable); /* [MQTT-4.3.2-2] */
     else if (p.qos == 2)
-        ack(c, MQTT_PUBREC, p.packet_id); /* [MQTT-4.3.3-2] */
+        persist__ack(c, MQTT_PUBREC, p.packet_id, durable); /* [MQTT-4.3.3-2] */
     return 0;
 }
 
@@ -45,7 +45,12 @@ int handle__pubrel(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     if (mqtt_decode_ack(body, n, &pid) < 0)
         return -1;
     session__rx_qos2_del(c->s, pid);
-    ack(c, MQTT_PUBCOMP, pid); /* [MQTT-4.3.3-2] */
+    /* Once PUBCOMP is out the client may reuse the id: the store must have dropped it
+     * first, or a restart would take the next message with that id for a duplicate. */
+    bool durable = persist__session_on(c->s);
+    if (durable)
+        persist__session_put(c->lp, c->s);
+    persist__ack(c, MQTT_PUBCOMP, pid, durable); /* [MQTT-4.3.3-2] */
     return 0;
 }
 

@@ -8,8 +8,54 @@
  * replaced an existing subscription [MQTT-3.8.4-3].
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/broker_int.h"
+
+/* What goes out once the subscriptions are durable: SUBACK, then the retained
+ * messages of each granted filter. The packet body is kept to walk the filters again. */
+typedef struct sublater {
+    uint8_t *ack;
+    size_t ack_len;
+    size_t body_len;
+    uint8_t body[];
+} sublater;
+
+static void subscribe_done(mconn *c, void *arg, bool ok)
+{
+    sublater *sl = arg;
+    mqtt_sublist l;
+    if (ok && mqtt_decode_subscribe(sl->body, sl->body_len, &l) == 0) {
+        /* [MQTT-3.8.4-1] SUBACK with the same packet id [MQTT-3.8.4-2], one code per
+         * filter in order [MQTT-3.8.4-5] */
+        mconn__write(c, sl->ack, sl->ack_len);
+        size_t pos = 0, i = 0;
+        mqtt_str f;
+        uint8_t qos;
+        const uint8_t *codes = sl->ack + sl->ack_len - l.count;
+        while (mqtt_subscribe_next(&l, &pos, &f, &qos) == 1) {
+            if (codes[i++] != 0x80)
+                route__deliver_retained(c->lp, c->s, f.p, f.len, qos);
+        }
+    }
+    free(sl->ack);
+    free(sl);
+}
+
+static sublater *sublater_new(const uint8_t *body, size_t n, size_t ack_cap)
+{
+    sublater *sl = malloc(sizeof *sl + n);
+    if (!sl)
+        return NULL;
+    sl->ack = malloc(ack_cap);
+    if (!sl->ack) {
+        free(sl);
+        return NULL;
+    }
+    memcpy(sl->body, body, n);
+    sl->body_len = n;
+    return sl;
+}
 
 int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
 {
@@ -18,32 +64,33 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
         return -1;
     uint8_t *codes = malloc(l.count);
     size_t cap = mqtt_suback_len(l.count);
-    uint8_t *out = malloc(cap);
-    int rc = -1;
-    if (!codes || !out)
-        goto out;
+    sublater *sl = sublater_new(body, n, cap);
+    if (!codes || !sl) {
+        free(codes);
+        if (sl)
+            subscribe_done(c, sl, false);
+        return -1;
+    }
     size_t pos = 0, i = 0;
     mqtt_str f;
     uint8_t qos;
     while (mqtt_subscribe_next(&l, &pos, &f, &qos) == 1) {
         codes[i++] = session__subscribe(c->s, f.p, f.len, qos) == 0 ? qos : 0x80;
     }
-    int len = mqtt_encode_suback(out, cap, l.packet_id, codes, l.count);
-    if (len < 0)
-        goto out;
-    /* [MQTT-3.8.4-1] SUBACK with the same packet id [MQTT-3.8.4-2], one code per
-     * filter in order [MQTT-3.8.4-5] */
-    mconn__write(c, out, (size_t)len);
-    pos = i = 0;
-    while (mqtt_subscribe_next(&l, &pos, &f, &qos) == 1) {
-        if (codes[i++] != 0x80)
-            route__deliver_retained(c->lp, c->s, f.p, f.len, qos);
-    }
-    rc = 0;
-out:
+    int len = mqtt_encode_suback(sl->ack, cap, l.packet_id, codes, l.count);
     free(codes);
-    free(out);
-    return rc;
+    if (len < 0) {
+        subscribe_done(c, sl, false);
+        return -1;
+    }
+    sl->ack_len = (size_t)len;
+    /* A SUBACK promises the subscription: for a persistent session it waits for the
+     * store (persist.c). */
+    bool durable = persist__session_on(c->s);
+    if (durable)
+        persist__session_put(c->lp, c->s);
+    persist__after(c, subscribe_done, sl, durable);
+    return 0;
 }
 
 int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
@@ -55,9 +102,11 @@ int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     mqtt_str f;
     while (mqtt_unsubscribe_next(&l, &pos, &f) == 1)
         session__unsubscribe(c->s, f.p, f.len); /* absent filters are fine [MQTT-3.10.4-1] */
-    uint8_t out[4];
+    bool durable = persist__session_on(c->s);
+    if (durable)
+        persist__session_put(c->lp, c->s);
     /* [MQTT-3.10.4-4] UNSUBACK even when nothing matched [MQTT-3.10.4-5] */
-    mconn__write(c, out, mqtt_encode_ack(out, MQTT_UNSUBACK, l.packet_id));
+    persist__ack(c, MQTT_UNSUBACK, l.packet_id, durable);
     return 0;
 }
 

@@ -56,6 +56,8 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     s->conn = c;
     atomic_store(&s->online, true);
     c->state = MC_CONNECTED;
+    if (persist__session_on(s))
+        persist__session_put(lp, s); /* online: not subject to expiry */
     BROKER_STAT_ADD(lp->br, connects, 1);
     uint8_t ack[4];
     /* [MQTT-3.2.2-1]/[MQTT-3.2.2-2] session present only for a resumed session */
@@ -74,7 +76,7 @@ static void finish_adopt(bloop *lp, session *s, mconn *c)
     c->handover_pending = false;
     if (c->transport_gone) {
         /* The client left while waiting: the session stays here, offline. */
-        mconn__free(c);
+        mconn__maybe_free(c);
     } else if (s->dead) {
         /* A newer connection replaced the session while the claim travelled: that one
          * wins, as in any takeover [MQTT-3.1.4-2]. */

@@ -111,3 +111,28 @@ void registry__free_all(broker *br)
     br->reg = NULL;
     br->reg_cap = br->reg_n = 0;
 }
+
+size_t registry__take(broker *br, bool (*pred)(session *s, void *arg), void *arg, session ***out)
+{
+    size_t n = 0, cap = 0;
+    session **v = NULL;
+    for (size_t i = 0; i < br->reg_cap; i++) {
+        session *s = br->reg[i];
+        if (!s || !pred(s, arg))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            session **nv = realloc(v, ncap * sizeof *nv);
+            if (!nv)
+                break; /* the rest waits for the next sweep */
+            v = nv;
+            cap = ncap;
+        }
+        v[n++] = session__ref(s);
+    }
+    /* Removed after the scan: removal shifts entries, which would upset the walk. */
+    for (size_t i = 0; i < n; i++)
+        registry__remove(br, v[i]);
+    *out = v;
+    return n;
+}

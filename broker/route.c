@@ -74,7 +74,12 @@ static void batch_add(bloop *lp, bloop *owner, session *s, bmsg *m, uint8_t qos,
         lp->batch[t] = x = nx;
     }
     x->it[x->n++] = (xitem){s, bmsg__ref(m), qos, retain};
-    if (!lp->batch_dirty) {
+    route__mark_dirty(lp);
+}
+
+void route__mark_dirty(bloop *lp)
+{
+    if (!lp->batch_dirty && lp->nl) {
         lp->batch_dirty = true;
         /* Work queued from a close callback or after this iteration's check phase
          * must not wait for the next event: an active idle handle keeps the loop from
@@ -89,6 +94,9 @@ void route__flush(bloop *lp)
         return;
     lp->batch_dirty = false;
     uv_idle_stop(&lp->batch_idle);
+    /* Durable effects first: a message's store row must be queued before its
+     * delivery reaches another loop that may acknowledge it (persist.c). */
+    persist__flush(lp);
     for (unsigned t = 0; t < lp->n_loops; t++) {
         if (lp->batch[t]) {
             net_loop_post(net_server_loop(net_loop_server(lp->nl), t), &lp->batch[t]->nm);
@@ -164,12 +172,23 @@ static void update_retained(broker *br, bmsg *m)
         mqtt_retain_set(br->retained, topic, m->topic_len, bmsg__ref(m));
 }
 
+/* A QoS 1/2 message gets its store id before anyone else can see it. */
+static void assign_mid(broker *br, bmsg *m)
+{
+    if (br->o.st && m->qos && !m->mid)
+        m->mid = atomic_fetch_add_explicit(&br->next_mid, 1, memory_order_relaxed);
+}
+
 session *route__publish(bloop *lp, bmsg *m)
 {
     broker *br = lp->br;
     session *congested = NULL;
-    if (m->retain)
+    assign_mid(br, m);
+    if (m->retain) {
         update_retained(br, m);
+        if (br->o.st)
+            persist__retained(lp, m);
+    }
     int n = mqtt_trie_match(br->subs, m->b->data + m->topic_off, m->topic_len, &lp->hits);
     if (n <= 0)
         return NULL;
@@ -177,6 +196,8 @@ session *route__publish(bloop *lp, bmsg *m)
         session *s = lp->hits.v[i].sub;
         uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;
         count_in(br, &congested, s);
+        if (qos && persist__session_on(s))
+            persist__msg_add(lp, s, m, qos, false);
         /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
         deliver_or_forward(lp, s, m, qos, false);
     }
@@ -190,9 +211,12 @@ void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n
         return;
     for (size_t i = 0; i < lp->rhits.n; i++) {
         bmsg *m = lp->rhits.v[i];
+        uint8_t q = m->qos < qos ? m->qos : qos;
         /* [MQTT-3.3.1-8] retained messages sent on subscribe carry retain = 1 */
         atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
-        session__deliver(lp, s, m, m->qos < qos ? m->qos : qos, true);
+        if (q && persist__session_on(s))
+            persist__msg_add(lp, s, m, q, true);
+        session__deliver(lp, s, m, q, true);
         bmsg__unref(m);
     }
     lp->rhits.n = 0;

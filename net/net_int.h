@@ -121,8 +121,14 @@ struct net_server {
     size_t n_lst;
     net_loop **loops;
     atomic_uint_fast64_t next_id;
-    uv_mutex_t lock; /* guards main_live / stop_requested */
+    uv_mutex_t lock; /* guards main_live / stop_requested / the start gate below */
     bool main_live, stop_requested, ran;
+    /* Start gate: no loop accepts before every loop ran loop_init (protocols restore
+     * shared state there). n_inited counts loop_inits done; all_created is set once the
+     * main thread knows how many loops started. */
+    uv_cond_t gate;
+    unsigned n_inited;
+    bool all_created;
     uv_loop_t main;
     uv_async_t stop_async;  /* net_server_stop() */
     uv_async_t phase_async; /* a loop finished closing its connections */

@@ -31,9 +31,10 @@ static void loop_free(net_loop *l)
         uv_close((uv_handle_t *)&l->check, NULL);
         uv_close((uv_handle_t *)&l->idle, NULL);
         uv_run(&l->uv, UV_RUN_DEFAULT);
-        net__loop_drain(l);
         uv_loop_close(&l->uv);
     }
+    /* Messages posted after the loop stopped (e.g. store completions) run here. */
+    net__loop_drain(l);
     uv_mutex_destroy(&l->qlock);
     free(l->iov);
     free(l);
@@ -57,6 +58,12 @@ net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, ch
     if (uv_mutex_init(&s->lock) < 0) {
         free(s);
         snprintf(err, errlen, "net: mutex init failed");
+        return NULL;
+    }
+    if (uv_cond_init(&s->gate) < 0) {
+        uv_mutex_destroy(&s->lock);
+        free(s);
+        snprintf(err, errlen, "net: condition variable init failed");
         return NULL;
     }
     if (tls) {
@@ -197,6 +204,24 @@ static void close_stray(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+static void wait_gate(net_server *s)
+{
+    uv_mutex_lock(&s->lock);
+    s->n_inited++;
+    uv_cond_broadcast(&s->gate);
+    while (!s->all_created || s->n_inited < s->n_started)
+        uv_cond_wait(&s->gate, &s->lock);
+    uv_mutex_unlock(&s->lock);
+}
+
+static void open_gate(net_server *s)
+{
+    uv_mutex_lock(&s->lock);
+    s->all_created = true;
+    uv_cond_broadcast(&s->gate);
+    uv_mutex_unlock(&s->lock);
+}
+
 static void loop_thread(void *arg)
 {
     net_loop *l = arg;
@@ -204,6 +229,7 @@ static void loop_thread(void *arg)
     net__loop_set_current(l);
     if (s->o.loop_init)
         s->o.loop_init(l, s->o.loop_arg);
+    wait_gate(s);
     int r = net__listen_start(l);
     if (r < 0)
         log_error("net: loop %u cannot listen: %s", l->index, uv_strerror(r));
@@ -311,8 +337,11 @@ int net_server_run(net_server *s)
             break;
         }
         l->started = true;
+        uv_mutex_lock(&s->lock);
         s->n_started = i + 1;
+        uv_mutex_unlock(&s->lock);
     }
+    open_gate(s);
     if (stop_early)
         begin_stop(s);
     if (s->n_started == 0)
@@ -348,6 +377,7 @@ void net_server_free(net_server *s)
         loop_free(s->loops[i]);
     free(s->loops);
     net__tls_ctx_free(s->tls);
+    uv_cond_destroy(&s->gate);
     uv_mutex_destroy(&s->lock);
     free(s);
 }

@@ -122,6 +122,9 @@ void store_stats_get(store *st, store_stats *out);
 
 /** Inserts or replaces the session document of @client_id. */
 int store_session_put(store_tx *tx, const char *client_id, const bson_t *doc);
+/** Replaces the document of an existing session only: STORE_ENOTFOUND if it is absent
+ *  (so a late update never resurrects a session deleted meanwhile). */
+int store_session_update(store_tx *tx, const char *client_id, const bson_t *doc);
 /** Deletes the session and every message queued for it. STORE_ENOTFOUND if absent. */
 int store_session_delete(store_tx *tx, const char *client_id);
 /** Calls @cb for every session (any order); stops early and returns @cb's value when it

@@ -1,0 +1,23 @@
+/**
+ * cmd — the store as the server uses it, and the `iotcloud store ...` sub-commands.
+ * Main thread only.
+ */
+#ifndef IOT_APP_CMD_H
+#define IOT_APP_CMD_H
+
+#include <stddef.h>
+
+#include "app/config.h"
+#include "store/store.h"
+
+/** Validates "store-sync" (full|normal). 0 or -1 with @err. */
+int app_store_sync_check(const iot_config *cfg, char *err, size_t errlen);
+/** Opens (creating and migrating) the configured store; NULL after logging why. */
+store *app_store_open(const iot_config *cfg);
+/** Logs the store's counters and closes it (NULL is fine). */
+void app_store_close(store *st);
+/** `iotcloud store check [--data-dir DIR | --store FILE | other flags]`: 0 when the
+ *  database passes its integrity check, 1 when not (or it cannot be opened), 2 on usage. */
+int app_cmd_store(int argc, char **argv);
+
+#endif

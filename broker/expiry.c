@@ -1,0 +1,64 @@
+/*
+ * expiry — persistent sessions offline longer than session_expiry are purged.
+ *
+ * Each loop sweeps the registry for the offline persistent sessions it owns, on a timer
+ * (a quarter of the expiry, between 250 ms and 60 s). A purged session leaves the
+ * registry and the store under the registry lock, so a client reconnecting at that very
+ * moment either resumes it or starts a new one whose store row comes after the delete.
+ */
+#include <stdlib.h>
+
+#include "broker/broker_int.h"
+#include "common/log.h"
+
+typedef struct sweep {
+    bloop *lp;
+    int64_t now;
+    uint64_t ttl_ms;
+} sweep;
+
+static bool is_expired(session *s, void *arg)
+{
+    sweep *w = arg;
+    return !s->clean && session__owner(s) == w->lp &&
+           !atomic_load_explicit(&s->online, memory_order_relaxed) && !s->conn &&
+           s->offline_since > 0 && w->now > s->offline_since &&
+           (uint64_t)(w->now - s->offline_since) >= w->ttl_ms;
+}
+
+static void sweep_cb(uv_timer_t *t)
+{
+    bloop *lp = t->data;
+    broker *br = lp->br;
+    sweep w = {lp, persist__wall_ms(), (uint64_t)br->o.session_expiry_s * 1000u};
+    session **v = NULL;
+    registry__lock(br);
+    size_t n = registry__take(br, is_expired, &w, &v);
+    for (size_t i = 0; i < n; i++)
+        if (persist__session_on(v[i]))
+            persist__session_del(lp, v[i]);
+    persist__flush(lp);
+    registry__unlock(br);
+    for (size_t i = 0; i < n; i++) {
+        log_info("mqtt: session '%s' expired after %u s offline", v[i]->id, br->o.session_expiry_s);
+        session__destroy_state(v[i]);
+        session__unref(v[i]);
+    }
+    BROKER_STAT_ADD(br, sessions_expired, n);
+    free(v);
+}
+
+void expiry__loop_init(bloop *lp)
+{
+    uint64_t ttl = (uint64_t)lp->br->o.session_expiry_s * 1000u;
+    uv_timer_init(net_loop_uv(lp->nl), &lp->expiry_timer);
+    lp->expiry_timer.data = lp;
+    if (!ttl)
+        return;
+    uint64_t every = ttl / 4;
+    every = every < 250 ? 250 : every > 60000 ? 60000 : every;
+    uv_timer_start(&lp->expiry_timer, sweep_cb, every, every);
+    uv_unref((uv_handle_t *)&lp->expiry_timer);
+}
+
+void expiry__loop_fini(bloop *lp) { uv_close((uv_handle_t *)&lp->expiry_timer, NULL); }

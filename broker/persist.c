@@ -1,0 +1,341 @@
+/*
+ * persist — the broker's durable effects, one store job per loop iteration.
+ *
+ * Every effect a persistent session or a retained message has on the database (message
+ * queued, sent, released, acknowledged or dropped; session created, changed, deleted;
+ * retained set or cleared) is appended to the loop's open job (lp->pj). The job is
+ * submitted once per iteration, from route__flush, before that iteration's cross-loop
+ * deliveries are posted: a message's row is therefore queued in the store before the
+ * owner loop of its session can even see the message, and the store runs jobs in FIFO
+ * order, so updates and deletes never overtake the insert they refer to.
+ *
+ * Acknowledgements that promise durability ride in the same job and go out when the
+ * store thread reports the commit (posted back to this loop). A connection with one
+ * acknowledgement waiting sends every later one through the store too, so a fast
+ * acknowledgement never overtakes a slow one [MQTT-4.6.0-2]/[MQTT-4.6.0-3].
+ * If a job fails (disk full, I/O error) nothing it promised is acknowledged: the
+ * connections waiting on it are closed, and their clients publish again on reconnect.
+ */
+#include <stdlib.h>
+
+#include "broker/broker_int.h"
+#include "common/log.h"
+
+enum pop_kind { P_MSG_ADD, P_MSG_STATE, P_MSG_DEL, P_SESS_NEW, P_SESS_PUT, P_SESS_DEL, P_RET };
+
+typedef struct pop {
+    uint8_t kind;
+    uint8_t qos;
+    uint8_t state;
+    bool retain;
+    uint16_t pid;
+    session *s; /* one reference, for its client id */
+    bmsg *m;    /* one reference: P_MSG_ADD, P_RET */
+    uint64_t mid;
+    bson_t *doc; /* P_SESS_NEW, P_SESS_PUT */
+} pop;
+
+typedef struct pafter {
+    mconn *c;
+    void (*fn)(mconn *c, void *arg, bool ok); /* NULL: write the 4-byte ack below */
+    void *arg;
+    uint8_t type;
+    uint16_t pid;
+} pafter;
+
+typedef struct pjob {
+    store_job sj;
+    net_msg nm;
+    bloop *lp;
+    pop *ops;
+    uint32_t n_ops, cap_ops;
+    pafter *acks;
+    uint32_t n_acks, cap_acks;
+} pjob;
+
+#define PJOB_FIRST_CAP 16u
+
+bool persist__session_on(session *s) { return s->br->o.st && !s->clean; }
+
+uint32_t persist__count(bloop *lp) { return lp->pj ? lp->pj->n_ops : 0; }
+
+static pjob *open_job(bloop *lp)
+{
+    if (!lp->pj) {
+        lp->pj = calloc(1, sizeof *lp->pj);
+        if (!lp->pj)
+            return NULL;
+        lp->pj->lp = lp;
+    }
+    return lp->pj;
+}
+
+static bool grow(void **v, uint32_t *cap, uint32_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    uint32_t ncap = *cap ? *cap * 2 : PJOB_FIRST_CAP;
+    void *nv = realloc(*v, ncap * size);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = ncap;
+    return true;
+}
+
+/* Work added after the loop's last iteration (closes at shutdown) goes out at once. */
+static void added(bloop *lp)
+{
+    if (lp->stopped || !lp->nl)
+        persist__flush(lp);
+    else
+        route__mark_dirty(lp);
+}
+
+static pop *add_op(bloop *lp, uint8_t kind, session *s)
+{
+    pjob *j = open_job(lp);
+    if (!j || !grow((void **)&j->ops, &j->cap_ops, j->n_ops, sizeof *j->ops)) {
+        /* Without memory the effect is lost; say so rather than abort a loop. */
+        log_error("broker: out of memory recording a durable effect");
+        BROKER_STAT_ADD(lp->br, store_errors, 1);
+        return NULL;
+    }
+    pop *o = &j->ops[j->n_ops++];
+    *o = (pop){.kind = kind, .s = s ? session__ref(s) : NULL};
+    return o;
+}
+
+void persist__msg_add(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
+{
+    pop *o = add_op(lp, P_MSG_ADD, s);
+    if (!o)
+        return;
+    o->m = bmsg__ref(m);
+    o->mid = m->mid;
+    o->qos = qos;
+    o->retain = retain;
+    added(lp);
+}
+
+void persist__msg_state(bloop *lp, session *s, uint64_t mid, uint8_t state, uint16_t pid)
+{
+    pop *o = add_op(lp, P_MSG_STATE, s);
+    if (!o)
+        return;
+    o->mid = mid;
+    o->state = state;
+    o->pid = pid;
+    added(lp);
+}
+
+void persist__msg_del(bloop *lp, session *s, uint64_t mid)
+{
+    pop *o = add_op(lp, P_MSG_DEL, s);
+    if (!o)
+        return;
+    o->mid = mid;
+    added(lp);
+}
+
+static void session_doc(bloop *lp, session *s, uint8_t kind)
+{
+    bson_t *doc = persist__session_doc(s, s->conn ? 0 : s->offline_since);
+    pop *o = doc ? add_op(lp, kind, s) : NULL;
+    if (!o) {
+        bson_destroy(doc);
+        return;
+    }
+    o->doc = doc;
+    added(lp);
+}
+
+void persist__session_new(bloop *lp, session *s) { session_doc(lp, s, P_SESS_NEW); }
+
+void persist__session_put(bloop *lp, session *s) { session_doc(lp, s, P_SESS_PUT); }
+
+void persist__session_del(bloop *lp, session *s)
+{
+    if (add_op(lp, P_SESS_DEL, s))
+        added(lp);
+}
+
+void persist__retained(bloop *lp, bmsg *m)
+{
+    pop *o = add_op(lp, P_RET, NULL);
+    if (!o)
+        return;
+    o->m = bmsg__ref(m);
+    added(lp);
+}
+
+static void after(mconn *c, const pafter *a, bool durable)
+{
+    bloop *lp = c->lp;
+    pjob *j = NULL;
+    if (c->br->o.st && (durable || c->store_pending))
+        j = open_job(lp);
+    if (!j || !grow((void **)&j->acks, &j->cap_acks, j->n_acks, sizeof *j->acks)) {
+        if (a->fn)
+            a->fn(c, a->arg, true);
+        else {
+            uint8_t out[4];
+            mconn__write(c, out, mqtt_encode_ack(out, a->type, a->pid));
+        }
+        return;
+    }
+    j->acks[j->n_acks++] = *a;
+    c->store_pending++;
+    added(lp);
+}
+
+void persist__ack(mconn *c, uint8_t type, uint16_t pid, bool durable)
+{
+    after(c, &(pafter){.c = c, .type = type, .pid = pid}, durable);
+}
+
+void persist__after(mconn *c, void (*fn)(mconn *c, void *arg, bool ok), void *arg, bool durable)
+{
+    after(c, &(pafter){.c = c, .fn = fn, .arg = arg}, durable);
+}
+
+/* ---- store thread ------------------------------------------------------------------- */
+
+static store_msg msg_of(const pop *o)
+{
+    const bmsg *m = o->m;
+    return (store_msg){
+        .mid = o->mid,
+        .qos = o->qos,
+        .retain = o->retain,
+        .state = STORE_MSG_QUEUED,
+        .topic = m->b->data + m->topic_off,
+        .topic_len = m->topic_len,
+        .payload = m->b->data + m->payload_off,
+        .payload_len = m->payload_len,
+    };
+}
+
+static int retained_op(store_tx *tx, const bmsg *m)
+{
+    const uint8_t *topic = m->b->data + m->topic_off;
+    if (m->payload_len == 0)
+        return store_retained_delete(tx, topic, m->topic_len);
+    store_retained r = {topic, m->topic_len, m->qos, m->b->data + m->payload_off, m->payload_len};
+    return store_retained_put(tx, &r);
+}
+
+static int run_op(store_tx *tx, const pop *o)
+{
+    store_msg sm;
+    switch (o->kind) {
+    case P_MSG_ADD:
+        sm = msg_of(o);
+        return store_msg_add(tx, o->s->id, &sm);
+    case P_MSG_STATE:
+        return store_msg_update(tx, o->s->id, o->mid, o->state, o->pid);
+    case P_MSG_DEL:
+        return store_msg_delete(tx, o->s->id, o->mid);
+    case P_SESS_NEW:
+        return store_session_put(tx, o->s->id, o->doc);
+    case P_SESS_PUT:
+        return store_session_update(tx, o->s->id, o->doc);
+    case P_SESS_DEL:
+        return store_session_delete(tx, o->s->id);
+    case P_RET:
+        return retained_op(tx, o->m);
+    }
+    return STORE_EINVAL;
+}
+
+static int job_run(store_tx *tx, store_job *sj)
+{
+    pjob *j = (pjob *)sj;
+    for (uint32_t i = 0; i < j->n_ops; i++) {
+        int rc = run_op(tx, &j->ops[i]);
+        /* Races are expected and harmless: an update or delete for a row a session
+         * delete already removed, a message queued for a session deleted meanwhile
+         * (foreign key), a retained message delivered twice to one session. */
+        if (rc < 0 && rc != STORE_ENOTFOUND && rc != STORE_EEXISTS)
+            return rc;
+    }
+    return 0;
+}
+
+static void job_complete(net_loop *nl, net_msg *nm);
+
+static void job_done(store_job *sj)
+{
+    pjob *j = (pjob *)sj;
+    j->nm.next = NULL;
+    j->nm.fn = job_complete;
+    net_loop_post(j->lp->nl, &j->nm);
+}
+
+/* ---- back on the loop ----------------------------------------------------------------- */
+
+static void complete_ack(pafter *a, bool ok)
+{
+    mconn *c = a->c;
+    c->store_pending--;
+    bool live = !c->transport_gone && c->state != MC_CLOSING;
+    if (a->fn) {
+        a->fn(c, a->arg, ok && live);
+    } else if (ok && live) {
+        uint8_t out[4];
+        mconn__write(c, out, mqtt_encode_ack(out, a->type, a->pid));
+    }
+    if (!ok && live)
+        mconn__close(c); /* nothing promised is acknowledged; the client retries */
+    mconn__maybe_free(c);
+}
+
+static void free_job(pjob *j)
+{
+    for (uint32_t i = 0; i < j->n_ops; i++) {
+        pop *o = &j->ops[i];
+        session__unref_opt(o->s);
+        bmsg__unref(o->m);
+        if (o->doc)
+            bson_destroy(o->doc);
+    }
+    free(j->ops);
+    free(j->acks);
+    free(j);
+}
+
+static void job_complete(net_loop *nl, net_msg *nm)
+{
+    (void)nl;
+    pjob *j = (pjob *)((char *)nm - offsetof(pjob, nm));
+    bool ok = j->sj.rc >= 0;
+    if (!ok) {
+        BROKER_STAT_ADD(j->lp->br, store_errors, 1);
+        log_error("broker: store commit failed (%s): %u acknowledgement(s) withheld",
+                  store_strerror(j->sj.rc), j->n_acks);
+    }
+    for (uint32_t i = 0; i < j->n_acks; i++)
+        complete_ack(&j->acks[i], ok);
+    free_job(j);
+}
+
+void persist__flush(bloop *lp)
+{
+    pjob *j = lp->pj;
+    if (!j)
+        return;
+    lp->pj = NULL;
+    j->sj.run = job_run;
+    j->sj.done = job_done;
+    store_submit(lp->br->o.st, &j->sj);
+}
+
+void persist__drop(bloop *lp)
+{
+    if (lp->pj) {
+        for (uint32_t i = 0; i < lp->pj->n_acks; i++)
+            complete_ack(&lp->pj->acks[i], false);
+        free_job(lp->pj);
+        lp->pj = NULL;
+    }
+}
