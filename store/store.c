@@ -117,14 +117,8 @@ static void store_free(store *st)
     free(st);
 }
 
-store *store_open(const store_opts *o, char *err, size_t errlen)
+static store *open_db(const store_opts *o, char *err, size_t errlen)
 {
-    char dummy[1];
-    if (!err || !errlen) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    err[0] = '\0';
     if (check_opts(o, err, errlen) < 0)
         return NULL;
     store *st = store_alloc(o);
@@ -143,9 +137,20 @@ store *store_open(const store_opts *o, char *err, size_t errlen)
         goto fail;
     return st;
 fail:
-    log_error("store: %s", err);
     store_free(st);
     return NULL;
+}
+
+store *store_open(const store_opts *o, char *err, size_t errlen)
+{
+    char buf[512] = "";
+    store *st = open_db(o, buf, sizeof buf);
+
+    if (!st)
+        log_error("store: %s", buf);
+    if (err && errlen)
+        snprintf(err, errlen, "%s", buf);
+    return st;
 }
 
 void store_close(store *st)
