@@ -78,11 +78,11 @@ static int configure(sqlite3 *db, const store_opts *o, char *err, size_t errlen)
 static int check_opts(const store_opts *o, char *err, size_t errlen)
 {
     if (!o || !o->path || !*o->path) {
-        snprintf(err, errlen, "store: no database path given");
+        snprintf(err, errlen, "no database path given");
         return STORE_EINVAL;
     }
     if (o->backend && strcmp(o->backend, "sqlite") != 0) {
-        snprintf(err, errlen, "store: unknown backend \"%.32s\"", o->backend);
+        snprintf(err, errlen, "unknown backend \"%.32s\"", o->backend);
         return STORE_EINVAL;
     }
     return 0;
@@ -123,7 +123,7 @@ static store *open_db(const store_opts *o, char *err, size_t errlen)
         return NULL;
     store *st = store_alloc(o);
     if (!st) {
-        snprintf(err, errlen, "store: out of memory");
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;

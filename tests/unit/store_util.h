@@ -14,14 +14,14 @@
 static char tdir[64];
 static char tpath[128];
 
-static void tmp_setup(void)
+static inline void tmp_setup(void)
 {
     snprintf(tdir, sizeof tdir, "/tmp/iotstore.XXXXXX");
     cr_assert_not_null(mkdtemp(tdir));
     snprintf(tpath, sizeof tpath, "%s/iotcloud.db", tdir);
 }
 
-static void tmp_teardown(void)
+static inline void tmp_teardown(void)
 {
     static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
     char p[160];
@@ -32,7 +32,7 @@ static void tmp_teardown(void)
     rmdir(tdir);
 }
 
-static store *open_store(void)
+static inline store *open_store(void)
 {
     char err[256];
     store_opts o = {.path = tpath};
@@ -42,7 +42,7 @@ static store *open_store(void)
 }
 
 /* Runs @sql on the file with a connection of its own (the store must be closed or idle). */
-static void raw_exec(const char *sql)
+static inline void raw_exec(const char *sql)
 {
     sqlite3 *db;
     cr_assert_eq(sqlite3_open(tpath, &db), SQLITE_OK);
@@ -53,7 +53,7 @@ static void raw_exec(const char *sql)
 }
 
 /* First column of the first row of @sql as an integer. */
-static long long raw_int(const char *sql)
+static inline long long raw_int(const char *sql)
 {
     sqlite3 *db;
     sqlite3_stmt *s;

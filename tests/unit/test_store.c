@@ -210,7 +210,7 @@ Test(store, bad_options_refused)
     cr_assert_null(store_open(&o, err, sizeof err));
     o = (store_opts){.path = tpath, .backend = "mongodb"};
     cr_assert_null(store_open(&o, err, sizeof err));
-    cr_assert(strstr(err, "unknown backend") != NULL);
+    cr_assert(strstr(err, "unknown backend \"mongodb\"") != NULL);
     o = (store_opts){.path = "/nonexistent-dir/x/iot.db"};
     cr_assert_null(store_open(&o, NULL, 0));
     o = (store_opts){.path = tpath, .backend = "sqlite", .sync_normal = true};
