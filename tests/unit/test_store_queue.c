@@ -1,0 +1,271 @@
+/* Unit tests for the store thread (store/queue.c): FIFO completion, group commit,
+ * per-job savepoints, commit failure, close semantics and the counters. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store/store_int.h"
+#include "tests/unit/store_util.h"
+#include "tests/unit/test_util.h"
+
+TestSuite(store_queue, .init = tmp_setup, .fini = tmp_teardown);
+
+#define PER_THREAD 500
+
+typedef struct tjob {
+    store_job job;
+    int submitter, seq;
+    bool fail; /* run() writes, then fails */
+    const char *id;
+    atomic_int done_calls;
+} tjob;
+
+static atomic_int done_total;
+static int last_seq[2];
+static atomic_int order_errors;
+
+static int put_job(store_tx *tx, store_job *j)
+{
+    tjob *t = (tjob *)j;
+    bson_t *d = bson_new();
+    BSON_APPEND_INT32(d, "v", t->seq);
+    int rc = store_session_put(tx, t->id, d);
+    bson_destroy(d);
+    return t->fail ? STORE_EINVAL : rc;
+}
+
+/* Runs on the store thread only, so last_seq needs no lock. */
+static void job_done(store_job *j)
+{
+    tjob *t = (tjob *)j;
+    if (t->seq <= last_seq[t->submitter])
+        atomic_fetch_add(&order_errors, 1);
+    last_seq[t->submitter] = t->seq;
+    atomic_fetch_add(&t->done_calls, 1);
+    atomic_fetch_add(&done_total, 1);
+}
+
+static void tjob_init(tjob *t, int submitter, int seq, const char *id)
+{
+    memset(t, 0, sizeof *t);
+    t->job.run = put_job;
+    t->job.done = job_done;
+    t->job.rc = 99;
+    t->submitter = submitter;
+    t->seq = seq;
+    t->id = id;
+}
+
+static void reset_counters(void)
+{
+    atomic_store(&done_total, 0);
+    atomic_store(&order_errors, 0);
+    last_seq[0] = last_seq[1] = 0;
+}
+
+typedef struct submitter {
+    store *st;
+    int idx;
+    tjob *jobs;
+    char (*ids)[16];
+} submitter;
+
+static void *submit_many(void *arg)
+{
+    submitter *s = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        snprintf(s->ids[i], 16, "s%d-%d", s->idx, i);
+        tjob_init(&s->jobs[i], s->idx, i + 1, s->ids[i]);
+        store_submit(s->st, &s->jobs[i].job);
+    }
+    return NULL;
+}
+
+Test(store_queue, two_submitters_fifo_and_group_commit)
+{
+    reset_counters();
+    store *st = open_store();
+    cr_assert_eq(store_start(st), 0);
+    cr_assert_eq(store_start(st), STORE_EINVAL, "started twice");
+    static tjob jobs[2][PER_THREAD];
+    static char ids[2][PER_THREAD][16];
+    submitter subs[2] = {{st, 0, jobs[0], ids[0]}, {st, 1, jobs[1], ids[1]}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, submit_many, &subs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    WAIT_FOR(atomic_load(&done_total) == 2 * PER_THREAD, 20000);
+    cr_assert_eq(atomic_load(&done_total), 2 * PER_THREAD);
+    cr_assert_eq(atomic_load(&order_errors), 0, "completions out of submission order");
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < PER_THREAD; i++) {
+            cr_assert_eq(atomic_load(&jobs[s][i].done_calls), 1);
+            cr_assert_eq(jobs[s][i].job.rc, 0);
+        }
+    store_stats stats;
+    store_stats_get(st, &stats);
+    cr_assert_eq(stats.jobs, 2 * PER_THREAD);
+    cr_assert_eq(stats.jobs_failed, 0);
+    cr_assert_lt(stats.batches, 2 * PER_THREAD, "no group commit happened");
+    cr_assert_geq(stats.batches, 1);
+    cr_assert_gt(stats.batch_max, 1);
+    cr_assert_eq(stats.queue_depth, 0);
+    cr_assert_geq(stats.queue_max, stats.batch_max);
+    cr_assert_leq(stats.commit_us_p50, stats.commit_us_p99);
+    cr_assert_leq(stats.commit_us_p99, stats.commit_us_max);
+    cr_assert_gt(stats.commit_us_max, 0);
+    store_close(st);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions"), 2 * PER_THREAD);
+}
+
+Test(store_queue, failing_job_rolls_back_alone)
+{
+    reset_counters();
+    store *st = open_store();
+    tjob t[3];
+    /* queued before start: the three run in one batch */
+    tjob_init(&t[0], 0, 1, "a");
+    tjob_init(&t[1], 0, 2, "b");
+    t[1].fail = true;
+    tjob_init(&t[2], 0, 3, "c");
+    for (int i = 0; i < 3; i++)
+        store_submit(st, &t[i].job);
+    store_stats stats;
+    store_stats_get(st, &stats);
+    cr_assert_eq(stats.queue_depth, 3);
+    cr_assert_eq(store_start(st), 0);
+    WAIT_FOR(atomic_load(&done_total) == 3, 5000);
+    cr_assert_eq(t[0].job.rc, 0);
+    cr_assert_eq(t[1].job.rc, STORE_EINVAL);
+    cr_assert_eq(t[2].job.rc, 0);
+    cr_assert_eq(atomic_load(&order_errors), 0);
+    store_stats_get(st, &stats);
+    cr_assert_eq(stats.jobs, 3);
+    cr_assert_eq(stats.jobs_failed, 1);
+    cr_assert_eq(stats.batches, 1);
+    cr_assert_eq(stats.batch_max, 3);
+    store_close(st);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions WHERE client_id IN ('a','c')"), 2);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions WHERE client_id = 'b'"), 0);
+}
+
+/* Leaves a deferred foreign-key violation that only COMMIT detects. */
+static int poison_commit(store_tx *tx, store_job *j)
+{
+    cr_assert_eq(sqlite3_exec(tx->db,
+                              "PRAGMA defer_foreign_keys=ON;"
+                              "INSERT INTO session_msgs VALUES('ghost', 1, 1, 0, 0);",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    return 0;
+}
+
+Test(store_queue, commit_failure_fails_the_whole_batch)
+{
+    reset_counters();
+    store *st = open_store();
+    tjob t[3];
+    tjob_init(&t[0], 0, 1, "a");
+    tjob_init(&t[1], 0, 2, "b");
+    t[1].job.run = poison_commit;
+    tjob_init(&t[2], 0, 3, "c");
+    for (int i = 0; i < 3; i++)
+        store_submit(st, &t[i].job);
+    store_close(st); /* never started: close runs the queue itself */
+    cr_assert_eq(atomic_load(&done_total), 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(t[i].job.rc, STORE_EEXISTS, "job %d: %d", i, t[i].job.rc);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions"), 0);
+    cr_assert_eq(raw_int("SELECT count(*) FROM session_msgs"), 0);
+}
+
+/* close: a slow first job keeps the thread busy while store_close begins; its done()
+ * submits again, which must complete at once with STORE_ECLOSED. */
+static store *close_st;
+static tjob late;
+
+static int slow_job(store_tx *tx, store_job *j)
+{
+    usleep(200 * 1000);
+    return put_job(tx, j);
+}
+
+static void resubmit_done(store_job *j)
+{
+    job_done(j);
+    tjob_init(&late, 1, 1, "late");
+    store_submit(close_st, &late.job);
+}
+
+Test(store_queue, close_runs_queued_jobs_then_refuses)
+{
+    reset_counters();
+    store *st = close_st = open_store();
+    cr_assert_eq(store_start(st), 0);
+    tjob t[2];
+    tjob_init(&t[0], 0, 1, "slow");
+    t[0].job.run = slow_job;
+    t[0].job.done = resubmit_done;
+    tjob_init(&t[1], 0, 2, "queued");
+    store_submit(st, &t[0].job);
+    store_submit(st, &t[1].job);
+    usleep(50 * 1000); /* the slow job is running */
+    store_close(st);
+    cr_assert_eq(t[0].job.rc, 0);
+    cr_assert_eq(t[1].job.rc, 0, "a job queued before close still runs");
+    cr_assert_eq(atomic_load(&late.done_calls), 1);
+    cr_assert_eq(late.job.rc, STORE_ECLOSED);
+    cr_assert_eq(atomic_load(&done_total), 3);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions"), 2);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions WHERE client_id = 'late'"), 0);
+}
+
+static atomic_int sync_rc;
+static store *sync_st;
+
+static int noop(store_tx *tx, void *arg) { return 0; }
+
+static int sync_inside_job(store_tx *tx, store_job *j)
+{
+    atomic_store(&sync_rc, store_sync(sync_st, noop, NULL));
+    return 0;
+}
+
+Test(store_queue, sync_from_store_thread_refused_not_deadlocked)
+{
+    reset_counters();
+    store *st = sync_st = open_store();
+    cr_assert_eq(store_start(st), 0);
+    tjob t;
+    tjob_init(&t, 0, 1, "x");
+    t.job.run = sync_inside_job;
+    atomic_store(&sync_rc, 99);
+    store_submit(st, &t.job);
+    WAIT_FOR(atomic_load(&done_total) == 1, 5000);
+    cr_assert_eq(atomic_load(&sync_rc), STORE_EINVAL);
+    cr_assert_eq(store_sync(st, noop, NULL), 0, "other threads may still use store_sync");
+    store_close(st);
+}
+
+Test(store_queue, lone_job_not_held_by_window)
+{
+    reset_counters();
+    store *st = open_store();
+    cr_assert_eq(store_start(st), 0);
+    tjob t[20];
+    uint64_t worst = 0;
+    for (int i = 0; i < 20; i++) {
+        tjob_init(&t[i], 0, i + 1, "lone");
+        uint64_t t0 = now_ms();
+        store_submit(st, &t[i].job);
+        WAIT_FOR(atomic_load(&done_total) == i + 1, 5000);
+        uint64_t dt = now_ms() - t0;
+        worst = dt > worst ? dt : worst;
+    }
+    store_stats stats;
+    store_stats_get(st, &stats);
+    cr_assert_eq(stats.batches, 20, "sequential jobs are never merged");
+    /* one fsync plus scheduling: far below the 1 s a stuck window would show */
+    cr_assert_lt(worst, 500, "worst lone-job latency %llu ms", (unsigned long long)worst);
+    store_close(st);
+}
