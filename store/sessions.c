@@ -12,6 +12,7 @@ static const char sql_put[] =
      * would cascade to the session's queued messages. */
     "INSERT INTO sessions(client_id, doc) VALUES(?1, ?2)"
     " ON CONFLICT(client_id) DO UPDATE SET doc = excluded.doc";
+static const char sql_update[] = "UPDATE sessions SET doc = ?2 WHERE client_id = ?1";
 static const char sql_delete[] = "DELETE FROM sessions WHERE client_id = ?1";
 static const char sql_each[] = "SELECT client_id, doc FROM sessions";
 
@@ -25,6 +26,21 @@ int store_session_put(store_tx *tx, const char *client_id, const bson_t *doc)
     sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, bson_get_data(doc), (int)doc->len, SQLITE_STATIC);
     return store__step_done(s);
+}
+
+int store_session_update(store_tx *tx, const char *client_id, const bson_t *doc)
+{
+    if (!tx || !client_id || !doc)
+        return STORE_EINVAL;
+    sqlite3_stmt *s = store__stmt(tx, sql_update);
+    if (!s)
+        return STORE_EIO;
+    sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, bson_get_data(doc), (int)doc->len, SQLITE_STATIC);
+    int rc = store__step_done(s);
+    if (rc == 0 && sqlite3_changes(tx->db) == 0)
+        rc = STORE_ENOTFOUND;
+    return rc;
 }
 
 int store_session_delete(store_tx *tx, const char *client_id)

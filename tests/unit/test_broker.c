@@ -139,14 +139,14 @@ static void ack(client *k, uint8_t type, uint16_t pid)
     feed(k, out, mqtt_encode_ack(out, type, pid));
 }
 
-static mqtt_publish expect_publish(client *k, uint8_t *store)
+static mqtt_publish expect_publish(client *k, uint8_t *rstore)
 {
     uint8_t type, flags;
     size_t len;
-    cr_assert(next_pkt(k, &type, &flags, store, &len), "no PUBLISH");
+    cr_assert(next_pkt(k, &type, &flags, rstore, &len), "no PUBLISH");
     cr_assert_eq(type, MQTT_PUBLISH, "got type %u", type);
     mqtt_publish p;
-    cr_assert_eq(mqtt_decode_publish(store, len, flags, &p), 0);
+    cr_assert_eq(mqtt_decode_publish(rstore, len, flags, &p), 0);
     return p;
 }
 
@@ -234,8 +234,8 @@ Test(broker, byte_by_byte_framing)
     for (int i = 0; i < n + p + 3; i++)
         feed(&b, out + i, 1);
     expect_connack(&b, false, 0);
-    uint8_t store[64];
-    mqtt_publish got = expect_publish(&a, store);
+    uint8_t rstore[64];
+    mqtt_publish got = expect_publish(&a, rstore);
     cr_assert_eq(got.payload_len, 3);
     cr_assert_eq(memcmp(got.payload, "abc", 3), 0);
     cl_gone(&a);
@@ -266,8 +266,8 @@ Test(broker, qos_is_min_of_publish_and_subscription)
                 expect_ack(&b, MQTT_PUBCOMP, pid);
             }
             pid++;
-            uint8_t store[64];
-            mqtt_publish got = expect_publish(&a, store);
+            uint8_t rstore[64];
+            mqtt_publish got = expect_publish(&a, rstore);
             uint8_t want = pq < sq ? pq : sq;
             cr_assert_eq(got.qos, want, "pub %u sub %u", pq, sq);
             cr_assert_not(got.retain);
@@ -296,8 +296,8 @@ Test(broker, qos2_duplicate_publish_routed_once)
     expect_ack(&b, MQTT_PUBREC, 9);
     publish(&b, "d", "x", 2, false, 9);
     expect_ack(&b, MQTT_PUBREC, 9);
-    uint8_t store[64];
-    expect_publish(&a, store);
+    uint8_t rstore[64];
+    expect_publish(&a, rstore);
     expect_nothing(&a);
     ack(&b, MQTT_PUBREL, 9);
     expect_ack(&b, MQTT_PUBCOMP, 9);
@@ -346,8 +346,8 @@ Test(broker_limits, offline_queue_keeps_newest_and_resumes)
     send_connect(&a, "keep", false, NULL, 60);
     expect_connack(&a, true, 0);
     for (int i = 2; i < 5; i++) {
-        uint8_t store[64];
-        mqtt_publish p = expect_publish(&a, store);
+        uint8_t rstore[64];
+        mqtt_publish p = expect_publish(&a, rstore);
         cr_assert_eq(p.payload[0], '0' + i, "oldest dropped, order kept");
         cr_assert_eq(p.qos, 1);
     }
@@ -399,8 +399,8 @@ Test(broker, will_on_abrupt_close_not_on_disconnect)
     send_connect(&w, "w", true, "will/w", 60);
     expect_connack(&w, false, 0);
     cl_gone(&w);
-    uint8_t store[64];
-    mqtt_publish p = expect_publish(&a, store);
+    uint8_t rstore[64];
+    mqtt_publish p = expect_publish(&a, rstore);
     cr_assert_eq(p.payload_len, 4);
     cr_assert_eq(memcmp(p.payload, "gone", 4), 0);
     ack(&a, MQTT_PUBACK, p.packet_id);
@@ -428,8 +428,8 @@ Test(broker, takeover_closes_first_connection)
     send_connect(&a2, "dup", false, NULL, 60);
     cr_assert(a1.io.closed, "first connection closed");
     expect_connack(&a2, true, 0);
-    uint8_t store[64];
-    expect_publish(&s, store); /* the first connection's will */
+    uint8_t rstore[64];
+    expect_publish(&s, rstore); /* the first connection's will */
     cl_gone(&a1);
     cl_gone(&a2);
     cl_gone(&s);
@@ -443,12 +443,12 @@ Test(broker, retained_set_deliver_delete)
     expect_ack(&b, MQTT_PUBACK, 1);
     connect_ok(&a, "a", true);
     subscribe(&a, "r/+", 1);
-    uint8_t store[64];
-    mqtt_publish p = expect_publish(&a, store);
+    uint8_t rstore[64];
+    mqtt_publish p = expect_publish(&a, rstore);
     cr_assert(p.retain, "retained delivery carries retain=1");
     ack(&a, MQTT_PUBACK, p.packet_id);
     publish(&b, "r/1", "", 0, true, 0); /* delete */
-    p = expect_publish(&a, store);      /* still forwarded to live subscribers */
+    p = expect_publish(&a, rstore);      /* still forwarded to live subscribers */
     cr_assert_not(p.retain);
     cr_assert_eq(mqtt_retain_count(br->retained), 0);
     cl_gone(&a);
