@@ -80,7 +80,7 @@ static int check(const iot_config *cfg)
         fprintf(stderr, "iotcloud store check: %s: %s\n", path, msg);
         return 1;
     }
-    printf("%s: ok\n", path);
+    printf("%s: integrity check passed\nok\n", path);
     return 0;
 }
 

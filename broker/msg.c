@@ -43,6 +43,7 @@ bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload
     b->len = MQTT_FIXED_HDR_MAX + remaining;
 
     atomic_init(&m->refs, 1);
+    m->mid = 0;
     m->qos = qos;
     m->retain = retain;
     m->topic_len = topic_len;
