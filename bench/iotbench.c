@@ -3,7 +3,8 @@
  *   iotbench pubsub [--host IP] [--port N] [--pubs P] [--subs S] [--qos 0|1]
  *                   [--size BYTES] [--duration S] [--rate MSGS_PER_S]
  *                   [--topic-mode one2one|fanin|fanout] [--inflight N]
- *                   [--max-unflushed N] [--warmup S] [--json FILE]
+ *                   [--max-unflushed N] [--warmup S] [--persistent] [--offline]
+ *                   [--json FILE]
  */
 #include "bench/iotbench.h"
 
@@ -30,6 +31,10 @@ static void usage(FILE *f)
             "  --topic-mode M       one2one | fanin | fanout, default one2one\n"
             "  --inflight N         QoS 1 unacked window per publisher, default 64\n"
             "  --max-unflushed N    packets queued but not written per client, default 64\n"
+            "  --persistent         subscribers connect with clean session 0\n"
+            "  --offline            subscribers subscribe and disconnect; after the\n"
+            "                       publishers finished they reconnect and drain (QoS 1,\n"
+            "                       implies --persistent)\n"
             "  --json FILE          also write the result as JSON\n",
             IOTBENCH_MIN_SIZE);
 }
@@ -101,6 +106,8 @@ enum {
     OPT_INFLIGHT,
     OPT_UNFLUSHED,
     OPT_JSON,
+    OPT_PERSISTENT,
+    OPT_OFFLINE,
     OPT_HELP
 };
 
@@ -157,6 +164,12 @@ static int apply_opt(iotbench_opts *o, int opt, const char *arg)
     case OPT_JSON:
         o->json = arg;
         return 0;
+    case OPT_PERSISTENT:
+        o->persistent = true;
+        return 0;
+    case OPT_OFFLINE:
+        o->offline = o->persistent = true;
+        return 0;
     default:
         return -1;
     }
@@ -189,6 +202,8 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
         {"inflight", required_argument, NULL, OPT_INFLIGHT},
         {"max-unflushed", required_argument, NULL, OPT_UNFLUSHED},
         {"json", required_argument, NULL, OPT_JSON},
+        {"persistent", no_argument, NULL, OPT_PERSISTENT},
+        {"offline", no_argument, NULL, OPT_OFFLINE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -208,6 +223,10 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
     }
     if (optind != argc) {
         fprintf(stderr, "iotbench: unexpected argument %s\n", argv[optind]);
+        return -1;
+    }
+    if (o->offline && o->qos != 1) {
+        fprintf(stderr, "iotbench: --offline needs --qos 1 (QoS 0 is not queued)\n");
         return -1;
     }
     normalise(o);

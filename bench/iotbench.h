@@ -5,6 +5,7 @@
 #ifndef IOT_BENCH_IOTBENCH_H
 #define IOT_BENCH_IOTBENCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bench/hist.h"
@@ -28,6 +29,8 @@ typedef struct iotbench_opts {
     int inflight;      /* QoS 1 window of unacknowledged PUBLISHes per publisher */
     int max_unflushed; /* packets queued in the client but not yet written by libuv */
     enum iotbench_mode mode;
+    bool persistent; /* subscribers use clean session 0 */
+    bool offline;    /* subscribers subscribe, go offline, drain after the publishers */
     const char *json; /* NULL: no JSON file */
 } iotbench_opts;
 
@@ -44,8 +47,10 @@ typedef struct iotbench_result {
     uint64_t lost;       /* expected - unique after the drain */
     uint64_t dups;
     uint64_t out_of_order;
-    uint64_t acked; /* QoS 1 PUBACKs received by publishers */
-    hist latency;   /* receive - send, measured window only */
+    uint64_t acked;         /* QoS 1 PUBACKs received by publishers */
+    uint64_t sessions_lost; /* persistent subscribers resumed with session present 0 */
+    hist latency;           /* receive - send, measured window only */
+    hist puback_latency;    /* PUBACK - send at the publisher, sent in the measured window */
 } iotbench_result;
 
 const char *iotbench_mode_name(enum iotbench_mode m);

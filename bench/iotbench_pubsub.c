@@ -10,7 +10,18 @@
  *
  * Phases: SETUP (subscribers connect and subscribe, then publishers connect), WARMUP
  * (traffic, not counted), MEASURE, DRAIN (publishers stop; wait until every expected
- * message arrived and every QoS 1 PUBLISH was acked, at most DRAIN_MAX_NS), DONE. */
+ * message arrived and every QoS 1 PUBLISH was acked; gives up after DRAIN_MAX_NS without
+ * progress), DONE.
+ *
+ * --persistent: subscribers connect with clean session 0 under fixed ids. --offline: in
+ * SETUP each subscriber subscribes and disconnects (the broker queues for it); publishers
+ * start once all are offline; in DRAIN, after every PUBLISH was acked, the subscribers
+ * reconnect with the same ids, expect session present 1 and drain the queue without
+ * subscribing again. Loss then counts what the broker acknowledged but did not keep.
+ *
+ * Publishers time each QoS 1 PUBLISH until its PUBACK (with a durable broker: the commit
+ * latency clients see); the send time is kept per packet id in a ring of ACK_RING slots,
+ * enough while fewer than ACK_RING ids are allocated between a PUBLISH and its PUBACK. */
 #include "bench/iotbench.h"
 #include "bench/mqtt_client.h"
 
@@ -29,6 +40,7 @@
 #define PING_EVERY_NS    (30 * NS_PER_S)
 /* Reordering and duplicates are detected within this many sequence numbers. */
 #define TRACK_WINDOW 1024
+#define ACK_RING     8192
 
 struct run;
 
@@ -47,6 +59,7 @@ struct pub {
     uint32_t inflight;
     uint16_t next_id;
     uint8_t inuse[65536 / 8]; /* QoS 1 packet ids awaiting PUBACK */
+    uint64_t *sent_at;        /* send time by packet id % ACK_RING */
     bool ready;
 };
 
@@ -58,6 +71,8 @@ struct sub {
     struct track *tracks; /* fanin: one per publisher, else one */
     size_t ntracks;
     bool ready;
+    bool parking;  /* --offline: DISCONNECT sent after SUBACK */
+    bool resuming; /* --offline: reconnected to drain its queue */
 };
 
 enum phase { PH_SETUP, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
@@ -71,9 +86,12 @@ struct run {
     struct sub *subs;
     int nready;
     int nopen;
+    int nparked;  /* --offline subscribers gone offline */
+    bool resumed; /* --offline subscribers reconnected */
     enum phase phase;
     int err;
     uint64_t t_start, t_measure, t_drain, t_next_progress, t_next_ping;
+    uint64_t t_progress; /* last delivery, last PUBACK or the resume: drain timeout base */
     uv_timer_t tick;
     uv_timer_t guard; /* setup timeout, then stop timeout */
     hist interval;    /* latency of the current progress second */
@@ -117,6 +135,7 @@ static int send_one(struct pub *p)
     if (run->o->qos == 1) {
         id = take_packet_id(p);
         p->inflight++;
+        p->sent_at[id % ACK_RING] = ts;
     }
     rc = mqtt_client_publish(p->c, p->topic, p->topic_len, (uint8_t)run->o->qos, id, run->payload,
                              (size_t)run->o->size);
@@ -232,6 +251,7 @@ static void sub_on_publish(mqtt_client *c, const mqtt_publish *m)
     }
     hist_record(&run->interval, now - ts);
     run->delivered_total++;
+    run->t_progress = now;
     if (run->phase == PH_MEASURE) {
         run->r->delivered++;
         if (ts >= run->t_measure)
@@ -274,6 +294,7 @@ static void connect_client(struct run *run, mqtt_client *c, char kind, int i)
     int rc;
 
     snprintf(id, sizeof id, "iotbench-%ld-%c%d", (long)getpid(), kind, i);
+    mqtt_client_set_persistent(c, kind == 's' && run->o->persistent);
     rc = mqtt_client_connect(c, (const struct sockaddr *)&run->addr, id, KEEPALIVE_S);
     if (rc < 0) {
         fprintf(stderr, "iotbench: connect: %s\n", uv_strerror(rc));
@@ -294,6 +315,15 @@ static void pub_on_connack(mqtt_client *c, uint8_t rc)
     client_ready(p->run);
 }
 
+static void note_puback(struct run *run, uint64_t sent)
+{
+    uint64_t now = now_ns();
+
+    run->t_progress = now;
+    if (sent >= run->t_measure && sent < run->t_drain)
+        hist_record(&run->r->puback_latency, now - sent);
+}
+
 static void pub_on_puback(mqtt_client *c, uint16_t id)
 {
     struct pub *p = mqtt_client_data(c);
@@ -306,6 +336,7 @@ static void pub_on_puback(mqtt_client *c, uint16_t id)
     p->inuse[id / 8] &= (uint8_t) ~(1u << (id % 8));
     p->inflight--;
     p->run->r->acked++;
+    note_puback(p->run, p->sent_at[id % ACK_RING]);
     pump(p);
 }
 
@@ -321,6 +352,15 @@ static void sub_on_connack(mqtt_client *c, uint8_t rc)
     if (rc != MQTT_CONNACK_ACCEPTED) {
         fprintf(stderr, "iotbench: subscriber %u refused, CONNACK %u\n", s->idx, rc);
         finish(s->run, UV_ECONNREFUSED);
+        return;
+    }
+    if (s->resuming) {
+        /* the subscription must come from the stored session, not from us */
+        if (!mqtt_client_session_present(c)) {
+            fprintf(stderr, "iotbench: subscriber %u: session present 0, session lost\n",
+                    s->idx);
+            s->run->r->sessions_lost++;
+        }
         return;
     }
     err = mqtt_client_subscribe(c, 1, s->filter, (uint8_t)s->run->o->qos);
@@ -339,6 +379,12 @@ static void sub_on_suback(mqtt_client *c, uint16_t id, uint8_t code)
     }
     s->ready = true;
     client_ready(s->run);
+    if (s->run->o->offline) {
+        s->parking = true;
+        if (mqtt_client_disconnect(c) < 0)
+            mqtt_client_close(c);
+        return;
+    }
     if (s->run->nready == s->run->o->subs)
         start_publishers(s->run); /* subscriptions are in place before anything is sent */
 }
@@ -368,6 +414,13 @@ static void sub_on_close(mqtt_client *c, int err)
     struct sub *s = mqtt_client_data(c);
 
     s->c = NULL;
+    if (s->parking && err == 0 && s->run->phase == PH_SETUP) {
+        s->parking = false;
+        s->run->nopen--;
+        if (++s->run->nparked == s->run->o->subs)
+            start_publishers(s->run); /* every session is offline and subscribed */
+        return;
+    }
     on_close_common(s->run, err, "subscriber", s->idx);
 }
 
@@ -442,6 +495,33 @@ static void progress(struct run *run, uint64_t now)
     run->t_next_progress += NS_PER_S;
 }
 
+static bool pubs_settled(struct run *run)
+{
+    for (int i = 0; i < run->o->pubs; i++)
+        if (run->pubs[i].inflight > 0)
+            return false;
+    return true;
+}
+
+/* --offline: every PUBLISH is acked, so the queues are complete; fetch them. */
+static void resume_subscribers(struct run *run)
+{
+    run->resumed = true;
+    run->t_progress = now_ns();
+    for (int i = 0; i < run->o->subs && run->phase != PH_DONE; i++) {
+        struct sub *s = &run->subs[i];
+
+        s->c = mqtt_client_new(&run->loop, &sub_cbs, s);
+        if (!s->c) {
+            finish(run, UV_ENOMEM);
+            return;
+        }
+        s->resuming = true;
+        run->nopen++;
+        connect_client(run, s->c, 's', i);
+    }
+}
+
 static bool drained(struct run *run)
 {
     uint64_t fan = run->o->mode == IOTBENCH_FANOUT ? (uint64_t)run->o->subs : 1;
@@ -463,7 +543,10 @@ static void advance_phase(struct run *run, uint64_t now)
         run->phase = PH_DRAIN;
         run->r->measured_s = (double)(now - run->t_measure) / (double)NS_PER_S;
     }
-    if (run->phase == PH_DRAIN && (drained(run) || now >= run->t_drain + DRAIN_MAX_NS))
+    if (run->phase == PH_DRAIN && run->o->offline && !run->resumed && pubs_settled(run))
+        resume_subscribers(run);
+    if (run->phase == PH_DRAIN && (drained(run) || (now >= run->t_drain + DRAIN_MAX_NS &&
+                                                    now >= run->t_progress + DRAIN_MAX_NS)))
         finish(run, 0);
 }
 
@@ -582,6 +665,9 @@ static int init_run(struct run *run, const iotbench_opts *o, iotbench_result *r)
         p->run = run;
         p->idx = (uint32_t)i;
         p->topic_len = (size_t)snprintf(p->topic, sizeof p->topic, "bench/%d", i);
+        p->sent_at = calloc(ACK_RING, sizeof *p->sent_at);
+        if (!p->sent_at)
+            return UV_ENOMEM;
     }
     for (int i = 0; i < o->subs; i++) {
         struct sub *s = &run->subs[i];
@@ -600,6 +686,9 @@ static void free_run(struct run *run)
     if (run->subs)
         for (int i = 0; i < run->o->subs; i++)
             free(run->subs[i].tracks);
+    if (run->pubs)
+        for (int i = 0; i < run->o->pubs; i++)
+            free(run->pubs[i].sent_at);
     free(run->subs);
     free(run->pubs);
     free(run->payload);

@@ -15,13 +15,34 @@ const char *iotbench_mode_name(enum iotbench_mode m)
 
 static double per_s(uint64_t n, double s) { return s > 0 ? (double)n / s : 0.0; }
 
+static void print_hist(const char *label, const hist *h)
+{
+    printf("%s", label);
+    for (size_t i = 0; i < NPCTS; i++)
+        printf("%s %.1f  ", pct_names[i], (double)hist_percentile(h, pcts[i]) / 1e3);
+    printf("max %.1f  mean %.1f  (n=%llu)\n", (double)h->max / 1e3, hist_mean(h) / 1e3,
+           (unsigned long long)h->total);
+}
+
+static void json_hist(FILE *f, const char *name, const hist *h)
+{
+    fprintf(f, "  \"%s\": {", name);
+    for (size_t i = 0; i < NPCTS; i++)
+        fprintf(f, "\"%s\": %.1f, ", pct_names[i], (double)hist_percentile(h, pcts[i]) / 1e3);
+    fprintf(f, "\"max\": %.1f, \"mean\": %.1f, \"count\": %llu}", (double)h->max / 1e3,
+            hist_mean(h) / 1e3, (unsigned long long)h->total);
+}
+
+static const char *sub_kind(const iotbench_opts *o)
+{
+    return o->offline ? " subs=offline" : o->persistent ? " subs=persistent" : "";
+}
+
 void iotbench_report_print(const iotbench_opts *o, const iotbench_result *r)
 {
-    const hist *h = &r->latency;
-
-    printf("scenario   %s pubs=%d subs=%d qos=%d size=%d rate=%s%.0f\n",
+    printf("scenario   %s pubs=%d subs=%d qos=%d size=%d rate=%s%.0f%s\n",
            iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size,
-           o->rate > 0 ? "" : "max/", o->rate);
+           o->rate > 0 ? "" : "max/", o->rate, sub_kind(o));
     printf("measured   %.2f s (after %.1f s warm-up)\n", r->measured_s, o->warmup);
     printf("sent       %.0f msg/s (%llu)\n", per_s(r->sent, r->measured_s),
            (unsigned long long)r->sent);
@@ -31,16 +52,19 @@ void iotbench_report_print(const iotbench_opts *o, const iotbench_result *r)
            (unsigned long long)r->expected, (unsigned long long)r->unique,
            (unsigned long long)r->lost, (unsigned long long)r->dups,
            (unsigned long long)r->out_of_order);
-    printf("latency us ");
-    for (size_t i = 0; i < NPCTS; i++)
-        printf("%s %.1f  ", pct_names[i], (double)hist_percentile(h, pcts[i]) / 1e3);
-    printf("max %.1f  mean %.1f  (n=%llu)\n", (double)h->max / 1e3, hist_mean(h) / 1e3,
-           (unsigned long long)h->total);
+    if (o->qos == 1)
+        printf("acked      %.0f msg/s PUBACKed in the measured window (%llu in all)\n",
+               per_s(r->puback_latency.total, r->measured_s), (unsigned long long)r->acked);
+    if (o->persistent)
+        printf("sessions   %llu of %d persistent subscribers lost their session\n",
+               (unsigned long long)r->sessions_lost, o->subs);
+    print_hist("latency us ", &r->latency);
+    if (o->qos == 1)
+        print_hist("puback us  ", &r->puback_latency);
 }
 
 int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const char *path)
 {
-    const hist *h = &r->latency;
     FILE *f = fopen(path, "w");
     int rc = 0;
 
@@ -55,6 +79,10 @@ int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const
             iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size);
     fprintf(f, "  \"rate\": %.0f, \"inflight\": %d, \"max_unflushed\": %d,\n", o->rate, o->inflight,
             o->max_unflushed);
+    fprintf(f, "  \"persistent\": %s, \"offline\": %s, \"sessions_lost\": %llu,\n",
+            o->persistent ? "true" : "false", o->offline ? "true" : "false",
+            (unsigned long long)r->sessions_lost);
+    fprintf(f, "  \"acked_per_s\": %.1f,\n", per_s(r->puback_latency.total, r->measured_s));
     fprintf(f, "  \"warmup_s\": %.3f, \"measured_s\": %.3f,\n", o->warmup, r->measured_s);
     fprintf(
         f,
@@ -67,11 +95,10 @@ int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const
             (unsigned long long)r->expected, (unsigned long long)r->unique,
             (unsigned long long)r->lost, (unsigned long long)r->dups,
             (unsigned long long)r->out_of_order, (unsigned long long)r->acked);
-    fprintf(f, "  \"latency_us\": {");
-    for (size_t i = 0; i < NPCTS; i++)
-        fprintf(f, "\"%s\": %.1f, ", pct_names[i], (double)hist_percentile(h, pcts[i]) / 1e3);
-    fprintf(f, "\"max\": %.1f, \"mean\": %.1f, \"count\": %llu}\n}\n", (double)h->max / 1e3,
-            hist_mean(h) / 1e3, (unsigned long long)h->total);
+    json_hist(f, "latency_us", &r->latency);
+    fprintf(f, ",\n");
+    json_hist(f, "puback_latency_us", &r->puback_latency);
+    fprintf(f, "\n}\n");
     if (ferror(f))
         rc = -1;
     if (fclose(f) != 0)

@@ -31,6 +31,8 @@ struct mqtt_client {
     bool writing;
     bool closing;
     bool close_after_flush;
+    bool persistent;
+    bool session_present;
     int close_err;
     uint8_t *rx;
     size_t rx_len;
@@ -203,6 +205,7 @@ static int rx_connack(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t
 
     if (err < 0)
         return err;
+    c->session_present = present;
     if (c->cbs->on_connack)
         c->cbs->on_connack(c, rc);
     return 0;
@@ -310,13 +313,17 @@ mqtt_client *mqtt_client_new(uv_loop_t *loop, const mqtt_client_cbs *cbs, void *
 
 void *mqtt_client_data(const mqtt_client *c) { return c->data; }
 
+void mqtt_client_set_persistent(mqtt_client *c, bool persistent) { c->persistent = persistent; }
+
+bool mqtt_client_session_present(const mqtt_client *c) { return c->session_present; }
+
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
                         uint16_t keepalive)
 {
     size_t idlen = strlen(client_id);
     mqtt_connect m = {
         .level = 4,
-        .clean_session = true,
+        .clean_session = !c->persistent,
         .keepalive = keepalive,
         .client_id = {(const uint8_t *)client_id, (uint16_t)idlen},
     };

@@ -20,6 +20,7 @@
 #ifndef IOT_BENCH_MQTT_CLIENT_H
 #define IOT_BENCH_MQTT_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -47,7 +48,13 @@ typedef struct mqtt_client_cbs {
 mqtt_client *mqtt_client_new(uv_loop_t *loop, const mqtt_client_cbs *cbs, void *data);
 void *mqtt_client_data(const mqtt_client *c);
 
-/** Connects to @addr and sends CONNECT (clean session) once TCP is up. */
+/** Before mqtt_client_connect: CONNECT with clean session 0, so the broker keeps the
+ *  session (subscriptions, queued messages) after the connection ends. Default: clean. */
+void mqtt_client_set_persistent(mqtt_client *c, bool persistent);
+/** The session present flag of the CONNACK (valid from on_connack on). */
+bool mqtt_client_session_present(const mqtt_client *c);
+
+/** Connects to @addr and sends CONNECT once TCP is up. */
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
                         uint16_t keepalive);
 int mqtt_client_subscribe(mqtt_client *c, uint16_t packet_id, const char *filter, uint8_t qos);
