@@ -21,6 +21,7 @@ import signal
 import socket
 import sqlite3
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +30,8 @@ from collections import Counter
 
 from harness import (CONNACK, HOST, PINGREQ_PKT, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
                      PUBREL, SUBACK, WAIT,
-                     Broker, Packet, ack_pkt, connect_pkt, iotcloud_only, parse_publish,
+                     Broker, Packet, ack_pkt, connect_pkt, iotcloud_bin, iotcloud_only,
+                     parse_publish,
                      publish_pkt, run_cli, subscribe_pkt, uniq)
 
 SEED = int(os.environ.get("IOT_DUR_SEED", str(random.randrange(1 << 30))))
@@ -676,10 +678,16 @@ class DurabilityTest(unittest.TestCase):
         self.assertNotEqual(rc, 0, out)
         self.assertIn(missing, out, "the message names the directory")
         self.assertFalse(os.path.exists(missing), "store check created the data dir")
-        for args in (["store", "check"], ["store", "check", "--data-dir"],
-                     ["store", "bogus", "--data-dir", self.dir]):
+        for args in (["store"], ["store", "check", "--data-dir"],
+                     ["store", "bogus", "--data-dir", self.dir],
+                     ["store", "check", "--store-sync", "sometimes"]):
             p = run_cli(args)
             self.assertEqual(p.returncode, 2, "%s: %s" % (args, p.stdout + p.stderr))
+        # without flags it checks the server's default, ./data/iotcloud.db
+        p = subprocess.run([os.path.abspath(iotcloud_bin()), "store", "check"], cwd=self.dir,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("data/iotcloud.db", p.stderr)
 
 
 if __name__ == "__main__":
