@@ -217,7 +217,8 @@ int store_cert_get(store_tx *tx, const char *serial, bson_t **out);
 int store_cert_each_device(store_tx *tx, const char *device_id,
                            int (*cb)(void *arg, const bson_t *doc), void *arg);
 /** Revokes a certificate with an RFC 5280 CRLReason code at @when. STORE_ENOTFOUND;
- *  STORE_EEXISTS if already revoked (the first revocation is kept). */
+ *  STORE_EEXISTS if already revoked (the first revocation is kept). Works even when the
+ *  document is corrupt (the typed columns the CRL reads are updated). */
 int store_cert_revoke(store_tx *tx, const char *serial, int reason, int64_t when);
 
 typedef struct store_cert_revoked {
@@ -242,8 +243,8 @@ int store_cert_each_revoked(store_tx *tx, int64_t now,
 int store_outbox_add(store_tx *tx, const char *kind, const bson_t *doc, int64_t due_at,
                      int64_t *id);
 /** Leases up to @max due items for @lease_ms and calls @cb for each (any order) with the
- *  number of earlier failed attempts. Corrupt rows are skipped (and deleted: they can never
- *  be sent). */
+ *  number of earlier failed attempts. Corrupt rows are reported and deleted (they can never
+ *  be sent). Items left when @cb stops the walk stay leased until the lease ends. */
 int store_outbox_claim(store_tx *tx, int64_t now, int64_t lease_ms, unsigned max,
                        int (*cb)(void *arg, int64_t id, const char *kind, int32_t attempts,
                                  const bson_t *doc),
