@@ -63,14 +63,14 @@ out:
     return rc;
 }
 
-/* Runs a lookup by two text keys (?1, ?2), returning the document. */
+/* Runs a lookup by one or two text keys (?1, ?2 unless NULL), returning the document. */
 static int get2(store_tx *tx, const char *sql, const char *k1, const char *k2, bson_t **out)
 {
     sqlite3_stmt *s = store__stmt(tx, sql);
     if (!s)
         return STORE_EIO;
     int rc = store__bind_text(s, 1, k1);
-    if (rc == 0)
+    if (rc == 0 && k2)
         rc = store__bind_text(s, 2, k2);
     return rc < 0 ? rc : store__get_doc(tx, s, "device", out);
 }
