@@ -1,0 +1,258 @@
+/**
+ * store_app — application entities: users, one-time codes, tokens, devices, device types,
+ * device certificates and the outbox. The HTTPS REST API and device identity use these.
+ *
+ * Think in entities, not tables. Each entity is one BSON document, the same document a
+ * MongoDB backend would store natively:
+ *   { _id: key, v: int32 document version (1), <keys the store owns>, <caller's fields> }
+ * The caller passes its own fields as a bson_t; the store strips the keys it owns (_id, v
+ * and the ones listed per entity) from it and writes its own values, so a document read
+ * with a get function can be changed and handed straight back to the update function.
+ * In SQLite each collection is a table with the key, a few typed columns for unique keys,
+ * lookups and expiry, and the whole document in a BLOB. Codes and tokens have no free-form
+ * fields and are plain typed rows.
+ *
+ * Threading, ownership and errors as in store.h: every function takes a store_tx and runs on
+ * the thread owning the transaction (a job's run() or a store_sync() function). Inputs are
+ * only read during the call. A bson_t returned through bson_t **out is owned by the caller
+ * (bson_destroy); *out is NULL on error. Callbacks get pointers valid during the callback
+ * only, must not call the same list function again, and stop the walk by returning non-zero
+ * (that value is returned). Functions return 0 or a negative STORE_E*:
+ *   STORE_EINVAL    bad argument (NULL, empty or too long key, malformed serial, ...)
+ *   STORE_EEXISTS   a unique key is taken (username, email, device name, token, serial...)
+ *   STORE_ENOTFOUND no such entity (or not visible to the owner asking)
+ *   STORE_ECORRUPT  the row's BSON is invalid or its `v` is unknown: reported through
+ *                   store__row_skipped (counted in store_stats.rows_skipped); list and each
+ *                   functions skip such rows instead of failing.
+ * Times are int64 milliseconds since the Unix epoch, always passed in by the caller (`now`),
+ * so the store never reads a clock and tests control time.
+ * Keys (ids, owner ids, families) are non-empty strings of at most STORE_ID_MAX bytes, names
+ * (username, email, device and type names, kinds) of at most STORE_NAME_MAX, chosen by the
+ * caller (random or time-ordered ids; lists are ordered by id).
+ *
+ * Room for later entities (no code yet): device commands become a collection keyed by
+ * command id with typed (device_id, state, expires_at) columns and the command document;
+ * shadows are one document per device (_id = device id, desired/reported sub-documents,
+ * a `version` column for optimistic updates); telemetry is append-only typed rows
+ * (device_id, ts, BSON payload) in a table of their own, or a time-series collection in
+ * MongoDB. Each arrives as a new migration in schema_app.c and a file in store/.
+ */
+#ifndef IOT_STORE_STORE_APP_H
+#define IOT_STORE_STORE_APP_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define STORE_ID_MAX     64  /* longest id / owner id / family / serial, bytes */
+#define STORE_NAME_MAX   256 /* longest username, email, name, type, kind, bytes */
+#define STORE_HASH_MAX   64  /* longest code hash, bytes */
+#define STORE_TOKEN_HASH 32  /* tokens are stored as their SHA-256 only */
+#define STORE_DOC_V      1   /* the document version this build writes and reads */
+
+/* ---- users -----------------------------------------------------------------------------
+ * Document: { _id, v, username, email, <caller's fields> } where the caller's fields are,
+ * by convention of the REST API: password (PHC string), given_name, family_name,
+ * confirmed (bool), created_at (int64), failed_logins (int32), locked_until (int64).
+ * username is unique as given (the API normalises it); email is unique ignoring ASCII case.
+ */
+
+/** Creates a user. STORE_EEXISTS if @id, @username or @email (any case) is taken. */
+int store_user_create(store_tx *tx, const char *id, const char *username, const char *email,
+                      const bson_t *doc);
+/** The user document by id / username / email (email compared ignoring ASCII case). */
+int store_user_get(store_tx *tx, const char *id, bson_t **out);
+int store_user_get_by_username(store_tx *tx, const char *username, bson_t **out);
+int store_user_get_by_email(store_tx *tx, const char *email, bson_t **out);
+/** Replaces the caller's fields of user @id with @doc; @username / @email change the keys
+ *  (NULL keeps the current one). STORE_ENOTFOUND, STORE_EEXISTS (new key taken). Works on a
+ *  user whose document is corrupt (the keys are kept in typed columns), which repairs it. */
+int store_user_update(store_tx *tx, const char *id, const char *username, const char *email,
+                      const bson_t *doc);
+/** Deletes the user and, in the same transaction, all its codes and tokens. Devices, device
+ *  types and certificates are NOT deleted: the API decides what happens to them first. */
+int store_user_delete(store_tx *tx, const char *id);
+
+/* ---- one-time codes (e-mail confirmation, password reset) ------------------------------
+ * At most one code per (user, kind); only a hash of the code is stored. */
+
+enum store_code_kind { STORE_CODE_CONFIRM = 1, STORE_CODE_RESET = 2 };
+
+typedef struct store_code {
+    uint8_t hash[STORE_HASH_MAX];
+    size_t hash_len;
+    int64_t expires_at;
+    int32_t attempts; /* wrong guesses so far */
+} store_code;
+
+/** Sets the code of (@user_id, @kind), replacing any previous one (attempts restart at 0).
+ *  1 <= hash_len <= STORE_HASH_MAX. */
+int store_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
+                   size_t hash_len, int64_t expires_at);
+/** The code of (@user_id, @kind); STORE_ENOTFOUND if there is none or it expired
+ *  (expires_at <= @now), so an expired code can never be accepted. */
+int store_code_get(store_tx *tx, const char *user_id, int kind, int64_t now, store_code *out);
+/** Counts one wrong guess; the new count in *@attempts (may be NULL). STORE_ENOTFOUND. */
+int store_code_fail(store_tx *tx, const char *user_id, int kind, int32_t *attempts);
+/** Removes the code (it was used: codes are single use). STORE_ENOTFOUND if absent. */
+int store_code_delete(store_tx *tx, const char *user_id, int kind);
+/** Removes every code with expires_at <= @now; how many in *@n (may be NULL). */
+int store_code_purge(store_tx *tx, int64_t now, unsigned *n);
+
+/* ---- tokens (opaque access / refresh tokens) -------------------------------------------
+ * Only the SHA-256 of a token is stored. Refresh tokens rotate within a family: presenting
+ * a revoked refresh token means it was stolen, and the API revokes the whole family. */
+
+enum store_token_kind { STORE_TOKEN_ACCESS = 1, STORE_TOKEN_REFRESH = 2 };
+
+typedef struct store_token {
+    char user_id[STORE_ID_MAX + 1];
+    char family[STORE_ID_MAX + 1];
+    int kind; /* enum store_token_kind */
+    int64_t expires_at;
+    bool revoked;
+} store_token;
+
+/** Stores a token. STORE_EEXISTS if the hash is already stored. */
+int store_token_put(store_tx *tx, const uint8_t hash[STORE_TOKEN_HASH], const char *user_id,
+                    const char *family, int kind, int64_t expires_at);
+/** The token with this hash, revoked or expired ones included (the caller checks both:
+ *  reuse of a revoked refresh token must be seen). STORE_ENOTFOUND. */
+int store_token_get(store_tx *tx, const uint8_t hash[STORE_TOKEN_HASH], store_token *out);
+/** Revokes one token. STORE_ENOTFOUND if the hash is not stored. */
+int store_token_revoke(store_tx *tx, const uint8_t hash[STORE_TOKEN_HASH]);
+/** Revokes every token of @family / of @user_id; how many changed in *@n (may be NULL).
+ *  None is not an error. */
+int store_token_revoke_family(store_tx *tx, const char *family, unsigned *n);
+int store_token_revoke_user(store_tx *tx, const char *user_id, unsigned *n);
+/** Removes every token with expires_at <= @now (revoked or not). */
+int store_token_purge(store_tx *tx, int64_t now, unsigned *n);
+
+/* ---- devices ---------------------------------------------------------------------------
+ * Document: { _id, v, owner_id, name, type, attrs: { ... }, <caller's fields> } where the
+ * caller's fields hold, by convention, secret (PHC hash of the device secret), online
+ * (bool), last_seen (int64), created_at (int64). name is unique per owner.
+ * Functions taking @owner_id answer STORE_ENOTFOUND for another owner's device, so the
+ * REST API cannot leak whether an id exists. */
+
+/** Creates a device. @attrs may be NULL (empty). STORE_EEXISTS if @id or (@owner_id, @name)
+ *  is taken. */
+int store_device_create(store_tx *tx, const char *id, const char *owner_id, const char *name,
+                        const char *type, const bson_t *attrs, const bson_t *doc);
+/** The device @id if it belongs to @owner_id. */
+int store_device_get(store_tx *tx, const char *owner_id, const char *id, bson_t **out);
+/** The device @id whoever owns it: for the broker / certificate checks, never for a
+ *  request made on behalf of a user. */
+int store_device_get_any(store_tx *tx, const char *id, bson_t **out);
+int store_device_get_by_name(store_tx *tx, const char *owner_id, const char *name, bson_t **out);
+
+typedef struct store_device_filter {
+    const char *name_prefix; /* NULL: any name */
+    const char *type;        /* NULL: any type */
+    const char *after;       /* cursor: only ids > after (NULL: from the start) */
+    unsigned offset;         /* rows to skip after the cursor */
+    unsigned limit;          /* page size, 1..STORE_PAGE_MAX (0 = STORE_PAGE_MAX) */
+} store_device_filter;
+
+#define STORE_PAGE_MAX 1000
+
+typedef struct store_page {
+    unsigned n;                     /* documents handed to the callback */
+    unsigned skipped;               /* corrupt rows skipped in this page */
+    bool more;                      /* further rows match after this page */
+    char last_id[STORE_ID_MAX + 1]; /* id of the last row read (corrupt or not): the next
+                                     * page's `after`; "" when the page is empty */
+} store_page;
+
+/** Calls @cb for each device of @owner_id matching @f (NULL: all), in id order, at most
+ *  f->limit of them; fills @page (may be NULL). Paging by `after` = page.last_id is stable
+ *  under concurrent inserts and deletes; offset is for clients that page by number. */
+int store_device_list(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                      int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page);
+/** How many devices of @owner_id match @f's name_prefix and type (after/offset/limit are
+ *  ignored; @f may be NULL). */
+int store_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                       uint64_t *out);
+/** Updates device @id of @owner_id: a non-NULL @name renames it (STORE_EEXISTS if the owner
+ *  has that name), non-NULL @attrs replaces the attributes, non-NULL @doc replaces the
+ *  caller's fields. owner and type never change. */
+int store_device_update(store_tx *tx, const char *owner_id, const char *id, const char *name,
+                        const bson_t *attrs, const bson_t *doc);
+/** Deletes device @id of @owner_id. Its certificates stay (they must remain on the CRL until
+ *  they expire): revoke them first. */
+int store_device_delete(store_tx *tx, const char *owner_id, const char *id);
+
+/* ---- device types ----------------------------------------------------------------------
+ * Document: { _id, v, owner_id (absent when global), name, required: [ attribute names ],
+ * <caller's fields> }. A type is global (@owner_id NULL) or an owner's own; the name is
+ * unique within its scope and an owner's type hides a global type of the same name. */
+
+/** Creates a type. STORE_EEXISTS if @id or the name in that scope is taken. */
+int store_devtype_create(store_tx *tx, const char *id, const char *owner_id, const char *name,
+                         const char *const *required, size_t n_required, const bson_t *doc);
+/** The type called @name as seen by @owner_id: its own, else the global one. @owner_id
+ *  NULL looks at global types only. */
+int store_devtype_get(store_tx *tx, const char *owner_id, const char *name, bson_t **out);
+/** Calls @cb for the types @owner_id sees (its own and the global ones; NULL: global only),
+ *  ordered by name, own before global for equal names. Corrupt rows skipped. */
+int store_devtype_each(store_tx *tx, const char *owner_id, int (*cb)(void *arg, const bson_t *doc),
+                       void *arg);
+/** Deletes the type @name of @owner_id's scope (NULL: the global one). */
+int store_devtype_delete(store_tx *tx, const char *owner_id, const char *name);
+
+/* ---- device certificates ---------------------------------------------------------------
+ * Document: { _id: serial, v, device_id, not_after, pem, revoked_at?, reason?,
+ * <caller's fields> }. The serial is hex (stored lower case, at most 40 digits = 20 bytes
+ * [RFC 5280 4.1.2.2]). There is no place for a private key: a PEM holding one, or a field
+ * named key / private_key, is refused with STORE_EINVAL. */
+
+/** Stores an issued certificate. STORE_EEXISTS if the serial is taken. */
+int store_cert_put(store_tx *tx, const char *serial, const char *device_id, int64_t not_after,
+                   const char *pem, const bson_t *doc);
+int store_cert_get(store_tx *tx, const char *serial, bson_t **out);
+/** Calls @cb for each certificate of @device_id, by not_after then serial. */
+int store_cert_each_device(store_tx *tx, const char *device_id,
+                           int (*cb)(void *arg, const bson_t *doc), void *arg);
+/** Revokes a certificate with an RFC 5280 CRLReason code at @when. STORE_ENOTFOUND;
+ *  STORE_EEXISTS if already revoked (the first revocation is kept). Works even when the
+ *  document is corrupt (the typed columns the CRL reads are updated). */
+int store_cert_revoke(store_tx *tx, const char *serial, int reason, int64_t when);
+
+typedef struct store_cert_revoked {
+    const char *serial; /* lower-case hex */
+    int64_t revoked_at;
+    int reason;
+    int64_t not_after;
+} store_cert_revoked;
+
+/** Calls @cb for every revoked certificate with not_after > @now (expired ones need not be
+ *  on a CRL; @now 0 lists all), by serial. Reads typed columns only. */
+int store_cert_each_revoked(store_tx *tx, int64_t now,
+                            int (*cb)(void *arg, const store_cert_revoked *r), void *arg);
+
+/* ---- outbox (notification e-mails, later webhooks) -------------------------------------
+ * Document: { v, kind, <caller's fields> }; the int64 id is the row's key beside it (a
+ * MongoDB backend would use a counter or an ObjectId). An item is due when due_at <= now.
+ * Claiming leases items: their due_at moves to now + lease, so an item whose sender died
+ * comes back after the lease without a separate recovery step. */
+
+/** Queues a @kind item (e.g. "mail.confirm") due at @due_at; its id in *@id (may be NULL). */
+int store_outbox_add(store_tx *tx, const char *kind, const bson_t *doc, int64_t due_at,
+                     int64_t *id);
+/** Leases up to @max due items for @lease_ms and calls @cb for each (any order) with the
+ *  number of earlier failed attempts. Corrupt rows are reported and deleted (they can never
+ *  be sent). Items left when @cb stops the walk stay leased until the lease ends. */
+int store_outbox_claim(store_tx *tx, int64_t now, int64_t lease_ms, unsigned max,
+                       int (*cb)(void *arg, int64_t id, const char *kind, int32_t attempts,
+                                 const bson_t *doc),
+                       void *arg);
+/** A failed attempt: the item becomes due again at @due_at with attempts + 1 (the new
+ *  count in *@attempts, may be NULL), so the sender can give up after N. STORE_ENOTFOUND. */
+int store_outbox_retry(store_tx *tx, int64_t id, int64_t due_at, int32_t *attempts);
+/** Removes the item: sent (done) or given up. STORE_ENOTFOUND. */
+int store_outbox_delete(store_tx *tx, int64_t id);
+
+#endif
