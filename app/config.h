@@ -30,17 +30,17 @@ typedef struct iot_config {
     bool allow_anonymous;                    /* "allow-anonymous", default false */
     config_listen listen[CONFIG_MAX_LISTEN]; /* "listen URL", repeatable; any replaces defaults */
     size_t n_listen;
-    char cert[CONFIG_PATH_MAX];    /* "cert", server certificate PEM; "" = generated */
-    char key[CONFIG_PATH_MAX];     /* "key" */
-    char cafile[CONFIG_PATH_MAX];  /* "cafile", CA for client certificates; "" = ours */
-    uint32_t max_packet_size;      /* "max-packet-size", default 1048576 */
-    uint32_t max_inflight;         /* "max-inflight", default 32 (1..65535) */
-    uint32_t max_queued;           /* "max-queued", default 1000 */
-    uint32_t max_keepalive;        /* "max-keepalive" seconds, default 65535 (0..65535) */
-    uint32_t connect_timeout_ms;   /* "connect-timeout" ms, default 10000 */
-    uint32_t handshake_timeout_ms; /* "handshake-timeout" ms, default 10000 */
-    uint64_t max_output_bytes;     /* "max-output-buffer" per connection, default 8388608 */
-    char log_level[16];            /* "log-level": debug|info|warn|error, default info */
+    char cert[CONFIG_PATH_MAX];       /* "cert", server certificate PEM; "" = generated */
+    char key[CONFIG_PATH_MAX];        /* "key" */
+    char cafile[CONFIG_PATH_MAX];     /* "cafile", CA for client certificates; "" = ours */
+    uint32_t max_packet_size;         /* "max-packet-size", default 1048576 */
+    uint32_t max_inflight;            /* "max-inflight", default 32 (1..65535) */
+    uint32_t max_queued;              /* "max-queued", default 1000 */
+    uint32_t max_keepalive;           /* "max-keepalive" seconds, default 65535 (0..65535) */
+    uint32_t connect_timeout_ms;      /* "connect-timeout" ms, default 10000 */
+    uint32_t handshake_timeout_ms;    /* "handshake-timeout" ms, default 10000 */
+    uint64_t max_output_bytes;        /* "max-output-buffer" per connection, default 8388608 */
+    char log_level[16];               /* "log-level": debug|info|warn|error, default info */
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */

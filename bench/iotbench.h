@@ -29,8 +29,8 @@ typedef struct iotbench_opts {
     int inflight;      /* QoS 1 window of unacknowledged PUBLISHes per publisher */
     int max_unflushed; /* packets queued in the client but not yet written by libuv */
     enum iotbench_mode mode;
-    bool persistent; /* subscribers use clean session 0 */
-    bool offline;    /* subscribers subscribe, go offline, drain after the publishers */
+    bool persistent;  /* subscribers use clean session 0 */
+    bool offline;     /* subscribers subscribe, go offline, drain after the publishers */
     const char *json; /* NULL: no JSON file */
 } iotbench_opts;
 

@@ -357,8 +357,7 @@ static void sub_on_connack(mqtt_client *c, uint8_t rc)
     if (s->resuming) {
         /* the subscription must come from the stored session, not from us */
         if (!mqtt_client_session_present(c)) {
-            fprintf(stderr, "iotbench: subscriber %u: session present 0, session lost\n",
-                    s->idx);
+            fprintf(stderr, "iotbench: subscriber %u: session present 0, session lost\n", s->idx);
             s->run->r->sessions_lost++;
         }
         return;

@@ -299,7 +299,7 @@ struct mconn {
     session *blocked_on;  /* back-pressure: reading paused for this session (a ref) */
     mconn *bprev, *bnext; /* in lp->blocked */
     uint64_t blocked_at;
-    unsigned blocked_gen; /* blocked_on->relieved when the wait (re)started */
+    unsigned blocked_gen;   /* blocked_on->relieved when the wait (re)started */
     uint32_t store_pending; /* acknowledgements waiting for a store commit (persist.c) */
     char peer[64];
     char cn[128]; /* verified client certificate CN, "" when none */

@@ -350,8 +350,7 @@ void session__rx_qos2_del(session *s, uint16_t pid)
 /* restore.c: a message of a restored persistent session, in mid order. A message sent
  * before the restart goes back into the inflight window with its packet id, to be
  * re-sent with DUP on reconnect [MQTT-4.4.0-1]; the rest is queued. */
-int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
-                         uint16_t pid)
+int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state, uint16_t pid)
 {
     bool sent = state != STORE_MSG_QUEUED && pid != 0 && find_inflight(s, pid) < 0;
     if (sent && s->n_inf < s->br->o.max_inflight) {
@@ -363,7 +362,9 @@ int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t 
             .mid = m->mid,
             .pid = pid,
             .qos = released ? 2 : qos,
-            .state = released ? INF_WAIT_PUBCOMP : qos == 1 ? INF_WAIT_PUBACK : INF_WAIT_PUBREC,
+            .state = released   ? INF_WAIT_PUBCOMP
+                     : qos == 1 ? INF_WAIT_PUBACK
+                                : INF_WAIT_PUBREC,
             .retain = retain,
         };
         if (pid >= s->next_pid)

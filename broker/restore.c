@@ -114,8 +114,8 @@ static int on_session(void *arg, const char *id, const bson_t *doc)
 static int on_msg(void *arg, const store_msg *sm)
 {
     rctx *x = arg;
-    bmsg *m = bmsg__new(sm->topic, sm->topic_len, sm->payload, sm->payload_len, sm->qos,
-                        sm->retain);
+    bmsg *m =
+        bmsg__new(sm->topic, sm->topic_len, sm->payload, sm->payload_len, sm->qos, sm->retain);
     if (!m)
         return STORE_ENOMEM;
     m->mid = sm->mid;

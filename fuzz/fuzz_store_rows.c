@@ -42,8 +42,12 @@ static void insert(sqlite3 *db, const char *sql, const uint8_t *d, const uint8_t
     for (int i = 1; i <= sqlite3_bind_parameter_count(s); i++) {
         const char *name = sqlite3_bind_parameter_name(s, i);
         switch (name[1]) {
-        case 'a': bind_bytes(s, i, a, an, d[0] & 1); break;
-        case 't': bind_bytes(s, i, a, an, d[0] & 8); break;
+        case 'a':
+            bind_bytes(s, i, a, an, d[0] & 1);
+            break;
+        case 't':
+            bind_bytes(s, i, a, an, d[0] & 8);
+            break;
         case 'b':
             if (d[0] & 16)
                 sqlite3_bind_null(s, i);
@@ -62,8 +66,12 @@ static void insert(sqlite3 *db, const char *sql, const uint8_t *d, const uint8_t
             else
                 sqlite3_bind_int(s, i, d[2] % 4);
             break;
-        case 'p': sqlite3_bind_int(s, i, (d[3] << 9) | d[4]); break;
-        case 'r': sqlite3_bind_int(s, i, d[1] >> 7); break;
+        case 'p':
+            sqlite3_bind_int(s, i, (d[3] << 9) | d[4]);
+            break;
+        case 'r':
+            sqlite3_bind_int(s, i, d[1] >> 7);
+            break;
         }
     }
     sqlite3_step(s);

@@ -13,27 +13,25 @@
 static const char sql_body_add[] =
     "INSERT INTO messages(mid, topic, payload, retain) VALUES(?1, ?2, ?3, ?4)"
     " ON CONFLICT(mid) DO NOTHING";
-static const char sql_body_drop[] =
-    "DELETE FROM messages WHERE mid = ?1"
-    " AND NOT EXISTS (SELECT 1 FROM session_msgs WHERE mid = ?1)";
+static const char sql_body_drop[] = "DELETE FROM messages WHERE mid = ?1"
+                                    " AND NOT EXISTS (SELECT 1 FROM session_msgs WHERE mid = ?1)";
 static const char sql_add[] =
     "INSERT INTO session_msgs(client_id, mid, qos, state, pid) VALUES(?1, ?2, ?3, ?4, ?5)";
 static const char sql_update[] =
     "UPDATE session_msgs SET state = ?3, pid = ?4 WHERE client_id = ?1 AND mid = ?2";
 static const char sql_delete[] = "DELETE FROM session_msgs WHERE client_id = ?1 AND mid = ?2";
 /* LEFT JOIN: a delivery row whose body is missing is reported, not silently dropped. */
-static const char sql_each[] =
-    "SELECT s.mid, s.qos, m.retain, s.state, s.pid, m.topic, m.payload"
-    " FROM session_msgs s LEFT JOIN messages m ON m.mid = s.mid"
-    " WHERE s.client_id = ?1 ORDER BY s.mid";
-static const char sql_max_id[] =
-    "SELECT max((SELECT value FROM meta WHERE key = 'max_mid'),"
-    " coalesce((SELECT max(mid) FROM messages), 0))";
+static const char sql_each[] = "SELECT s.mid, s.qos, m.retain, s.state, s.pid, m.topic, m.payload"
+                               " FROM session_msgs s LEFT JOIN messages m ON m.mid = s.mid"
+                               " WHERE s.client_id = ?1 ORDER BY s.mid";
+static const char sql_max_id[] = "SELECT max((SELECT value FROM meta WHERE key = 'max_mid'),"
+                                 " coalesce((SELECT max(mid) FROM messages), 0))";
 
 static bool msg_valid(const store_msg *m)
 {
-    return m && m->mid > 0 && m->mid <= INT64_MAX && m->qos <= 2 && m->state <= STORE_MSG_RELEASED &&
-           m->topic && m->topic_len > 0 && (m->payload || m->payload_len == 0);
+    return m && m->mid > 0 && m->mid <= INT64_MAX && m->qos <= 2 &&
+           m->state <= STORE_MSG_RELEASED && m->topic && m->topic_len > 0 &&
+           (m->payload || m->payload_len == 0);
 }
 
 static int body_add(store_tx *tx, const store_msg *m, bool *inserted)
@@ -150,9 +148,14 @@ static bool row_decode(sqlite3_stmt *s, store_msg *m)
         return false;
     if (!m->payload)
         m->payload = empty; /* SQLite gives NULL for a zero-length blob */
-    *m = (store_msg){.mid = (uint64_t)mid, .qos = (uint8_t)qos, .retain = retain != 0,
-                     .state = (uint8_t)state, .pid = (uint16_t)pid, .topic = m->topic,
-                     .topic_len = (uint16_t)tlen, .payload = m->payload,
+    *m = (store_msg){.mid = (uint64_t)mid,
+                     .qos = (uint8_t)qos,
+                     .retain = retain != 0,
+                     .state = (uint8_t)state,
+                     .pid = (uint16_t)pid,
+                     .topic = m->topic,
+                     .topic_len = (uint16_t)tlen,
+                     .payload = m->payload,
                      .payload_len = (uint32_t)plen};
     return true;
 }

@@ -12,7 +12,8 @@ static const char sql_each[] = "SELECT topic, qos, payload FROM retained";
 
 int store_retained_put(store_tx *tx, const store_retained *r)
 {
-    if (!tx || !r || !r->topic || r->topic_len == 0 || r->qos > 2 || (r->payload_len && !r->payload))
+    if (!tx || !r || !r->topic || r->topic_len == 0 || r->qos > 2 ||
+        (r->payload_len && !r->payload))
         return STORE_EINVAL;
     if (r->payload_len == 0) {
         /* [MQTT-3.3.1-10] an empty retained payload removes the retained message */

@@ -82,7 +82,8 @@ int store_session_each(store_tx *tx, int (*cb)(void *arg, const char *client_id,
         const void *data = sqlite3_column_blob(s, 1);
         int len = sqlite3_column_bytes(s, 1);
         bson_t doc;
-        if (!id || !*id || sqlite3_column_type(s, 1) != SQLITE_BLOB || !doc_decode(data, len, &doc)) {
+        if (!id || !*id || sqlite3_column_type(s, 1) != SQLITE_BLOB ||
+            !doc_decode(data, len, &doc)) {
             store__row_skipped(tx, "session", id);
             continue;
         }

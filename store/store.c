@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "store/store_db.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BUSY_TIMEOUT_MS   5000
 #define STORE_DEFAULT_WINDOW_US 1000
 #define STORE_DEFAULT_MAX_BATCH 4096
 
@@ -69,7 +69,8 @@ static int configure(sqlite3 *db, const store_opts *o, char *err, size_t errlen)
         return rc;
     rc = store__exec(db, "PRAGMA foreign_keys=ON");
     if (rc == 0)
-        rc = store__exec(db, o->sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+        rc = store__exec(db,
+                         o->sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
     if (rc < 0)
         snprintf(err, errlen, "cannot configure the database: %s", sqlite3_errmsg(db));
     return rc;

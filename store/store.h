@@ -100,12 +100,12 @@ int store_check(store *st, char *msg, size_t len);
 
 /** Counters for a metrics endpoint. Thread-safe snapshot. */
 typedef struct store_stats {
-    unsigned long long jobs;         /* jobs completed */
-    unsigned long long jobs_failed;  /* jobs whose rc < 0 */
-    unsigned long long batches;      /* transactions committed */
-    unsigned long long batch_max;    /* most jobs in one transaction */
-    unsigned long long queue_depth;  /* jobs submitted and not yet run, now */
-    unsigned long long queue_max;    /* highest queue depth seen */
+    unsigned long long jobs;          /* jobs completed */
+    unsigned long long jobs_failed;   /* jobs whose rc < 0 */
+    unsigned long long batches;       /* transactions committed */
+    unsigned long long batch_max;     /* most jobs in one transaction */
+    unsigned long long queue_depth;   /* jobs submitted and not yet run, now */
+    unsigned long long queue_max;     /* highest queue depth seen */
     unsigned long long commit_us_p50; /* commit (incl. fsync) latency percentiles */
     unsigned long long commit_us_p99;
     unsigned long long commit_us_max;
@@ -162,8 +162,8 @@ int store_msg_update(store_tx *tx, const char *client_id, uint64_t mid, uint8_t 
 /** Removes (client, mid) (acknowledged or dropped). STORE_ENOTFOUND if absent. */
 int store_msg_delete(store_tx *tx, const char *client_id, uint64_t mid);
 /** Calls @cb for each message of @client_id in mid order (early stop as above). */
-int store_msg_each(store_tx *tx, const char *client_id,
-                   int (*cb)(void *arg, const store_msg *m), void *arg);
+int store_msg_each(store_tx *tx, const char *client_id, int (*cb)(void *arg, const store_msg *m),
+                   void *arg);
 /** Highest mid ever stored (0 if none), so ids keep growing across restarts. */
 int store_msg_max_id(store_tx *tx, uint64_t *out);
 

@@ -448,7 +448,7 @@ Test(broker, retained_set_deliver_delete)
     cr_assert(p.retain, "retained delivery carries retain=1");
     ack(&a, MQTT_PUBACK, p.packet_id);
     publish(&b, "r/1", "", 0, true, 0); /* delete */
-    p = expect_publish(&a, rstore);      /* still forwarded to live subscribers */
+    p = expect_publish(&a, rstore);     /* still forwarded to live subscribers */
     cr_assert_not(p.retain);
     cr_assert_eq(mqtt_retain_count(br->retained), 0);
     cl_gone(&a);

@@ -91,8 +91,12 @@ static int msgs_each(store_tx *tx, void *arg)
 
 static store_msg msg(uint64_t mid, const char *topic, const char *payload)
 {
-    return (store_msg){.mid = mid, .qos = 1, .state = STORE_MSG_QUEUED, .topic = (const uint8_t *)topic,
-                       .topic_len = (uint16_t)strlen(topic), .payload = (const uint8_t *)payload,
+    return (store_msg){.mid = mid,
+                       .qos = 1,
+                       .state = STORE_MSG_QUEUED,
+                       .topic = (const uint8_t *)topic,
+                       .topic_len = (uint16_t)strlen(topic),
+                       .payload = (const uint8_t *)payload,
                        .payload_len = (uint32_t)strlen(payload)};
 }
 
@@ -477,9 +481,9 @@ Test(store, corrupt_message_rows_skipped_and_counted)
     store_close(st);
     raw_exec("PRAGMA foreign_keys=OFF;"
              "INSERT INTO messages VALUES(2, x'61', x'78', 0);"
-             "INSERT INTO session_msgs VALUES('c1', 2, 1, 7, 0);"    /* unknown state */
-             "INSERT INTO session_msgs VALUES('c1', 3, 1, 0, 0);"    /* body missing */
-             "INSERT INTO messages VALUES(4, x'', x'78', 0);"        /* empty topic */
+             "INSERT INTO session_msgs VALUES('c1', 2, 1, 7, 0);" /* unknown state */
+             "INSERT INTO session_msgs VALUES('c1', 3, 1, 0, 0);" /* body missing */
+             "INSERT INTO messages VALUES(4, x'', x'78', 0);"     /* empty topic */
              "INSERT INTO session_msgs VALUES('c1', 4, 1, 0, 0);"
              "INSERT INTO messages VALUES(5, x'61', x'78', 0);"
              "INSERT INTO session_msgs VALUES('c1', 5, 1, 0, 70000);" /* pid range */
@@ -656,9 +660,9 @@ Test(store, check_reports_damage)
 
 Test(store, strerror_names_every_code)
 {
-    static const int codes[] = {STORE_OK,      STORE_ENOTFOUND, STORE_EEXISTS,
-                                STORE_ECORRUPT, STORE_EIO,      STORE_ENOMEM,
-                                STORE_EINVAL,  STORE_ESCHEMA,   STORE_ECLOSED};
+    static const int codes[] = {STORE_OK,       STORE_ENOTFOUND, STORE_EEXISTS,
+                                STORE_ECORRUPT, STORE_EIO,       STORE_ENOMEM,
+                                STORE_EINVAL,   STORE_ESCHEMA,   STORE_ECLOSED};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         const char *s = store_strerror(codes[i]);
         cr_assert_not_null(s);

@@ -13,7 +13,6 @@
 #include "store/store_app.h"
 #include "store/store_db.h"
 
-
 static char dir[64];
 static char path[96];
 static sqlite3 *db;
