@@ -25,7 +25,7 @@ start_broker() { # run name
   rm -rf "$work/data"
   mkdir -p "$work/data"
   ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
-    --listen "mqtt://127.0.0.1:$port" --max-queued 10000000 --log-level warn \
+    --listen "mqtt://127.0.0.1:$port" --max-queued 10000000 --log-level info \
     2>"$work/$1.log" &
   echo $! > "$work/pid"
   for _ in $(seq 100); do
@@ -37,19 +37,27 @@ start_broker() { # run name
 
 stop_broker() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
 
-row() { # json-file publishers mode
+row() { # json-file publishers mode broker-log
   /usr/bin/python3 - "$@" <<'PY'
-import json, sys
-path, pubs, mode = sys.argv[1:4]
+import json, re, sys
+path, pubs, mode, log = sys.argv[1:5]
+commit = ("?", "?", "?")
+try:
+    for line in open(log, errors="replace"):
+        m = re.search(r"store: (\d+) jobs .* in (\d+) commits .*commit p50 (\d+) us p99 (\d+) us", line)
+        if m:
+            commit = ("%.0f" % (int(m.group(1)) / max(1, int(m.group(2)))), m.group(3), m.group(4))
+except OSError:
+    pass
 try:
     r = json.load(open(path))
 except (OSError, ValueError):
     print("%10s  %-8s  %s" % (pubs, mode, "failed (see stderr)"))
     sys.exit(0)
 lat = r["puback_latency_us"]
-print("%10s  %-8s  %12.0f  %10.1f  %10.1f  %8d  %8d  %s" % (
+print("%10s  %-8s  %12.0f  %10.1f  %10.1f  %8d  %8d  %8s  %8s  %8s  %s" % (
     pubs, mode, r["acked_per_s"], lat["p50"] / 1e3, lat["p99"] / 1e3, r["lost"], r["dups"],
-    "session lost" if r["sessions_lost"] else ""))
+    commit[0], commit[1], commit[2], "session lost" if r["sessions_lost"] else ""))
 PY
 }
 
@@ -63,14 +71,18 @@ for mode in online offline; do
       --size 64 --duration "$secs" $flag --json "$out/$name.json" >/dev/null \
       2>"$work/$name.bench.log" || { echo "durable: $name failed:" >&2; tail -3 "$work/$name.bench.log" >&2; rm -f "$out/$name.json"; }
     stop_broker
-    rows+=("$out/$name.json|$pubs|$mode")
+    cp "$work/$name.log" "$out/$name.broker.log"
+    rows+=("$out/$name.json|$pubs|$mode|$out/$name.broker.log")
   done
 done
 
-printf '\n%10s  %-8s  %12s  %10s  %10s  %8s  %8s\n' publishers sub "PUBACKed/s" "p50 ms" \
-  "p99 ms" lost dups
-printf '%s\n' "----------  --------  ------------  ----------  ----------  --------  --------"
+echo
+echo "PUBACK latency as publishers see it; jobs/commit and commit p50/p99 (us, incl. fsync)"
+echo "from the broker's store counters."
+printf '%10s  %-8s  %12s  %10s  %10s  %8s  %8s  %8s  %8s  %8s\n' publishers sub "PUBACKed/s" \
+  "p50 ms" "p99 ms" lost dups jobs/cmt "cmt p50" "cmt p99"
+printf '%s\n' "----------  --------  ------------  ----------  ----------  --------  --------  --------  --------  --------"
 for r in "${rows[@]}"; do
-  IFS='|' read -r f p m <<<"$r"
-  row "$f" "$p" "$m"
+  IFS='|' read -r f p m l <<<"$r"
+  row "$f" "$p" "$m" "$l"
 done
