@@ -53,9 +53,10 @@ void app_store_close(store *st)
     store_stats s;
     store_stats_get(st, &s);
     log_info("store: %llu jobs (%llu failed) in %llu commits (max %llu per commit), commit "
-             "p50 %llu us p99 %llu us max %llu us, queue max %llu, %llu rows skipped",
+             "p50 %llu us p99 %llu us max %llu us, queue max %llu, %llu checkpoints, %llu rows "
+             "skipped",
              s.jobs, s.jobs_failed, s.batches, s.batch_max, s.commit_us_p50, s.commit_us_p99,
-             s.commit_us_max, s.queue_max, s.rows_skipped);
+             s.commit_us_max, s.queue_max, s.checkpoints, s.rows_skipped);
     store_close(st);
 }
 

@@ -6,7 +6,7 @@
 # Prints publishers, msgs/s PUBACKed, PUBACK latency p50/p99 (publisher side: with a
 # durable store, the commit latency clients see) and loss.
 #
-# Usage: bench/durable.sh [SECONDS]   (default 5 s measured per run, 1 s warm-up)
+# Usage: [STORE_SYNC=full|normal] bench/durable.sh [SECONDS]   (default 5 s measured per run, 1 s warm-up)
 # Results (JSON per run) go to build/bench-results/durable-*.json.
 # Memory: an offline run queues everything it publishes, so the broker holds
 # SECONDS x rate messages at the end (~1 GB for 5 s at 700k msg/s without durability).
@@ -26,6 +26,7 @@ start_broker() { # run name
   mkdir -p "$work/data"
   ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
     --listen "mqtt://127.0.0.1:$port" --max-queued 10000000 --log-level info \
+    --store-sync "${STORE_SYNC:-full}" \
     2>"$work/$1.log" &
   echo $! > "$work/pid"
   for _ in $(seq 100); do

@@ -228,6 +228,8 @@ int store_start(store *st)
         rc = STORE_ENOMEM;
     st->started = rc == 0 || st->started;
     pthread_mutex_unlock(&st->qlock);
+    if (rc == 0)
+        store__ckpt_start(st, st->path);
     return rc;
 }
 

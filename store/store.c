@@ -98,6 +98,14 @@ static store *store_alloc(const store_opts *o)
         return NULL;
     pthread_mutex_init(&st->db_lock, NULL);
     pthread_mutex_init(&st->qlock, NULL);
+    pthread_mutex_init(&st->ckpt_lock, NULL);
+    pthread_cond_init(&st->ckpt_cond, NULL);
+    atomic_init(&st->checkpoints, 0);
+    st->path = strdup(o->path);
+    if (!st->path) {
+        free(st);
+        return NULL;
+    }
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&st->qcond, &ca);
@@ -112,6 +120,9 @@ static void store_free(store *st)
 {
     store__stmt_clear(st);
     sqlite3_close_v2(st->db);
+    free(st->path);
+    pthread_cond_destroy(&st->ckpt_cond);
+    pthread_mutex_destroy(&st->ckpt_lock);
     pthread_cond_destroy(&st->qcond);
     pthread_mutex_destroy(&st->qlock);
     pthread_mutex_destroy(&st->db_lock);
@@ -159,6 +170,7 @@ void store_close(store *st)
     if (!st)
         return;
     store__queue_stop(st);
+    store__ckpt_stop(st);
     store_free(st);
 }
 
@@ -281,4 +293,5 @@ void store_stats_get(store *st, store_stats *out)
     out->commit_us_max = st->commit_max_us;
     pthread_mutex_unlock(&st->qlock);
     out->rows_skipped = atomic_load(&st->rows_skipped);
+    out->checkpoints = atomic_load(&st->checkpoints);
 }

@@ -110,6 +110,7 @@ typedef struct store_stats {
     unsigned long long commit_us_p99;
     unsigned long long commit_us_max;
     unsigned long long rows_skipped; /* corrupt rows reported and skipped */
+    unsigned long long checkpoints;  /* WAL checkpoints run off the commit path */
 } store_stats;
 
 void store_stats_get(store *st, store_stats *out);

@@ -47,6 +47,17 @@ struct store {
     unsigned long long commit_max_us, commits;
     unsigned long long hist[STORE_HIST_BUCKETS];
     atomic_ullong rows_skipped;
+
+    /* WAL checkpoints off the commit path (checkpoint.c) */
+    char *path;
+    sqlite3 *ckpt_db;
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    unsigned ckpt_pages; /* WAL size reported by the hook, 0 = nothing to do */
+    unsigned ckpt_mark;  /* WAL size at the last wake-up (store thread only) */
+    bool ckpt_stop, ckpt_running;
+    atomic_ullong checkpoints;
 };
 
 /* Monotonic clock in microseconds. */
@@ -67,6 +78,11 @@ void store__queue_run(store *st, store_job *first, size_t n);
 void store__queue_stop(store *st);
 /* True on the store thread (where store_sync would deadlock). */
 bool store__on_store_thread(store *st);
+/* Starts the checkpoint thread and moves checkpoints off the writer (checkpoint.c).
+ * Failure to start it only logs: checkpoints then stay on commits. */
+int store__ckpt_start(store *st, const char *path);
+/* Stops it (before the writer closes). */
+void store__ckpt_stop(store *st);
 /* Counts one committed transaction in the stats (qlock taken inside). */
 void store__stats_commit(store *st, size_t njobs, uint64_t commit_us);
 

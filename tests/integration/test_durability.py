@@ -539,6 +539,9 @@ class DurabilityTest(unittest.TestCase):
         self.assertEqual([payload_seq(m.payload) for m in first], [0, 1, 2])
         self.assertEqual([m.dup for m in first], [False] * 3)
         sub.close()  # never PUBACKed: in flight at the broker
+        # The close travels on another socket (maybe another loop) than the next publish:
+        # give the broker time to see it, or 3 and 4 may still go out on the old connection.
+        time.sleep(0.3)
         publish(b.port, [("dur/g", seq_payload(i), False) for i in (3, 4)])
         self.stop(b)
 
