@@ -3,8 +3,7 @@
  *
  * The body (topic, payload, retain) is stored once per mid in `messages`; each session
  * holding it has a `session_msgs` row with its own qos/state/pid. The body is removed by
- * trigger session_msgs_gc when its last session_msgs row goes, and trigger messages_hwm
- * remembers the highest mid removed so store_msg_max_id never goes back (schema.c).
+ * trigger session_msgs_gc when its last session_msgs row goes (schema.c).
  */
 #include <string.h>
 
@@ -24,8 +23,7 @@ static const char sql_delete[] = "DELETE FROM session_msgs WHERE client_id = ?1 
 static const char sql_each[] = "SELECT s.mid, s.qos, m.retain, s.state, s.pid, m.topic, m.payload"
                                " FROM session_msgs s LEFT JOIN messages m ON m.mid = s.mid"
                                " WHERE s.client_id = ?1 ORDER BY s.mid";
-static const char sql_max_id[] = "SELECT max((SELECT value FROM meta WHERE key = 'max_mid'),"
-                                 " coalesce((SELECT max(mid) FROM messages), 0))";
+static const char sql_max_id[] = "SELECT coalesce(max(mid), 0) FROM messages";
 
 static bool msg_valid(const store_msg *m)
 {

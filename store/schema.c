@@ -12,11 +12,12 @@
  *                 it is queued for
  *   session_msgs  (client_id, mid) delivery state; deleting the session cascades here
  *   retained      topic -> qos, payload
- *   meta          'max_mid': highest mid ever deleted from messages (high-water mark)
+ *   meta          key -> integer, for later use
  * Message bodies are garbage-collected by the trigger session_msgs_gc: when the last
  * session_msgs row of a mid goes (store_msg_delete, or the cascade of a session delete)
- * the body goes too. Trigger messages_hwm keeps 'max_mid' so that store_msg_max_id never
- * goes back once every message was acknowledged.
+ * the body goes too. Message ids need only be unique among live rows: after a restart
+ * the broker continues above the highest one still stored (a trigger keeping a
+ * high-water mark cost one more write per acknowledged message, for nothing).
  */
 #include <stdio.h>
 
@@ -24,7 +25,6 @@
 
 static const char migration_broker[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
-    "INSERT INTO meta(key, value) VALUES('max_mid', 0);"
     "CREATE TABLE sessions(client_id TEXT PRIMARY KEY NOT NULL, doc BLOB NOT NULL);"
     "CREATE TABLE messages(mid INTEGER PRIMARY KEY, topic BLOB NOT NULL,"
     " payload BLOB NOT NULL, retain INTEGER NOT NULL);"
@@ -37,8 +37,6 @@ static const char migration_broker[] =
     "CREATE TRIGGER session_msgs_gc AFTER DELETE ON session_msgs"
     " WHEN NOT EXISTS (SELECT 1 FROM session_msgs WHERE mid = OLD.mid)"
     " BEGIN DELETE FROM messages WHERE mid = OLD.mid; END;"
-    "CREATE TRIGGER messages_hwm AFTER DELETE ON messages"
-    " BEGIN UPDATE meta SET value = max(value, OLD.mid) WHERE key = 'max_mid'; END;"
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 

@@ -165,7 +165,8 @@ int store_msg_delete(store_tx *tx, const char *client_id, uint64_t mid);
 /** Calls @cb for each message of @client_id in mid order (early stop as above). */
 int store_msg_each(store_tx *tx, const char *client_id, int (*cb)(void *arg, const store_msg *m),
                    void *arg);
-/** Highest mid ever stored (0 if none), so ids keep growing across restarts. */
+/** Highest mid still stored (0 if none). Ids need only be unique among stored rows: the
+ *  broker continues above this one after a restart. */
 int store_msg_max_id(store_tx *tx, uint64_t *out);
 
 /* ---- broker: retained messages ------------------------------------------------------ */
