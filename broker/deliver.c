@@ -274,10 +274,11 @@ static void remove_inflight(session *s, int i)
     s->n_inf--;
 }
 
-int session__puback(session *s, uint16_t pid)
+/* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. */
+static int complete(session *s, uint16_t pid, uint8_t want)
 {
     int i = find_inflight(s, pid);
-    if (i >= 0 && s->inf[i].state == INF_WAIT_PUBACK) {
+    if (i >= 0 && s->inf[i].state == want) {
         if (persist__session_on(s))
             persist__msg_del(session__owner(s), s, s->inf[i].mid);
         remove_inflight(s, i);
@@ -285,6 +286,8 @@ int session__puback(session *s, uint16_t pid)
     }
     return 0;
 }
+
+int session__puback(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT_PUBACK); }
 
 int session__pubrec(session *s, uint16_t pid)
 {
@@ -308,17 +311,7 @@ int session__pubrec(session *s, uint16_t pid)
     return 0;
 }
 
-int session__pubcomp(session *s, uint16_t pid)
-{
-    int i = find_inflight(s, pid);
-    if (i >= 0 && s->inf[i].state == INF_WAIT_PUBCOMP) {
-        if (persist__session_on(s))
-            persist__msg_del(session__owner(s), s, s->inf[i].mid);
-        remove_inflight(s, i);
-        session__drain(s);
-    }
-    return 0;
-}
+int session__pubcomp(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT_PUBCOMP); }
 
 bool session__rx_qos2_add(session *s, uint16_t pid)
 {
