@@ -118,9 +118,25 @@ void persist__msg_add(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
     added(lp);
 }
 
+/* The ADD of (s, mid) if it is the last effect of this iteration: a message delivered
+ * at once on the loop that routed it (same loop, empty queue) is then stored already
+ * sent, one write instead of two. */
+static pop *pending_add(bloop *lp, session *s, uint64_t mid)
+{
+    pjob *j = lp->pj;
+    pop *o = j && j->n_ops ? &j->ops[j->n_ops - 1] : NULL;
+    return o && o->kind == P_MSG_ADD && o->s == s && o->mid == mid ? o : NULL;
+}
+
 void persist__msg_state(bloop *lp, session *s, uint64_t mid, uint8_t state, uint16_t pid)
 {
-    pop *o = add_op(lp, P_MSG_STATE, s);
+    pop *o = pending_add(lp, s, mid);
+    if (o) {
+        o->state = state;
+        o->pid = pid;
+        return;
+    }
+    o = add_op(lp, P_MSG_STATE, s);
     if (!o)
         return;
     o->mid = mid;
@@ -208,7 +224,8 @@ static store_msg msg_of(const pop *o)
         .mid = o->mid,
         .qos = o->qos,
         .retain = o->retain,
-        .state = STORE_MSG_QUEUED,
+        .state = o->state,
+        .pid = o->pid,
         .topic = m->b->data + m->topic_off,
         .topic_len = m->topic_len,
         .payload = m->b->data + m->payload_off,
