@@ -153,9 +153,21 @@ fail:
     return NULL;
 }
 
+static void sqlite_memstatus_off(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
+/* SQLite counts every allocation under a global mutex unless told not to; we never read
+ * those counters. Only possible before SQLite initialises (the first open): later calls
+ * fail harmlessly with SQLITE_MISUSE. */
+static void tune_sqlite(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_memstatus_off);
+}
+
 store *store_open(const store_opts *o, char *err, size_t errlen)
 {
     char buf[512] = "";
+    tune_sqlite();
     store *st = open_db(o, buf, sizeof buf);
 
     if (!st)
