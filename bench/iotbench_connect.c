@@ -605,9 +605,16 @@ static void finish(struct run *run)
     run->r->up_at_end = run->up;
     if (run->o->hold > 0)
         progress(run, now_ns());
-    for (uint32_t i = 0; i < run->next; i++)
-        if (run->conns[i].st != ST_DONE)
-            conn_close(&run->conns[i]);
+    for (uint32_t i = 0; i < run->next; i++) {
+        struct conn *c = &run->conns[i];
+        /* Reset rather than FIN: K client ports in TIME_WAIT would slow the next run's
+         * port search and could exhaust them. */
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        if (c->st == ST_DONE)
+            continue;
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        conn_close(c);
+    }
     uv_close((uv_handle_t *)&run->tick, NULL);
 }
 
