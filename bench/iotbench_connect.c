@@ -388,15 +388,15 @@ static void tls_begin(struct conn *c)
 
 /* ---- TCP ---------------------------------------------------------------------------------- */
 
-static void tcp_done(struct conn *c)
+static void tcp_done(struct conn *c, int status)
 {
     int err = 0;
     socklen_t len = sizeof err;
 
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
-    if (err) {
-        conn_fail(c, FAIL_TCP, strerror(err));
+    if (err || status < 0) {
+        conn_fail(c, FAIL_TCP, err ? strerror(err) : uv_strerror(status));
         return;
     }
     c->t_tcp = now_ns();
@@ -429,10 +429,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
         [ST_TCP] = FAIL_TCP, [ST_TLS] = FAIL_TLS, [ST_MQTT] = FAIL_EOF, [ST_UP] = FAIL_DROPPED};
 
     (void)events;
-    if (status < 0 && c->st >= ST_TCP && c->st <= ST_UP) {
+    if (c->st == ST_TCP) { /* SO_ERROR names a failed connect better than the poll status */
+        tcp_done(c, status);
+    } else if (status < 0 && c->st >= ST_TCP && c->st <= ST_UP) {
         conn_fail_err(c, cause[c->st], status);
-    } else if (c->st == ST_TCP) {
-        tcp_done(c);
     } else if (c->st == ST_TLS) {
         tls_step(c);
     } else if (c->st == ST_MQTT) {
