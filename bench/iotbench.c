@@ -1,5 +1,7 @@
 /* iotbench: benchmark tools for iotcloud. main() and option parsing.
  *
+ *   iotbench connect ...   see iotbench_connect_opts.c
+ *
  *   iotbench pubsub [--host IP] [--port N] [--pubs P] [--subs S] [--qos 0|1]
  *                   [--size BYTES] [--duration S] [--rate MSGS_PER_S]
  *                   [--topic-mode one2one|fanin|fanout] [--inflight N]
@@ -7,6 +9,7 @@
  *                   [--json FILE]
  */
 #include "bench/iotbench.h"
+#include "bench/iotbench_connect.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +22,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: iotbench pubsub [options]\n"
+            "       iotbench connect [options]   (iotbench connect --help)\n"
             "  --host IP            broker address (numeric), default 127.0.0.1\n"
             "  --port N             default 1883\n"
             "  --pubs P             publishers (one2one: pairs), default 1\n"
@@ -39,7 +43,7 @@ static void usage(FILE *f)
             IOTBENCH_MIN_SIZE);
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
+int iotbench_parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;
     long v;
@@ -52,7 +56,7 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int parse_double(const char *s, double lo, double hi, double *out)
+int iotbench_parse_double(const char *s, double lo, double hi, double *out)
 {
     char *end;
     double v;
@@ -78,7 +82,7 @@ static int parse_mode(const char *s, enum iotbench_mode *m)
     return -1;
 }
 
-static int parse_host(const char *s, char *out, size_t cap)
+int iotbench_parse_host(const char *s, char *out, size_t cap)
 {
     struct sockaddr_in6 a6;
     struct sockaddr_in a4;
@@ -117,47 +121,47 @@ static int apply_opt(iotbench_opts *o, int opt, const char *arg)
 
     switch (opt) {
     case OPT_HOST:
-        return parse_host(arg, o->host, sizeof o->host);
+        return iotbench_parse_host(arg, o->host, sizeof o->host);
     case OPT_PORT:
-        if (parse_long(arg, 1, 65535, &v))
+        if (iotbench_parse_long(arg, 1, 65535, &v))
             return -1;
         o->port = (int)v;
         return 0;
     case OPT_PUBS:
-        if (parse_long(arg, 1, 10000, &v))
+        if (iotbench_parse_long(arg, 1, 10000, &v))
             return -1;
         o->pubs = (int)v;
         return 0;
     case OPT_SUBS:
-        if (parse_long(arg, 1, 10000, &v))
+        if (iotbench_parse_long(arg, 1, 10000, &v))
             return -1;
         o->subs = (int)v;
         return 0;
     case OPT_QOS:
-        if (parse_long(arg, 0, 1, &v))
+        if (iotbench_parse_long(arg, 0, 1, &v))
             return -1;
         o->qos = (int)v;
         return 0;
     case OPT_SIZE:
-        if (parse_long(arg, IOTBENCH_MIN_SIZE, 256 * 1024, &v))
+        if (iotbench_parse_long(arg, IOTBENCH_MIN_SIZE, 256 * 1024, &v))
             return -1;
         o->size = (int)v;
         return 0;
     case OPT_DURATION:
-        return parse_double(arg, 0.1, 86400, &o->duration);
+        return iotbench_parse_double(arg, 0.1, 86400, &o->duration);
     case OPT_WARMUP:
-        return parse_double(arg, 0, 3600, &o->warmup);
+        return iotbench_parse_double(arg, 0, 3600, &o->warmup);
     case OPT_RATE:
-        return parse_double(arg, 0, 1e9, &o->rate);
+        return iotbench_parse_double(arg, 0, 1e9, &o->rate);
     case OPT_MODE:
         return parse_mode(arg, &o->mode);
     case OPT_INFLIGHT:
-        if (parse_long(arg, 1, 65535, &v))
+        if (iotbench_parse_long(arg, 1, 65535, &v))
             return -1;
         o->inflight = (int)v;
         return 0;
     case OPT_UNFLUSHED:
-        if (parse_long(arg, 1, 1000000, &v))
+        if (iotbench_parse_long(arg, 1, 1000000, &v))
             return -1;
         o->max_unflushed = (int)v;
         return 0;
@@ -252,6 +256,8 @@ int main(int argc, char **argv)
     iotbench_result *r = NULL;
     int rc = 2;
 
+    if (argc >= 2 && strcmp(argv[1], "connect") == 0)
+        return iotbench_connect_main(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "pubsub") != 0) {
         usage(stderr);
         goto out;

@@ -6,6 +6,7 @@
 #define IOT_BENCH_IOTBENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bench/hist.h"
@@ -52,6 +53,12 @@ typedef struct iotbench_result {
     hist latency;           /* receive - send, measured window only */
     hist puback_latency;    /* PUBACK - send at the publisher, sent in the measured window */
 } iotbench_result;
+
+/* Option values (iotbench.c), shared by the scenarios: 0, or -1 when @s is not a number
+ * in [lo, hi] / not a numeric address shorter than @cap. */
+int iotbench_parse_long(const char *s, long lo, long hi, long *out);
+int iotbench_parse_double(const char *s, double lo, double hi, double *out);
+int iotbench_parse_host(const char *s, char *out, size_t cap);
 
 const char *iotbench_mode_name(enum iotbench_mode m);
 /** Runs the pub/sub scenario; fills @r. 0 or a negative libuv / MQTT error. */
