@@ -103,14 +103,6 @@ int store__text_column(sqlite3_stmt *s, int col, char *buf, size_t cap)
     return 0;
 }
 
-int store__exec_one(store_tx *tx, sqlite3_stmt *s)
-{
-    int rc = store__step_done(s);
-    if (rc == 0 && sqlite3_changes(tx->db) == 0)
-        rc = STORE_ENOTFOUND;
-    return rc;
-}
-
 int store__get_doc(store_tx *tx, sqlite3_stmt *s, const char *what, bson_t **out)
 {
     *out = NULL;

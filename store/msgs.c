@@ -98,10 +98,7 @@ int store_msg_update(store_tx *tx, const char *client_id, uint64_t mid, uint8_t 
     sqlite3_bind_int64(s, 2, (sqlite3_int64)mid);
     sqlite3_bind_int(s, 3, state);
     sqlite3_bind_int(s, 4, pid);
-    int rc = store__step_done(s);
-    if (rc == 0 && sqlite3_changes(tx->db) == 0)
-        rc = STORE_ENOTFOUND;
-    return rc;
+    return store__exec_one(tx, s);
 }
 
 int store_msg_delete(store_tx *tx, const char *client_id, uint64_t mid)
@@ -114,10 +111,7 @@ int store_msg_delete(store_tx *tx, const char *client_id, uint64_t mid)
     sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)mid);
     /* the body goes with its last reference: trigger session_msgs_gc */
-    int rc = store__step_done(s);
-    if (rc == 0 && sqlite3_changes(tx->db) == 0)
-        rc = STORE_ENOTFOUND;
-    return rc;
+    return store__exec_one(tx, s);
 }
 
 static bool int_col(sqlite3_stmt *s, int col, sqlite3_int64 lo, sqlite3_int64 hi, sqlite3_int64 *v)

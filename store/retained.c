@@ -37,10 +37,7 @@ int store_retained_delete(store_tx *tx, const uint8_t *topic, uint16_t topic_len
     if (!s)
         return STORE_EIO;
     sqlite3_bind_blob(s, 1, topic, topic_len, SQLITE_STATIC);
-    int rc = store__step_done(s);
-    if (rc == 0 && sqlite3_changes(tx->db) == 0)
-        rc = STORE_ENOTFOUND;
-    return rc;
+    return store__exec_one(tx, s);
 }
 
 /* Fills @r from the current row; false when a field is out of range. */

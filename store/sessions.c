@@ -37,10 +37,7 @@ int store_session_update(store_tx *tx, const char *client_id, const bson_t *doc)
         return STORE_EIO;
     sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, bson_get_data(doc), (int)doc->len, SQLITE_STATIC);
-    int rc = store__step_done(s);
-    if (rc == 0 && sqlite3_changes(tx->db) == 0)
-        rc = STORE_ENOTFOUND;
-    return rc;
+    return store__exec_one(tx, s);
 }
 
 int store_session_delete(store_tx *tx, const char *client_id)
@@ -52,10 +49,7 @@ int store_session_delete(store_tx *tx, const char *client_id)
         return STORE_EIO;
     sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
     /* session_msgs rows go by ON DELETE CASCADE; the bodies by trigger session_msgs_gc. */
-    int rc = store__step_done(s);
-    if (rc == 0 && sqlite3_changes(tx->db) == 0)
-        rc = STORE_ENOTFOUND;
-    return rc;
+    return store__exec_one(tx, s);
 }
 
 /* The BSON of a row, validated; false when it cannot be iterated safely. */

@@ -110,3 +110,11 @@ int store__step_done(sqlite3_stmt *s)
         return 0;
     return store__rc(rc) < 0 ? store__rc(rc) : STORE_EIO;
 }
+
+int store__exec_one(store_tx *tx, sqlite3_stmt *s)
+{
+    int rc = store__step_done(s);
+    if (rc == 0 && sqlite3_changes(tx->db) == 0)
+        rc = STORE_ENOTFOUND;
+    return rc;
+}

@@ -31,8 +31,6 @@ int store__doc_bind(sqlite3_stmt *s, int idx, const bson_t *doc);
 /* Copies a TEXT column into @buf; STORE_ECORRUPT if NULL or longer than @cap - 1. */
 int store__text_column(sqlite3_stmt *s, int col, char *buf, size_t cap);
 
-/* store__step_done (store_db.h), then STORE_ENOTFOUND when no row changed. */
-int store__exec_one(store_tx *tx, sqlite3_stmt *s);
 /* Runs @s (parameters bound; selecting key, doc) expecting at most one row: its document in
  * *out, STORE_ENOTFOUND, STORE_ECORRUPT. Resets @s. */
 int store__get_doc(store_tx *tx, sqlite3_stmt *s, const char *what, bson_t **out);

@@ -66,6 +66,8 @@ uint64_t store__now_us(void);
 int store__exec(sqlite3 *db, const char *sql);
 /* Steps a write statement once and resets it: 0 on SQLITE_DONE, else a STORE_E* code. */
 int store__step_done(sqlite3_stmt *s);
+/* store__step_done, then STORE_ENOTFOUND when no row changed (updates, deletes). */
+int store__exec_one(store_tx *tx, sqlite3_stmt *s);
 /* Brings the schema to the newest version this build knows (schema.c). 0, or <0 with
  * @err filled (STORE_ESCHEMA for a newer database). */
 int store__migrate(sqlite3 *db, char *err, size_t errlen);
