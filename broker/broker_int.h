@@ -241,6 +241,8 @@ void session__rx_qos2_del(session *s, uint16_t pid);
 
 /* subs.c — owner loop */
 int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+/* The list only, not the trie (restore.c, before the session has an owner loop). */
+int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
 int session__unsubscribe(session *s, const uint8_t *f, uint16_t n);
 void session__unsubscribe_all(session *s);
 

@@ -151,6 +151,22 @@ static void drop_oldest(session *s)
     BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
 }
 
+/* Adds @m at the tail of the queue. */
+static int append(session *s, bmsg *m, uint8_t qos, bool retain)
+{
+    qitem *q = malloc(sizeof *q);
+    if (!q)
+        return -1;
+    *q = (qitem){.next = NULL, .m = bmsg__ref(m), .qos = qos, .retain = retain};
+    if (s->qtail)
+        s->qtail->next = q;
+    else
+        s->qhead = q;
+    s->qtail = q;
+    s->qlen++;
+    return 0;
+}
+
 static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
 {
     uint32_t cap = queue_cap(s, qos, online);
@@ -166,22 +182,10 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
     }
     while (s->qlen >= cap)
         drop_oldest(s);
-    qitem *q = malloc(sizeof *q);
-    if (!q) {
+    if (append(s, m, qos, retain) < 0) {
         forget(s, m, qos);
         backlog_done(s);
-        return;
     }
-    q->next = NULL;
-    q->m = bmsg__ref(m);
-    q->qos = qos;
-    q->retain = retain;
-    if (s->qtail)
-        s->qtail->next = q;
-    else
-        s->qhead = q;
-    s->qtail = q;
-    s->qlen++;
 }
 
 void session__detached(session *s)
@@ -366,16 +370,8 @@ int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t 
     }
     if (state == STORE_MSG_RELEASED)
         return 0; /* only an id was left, and it cannot be kept: nothing to deliver */
-    qitem *q = malloc(sizeof *q);
-    if (!q)
+    if (append(s, m, qos, retain) < 0)
         return -1;
-    *q = (qitem){.next = NULL, .m = bmsg__ref(m), .qos = qos, .retain = retain};
-    if (s->qtail)
-        s->qtail->next = q;
-    else
-        s->qhead = q;
-    s->qtail = q;
-    s->qlen++;
     atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
     return 0;
 }

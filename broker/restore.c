@@ -59,16 +59,7 @@ static int on_retained(void *arg, const store_retained *r)
 
 static int add_sub(void *arg, const persist_sub *ps)
 {
-    session *s = arg;
-    sub *e = malloc(sizeof *e + ps->len);
-    if (!e)
-        return -1;
-    e->len = (uint16_t)ps->len;
-    e->qos = ps->qos;
-    memcpy(e->filter, ps->filter, ps->len);
-    e->next = s->subs;
-    s->subs = e;
-    return 0;
+    return session__sub_list_add(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->qos);
 }
 
 static int add_rx2(void *arg, uint16_t pid)

@@ -18,19 +18,36 @@ static sub **find(session *s, const uint8_t *f, uint16_t n)
     return NULL;
 }
 
-int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
+/* The list entry of filter @f, added at the head when absent; NULL without memory. */
+static sub **entry(session *s, const uint8_t *f, uint16_t n)
 {
     sub **pp = find(s, f, n);
-    if (!pp) {
-        sub *e = malloc(sizeof *e + n);
-        if (!e)
-            return -ENOMEM;
-        e->len = n;
-        memcpy(e->filter, f, n);
-        e->next = s->subs;
-        s->subs = e;
-        pp = &s->subs;
-    }
+    if (pp)
+        return pp;
+    sub *e = malloc(sizeof *e + n);
+    if (!e)
+        return NULL;
+    e->len = n;
+    memcpy(e->filter, f, n);
+    e->next = s->subs;
+    s->subs = e;
+    return &s->subs;
+}
+
+int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
+{
+    sub **pp = entry(s, f, n);
+    if (!pp)
+        return -ENOMEM;
+    (*pp)->qos = qos;
+    return 0;
+}
+
+int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
+{
+    sub **pp = entry(s, f, n);
+    if (!pp)
+        return -ENOMEM;
     int rc = mqtt_trie_subscribe(s->br->subs, f, n, s, qos);
     if (rc < 0) {
         sub *e = *pp;
