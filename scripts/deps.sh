@@ -3,8 +3,8 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the test clients and fuzzing toolchain)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev)
-test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git)
+pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev)
+test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl python3-aiosmtpd)
 
 want=("${pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

@@ -1,0 +1,167 @@
+/**
+ * http — HTTP/1.1 server on the net worker loops (llhttp), with a table-driven router.
+ *
+ * Layers: net (TCP/TLS, ALPN) → http_proto (this module: llhttp parsing, limits, timeouts,
+ * keep-alive, pipelining, responses) → router (route table: method + path pattern + auth
+ * requirement) → handlers (accounts, devices, ...). The server knows nothing about
+ * accounts: authentication is a hook (http_opts.authenticate) the application supplies.
+ *
+ * Threading: one http_server per process, created and configured on the main thread before
+ * the loops run, then read-only (except the per-IP connection counters, which have their
+ * own lock). Every request lives on the loop of its connection; every http_req_* and
+ * http_respond_* function must be called on that loop (net_loop_current() ==
+ * http_req_loop(r)). A handler that needs the store or the thread pool keeps the request
+ * and answers later from a completion that runs on the request's loop (see http/job.h).
+ *
+ * Request lifetime: the router calls exactly one handler per request and the handler (or
+ * whatever it hands the request to) calls exactly one http_respond_* on it, now or later.
+ * The respond call frees the request. If the connection closes before that, the request
+ * stays valid (detached): the late respond call just frees it. Pipelined requests on one
+ * connection are handled one at a time, in order: the next is parsed after the previous
+ * response was queued.
+ */
+#ifndef IOT_HTTP_HTTP_H
+#define IOT_HTTP_HTTP_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/net.h"
+#include "store/store.h"
+
+typedef struct http_server http_server;
+typedef struct http_req http_req;
+
+enum http_method {
+    HTTP_GET = 0,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_PATCH,
+    HTTP_DELETE,
+    HTTP_OPTIONS,
+    HTTP_OTHER, /* any other method: always 405 (or 501 when no route has the path) */
+};
+
+/** What a route requires before its handler runs. */
+enum http_auth {
+    HTTP_AUTH_NONE = 0,  /* public */
+    HTTP_AUTH_USER = 1,  /* a valid access token ("Authorization: Bearer ...") */
+    HTTP_AUTH_ADMIN = 2, /* a valid access token of an administrator (else 403) */
+};
+
+typedef void (*http_handler)(http_req *r);
+
+/** One row of a route table. @pattern is a path such as "/v1/devices/{id}/gpio/{n}": literal
+ *  segments and "{name}" parameters (a parameter matches one non-empty segment). HEAD is
+ *  served by the GET route (body dropped). A path with routes but not for the method gets
+ *  405 with Allow; no route at all gets 404. */
+typedef struct http_route {
+    enum http_method method;
+    const char *pattern;
+    http_handler fn;
+    enum http_auth auth;
+} http_route;
+
+/** The authenticated caller, set by the authenticate hook. */
+typedef struct http_principal {
+    char user_id[65];
+    char username[257];
+    bool admin;
+} http_principal;
+
+typedef struct http_opts {
+    size_t max_header_bytes;      /* request line + headers; default 16384 → 431 */
+    size_t max_body_bytes;        /* default 1 MiB → 413 */
+    uint32_t header_timeout_ms;   /* whole header block from its first byte; default 10000 */
+    uint32_t body_timeout_ms;     /* whole body after the headers; default 30000 */
+    uint32_t idle_timeout_ms;     /* keep-alive idle between requests; default 60000 */
+    uint32_t max_conns_per_ip;    /* concurrent HTTP connections per peer IP; default 256 */
+    uint32_t max_pipeline;        /* parsed-but-unanswered requests before reading pauses;
+                                   * default 16 */
+    store *st;                    /* for handlers (http_req_store) */
+    void *app;                    /* for handlers (http_req_app) */
+    bool no_access_log;           /* default false: one log line per request */
+    /** Called for routes with auth != HTTP_AUTH_NONE, before the handler. It must either
+     *  call http_req_set_principal() then next(r) (now or later, on r's loop), or answer
+     *  r itself (401/403/429...). NULL: such routes answer 401. */
+    void (*authenticate)(http_req *r, enum http_auth need, void (*next)(http_req *r));
+} http_opts;
+
+/** Creates the server. Routes are added with http_server_add_routes before the loops run. */
+http_server *http_server_new(const http_opts *o);
+void http_server_free(http_server *s);
+/** Adds a route table (kept by reference: it must outlive the server). 0 or <0 (a pattern
+ *  that is malformed or duplicates a (method, pattern) already added). */
+int http_server_add_routes(http_server *s, const http_route *routes, size_t n);
+/** Every route added, in order of addition, for `iotcloud routes` and the OpenAPI test. */
+size_t http_server_routes(const http_server *s, const http_route **out, size_t max);
+const char *http_method_name(enum http_method m);
+
+/** The HTTP protocol for net listeners: ALPN id "http/1.1"; proto_arg = http_server *. */
+extern const net_proto http_proto;
+
+/* ---- the request (handler side) ------------------------------------------------------- */
+
+enum http_method http_req_method(const http_req *r);
+/** The decoded path without the query ("/v1/me"). */
+const char *http_req_path(const http_req *r);
+/** A path parameter of the matched route ("id"), or NULL. */
+const char *http_req_param(const http_req *r, const char *name);
+/** A query parameter, percent-decoded ("timeout_ms"), or NULL when absent. */
+const char *http_req_query(const http_req *r, const char *name);
+/** A request header by name, case-insensitive, or NULL. Repeated headers: the first. */
+const char *http_req_header(const http_req *r, const char *name);
+/** The request body (after chunked decoding); NULL/0 when none. Valid until respond. */
+const uint8_t *http_req_body(const http_req *r, size_t *len);
+/** Peer IP address without the port ("127.0.0.1", "::1"). */
+const char *http_req_peer_ip(const http_req *r);
+/** This request's id (also sent as X-Request-Id): the client's X-Request-Id when it is
+ *  1..64 characters of [A-Za-z0-9._-], else a fresh random one. */
+const char *http_req_id(const http_req *r);
+net_loop *http_req_loop(const http_req *r);
+store *http_req_store(const http_req *r);
+void *http_req_app(const http_req *r);
+/** Monotonic µs when the request's headers were complete (for latency figures). */
+uint64_t http_req_start_us(const http_req *r);
+
+/** The caller, once authenticated (NULL on public routes and before authenticate). */
+const http_principal *http_req_principal(const http_req *r);
+void http_req_set_principal(http_req *r, const http_principal *p);
+
+/** Per-request scratch slot for a handler's continuation state (not freed by http). */
+void http_req_set_ctx(http_req *r, void *ctx);
+void *http_req_ctx(const http_req *r);
+
+/* ---- responses (exactly one per request; frees the request) --------------------------- */
+
+/** Adds a response header (e.g. Retry-After, Allow, Location, Cache-Control) before the
+ *  respond call. Name and value are copied; CR/LF in either is refused (<0). At most 16. */
+int http_req_add_header(http_req *r, const char *name, const char *value);
+/** Answers with @doc as JSON (relaxed extended JSON: plain numbers), or with no body when
+ *  @doc is NULL (use 204 for that). Content-Type: application/json. */
+void http_respond_json(http_req *r, int status, const bson_t *doc);
+/** Answers with raw bytes and a content type. */
+void http_respond_raw(http_req *r, int status, const char *content_type, const void *body,
+                      size_t len);
+/** Answers {"error":{"code":@code,"message":<formatted>}}. */
+void http_respond_error(http_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- counters ------------------------------------------------------------------------- */
+
+typedef struct http_stats {
+    unsigned long long requests;     /* responses sent (all statuses) */
+    unsigned long long status_4xx;   /* of which 4xx */
+    unsigned long long status_5xx;   /* of which 5xx */
+    unsigned long long conns;        /* connections accepted by http_proto */
+    unsigned long long refused_ip;   /* connections refused by max_conns_per_ip */
+    unsigned long long parse_errors; /* malformed requests (400/413/431/...) */
+    unsigned long long timeouts;     /* 408 or silent idle closes */
+} http_stats;
+
+void http_server_stats(const http_server *s, http_stats *out);
+
+#endif
