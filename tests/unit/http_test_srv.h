@@ -24,9 +24,9 @@ typedef struct hsrv {
     uint16_t port;
 } hsrv;
 
-static void hsrv_thread(void *arg) { net_server_run(arg); }
+static inline void hsrv_thread(void *arg) { net_server_run(arg); }
 
-static hsrv hsrv_start(const http_opts *o, const http_route *routes, size_t n,
+static inline hsrv hsrv_start(const http_opts *o, const http_route *routes, size_t n,
                        const net_tls_opts *tls)
 {
     hsrv h = {0};
@@ -48,7 +48,7 @@ static hsrv hsrv_start(const http_opts *o, const http_route *routes, size_t n,
     return h;
 }
 
-static void hsrv_stop(hsrv *h)
+static inline void hsrv_stop(hsrv *h)
 {
     net_server_stop(h->ns);
     uv_thread_join(&h->th);
@@ -56,7 +56,7 @@ static void hsrv_stop(hsrv *h)
     http_server_free(h->hs);
 }
 
-static int hdial(uint16_t port)
+static inline int hdial(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
@@ -68,7 +68,7 @@ static int hdial(uint16_t port)
     return fd;
 }
 
-static void hsend(int fd, const char *s)
+static inline void hsend(int fd, const char *s)
 {
     size_t n = strlen(s);
     cr_assert_eq(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
@@ -82,7 +82,7 @@ typedef struct hresp {
 } hresp;
 
 /* Reads one response; @no_body for HEAD. Bytes after it stay in the socket. */
-static hresp hread(int fd, bool no_body)
+static inline hresp hread(int fd, bool no_body)
 {
     hresp r = {0};
     size_t n = 0;
@@ -111,14 +111,14 @@ static hresp hread(int fd, bool no_body)
 }
 
 /* True when the peer closed (EOF or reset) within the receive timeout. */
-static bool hclosed(int fd)
+static inline bool hclosed(int fd)
 {
     char c;
     ssize_t r = recv(fd, &c, 1, 0);
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-static bool has_header(const hresp *r, const char *line)
+static inline bool has_header(const hresp *r, const char *line)
 {
     return strcasestr(r->head, line) != NULL;
 }
