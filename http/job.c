@@ -46,7 +46,7 @@ void http_job_submit(http_job *j, http_req *r, int (*run)(store_tx *tx, http_job
     store *st = http_req_store(r);
     if (!st) {
         j->sj.rc = STORE_EINVAL;
-        job_done(&j->sj); /* still completes on the loop, never inside the caller */
+        job_done(&j->sj); /* completes through the same path (posted to the loop) */
         return;
     }
     store_submit(st, &j->sj);
