@@ -1,0 +1,89 @@
+/*
+ * conn_net — HTTP as a net_proto: connects net connections (plain or TLS, ALPN
+ * "http/1.1") to hconn, and gives each connection one libuv timer for the header, body
+ * and idle timeouts (net's own idle timeout closes without a word; HTTP owes a 408).
+ */
+#include <stdlib.h>
+
+#include "http/http_int.h"
+
+typedef struct hnet {
+    net_conn *nc;
+    hconn *c;
+    uv_timer_t timer; /* freed in its close callback */
+} hnet;
+
+static int io_write(void *t, const void *p, size_t n) { return net_conn_write(((hnet *)t)->nc, p, n); }
+static void io_close(void *t) { net_conn_close(((hnet *)t)->nc); }
+static void io_pause(void *t) { net_conn_pause(((hnet *)t)->nc); }
+static void io_resume(void *t) { net_conn_resume(((hnet *)t)->nc); }
+static uint64_t io_now_ms(void *t) { return net_loop_now(net_conn_loop(((hnet *)t)->nc)); }
+static const char *io_peer(void *t) { return net_conn_peer(((hnet *)t)->nc); }
+static net_loop *io_loop(void *t) { return net_conn_loop(((hnet *)t)->nc); }
+
+static void on_timer(uv_timer_t *tm)
+{
+    hnet *h = tm->data;
+    hconn__timeout(h->c);
+}
+
+static void io_set_timer(void *t, uint64_t ms)
+{
+    hnet *h = t;
+    if (ms)
+        uv_timer_start(&h->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&h->timer);
+}
+
+static const hconn_io net_io = {
+    .write = io_write,
+    .close = io_close,
+    .pause = io_pause,
+    .resume = io_resume,
+    .set_timer = io_set_timer,
+    .now_ms = io_now_ms,
+    .peer = io_peer,
+    .loop = io_loop,
+};
+
+static void *proto_open(net_conn *nc, void *arg)
+{
+    hnet *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->nc = nc;
+    uv_timer_init(net_loop_uv(net_conn_loop(nc)), &h->timer);
+    h->timer.data = h;
+    /* hconn__new arms the timer through io_set_timer, so the timer is ready first. */
+    h->c = hconn__new(arg, &net_io, h);
+    if (!h->c) {
+        uv_close((uv_handle_t *)&h->timer, (uv_close_cb)free);
+        return NULL;
+    }
+    return h;
+}
+
+static int proto_data(void *state, const uint8_t *p, size_t n)
+{
+    hnet *h = state;
+    return hconn__feed(h->c, p, n);
+}
+
+static void free_hnet(uv_handle_t *tm) { free(tm->data); }
+
+static void proto_close(void *state, enum net_close_reason why)
+{
+    hnet *h = state;
+    hconn__closed(h->c);
+    h->c = NULL;
+    uv_timer_stop(&h->timer);
+    uv_close((uv_handle_t *)&h->timer, free_hnet);
+}
+
+const net_proto http_proto = {
+    .name = "http/1.1",
+    .open = proto_open,
+    .data = proto_data,
+    .close = proto_close,
+};
