@@ -1,5 +1,6 @@
 /**
- * cmd — the store as the server uses it, and the `iotcloud store ...` sub-commands.
+ * cmd — the store as the server uses it, and the `iotcloud store ...` / `iotcloud user ...`
+ * sub-commands.
  * Main thread only.
  */
 #ifndef IOT_APP_CMD_H
@@ -19,5 +20,8 @@ void app_store_close(store *st);
 /** `iotcloud store check [--data-dir DIR | --store FILE | other flags]`: 0 when the
  *  database passes its integrity check, 1 when not (or it cannot be opened), 2 on usage. */
 int app_cmd_store(int argc, char **argv);
+/** `iotcloud user add [--admin] [--email E] ... NAME` (see app/cmd_user.c): 0 created, 1
+ *  refused (taken, weak password, store error), 2 usage. */
+int app_cmd_user(int argc, char **argv);
 
 #endif

@@ -158,6 +158,8 @@ int main(int argc, char **argv)
     bool help = false;
     if (argc > 1 && strcmp(argv[1], "store") == 0)
         return app_cmd_store(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "user") == 0)
+        return app_cmd_user(argc - 1, argv + 1);
     config_defaults(&cfg);
     if (config_parse_args(&cfg, argc, argv, &help, err, sizeof err) < 0) {
         fprintf(stderr, "iotcloud: %s\n(see iotcloud --help)\n", err);

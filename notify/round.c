@@ -1,0 +1,203 @@
+/*
+ * round — one pass of the notifier: claim due outbox items (leasing them), deliver each
+ * through the channel, then record the outcome in a transaction of its own:
+ *
+ *   sent                  delete the item
+ *   temporary failure     store_outbox_retry at now + backoff (doubling, capped at 1 h)
+ *   permanent failure,    re-add it as kind "mail.failed" with {error, failed_at} due
+ *   or max_attempts hit   never (INT64_MAX), delete the original: kept for the operator,
+ *                         never retried
+ *
+ * The send happens outside any transaction (it may take up to the channel's timeout);
+ * the lease covers a crash in between. Logs name the recipient, subject and outcome only.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "notify/notify_int.h"
+#include "store/store_app.h"
+
+#define FAILED_KIND "mail.failed"
+#define WHY_MAX     256
+
+typedef struct item {
+    int64_t id;
+    int32_t attempts; /* earlier failed attempts */
+    bool is_mail;
+    bson_t *doc;
+} item;
+
+typedef struct batch {
+    int64_t now;
+    item it[NOTIFY_BATCH];
+    unsigned n;
+} batch;
+
+int64_t notify__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t notify__backoff(uint32_t backoff_ms, int32_t attempts)
+{
+    int64_t d = backoff_ms;
+    for (int32_t i = 0; i < attempts && d < NOTIFY_BACKOFF_CAP; i++) {
+        d *= 2;
+    }
+    return d < NOTIFY_BACKOFF_CAP ? d : NOTIFY_BACKOFF_CAP;
+}
+
+/* ---- claiming ---------------------------------------------------------------------- */
+
+static int claim_cb(void *arg, int64_t id, const char *kind, int32_t attempts, const bson_t *doc)
+{
+    batch *b = arg;
+    bson_t *copy = bson_copy(doc);
+    if (!copy)
+        return STORE_ENOMEM;
+    b->it[b->n++] =
+        (item){.id = id, .attempts = attempts, .is_mail = !strcmp(kind, "mail"), .doc = copy};
+    return 0;
+}
+
+static int claim_fn(store_tx *tx, void *arg)
+{
+    batch *b = arg;
+    return store_outbox_claim(tx, b->now, NOTIFY_LEASE_MS, NOTIFY_BATCH, claim_cb, b);
+}
+
+static void batch_free(batch *b)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        bson_destroy(b->it[i].doc);
+    }
+    b->n = 0;
+}
+
+/* ---- recording outcomes ------------------------------------------------------------ */
+
+typedef struct outcome {
+    const item *it;
+    int64_t due_at;  /* retry */
+    const char *why; /* failed */
+    int64_t now;
+    int32_t attempts; /* out: after a retry */
+} outcome;
+
+static int delete_fn(store_tx *tx, void *arg)
+{
+    const outcome *o = arg;
+    return store_outbox_delete(tx, o->it->id);
+}
+
+static int retry_fn(store_tx *tx, void *arg)
+{
+    outcome *o = arg;
+    return store_outbox_retry(tx, o->it->id, o->due_at, &o->attempts);
+}
+
+static int fail_fn(store_tx *tx, void *arg)
+{
+    const outcome *o = arg;
+    bson_t doc;
+    int rc = STORE_ENOMEM;
+    bson_copy_to(o->it->doc, &doc); /* kind and v are the store's: it replaces them */
+    if (!BSON_APPEND_UTF8(&doc, "error", o->why) || !BSON_APPEND_INT64(&doc, "failed_at", o->now) ||
+        !BSON_APPEND_INT32(&doc, "attempts", o->it->attempts + 1))
+        goto out;
+    if ((rc = store_outbox_add(tx, FAILED_KIND, &doc, INT64_MAX, NULL)) == 0)
+        rc = store_outbox_delete(tx, o->it->id);
+out:
+    bson_destroy(&doc);
+    return rc;
+}
+
+static void count(notify *n, unsigned long long *field)
+{
+    pthread_mutex_lock(&n->mu);
+    (*field)++;
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void record(notify *n, int (*fn)(store_tx *, void *), outcome *o)
+{
+    int rc = store_sync(n->st, fn, o);
+    if (rc < 0) /* the item comes back when its lease ends */
+        log_error("notify: outbox item %lld: %s", (long long)o->it->id, store_strerror(rc));
+}
+
+/* ---- one item ---------------------------------------------------------------------- */
+
+static void give_up(notify *n, const item *it, const notify_mail *m, const char *why)
+{
+    outcome o = {.it = it, .why = why, .now = notify__now_ms()};
+    log_error("notify: mail to %s, subject \"%s\": failed for good after %d attempt(s): %s",
+              m->to ? m->to : "?", m->subject ? m->subject : "?", it->attempts + 1, why);
+    record(n, fail_fn, &o);
+    count(n, &n->stats.failed);
+}
+
+static void retry_later(notify *n, const item *it, const notify_mail *m, const char *why)
+{
+    int64_t delay = notify__backoff(n->backoff_ms, it->attempts);
+    outcome o = {.it = it, .due_at = notify__now_ms() + delay};
+    log_warn("notify: mail to %s, subject \"%s\": attempt %d failed: %s; retry in %lld ms", m->to,
+             m->subject, it->attempts + 1, why, (long long)delay);
+    record(n, retry_fn, &o);
+    if (n->next_due == 0 || o.due_at < n->next_due)
+        n->next_due = o.due_at;
+    count(n, &n->stats.retried);
+}
+
+static void deliver(notify *n, const item *it)
+{
+    notify_mail m = {0};
+    char why[WHY_MAX];
+    if (!it->is_mail || notify__mail_read(it->doc, &m) < 0) {
+        give_up(n, it, &m, it->is_mail ? "malformed mail item" : "unknown outbox kind");
+        return;
+    }
+    int rc = n->ch.send(n->ch.ctx, &m, why, sizeof why);
+    if (rc == NOTIFY_SENT) {
+        outcome o = {.it = it};
+        log_info("notify: mail to %s, subject \"%s\": sent (%s)", m.to, m.subject, n->ch.name);
+        record(n, delete_fn, &o);
+        count(n, &n->stats.sent);
+    } else if (rc == NOTIFY_EPERM || (unsigned)it->attempts + 1 >= n->max_attempts) {
+        give_up(n, it, &m, why);
+    } else {
+        retry_later(n, it, &m, why);
+    }
+}
+
+static bool stopping(notify *n)
+{
+    pthread_mutex_lock(&n->mu);
+    bool s = n->stop;
+    pthread_mutex_unlock(&n->mu);
+    return s;
+}
+
+bool notify__round(notify *n)
+{
+    batch b = {.now = notify__now_ms()};
+    if (n->next_due && n->next_due <= b.now)
+        n->next_due = 0; /* those retries are due: this claim takes them */
+    int rc = store_sync(n->st, claim_fn, &b);
+    if (rc < 0) {
+        log_error("notify: claiming outbox items: %s", store_strerror(rc));
+        batch_free(&b);
+        return false;
+    }
+    /* Items left when stopping stay leased and come back after NOTIFY_LEASE_MS. */
+    for (unsigned i = 0; i < b.n && !stopping(n); i++) {
+        deliver(n, &b.it[i]);
+    }
+    bool full = b.n == NOTIFY_BATCH;
+    batch_free(&b);
+    return full;
+}
