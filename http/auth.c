@@ -144,9 +144,9 @@ void auth__respond_busy(http_req *r)
 
 void auth__respond_401(http_req *r, bool had_token)
 {
-    http_req_add_header(r, "WWW-Authenticate", had_token
-                                                    ? "Bearer realm=\"iotcloud\", error=\"invalid_token\""
-                                                    : "Bearer realm=\"iotcloud\"");
+    http_req_add_header(r, "WWW-Authenticate",
+                        had_token ? "Bearer realm=\"iotcloud\", error=\"invalid_token\""
+                                  : "Bearer realm=\"iotcloud\"");
     http_respond_error(r, 401, "unauthorized",
                        had_token ? "the access token is invalid, expired or revoked"
                                  : "an access token is required");

@@ -56,10 +56,7 @@ static void start(auth__pw *p)
     }
 }
 
-static void on_posted(net_loop *l, net_msg *m)
-{
-    start(AUTH_CONTAINER(m, auth__pw, msg));
-}
+static void on_posted(net_loop *l, net_msg *m) { start(AUTH_CONTAINER(m, auth__pw, msg)); }
 
 int auth__pw_submit(auth *a, auth__pw *p, http_req *r, void (*work)(auth__pw *p),
                     void (*after)(auth__pw *p, int rc))

@@ -21,7 +21,7 @@
 #include "http/json.h"
 #include "store/store_app.h"
 
-#define AUTH_CONTAINER(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
+#define AUTH_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 /* ---- tokens and codes (auth_token.c, pure) --------------------------------------------- */
 
@@ -54,12 +54,12 @@ int auth__id_new(char out[AUTH_ID_LEN + 1], int64_t now_ms);
 
 /* ---- lockout and per-IP limiter (auth_limit.c) ----------------------------------------- */
 
-#define AUTH_LOCK_AFTER   5         /* failed logins before the first lockout */
-#define AUTH_LOCK_BASE_MS 60000     /* first lockout, doubling */
-#define AUTH_LOCK_MAX_MS  3600000   /* longest lockout */
-#define AUTH_IP_MAX_FAIL  20        /* failed logins per IP and window */
-#define AUTH_IP_WINDOW_MS 300000    /* 5 min */
-#define AUTH_IP_SLOTS     4096      /* IPs tracked at once */
+#define AUTH_LOCK_AFTER   5       /* failed logins before the first lockout */
+#define AUTH_LOCK_BASE_MS 60000   /* first lockout, doubling */
+#define AUTH_LOCK_MAX_MS  3600000 /* longest lockout */
+#define AUTH_IP_MAX_FAIL  20      /* failed logins per IP and window */
+#define AUTH_IP_WINDOW_MS 300000  /* 5 min */
+#define AUTH_IP_SLOTS     4096    /* IPs tracked at once */
 
 /* How long an account stays locked after its @failures-th consecutive failure (0: not). */
 int64_t auth__lockout_ms(int32_t failures);

@@ -195,7 +195,8 @@ void auth__login(http_req *r)
     int64_t retry = 0;
     login_op *l = NULL;
     if (auth__iplim_check(&a->ip, http_req_peer_ip(r), auth__now_ms(), &retry) < 0) {
-        auth__verdict v = {.status = 429, .code = "too_many_attempts",
+        auth__verdict v = {.status = 429,
+                           .code = "too_many_attempts",
                            .msg = "too many failed logins from this address; try again later",
                            .retry_ms = retry};
         auth__respond_verdict(r, &v);

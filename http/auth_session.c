@@ -30,7 +30,8 @@ static int refresh_run(store_tx *tx, http_job *hj)
     refresh_op *f = AUTH_CONTAINER(hj, refresh_op, j);
     int64_t now = auth__now_ms();
     store_token t;
-    auth__verdict_set(&f->v, 401, "unauthorized", "the refresh token is invalid, expired or revoked");
+    auth__verdict_set(&f->v, 401, "unauthorized",
+                      "the refresh token is invalid, expired or revoked");
     int rc = store_token_get(tx, f->hash, &t);
     if (rc == STORE_ENOTFOUND || (rc == 0 && t.kind != STORE_TOKEN_REFRESH))
         return 0;

@@ -71,8 +71,7 @@ static int signup_taken(store_tx *tx, signup_op *s, int64_t now)
     int rc = store_user_get_by_username(tx, s->username, &u);
     if (rc == 0 && !auth__doc_bool(u, "confirmed") &&
         strcasecmp(auth__doc_str(u, "email") ? auth__doc_str(u, "email") : "", s->email) == 0) {
-        rc = auth__code_mail(tx, s->a, auth__doc_str(u, "_id"), s->email, STORE_CODE_CONFIRM,
-                             now);
+        rc = auth__code_mail(tx, s->a, auth__doc_str(u, "_id"), s->email, STORE_CODE_CONFIRM, now);
         goto out;
     }
     bson_destroy(u);
@@ -97,11 +96,11 @@ static int signup_run(store_tx *tx, http_job *hj)
     char id[AUTH_ID_LEN + 1];
     if (auth__id_new(id, now) < 0)
         return STORE_EIO;
-    bson_t *doc = BCON_NEW("password", BCON_UTF8(s->phc), "given_name", BCON_UTF8(s->given),
-                           "family_name", BCON_UTF8(s->family), "confirmed", BCON_BOOL(false),
-                           "admin", BCON_BOOL(false), "created_at", BCON_INT64(now),
-                           "failed_logins", BCON_INT32(0), "locked_until", BCON_INT64(0),
-                           "pw_changed_at", BCON_INT64(now));
+    bson_t *doc =
+        BCON_NEW("password", BCON_UTF8(s->phc), "given_name", BCON_UTF8(s->given), "family_name",
+                 BCON_UTF8(s->family), "confirmed", BCON_BOOL(false), "admin", BCON_BOOL(false),
+                 "created_at", BCON_INT64(now), "failed_logins", BCON_INT32(0), "locked_until",
+                 BCON_INT64(0), "pw_changed_at", BCON_INT64(now));
     int rc = store_user_create(tx, id, s->username, s->email, doc);
     bson_destroy(doc);
     if (rc == STORE_EEXISTS)
@@ -201,8 +200,7 @@ static int confirm_run(store_tx *tx, http_job *hj)
     const char *id = rc == 0 ? auth__doc_str(u, "_id") : NULL;
     if (rc < 0 || (rc = id ? 0 : STORE_ECORRUPT) < 0)
         goto out;
-    if ((rc = auth__code_check(tx, id, STORE_CODE_CONFIRM, c->code, now, &c->v)) < 0 ||
-        c->v.status)
+    if ((rc = auth__code_check(tx, id, STORE_CODE_CONFIRM, c->code, now, &c->v)) < 0 || c->v.status)
         goto out;
     bson_copy_to_excluding_noinit(u, &upd, "confirmed", NULL);
     BSON_APPEND_BOOL(&upd, "confirmed", true);
