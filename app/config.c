@@ -39,7 +39,7 @@ static const config_key keys[] = {
     {"allow-anonymous", KIND_BOOL, F(allow_anonymous), 0, 0, "BOOL",
      "accept clients that send no username"},
     {"listen", KIND_LISTEN, F(listen), 0, 0, "URL",
-     "mqtt[s]://HOST[:PORT], repeatable; replaces the defaults"},
+     "mqtt[s]|http[s]://HOST[:PORT], repeatable; replaces the defaults"},
     {"cert", KIND_STR, F(cert), 0, 0, "FILE", "server certificate PEM; unset = generated"},
     {"key", KIND_STR, F(key), 0, 0, "FILE", "server private key PEM (with cert)"},
     {"cafile", KIND_STR, F(cafile), 0, 0, "FILE", "CA for client certificates; unset = ours"},
@@ -64,6 +64,28 @@ static const config_key keys[] = {
      "full: fsync every commit; normal: WAL without fsync (see docs)"},
     {"session-expiry", KIND_U32, F(session_expiry_s), 0, 315360000, "SECONDS",
      "purge persistent sessions offline this long; 0 = never"},
+    {"http-max-body", KIND_U32, F(http_max_body), 1024, 1u << 30, "BYTES",
+     "largest HTTP request body (413 above)"},
+    {"http-idle-timeout", KIND_U32, F(http_idle_timeout_ms), 1, HOUR_MS, "MS",
+     "close idle keep-alive HTTP connections after this"},
+    {"http-max-conns-per-ip", KIND_U32, F(http_max_conns_ip), 1, 1000000, "N",
+     "concurrent HTTP connections per client address"},
+    {"no-access-log", KIND_BOOL, F(no_access_log), 0, 0, "BOOL",
+     "do not log one line per HTTP request"},
+    {"access-token-ttl", KIND_U32, F(access_token_ttl_s), 1, 86400, "SECONDS",
+     "lifetime of access tokens"},
+    {"refresh-token-ttl", KIND_U32, F(refresh_token_ttl_s), 1, 31536000, "SECONDS",
+     "lifetime of refresh tokens"},
+    {"code-ttl", KIND_U32, F(code_ttl_s), 1, 86400, "SECONDS",
+     "lifetime of confirmation and reset codes"},
+    {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
+     "smtp[s]://HOST:PORT for mail; unset = print mail to the log"},
+    {"smtp-user", KIND_STR, F(smtp_user), 0, 0, "NAME", "SMTP login"},
+    {"smtp-password", KIND_STR, F(smtp_password), 0, 0, "SECRET",
+     "SMTP password (prefer $IOTCLOUD_SMTP_PASSWORD)"},
+    {"smtp-from", KIND_STR, F(smtp_from), 0, 0, "ADDRESS", "From address of mail we send"},
+    {"smtp-insecure", KIND_BOOL, F(smtp_insecure), 0, 0, "BOOL",
+     "allow smtp:// without STARTTLS (local test servers)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -75,7 +97,9 @@ void config_defaults(iot_config *c)
     c->allow_anonymous = false;
     c->listen[0] = (config_listen){.scheme = CONFIG_MQTTS, .host = "0.0.0.0", .port = 8883};
     c->listen[1] = (config_listen){.scheme = CONFIG_MQTT, .host = "127.0.0.1", .port = 1883};
-    c->n_listen = 2;
+    c->listen[2] = (config_listen){.scheme = CONFIG_HTTPS, .host = "0.0.0.0", .port = 8443};
+    c->listen[3] = (config_listen){.scheme = CONFIG_HTTP, .host = "127.0.0.1", .port = 8080};
+    c->n_listen = 4;
     c->max_packet_size = 1048576;
     c->max_inflight = 32;
     c->max_queued = 1000;
@@ -86,6 +110,13 @@ void config_defaults(iot_config *c)
     snprintf(c->log_level, sizeof c->log_level, "info");
     snprintf(c->store_sync, sizeof c->store_sync, "full");
     c->session_expiry_s = 604800;
+    c->http_max_body = 1048576;
+    c->http_idle_timeout_ms = 60000;
+    c->http_max_conns_ip = 256;
+    c->access_token_ttl_s = 900;
+    c->refresh_token_ttl_s = 2592000;
+    c->code_ttl_s = 900;
+    snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
 }
 
 static const config_key *find_key(const char *name)
@@ -249,7 +280,7 @@ int config__apply(iot_config *c, config__source *src, const char *key, const cha
 
 static void format_listen(const config_listen *l, char *buf, size_t n)
 {
-    const char *scheme = l->scheme == CONFIG_MQTTS ? "mqtts" : "mqtt";
+    const char *scheme = config_scheme_name(l->scheme);
     bool v6 = strchr(l->host, ':') != NULL;
     snprintf(buf, n, "%s://%s%s%s:%u", scheme, v6 ? "[" : "", l->host, v6 ? "]" : "",
              (unsigned)l->port);

@@ -16,7 +16,9 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_PATH_MAX   512
 
-enum config_scheme { CONFIG_MQTT = 0, CONFIG_MQTTS = 1 };
+/** Listener schemes. Every TLS listener serves MQTT and HTTP by ALPN; the scheme only
+ *  picks the default protocol for clients that send no ALPN (mosquitto_pub sends none). */
+enum config_scheme { CONFIG_MQTT = 0, CONFIG_MQTTS = 1, CONFIG_HTTP = 2, CONFIG_HTTPS = 3 };
 
 typedef struct config_listen {
     enum config_scheme scheme;
@@ -44,10 +46,25 @@ typedef struct iot_config {
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */
+    /* HTTP API */
+    uint32_t http_max_body;        /* "http-max-body" bytes, default 1048576 */
+    uint32_t http_idle_timeout_ms; /* "http-idle-timeout" ms, default 60000 */
+    uint32_t http_max_conns_ip;    /* "http-max-conns-per-ip", default 256 */
+    bool no_access_log;            /* "no-access-log", default false */
+    /* accounts */
+    uint32_t access_token_ttl_s;  /* "access-token-ttl" seconds, default 900 */
+    uint32_t refresh_token_ttl_s; /* "refresh-token-ttl" seconds, default 2592000 */
+    uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
+    /* notifier */
+    char smtp_url[CONFIG_PATH_MAX]; /* "smtp-url": smtp[s]://host:port; "" = log channel */
+    char smtp_user[256];            /* "smtp-user" */
+    char smtp_password[256];        /* "smtp-password" (also $IOTCLOUD_SMTP_PASSWORD) */
+    char smtp_from[256];            /* "smtp-from", default iotcloud@localhost */
+    bool smtp_insecure;             /* "smtp-insecure": allow smtp:// without STARTTLS */
 } iot_config;
 
-/** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883 and
- *  mqtt://127.0.0.1:1883. */
+/** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,
+ *  mqtt://127.0.0.1:1883, https://0.0.0.0:8443 and http://127.0.0.1:8080. */
 void config_defaults(iot_config *c);
 
 /** Applies "key value" text (a whole file). On error returns -1 and writes
@@ -59,8 +76,13 @@ int config_parse_text(iot_config *c, const char *text, size_t len, const char *n
  *  in order (flags override the file). "--help" sets *help. Returns 0 or -1 with @err. */
 int config_parse_args(iot_config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
 
-/** Parses a listen URL: mqtt://HOST:PORT, mqtts://HOST:PORT, IPv6 as [::1]:PORT. */
+/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://; IPv6 as [::1]:PORT.
+ *  Plain http:// is refused on anything but a loopback address (tokens and passwords
+ *  travel in it). */
 int config_parse_listen(const char *url, config_listen *out, char *err, size_t errlen);
+
+/** "mqtt", "mqtts", "http" or "https". */
+const char *config_scheme_name(enum config_scheme s);
 
 /** Prints usage with every key, its default and meaning. */
 void config_print_help(FILE *f);

@@ -2,7 +2,9 @@
  * config_listen — listener URLs.
  *
  *   mqtt://HOST[:PORT]     plain MQTT, default port 1883
- *   mqtts://HOST[:PORT]    MQTT over TLS, default port 8883
+ *   mqtts://HOST[:PORT]    MQTT over TLS (HTTP too, by ALPN), default port 8883
+ *   https://HOST[:PORT]    HTTP over TLS (MQTT too, by ALPN), default port 8443
+ *   http://HOST[:PORT]     plain HTTP, loopback only, default port 8080
  *   HOST                   IPv4 literal, name (letters, digits, '-', '.') or [IPv6 literal]
  *   PORT                   0..65535 in decimal; 0 lets the kernel pick a free port
  *
@@ -94,24 +96,61 @@ static int check_host(const config_listen *l, bool bracketed, const char **why)
     return 0;
 }
 
+typedef struct scheme_row {
+    const char *prefix;
+    const char *name;
+    enum config_scheme scheme;
+    uint16_t port;
+} scheme_row;
+
+static const scheme_row schemes[] = {
+    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883},
+    {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
+    {"https://", "https", CONFIG_HTTPS, 8443},
+    {"http://", "http", CONFIG_HTTP, 8080},
+};
+
+static const scheme_row *find_scheme(const char *url)
+{
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncmp(url, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
+            return &schemes[i];
+    return NULL;
+}
+
+static bool is_loopback(const char *host)
+{
+    struct in_addr a4;
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return true;
+    return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+const char *config_scheme_name(enum config_scheme s)
+{
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (schemes[i].scheme == s)
+            return schemes[i].name;
+    return "?";
+}
+
 int config_parse_listen(const char *url, config_listen *out, char *err, size_t errlen)
 {
     config_listen l;
     memset(&l, 0, sizeof l);
     const char *hp, *rest, *why = NULL;
-    if (strncmp(url, "mqtts://", 8) == 0) {
-        l.scheme = CONFIG_MQTTS;
-        l.port = 8883;
-        hp = url + 8;
-    } else if (strncmp(url, "mqtt://", 7) == 0) {
-        l.scheme = CONFIG_MQTT;
-        l.port = 1883;
-        hp = url + 7;
-    } else {
-        return fail(err, errlen, url, "scheme must be mqtt:// or mqtts://");
-    }
+    const scheme_row *sr = find_scheme(url);
+    if (!sr)
+        return fail(err, errlen, url, "scheme must be mqtt://, mqtts://, http:// or https://");
+    l.scheme = sr->scheme;
+    l.port = sr->port;
+    hp = url + strlen(sr->prefix);
     if (split_host(hp, &l, &rest, &why) < 0 || check_host(&l, hp[0] == '[', &why) < 0)
         return fail(err, errlen, url, why);
+    if (l.scheme == CONFIG_HTTP && !is_loopback(l.host))
+        return fail(err, errlen, url,
+                    "plain http:// only on a loopback address (127.0.0.1, ::1, localhost); "
+                    "use https://");
     if (*rest != '\0' && (*rest != ':' || parse_port(rest + 1, &l.port) < 0))
         return fail(err, errlen, url, "port must be a number 0..65535 and end the URL");
     *out = l;

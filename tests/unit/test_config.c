@@ -52,7 +52,18 @@ Test(config, defaults)
     cr_assert_str_eq(c.data_dir, "./data");
     cr_assert_eq(c.workers, 0);
     cr_assert_eq(c.allow_anonymous, false);
-    cr_assert_eq(c.n_listen, 2);
+    cr_assert_eq(c.n_listen, 4);
+    cr_assert_eq(c.listen[2].scheme, CONFIG_HTTPS);
+    cr_assert_str_eq(c.listen[2].host, "0.0.0.0");
+    cr_assert_eq(c.listen[2].port, 8443);
+    cr_assert_eq(c.listen[3].scheme, CONFIG_HTTP);
+    cr_assert_str_eq(c.listen[3].host, "127.0.0.1");
+    cr_assert_eq(c.listen[3].port, 8080);
+    cr_assert_eq(c.http_max_body, 1048576);
+    cr_assert_eq(c.access_token_ttl_s, 900);
+    cr_assert_eq(c.refresh_token_ttl_s, 2592000);
+    cr_assert_eq(c.code_ttl_s, 900);
+    cr_assert_str_eq(c.smtp_url, "");
     cr_assert_eq(c.listen[0].scheme, CONFIG_MQTTS);
     cr_assert_str_eq(c.listen[0].host, "0.0.0.0");
     cr_assert_eq(c.listen[0].port, 8883);
@@ -147,9 +158,9 @@ Test(config, comments_whitespace_underscores_crlf)
 Test(config, empty_text_keeps_defaults)
 {
     cr_assert_eq(config_parse_text(&c, "", 0, "t.conf", err, sizeof err), 0);
-    cr_assert_eq(c.n_listen, 2);
+    cr_assert_eq(c.n_listen, 4);
     cr_assert_eq(parse("# only a comment\n\n"), 0);
-    cr_assert_eq(c.n_listen, 2);
+    cr_assert_eq(c.n_listen, 4);
 }
 
 Test(config, listen_replaces_defaults_and_repeats)
@@ -197,7 +208,8 @@ Test(config, parse_listen_bad)
     static const struct {
         const char *url, *why;
     } bad[] = {
-        {"http://0.0.0.0:80", "scheme"},
+        {"http://0.0.0.0:80", "loopback"},
+        {"ws://a:1", "scheme"},
         {"MQTT://a:1", "scheme"},
         {"0.0.0.0:1883", "scheme"},
         {"mqtt://", "host is required"},
@@ -466,4 +478,34 @@ Test(config, help_lists_every_key_with_default)
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         cr_assert(strstr(out, expect[i]), "help lacks <%s>:\n%s", expect[i], out);
     free(out);
+}
+
+Test(config, http_schemes_and_plain_http_loopback_only)
+{
+    config_listen l;
+    cr_assert_eq(config_parse_listen("https://0.0.0.0", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(l.scheme, CONFIG_HTTPS);
+    cr_assert_eq(l.port, 8443);
+    cr_assert_eq(config_parse_listen("http://127.0.0.1", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(l.scheme, CONFIG_HTTP);
+    cr_assert_eq(l.port, 8080);
+    cr_assert_eq(config_parse_listen("http://[::1]:0", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(config_parse_listen("http://localhost:81", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(config_parse_listen("http://127.1.2.3:81", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_lt(config_parse_listen("http://0.0.0.0:8080", &l, err, sizeof err), 0);
+    cr_assert(strstr(err, "loopback"), "%s", err);
+    cr_assert_lt(config_parse_listen("http://example.com", &l, err, sizeof err), 0);
+    cr_assert_str_eq(config_scheme_name(CONFIG_HTTPS), "https");
+}
+
+Test(config, smtp_and_token_keys)
+{
+    cr_assert_eq(parse("smtp-url smtp://127.0.0.1:2525\nsmtp-insecure true\n"
+                       "code-ttl 2\naccess-token-ttl 60\n"),
+                 0, "%s", err);
+    cr_assert_str_eq(c.smtp_url, "smtp://127.0.0.1:2525");
+    cr_assert(c.smtp_insecure);
+    cr_assert_eq(c.code_ttl_s, 2);
+    cr_assert_eq(c.access_token_ttl_s, 60);
+    cr_assert_lt(parse("code-ttl 0\n"), 0);
 }
