@@ -94,8 +94,10 @@ void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
         return;
     pthread_mutex_lock(&c->mu);
     auth__centry **pp = find(c, hash);
-    if (!*pp && c->n >= AUTH_CACHE_MAX)
+    if (!*pp && c->n >= AUTH_CACHE_MAX) {
         drop_if(c, expired, &now);
+        pp = find(c, hash); /* the link it pointed at may have been freed */
+    }
     if (!*pp && c->n < AUTH_CACHE_MAX && (*pp = calloc(1, sizeof **pp)))
         c->n++;
     auth__centry *e = *pp;
