@@ -115,27 +115,6 @@ static bool filter_ok(const store_device_filter *f)
                   f->limit <= STORE_PAGE_MAX);
 }
 
-/* One row of a page: remembers it as the cursor, then hands its document on. */
-static int page_row(store_tx *tx, sqlite3_stmt *s, store_page *pg,
-                    int (*cb)(void *arg, const bson_t *doc), void *arg)
-{
-    int rc = store__text_column(s, 0, pg->last_id, sizeof pg->last_id);
-    if (rc < 0)
-        return rc;
-    bson_t *doc;
-    rc = store__doc_column(tx, s, 1, "device", &doc);
-    if (rc == STORE_ECORRUPT) {
-        pg->skipped++;
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    pg->n++;
-    rc = cb(arg, doc);
-    bson_destroy(doc);
-    return rc;
-}
-
 int store_device_list(store_tx *tx, const char *owner_id, const store_device_filter *f,
                       int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page)
 {
@@ -163,7 +142,7 @@ int store_device_list(store_tx *tx, const char *owner_id, const store_device_fil
             pg->more = true;
             break;
         }
-        if ((rc = page_row(tx, s, pg, cb, arg)) != 0)
+        if ((rc = store__page_row(tx, s, "device", pg, cb, arg)) != 0)
             goto out;
     }
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store__rc(rc);

@@ -139,3 +139,23 @@ out:
     sqlite3_reset(s);
     return rc;
 }
+
+int store__page_row(store_tx *tx, sqlite3_stmt *s, const char *what, store_page *pg,
+                    store__doc_cb cb, void *arg)
+{
+    int rc = store__text_column(s, 0, pg->last_id, sizeof pg->last_id);
+    if (rc < 0)
+        return rc;
+    bson_t *doc;
+    rc = store__doc_column(tx, s, 1, what, &doc);
+    if (rc == STORE_ECORRUPT) {
+        pg->skipped++;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    pg->n++;
+    rc = cb(arg, doc);
+    bson_destroy(doc);
+    return rc;
+}

@@ -67,6 +67,12 @@ int store_user_create(store_tx *tx, const char *id, const char *username, const 
 int store_user_get(store_tx *tx, const char *id, bson_t **out);
 int store_user_get_by_username(store_tx *tx, const char *username, bson_t **out);
 int store_user_get_by_email(store_tx *tx, const char *email, bson_t **out);
+/** Calls @cb for each user with id > @after (NULL: from the start), in id order, at most
+ *  @limit (1..STORE_PAGE_MAX, 0 = STORE_PAGE_MAX) of them; fills @page (may be NULL; see
+ *  store_page below: corrupt rows are skipped, the cursor passes them). For the admin list. */
+typedef struct store_page store_page;
+int store_user_list(store_tx *tx, const char *after, unsigned limit,
+                    int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page);
 /** Replaces the caller's fields of user @id with @doc; @username / @email change the keys
  *  (NULL keeps the current one). STORE_ENOTFOUND, STORE_EEXISTS (new key taken). Works on a
  *  user whose document is corrupt (the keys are kept in typed columns), which repairs it. */
@@ -159,13 +165,13 @@ typedef struct store_device_filter {
 
 #define STORE_PAGE_MAX 1000
 
-typedef struct store_page {
+struct store_page {
     unsigned n;                     /* documents handed to the callback */
     unsigned skipped;               /* corrupt rows skipped in this page */
     bool more;                      /* further rows match after this page */
     char last_id[STORE_ID_MAX + 1]; /* id of the last row read (corrupt or not): the next
                                      * page's `after`; "" when the page is empty */
-} store_page;
+};
 
 /** Calls @cb for each device of @owner_id matching @f (NULL: all), in id order, at most
  *  f->limit of them; fills @page (may be NULL). Paging by `after` = page.last_id is stable

@@ -38,6 +38,10 @@ int store__get_doc(store_tx *tx, sqlite3_stmt *s, const char *what, bson_t **out
  * reporting corrupt ones (counted in *skipped when not NULL). Resets @s. */
 int store__each_doc(store_tx *tx, sqlite3_stmt *s, const char *what, store__doc_cb cb, void *arg,
                     unsigned *skipped);
+/* One row of a page (selecting id, doc): records its id as the cursor (corrupt or not),
+ * skips a corrupt document (counted in pg->skipped), else counts it and calls @cb. */
+int store__page_row(store_tx *tx, sqlite3_stmt *s, const char *what, store_page *pg,
+                    store__doc_cb cb, void *arg);
 /* Binds a text parameter (copied by SQLite), or NULL when @v is NULL. */
 int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
 

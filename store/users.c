@@ -4,6 +4,8 @@
  * name into STORE_EEXISTS. Deleting a user deletes its codes and tokens in the same
  * transaction.
  */
+#include <string.h>
+
 #include "store/store_app_int.h"
 
 static const char *const owned[] = {"username", "email", NULL};
@@ -15,6 +17,8 @@ static const char sql_update[] =
 static const char sql_by_id[] = "SELECT id, doc FROM users WHERE id = ?1";
 static const char sql_by_username[] = "SELECT id, doc FROM users WHERE username = ?1";
 static const char sql_by_email[] = "SELECT id, doc FROM users WHERE email = ?1";
+static const char sql_list[] = "SELECT id, doc FROM users WHERE (?1 IS NULL OR id > ?1)"
+                               " ORDER BY id LIMIT ?2";
 static const char sql_keys[] = "SELECT username, email FROM users WHERE id = ?1";
 static const char sql_delete[] = "DELETE FROM users WHERE id = ?1";
 static const char sql_delete_codes[] = "DELETE FROM codes WHERE user_id = ?1";
@@ -84,6 +88,42 @@ int store_user_get_by_username(store_tx *tx, const char *username, bson_t **out)
 int store_user_get_by_email(store_tx *tx, const char *email, bson_t **out)
 {
     return get_by(tx, sql_by_email, email, out);
+}
+
+int store_user_list(store_tx *tx, const char *after, unsigned limit,
+                    int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page)
+{
+    store_page local;
+    store_page *pg = page ? page : &local;
+    memset(pg, 0, sizeof *pg);
+    if (!cb || limit > STORE_PAGE_MAX || (after && !store__key_ok(after)))
+        return STORE_EINVAL;
+    if (!limit)
+        limit = STORE_PAGE_MAX;
+    sqlite3_stmt *s = store__stmt(tx, sql_list);
+    if (!s)
+        return STORE_EIO;
+    int rc = store__bind_text(s, 1, after);
+    if (rc < 0)
+        goto out;
+    /* One row more than the page tells whether another page follows. */
+    if (sqlite3_bind_int64(s, 2, (int64_t)limit + 1) != SQLITE_OK) {
+        rc = STORE_EIO;
+        goto out;
+    }
+    unsigned rows = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (rows++ == limit) {
+            pg->more = true;
+            break;
+        }
+        if ((rc = store__page_row(tx, s, "user", pg, cb, arg)) != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store__rc(rc);
+out:
+    sqlite3_reset(s);
+    return rc;
 }
 
 /* The current username and email of @id, from the typed columns: an update can then

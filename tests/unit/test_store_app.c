@@ -204,6 +204,34 @@ Test(store_app, user_doc_cannot_override_owned_keys)
     cr_assert_eq(store_user_get_by_username(tx, "root", &d), STORE_ENOTFOUND);
 }
 
+Test(store_app, user_list_pages_by_cursor_and_skips_corrupt)
+{
+    user("u1", "ada", "ada@example.com");
+    user("u2", "bob", "bob@example.com");
+    exec("INSERT INTO users VALUES ('u3', 'eve', 'eve@example.com', x'00')");
+    user("u4", "dan", "dan@example.com");
+    ids l = {0};
+    store_page pg;
+    cr_assert_eq(store_user_list(tx, NULL, 2, collect, &l, &pg), 0);
+    cr_assert_eq(l.n, 2);
+    cr_assert_str_eq(l.v[1], "u2");
+    cr_assert(pg.more);
+    cr_assert_str_eq(pg.last_id, "u2");
+    cr_assert_eq(store_user_list(tx, "u2", 2, collect, &l, &pg), 0);
+    cr_assert_eq(pg.n, 1);
+    cr_assert_eq(pg.skipped, 1, "the corrupt row is skipped, not fatal");
+    cr_assert_str_eq(l.v[2], "u4");
+    cr_assert(!pg.more, "exactly the last row: no further page");
+    cr_assert_eq(store_user_list(tx, "u4", 0, collect, &l, &pg), 0);
+    cr_assert_eq(pg.n, 0);
+    cr_assert_str_eq(pg.last_id, "");
+    cr_assert_eq(store_user_list(tx, NULL, STORE_PAGE_MAX + 1, collect, &l, &pg), STORE_EINVAL);
+    cr_assert_eq(store_user_list(tx, "", 1, collect, &l, &pg), STORE_EINVAL);
+    cr_assert_eq(store_user_list(tx, NULL, 1, NULL, NULL, &pg), STORE_EINVAL);
+    l = (ids){.stop_after = 1};
+    cr_assert_eq(store_user_list(tx, NULL, 0, collect, &l, NULL), 7);
+}
+
 Test(store_app, user_update_replaces_fields_and_keys)
 {
     user("u1", "ada", "ada@x");
