@@ -9,6 +9,7 @@
 
 #include "app/cmd.h"
 #include "app/config.h"
+#include "app/http_setup.h"
 #include "broker/broker.h"
 #include "ca/ca.h"
 #include "common/log.h"
@@ -17,7 +18,7 @@
 static bool wants_tls(const iot_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_listen; i++)
-        if (cfg->listen[i].scheme == CONFIG_MQTTS)
+        if (cfg->listen[i].scheme == CONFIG_MQTTS || cfg->listen[i].scheme == CONFIG_HTTPS)
             return true;
     return false;
 }
@@ -67,25 +68,38 @@ static broker *make_broker(const iot_config *cfg, store *st)
     return br;
 }
 
-static int add_listeners(net_server *srv, const iot_config *cfg, broker *br)
+/* Which protocols a listener serves: a TLS listener serves both by ALPN, its scheme's
+ * protocol first (the default for clients that send no ALPN, like mosquitto_pub). */
+static void listener_protos(const config_listen *l, broker *br, http_server *hs,
+                            net_listener_opts *lo)
+{
+    const net_proto *mq = &broker_mqtt_proto, *ht = &http_proto;
+    void *mqa = br, *hta = hs;
+    bool http_first = l->scheme == CONFIG_HTTP || l->scheme == CONFIG_HTTPS;
+    lo->tls = l->scheme == CONFIG_MQTTS || l->scheme == CONFIG_HTTPS;
+    lo->protos[0] = http_first ? ht : mq;
+    lo->proto_args[0] = http_first ? hta : mqa;
+    lo->n_protos = 1;
+    if (lo->tls) {
+        lo->protos[1] = http_first ? mq : ht;
+        lo->proto_args[1] = http_first ? mqa : hta;
+        lo->n_protos = 2;
+    }
+}
+
+static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, http_server *hs)
 {
     char err[512];
     for (size_t i = 0; i < cfg->n_listen; i++) {
         const config_listen *l = &cfg->listen[i];
-        net_listener_opts lo = {
-            .host = l->host,
-            .port = l->port,
-            .tls = l->scheme == CONFIG_MQTTS,
-            .protos = {&broker_mqtt_proto},
-            .proto_args = {br},
-            .n_protos = 1,
-        };
+        net_listener_opts lo = {.host = l->host, .port = l->port};
+        listener_protos(l, br, hs, &lo);
         if (net_server_listen(srv, &lo, err, sizeof err) < 0) {
             log_error("listen %s:%u: %s", l->host, l->port, err);
             return -1;
         }
-        log_info("listening on %s://%s:%u", lo.tls ? "mqtts" : "mqtt", l->host,
-                 net_server_listener_port(srv, i));
+        log_info("listening on %s://%s:%u%s", config_scheme_name(l->scheme), l->host,
+                 net_server_listener_port(srv, i), lo.tls ? " (mqtt and http/1.1 by ALPN)" : "");
     }
     return 0;
 }
@@ -110,6 +124,8 @@ static int run(const iot_config *cfg)
     broker *br = NULL;
     net_server *srv = NULL;
     store *st = NULL;
+    app_http web;
+    bool web_open = false;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -122,6 +138,9 @@ static int run(const iot_config *cfg)
     br = make_broker(cfg, st);
     if (!br || store_start(st) < 0)
         goto out;
+    if (app_http_open(&web, cfg, st, true) < 0)
+        goto out;
+    web_open = true;
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
@@ -134,17 +153,22 @@ static int run(const iot_config *cfg)
         log_error("server: %s", err);
         goto out;
     }
-    if (add_listeners(srv, cfg, br) < 0)
+    if (add_listeners(srv, cfg, br, web.hs) < 0)
         goto out;
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
     net_server_run(srv);
     rc = 0;
 out:
-    /* Order: every store job finishes (its completion waits in a stopped loop's queue),
-     * net runs those completions as it frees the loops, then the broker goes. */
+    /* Order: the notifier stops using the store; every store job finishes (its completion
+     * waits in a stopped loop's queue); net runs those completions as it frees the loops
+     * (answering requests whose connections are gone); then the API and the broker go. */
+    if (web_open)
+        app_http_stop_notifier(&web);
     app_store_close(st);
     net_server_free(srv);
+    if (web_open)
+        app_http_free(&web);
     if (br && rc == 0)
         log_stats(br);
     broker_free(br);
@@ -160,6 +184,8 @@ int main(int argc, char **argv)
         return app_cmd_store(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "user") == 0)
         return app_cmd_user(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "routes") == 0)
+        return app_cmd_routes(argc - 1, argv + 1);
     config_defaults(&cfg);
     if (config_parse_args(&cfg, argc, argv, &help, err, sizeof err) < 0) {
         fprintf(stderr, "iotcloud: %s\n(see iotcloud --help)\n", err);

@@ -14,8 +14,6 @@ typedef struct api {
     store *st;
     struct auth *auth;     /* accounts, tokens (http/auth.h) */
     struct notify *nt;     /* outbox delivery (notify/notify.h); may be NULL in tests */
-    const char *openapi;   /* docs/openapi.yaml text, for GET /v1/openapi.yaml|json */
-    size_t openapi_len;
 } api;
 
 /** The api of a request (http_req_app). */

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the test clients and fuzzing toolchain)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev)
+pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev python3 python3-yaml)
 test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl python3-aiosmtpd)
 
 want=("${pkgs[@]}")

@@ -1,0 +1,113 @@
+/*
+ * http_setup — wiring the HTTP API: limits from the configuration, route tables, the
+ * authentication hook, the notifier channel.
+ */
+#include "app/http_setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "http/api_meta.h"
+
+static int start_notifier(app_http *h, const iot_config *cfg, store *st)
+{
+    char err[256];
+    const char *pw = getenv("IOTCLOUD_SMTP_PASSWORD");
+    notify_opts no = {
+        .st = st,
+        .smtp_url = cfg->smtp_url,
+        .smtp_user = cfg->smtp_user[0] ? cfg->smtp_user : NULL,
+        .smtp_pass = pw && pw[0] ? pw : (cfg->smtp_password[0] ? cfg->smtp_password : NULL),
+        .from = cfg->smtp_from,
+        .smtp_insecure = cfg->smtp_insecure,
+    };
+    if (!(h->nt = notify_start(&no, err, sizeof err))) {
+        log_error("notifier: %s", err);
+        return -1;
+    }
+    log_info("mail: %s", cfg->smtp_url[0] ? "SMTP" : "log channel (no smtp-url set)");
+    return 0;
+}
+
+static int add_routes(app_http *h)
+{
+    if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0) {
+        log_error("http: route table refused");
+        return -1;
+    }
+    return 0;
+}
+
+int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notifier)
+{
+    memset(h, 0, sizeof *h);
+    if (with_notifier && start_notifier(h, cfg, st) < 0)
+        return -1;
+    auth_opts ao = {
+        .st = st,
+        .nt = h->nt,
+        .access_ttl_s = cfg->access_token_ttl_s,
+        .refresh_ttl_s = cfg->refresh_token_ttl_s,
+        .code_ttl_s = cfg->code_ttl_s,
+    };
+    h->au = auth_new(&ao);
+    h->api = (api){.st = st, .auth = h->au, .nt = h->nt};
+    http_opts ho = {
+        .max_body_bytes = cfg->http_max_body,
+        .idle_timeout_ms = cfg->http_idle_timeout_ms,
+        .max_conns_per_ip = cfg->http_max_conns_ip,
+        .st = st,
+        .app = &h->api,
+        .no_access_log = cfg->no_access_log,
+        .authenticate = auth_authenticate,
+    };
+    h->hs = h->au ? http_server_new(&ho) : NULL;
+    if (!h->hs || add_routes(h) < 0) {
+        log_error("http: cannot set up the API");
+        app_http_stop_notifier(h);
+        app_http_free(h);
+        return -1;
+    }
+    return 0;
+}
+
+void app_http_stop_notifier(app_http *h)
+{
+    notify_stop(h->nt);
+    h->nt = NULL;
+    h->api.nt = NULL;
+}
+
+void app_http_free(app_http *h)
+{
+    http_server_free(h->hs);
+    auth_free(h->au);
+    h->hs = NULL;
+    h->au = NULL;
+}
+
+static const char *auth_name(enum http_auth a)
+{
+    return a == HTTP_AUTH_ADMIN ? "admin" : a == HTTP_AUTH_USER ? "user" : "public";
+}
+
+int app_cmd_routes(int argc, char **argv)
+{
+    iot_config cfg;
+    app_http h;
+    config_defaults(&cfg);
+    if (argc > 1) {
+        fprintf(stderr, "usage: iotcloud routes\n");
+        return 2;
+    }
+    if (app_http_open(&h, &cfg, NULL, false) < 0)
+        return 1;
+    const http_route *r[512];
+    size_t n = http_server_routes(h.hs, r, 512);
+    for (size_t i = 0; i < n && i < 512; i++)
+        printf("%s %s %s\n", http_method_name(r[i]->method), r[i]->pattern, auth_name(r[i]->auth));
+    app_http_free(&h);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/**
+ * http_setup — the people-facing half: the HTTP server with every route table, the
+ * accounts module and the notifier, built from the configuration. Main thread only:
+ * app_http_open before the loops run, app_http_stop_notifier after they stopped (before the
+ * store closes), app_http_free after net_server_free.
+ */
+#ifndef IOT_APP_HTTP_SETUP_H
+#define IOT_APP_HTTP_SETUP_H
+
+#include "app/config.h"
+#include "http/api.h"
+#include "http/auth.h"
+#include "notify/notify.h"
+
+typedef struct app_http {
+    http_server *hs;
+    auth *au;
+    notify *nt;
+    api api;
+} app_http;
+
+/** Builds the server and the routes; @start_notifier false for CLI use (`iotcloud routes`).
+ *  0, or -1 after logging why. */
+int app_http_open(app_http *h, const iot_config *cfg, store *st, bool start_notifier);
+/** Stops the notifier thread (it uses the store). */
+void app_http_stop_notifier(app_http *h);
+void app_http_free(app_http *h);
+/** `iotcloud routes`: prints "METHOD PATTERN AUTH" per route. 0. */
+int app_cmd_routes(int argc, char **argv);
+
+#endif
