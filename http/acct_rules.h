@@ -22,8 +22,7 @@ int acct_username_norm(const char *in, char *out, size_t cap, const char **why);
 int acct_email_norm(const char *in, char *out, size_t cap, const char **why);
 /** Password policy: 10..1024 bytes, not equal (ignoring ASCII case) to the username or the
  *  e-mail address or its local part. 0 or <0 with @why. */
-int acct_password_check(const char *pw, const char *username, const char *email,
-                        const char **why);
+int acct_password_check(const char *pw, const char *username, const char *email, const char **why);
 /** A person's name: 1..128 bytes of UTF-8 without control characters. */
 int acct_name_check(const char *name, const char **why);
 

@@ -12,8 +12,8 @@ struct notify;
 
 typedef struct api {
     store *st;
-    struct auth *auth;     /* accounts, tokens (http/auth.h) */
-    struct notify *nt;     /* outbox delivery (notify/notify.h); may be NULL in tests */
+    struct auth *auth; /* accounts, tokens (http/auth.h) */
+    struct notify *nt; /* outbox delivery (notify/notify.h); may be NULL in tests */
 } api;
 
 /** The api of a request (http_req_app). */

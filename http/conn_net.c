@@ -13,7 +13,10 @@ typedef struct hnet {
     uv_timer_t timer; /* freed in its close callback */
 } hnet;
 
-static int io_write(void *t, const void *p, size_t n) { return net_conn_write(((hnet *)t)->nc, p, n); }
+static int io_write(void *t, const void *p, size_t n)
+{
+    return net_conn_write(((hnet *)t)->nc, p, n);
+}
 static void io_close(void *t) { net_conn_close(((hnet *)t)->nc); }
 static void io_pause(void *t) { net_conn_pause(((hnet *)t)->nc); }
 static void io_resume(void *t) { net_conn_resume(((hnet *)t)->nc); }

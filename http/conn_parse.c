@@ -22,7 +22,10 @@ static hparse *of(llhttp_t *p) { return p->data; }
 static int map(int r) { return r == HP_PAUSE ? HPE_PAUSED : r < 0 ? HPE_USER : 0; }
 
 static int on_begin(llhttp_t *p) { return map(of(p)->cb->begin(of(p)->u)); }
-static int on_url(llhttp_t *p, const char *a, size_t n) { return map(of(p)->cb->url(of(p)->u, a, n)); }
+static int on_url(llhttp_t *p, const char *a, size_t n)
+{
+    return map(of(p)->cb->url(of(p)->u, a, n));
+}
 static int on_url_done(llhttp_t *p) { return map(of(p)->cb->url_done(of(p)->u)); }
 static int on_field(llhttp_t *p, const char *a, size_t n)
 {
@@ -34,7 +37,10 @@ static int on_value(llhttp_t *p, const char *a, size_t n)
     return map(of(p)->cb->value(of(p)->u, a, n));
 }
 static int on_value_done(llhttp_t *p) { return map(of(p)->cb->value_done(of(p)->u)); }
-static int on_body(llhttp_t *p, const char *a, size_t n) { return map(of(p)->cb->body(of(p)->u, a, n)); }
+static int on_body(llhttp_t *p, const char *a, size_t n)
+{
+    return map(of(p)->cb->body(of(p)->u, a, n));
+}
 static int on_complete(llhttp_t *p) { return map(of(p)->cb->complete(of(p)->u)); }
 
 /* Never skip the body (1) nor switch protocols (2): an error or continue. */
@@ -106,7 +112,10 @@ int hparse__execute(hparse *h, const uint8_t *d, size_t n, size_t *used)
 const char *hparse__method(const hparse *h) { return llhttp_method_name(h->p.method); }
 int hparse__major(const hparse *h) { return h->p.http_major; }
 int hparse__minor(const hparse *h) { return h->p.http_minor; }
-bool hparse__keep_alive(const hparse *h) { return llhttp_should_keep_alive(&h->p) && !h->p.upgrade; }
+bool hparse__keep_alive(const hparse *h)
+{
+    return llhttp_should_keep_alive(&h->p) && !h->p.upgrade;
+}
 bool hparse__has_length(const hparse *h) { return (h->p.flags & F_CONTENT_LENGTH) != 0; }
 uint64_t hparse__length(const hparse *h) { return h->p.content_length; }
 bool hparse__chunked(const hparse *h) { return (h->p.flags & F_CHUNKED) != 0; }

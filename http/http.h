@@ -73,17 +73,17 @@ typedef struct http_principal {
 } http_principal;
 
 typedef struct http_opts {
-    size_t max_header_bytes;      /* request line + headers; default 16384 → 431 */
-    size_t max_body_bytes;        /* default 1 MiB → 413 */
-    uint32_t header_timeout_ms;   /* whole header block from its first byte; default 10000 */
-    uint32_t body_timeout_ms;     /* whole body after the headers; default 30000 */
-    uint32_t idle_timeout_ms;     /* keep-alive idle between requests; default 60000 */
-    uint32_t max_conns_per_ip;    /* concurrent HTTP connections per peer IP; default 256 */
-    uint32_t max_pipeline;        /* parsed-but-unanswered requests before reading pauses;
+    size_t max_header_bytes;    /* request line + headers; default 16384 → 431 */
+    size_t max_body_bytes;      /* default 1 MiB → 413 */
+    uint32_t header_timeout_ms; /* whole header block from its first byte; default 10000 */
+    uint32_t body_timeout_ms;   /* whole body after the headers; default 30000 */
+    uint32_t idle_timeout_ms;   /* keep-alive idle between requests; default 60000 */
+    uint32_t max_conns_per_ip;  /* concurrent HTTP connections per peer IP; default 256 */
+    uint32_t max_pipeline;      /* parsed-but-unanswered requests before reading pauses;
                                    * default 16 */
-    store *st;                    /* for handlers (http_req_store) */
-    void *app;                    /* for handlers (http_req_app) */
-    bool no_access_log;           /* default false: one log line per request */
+    store *st;                  /* for handlers (http_req_store) */
+    void *app;                  /* for handlers (http_req_app) */
+    bool no_access_log;         /* default false: one log line per request */
     /** Called for routes with auth != HTTP_AUTH_NONE, before the handler. It must either
      *  call http_req_set_principal() then next(r) (now or later, on r's loop), or answer
      *  r itself (401/403/429...). NULL: such routes answer 401. */

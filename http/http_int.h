@@ -17,10 +17,10 @@
 #include "http/http.h"
 
 #define HTTP_MAX_RESP_HEADERS 16
-#define HTTP_MAX_REQ_HEADERS 100
-#define HTTP_MAX_PARAMS 8
-#define HTTP_MAX_QUERY 32
-#define HTTP_MAX_SEGMENTS 16
+#define HTTP_MAX_REQ_HEADERS  100
+#define HTTP_MAX_PARAMS       8
+#define HTTP_MAX_QUERY        32
+#define HTTP_MAX_SEGMENTS     16
 
 /* ---- router (router.c) ----------------------------------------------------------------- */
 
@@ -69,8 +69,7 @@ struct http_server {
  * with *@allow set to the bit set (1 << method) of methods that do match the path (0:
  * no route has this path at all). */
 const http__route *http__route_find(const http_server *s, enum http_method m,
-                                    const char *const *segs,
-                                    size_t nseg, unsigned *allow);
+                                    const char *const *segs, size_t nseg, unsigned *allow);
 int http__route_compile(http__route *out, const http_route *row);
 bool http__route_same_shape(const http__route *a, const http__route *b);
 
@@ -154,7 +153,7 @@ struct http_req {
     char *arena; /* url, headers, decoded path/query/params: NUL-terminated strings */
     size_t alen, acap;
     uint32_t url_off;
-    uint32_t path_off; /* decoded path, or UINT32_MAX before parsing */
+    uint32_t path_off;    /* decoded path, or UINT32_MAX before parsing */
     uint32_t rawpath_len; /* bytes of the url before '?' */
     http__kv hdr[HTTP_MAX_REQ_HEADERS];
     size_t nhdr;

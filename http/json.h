@@ -45,14 +45,14 @@ typedef struct json_field {
     const char *name;
     enum json_type type;
     enum json_need need;
-    size_t max_len;       /* JSON_STR: bytes, 0 = 4096; JSON_OBJ/ARR: ignored */
-    int64_t min, max;     /* JSON_INT bounds; both 0 = any int64 */
-    const char **str;     /* JSON_STR */
-    size_t *len;          /* JSON_STR, optional */
-    int64_t *i64;         /* JSON_INT */
-    bool *b;              /* JSON_BOOL */
-    bson_iter_t *doc;     /* JSON_OBJ, JSON_ARR, JSON_ANY */
-    bool present;         /* set by json_decode */
+    size_t max_len;   /* JSON_STR: bytes, 0 = 4096; JSON_OBJ/ARR: ignored */
+    int64_t min, max; /* JSON_INT bounds; both 0 = any int64 */
+    const char **str; /* JSON_STR */
+    size_t *len;      /* JSON_STR, optional */
+    int64_t *i64;     /* JSON_INT */
+    bool *b;          /* JSON_BOOL */
+    bson_iter_t *doc; /* JSON_OBJ, JSON_ARR, JSON_ANY */
+    bool present;     /* set by json_decode */
 } json_field;
 
 /** Why a body was refused; becomes a 400 {"error":{"code","message","field"}}. */

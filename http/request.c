@@ -211,8 +211,8 @@ static bool valid_client_id(const char *v)
         return false;
     for (size_t i = 0; i < n; i++) {
         char ch = v[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '_' || ch == '-';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
         if (!ok)
             return false;
     }

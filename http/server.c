@@ -98,8 +98,8 @@ size_t http_server_routes(const http_server *s, const http_route **out, size_t m
 const char *http_method_name(enum http_method m)
 {
     static const char *const names[] = {
-        [HTTP_GET] = "GET",       [HTTP_HEAD] = "HEAD",     [HTTP_POST] = "POST",
-        [HTTP_PUT] = "PUT",       [HTTP_PATCH] = "PATCH",   [HTTP_DELETE] = "DELETE",
+        [HTTP_GET] = "GET",         [HTTP_HEAD] = "HEAD",   [HTTP_POST] = "POST",
+        [HTTP_PUT] = "PUT",         [HTTP_PATCH] = "PATCH", [HTTP_DELETE] = "DELETE",
         [HTTP_OPTIONS] = "OPTIONS", [HTTP_OTHER] = "OTHER",
     };
     return (unsigned)m <= HTTP_OTHER ? names[m] : "OTHER";

@@ -27,7 +27,7 @@ typedef struct hsrv {
 static inline void hsrv_thread(void *arg) { net_server_run(arg); }
 
 static inline hsrv hsrv_start(const http_opts *o, const http_route *routes, size_t n,
-                       const net_tls_opts *tls)
+                              const net_tls_opts *tls)
 {
     hsrv h = {0};
     char err[256] = "";

@@ -37,9 +37,9 @@ static int add_one(http_server *s, enum http_method m, const char *pat)
 Test(http_router, malformed_patterns_refused)
 {
     http_server *s = http_server_new(NULL);
-    static const char *const bad[] = {"",       "x",        "/a//b",  "/a/",     "/{",
-                                      "/{}",    "/{a-b}",   "/a{b}",  "/{a}/{a}", "/a?b",
-                                      "/a%20b", "/a b",     "/{a}x",  "//"};
+    static const char *const bad[] = {"",       "x",      "/a//b", "/a/",      "/{",
+                                      "/{}",    "/{a-b}", "/a{b}", "/{a}/{a}", "/a?b",
+                                      "/a%20b", "/a b",   "/{a}x", "//"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_lt(add_one(s, HTTP_GET, bad[i]), 0, "accepted %s", bad[i]);
     cr_assert_lt(add_one(s, HTTP_OTHER, "/a"), 0, "HTTP_OTHER is not a route method");
@@ -208,7 +208,9 @@ Test(http_conn, detached_request_freed_by_late_answer)
 
 Test(http_conn, timeouts_by_phase)
 {
-    http_opts o = {.header_timeout_ms = 1000, .body_timeout_ms = 2000, .idle_timeout_ms = 3000,
+    http_opts o = {.header_timeout_ms = 1000,
+                   .body_timeout_ms = 2000,
+                   .idle_timeout_ms = 3000,
                    .no_access_log = true};
     fx f;
     fx_init(&f, &o);
