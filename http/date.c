@@ -9,7 +9,7 @@
 #include "http/http_int.h"
 
 static _Thread_local time_t cached_sec = -1;
-static _Thread_local char cached[32];
+static _Thread_local char cached[80]; /* 29 used; room for any int the compiler imagines */
 
 const char *http__date(void)
 {
