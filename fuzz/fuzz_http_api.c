@@ -420,8 +420,6 @@ static void parse_head(char *h, resp_head *out)
         h[10] > '9' || h[11] < '0' || h[11] > '9' || h[12] != ' ')
         die("bad status line", h);
     out->status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
-    if (out->status == 500)
-        die("500 Internal Server Error", h);
     const char *cl = head_field(h, "Content-Length"), *ct = head_field(h, "Content-Type");
     const char *co = head_field(h, "Connection");
     char *end = NULL;
@@ -472,6 +470,10 @@ static size_t take_one(rxbuf *x, bool eof)
     long body = body_size(x, hlen, &rh, eof);
     if (body < 0)
         return 0;
+    if (rh.status == 500) {
+        fprintf(stderr, "%s\r\n%.*s\n", h, (int)body, (const char *)x->b + hlen);
+        die("500 Internal Server Error: a bug (or a store failure)", NULL);
+    }
     if (body > 0 && rh.json)
         check_json(x->b + hlen, (size_t)body);
     if (rh.status >= 200)
