@@ -171,8 +171,8 @@ static struct {
 static void probe_run(net_loop *l, net_msg *m)
 {
     bool waiting = lp.entered && responses_sent() == lp.responses;
-    bool quiet = lp.closed ||
-                 (lp.nc && lp.fed == pr.sent && !waiting && net_conn_pending(lp.nc) == 0);
+    bool quiet =
+        lp.closed || (lp.nc && lp.fed == pr.sent && !waiting && net_conn_pending(lp.nc) == 0);
     pthread_mutex_lock(&pr.mu);
     pr.opens = lp.opens;
     pr.closed = lp.closed;
@@ -416,8 +416,8 @@ typedef struct resp_head {
 
 static void parse_head(char *h, resp_head *out)
 {
-    if (strncmp(h, "HTTP/1.1 ", 9) != 0 || h[9] < '1' || h[9] > '5' || h[10] < '0' ||
-        h[10] > '9' || h[11] < '0' || h[11] > '9' || h[12] != ' ')
+    if (strncmp(h, "HTTP/1.1 ", 9) != 0 || h[9] < '1' || h[9] > '5' || h[10] < '0' || h[10] > '9' ||
+        h[11] < '0' || h[11] > '9' || h[12] != ' ')
         die("bad status line", h);
     out->status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
     const char *cl = head_field(h, "Content-Length"), *ct = head_field(h, "Content-Type");

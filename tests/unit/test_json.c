@@ -129,8 +129,7 @@ Test(json, integral_double_accepted_as_int)
  * encoding the 400 fails and the client gets a 500 (found by fuzz_http_api). */
 static void assert_utf8(const json_err *e)
 {
-    cr_assert(bson_utf8_validate(e->message, strlen(e->message), false), "message: %s",
-              e->message);
+    cr_assert(bson_utf8_validate(e->message, strlen(e->message), false), "message: %s", e->message);
     cr_assert(bson_utf8_validate(e->field, strlen(e->field), false), "field: %s", e->field);
 }
 
