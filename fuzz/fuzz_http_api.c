@@ -24,6 +24,9 @@
  * Every response read is checked: "HTTP/1.1 ddd " with 100 <= ddd <= 599, never 500 (an
  * internal error is a bug), Content-Length present and honoured, X-Request-Id present,
  * JSON bodies parse, nothing after "Connection: close". A violation aborts.
+ *
+ * net_server_run takes SIGINT/SIGTERM for itself: Ctrl-C stops the server, and the next
+ * input then aborts with "connect: is the server dead?". Use -max_total_time or -runs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
