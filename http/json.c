@@ -18,6 +18,25 @@
 static int fail(json_err *e, int status, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Replaces every byte that does not start a valid UTF-8 sequence with '?'. The field name
+ * and message echo request bytes (a key, libbson's parser message) and may be cut
+ * mid-character by their buffers; the answer is JSON, which must be UTF-8, or encoding it
+ * fails and the client gets a 500 instead of this 400. */
+static void scrub_utf8(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+        if (i + n <= len && bson_utf8_validate(s + i, n, false)) {
+            i += n;
+        } else {
+            s[i] = '?';
+            i++;
+        }
+    }
+}
+
 static int fail(json_err *e, int status, const char *code, const char *field, const char *fmt, ...)
 {
     va_list ap;
@@ -27,6 +46,8 @@ static int fail(json_err *e, int status, const char *code, const char *field, co
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    scrub_utf8(e->field);
+    scrub_utf8(e->message);
     return -1;
 }
 

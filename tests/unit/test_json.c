@@ -124,3 +124,31 @@ Test(json, integral_double_accepted_as_int)
     cr_assert_eq(n, 2);
     bson_destroy(&doc);
 }
+
+/* The error text echoes request bytes and becomes a JSON answer: it must stay UTF-8, or
+ * encoding the 400 fails and the client gets a 500 (found by fuzz_http_api). */
+static void assert_utf8(const json_err *e)
+{
+    cr_assert(bson_utf8_validate(e->message, strlen(e->message), false), "message: %s", e->message);
+    cr_assert(bson_utf8_validate(e->field, strlen(e->field), false), "field: %s", e->field);
+}
+
+Test(json, error_text_is_utf8)
+{
+    bson_t doc;
+    json_err e;
+    /* libbson's parser message quotes the stray byte 0xbe. */
+    cr_assert_lt(parse("{\"username\"\xbe\"alice\"}", &doc, &e), 0);
+    cr_assert_eq(e.status, 400);
+    assert_utf8(&e);
+    /* A key whose 64-byte cut in the message falls inside a two-byte character. */
+    char body[256] = "{\"";
+    memset(body + 2, 'k', 63);
+    memcpy(body + 65, "\xc3\xa9\xc3\xa9\":1}", 9); /* "é" twice, then the end */
+    cr_assert_eq(parse(body, &doc, &e), 0);
+    json_field f[] = {{"username", JSON_STR, JSON_OPTIONAL, .max_len = 16}};
+    cr_assert_lt(json_decode(&doc, f, 1, &e), 0);
+    cr_assert_str_eq(e.code, "unknown_field");
+    assert_utf8(&e);
+    bson_destroy(&doc);
+}
