@@ -27,7 +27,6 @@ static int start_notifier(app_http *h, const iot_config *cfg, store *st)
         log_error("notifier: %s", err);
         return -1;
     }
-    log_info("mail: %s", cfg->smtp_url[0] ? "SMTP" : "log channel (no smtp-url set)");
     return 0;
 }
 
@@ -45,6 +44,7 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
     memset(h, 0, sizeof *h);
     if (with_notifier && start_notifier(h, cfg, st) < 0)
         return -1;
+    h->serving = with_notifier;
     auth_opts ao = {
         .st = st,
         .nt = h->nt,
@@ -82,6 +82,14 @@ void app_http_stop_notifier(app_http *h)
 
 void app_http_free(app_http *h)
 {
+    if (h->hs && h->serving) {
+        http_stats s;
+        http_server_stats(h->hs, &s);
+        log_info("http: %llu requests (%llu 4xx, %llu 5xx) on %llu connections, %llu refused "
+                 "(per-IP limit), %llu malformed, %llu timeouts",
+                 s.requests, s.status_4xx, s.status_5xx, s.conns, s.refused_ip, s.parse_errors,
+                 s.timeouts);
+    }
     http_server_free(h->hs);
     auth_free(h->au);
     h->hs = NULL;

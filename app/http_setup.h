@@ -17,6 +17,7 @@ typedef struct app_http {
     auth *au;
     notify *nt;
     api api;
+    bool serving; /* opened for the server (not a CLI): log counters at the end */
 } app_http;
 
 /** Builds the server and the routes; @start_notifier false for CLI use (`iotcloud routes`).
