@@ -56,6 +56,7 @@ auth *auth_new(const auth_opts *o)
         return NULL;
     }
     auth__cache_init(&a->cache);
+    auth__ucache_init(&a->users);
     pthread_mutex_init(&a->gate.mu, NULL);
     a->gate.max = a->o.max_hashes;
     a->gate.max_wait = a->o.max_hashes * WAIT_PER_SLOT;
@@ -67,6 +68,7 @@ void auth_free(auth *a)
     if (!a)
         return;
     auth__cache_free(&a->cache);
+    auth__ucache_free(&a->users);
     auth__iplim_free(&a->ip);
     pthread_mutex_destroy(&a->gate.mu);
     free(a);

@@ -109,6 +109,31 @@ void auth__cache_drop(auth__cache *c, const uint8_t hash[32]);
 void auth__cache_drop_family(auth__cache *c, const char *family);
 void auth__cache_drop_user(auth__cache *c, const char *user_id);
 
+/* ---- account views for GET /v1/me (auth_ucache.c) -------------------------------------- */
+
+#define AUTH_UCACHE_TTL_MS  30000 /* how stale a change made by another process may be */
+#define AUTH_UCACHE_BUCKETS 1024
+#define AUTH_UCACHE_MAX     16384
+
+typedef struct auth__uentry auth__uentry;
+
+typedef struct auth__ucache {
+    pthread_mutex_t mu;
+    auth__uentry *b[AUTH_UCACHE_BUCKETS];
+    size_t n;
+    uint64_t gen; /* drops so far: a put from a read older than a drop is ignored */
+} auth__ucache;
+
+void auth__ucache_init(auth__ucache *c);
+void auth__ucache_free(auth__ucache *c);
+/* true with a copy of the view in *@out (replacing its content) when fresh at @now. */
+bool auth__ucache_get(auth__ucache *c, const char *user_id, int64_t now, bson_t *out);
+/* The generation to pass to put, read before the store read is submitted. */
+uint64_t auth__ucache_gen(auth__ucache *c);
+void auth__ucache_put(auth__ucache *c, const char *user_id, const bson_t *view, uint64_t gen,
+                      int64_t now);
+void auth__ucache_drop(auth__ucache *c, const char *user_id);
+
 /* ---- Argon2 slots (auth_hash.c) -------------------------------------------------------- */
 
 typedef struct auth__pw auth__pw;
@@ -140,6 +165,7 @@ int auth__pw_submit(struct auth *a, auth__pw *p, http_req *r, void (*work)(auth_
 struct auth {
     auth_opts o;
     auth__cache cache;
+    auth__ucache users;
     auth__iplim ip;
     auth__gate gate;
 };

@@ -36,6 +36,7 @@ typedef struct me_op {
     auth__pair pair;
     bson_t view;
     bool has_view;
+    uint64_t gen; /* account-view cache generation when the read was submitted */
 } me_op;
 
 static void me_free(me_op *m)
@@ -178,9 +179,14 @@ static void me_done(http_job *hj, int rc)
     } else if (m->stage == 1 && (m->kind == ME_PASSWORD || m->kind == ME_DELETE)) {
         me_check_password(r, m);
         return;
-    } else if (m->kind == ME_GET || m->kind == ME_PATCH) {
+    } else if (m->kind == ME_GET) {
+        auth__ucache_put(&m->a->users, m->user_id, &m->view, m->gen, auth__now_ms());
+        http_respond_json(r, 200, &m->view);
+    } else if (m->kind == ME_PATCH) {
+        auth__ucache_drop(&m->a->users, m->user_id);
         http_respond_json(r, 200, &m->view);
     } else {
+        auth__ucache_drop(&m->a->users, m->user_id);
         auth__cache_drop_user(&m->a->cache, m->user_id);
         if (m->kind == ME_DELETE)
             http_respond_json(r, 204, NULL);
@@ -206,11 +212,19 @@ static me_op *me_new(http_req *r, enum me_kind kind)
     return m;
 }
 
+/* From memory when this account's view was read lately (auth_ucache.c), else the store. */
 void auth__me_get(http_req *r)
 {
     me_op *m = me_new(r, ME_GET);
-    if (m)
-        http_job_submit(&m->j, r, me_run, me_done);
+    if (!m)
+        return;
+    if (auth__ucache_get(&m->a->users, m->user_id, auth__now_ms(), &m->view)) {
+        http_respond_json(r, 200, &m->view);
+        me_free(m);
+        return;
+    }
+    m->gen = auth__ucache_gen(&m->a->users);
+    http_job_submit(&m->j, r, me_run, me_done);
 }
 
 void auth__me_patch(http_req *r)

@@ -121,10 +121,15 @@ class TestAccountFlow(AccountCase):
     def test_me_patch_password_delete(self):
         u = self.signup_confirmed()
         t = self.login(u).json
+        # Read first, so the account view is cached; the PATCH must not leave it stale.
+        self.assertEqual(self.call("GET", "/v1/me", token=t["access_token"]).json["given_name"],
+                         "Ada")
         r = self.call("PATCH", "/v1/me", {"given_name": "Augusta"}, token=t["access_token"])
         self.assertEqual(r.status, 200, r.raw)
         self.assertEqual(r.json["given_name"], "Augusta")
         self.assertEqual(r.json["family_name"], "Lovelace")
+        r = self.call("GET", "/v1/me", token=t["access_token"])
+        self.assertEqual(r.json["given_name"], "Augusta", "cached view dropped by the PATCH")
         self.err(self.call("PATCH", "/v1/me", {"email": "x@example.com"}, token=t["access_token"]),
                  400, "unknown_field")
         self.err(self.call("POST", "/v1/me/password",
