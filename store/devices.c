@@ -136,16 +136,7 @@ int store_device_list(store_tx *tx, const char *owner_id, const store_device_fil
         rc = STORE_EIO;
         goto out;
     }
-    unsigned rows = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (rows++ == limit) {
-            pg->more = true;
-            break;
-        }
-        if ((rc = store__page_row(tx, s, "device", pg, cb, arg)) != 0)
-            goto out;
-    }
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store__rc(rc);
+    rc = store__page_walk(tx, s, limit, "device", pg, cb, arg);
 out:
     sqlite3_reset(s);
     return rc;

@@ -159,3 +159,19 @@ int store__page_row(store_tx *tx, sqlite3_stmt *s, const char *what, store_page 
     bson_destroy(doc);
     return rc;
 }
+
+int store__page_walk(store_tx *tx, sqlite3_stmt *s, unsigned limit, const char *what,
+                     store_page *pg, store__doc_cb cb, void *arg)
+{
+    int rc;
+    unsigned rows = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (rows++ == limit) {
+            pg->more = true;
+            return 0;
+        }
+        if ((rc = store__page_row(tx, s, what, pg, cb, arg)) != 0)
+            return rc;
+    }
+    return rc == SQLITE_DONE ? 0 : store__rc(rc);
+}

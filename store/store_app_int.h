@@ -42,6 +42,10 @@ int store__each_doc(store_tx *tx, sqlite3_stmt *s, const char *what, store__doc_
  * skips a corrupt document (counted in pg->skipped), else counts it and calls @cb. */
 int store__page_row(store_tx *tx, sqlite3_stmt *s, const char *what, store_page *pg,
                     store__doc_cb cb, void *arg);
+/* Steps @s (a page query asking for limit + 1 rows of (id, doc)) through store__page_row,
+ * setting pg->more when the extra row exists. 0, the callback's value, or a STORE_E*. */
+int store__page_walk(store_tx *tx, sqlite3_stmt *s, unsigned limit, const char *what,
+                     store_page *pg, store__doc_cb cb, void *arg);
 /* Binds a text parameter (copied by SQLite), or NULL when @v is NULL. */
 int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
 

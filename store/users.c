@@ -111,16 +111,7 @@ int store_user_list(store_tx *tx, const char *after, unsigned limit,
         rc = STORE_EIO;
         goto out;
     }
-    unsigned rows = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (rows++ == limit) {
-            pg->more = true;
-            break;
-        }
-        if ((rc = store__page_row(tx, s, "user", pg, cb, arg)) != 0)
-            goto out;
-    }
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store__rc(rc);
+    rc = store__page_walk(tx, s, limit, "user", pg, cb, arg);
 out:
     sqlite3_reset(s);
     return rc;
