@@ -195,6 +195,15 @@ int auth__pair_store(store_tx *tx, const auth *a, const auth__pair *p, const cha
                            now + (int64_t)a->o.refresh_ttl_s * 1000);
 }
 
+int auth__pair_store_new(store_tx *tx, const auth *a, const auth__pair *p, const char *user_id,
+                         int64_t now)
+{
+    char family[AUTH_ID_LEN + 1];
+    if (auth__id_new(family, now) < 0)
+        return STORE_EIO;
+    return auth__pair_store(tx, a, p, user_id, family, now);
+}
+
 /* ---- documents --------------------------------------------------------------------------- */
 
 const char *auth__doc_str(const bson_t *d, const char *key)

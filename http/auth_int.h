@@ -203,6 +203,9 @@ typedef struct auth__pair {
 int auth__pair_new(auth__pair *p);
 int auth__pair_store(store_tx *tx, const auth *a, const auth__pair *p, const char *user_id,
                      const char *family, int64_t now);
+/* The same in a fresh family (a login, a password change). */
+int auth__pair_store_new(store_tx *tx, const auth *a, const auth__pair *p, const char *user_id,
+                         int64_t now);
 
 /* User documents. */
 const char *auth__doc_str(const bson_t *d, const char *key);

@@ -26,7 +26,6 @@ typedef struct login_op {
     bool found, confirmed, good;
     char user_id[STORE_ID_MAX + 1];
     char phc[PASSWD_PHC_MAX];
-    char family[AUTH_ID_LEN + 1];
     auth__pair pair;
     auth__verdict v;
 } login_op;
@@ -86,11 +85,7 @@ static int login_record(store_tx *tx, login_op *l, int64_t now)
     BSON_APPEND_INT64(&upd, "locked_until", lock ? now + lock : 0);
     if ((rc = store_user_update(tx, l->user_id, NULL, NULL, &upd)) < 0 || !l->good)
         goto out;
-    if ((rc = auth__id_new(l->family, now)) < 0) {
-        rc = STORE_EIO;
-        goto out;
-    }
-    rc = auth__pair_store(tx, l->a, &l->pair, l->user_id, l->family, now);
+    rc = auth__pair_store_new(tx, l->a, &l->pair, l->user_id, now);
 out:
     bson_destroy(&upd);
     bson_destroy(u);

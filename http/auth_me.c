@@ -32,7 +32,6 @@ typedef struct me_op {
     char username[STORE_NAME_MAX + 1], email[STORE_NAME_MAX + 1];
     bool good;
     int hash_rc;
-    char family_id[AUTH_ID_LEN + 1];
     auth__pair pair;
     bson_t view;
     bool has_view;
@@ -107,11 +106,7 @@ static int me_set_password(store_tx *tx, me_op *m, int64_t now)
     if ((rc = store_user_update(tx, m->user_id, NULL, NULL, &upd)) < 0 ||
         (rc = store_token_revoke_user(tx, m->user_id, NULL)) < 0)
         goto out;
-    if (auth__id_new(m->family_id, now) < 0) {
-        rc = STORE_EIO;
-        goto out;
-    }
-    rc = auth__pair_store(tx, m->a, &m->pair, m->user_id, m->family_id, now);
+    rc = auth__pair_store_new(tx, m->a, &m->pair, m->user_id, now);
 out:
     bson_destroy(&upd);
     bson_destroy(u);
