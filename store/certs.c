@@ -123,11 +123,8 @@ static int read_current(store_tx *tx, const char *sn, bson_t **doc, bool *revoke
     int rc = store__bind_text(s, 1, sn);
     if (rc < 0)
         goto out;
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? STORE_ENOTFOUND : store__rc(rc);
+    if ((rc = store__step_row(s)) < 0)
         goto out;
-    }
     *revoked = sqlite3_column_type(s, 2) != SQLITE_NULL;
     rc = store__doc_column(tx, s, 1, "cert", doc);
 out:

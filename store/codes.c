@@ -51,11 +51,9 @@ int store_code_get(store_tx *tx, const char *user_id, int kind, int64_t now, sto
     sqlite3_stmt *s = keyed(tx, sql_get, user_id, kind);
     if (!s || sqlite3_bind_int64(s, 3, now) != SQLITE_OK)
         return STORE_EIO;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? STORE_ENOTFOUND : store__rc(rc);
+    int rc = store__step_row(s);
+    if (rc < 0)
         goto out;
-    }
     int n = sqlite3_column_bytes(s, 0);
     const void *h = sqlite3_column_blob(s, 0);
     if (!h || n <= 0 || n > STORE_HASH_MAX) {

@@ -182,11 +182,8 @@ static int read_current(store_tx *tx, const char *owner_id, const char *id, cur_
     int rc;
     if ((rc = store__bind_text(s, 1, id)) < 0 || (rc = store__bind_text(s, 2, owner_id)) < 0)
         goto out;
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? STORE_ENOTFOUND : store__rc(rc);
+    if ((rc = store__step_row(s)) < 0)
         goto out;
-    }
     if ((rc = store__text_column(s, 2, c->name, sizeof c->name)) < 0 ||
         (rc = store__text_column(s, 3, c->type, sizeof c->type)) < 0)
         goto out;

@@ -118,3 +118,11 @@ int store__exec_one(store_tx *tx, sqlite3_stmt *s)
         rc = STORE_ENOTFOUND;
     return rc;
 }
+
+int store__step_row(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? STORE_ENOTFOUND : store__rc(rc);
+}

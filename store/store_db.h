@@ -66,6 +66,9 @@ uint64_t store__now_us(void);
 int store__exec(sqlite3 *db, const char *sql);
 /* Steps a write statement once and resets it: 0 on SQLITE_DONE, else a STORE_E* code. */
 int store__step_done(sqlite3_stmt *s);
+/* Steps a lookup once: 0 with a row to read, STORE_ENOTFOUND when there is none, else a
+ * STORE_E* code. The caller reads the row, then resets @s. */
+int store__step_row(sqlite3_stmt *s);
 /* store__step_done, then STORE_ENOTFOUND when no row changed (updates, deletes). */
 int store__exec_one(store_tx *tx, sqlite3_stmt *s);
 /* Brings the schema to the newest version this build knows (schema.c). 0, or <0 with

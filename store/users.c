@@ -127,11 +127,8 @@ static int current_keys(store_tx *tx, const char *id, char *user, char *email, s
     int rc = store__bind_text(s, 1, id);
     if (rc < 0)
         goto out;
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? STORE_ENOTFOUND : store__rc(rc);
+    if ((rc = store__step_row(s)) < 0)
         goto out;
-    }
     if ((rc = store__text_column(s, 0, user, cap)) < 0)
         goto out;
     rc = store__text_column(s, 1, email, cap);
