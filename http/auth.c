@@ -17,6 +17,7 @@
 #include "http/api.h"
 #include "notify/notify.h"
 #include "http/auth_int.h"
+#include "http/passwd.h"
 
 #define WAIT_PER_SLOT 32 /* requests allowed to wait per hashing slot before 503 */
 
@@ -55,6 +56,7 @@ auth *auth_new(const auth_opts *o)
         free(a);
         return NULL;
     }
+    passwd_init(); /* main thread, before the loops: the dummy hash for unknown users */
     auth__cache_init(&a->cache);
     auth__ucache_init(&a->users);
     pthread_mutex_init(&a->gate.mu, NULL);

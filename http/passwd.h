@@ -20,6 +20,9 @@
 int passwd_hash(const char *pw, size_t len, char out[PASSWD_PHC_MAX]);
 /** true when @pw matches the PHC string @phc (constant-time compare inside argon2). */
 bool passwd_verify(const char *phc, const char *pw, size_t len);
+/** Prepares passwd_dummy_verify (one hash). Call once at start-up, so the first unknown
+ *  user does not pay for it (and stand out by taking twice as long). Thread-safe. */
+void passwd_init(void);
 /** Burns the same time as a verification (unknown user), so timing does not tell. */
 void passwd_dummy_verify(const char *pw, size_t len);
 
