@@ -24,7 +24,7 @@ static bool wants_tls(const iot_config *cfg)
 }
 
 /* Fills @tls from --cert/--key/--cafile, or from our own CA under the data directory. */
-static int setup_tls(const iot_config *cfg, ca_paths *ca, net_tls_opts *tls)
+static int setup_tls(const iot_config *cfg, ca_paths *cp, net_tls_opts *tls)
 {
     char err[512];
     if ((cfg->cert[0] != '\0') != (cfg->key[0] != '\0')) {
@@ -32,14 +32,14 @@ static int setup_tls(const iot_config *cfg, ca_paths *ca, net_tls_opts *tls)
         return -1;
     }
     if (!cfg->cert[0] || !cfg->cafile[0]) {
-        if (ca_bootstrap(cfg->data_dir, ca, err, sizeof err) < 0) {
+        if (ca_bootstrap(cfg->data_dir, cp, err, sizeof err) < 0) {
             log_error("certificate authority: %s", err);
             return -1;
         }
     }
-    tls->cert_file = cfg->cert[0] ? cfg->cert : ca->server_cert;
-    tls->key_file = cfg->key[0] ? cfg->key : ca->server_key;
-    tls->ca_file = cfg->cafile[0] ? cfg->cafile : ca->ca_cert;
+    tls->cert_file = cfg->cert[0] ? cfg->cert : cp->server_cert;
+    tls->key_file = cfg->key[0] ? cfg->key : cp->server_key;
+    tls->ca_file = cfg->cafile[0] ? cfg->cafile : cp->ca_cert;
     tls->handshake_timeout_ms = cfg->handshake_timeout_ms;
     return 0;
 }
@@ -117,7 +117,7 @@ static void log_stats(broker *br)
 
 static int run(const iot_config *cfg)
 {
-    ca_paths ca;
+    ca_paths cp;
     net_tls_opts tls = {0};
     char err[512];
     int rc = 1;
@@ -131,7 +131,7 @@ static int run(const iot_config *cfg)
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
         return 1;
     }
-    if (wants_tls(cfg) && setup_tls(cfg, &ca, &tls) < 0)
+    if (wants_tls(cfg) && setup_tls(cfg, &cp, &tls) < 0)
         return 1;
     if (!(st = app_store_open(cfg)))
         return 1;

@@ -20,6 +20,74 @@
 
 typedef struct broker broker;
 
+/* ---- authentication and topic policy (broker_auth.c, policy.c) -------------------------
+ * Who is behind a connection. A session remembers the principal that created it.
+ *   ANON    only with allow_anonymous (development): no topic policy at all.
+ *   DEVICE  id = the device id. SUBSCRIBE: filters whose first level is exactly the id
+ *           ("{id}" or "{id}/..."; later levels may hold wildcards). PUBLISH (and the will):
+ *           "server/{id}" or "server/{id}/...".
+ *   USER    id = the user id. SUBSCRIBE: "server/{dev}" or "server/{dev}/..." where {dev}
+ *           is a literal level (no wildcard) and owns(user, dev). PUBLISH: "{dev}" or
+ *           "{dev}/..." with owns(user, dev).
+ * Anything else (other levels, "$..." topics, wildcards in the id level, empty levels) is
+ * refused. A refused SUBSCRIBE filter gets 0x80 in the SUBACK [MQTT-3.9.3-2]; a refused
+ * PUBLISH is dropped but still acknowledged at QoS 1/2 (3.1.1 has no negative ack) and
+ * counted; a will topic the principal may not publish to refuses the CONNECT (0x05).
+ * When a persistent session resumes, its subscriptions are re-checked and the refused
+ * ones removed (an owner may have lost a device meanwhile). */
+enum broker_who { BROKER_WHO_ANON = 0, BROKER_WHO_DEVICE = 1, BROKER_WHO_USER = 2 };
+
+#define BROKER_PRINCIPAL_ID_MAX 64
+
+typedef struct broker_principal {
+    enum broker_who who;
+    char id[BROKER_PRINCIPAL_ID_MAX + 1]; /* "" for ANON */
+} broker_principal;
+
+/** What the CONNECT presented. Pointers are valid during the connect() call only. */
+typedef struct broker_auth_req {
+    const uint8_t *client_id; /* as sent (not NUL-terminated; may be empty) */
+    size_t client_id_len;
+    const char *username;    /* NUL-terminated copy; NULL when absent */
+    const uint8_t *password; /* binary; NULL when absent */
+    size_t password_len;
+    const char *cert_cn; /* verified client-certificate CN; NULL when none */
+    const char *peer;    /* "ip:port", for logs */
+    net_loop *loop;      /* the connection's loop; NULL without net (tests, fuzzing) */
+} broker_auth_req;
+
+/** One pending decision; owned by the broker, valid until broker_auth_done. */
+typedef struct broker_auth_ticket broker_auth_ticket;
+
+typedef struct broker_auth {
+    /** Decides a CONNECT. Called on the connection's loop for every CONNECT that passed the
+     *  protocol checks and presents a username or a client certificate (one with neither
+     *  is ANON when allow_anonymous, else refused with 0x05, without a call). Must call
+     *  broker_auth_done(t, ...) exactly once, on that same loop, now or later; meanwhile
+     *  the connection reads nothing further (bytes that arrived are kept). */
+    void (*connect)(void *arg, const broker_auth_req *q, broker_auth_ticket *t);
+    /** True when user @user_id owns device @dev (@len bytes, not NUL-terminated). Called
+     *  on any loop, on every USER PUBLISH and SUBSCRIBE: fast, non-blocking, thread-safe. */
+    bool (*owns)(void *arg, const char *user_id, const uint8_t *dev, size_t len);
+    void *arg;
+} broker_auth;
+
+/** The decision: @rc is a CONNACK return code (0 accepted; 2 identifier rejected, 4 bad
+ *  user name or password, 5 not authorized, 3 unavailable) and @p the principal when
+ *  accepted (ignored otherwise). If the connection is gone meanwhile, the ticket is just
+ *  freed. A client id held by a live or persistent session of another principal is then
+ *  refused with 0x02, leaving that session alone. */
+void broker_auth_done(broker_auth_ticket *t, uint8_t rc, const broker_principal *p);
+
+/** Pure policy checks (policy.c, fuzzed); @owns/@arg as in broker_auth (may be NULL for
+ *  ANON and DEVICE). */
+bool broker_policy_sub(const broker_principal *p, const uint8_t *filter, size_t n,
+                       bool (*owns)(void *arg, const char *user_id, const uint8_t *dev, size_t len),
+                       void *arg);
+bool broker_policy_pub(const broker_principal *p, const uint8_t *topic, size_t n,
+                       bool (*owns)(void *arg, const char *user_id, const uint8_t *dev, size_t len),
+                       void *arg);
+
 typedef struct broker_opts {
     bool allow_anonymous;
     uint32_t max_packet_size;    /* bytes, including the fixed header */
@@ -33,6 +101,8 @@ typedef struct broker_opts {
                                    * 0 = qos0_drop_bytes / 2 */
     store *st;                   /* durable state; NULL = memory only (tests, fuzzing) */
     uint32_t session_expiry_s;   /* persistent sessions offline longer are purged; 0 = never */
+    const broker_auth *auth;     /* NULL: allow_anonymous alone decides (tests, fuzzing);
+                                  * the pointed-to struct must outlive the broker */
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -45,6 +115,10 @@ typedef struct broker_stats {
     unsigned long long protocol_errors;
     unsigned long long store_errors;     /* store jobs that failed (connections closed) */
     unsigned long long sessions_expired; /* persistent sessions purged by session_expiry */
+    unsigned long long auth_refused;     /* CONNECTs refused by authentication */
+    unsigned long long denied_publish;   /* PUBLISHes dropped by the topic policy */
+    unsigned long long denied_subscribe; /* SUBSCRIBE filters refused (0x80) by the policy */
+    unsigned long long purged;           /* sessions removed by broker_purge_client */
 } broker_stats;
 
 broker *broker_new(const broker_opts *o);
@@ -57,6 +131,14 @@ void broker_stats_get(broker *b, broker_stats *out);
  *  broker_new and before the loops run; each loop adopts its share in broker_loop_init.
  *  0, or <0 with @err filled. */
 int broker_restore(broker *b, char *err, size_t errlen);
+
+/** Thread-safe (any thread; never blocks on I/O): forgets client @client_id entirely, for a
+ *  revoked or unregistered device. Its live connection, if any, is closed (no will is
+ *  published) within a second; its session (clean or persistent), subscriptions, queued
+ *  and in-flight messages are dropped from memory and from the store; and the retained
+ *  messages under "{id}", "{id}/...", "server/{id}" and "server/{id}/..." are deleted
+ *  (memory and store). Nothing happens for an unknown id except the retained purge. */
+void broker_purge_client(broker *b, const char *client_id);
 
 /** The MQTT protocol for net listeners; its open() argument is the broker. */
 extern const net_proto broker_mqtt_proto;

@@ -136,7 +136,7 @@ static int load_or_create_ca(const ca_paths *p, X509 **crt, EVP_PKEY **key, bool
 }
 
 /* NULL when the current server pair can be kept, else why it must be re-issued. */
-static const char *server_problem(const ca_paths *p, X509 *ca)
+static const char *server_problem(const ca_paths *p, X509 *root)
 {
     char ignored[CA_PATH_MAX + 64];
     const char *why = NULL;
@@ -150,7 +150,8 @@ static const char *server_problem(const ca_paths *p, X509 *ca)
         why = "unreadable";
     else if (X509_check_private_key(crt, key) != 1)
         why = "not matching its key";
-    else if (X509_check_issued(ca, crt) != X509_V_OK || X509_verify(crt, X509_get0_pubkey(ca)) != 1)
+    else if (X509_check_issued(root, crt) != X509_V_OK ||
+             X509_verify(crt, X509_get0_pubkey(root)) != 1)
         why = "not issued by this CA";
     else if (X509_cmp_time(X509_get0_notAfter(crt), &renew) <= 0)
         why = "expiring within 30 days";
@@ -160,12 +161,12 @@ static const char *server_problem(const ca_paths *p, X509 *ca)
     return why;
 }
 
-static int issue_server(const ca_paths *p, X509 *ca, EVP_PKEY *ca_key, char *err, size_t errlen)
+static int issue_server(const ca_paths *p, X509 *root, EVP_PKEY *ca_key, char *err, size_t errlen)
 {
     int rc = -1;
     X509 *crt = NULL;
     EVP_PKEY *key = ca__keygen();
-    if (!key || ca__make_server(ca, ca_key, key, CA__SERVER_DAYS, &crt) < 0) {
+    if (!key || ca__make_server(root, ca_key, key, CA__SERVER_DAYS, &crt) < 0) {
         snprintf(err, errlen, "cannot issue the server certificate: %s", ossl_reason());
         goto out;
     }
@@ -184,7 +185,7 @@ int ca_bootstrap(const char *data_dir, ca_paths *out, char *err, size_t errlen)
 {
     int rc = -1;
     char dir[CA_PATH_MAX];
-    X509 *ca = NULL;
+    X509 *root = NULL;
     EVP_PKEY *ca_key = NULL;
     bool created;
     const char *why;
@@ -194,17 +195,17 @@ int ca_bootstrap(const char *data_dir, ca_paths *out, char *err, size_t errlen)
     }
     if (fill_paths(data_dir, dir, out, err, errlen) < 0 || make_dirs(data_dir, err, errlen) < 0 ||
         make_dir(dir, err, errlen) < 0 ||
-        load_or_create_ca(out, &ca, &ca_key, &created, err, errlen) < 0)
+        load_or_create_ca(out, &root, &ca_key, &created, err, errlen) < 0)
         goto out;
-    why = created ? "new CA" : server_problem(out, ca);
+    why = created ? "new CA" : server_problem(out, root);
     if (why) {
         log_info("ca: server certificate %s: %s", out->server_cert, why);
-        if (issue_server(out, ca, ca_key, err, errlen) < 0)
+        if (issue_server(out, root, ca_key, err, errlen) < 0)
             goto out;
     }
     rc = 0;
 out:
-    X509_free(ca);
+    X509_free(root);
     EVP_PKEY_free(ca_key);
     ERR_clear_error();
     return rc;

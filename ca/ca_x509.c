@@ -158,15 +158,15 @@ out:
     return rc;
 }
 
-int ca__make_server(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, long days, X509 **out)
+int ca__make_server(X509 *issuer, EVP_PKEY *ca_key, EVP_PKEY *key, long days, X509 **out)
 {
     X509 *x = new_cert(key, "iotcloud server", days);
-    if (!x || X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1 ||
-        add_ext(x, ca, NID_basic_constraints, "CA:FALSE") < 0 ||
-        add_ext(x, ca, NID_key_usage, "critical,digitalSignature") < 0 ||
-        add_ext(x, ca, NID_ext_key_usage, "serverAuth") < 0 ||
-        add_ext(x, ca, NID_subject_key_identifier, "hash") < 0 ||
-        add_ext(x, ca, NID_authority_key_identifier, "keyid,issuer") < 0 || add_san(x) < 0 ||
+    if (!x || X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1 ||
+        add_ext(x, issuer, NID_basic_constraints, "CA:FALSE") < 0 ||
+        add_ext(x, issuer, NID_key_usage, "critical,digitalSignature") < 0 ||
+        add_ext(x, issuer, NID_ext_key_usage, "serverAuth") < 0 ||
+        add_ext(x, issuer, NID_subject_key_identifier, "hash") < 0 ||
+        add_ext(x, issuer, NID_authority_key_identifier, "keyid,issuer") < 0 || add_san(x) < 0 ||
         X509_sign(x, ca_key, EVP_sha256()) <= 0) {
         X509_free(x);
         return -1;

@@ -5,15 +5,36 @@
 #ifndef IOT_HTTP_API_H
 #define IOT_HTTP_API_H
 
+#include <stdint.h>
+
 #include "http/http.h"
 
 struct auth;
 struct notify;
+struct ca;
+struct revset;
+struct devdir;
+struct broker;
+struct api_crl;
+
+/** MQTT settings handed to a newly registered device. */
+typedef struct api_mqtt_info {
+    char host[256]; /* the name devices connect to (config public-host) */
+    uint16_t port;  /* the first mqtts listener's port (0: none) */
+} api_mqtt_info;
 
 typedef struct api {
     store *st;
-    struct auth *auth; /* accounts, tokens (http/auth.h) */
-    struct notify *nt; /* outbox delivery (notify/notify.h); may be NULL in tests */
+    struct auth *auth;   /* accounts, tokens (http/auth.h) */
+    struct notify *nt;   /* outbox delivery (notify/notify.h); may be NULL in tests */
+    struct ca *ca;       /* issues device certificates (ca/ca.h); NULL: device routes
+                            * that need it answer 503 */
+    struct revset *rs;   /* revoked serials seen by TLS handshakes (ca/revset.h) */
+    struct devdir *dd;   /* device directory for MQTT auth (ident/devdir.h) */
+    struct broker *br;   /* live sessions to purge on revocation; may be NULL */
+    struct api_crl *crl; /* the current CRL (http/devices.h); owned by the devices module */
+    api_mqtt_info mqtt;
+    uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
 } api;
 
 /** The api of a request (http_req_app). */

@@ -18,7 +18,7 @@ static const char sql_get_any[] = "SELECT id, doc FROM devices WHERE id = ?1";
 static const char sql_by_name[] = "SELECT id, doc FROM devices WHERE owner_id = ?1 AND name = ?2";
 /* The filter is one statement: a NULL parameter disables its condition. */
 #define FILTER                                                                                     \
-    " WHERE owner_id = ?1 AND (?2 IS NULL OR substr(name, 1, length(?2)) = ?2)"                    \
+    " WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR substr(name, 1, length(?2)) = ?2)"    \
     " AND (?3 IS NULL OR type = ?3)"
 static const char sql_list[] = "SELECT id, doc FROM devices" FILTER
                                " AND (?4 IS NULL OR id > ?4) ORDER BY id LIMIT ?5 OFFSET ?6";
@@ -115,13 +115,14 @@ static bool filter_ok(const store_device_filter *f)
                   f->limit <= STORE_PAGE_MAX);
 }
 
-int store_device_list(store_tx *tx, const char *owner_id, const store_device_filter *f,
-                      int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page)
+/* @owner_id NULL: every owner's devices (the _all variants). */
+static int list(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page)
 {
     store_page local;
     store_page *pg = page ? page : &local;
     memset(pg, 0, sizeof *pg);
-    if (!store__key_ok(owner_id) || !cb || !filter_ok(f))
+    if ((owner_id && !store__key_ok(owner_id)) || !cb || !filter_ok(f))
         return STORE_EINVAL;
     unsigned limit = f && f->limit ? f->limit : STORE_PAGE_MAX;
     sqlite3_stmt *s = store__stmt(tx, sql_list);
@@ -142,10 +143,21 @@ out:
     return rc;
 }
 
-int store_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,
-                       uint64_t *out)
+int store_device_list(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                      int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page)
 {
-    if (!store__key_ok(owner_id) || !filter_ok(f) || !out)
+    return owner_id ? list(tx, owner_id, f, cb, arg, page) : STORE_EINVAL;
+}
+
+int store_device_list_all(store_tx *tx, const store_device_filter *f,
+                          int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page)
+{
+    return list(tx, NULL, f, cb, arg, page);
+}
+
+static int count(store_tx *tx, const char *owner_id, const store_device_filter *f, uint64_t *out)
+{
+    if ((owner_id && !store__key_ok(owner_id)) || !filter_ok(f) || !out)
         return STORE_EINVAL;
     sqlite3_stmt *s = store__stmt(tx, sql_count);
     if (!s)
@@ -261,4 +273,15 @@ int store_device_delete(store_tx *tx, const char *owner_id, const char *id)
     if ((rc = store__bind_text(s, 1, id)) < 0 || (rc = store__bind_text(s, 2, owner_id)) < 0)
         return rc;
     return store__exec_one(tx, s);
+}
+
+int store_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                       uint64_t *out)
+{
+    return owner_id ? count(tx, owner_id, f, out) : STORE_EINVAL;
+}
+
+int store_device_count_all(store_tx *tx, const store_device_filter *f, uint64_t *out)
+{
+    return count(tx, NULL, f, out);
 }

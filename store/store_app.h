@@ -182,6 +182,11 @@ int store_device_list(store_tx *tx, const char *owner_id, const store_device_fil
  *  ignored; @f may be NULL). */
 int store_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,
                        uint64_t *out);
+/** The same over every owner's devices: for administrators and for loading the device
+ *  directory at start-up, never for a request made on behalf of a user. */
+int store_device_list_all(store_tx *tx, const store_device_filter *f,
+                          int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page);
+int store_device_count_all(store_tx *tx, const store_device_filter *f, uint64_t *out);
 /** Updates device @id of @owner_id: a non-NULL @name renames it (STORE_EEXISTS if the owner
  *  has that name), non-NULL @attrs replaces the attributes, non-NULL @doc replaces the
  *  caller's fields. owner and type never change. */

@@ -34,7 +34,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 
 static void teardown(void) { nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS); }
 
-TestSuite(ca, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(root, .init = setup, .fini = teardown, .timeout = 60);
 
 static void bootstrap_ok(void)
 {
@@ -88,11 +88,11 @@ static unsigned mode_of(const char *path)
     return st.st_mode & 07777;
 }
 
-static int verify_server(X509 *ca, X509 *srv, const char *host, const char *ip)
+static int verify_server(X509 *root, X509 *srv, const char *host, const char *ip)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    X509_STORE_add_cert(store, ca);
+    X509_STORE_add_cert(store, root);
     X509_STORE_CTX_init(ctx, store, srv, NULL);
     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
     X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
@@ -147,7 +147,7 @@ static int days_left(X509 *x)
     return days;
 }
 
-Test(ca, first_run_creates_files_with_modes)
+Test(root, first_run_creates_files_with_modes)
 {
     bootstrap_ok();
     char want[256];
@@ -166,38 +166,38 @@ Test(ca, first_run_creates_files_with_modes)
     cr_assert_eq(access(want, F_OK), -1, "no temp file left behind");
 }
 
-Test(ca, root_certificate_profile)
+Test(root, root_certificate_profile)
 {
     bootstrap_ok();
-    X509 *ca = load_cert(paths.ca_cert);
-    assert_cn(ca, "iotcloud root CA");
-    cr_assert_eq(X509_check_ca(ca), 1);
-    cr_assert(ext_critical(ca, NID_basic_constraints));
-    cr_assert(ext_critical(ca, NID_key_usage));
-    cr_assert_eq(X509_get_key_usage(ca), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
-    cr_assert(X509_get0_subject_key_id(ca));
-    cr_assert_eq(X509_get_signature_nid(ca), NID_ecdsa_with_SHA256);
-    cr_assert_eq(X509_verify(ca, X509_get0_pubkey(ca)), 1, "self-signed");
-    assert_serial_random(ca);
-    int d = days_left(ca);
+    X509 *root = load_cert(paths.ca_cert);
+    assert_cn(root, "iotcloud root CA");
+    cr_assert_eq(X509_check_ca(root), 1);
+    cr_assert(ext_critical(root, NID_basic_constraints));
+    cr_assert(ext_critical(root, NID_key_usage));
+    cr_assert_eq(X509_get_key_usage(root), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+    cr_assert(X509_get0_subject_key_id(root));
+    cr_assert_eq(X509_get_signature_nid(root), NID_ecdsa_with_SHA256);
+    cr_assert_eq(X509_verify(root, X509_get0_pubkey(root)), 1, "self-signed");
+    assert_serial_random(root);
+    int d = days_left(root);
     cr_assert(d >= 3649 && d <= 3650, "root valid %d days", d);
     assert_p256(paths.ca_key);
-    X509_free(ca);
+    X509_free(root);
 }
 
-Test(ca, server_certificate_verifies_and_has_profile)
+Test(root, server_certificate_verifies_and_has_profile)
 {
     bootstrap_ok();
-    X509 *ca = load_cert(paths.ca_cert), *srv = load_cert(paths.server_cert);
-    cr_assert_eq(verify_server(ca, srv, "localhost", NULL), 1);
-    cr_assert_eq(verify_server(ca, srv, NULL, "127.0.0.1"), 1);
-    cr_assert_eq(verify_server(ca, srv, NULL, "::1"), 1);
+    X509 *root = load_cert(paths.ca_cert), *srv = load_cert(paths.server_cert);
+    cr_assert_eq(verify_server(root, srv, "localhost", NULL), 1);
+    cr_assert_eq(verify_server(root, srv, NULL, "127.0.0.1"), 1);
+    cr_assert_eq(verify_server(root, srv, NULL, "::1"), 1);
     char host[256] = "";
     gethostname(host, sizeof host);
     if (host[0] && strcmp(host, "localhost") != 0)
-        cr_assert_eq(verify_server(ca, srv, host, NULL), 1, "host name %s in SAN", host);
-    cr_assert_neq(verify_server(ca, srv, "example.com", NULL), 1, "foreign name rejected");
-    cr_assert_neq(verify_server(ca, srv, NULL, "10.0.0.1"), 1, "foreign IP rejected");
+        cr_assert_eq(verify_server(root, srv, host, NULL), 1, "host name %s in SAN", host);
+    cr_assert_neq(verify_server(root, srv, "example.com", NULL), 1, "foreign name rejected");
+    cr_assert_neq(verify_server(root, srv, NULL, "10.0.0.1"), 1, "foreign IP rejected");
 
     assert_cn(srv, "iotcloud server");
     cr_assert_eq(X509_check_ca(srv), 0);
@@ -205,7 +205,7 @@ Test(ca, server_certificate_verifies_and_has_profile)
     cr_assert(X509_get_key_usage(srv) & KU_DIGITAL_SIGNATURE);
     cr_assert(X509_get0_authority_key_id(srv));
     cr_assert_eq(
-        ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(srv), X509_get0_subject_key_id(ca)), 0);
+        ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(srv), X509_get0_subject_key_id(root)), 0);
     cr_assert_eq(X509_get_signature_nid(srv), NID_ecdsa_with_SHA256);
     assert_serial_random(srv);
     int d = days_left(srv);
@@ -214,11 +214,11 @@ Test(ca, server_certificate_verifies_and_has_profile)
     EVP_PKEY *sk = load_key(paths.server_key);
     cr_assert_eq(X509_check_private_key(srv, sk), 1);
     EVP_PKEY_free(sk);
-    X509_free(ca);
+    X509_free(root);
     X509_free(srv);
 }
 
-Test(ca, second_run_reuses_everything)
+Test(root, second_run_reuses_everything)
 {
     bootstrap_ok();
     const char *files[] = {paths.ca_cert, paths.ca_key, paths.server_cert, paths.server_key};
@@ -233,7 +233,7 @@ Test(ca, second_run_reuses_everything)
     }
 }
 
-Test(ca, missing_server_cert_is_reissued_by_same_ca)
+Test(root, missing_server_cert_is_reissued_by_same_ca)
 {
     bootstrap_ok();
     size_t calen, sklen;
@@ -242,16 +242,16 @@ Test(ca, missing_server_cert_is_reissued_by_same_ca)
     bootstrap_ok();
     cr_assert(same_bytes(paths.ca_cert, ca_bytes, calen), "CA kept");
     cr_assert(!same_bytes(paths.server_key, sk_bytes, sklen), "new server key");
-    X509 *ca = load_cert(paths.ca_cert), *srv = load_cert(paths.server_cert);
-    cr_assert_eq(verify_server(ca, srv, "localhost", NULL), 1);
+    X509 *root = load_cert(paths.ca_cert), *srv = load_cert(paths.server_cert);
+    cr_assert_eq(verify_server(root, srv, "localhost", NULL), 1);
     cr_assert_eq(mode_of(paths.server_key), 0600);
-    X509_free(ca);
+    X509_free(root);
     X509_free(srv);
     free(ca_bytes);
     free(sk_bytes);
 }
 
-Test(ca, missing_server_key_is_reissued)
+Test(root, missing_server_key_is_reissued)
 {
     bootstrap_ok();
     cr_assert_eq(unlink(paths.server_key), 0);
@@ -266,18 +266,18 @@ Test(ca, missing_server_key_is_reissued)
 /* Replaces the server pair with one signed by the CA but valid for only @days. */
 static void forge_server(int days)
 {
-    X509 *ca = load_cert(paths.ca_cert), *srv = NULL;
+    X509 *root = load_cert(paths.ca_cert), *srv = NULL;
     EVP_PKEY *cak = load_key(paths.ca_key), *k = ca__keygen();
-    cr_assert_eq(ca__make_server(ca, cak, k, days, &srv), 0);
+    cr_assert_eq(ca__make_server(root, cak, k, days, &srv), 0);
     cr_assert_eq(ca__write_key(paths.server_key, k, err, sizeof err), 0, "%s", err);
     cr_assert_eq(ca__write_cert(paths.server_cert, srv, err, sizeof err), 0, "%s", err);
-    X509_free(ca);
+    X509_free(root);
     X509_free(srv);
     EVP_PKEY_free(cak);
     EVP_PKEY_free(k);
 }
 
-Test(ca, server_cert_expiring_within_30_days_is_reissued)
+Test(root, server_cert_expiring_within_30_days_is_reissued)
 {
     bootstrap_ok();
     forge_server(29);
@@ -287,7 +287,7 @@ Test(ca, server_cert_expiring_within_30_days_is_reissued)
     X509_free(srv);
 }
 
-Test(ca, server_cert_with_31_days_left_is_kept)
+Test(root, server_cert_with_31_days_left_is_kept)
 {
     bootstrap_ok();
     forge_server(31);
@@ -298,7 +298,7 @@ Test(ca, server_cert_with_31_days_left_is_kept)
     free(before);
 }
 
-Test(ca, server_pair_mismatch_is_reissued)
+Test(root, server_pair_mismatch_is_reissued)
 {
     bootstrap_ok();
     EVP_PKEY *other = ca__keygen();
@@ -320,7 +320,7 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-Test(ca, corrupt_ca_key_fails_without_echoing_it)
+Test(root, corrupt_ca_key_fails_without_echoing_it)
 {
     bootstrap_ok();
     write_text(paths.ca_key, "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n"
@@ -332,7 +332,7 @@ Test(ca, corrupt_ca_key_fails_without_echoing_it)
     cr_assert_null(strstr(err, "SECRET"));
 }
 
-Test(ca, corrupt_ca_cert_fails)
+Test(root, corrupt_ca_cert_fails)
 {
     bootstrap_ok();
     write_text(paths.ca_cert, "garbage\n");
@@ -340,7 +340,7 @@ Test(ca, corrupt_ca_cert_fails)
     cr_assert(strstr(err, "ca.crt: not a readable PEM certificate"), "%s", err);
 }
 
-Test(ca, mismatched_ca_key_fails)
+Test(root, mismatched_ca_key_fails)
 {
     bootstrap_ok();
     size_t n;
@@ -354,7 +354,7 @@ Test(ca, mismatched_ca_key_fails)
     free(before);
 }
 
-Test(ca, half_a_ca_fails)
+Test(root, half_a_ca_fails)
 {
     bootstrap_ok();
     cr_assert_eq(unlink(paths.ca_key), 0);
@@ -363,7 +363,7 @@ Test(ca, half_a_ca_fails)
     cr_assert_eq(access(paths.ca_key, F_OK), -1, "no new key made for the old cert");
 }
 
-Test(ca, not_a_ca_certificate_fails)
+Test(root, not_a_ca_certificate_fails)
 {
     bootstrap_ok();
     /* The server pair matches itself but is not a CA. */
@@ -378,7 +378,7 @@ Test(ca, not_a_ca_certificate_fails)
     cr_assert(strstr(err, "is not a CA certificate"), "%s", err);
 }
 
-Test(ca, stale_temp_file_is_replaced)
+Test(root, stale_temp_file_is_replaced)
 {
     char dir[256], tmp[300];
     snprintf(dir, sizeof dir, "%s/nested", tmpdir);
@@ -394,7 +394,7 @@ Test(ca, stale_temp_file_is_replaced)
     cr_assert_eq(access(tmp, F_OK), -1);
 }
 
-Test(ca, bad_data_dirs_fail)
+Test(root, bad_data_dirs_fail)
 {
     char big[CA_PATH_MAX];
     memset(big, 'd', sizeof big - 1);
