@@ -78,6 +78,10 @@ static const config_key keys[] = {
      "lifetime of refresh tokens"},
     {"code-ttl", KIND_U32, F(code_ttl_s), 1, 86400, "SECONDS",
      "lifetime of confirmation and reset codes"},
+    {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
+     "validity of issued device certificates"},
+    {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
+     "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
      "smtp[s]://HOST:PORT for mail; unset = print mail to the log"},
     {"smtp-user", KIND_STR, F(smtp_user), 0, 0, "NAME", "SMTP login"},
@@ -116,6 +120,7 @@ void config_defaults(iot_config *c)
     c->access_token_ttl_s = 900;
     c->refresh_token_ttl_s = 2592000;
     c->code_ttl_s = 900;
+    c->device_cert_days = 365;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
 }
 
