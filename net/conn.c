@@ -162,6 +162,14 @@ static void handshake_done(net_conn *c)
     c->flags &= ~NET_CF_HANDSHAKE;
     if (c->timer)
         uv_timer_stop(c->timer);
+    /* A resumed session is not verified again, so its certificate may have been
+     * revoked since the ticket was issued. */
+    if (net__tls_peer_revoked(c->tls)) {
+        log_info("net: conn %llu %s: client certificate revoked", (unsigned long long)c->id,
+                 c->peer);
+        net__conn_teardown(c, NET_CLOSE_ERROR);
+        return;
+    }
     c->peer_cn = net__tls_peer_cn(c->tls);
     int idx = net__tls_alpn_index(c->tls);
     log_debug("net: conn %llu %s: %s, alpn %d, cn %s", (unsigned long long)c->id, c->peer,

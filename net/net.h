@@ -64,6 +64,13 @@ typedef struct net_tls_opts {
     const char *key_file;  /* PEM private key */
     const char *ca_file;   /* PEM CA used to verify optional client certificates; may be NULL */
     unsigned handshake_timeout_ms; /* default 10000 when 0 */
+    /** Optional: true when the client certificate @x509 (an OpenSSL X509 *) is revoked.
+     *  Asked during every full handshake (the handshake then fails with a
+     *  certificate_revoked alert) and again for resumed sessions, whose certificate is not
+     *  re-verified by TLS (the connection is then closed before any protocol sees it).
+     *  Called on loop threads: fast, thread-safe, non-blocking. */
+    bool (*revoked)(void *arg, const void *x509);
+    void *revoked_arg;
 } net_tls_opts;
 
 typedef struct net_listener_opts {

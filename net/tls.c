@@ -36,6 +36,8 @@
 
 struct net_tls_ctx {
     SSL_CTX *ctx;
+    bool (*revoked)(void *arg, const void *x509);
+    void *revoked_arg;
 };
 
 struct net_tls {
@@ -197,6 +199,22 @@ static int ctx_policy(SSL_CTX *ctx, char *err, size_t errlen)
     return 0;
 }
 
+/* OpenSSL's chain verification, plus the revocation list for the client certificate
+ * itself (depth 0): a revoked certificate fails the handshake with certificate_revoked. */
+static int verify_peer(int ok, X509_STORE_CTX *sx)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(sx) != 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(sx, SSL_get_ex_data_X509_STORE_CTX_idx());
+    net_tls_ctx *x = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(sx);
+    if (x && x->revoked && cert && x->revoked(x->revoked_arg, cert)) {
+        X509_STORE_CTX_set_error(sx, X509_V_ERR_CERT_REVOKED);
+        return 0;
+    }
+    return 1;
+}
+
 static int ctx_certs(SSL_CTX *ctx, const net_tls_opts *o, char *err, size_t errlen)
 {
     if (!o->cert_file || !o->key_file) {
@@ -223,7 +241,7 @@ static int ctx_certs(SSL_CTX *ctx, const net_tls_opts *o, char *err, size_t errl
     SSL_CTX_set_client_CA_list(ctx, names);
     /* Certificates are optional (password logins exist), but a presented certificate
      * must verify: without FAIL_IF_NO_PEER_CERT only a missing one is tolerated. */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_peer);
     return 0;
 }
 
@@ -240,6 +258,9 @@ net_tls_ctx *net__tls_ctx_new(const net_tls_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "tls: out of memory");
         goto fail;
     }
+    x->revoked = o->revoked;
+    x->revoked_arg = o->revoked_arg;
+    SSL_CTX_set_app_data(x->ctx, x);
     if (ctx_policy(x->ctx, err, errlen) < 0 || ctx_certs(x->ctx, o, err, errlen) < 0)
         goto fail;
     return x;
@@ -361,6 +382,13 @@ void net__tls_out_clear(net_tls *t)
 }
 
 int net__tls_alpn_index(net_tls *t) { return t->alpn_index; }
+
+bool net__tls_peer_revoked(net_tls *t)
+{
+    net_tls_ctx *x = SSL_CTX_get_app_data(SSL_get_SSL_CTX(t->ssl));
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    return cert && x && x->revoked && x->revoked(x->revoked_arg, cert);
+}
 
 char *net__tls_peer_cn(net_tls *t)
 {

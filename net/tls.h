@@ -12,6 +12,7 @@
 #ifndef IOT_NET_TLS_H
 #define IOT_NET_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,9 @@ void net__tls_out_clear(net_tls *t);
 int net__tls_alpn_index(net_tls *t);
 /** Subject CN of a verified client certificate (malloc'd, caller frees), else NULL. */
 char *net__tls_peer_cn(net_tls *t);
+/** True when the peer presented a certificate that net_tls_opts.revoked reports revoked
+ *  (needed after resumption, which skips verification). */
+bool net__tls_peer_revoked(net_tls *t);
 /** Negotiated protocol version string, for logs and tests. */
 const char *net__tls_version(net_tls *t);
 
