@@ -41,4 +41,12 @@ int auth_add_routes(auth *a, http_server *s);
 /** The http_opts.authenticate hook (the request's app must be an api with .auth set). */
 void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *r));
 
+/** Verifies access token @tok (@len bytes) for a caller outside HTTP (MQTT users): calls
+ *  @done(arg, ok, p) exactly once — at once when the token cache answers or the token is
+ *  malformed, otherwise after a store lookup, on loop @l (posted there). @p is valid during
+ *  the call only. Any thread with a loop; @l NULL only for the synchronous cases (a miss
+ *  then answers not ok). */
+void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
+                       void (*done)(void *arg, bool ok, const http_principal *p), void *arg);
+
 #endif

@@ -13,11 +13,7 @@ typedef struct bearer_job {
     auth *a;
     enum http_auth need;
     void (*next)(http_req *r);
-    uint8_t hash[STORE_TOKEN_HASH];
-    int64_t now, expires_at;
-    bool ok;
-    char family[STORE_ID_MAX + 1];
-    http_principal p;
+    auth__verified v;
 } bearer_job;
 
 static void admit(http_req *r, enum http_auth need, const http_principal *p,
@@ -40,16 +36,15 @@ static int copy_str(char *dst, size_t cap, const char *src)
     return 0;
 }
 
-static int bearer_run(store_tx *tx, http_job *hj)
+int auth__token_lookup(store_tx *tx, auth__verified *v)
 {
-    bearer_job *b = AUTH_CONTAINER(hj, bearer_job, j);
     store_token t;
-    int rc = store_token_get(tx, b->hash, &t);
+    int rc = store_token_get(tx, v->hash, &t);
     if (rc == STORE_ENOTFOUND)
         return 0;
     if (rc < 0)
         return rc;
-    if (t.kind != STORE_TOKEN_ACCESS || t.revoked || t.expires_at <= b->now)
+    if (t.kind != STORE_TOKEN_ACCESS || t.revoked || t.expires_at <= v->now)
         return 0;
     bson_t *u = NULL;
     rc = store_user_get(tx, t.user_id, &u);
@@ -57,15 +52,20 @@ static int bearer_run(store_tx *tx, http_job *hj)
         return 0;
     if (rc < 0)
         return rc;
-    if (copy_str(b->p.user_id, sizeof b->p.user_id, t.user_id) == 0 &&
-        copy_str(b->p.username, sizeof b->p.username, auth__doc_str(u, "username")) == 0 &&
-        copy_str(b->family, sizeof b->family, t.family) == 0) {
-        b->p.admin = auth__doc_bool(u, "admin");
-        b->expires_at = t.expires_at;
-        b->ok = true;
+    if (copy_str(v->p.user_id, sizeof v->p.user_id, t.user_id) == 0 &&
+        copy_str(v->p.username, sizeof v->p.username, auth__doc_str(u, "username")) == 0 &&
+        copy_str(v->family, sizeof v->family, t.family) == 0) {
+        v->p.admin = auth__doc_bool(u, "admin");
+        v->expires_at = t.expires_at;
+        v->ok = true;
     }
     bson_destroy(u);
     return 0;
+}
+
+static int bearer_run(store_tx *tx, http_job *hj)
+{
+    return auth__token_lookup(tx, &AUTH_CONTAINER(hj, bearer_job, j)->v);
 }
 
 static void bearer_done(http_job *hj, int rc)
@@ -74,11 +74,11 @@ static void bearer_done(http_job *hj, int rc)
     http_req *r = hj->req;
     if (rc < 0)
         auth__respond_fail(r, rc);
-    else if (!b->ok)
+    else if (!b->v.ok)
         auth__respond_401(r, true);
     else {
-        auth__cache_put(&b->a->cache, b->hash, b->family, &b->p, b->expires_at, b->now);
-        admit(r, b->need, &b->p, b->next);
+        auth__cache_put(&b->a->cache, b->v.hash, b->v.family, &b->v.p, b->v.expires_at, b->v.now);
+        admit(r, b->need, &b->v.p, b->next);
     }
     free(b);
 }
@@ -108,7 +108,7 @@ void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *
     b->a = a;
     b->need = need;
     b->next = next;
-    b->now = now;
-    memcpy(b->hash, hash, sizeof hash);
+    b->v.now = now;
+    memcpy(b->v.hash, hash, sizeof hash);
     http_job_submit(&b->j, r, bearer_run, bearer_done);
 }

@@ -162,6 +162,20 @@ int auth__pw_submit(struct auth *a, auth__pw *p, http_req *r, void (*work)(auth_
 
 /* ---- the object and shared replies (auth.c) -------------------------------------------- */
 
+/* ---- access-token verification (auth_bearer.c, auth_verify.c) --------------------------- */
+
+typedef struct auth__verified {
+    uint8_t hash[STORE_TOKEN_HASH]; /* in: the token's SHA-256 */
+    int64_t now;                    /* in */
+    bool ok;                        /* out: a live access token of an existing user */
+    int64_t expires_at;
+    char family[STORE_ID_MAX + 1];
+    http_principal p;
+} auth__verified;
+
+/* Store thread: fills @v from the token and its user. 0 (see v->ok) or a store error. */
+int auth__token_lookup(store_tx *tx, auth__verified *v);
+
 struct auth {
     auth_opts o;
     auth__cache cache;
