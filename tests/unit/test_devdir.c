@@ -150,7 +150,7 @@ Test(devdir, loads_every_owner_across_pages)
     cr_assert_eq(store_sync(st, load, d), 0);
     cr_assert(devdir_owned_by(d, ID("dev00000"), "alice"));
     cr_assert(devdir_owned_by(d, ID("dev00001"), "bob"));
-    cr_assert(devdir_owned_by(d, ID("dev02499"), "bob"));
+    cr_assert(devdir_owned_by(d, ID("dev02498"), "bob"));
     cr_assert(devdir_owned_by(d, ID("dev01500"), "alice"));
     cr_assert(devdir_secret_ok(d, "dev02498", ID("dev02498")));
     cr_assert_not(devdir_secret_ok(d, "dev02497", ID("dev02497")), "odd ones have none");
