@@ -67,7 +67,7 @@ class NoPrivateKeyTest(unittest.TestCase):
                              "only the generate_key registration carries a key")
             keygen = [r for k, r in replies if MARK in r.raw][0]
             self.assertEqual(keygen.json["name"], "by-keygen")
-            srv.stop()
+            self.assertEqual(srv.signal_and_wait(), 0)  # keeps the data dir for the scan
             files = [srv.stderr_path] + glob.glob(os.path.join(srv.data_dir, "iotcloud.db*"))
             self.assertTrue(any(f.endswith("iotcloud.db") for f in files))
             for path in files:
