@@ -32,6 +32,9 @@ typedef struct api {
     struct revset *rs;   /* revoked serials seen by TLS handshakes (ca/revset.h) */
     struct devdir *dd;   /* device directory for MQTT auth (ident/devdir.h) */
     struct broker *br;   /* live sessions to purge on revocation; may be NULL */
+    /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
+     * pointer so http/ needs no link-time dependency on broker/. */
+    void (*purge)(struct broker *br, const char *client_id);
     struct api_crl *crl; /* the current CRL (http/devices.h); owned by the devices module */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
