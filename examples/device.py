@@ -203,15 +203,19 @@ def main(argv):
     client.on_message = on_message
 
     def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean stop below runs
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     client.connect_async(a.host, a.port, KEEPALIVE)
     try:
         client.loop_forever(retry_first_connection=True)
     except KeyboardInterrupt:
         client.disconnect()  # queues DISCONNECT; one more loop pass sends it
         client.loop(timeout=0.5)
+    logging.info("stopped")
     return 0
 
 
