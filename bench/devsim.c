@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +176,25 @@ static int resolve(devsim *sim)
     return 0;
 }
 
+/* One descriptor per device plus a few: raise the soft limit toward the hard one. */
+static int raise_fd_limit(size_t ndevs)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)ndevs + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if (rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
+        fprintf(stderr, "devsim: %zu devices need %llu open files, the hard limit is %llu\n", ndevs,
+                (unsigned long long)need, (unsigned long long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = need;
+    return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* ---- loop callbacks ------------------------------------------------------------------------ */
 
 static void print_status(app *a, bool final)
@@ -267,7 +287,8 @@ int main(int argc, char **argv)
     a.tty = isatty(STDERR_FILENO);
     a.sim.loop = &a.loop;
     if (resolve(&a.sim) < 0 || !(a.sim.ctx = devsim__tls_ctx(a.sim.o.cafile)) ||
-        devsim__load_devices(&a.sim) < 0 || uv_loop_init(&a.loop) < 0) {
+        devsim__load_devices(&a.sim) < 0 || raise_fd_limit(a.sim.ndevs) < 0 ||
+        uv_loop_init(&a.loop) < 0) {
         devsim__free_devices(&a.sim);
         SSL_CTX_free(a.sim.ctx);
         return 1;

@@ -350,6 +350,7 @@ class DevsimAnonymousCase(BrokerCase, ApiChecks):
             b.stop()
             shutil.rmtree(b.data_dir, ignore_errors=True)
         self.assertEqual(rc, 0, out)
+        self.assertEqual(sanitizer_findings(out), [], out)
         self.assertRegex(out, r"[1-9]\d* drops")
 
     def test_bad_options(self):
