@@ -7,6 +7,8 @@ python3-paho-mqtt (1.6):
     /usr/bin/python3 examples/device.py --host 127.0.0.1 --port 8883 --cafile ca.crt \
         --id DEVICE_ID (--cert DEVICE_ID.crt --key DEVICE_ID.key | --secret SECRET)
 
+(--anonymous instead connects without credentials, for a development broker.)
+
 It subscribes to `ID/#`, answers every request on `server/ID/{api}` (QoS 1, not retained),
 echoes the request's "rid" and adds "status" (and "error" when the request failed).
 State lives in memory: 32 GPIO pins, a clock offset, fixed network values, a status that
@@ -182,9 +184,11 @@ def parse_args(argv):
     p.add_argument("--cert", help="device certificate (PEM), with --key")
     p.add_argument("--key", help="device private key (PEM)")
     p.add_argument("--secret", help="device secret (password; username = id)")
+    p.add_argument("--anonymous", action="store_true",
+                   help="no credentials (a development broker with allow-anonymous)")
     a = p.parse_args(argv)
-    if bool(a.cert) != bool(a.key) or bool(a.cert) == bool(a.secret):
-        p.error("give either --cert and --key, or --secret")
+    if bool(a.cert) != bool(a.key) or bool(a.cert) + bool(a.secret) + a.anonymous != 1:
+        p.error("give one of: --cert and --key, --secret, --anonymous")
     return a
 
 

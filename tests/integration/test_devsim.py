@@ -5,6 +5,7 @@ the answers on server/ID/{api}).
   DevsimAnonymousCase   devsim --anonymous on an allow-anonymous broker: every API, errors,
                         concurrent requests matched by rid, --legacy, --reply-delay-ms,
                         --malformed-every, reconnect after a broker restart, SIGTERM
+  DevicePyAnonymousCase examples/device.py --anonymous: every API, errors, concurrent rids
   CredentialsCase       registered devices (issue #5 auth): device.py and devsim with device
                         secrets and with client certificates; the server side is the owner's
                         app connected with an access token
@@ -358,6 +359,43 @@ class DevsimAnonymousCase(BrokerCase, ApiChecks):
                            stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"usage", p.stderr)
+
+
+class DevicePyAnonymousCase(BrokerCase, ApiChecks):
+    """examples/device.py --anonymous on an allow-anonymous broker."""
+
+    def setUp(self):
+        super().setUp()
+        self.srv = ServerSide(self.client(tls=True))
+        self.srv.c.subscribe("server/#", 1)
+        self.dev = uname("py")
+        self.proc = DeviceProc(["/usr/bin/python3", DEVICE_PY, "--host", HOST, "--port",
+                                str(self.broker.tls_port), "--cafile", self.broker.cafile,
+                                "--id", self.dev, "--anonymous"])
+        self.srv.wait_up(self.dev)
+
+    def tearDown(self):
+        rc, out = self.proc.stop()
+        self.assertEqual(rc, 0, out)
+        self.assertIn("stopped", out)
+        super().tearDown()
+
+    def test_every_api(self):
+        self.check_all_apis(self.srv, self.dev)
+        self.assertRegex(self.proc.text(), r"write_uart rid=\S+ -> 200")  # a line per request
+
+    def test_errors(self):
+        self.check_errors(self.srv, self.dev)
+
+    def test_concurrent_requests_matched_by_rid(self):
+        self.check_concurrent(self.srv, [self.dev])
+
+    def test_bad_arguments(self):
+        p = subprocess.run(["/usr/bin/python3", DEVICE_PY, "--host", HOST, "--cafile", "x",
+                            "--id", "d", "--secret", "s", "--anonymous"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"give one of", p.stderr)
 
 
 @iotcloud_only("device identity is iotcloud's")
