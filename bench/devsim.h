@@ -94,7 +94,7 @@ typedef struct devsim_dev {
     SSL *ssl;
     BIO *rbio, *wbio;         /* ciphertext in / out */
     uint8_t *rx;              /* plaintext received, not yet parsed */
-    size_t rx_len, rx_cap;    /* rx_len <= rx_cap <= DEVSIM_MAX_PACKET + 64 KiB */
+    size_t rx_len, rx_cap;    /* rx_len <= rx_cap <= DEVSIM_MAX_PACKET + 32 KiB */
     size_t out_queued;        /* ciphertext handed to libuv, not yet written */
     bool tls_done, connacked; /* handshake finished; CONNACK 0 received */
     uint16_t next_pid;
