@@ -4,8 +4,12 @@
  * in-memory transport like test_broker.c: real codec, sessions, trie, retained index and
  * (for restore and the retained purge) a real SQLite store.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "broker/broker_int.h"
 #include "store_util.h"
@@ -622,4 +626,184 @@ Test(auth_store, restored_session_keeps_principal_and_loses_refused_subs, .init 
     cl_gone(&a);
     teardown();
     store_close(st);
+}
+
+/* ---- on real loops: a hook answering from a timer, a purge from another thread ---------- */
+
+typedef struct later {
+    uv_timer_t timer;
+    broker_auth_ticket *t;
+} later;
+
+static void later_closed(uv_handle_t *h) { free(h->data); }
+
+static void later_fire(uv_timer_t *tm)
+{
+    later *l = tm->data;
+    broker_auth_done(l->t, hk.rc, hk.rc == 0 ? &hk.p : NULL);
+    uv_close((uv_handle_t *)&l->timer, later_closed);
+}
+
+static void on_connect_timer(void *arg, const broker_auth_req *q, broker_auth_ticket *t)
+{
+    later *l = calloc(1, sizeof *l);
+    cr_assert_not_null(l);
+    cr_assert_not_null(q->loop, "a real connection names its loop");
+    ((hook *)arg)->calls++;
+    l->t = t;
+    uv_timer_init(net_loop_uv(q->loop), &l->timer);
+    l->timer.data = l;
+    uv_timer_start(&l->timer, later_fire, 20, 0);
+}
+
+static const broker_auth timer_ops = {.connect = on_connect_timer, .owns = owns, .arg = &hk};
+
+typedef struct srv {
+    broker *b;
+    store *st;
+    net_server *s;
+    uv_thread_t th;
+    uint16_t port;
+} srv;
+
+static void run_thread(void *arg) { net_server_run(arg); }
+
+static void srv_start(srv *h)
+{
+    char err[256] = "";
+    h->st = open_store();
+    broker_opts o = {
+        .allow_anonymous = true,
+        .max_packet_size = 1u << 20,
+        .max_inflight = 32,
+        .max_queued = 1000,
+        .max_keepalive = 65535,
+        .connect_timeout_ms = 10000,
+        .auth = &timer_ops,
+        .st = h->st,
+    };
+    h->b = broker_new(&o);
+    cr_assert_not_null(h->b);
+    cr_assert_eq(broker_restore(h->b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_start(h->st), 0);
+    net_server_opts so = {.workers = 2,
+                          .loop_init = broker_loop_init,
+                          .loop_fini = broker_loop_fini,
+                          .loop_arg = h->b};
+    h->s = net_server_new(&so, NULL, err, sizeof err);
+    cr_assert_not_null(h->s, "%s", err);
+    net_listener_opts lo = {
+        .host = "127.0.0.1", .protos = {&broker_mqtt_proto}, .proto_args = {h->b}, .n_protos = 1};
+    cr_assert_eq(net_server_listen(h->s, &lo, err, sizeof err), 0, "%s", err);
+    h->port = net_server_listener_port(h->s, 0);
+    cr_assert_eq(uv_thread_create(&h->th, run_thread, h->s), 0);
+}
+
+static void srv_stop(srv *h)
+{
+    net_server_stop(h->s);
+    uv_thread_join(&h->th);
+    store_close(h->st);
+    net_server_free(h->s);
+    broker_free(h->b);
+}
+
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void send_all(int fd, const uint8_t *p, size_t n)
+{
+    cr_assert_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Reads exactly @n bytes and compares them with @want. */
+static void expect_bytes(int fd, const uint8_t *want, size_t n)
+{
+    uint8_t got[64];
+    size_t have = 0;
+    cr_assert_leq(n, sizeof got);
+    while (have < n) {
+        ssize_t r = recv(fd, got + have, n - have, 0);
+        cr_assert_gt(r, 0, "connection ended early");
+        have += (size_t)r;
+    }
+    cr_assert_eq(memcmp(got, want, n), 0);
+}
+
+static size_t encode_publish(uint8_t *out, size_t cap, const char *topic, uint8_t qos, bool retain,
+                             uint16_t pid)
+{
+    int n = mqtt_encode_publish_header(out, cap, (const uint8_t *)topic, strlen(topic), qos, false,
+                                       retain, pid, 1);
+    cr_assert_gt(n, 0);
+    out[n] = 'x';
+    return (size_t)n + 1;
+}
+
+Test(auth_loop, timer_answer_pipelined_input_then_purge, .init = tmp_setup, .fini = tmp_teardown)
+{
+    memset(&hk, 0, sizeof hk);
+    answer(0, BROKER_WHO_DEVICE, "d1");
+    srv h = {0};
+    srv_start(&h);
+    static const uint8_t connack[] = {0x20, 2, 0, 0}, suback1[] = {0x90, 3, 0, 7, 1},
+                         suback0[] = {0x90, 3, 0, 7, 0}, puback3[] = {0x40, 2, 0, 3};
+
+    int spy = dial(h.port); /* anonymous: no credentials, no hook */
+    uint8_t out[1024];
+    size_t n = encode_connect(out, sizeof out, &(conn_args){.id = "spy", .clean = true});
+    n += encode_subscribe(out + n, sizeof out - n, "server/+/will", 0);
+    send_all(spy, out, n);
+    expect_bytes(spy, connack, 4);
+    expect_bytes(spy, suback0, 5);
+
+    int dev = dial(h.port);
+    n = encode_connect(
+        out, sizeof out,
+        &(conn_args){.id = "d1", .user = "d1", .clean = false, .will = "server/d1/will"});
+    n += encode_subscribe(out + n, sizeof out - n, "d1/#", 1);
+    n += encode_publish(out + n, sizeof out - n, "server/d1/status", 1, true, 3);
+    send_all(dev, out, n); /* all in one write: held until the timer answers */
+    expect_bytes(dev, connack, 4);
+    expect_bytes(dev, suback1, 5);
+    expect_bytes(dev, puback3, 4);
+
+    /* an unacknowledged QoS 1 delivery in flight, and a retained one under d1/ */
+    n = encode_publish(out, sizeof out, "d1/cmd", 1, false, 4);
+    n += encode_publish(out + n, sizeof out - n, "d1/cfg", 0, true, 0);
+    send_all(spy, out, n);
+    static const uint8_t puback4[] = {0x40, 2, 0, 4};
+    expect_bytes(spy, puback4, 4);
+    uint8_t first[2];
+    cr_assert_eq(recv(dev, first, 2, 0), 2);
+    cr_assert_eq(first[0] >> 4, MQTT_PUBLISH, "the device got its command");
+
+    broker_purge_client(h.b, "d1"); /* from this (non-loop) thread */
+    uint8_t sink[256];
+    ssize_t r;
+    while ((r = recv(dev, sink, sizeof sink, 0)) > 0)
+        ;
+    cr_assert_eq(r, 0, "the device's connection is closed (EOF, not a timeout)");
+    close(dev);
+    struct timeval tv = {0, 300000};
+    setsockopt(spy, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    cr_assert_lt(recv(spy, sink, sizeof sink, 0), 0, "no will was published");
+    close(spy);
+    broker_stats s;
+    broker_stats_get(h.b, &s);
+    cr_assert_eq(s.purged, 1);
+    cr_assert_eq(hk.calls, 1);
+    srv_stop(&h);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sessions"), 0);
+    cr_assert_eq(raw_int("SELECT count(*) FROM session_msgs"), 0);
+    cr_assert_eq(raw_int("SELECT count(*) FROM retained"), 0);
 }
