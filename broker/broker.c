@@ -65,6 +65,10 @@ void broker_stats_get(broker *br, broker_stats *out)
     out->protocol_errors = atomic_load(&br->st.protocol_errors);
     out->store_errors = atomic_load(&br->st.store_errors);
     out->sessions_expired = atomic_load(&br->st.sessions_expired);
+    out->auth_refused = atomic_load(&br->st.auth_refused);
+    out->denied_publish = atomic_load(&br->st.denied_publish);
+    out->denied_subscribe = atomic_load(&br->st.denied_subscribe);
+    out->purged = atomic_load(&br->st.purged);
 }
 
 bloop *bloop__new(broker *br, net_loop *nl)

@@ -84,7 +84,8 @@ typedef struct memio {
     bool closed;
     bool paused;
     uint64_t timeout_ms;
-    uint64_t now_ms; /* what now_ms() reports (tests set it) */
+    uint64_t now_ms;     /* what now_ms() reports (tests set it) */
+    const char *cert_cn; /* what cert_cn() reports (tests set it) */
 } memio;
 
 extern const mconn_io memio_ops;
@@ -115,6 +116,7 @@ struct broker {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;
         atomic_ullong store_errors, sessions_expired;
+        atomic_ullong auth_refused, denied_publish, denied_subscribe, purged;
     } st;
 };
 
@@ -177,9 +179,10 @@ struct session {
     _Atomic(bloop *) owner;
     broker *br;
     bool clean;
-    bool in_registry; /* guarded by br->reg_lock */
-    bool dead;        /* state destroyed; deliveries are dropped */
-    mconn *conn;      /* attached connection, on the owner loop, or NULL */
+    bool in_registry;     /* guarded by br->reg_lock */
+    bool dead;            /* state destroyed; deliveries are dropped */
+    broker_principal who; /* who created it; set before it is registered, then immutable */
+    mconn *conn;          /* attached connection, on the owner loop, or NULL */
     sub *subs;
     inflight *inf; /* in send order; n_inf <= br->o.max_inflight */
     uint32_t n_inf;
@@ -249,6 +252,8 @@ void session__unsubscribe_all(session *s);
 /* handover.c — sessions moving between loops and connections */
 void handover__claim(bloop *lp, session *s, mconn *c);
 void handover__kill(bloop *lp, session *s);
+/* Owner loop: detaches and closes @s's connection; publishes its will when @will. */
+void handover__kick(bloop *lp, session *s, bool will);
 void handover__attach(bloop *lp, session *s, mconn *c, bool present);
 
 /* route.c — publish from any loop */
@@ -279,7 +284,8 @@ void flow__loop_fini(bloop *lp);
 
 /* ---- connections (conn.c, handle_*.c) --------------------------------------------------- */
 
-enum mconn_state { MC_NEW = 0, MC_WAIT_SESSION, MC_CONNECTED, MC_CLOSING };
+/* MC_WAIT_AUTH: CONNECT handed to broker_auth.connect; reading paused, input held. */
+enum mconn_state { MC_NEW = 0, MC_WAIT_AUTH, MC_WAIT_SESSION, MC_CONNECTED, MC_CLOSING };
 
 struct mconn {
     broker *br;
@@ -304,7 +310,9 @@ struct mconn {
     unsigned blocked_gen;   /* blocked_on->relieved when the wait (re)started */
     uint32_t store_pending; /* acknowledgements waiting for a store commit (persist.c) */
     char peer[64];
-    char cn[128]; /* verified client certificate CN, "" when none */
+    char cn[128];               /* verified client certificate CN, "" when none */
+    broker_auth_ticket *ticket; /* MC_WAIT_AUTH: the decision we wait for */
+    broker_principal who;       /* authenticated principal (ANON until then) */
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t);
@@ -336,6 +344,24 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__pingreq(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__disconnect(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+
+/* handle_connect.c: answers a CONNECT with the non-zero return code @rc and closes. */
+int connect__refuse(mconn *c, uint8_t rc, const char *why);
+/* handle_connect.c: the CONNECT was authenticated as c->who: will check, session. */
+void connect__proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean, uint16_t keepalive);
+
+/* broker_auth.c: authenticates a decoded CONNECT (now or after broker_auth_done), then
+ * calls connect__proceed. Always 0. */
+int auth__begin(mconn *c, const mqtt_connect *k);
+/* The connection is gone: a decision still to come only frees its ticket. */
+void auth__cancel(mconn *c);
+bool auth__same(const broker_principal *a, const broker_principal *b);
+/* The topic policy for @s's principal (ANON: true at once). */
+bool auth__may_sub(const session *s, const uint8_t *f, size_t n);
+bool auth__may_pub(const session *s, const uint8_t *t, size_t n);
+/* Owner loop, on resume: drops the subscriptions the principal may no longer hold.
+ * True when any was dropped. */
+bool auth__recheck_subs(session *s);
 
 /* Frees @c once its transport is gone and no hand-over or store commit refers to it. */
 void mconn__maybe_free(mconn *c);
@@ -382,6 +408,8 @@ int persist__session_parse(const bson_t *doc, int64_t *last_seen,
                            int (*on_sub)(void *arg, const persist_sub *ps),
                            int (*on_rx2)(void *arg, uint16_t pid), void *arg);
 int64_t persist__wall_ms(void);
+/* The principal recorded in @doc (ANON when absent); <0 when malformed. */
+int persist__session_principal(const bson_t *doc, broker_principal *p);
 
 /* restore.c: broker_restore, and each loop adopting its share of restored sessions. */
 void restore__adopt(bloop *lp);

@@ -197,9 +197,10 @@ int mconn__feed(mconn *c, const uint8_t *p, size_t n)
     while (n > 0) {
         if (c->state == MC_CLOSING)
             return 0;
-        /* Waiting for a session hand-over, or paused by back-pressure (flow.c): keep
-         * the rest of this read for later, so the pause takes effect at once. */
-        if (c->state == MC_WAIT_SESSION || c->blocked_on)
+        /* Waiting for authentication or a session hand-over, or paused by back-pressure
+         * (flow.c): keep the rest of this read for later, so the pause takes effect at
+         * once. */
+        if (c->state == MC_WAIT_AUTH || c->state == MC_WAIT_SESSION || c->blocked_on)
             return hold_input(c, p, n);
         if (c->in_len > 0) {
             long used = fill_partial(c, p, n);
@@ -264,6 +265,7 @@ void mconn__closed(mconn *c, bool shutdown)
 {
     c->transport_gone = true;
     c->state = MC_CLOSING;
+    auth__cancel(c); /* a decision still to come finds nobody */
     flow__unblock(c);
     session *s = c->s;
     if (s && s->conn == c) {

@@ -8,6 +8,18 @@
  */
 #include "broker/broker_int.h"
 
+/* Refused by the topic policy: dropped (neither routed nor retained), yet acknowledged,
+ * since 3.1.1 has no negative acknowledgement; a PUBREL that follows gets its PUBCOMP. */
+static int denied(mconn *c, const mqtt_publish *p)
+{
+    BROKER_STAT_ADD(c->br, denied_publish, 1);
+    if (p->qos == 1)
+        persist__ack(c, MQTT_PUBACK, p->packet_id, false);
+    else if (p->qos == 2)
+        persist__ack(c, MQTT_PUBREC, p->packet_id, false);
+    return 0;
+}
+
 int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
 {
     mqtt_publish p;
@@ -15,6 +27,8 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
         return -1;
     BROKER_STAT_ADD(c->br, msgs_in, 1);
     session *s = c->s;
+    if (s->who.who != BROKER_WHO_ANON && !auth__may_pub(s, p.topic.p, p.topic.len))
+        return denied(c, &p);
     if (p.qos == 2 && !session__rx_qos2_add(s, p.packet_id)) {
         persist__ack(c, MQTT_PUBREC, p.packet_id, false);
         return 0;

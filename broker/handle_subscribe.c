@@ -3,7 +3,8 @@
  *
  * The whole packet is validated before any filter takes effect, so a malformed entry
  * never leaves half a subscription behind. Granted QoS = requested QoS (we support 2)
- * [MQTT-3.9.3-1]; 0x80 when the subscription cannot be stored. Retained messages
+ * [MQTT-3.9.3-1]; 0x80 when the principal's topic policy refuses the filter
+ * (broker_auth.c) or the subscription cannot be stored. Retained messages
  * matching each granted filter follow the SUBACK [MQTT-3.3.1-6], also when the filter
  * replaced an existing subscription [MQTT-3.8.4-3].
  */
@@ -75,6 +76,11 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     mqtt_str f;
     uint8_t qos;
     while (mqtt_subscribe_next(&l, &pos, &f, &qos) == 1) {
+        if (!auth__may_sub(c->s, f.p, f.len)) {
+            BROKER_STAT_ADD(c->br, denied_subscribe, 1);
+            codes[i++] = 0x80; /* [MQTT-3.9.3-2] refused by the topic policy */
+            continue;
+        }
         codes[i++] = session__subscribe(c->s, f.p, f.len, qos) == 0 ? qos : 0x80;
     }
     int len = mqtt_encode_suback(sl->ack, cap, l.packet_id, codes, l.count);

@@ -31,9 +31,9 @@ static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s,
     net_loop_post(to->nl, &x->nm);
 }
 
-/* Closes the connection attached to @s (takeover). Its will is published: it did not
- * send DISCONNECT [MQTT-3.1.2-8]. */
-static void kick(bloop *lp, session *s)
+/* Closes the connection attached to @s (takeover: its will is published, it did not
+ * send DISCONNECT [MQTT-3.1.2-8]; purge: not). */
+void handover__kick(bloop *lp, session *s, bool will)
 {
     mconn *old = s->conn;
     if (!old)
@@ -42,7 +42,8 @@ static void kick(bloop *lp, session *s)
     old->s = NULL;
     session__detached(s);
     if (old->will) {
-        session__unref_opt(route__publish(lp, old->will));
+        if (will)
+            session__unref_opt(route__publish(lp, old->will));
         bmsg__unref(old->will);
         old->will = NULL;
     }
@@ -56,6 +57,10 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     s->conn = c;
     atomic_store(&s->online, true);
     c->state = MC_CONNECTED;
+    /* broker.h: a resumed session keeps only what its principal may still subscribe to
+     * (the put below records it) */
+    if (present)
+        auth__recheck_subs(s);
     if (persist__session_on(s))
         persist__session_put(lp, s); /* online: not subject to expiry */
     BROKER_STAT_ADD(lp->br, connects, 1);
@@ -89,7 +94,7 @@ static void finish_adopt(bloop *lp, session *s, mconn *c)
 
 static void do_claim(bloop *lp, session *s, mconn *c)
 {
-    kick(lp, s);
+    handover__kick(lp, s, true);
     if (c->lp == lp) {
         finish_adopt(lp, s, c);
         return;
@@ -134,7 +139,7 @@ void handover__claim(bloop *lp, session *s, mconn *c)
 
 static void do_kill(bloop *lp, session *s)
 {
-    kick(lp, s);
+    handover__kick(lp, s, true);
     session__destroy_state(s);
     session__unref(s);
 }

@@ -54,7 +54,7 @@ static uint64_t mem_now_ms(void *t) { return ((memio *)t)->now_ms; }
 
 static const char *mem_peer(void *t) { return "memio"; }
 
-static const char *mem_cert_cn(void *t) { return NULL; }
+static const char *mem_cert_cn(void *t) { return ((memio *)t)->cert_cn; }
 
 const mconn_io memio_ops = {
     .write = mem_write,

@@ -4,7 +4,9 @@
  *   { v: 1,                         document version (unknown versions are refused)
  *     last_seen: int64,             wall-clock ms the session went offline, 0 = online
  *     subs: [ { f: utf8, q: int32 } ],  subscriptions (filter, granted QoS)
- *     rx2:  [ int32 ] }             incoming QoS 2 packet ids awaiting PUBREL
+ *     rx2:  [ int32 ],              incoming QoS 2 packet ids awaiting PUBREL
+ *     who:  int32,                  principal kind (broker_who); absent = ANON
+ *     wid:  utf8 }                  principal id (DEVICE/USER only)
  *
  * The parser trusts nothing: a document from a damaged or foreign database is refused
  * as a whole (fuzz/fuzz_session_doc.c).
@@ -57,6 +59,14 @@ static bool append_rx2(bson_t *doc, const session *s)
     return bson_append_array_end(doc, &arr);
 }
 
+static bool append_who(bson_t *doc, const session *s)
+{
+    if (s->who.who == BROKER_WHO_ANON)
+        return true; /* documents of anonymous sessions look as they always did */
+    return bson_append_int32(doc, "who", 3, (int32_t)s->who.who) &&
+           bson_append_utf8(doc, "wid", 3, s->who.id, -1);
+}
+
 bson_t *persist__session_doc(session *s, int64_t last_seen)
 {
     bson_t *doc = bson_new();
@@ -64,7 +74,7 @@ bson_t *persist__session_doc(session *s, int64_t last_seen)
         return NULL;
     if (!bson_append_int32(doc, "v", 1, SESSION_DOC_VERSION) ||
         !bson_append_int64(doc, "last_seen", -1, last_seen) || !append_subs(doc, s) ||
-        !append_rx2(doc, s)) {
+        !append_rx2(doc, s) || !append_who(doc, s)) {
         bson_destroy(doc);
         return NULL;
     }
@@ -142,5 +152,30 @@ int persist__session_parse(const bson_t *doc, int64_t *last_seen,
         return -1;
     if (bson_iter_init_find(&it, doc, "rx2") && parse_array(&it, false, on_sub, on_rx2, arg) < 0)
         return -1;
+    return 0;
+}
+
+int persist__session_principal(const bson_t *doc, broker_principal *p)
+{
+    bson_iter_t it;
+    uint32_t len = 0;
+    *p = (broker_principal){.who = BROKER_WHO_ANON};
+    if (!bson_iter_init_find(&it, doc, "who"))
+        return 0;
+    if (!BSON_ITER_HOLDS_INT32(&it))
+        return -1;
+    int32_t who = bson_iter_int32(&it);
+    if (who == BROKER_WHO_ANON)
+        return 0;
+    if (who != BROKER_WHO_DEVICE && who != BROKER_WHO_USER)
+        return -1;
+    if (!bson_iter_init_find(&it, doc, "wid") || !BSON_ITER_HOLDS_UTF8(&it))
+        return -1;
+    const char *id = bson_iter_utf8(&it, &len);
+    if (len == 0 || len > BROKER_PRINCIPAL_ID_MAX || memchr(id, '\0', len))
+        return -1;
+    p->who = (enum broker_who)who;
+    memcpy(p->id, id, len);
+    p->id[len] = '\0';
     return 0;
 }

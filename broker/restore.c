@@ -82,7 +82,8 @@ static int on_session(void *arg, const char *id, const bson_t *doc)
     if (!s)
         return STORE_ENOMEM;
     int64_t last_seen = 0;
-    if (persist__session_parse(doc, &last_seen, add_sub, add_rx2, s) < 0) {
+    if (persist__session_parse(doc, &last_seen, add_sub, add_rx2, s) < 0 ||
+        persist__session_principal(doc, &s->who) < 0) {
         log_warn("store: session '%s' has a document we cannot read; skipped", id);
         x->skipped++;
         session__unref(s);

@@ -1,0 +1,141 @@
+/*
+ * policy — which topics a principal may subscribe to and publish on (broker.h).
+ *
+ *   principal  SUBSCRIBE filter                        PUBLISH topic (and will)
+ *   ANON       anything                                anything
+ *   DEVICE id  "{id}" | "{id}/..."                     "server/{id}" | "server/{id}/..."
+ *   USER  uid  "server/{dev}" | "server/{dev}/..."     "{dev}" | "{dev}/..."
+ *              with owns(uid, dev)                     with owns(uid, dev)
+ *
+ * "..." are further levels (wildcards allowed in a filter). The levels that name a
+ * device ({id}, {dev}) must be literal: no '+', no '#', not empty, not "server", not
+ * starting with '$'. No level may be empty and no topic may start with '$' [MQTT-4.7.2-1]
+ * (the broker's own namespace). A device whose id is "server" gets nothing: its id
+ * level would otherwise be the prefix of every device's uplink.
+ *
+ * Pure: no allocation, no global state; @owns is called at most once per check.
+ */
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/mqtt_topic.h"
+
+typedef bool (*owns_fn)(void *arg, const char *user_id, const uint8_t *dev, size_t len);
+
+static const uint8_t SERVER[] = "server";
+#define SERVER_LEN (sizeof SERVER - 1)
+
+/* Length of the first level of @p (@n bytes). */
+static size_t level_len(const uint8_t *p, size_t n)
+{
+    const uint8_t *slash = memchr(p, '/', n);
+    return slash ? (size_t)(slash - p) : n;
+}
+
+static bool is_server(const uint8_t *p, size_t n)
+{
+    return n == SERVER_LEN && memcmp(p, SERVER, SERVER_LEN) == 0;
+}
+
+/* A level that names a device: literal, non-empty, not "server", not '$'. */
+static bool device_level_ok(const uint8_t *p, size_t n)
+{
+    if (n == 0 || p[0] == '$' || is_server(p, n))
+        return false;
+    return !memchr(p, '+', n) && !memchr(p, '#', n) && !memchr(p, '/', n);
+}
+
+/* No empty level anywhere and no '$' start; the syntax itself is checked by the caller's
+ * validator (name or filter). */
+static bool shape_ok(const uint8_t *p, size_t n)
+{
+    if (n == 0 || p[0] == '$' || p[0] == '/' || p[n - 1] == '/')
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (p[i] == '/' && p[i - 1] == '/')
+            return false;
+    return true;
+}
+
+/* The principal's id and its length; 0 when unusable. */
+static size_t id_of(const broker_principal *p)
+{
+    const char *z = memchr(p->id, '\0', sizeof p->id);
+    return z ? (size_t)(z - p->id) : 0;
+}
+
+/* Second level of @p (whose first level is @k bytes long) in *@lv; its length. */
+static size_t second_level(const uint8_t *p, size_t n, size_t k, const uint8_t **lv)
+{
+    if (k >= n)
+        return 0;
+    *lv = p + k + 1;
+    return level_len(*lv, n - k - 1);
+}
+
+/* "server/{dev}[/...]": the device level, or 0 when @p is not of that form. */
+static size_t server_device(const uint8_t *p, size_t n, const uint8_t **dev)
+{
+    size_t k = level_len(p, n);
+    if (!is_server(p, k))
+        return 0;
+    size_t d = second_level(p, n, k, dev);
+    return d && device_level_ok(*dev, d) ? d : 0;
+}
+
+static bool same(const uint8_t *a, size_t an, const char *b, size_t bn)
+{
+    return an == bn && memcmp(a, b, an) == 0;
+}
+
+static bool device_sub(const broker_principal *p, const uint8_t *f, size_t n)
+{
+    size_t idn = id_of(p);
+    size_t k = level_len(f, n);
+    return device_level_ok((const uint8_t *)p->id, idn) && same(f, k, p->id, idn);
+}
+
+static bool device_pub(const broker_principal *p, const uint8_t *t, size_t n)
+{
+    size_t idn = id_of(p);
+    const uint8_t *dev = NULL;
+    size_t d = server_device(t, n, &dev);
+    return device_level_ok((const uint8_t *)p->id, idn) && d && same(dev, d, p->id, idn);
+}
+
+static bool user_owns(const broker_principal *p, const uint8_t *dev, size_t d, owns_fn owns,
+                      void *arg)
+{
+    return d && id_of(p) > 0 && owns && owns(arg, p->id, dev, d);
+}
+
+bool broker_policy_sub(const broker_principal *p, const uint8_t *filter, size_t n, owns_fn owns,
+                       void *arg)
+{
+    if (p->who == BROKER_WHO_ANON)
+        return true;
+    if (!shape_ok(filter, n) || n > UINT16_MAX || !mqtt_topic_filter_valid(filter, n))
+        return false;
+    if (p->who == BROKER_WHO_DEVICE)
+        return device_sub(p, filter, n);
+    if (p->who != BROKER_WHO_USER)
+        return false;
+    const uint8_t *dev = NULL;
+    size_t d = server_device(filter, n, &dev);
+    return user_owns(p, dev, d, owns, arg);
+}
+
+bool broker_policy_pub(const broker_principal *p, const uint8_t *topic, size_t n, owns_fn owns,
+                       void *arg)
+{
+    if (p->who == BROKER_WHO_ANON)
+        return true;
+    if (!shape_ok(topic, n) || n > UINT16_MAX || !mqtt_topic_name_valid(topic, n))
+        return false;
+    if (p->who == BROKER_WHO_DEVICE)
+        return device_pub(p, topic, n);
+    if (p->who != BROKER_WHO_USER)
+        return false;
+    size_t d = level_len(topic, n);
+    return device_level_ok(topic, d) && user_owns(p, topic, d, owns, arg);
+}
