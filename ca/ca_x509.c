@@ -48,7 +48,7 @@ out:
     return rc;
 }
 
-static int set_cn(X509_NAME *name, const char *cn)
+int ca__set_cn(X509_NAME *name, const char *cn)
 {
     const unsigned char *v = (const unsigned char *)cn;
     return X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, v, -1, -1, 0) == 1 ? 0 : -1;
@@ -61,14 +61,14 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, long days)
     if (!x || X509_set_version(x, X509_VERSION_3) != 1 || set_serial(x) < 0 ||
         !X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_SECONDS) ||
         !X509_gmtime_adj(X509_getm_notAfter(x), days * 86400L) ||
-        set_cn(X509_get_subject_name(x), cn) < 0 || X509_set_pubkey(x, key) != 1) {
+        ca__set_cn(X509_get_subject_name(x), cn) < 0 || X509_set_pubkey(x, key) != 1) {
         X509_free(x);
         return NULL;
     }
     return x;
 }
 
-static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+int ca__add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
@@ -83,9 +83,9 @@ int ca__make_root(EVP_PKEY *key, long days, X509 **out)
 {
     X509 *x = new_cert(key, "iotcloud root CA", days);
     if (!x || X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
-        add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-        add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-        add_ext(x, x, NID_subject_key_identifier, "hash") < 0 ||
+        ca__add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+        ca__add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+        ca__add_ext(x, x, NID_subject_key_identifier, "hash") < 0 ||
         X509_sign(x, key, EVP_sha256()) <= 0) {
         X509_free(x);
         return -1;
@@ -162,12 +162,12 @@ int ca__make_server(X509 *issuer, EVP_PKEY *ca_key, EVP_PKEY *key, long days, X5
 {
     X509 *x = new_cert(key, "iotcloud server", days);
     if (!x || X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1 ||
-        add_ext(x, issuer, NID_basic_constraints, "CA:FALSE") < 0 ||
-        add_ext(x, issuer, NID_key_usage, "critical,digitalSignature") < 0 ||
-        add_ext(x, issuer, NID_ext_key_usage, "serverAuth") < 0 ||
-        add_ext(x, issuer, NID_subject_key_identifier, "hash") < 0 ||
-        add_ext(x, issuer, NID_authority_key_identifier, "keyid,issuer") < 0 || add_san(x) < 0 ||
-        X509_sign(x, ca_key, EVP_sha256()) <= 0) {
+        ca__add_ext(x, issuer, NID_basic_constraints, "CA:FALSE") < 0 ||
+        ca__add_ext(x, issuer, NID_key_usage, "critical,digitalSignature") < 0 ||
+        ca__add_ext(x, issuer, NID_ext_key_usage, "serverAuth") < 0 ||
+        ca__add_ext(x, issuer, NID_subject_key_identifier, "hash") < 0 ||
+        ca__add_ext(x, issuer, NID_authority_key_identifier, "keyid,issuer") < 0 ||
+        add_san(x) < 0 || X509_sign(x, ca_key, EVP_sha256()) <= 0) {
         X509_free(x);
         return -1;
     }

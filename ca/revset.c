@@ -1,0 +1,170 @@
+/*
+ * revset — a set of revoked serials: open addressing with linear probing over
+ * fixed-size keys, doubled when three quarters full, never shrunk (revocations are only
+ * ever added while the process runs). One read-write lock: handshakes read in parallel;
+ * an add after a revocation briefly excludes them.
+ *
+ * Keys are normalised on the way in and on lookup: lower case, leading zeros stripped
+ * ("0" stays "0"), at most CA_SERIAL_HEX digits.
+ */
+#include "ca/revset.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca.h"
+#include "ca/ca_int.h"
+
+#define INITIAL_SLOTS 64
+#define RAW_MAX       256 /* leading zeros accepted before the digits, for foreign input */
+
+typedef struct slot {
+    char key[CA_SERIAL_HEX + 1]; /* "" = empty */
+} slot;
+
+struct revset {
+    pthread_rwlock_t lock;
+    slot *slots;
+    size_t cap; /* power of two */
+    size_t count;
+};
+
+static int hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* @in into canonical form in @out; -1 when it is empty, not hex, or too long. */
+static int normalise(const char *in, char out[CA_SERIAL_HEX + 1])
+{
+    size_t n = in ? strnlen(in, RAW_MAX + 1) : 0, i = 0, j = 0;
+    if (n == 0 || n > RAW_MAX)
+        return -1;
+    while (i + 1 < n && in[i] == '0')
+        i++;
+    if (n - i > CA_SERIAL_HEX)
+        return -1;
+    for (; i < n; i++, j++) {
+        int v = hex_value(in[i]);
+        if (v < 0)
+            return -1;
+        out[j] = "0123456789abcdef"[v];
+    }
+    out[j] = '\0';
+    return 0;
+}
+
+/* FNV-1a: the keys are random serials, so no need for a keyed hash. */
+static size_t hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* The slot holding @key, or the empty one where it would go. */
+static slot *find(slot *slots, size_t cap, const char *key)
+{
+    size_t i = hash(key) & (cap - 1);
+    while (slots[i].key[0] && strcmp(slots[i].key, key) != 0)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int grow(revset *r)
+{
+    size_t cap = r->cap * 2;
+    slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->slots[i].key[0])
+            *find(slots, cap, r->slots[i].key) = r->slots[i];
+    free(r->slots);
+    r->slots = slots;
+    r->cap = cap;
+    return 0;
+}
+
+revset *revset_new(void)
+{
+    revset *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->cap = INITIAL_SLOTS;
+    r->slots = calloc(r->cap, sizeof *r->slots);
+    if (!r->slots || pthread_rwlock_init(&r->lock, NULL) != 0) {
+        free(r->slots);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void revset_free(revset *r)
+{
+    if (!r)
+        return;
+    pthread_rwlock_destroy(&r->lock);
+    free(r->slots);
+    free(r);
+}
+
+int revset_add(revset *r, const char *serial)
+{
+    char key[CA_SERIAL_HEX + 1];
+    int rc = 0;
+    if (normalise(serial, key) < 0)
+        return -1;
+    pthread_rwlock_wrlock(&r->lock);
+    slot *s = find(r->slots, r->cap, key);
+    if (!s->key[0]) {
+        /* Keep at least a quarter empty so probes stay short and always end. */
+        if ((r->count + 1) * 4 > r->cap * 3) {
+            rc = grow(r);
+            s = find(r->slots, r->cap, key);
+        }
+        if (rc == 0) {
+            memcpy(s->key, key, sizeof key);
+            r->count++;
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return rc;
+}
+
+bool revset_has(revset *r, const char *serial)
+{
+    char key[CA_SERIAL_HEX + 1];
+    if (normalise(serial, key) < 0)
+        return false;
+    pthread_rwlock_rdlock(&r->lock);
+    bool found = find(r->slots, r->cap, key)->key[0] != '\0';
+    pthread_rwlock_unlock(&r->lock);
+    return found;
+}
+
+bool revset_has_x509(revset *r, const void *cert)
+{
+    char key[CA_SERIAL_HEX + 1];
+    if (!cert || ca__serial_hex(X509_get0_serialNumber(cert), key) < 0)
+        return false;
+    return revset_has(r, key);
+}
+
+size_t revset_count(revset *r)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    size_t n = r->count;
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
