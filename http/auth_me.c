@@ -201,8 +201,7 @@ static void me_done(http_job *hj, int rc)
         if (m->kind == ME_DELETE) {
             dev__fx_apply(m->api, &m->fx);
             http_respond_json(r, 204, NULL);
-        }
-        else
+        } else
             auth__respond_tokens(r, m->pair.access, m->pair.refresh, m->a->o.access_ttl_s);
     }
     me_free(m);

@@ -75,8 +75,7 @@ int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const c
         return rc;
     /* revoked after the walk: the walk's statement must be done before the writes */
     for (size_t i = l.from; i < fx->n_serials; i++)
-        if ((rc = store_cert_revoke(tx, fx->serials[i], reason, now)) < 0 &&
-            rc != STORE_EEXISTS)
+        if ((rc = store_cert_revoke(tx, fx->serials[i], reason, now)) < 0 && rc != STORE_EEXISTS)
             return rc;
     return add_id(fx, device_id);
 }

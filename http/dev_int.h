@@ -32,16 +32,16 @@
 
 /* ---- rules (dev_rules.c, pure) ----------------------------------------------------------- */
 
-#define DEV_ID_LEN       25  /* 'd' + 24 lower-case hex digits */
-#define DEV_NAME_MAX     128 /* device name, bytes */
-#define DEV_TYPE_MAX     64  /* type name, bytes */
-#define DEV_ATTR_KEY_MAX 64
-#define DEV_ATTR_STR_MAX 1024
-#define DEV_ATTRS_MAX    64  /* attributes per device */
-#define DEV_REQUIRED_MAX 64  /* required attributes per type */
-#define DEV_DESC_MAX     1024
-#define DEV_SECRET_LEN   64  /* hex of 32 random bytes */
-#define DEV_NO_TYPE      "-"
+#define DEV_ID_LEN        25  /* 'd' + 24 lower-case hex digits */
+#define DEV_NAME_MAX      128 /* device name, bytes */
+#define DEV_TYPE_MAX      64  /* type name, bytes */
+#define DEV_ATTR_KEY_MAX  64
+#define DEV_ATTR_STR_MAX  1024
+#define DEV_ATTRS_MAX     64 /* attributes per device */
+#define DEV_REQUIRED_MAX  64 /* required attributes per type */
+#define DEV_DESC_MAX      1024
+#define DEV_SECRET_LEN    64 /* hex of 32 random bytes */
+#define DEV_NO_TYPE       "-"
 #define DEV_CSR_FIELD_MAX (4 * CA_CSR_MAX) /* longer is refused by the CA with a clear why */
 
 /* A fresh device id: 'd' + 24 hex digits of randomness (never / + #). 0 or <0 (RNG). */

@@ -56,10 +56,10 @@ static void reg_free(reg_op *o)
 /* The CA's crypto (store thread). 0, a verdict (0 returned), or <0. */
 static int issue(reg_op *o)
 {
-    int rc = o->keygen ? ca_issue_keygen(o->a->ca, o->id, o->a->cert_days, &o->iss, o->why,
-                                         sizeof o->why)
-                       : ca_issue_csr(o->a->ca, o->csr, o->csr_len, o->id, o->a->cert_days,
-                                      &o->iss, o->why, sizeof o->why);
+    int rc = o->keygen
+                 ? ca_issue_keygen(o->a->ca, o->id, o->a->cert_days, &o->iss, o->why, sizeof o->why)
+                 : ca_issue_csr(o->a->ca, o->csr, o->csr_len, o->id, o->a->cert_days, &o->iss,
+                                o->why, sizeof o->why);
     if (rc == CA_EINTERNAL || rc == CA_EINVAL)
         return STORE_EIO;
     if (rc < 0)
@@ -115,9 +115,8 @@ static int register_run(store_tx *tx, http_job *hj)
         rc = 0;
         goto out;
     }
-    if (rc < 0 ||
-        (rc = store_cert_put(tx, o->iss.serial, o->id, o->iss.not_after, o->iss.cert_pem, NULL)) <
-            0)
+    if (rc < 0 || (rc = store_cert_put(tx, o->iss.serial, o->id, o->iss.not_after, o->iss.cert_pem,
+                                       NULL)) < 0)
         goto out;
     rc = store_device_get(tx, o->owner, o->id, &o->dev);
 out:

@@ -72,7 +72,7 @@ static int create(store_tx *tx, type_op *o)
 }
 
 /* The owner's own type; an administrator without one of that name removes the global. */
-static int delete(store_tx *tx, type_op *o)
+static int delete (store_tx *tx, type_op *o)
 {
     store_device_filter f = {.type = o->name};
     uint64_t n = 0;
@@ -114,7 +114,7 @@ static int type_run(store_tx *tx, http_job *hj)
         bson_destroy(t);
         return rc == STORE_ENOTFOUND ? 0 : rc;
     default:
-        return delete(tx, o);
+        return delete (tx, o);
     }
 }
 
