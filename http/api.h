@@ -25,13 +25,13 @@ typedef struct api_mqtt_info {
 
 typedef struct api {
     store *st;
-    struct auth *auth;   /* accounts, tokens (http/auth.h) */
-    struct notify *nt;   /* outbox delivery (notify/notify.h); may be NULL in tests */
-    struct ca *ca;       /* issues device certificates (ca/ca.h); NULL: device routes
+    struct auth *auth; /* accounts, tokens (http/auth.h) */
+    struct notify *nt; /* outbox delivery (notify/notify.h); may be NULL in tests */
+    struct ca *ca;     /* issues device certificates (ca/ca.h); NULL: device routes
                             * that need it answer 503 */
-    struct revset *rs;   /* revoked serials seen by TLS handshakes (ca/revset.h) */
-    struct devdir *dd;   /* device directory for MQTT auth (ident/devdir.h) */
-    struct broker *br;   /* live sessions to purge on revocation; may be NULL */
+    struct revset *rs; /* revoked serials seen by TLS handshakes (ca/revset.h) */
+    struct devdir *dd; /* device directory for MQTT auth (ident/devdir.h) */
+    struct broker *br; /* live sessions to purge on revocation; may be NULL */
     /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
