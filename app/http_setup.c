@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "http/api_meta.h"
+#include "http/devices.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {
@@ -32,7 +34,8 @@ static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 
 static int add_routes(app_http *h)
 {
-    if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0) {
+    if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
+        devices_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }
@@ -73,6 +76,30 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
     return 0;
 }
 
+/* The first mqtts listener's port: what a device is told to connect to. */
+static uint16_t mqtts_port(const iot_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        if (cfg->listen[i].scheme == CONFIG_MQTTS)
+            return cfg->listen[i].port;
+    return 0;
+}
+
+int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id)
+{
+    api *a = &h->api;
+    a->ca = id->ca;
+    a->rs = id->rs;
+    a->dd = id->dd;
+    a->cert_days = cfg->device_cert_days;
+    a->mqtt.port = mqtts_port(cfg);
+    snprintf(a->mqtt.host, sizeof a->mqtt.host, "%s", cfg->public_host);
+    if (!a->mqtt.host[0] && gethostname(a->mqtt.host, sizeof a->mqtt.host - 1) < 0)
+        snprintf(a->mqtt.host, sizeof a->mqtt.host, "localhost");
+    h->devices = true;
+    return devices_init(a);
+}
+
 void app_http_stop_notifier(app_http *h)
 {
     notify_stop(h->nt);
@@ -91,6 +118,9 @@ void app_http_free(app_http *h)
                  s.timeouts);
     }
     http_server_free(h->hs);
+    if (h->devices)
+        devices_free(&h->api);
+    h->devices = false;
     auth_free(h->au);
     h->hs = NULL;
     h->au = NULL;

@@ -12,17 +12,34 @@
 #include "http/auth.h"
 #include "notify/notify.h"
 
+struct ca;
+struct revset;
+struct devdir;
+
+/** Device identity for the API (each may be NULL: the routes that need it answer 503).
+ *  Owned by the caller; must outlive the app_http. */
+typedef struct app_ident {
+    struct ca *ca;
+    struct revset *rs;
+    struct devdir *dd;
+} app_ident;
+
 typedef struct app_http {
     http_server *hs;
     auth *au;
     notify *nt;
     api api;
     bool serving; /* opened for the server (not a CLI): log counters at the end */
+    bool devices; /* devices_init ran */
 } app_http;
 
 /** Builds the server and the routes; @start_notifier false for CLI use (`iotcloud routes`).
  *  0, or -1 after logging why. */
 int app_http_open(app_http *h, const iot_config *cfg, store *st, bool start_notifier);
+/** Hands the device identity to the API (mqtt host/port and certificate days from @cfg)
+ *  and builds the first CRL (store_sync: before or after store_start, before the loops).
+ *  0 or -1 after logging. */
+int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id);
 /** Stops the notifier thread (it uses the store). */
 void app_http_stop_notifier(app_http *h);
 void app_http_free(app_http *h);

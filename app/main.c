@@ -12,7 +12,9 @@
 #include "app/http_setup.h"
 #include "broker/broker.h"
 #include "ca/ca.h"
+#include "ca/revset.h"
 #include "common/log.h"
+#include "ident/devdir.h"
 #include "net/net.h"
 
 static bool wants_tls(const iot_config *cfg)
@@ -42,6 +44,55 @@ static int setup_tls(const iot_config *cfg, ca_paths *cp, net_tls_opts *tls)
     tls->ca_file = cfg->cafile[0] ? cfg->cafile : cp->ca_cert;
     tls->handshake_timeout_ms = cfg->handshake_timeout_ms;
     return 0;
+}
+
+/* ---- device identity: the CA, revoked serials, the device directory ------------------ */
+
+static bool cert_revoked(void *arg, const void *x509) { return revset_has_x509(arg, x509); }
+
+static int revset_fill_one(void *arg, const store_cert_revoked *r)
+{
+    return revset_add(arg, r->serial) < 0 ? STORE_ENOMEM : 0;
+}
+
+static int ident_load(store_tx *tx, void *arg)
+{
+    app_ident *id = arg;
+    int rc = store_cert_each_revoked(tx, 0, revset_fill_one, id->rs);
+    return rc < 0 ? rc : devdir_load(id->dd, tx);
+}
+
+/* The CA signs device certificates only when TLS trusts our own CA (not --cafile). */
+static int ident_open(app_ident *id, const ca_paths *cp, store *st, net_tls_opts *tls)
+{
+    char err[512];
+    bool own_ca = tls->ca_file && tls->ca_file == cp->ca_cert;
+    if (own_ca && !(id->ca = ca_open(cp, err, sizeof err))) {
+        log_error("certificate authority: %s", err);
+        return -1;
+    }
+    if (!(id->rs = revset_new()) || !(id->dd = devdir_new())) {
+        log_error("device identity: out of memory");
+        return -1;
+    }
+    int rc = store_sync(st, ident_load, id);
+    if (rc < 0) {
+        log_error("device identity: cannot load devices: %s", store_strerror(rc));
+        return -1;
+    }
+    tls->revoked = cert_revoked;
+    tls->revoked_arg = id->rs;
+    log_info("device identity: %zu revoked certificate(s)%s", revset_count(id->rs),
+             id->ca ? "" : "; no own CA, device registration disabled");
+    return 0;
+}
+
+static void ident_close(app_ident *id)
+{
+    devdir_free(id->dd);
+    revset_free(id->rs);
+    ca_free(id->ca);
+    *id = (app_ident){0};
 }
 
 static broker *make_broker(const iot_config *cfg, store *st)
@@ -126,6 +177,7 @@ static int run(const iot_config *cfg)
     store *st = NULL;
     app_http web;
     bool web_open = false;
+    app_ident ident = {0};
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -135,12 +187,18 @@ static int run(const iot_config *cfg)
         return 1;
     if (!(st = app_store_open(cfg)))
         return 1;
+    if (ident_open(&ident, &cp, st, &tls) < 0)
+        goto out;
     br = make_broker(cfg, st);
     if (!br || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
     web_open = true;
+    if (app_http_devices(&web, cfg, &ident) < 0)
+        goto out;
+    /* the broker's half (purging sessions on revocation) is wired by the broker's owner:
+     * web.api.br = br; web.api.purge = broker_purge_client; */
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
@@ -172,6 +230,7 @@ out:
     if (br && rc == 0)
         log_stats(br);
     broker_free(br);
+    ident_close(&ident);
     return rc;
 }
 

@@ -7,6 +7,9 @@
  * 200 with a fresh token pair, so the caller stays logged in and every other session ends.
  * Password change and deletion verify the current password on the pool first; a wrong one
  * is 403 wrong_password (401 would read as "your token is bad").
+ * Deleting the account unregisters its devices in the same job (certificates revoked,
+ * devices and the user's own device types deleted; http/dev_fx.c), and the revocation
+ * effects follow the commit.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "http/acct_rules.h"
 #include "http/auth_int.h"
+#include "http/dev_int.h"
 #include "http/passwd.h"
 
 enum me_kind { ME_GET, ME_PATCH, ME_PASSWORD, ME_DELETE };
@@ -23,6 +27,8 @@ typedef struct me_op {
     http_job j;
     auth__pw pw;
     auth *a;
+    api *api;
+    dev__fx fx; /* DELETE: what unregistering the devices revoked */
     enum me_kind kind;
     int stage; /* 1: read (and PATCH write), 2: write after the password check */
     char user_id[STORE_ID_MAX + 1];
@@ -43,6 +49,7 @@ static void me_free(me_op *m)
     auth__secret_free(m->current);
     auth__secret_free(m->fresh);
     OPENSSL_cleanse(&m->pair, sizeof m->pair);
+    dev__fx_free(&m->fx);
     if (m->has_view)
         bson_destroy(&m->view);
     free(m);
@@ -113,13 +120,21 @@ out:
     return rc;
 }
 
+static int me_delete(store_tx *tx, me_op *m, int64_t now)
+{
+    int rc = dev__unregister_owner(tx, &m->fx, m->user_id, now);
+    if (rc == 0)
+        rc = store_user_delete(tx, m->user_id);
+    return rc < 0 ? rc : dev__fx_crl(tx, m->api, &m->fx, now);
+}
+
 static int me_run(store_tx *tx, http_job *hj)
 {
     me_op *m = AUTH_CONTAINER(hj, me_op, j);
     if (m->stage == 1)
         return me_read(tx, m);
     if (m->kind == ME_DELETE)
-        return store_user_delete(tx, m->user_id);
+        return me_delete(tx, m, auth__now_ms());
     return me_set_password(tx, m, auth__now_ms());
 }
 
@@ -183,9 +198,10 @@ static void me_done(http_job *hj, int rc)
     } else {
         auth__ucache_drop(&m->a->users, m->user_id);
         auth__cache_drop_user(&m->a->cache, m->user_id);
-        if (m->kind == ME_DELETE)
+        if (m->kind == ME_DELETE) {
+            dev__fx_apply(m->api, &m->fx);
             http_respond_json(r, 204, NULL);
-        else
+        } else
             auth__respond_tokens(r, m->pair.access, m->pair.refresh, m->a->o.access_ttl_s);
     }
     me_free(m);
@@ -199,6 +215,7 @@ static me_op *me_new(http_req *r, enum me_kind kind)
         return NULL;
     }
     m->a = auth__of(r);
+    m->api = api_of(r);
     m->kind = kind;
     m->stage = 1;
     bson_init(&m->view);

@@ -1,0 +1,100 @@
+/*
+ * dev_ca — the device module's route table, its start-up and shutdown, and the two public
+ * routes of the CA: GET /v1/ca/certificate (the root, PEM) and GET /v1/ca/crl (the current
+ * CRL, PEM, rebuilt by every revocation; held in api.crl behind its mutex).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "http/dev_int.h"
+#include "http/devices.h"
+
+static const http_route routes[] = {
+    {HTTP_POST, "/v1/devices", dev__register, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices", dev__list, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/count", dev__count, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}", dev__get, HTTP_AUTH_USER},
+    {HTTP_PATCH, "/v1/devices/{id}", dev__patch, HTTP_AUTH_USER},
+    {HTTP_DELETE, "/v1/devices/{id}", dev__delete, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/secret", dev__secret, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/certificate", dev__rotate, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/device-types", dev__type_create, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/device-types", dev__type_list, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/device-types/{name}", dev__type_get, HTTP_AUTH_USER},
+    {HTTP_DELETE, "/v1/device-types/{name}", dev__type_delete, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/ca/certificate", dev__ca_cert, HTTP_AUTH_NONE},
+    {HTTP_GET, "/v1/ca/crl", dev__ca_crl, HTTP_AUTH_NONE},
+    {HTTP_GET, "/v1/admin/devices", dev__admin_list, HTTP_AUTH_ADMIN},
+};
+
+int devices_add_routes(http_server *s)
+{
+    return http_server_add_routes(s, routes, sizeof routes / sizeof routes[0]);
+}
+
+static int first_crl(store_tx *tx, void *arg)
+{
+    api *a = arg;
+    int64_t now = dev__now_ms();
+    uint64_t number = dev__crl_next(a->crl, now);
+    char *pem = NULL;
+    int rc = dev__crl_build(tx, a, now, number, &pem);
+    if (rc == 0)
+        dev__crl_offer(a->crl, pem, number);
+    return rc;
+}
+
+int devices_init(api *a)
+{
+    struct api_crl *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    pthread_mutex_init(&c->mu, NULL);
+    a->crl = c;
+    if (!a->ca || !a->st)
+        return 0;
+    int rc = store_sync(a->st, first_crl, a);
+    if (rc < 0)
+        log_error("devices: cannot build the CRL: %s", store_strerror(rc));
+    return rc < 0 ? -1 : 0;
+}
+
+void devices_free(api *a)
+{
+    if (!a->crl)
+        return;
+    pthread_mutex_destroy(&a->crl->mu);
+    free(a->crl->pem);
+    free(a->crl);
+    a->crl = NULL;
+}
+
+void dev__ca_cert(http_req *r)
+{
+    api *a = api_of(r);
+    if (!a->ca) {
+        dev__respond_no_ca(r);
+        return;
+    }
+    const char *pem = ca_cert_pem(a->ca);
+    http_respond_raw(r, 200, "application/x-pem-file", pem, strlen(pem));
+}
+
+void dev__ca_crl(http_req *r)
+{
+    api *a = api_of(r);
+    struct api_crl *c = a->crl;
+    if (!a->ca || !c) {
+        dev__respond_no_ca(r);
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    char *pem = c->pem ? strdup(c->pem) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (pem)
+        http_respond_raw(r, 200, "application/x-pem-file", pem, strlen(pem));
+    else
+        http_respond_error(r, 503, "no_crl", "the CRL is not available");
+    free(pem);
+}

@@ -1,0 +1,208 @@
+/*
+ * dev_view — the JSON views of devices and device types and the replies the device
+ * handlers share. Errors are {"error":{"code","message"}}:
+ *   400 invalid_field (+ field), bad_csr       404 not_found       409 name_taken, in_use
+ *   403 forbidden                               500 internal        503 no_ca, busy
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "http/dev_int.h"
+#include "ident/devdir.h"
+
+const char *dev__str(const bson_t *d, const char *key)
+{
+    bson_iter_t it;
+    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return NULL;
+}
+
+int64_t dev__i64(const bson_t *d, const char *key)
+{
+    bson_iter_t it;
+    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it))
+        return bson_iter_as_int64(&it);
+    return 0;
+}
+
+static void put_str(bson_t *out, const char *key, const char *v)
+{
+    BSON_APPEND_UTF8(out, key, v ? v : "");
+}
+
+static void put_attrs(bson_t *out, const bson_t *doc)
+{
+    bson_iter_t it;
+    uint32_t len;
+    const uint8_t *data;
+    bson_t a;
+    if (bson_iter_init_find(&it, doc, "attrs") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        bson_iter_document(&it, &len, &data);
+        if (bson_init_static(&a, data, len)) {
+            BSON_APPEND_DOCUMENT(out, "attributes", &a);
+            return;
+        }
+    }
+    bson_t empty = BSON_INITIALIZER;
+    BSON_APPEND_DOCUMENT(out, "attributes", &empty);
+}
+
+void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t *out)
+{
+    const char *type = dev__str(doc, "type");
+    bson_t c;
+    put_str(out, "id", dev__str(doc, "_id"));
+    if (with_owner)
+        put_str(out, "owner_id", dev__str(doc, "owner_id"));
+    put_str(out, "name", dev__str(doc, "name"));
+    if (!type || !strcmp(type, DEV_NO_TYPE))
+        BSON_APPEND_NULL(out, "type");
+    else
+        BSON_APPEND_UTF8(out, "type", type);
+    put_attrs(out, doc);
+    BSON_APPEND_INT64(out, "created_at", dev__i64(doc, "created_at"));
+    const char *serial = dev__str(doc, "cert_serial");
+    if (serial) {
+        BSON_APPEND_DOCUMENT_BEGIN(out, "certificate", &c);
+        BSON_APPEND_UTF8(&c, "serial", serial);
+        BSON_APPEND_INT64(&c, "not_after", dev__i64(doc, "cert_not_after"));
+        if (cert_pem)
+            BSON_APPEND_UTF8(&c, "pem", cert_pem);
+        bson_append_document_end(out, &c);
+    } else {
+        BSON_APPEND_NULL(out, "certificate");
+    }
+    BSON_APPEND_BOOL(out, "has_secret", dev__str(doc, DEVDIR_SECRET_FIELD) != NULL);
+}
+
+void dev__type_view(const bson_t *doc, bson_t *out)
+{
+    bson_iter_t it;
+    bson_t arr, empty = BSON_INITIALIZER;
+    put_str(out, "name", dev__str(doc, "name"));
+    if (bson_iter_init_find(&it, doc, "required") && BSON_ITER_HOLDS_ARRAY(&it)) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_array(&it, &len, &data);
+        if (bson_init_static(&arr, data, len))
+            BSON_APPEND_ARRAY(out, "required", &arr);
+        else
+            BSON_APPEND_ARRAY(out, "required", &empty);
+    } else {
+        BSON_APPEND_ARRAY(out, "required", &empty);
+    }
+    const char *desc = dev__str(doc, "description");
+    if (desc)
+        BSON_APPEND_UTF8(out, "description", desc);
+    else
+        BSON_APPEND_NULL(out, "description");
+    BSON_APPEND_BOOL(out, "global", dev__str(doc, "owner_id") == NULL);
+    BSON_APPEND_INT64(out, "created_at", dev__i64(doc, "created_at"));
+}
+
+void dev__respond_fail(http_req *r, int rc)
+{
+    if (rc == STORE_ECLOSED) {
+        http_req_add_header(r, "Retry-After", "5");
+        http_respond_error(r, 503, "busy", "the server is shutting down");
+        return;
+    }
+    log_warn("devices: request %s failed: %s", http_req_id(r), store_strerror(rc));
+    http_respond_error(r, 500, "internal", "internal error");
+}
+
+void dev__respond_field(http_req *r, const char *field, const char *why)
+{
+    bson_t doc = BSON_INITIALIZER, err;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", field, why);
+    BSON_APPEND_DOCUMENT_BEGIN(&doc, "error", &err);
+    BSON_APPEND_UTF8(&err, "code", "invalid_field");
+    BSON_APPEND_UTF8(&err, "message", msg);
+    BSON_APPEND_UTF8(&err, "field", field);
+    bson_append_document_end(&doc, &err);
+    http_respond_json(r, 400, &doc);
+    bson_destroy(&doc);
+}
+
+/* The same answer for a missing object and another user's: nothing tells them apart. */
+void dev__respond_404(http_req *r)
+{
+    http_respond_error(r, 404, "not_found", "no such device or device type");
+}
+
+void dev__respond_no_ca(http_req *r)
+{
+    http_respond_error(r, 503, "no_ca", "this server has no certificate authority of its own");
+}
+
+int dev__body(http_req *r, bson_t *doc, json_field *f, size_t n)
+{
+    json_err e;
+    if (json_body(r, doc, &e) < 0) {
+        json_respond_err(r, &e);
+        return -1;
+    }
+    if (json_decode(doc, f, n, &e) < 0) {
+        bson_destroy(doc);
+        json_respond_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+int64_t dev__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int dev__find(store_tx *tx, const char *owner_id, const char *key, bson_t **out)
+{
+    int rc = STORE_ENOTFOUND;
+    if (strlen(key) <= STORE_ID_MAX)
+        rc = store_device_get(tx, owner_id, key, out);
+    if (rc == STORE_ENOTFOUND || rc == STORE_EINVAL)
+        rc = store_device_get_by_name(tx, owner_id, key, out);
+    return rc == STORE_EINVAL ? STORE_ENOTFOUND : rc;
+}
+
+void dev__doc_with_cert(const bson_t *doc, const char *serial, int64_t not_after, bson_t *out)
+{
+    bson_init(out);
+    bson_copy_to_excluding_noinit(doc, out, "cert_serial", "cert_not_after", NULL);
+    BSON_APPEND_UTF8(out, "cert_serial", serial);
+    BSON_APPEND_INT64(out, "cert_not_after", not_after);
+}
+
+void dev__respond_secret_json(http_req *r, int status, const bson_t *doc)
+{
+    size_t len = 0;
+    char *json = bson_as_relaxed_extended_json(doc, &len);
+    if (!json) {
+        http_respond_error(r, 500, "internal", "response could not be encoded");
+        return;
+    }
+    http_req_add_header(r, "Cache-Control", "no-store");
+    http_respond_raw(r, status, "application/json", json, len);
+    OPENSSL_cleanse(json, len);
+    bson_free(json);
+}
+
+int dev__param_key(http_req *r, const char *name, char out[STORE_NAME_MAX + 1])
+{
+    const char *v = http_req_param(r, name);
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n > STORE_NAME_MAX) {
+        dev__respond_404(r);
+        return -1;
+    }
+    memcpy(out, v, n + 1);
+    return 0;
+}
