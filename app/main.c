@@ -15,6 +15,7 @@
 #include "ca/revset.h"
 #include "common/log.h"
 #include "ident/devdir.h"
+#include "ident/mqtt_auth.h"
 #include "net/net.h"
 
 static bool wants_tls(const iot_config *cfg)
@@ -95,7 +96,7 @@ static void ident_close(app_ident *id)
     *id = (app_ident){0};
 }
 
-static broker *make_broker(const iot_config *cfg, store *st)
+static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *hook)
 {
     broker_opts o = {
         .allow_anonymous = cfg->allow_anonymous,
@@ -108,6 +109,7 @@ static broker *make_broker(const iot_config *cfg, store *st)
         .out_congest_bytes = cfg->max_output_bytes / 4, /* net's drain mark */
         .st = st,
         .session_expiry_s = cfg->session_expiry_s,
+        .auth = hook,
     };
     broker *br = broker_new(&o);
     char err[512];
@@ -161,9 +163,11 @@ static void log_stats(broker *br)
     broker_stats_get(br, &b);
     log_info("iotcloud stopped: %llu connects, %llu messages in, %llu out, dropped %llu "
              "(queue full) + %llu (QoS 0, slow reader), %llu protocol errors, %llu sessions "
-             "expired, %llu store errors",
+             "expired, %llu store errors; %llu connects refused, %llu publishes and %llu "
+             "subscriptions denied by policy, %llu sessions purged",
              b.connects, b.msgs_in, b.msgs_out, b.dropped_queue_full, b.dropped_qos0_slow,
-             b.protocol_errors, b.sessions_expired, b.store_errors);
+             b.protocol_errors, b.sessions_expired, b.store_errors, b.auth_refused,
+             b.denied_publish, b.denied_subscribe, b.purged);
 }
 
 static int run(const iot_config *cfg)
@@ -178,6 +182,7 @@ static int run(const iot_config *cfg)
     app_http web;
     bool web_open = false;
     app_ident ident = {0};
+    mqtt_auth *ma = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -189,7 +194,11 @@ static int run(const iot_config *cfg)
         return 1;
     if (ident_open(&ident, &cp, st, &tls) < 0)
         goto out;
-    br = make_broker(cfg, st);
+    if (!(ma = mqtt_auth_new(ident.dd, NULL))) {
+        log_error("device identity: out of memory");
+        goto out;
+    }
+    br = make_broker(cfg, st, mqtt_auth_hook(ma));
     if (!br || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
@@ -197,8 +206,9 @@ static int run(const iot_config *cfg)
     web_open = true;
     if (app_http_devices(&web, cfg, &ident) < 0)
         goto out;
-    /* the broker's half (purging sessions on revocation) is wired by the broker's owner:
-     * web.api.br = br; web.api.purge = broker_purge_client; */
+    mqtt_auth_set_users(ma, web.au);
+    web.api.br = br;
+    web.api.purge = broker_purge_client;
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
@@ -230,6 +240,7 @@ out:
     if (br && rc == 0)
         log_stats(br);
     broker_free(br);
+    mqtt_auth_free(ma);
     ident_close(&ident);
     return rc;
 }

@@ -153,4 +153,6 @@ mqtt_auth *mqtt_auth_new(devdir *dd, auth *au)
 
 void mqtt_auth_free(mqtt_auth *m) { free(m); }
 
+void mqtt_auth_set_users(mqtt_auth *m, auth *au) { m->au = au; }
+
 const broker_auth *mqtt_auth_hook(mqtt_auth *m) { return &m->hook; }

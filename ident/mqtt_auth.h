@@ -29,6 +29,9 @@ typedef struct mqtt_auth mqtt_auth;
 /** @au may be NULL (then users cannot connect over MQTT). */
 mqtt_auth *mqtt_auth_new(devdir *dd, auth *au);
 void mqtt_auth_free(mqtt_auth *m);
+/** Sets the accounts module users are checked against (the broker is made before it);
+ *  main thread, before the loops run. */
+void mqtt_auth_set_users(mqtt_auth *m, auth *au);
 /** The hook for broker_opts.auth; valid until mqtt_auth_free. */
 const broker_auth *mqtt_auth_hook(mqtt_auth *m);
 
