@@ -179,10 +179,9 @@ struct session {
     _Atomic(bloop *) owner;
     broker *br;
     bool clean;
-    bool in_registry;     /* guarded by br->reg_lock */
-    bool dead;            /* state destroyed; deliveries are dropped */
-    broker_principal who; /* who created it; set before it is registered, then immutable */
-    mconn *conn;          /* attached connection, on the owner loop, or NULL */
+    bool in_registry; /* guarded by br->reg_lock */
+    bool dead;        /* state destroyed; deliveries are dropped */
+    mconn *conn;      /* attached connection, on the owner loop, or NULL */
     sub *subs;
     inflight *inf; /* in send order; n_inf <= br->o.max_inflight */
     uint32_t n_inf;
@@ -201,6 +200,8 @@ struct session {
     int64_t offline_since;      /* wall-clock ms the session went offline (expiry.c) */
     uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
+    broker_principal who; /* who created it; set before it is registered, then immutable
+                           * (cold: kept apart from the delivery state above) */
     uint16_t id_len;
     char id[]; /* NUL-terminated client id */
 };
@@ -296,7 +297,8 @@ struct mconn {
     bool transport_gone; /* the transport closed; free when the hand-over lands */
     bool handover_pending;
     bool clean_disconnect;
-    session *s; /* attached session (one reference) */
+    bool policed; /* who is not ANON: PUBLISH goes through the topic policy (hot path) */
+    session *s;   /* attached session (one reference) */
     bmsg *will;
     uint16_t keepalive;
     uint64_t connect_deadline; /* CONNECT must be complete by then, however it trickles */

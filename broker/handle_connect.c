@@ -92,6 +92,7 @@ void connect__proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean, ui
             return;
         }
     }
+    c->policed = c->who.who != BROKER_WHO_ANON;
     char auto_id[32];
     if (id_len == 0) {
         /* [MQTT-3.1.3-6] assign a unique id to a clean client that sent none */

@@ -27,7 +27,7 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
         return -1;
     BROKER_STAT_ADD(c->br, msgs_in, 1);
     session *s = c->s;
-    if (s->who.who != BROKER_WHO_ANON && !auth__may_pub(s, p.topic.p, p.topic.len))
+    if (c->policed && !auth__may_pub(s, p.topic.p, p.topic.len))
         return denied(c, &p);
     if (p.qos == 2 && !session__rx_qos2_add(s, p.packet_id)) {
         persist__ack(c, MQTT_PUBREC, p.packet_id, false);
