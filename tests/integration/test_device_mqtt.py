@@ -5,6 +5,7 @@ revocation closing live sessions (issue #5)."""
 import os
 import shutil
 import sqlite3
+import select
 import ssl
 import subprocess
 import time
@@ -238,7 +239,8 @@ class DeviceMqttCase(unittest.TestCase):
 
     def test_mosquitto_sub_is_cut_off_by_revocation(self):
         dev = self.device()
-        sub = subprocess.Popen(["mosquitto_sub", "-d", "-h", "localhost", "-p",
+        # stdbuf: mosquitto_sub's debug lines are stdio-buffered when piped
+        sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", "localhost", "-p",
                                 str(self.srv.tls_port), "--cafile", self.srv.cafile, "--cert",
                                 dev.cert, "--key", dev.key, "-i", dev.id, "-t", dev.id + "/#"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -259,12 +261,14 @@ class DeviceMqttCase(unittest.TestCase):
     def wait_subscribed(self, proc):
         deadline = time.monotonic() + WAIT
         buf = b""
+        fd = proc.stdout.fileno()
         while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            buf += line
-            if b"SUBACK" in line:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            chunk = os.read(fd, 4096) if ready else b""
+            buf += chunk
+            if b"SUBACK" in buf:
                 return
-            if not line and proc.poll() is not None:
+            if ready and not chunk:
                 break
         raise AssertionError("mosquitto_sub did not subscribe: %r" % buf)
 
