@@ -450,7 +450,7 @@ class CredentialsCase(unittest.TestCase, ApiChecks):
 
     def secret(self, dev):
         r = self.api.call("POST", "/v1/devices/%s/secret" % dev.id, token=self.token)
-        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(r.status, 201, r.raw)
         self.secret_seen = r.json["secret"]
         return r.json["secret"]
 
