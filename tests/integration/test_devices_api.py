@@ -404,6 +404,8 @@ class DevicesApiTest(unittest.TestCase):
         self.assertEqual(r.headers["content-type"], "application/x-pem-file")
         with open(self.srv.cafile, "rb") as f:
             self.assertEqual(r.raw.strip(), f.read().strip())
+        crl = self.api.call("GET", "/v1/ca/crl")
+        self.assertEqual(crl.headers["content-type"], "application/pkix-crl")
         self.crl_text()
 
     def test_delete_account_unregisters_devices(self):
