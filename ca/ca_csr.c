@@ -78,7 +78,8 @@ static int one_block(const char *pem, size_t len, pem_block *first, char *why, s
             block_free(&b);
         memset(&b, 0, sizeof b);
     }
-    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+    unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
         ca__why(why, whylen, "malformed PEM block");
     else if (count == 0)
         ca__why(why, whylen, "no PEM block: expected one CERTIFICATE REQUEST");
