@@ -1,7 +1,8 @@
 /*
  * dev_ca — the device module's route table, its start-up and shutdown, and the two public
- * routes of the CA: GET /v1/ca/certificate (the root, PEM) and GET /v1/ca/crl (the current
- * CRL, PEM, rebuilt by every revocation; held in api.crl behind its mutex).
+ * routes of the CA: GET /v1/ca/certificate (the root, PEM, application/x-pem-file) and
+ * GET /v1/ca/crl (the current CRL as PEM text, labelled application/pkix-crl as
+ * http/devices.h says; rebuilt by every revocation, held in api.crl behind its mutex).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ void dev__ca_crl(http_req *r)
     char *pem = c->pem ? strdup(c->pem) : NULL;
     pthread_mutex_unlock(&c->mu);
     if (pem)
-        http_respond_raw(r, 200, "application/x-pem-file", pem, strlen(pem));
+        http_respond_raw(r, 200, "application/pkix-crl", pem, strlen(pem));
     else
         http_respond_error(r, 503, "no_crl", "the CRL is not available");
     free(pem);

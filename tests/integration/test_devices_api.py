@@ -62,13 +62,25 @@ class DevicesApiTest(unittest.TestCase):
         self.assertEqual(rc, 0, text)
         return text.lower()
 
+    def crl_entries(self):
+        """{serial as int: reason text} of the served CRL (verified against the CA)."""
+        entries, serial = {}, None
+        for line in self.crl_text().splitlines():
+            line = line.strip()
+            if line.startswith("signature algorithm") and serial is not None:
+                break  # the signature after the last entry
+            if line.startswith("serial number:"):
+                serial = int(line.split(":", 1)[1].strip().replace(":", ""), 16)
+                entries[serial] = ""
+            elif serial is not None and line and not entries[serial] and not line.startswith(("revocation date",
+                                                                      "crl entry", "x509v3")):
+                entries[serial] = line
+        return entries
+
     def assert_on_crl(self, serial, reason):
-        text = self.crl_text()
-        flat = text.replace(":", "").replace(" ", "")
-        # openssl prints whole bytes ("06849b..."); our serials carry no leading zeros
-        listed = [m.lstrip("0") for m in re.findall(r"serialnumber([0-9a-f]+)", flat)]
-        self.assertIn(serial.lower().lstrip("0"), listed)
-        self.assertIn(reason.lower(), text)
+        entries = self.crl_entries()
+        self.assertIn(int(serial, 16), entries)
+        self.assertEqual(entries[int(serial, 16)], reason.lower())
 
     def error_code(self, r):
         self.assertIsNotNone(r.json, r.raw)
@@ -327,9 +339,7 @@ class DevicesApiTest(unittest.TestCase):
         self.assertEqual(r.json["id"], d["id"])
         self.assertNotIn("private_key", r.json)
         self.assert_on_crl(old, "superseded")
-        text = self.crl_text()
-        self.assertNotIn(r.json["certificate"]["serial"].lower().lstrip("0"),
-                         text.replace(":", ""))
+        self.assertNotIn(int(r.json["certificate"]["serial"], 16), self.crl_entries())
         got = self.call("GET", "/v1/devices/" + d["id"]).json
         self.assertEqual(got["certificate"]["serial"], r.json["certificate"]["serial"])
         r = self.call("POST", "/v1/devices/%s/certificate" % d["id"], {"generate_key": True})
@@ -394,6 +404,8 @@ class DevicesApiTest(unittest.TestCase):
         self.assertEqual(r.headers["content-type"], "application/x-pem-file")
         with open(self.srv.cafile, "rb") as f:
             self.assertEqual(r.raw.strip(), f.read().strip())
+        crl = self.api.call("GET", "/v1/ca/crl")
+        self.assertEqual(crl.headers["content-type"], "application/pkix-crl")
         self.crl_text()
 
     def test_delete_account_unregisters_devices(self):
@@ -403,9 +415,10 @@ class DevicesApiTest(unittest.TestCase):
         devs = [self.register(generate_key=True, token=tok, type="ct").json for _ in range(2)]
         r = self.call("DELETE", "/v1/me", {"password": PW}, token=tok)
         self.assertEqual(r.status, 204, r.raw)
-        text = self.crl_text().replace(":", "").replace(" ", "")
+        entries = self.crl_entries()
         for d in devs:
-            self.assertIn(d["certificate"]["serial"].lower().lstrip("0"), text)
+            self.assertEqual(entries.get(int(d["certificate"]["serial"], 16)),
+                             "cessation of operation")
         adm = self.api.login(self.root)
         r = self.call("GET", "/v1/admin/devices?owner=" + carol_id, token=adm)
         self.assertEqual(r.json["devices"], [])
