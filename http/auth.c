@@ -108,31 +108,6 @@ void auth__respond_verdict(http_req *r, const auth__verdict *v)
     http_respond_error(r, v->status, v->code, "%s", v->msg);
 }
 
-void auth__respond_fail(http_req *r, int rc)
-{
-    if (rc == STORE_ECLOSED) {
-        retry_after(r, 5000);
-        http_respond_error(r, 503, "busy", "the server is shutting down");
-        return;
-    }
-    log_warn("auth: request %s failed: %s", http_req_id(r), store_strerror(rc));
-    http_respond_error(r, 500, "internal", "internal error");
-}
-
-void auth__respond_field(http_req *r, const char *field, const char *why)
-{
-    bson_t doc = BSON_INITIALIZER, err;
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: %s", field, why);
-    BSON_APPEND_DOCUMENT_BEGIN(&doc, "error", &err);
-    BSON_APPEND_UTF8(&err, "code", "invalid_field");
-    BSON_APPEND_UTF8(&err, "message", msg);
-    BSON_APPEND_UTF8(&err, "field", field);
-    bson_append_document_end(&doc, &err);
-    http_respond_json(r, 400, &doc);
-    bson_destroy(&doc);
-}
-
 void auth__respond_busy(http_req *r)
 {
     retry_after(r, 1000);

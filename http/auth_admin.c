@@ -52,7 +52,7 @@ static void admin_done(http_job *hj, int rc)
 {
     admin_op *o = AUTH_CONTAINER(hj, admin_op, j);
     if (rc < 0)
-        auth__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "auth");
     else
         http_respond_json(hj->req, 200, &o->out);
     bson_destroy(&o->out);
@@ -79,16 +79,16 @@ void auth__admin_users(http_req *r)
     const char *after = http_req_query(r, "after");
     unsigned limit;
     if (parse_limit(http_req_query(r, "limit"), &limit) < 0) {
-        auth__respond_field(r, "limit", "an integer from 1 to 200 expected");
+        http_respond_field(r, "limit", "an integer from 1 to 200 expected");
         return;
     }
     if (after && (!after[0] || strlen(after) > STORE_ID_MAX)) {
-        auth__respond_field(r, "after", "a user id expected");
+        http_respond_field(r, "after", "a user id expected");
         return;
     }
     admin_op *o = calloc(1, sizeof *o);
     if (!o) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
         return;
     }
     o->limit = limit;

@@ -73,7 +73,7 @@ static void bearer_done(http_job *hj, int rc)
     bearer_job *b = AUTH_CONTAINER(hj, bearer_job, j);
     http_req *r = hj->req;
     if (rc < 0)
-        auth__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "auth");
     else if (!b->v.ok)
         auth__respond_401(r, true);
     else {
@@ -102,7 +102,7 @@ void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *
     }
     bearer_job *b = calloc(1, sizeof *b);
     if (!b) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
         return;
     }
     b->a = a;

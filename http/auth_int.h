@@ -198,10 +198,6 @@ typedef struct auth__verdict {
 void auth__verdict_set(auth__verdict *v, int status, const char *code, const char *msg);
 /* Answers a verdict (status != 0). */
 void auth__respond_verdict(http_req *r, const auth__verdict *v);
-/* Answers a store or pool failure: 503 when the store is closing, else 500. */
-void auth__respond_fail(http_req *r, int rc);
-/* 400 {"error":{"code":"invalid_field","message","field"}}, as json.h does. */
-void auth__respond_field(http_req *r, const char *field, const char *why);
 void auth__respond_busy(http_req *r);
 void auth__respond_401(http_req *r, bool had_token);
 /* Parses the body against @f: 0 with @doc initialised, or <0 after answering. */

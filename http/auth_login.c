@@ -128,7 +128,7 @@ static void login_verified(auth__pw *p, int rc)
     login_op *l = AUTH_CONTAINER(p, login_op, pw);
     http_req *r = p->req;
     if (rc < 0) {
-        auth__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "auth");
         login_free(l);
         return;
     }
@@ -140,7 +140,7 @@ static void login_verified(auth__pw *p, int rc)
         return;
     }
     if (l->good && l->confirmed && auth__pair_new(&l->pair) < 0) {
-        auth__respond_fail(r, STORE_EIO);
+        http_job_respond_fail(r, STORE_EIO, "auth");
         login_free(l);
         return;
     }
@@ -153,7 +153,7 @@ static void login_done(http_job *hj, int rc)
     login_op *l = AUTH_CONTAINER(hj, login_op, j);
     http_req *r = hj->req;
     if (rc < 0)
-        auth__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "auth");
     else if (l->stage == 2)
         login_answer(r, l);
     else if (l->v.status)
@@ -199,7 +199,7 @@ void auth__login(http_req *r)
     }
     l = calloc(1, sizeof *l);
     if (!l || !(l->password = auth__secret_dup(pw))) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
         goto out;
     }
     l->a = a;

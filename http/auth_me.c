@@ -152,11 +152,11 @@ static void me_verified(auth__pw *p, int rc)
 {
     me_op *m = AUTH_CONTAINER(p, me_op, pw);
     if (rc < 0 || m->hash_rc < 0) {
-        auth__respond_fail(p->req, rc < 0 ? rc : STORE_EIO);
+        http_job_respond_fail(p->req, rc < 0 ? rc : STORE_EIO, "auth");
     } else if (!m->good) {
         http_respond_error(p->req, 403, "wrong_password", "the current password is wrong");
     } else if (m->kind == ME_PASSWORD && auth__pair_new(&m->pair) < 0) {
-        auth__respond_fail(p->req, STORE_EIO);
+        http_job_respond_fail(p->req, STORE_EIO, "auth");
     } else {
         m->stage = 2;
         http_job_submit(&m->j, p->req, me_run, me_done);
@@ -170,7 +170,7 @@ static void me_check_password(http_req *r, me_op *m)
 {
     const char *why = NULL;
     if (m->fresh && acct_password_check(m->fresh, m->username, m->email, &why) < 0)
-        auth__respond_field(r, "new_password", why ? why : "invalid");
+        http_respond_field(r, "new_password", why ? why : "invalid");
     else if (auth__pw_submit(m->a, &m->pw, r, me_verify, me_verified) == 0)
         return;
     else
@@ -185,7 +185,7 @@ static void me_done(http_job *hj, int rc)
     if (rc == STORE_ENOTFOUND) {
         auth__respond_401(r, true); /* the account went away under its token */
     } else if (rc < 0) {
-        auth__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "auth");
     } else if (m->stage == 1 && (m->kind == ME_PASSWORD || m->kind == ME_DELETE)) {
         me_check_password(r, m);
         return;
@@ -211,7 +211,7 @@ static me_op *me_new(http_req *r, enum me_kind kind)
 {
     me_op *m = calloc(1, sizeof *m);
     if (!m) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
         return NULL;
     }
     m->a = auth__of(r);
@@ -251,11 +251,11 @@ void auth__me_patch(http_req *r)
         return;
     me_op *m = NULL;
     if (!given && !family)
-        auth__respond_field(r, "given_name", "give given_name or family_name");
+        http_respond_field(r, "given_name", "give given_name or family_name");
     else if (given && acct_name_check(given, &why) < 0)
-        auth__respond_field(r, "given_name", why ? why : "invalid");
+        http_respond_field(r, "given_name", why ? why : "invalid");
     else if (family && acct_name_check(family, &why) < 0)
-        auth__respond_field(r, "family_name", why ? why : "invalid");
+        http_respond_field(r, "family_name", why ? why : "invalid");
     else if ((m = me_new(r, ME_PATCH))) {
         snprintf(m->given, sizeof m->given, "%s", given ? given : "");
         snprintf(m->family, sizeof m->family, "%s", family ? family : "");
@@ -282,7 +282,7 @@ static void me_with_password(http_req *r, enum me_kind kind)
     me_op *m = me_new(r, kind);
     if (m && (!(m->current = auth__secret_dup(cur)) ||
               (fresh && !(m->fresh = auth__secret_dup(fresh))))) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
         me_free(m);
     } else if (m) {
         http_job_submit(&m->j, r, me_run, me_done);

@@ -38,7 +38,7 @@ static void forgot_done(http_job *hj, int rc)
 {
     forgot_op *f = AUTH_CONTAINER(hj, forgot_op, j);
     if (rc < 0) {
-        auth__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "auth");
     } else {
         notify_kick(f->a->o.nt);
         bson_t *doc = BCON_NEW("status", BCON_UTF8("reset_requested"));
@@ -57,9 +57,9 @@ void auth__forgot(http_req *r)
         return;
     forgot_op *f = calloc(1, sizeof *f);
     if (!f) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
     } else if (acct_email_norm(email, f->email, sizeof f->email, &why) < 0) {
-        auth__respond_field(r, "email", why ? why : "invalid");
+        http_respond_field(r, "email", why ? why : "invalid");
     } else {
         f->a = auth__of(r);
         http_job_submit(&f->j, r, forgot_run, forgot_done);
@@ -149,7 +149,7 @@ static void reset_hashed(auth__pw *p, int rc)
 {
     reset_op *s = AUTH_CONTAINER(p, reset_op, pw);
     if (rc < 0 || s->hash_rc < 0) {
-        auth__respond_fail(p->req, rc < 0 ? rc : STORE_EIO);
+        http_job_respond_fail(p->req, rc < 0 ? rc : STORE_EIO, "auth");
         reset_free(s);
         return;
     }
@@ -163,7 +163,7 @@ static void reset_done(http_job *hj, int rc)
     http_req *r = hj->req;
     const char *why = NULL;
     if (rc < 0) {
-        auth__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "auth");
     } else if (s->v.status) {
         auth__respond_verdict(r, &s->v);
     } else if (s->stage == 2) {
@@ -172,7 +172,7 @@ static void reset_done(http_job *hj, int rc)
         http_respond_json(r, 200, doc);
         bson_destroy(doc);
     } else if (acct_password_check(s->password, s->username, s->email, &why) < 0) {
-        auth__respond_field(r, "new_password", why ? why : "invalid");
+        http_respond_field(r, "new_password", why ? why : "invalid");
     } else if (auth__pw_submit(s->a, &s->pw, r, reset_hash, reset_hashed) == 0) {
         return;
     } else {
@@ -194,13 +194,13 @@ void auth__reset(http_req *r)
         return;
     reset_op *s = calloc(1, sizeof *s);
     if (!s || !(s->password = auth__secret_dup(pw)))
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
     else if (acct_username_norm(user, s->username, sizeof s->username, &why) < 0)
-        auth__respond_field(r, "username", why ? why : "invalid");
+        http_respond_field(r, "username", why ? why : "invalid");
     else if (!auth__code_ok(code))
-        auth__respond_field(r, "code", "six decimal digits expected");
+        http_respond_field(r, "code", "six decimal digits expected");
     else if (acct_password_check(pw, s->username, "", &why) < 0)
-        auth__respond_field(r, "new_password", why ? why : "invalid");
+        http_respond_field(r, "new_password", why ? why : "invalid");
     else {
         memcpy(s->code, code, AUTH_CODE_LEN + 1);
         s->a = auth__of(r);

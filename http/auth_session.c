@@ -57,7 +57,7 @@ static void refresh_done(http_job *hj, int rc)
     if (f->reused && rc == 0)
         auth__cache_drop_family(&f->a->cache, f->family);
     if (rc < 0)
-        auth__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "auth");
     else if (f->v.status)
         auth__respond_verdict(hj->req, &f->v);
     else
@@ -78,7 +78,7 @@ void auth__refresh(http_req *r)
         return;
     refresh_op *f = calloc(1, sizeof *f);
     if (!f || auth__pair_new(&f->pair) < 0) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
     } else if (!auth__token_ok(tok, len)) {
         auth__verdict v = {401, "unauthorized", "the refresh token is invalid", 0};
         auth__respond_verdict(r, &v);
@@ -134,7 +134,7 @@ static void logout_done(http_job *hj, int rc)
     if (o->fam2[0])
         auth__cache_drop_family(&o->a->cache, o->fam2);
     if (rc < 0)
-        auth__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "auth");
     else
         http_respond_json(hj->req, 204, NULL);
     free(o);
@@ -158,7 +158,7 @@ void auth__logout(http_req *r)
     }
     logout_op *o = calloc(1, sizeof *o);
     if (!o || auth__bearer(http_req_header(r, "Authorization"), &tok, &len) < 0) {
-        auth__respond_fail(r, STORE_ENOMEM); /* the hook checked the header already */
+        http_job_respond_fail(r, STORE_ENOMEM, "auth"); /* the hook checked the header already */
         goto out;
     }
     o->a = auth__of(r);

@@ -56,7 +56,7 @@ static int signup_fields(http_req *r, signup_op *s, const char *user, const char
     else if (acct_name_check(family, &why) < 0)
         field = "family_name";
     if (field) {
-        auth__respond_field(r, field, why ? why : "invalid");
+        http_respond_field(r, field, why ? why : "invalid");
         return -1;
     }
     snprintf(s->given, sizeof s->given, "%s", given);
@@ -114,7 +114,7 @@ static void signup_done(http_job *hj, int rc)
 {
     signup_op *s = AUTH_CONTAINER(hj, signup_op, j);
     if (rc < 0) {
-        auth__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "auth");
     } else {
         notify_kick(s->a->o.nt);
         bson_t *doc = BCON_NEW("status", BCON_UTF8("pending_confirmation"));
@@ -134,7 +134,7 @@ static void signup_hashed(auth__pw *p, int rc)
 {
     signup_op *s = AUTH_CONTAINER(p, signup_op, pw);
     if (rc < 0 || s->hash_rc < 0) {
-        auth__respond_fail(p->req, STORE_EIO);
+        http_job_respond_fail(p->req, STORE_EIO, "auth");
         signup_free(s);
         return;
     }
@@ -156,14 +156,14 @@ void auth__signup(http_req *r)
         return;
     signup_op *s = calloc(1, sizeof *s);
     if (!s) {
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
         goto out;
     }
     s->a = auth__of(r);
     int rc = signup_fields(r, s, user, email, pw, given, family);
     if (rc < 0) {
         if (rc == -2)
-            auth__respond_fail(r, STORE_ENOMEM);
+            http_job_respond_fail(r, STORE_ENOMEM, "auth");
         signup_free(s);
         goto out;
     }
@@ -217,7 +217,7 @@ static void confirm_done(http_job *hj, int rc)
 {
     confirm_op *c = AUTH_CONTAINER(hj, confirm_op, j);
     if (rc < 0) {
-        auth__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "auth");
     } else if (c->v.status) {
         auth__respond_verdict(hj->req, &c->v);
     } else {
@@ -240,11 +240,11 @@ void auth__confirm(http_req *r)
         return;
     confirm_op *c = calloc(1, sizeof *c);
     if (!c)
-        auth__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "auth");
     else if (acct_username_norm(user, c->username, sizeof c->username, &why) < 0)
-        auth__respond_field(r, "username", why ? why : "invalid");
+        http_respond_field(r, "username", why ? why : "invalid");
     else if (!auth__code_ok(code))
-        auth__respond_field(r, "code", "six decimal digits expected");
+        http_respond_field(r, "code", "six decimal digits expected");
     else {
         memcpy(c->code, code, AUTH_CODE_LEN + 1);
         http_job_submit(&c->j, r, confirm_run, confirm_done);

@@ -72,10 +72,9 @@ int64_t dev__i64(const bson_t *d, const char *key);
 void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t *out);
 /* A type object: name, required, description, global, created_at. */
 void dev__type_view(const bson_t *doc, bson_t *out);
-/* 500 (503 while the store closes) with a log line naming the request only. */
-void dev__respond_fail(http_req *r, int rc);
-/* 400 invalid_field naming @field. */
-void dev__respond_field(http_req *r, const char *field, const char *why);
+/* The present "attributes" field @attrs copied into @out and checked: 0, or <0 after a
+ * 400. *@copied is set once @out holds a copy (it then needs bson_destroy). */
+int dev__take_attrs(http_req *r, const json_field *attrs, bson_t *out, bool *copied);
 void dev__respond_404(http_req *r);
 void dev__respond_no_ca(http_req *r);
 /* Parses the JSON body against @f: 0 with @doc set, or <0 after answering. */

@@ -73,7 +73,7 @@ static void list_done(http_job *hj, int rc)
 {
     list_op *o = DEV_CONTAINER(hj, list_op, j);
     if (rc < 0)
-        dev__respond_fail(hj->req, rc);
+        http_job_respond_fail(hj->req, rc, "devices");
     else
         http_respond_json(hj->req, 200, &o->out);
     bson_destroy(&o->out);
@@ -102,7 +102,7 @@ static int take_text(http_req *r, const char *q, char *out, size_t cap, const ch
     if (!v)
         return 0;
     if (!v[0] || strlen(v) >= cap) {
-        dev__respond_field(r, q, why);
+        http_respond_field(r, q, why);
         return -1;
     }
     memcpy(out, v, strlen(v) + 1);
@@ -113,11 +113,11 @@ static int parse_query(http_req *r, list_op *o)
 {
     unsigned limit, offset;
     if (parse_uint(http_req_query(r, "limit"), 1, PAGE_MAX, PAGE_DEFAULT, &limit) < 0) {
-        dev__respond_field(r, "limit", "an integer from 1 to 200 expected");
+        http_respond_field(r, "limit", "an integer from 1 to 200 expected");
         return -1;
     }
     if (parse_uint(http_req_query(r, "offset"), 0, OFFSET_MAX, 0, &offset) < 0) {
-        dev__respond_field(r, "offset", "an integer from 0 to 100000 expected");
+        http_respond_field(r, "offset", "an integer from 0 to 100000 expected");
         return -1;
     }
     if (take_text(r, "after", o->after, sizeof o->after, "a device id expected") < 0 ||
@@ -141,7 +141,7 @@ static void list_start(http_req *r, enum list_kind kind)
 {
     list_op *o = calloc(1, sizeof *o);
     if (!o) {
-        dev__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "devices");
         return;
     }
     o->kind = kind;

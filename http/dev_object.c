@@ -180,13 +180,13 @@ static void obj_done(http_job *hj, int rc)
     obj_op *o = DEV_CONTAINER(hj, obj_op, j);
     http_req *r = hj->req;
     if (rc < 0)
-        dev__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "devices");
     else if (o->verdict == OBJ_NOT_FOUND)
         dev__respond_404(r);
     else if (o->verdict == OBJ_CLASH)
         http_respond_error(r, 409, "name_taken", "you already have a device with this name");
     else if (o->verdict == OBJ_MISSING)
-        dev__respond_field(r, "attributes", o->why);
+        http_respond_field(r, "attributes", o->why);
     else
         respond_ok(r, o);
     obj_free(o);
@@ -196,7 +196,7 @@ static obj_op *obj_new(http_req *r, enum obj_kind kind)
 {
     obj_op *o = calloc(1, sizeof *o);
     if (!o) {
-        dev__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "devices");
         return NULL;
     }
     o->a = api_of(r);
@@ -224,35 +224,19 @@ void dev__secret(http_req *r) { obj_start(r, OBJ_SECRET); }
 
 static int take_patch(http_req *r, obj_op *o, const char *name, json_field *attrs)
 {
-    const char *why = NULL, *key = NULL;
+    const char *why = NULL;
     if (!name && !attrs->present) {
-        dev__respond_field(r, "name", "give name or attributes");
+        http_respond_field(r, "name", "give name or attributes");
         return -1;
     }
     if (name && dev__name_check(name, &why) < 0) {
-        dev__respond_field(r, "name", why);
+        http_respond_field(r, "name", why);
         return -1;
     }
     snprintf(o->name, sizeof o->name, "%s", name ? name : "");
     if (!attrs->present)
         return 0;
-    uint32_t len;
-    const uint8_t *data;
-    bson_t view;
-    bson_iter_document(attrs->doc, &len, &data);
-    if (!bson_init_static(&view, data, len)) {
-        dev__respond_field(r, "attributes", "an object expected");
-        return -1;
-    }
-    bson_copy_to(&view, &o->attrs);
-    o->has_attrs = true;
-    if (dev__attrs_check(&o->attrs, &key, &why) < 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%s%s%s", key ? key : "", key ? ": " : "", why);
-        dev__respond_field(r, "attributes", msg);
-        return -1;
-    }
-    return 0;
+    return dev__take_attrs(r, attrs, &o->attrs, &o->has_attrs);
 }
 
 void dev__patch(http_req *r)

@@ -163,10 +163,10 @@ static void respond_verdict(http_req *r, reg_op *o)
 {
     switch (o->verdict) {
     case REG_NO_TYPE:
-        dev__respond_field(r, "type", "no such device type");
+        http_respond_field(r, "type", "no such device type");
         break;
     case REG_MISSING:
-        dev__respond_field(r, "attributes", o->why);
+        http_respond_field(r, "attributes", o->why);
         break;
     case REG_CLASH:
         http_respond_error(r, 409, "name_taken", "you already have a device with this name");
@@ -213,11 +213,12 @@ static void reg_done(http_job *hj, int rc)
     reg_op *o = DEV_CONTAINER(hj, reg_op, j);
     http_req *r = hj->req;
     if (rc < 0) {
-        dev__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "devices");
     } else if (o->verdict) {
         respond_verdict(r, o);
     } else if (!o->rotate && o->a->dd && devdir_put(o->a->dd, o->id, o->owner, NULL) < 0) {
-        dev__respond_fail(r, STORE_ENOMEM); /* registered, yet MQTT would not know it */
+        http_job_respond_fail(r, STORE_ENOMEM,
+                              "devices"); /* registered, yet MQTT would not know it */
     } else {
         if (o->rotate)
             dev__fx_apply(o->a, &o->fx);
@@ -231,7 +232,7 @@ static int take_credential(http_req *r, reg_op *o, const char *csr, size_t csr_l
                            bool gen)
 {
     if (!csr == !(gen_set && gen)) {
-        dev__respond_field(r, csr ? "csr" : "generate_key",
+        http_respond_field(r, csr ? "csr" : "generate_key",
                            "give either a PEM csr or \"generate_key\": true");
         return -1;
     }
@@ -241,7 +242,7 @@ static int take_credential(http_req *r, reg_op *o, const char *csr, size_t csr_l
     }
     o->keygen = !csr;
     if (csr && !(o->csr = malloc(csr_len + 1))) {
-        dev__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "devices");
         return -1;
     }
     if (csr) {
@@ -255,7 +256,7 @@ static reg_op *reg_new(http_req *r, bool rotate)
 {
     reg_op *o = calloc(1, sizeof *o);
     if (!o) {
-        dev__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "devices");
         return NULL;
     }
     o->a = api_of(r);
@@ -268,36 +269,20 @@ static reg_op *reg_new(http_req *r, bool rotate)
 static int take_fields(http_req *r, reg_op *o, const char *name, const char *type,
                        json_field *attrs)
 {
-    const char *why = NULL, *key = NULL;
+    const char *why = NULL;
     if (dev__name_check(name, &why) < 0) {
-        dev__respond_field(r, "name", why);
+        http_respond_field(r, "name", why);
         return -1;
     }
     if (type && dev__ident_check(type, DEV_TYPE_MAX, &why) < 0) {
-        dev__respond_field(r, "type", why);
+        http_respond_field(r, "type", why);
         return -1;
     }
     snprintf(o->name, sizeof o->name, "%s", name);
     snprintf(o->type, sizeof o->type, "%s", type ? type : "");
     if (!attrs->present)
         return 0;
-    uint32_t len;
-    const uint8_t *data;
-    bson_t view;
-    bson_iter_document(attrs->doc, &len, &data);
-    if (!bson_init_static(&view, data, len)) {
-        dev__respond_field(r, "attributes", "an object expected");
-        return -1;
-    }
-    bson_copy_to(&view, &o->attrs);
-    o->has_attrs = true;
-    if (dev__attrs_check(&o->attrs, &key, &why) < 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%s%s%s", key ? key : "", key ? ": " : "", why);
-        dev__respond_field(r, "attributes", msg);
-        return -1;
-    }
-    return 0;
+    return dev__take_attrs(r, attrs, &o->attrs, &o->has_attrs);
 }
 
 void dev__register(http_req *r)

@@ -125,7 +125,7 @@ static void type_done(http_job *hj, int rc)
     if (o->verdict == TYPE_IN_USE)
         http_respond_error(r, 409, "in_use", "a device still uses this type");
     else if (rc < 0)
-        dev__respond_fail(r, rc);
+        http_job_respond_fail(r, rc, "devices");
     else if (o->verdict == TYPE_NOT_FOUND)
         dev__respond_404(r);
     else if (o->verdict == TYPE_CLASH)
@@ -141,7 +141,7 @@ static type_op *type_new(http_req *r, enum type_kind kind)
 {
     type_op *o = calloc(1, sizeof *o);
     if (!o) {
-        dev__respond_fail(r, STORE_ENOMEM);
+        http_job_respond_fail(r, STORE_ENOMEM, "devices");
         return NULL;
     }
     const http_principal *p = http_req_principal(r);
@@ -211,12 +211,12 @@ static int take_type(http_req *r, type_op *o, json_field *f, const char *name, c
 {
     const char *why = NULL;
     if (dev__ident_check(name, DEV_TYPE_MAX, &why) < 0 || !strcmp(name, DEV_NO_TYPE)) {
-        dev__respond_field(r, "name", why ? why : "reserved");
+        http_respond_field(r, "name", why ? why : "reserved");
         return -1;
     }
     snprintf(o->name, sizeof o->name, "%s", name);
     if (take_required(o, f[1].doc, &why) < 0) {
-        dev__respond_field(r, "required", why);
+        http_respond_field(r, "required", why);
         return -1;
     }
     if (desc)

@@ -105,31 +105,6 @@ void dev__type_view(const bson_t *doc, bson_t *out)
     BSON_APPEND_INT64(out, "created_at", dev__i64(doc, "created_at"));
 }
 
-void dev__respond_fail(http_req *r, int rc)
-{
-    if (rc == STORE_ECLOSED) {
-        http_req_add_header(r, "Retry-After", "5");
-        http_respond_error(r, 503, "busy", "the server is shutting down");
-        return;
-    }
-    log_warn("devices: request %s failed: %s", http_req_id(r), store_strerror(rc));
-    http_respond_error(r, 500, "internal", "internal error");
-}
-
-void dev__respond_field(http_req *r, const char *field, const char *why)
-{
-    bson_t doc = BSON_INITIALIZER, err;
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: %s", field, why);
-    BSON_APPEND_DOCUMENT_BEGIN(&doc, "error", &err);
-    BSON_APPEND_UTF8(&err, "code", "invalid_field");
-    BSON_APPEND_UTF8(&err, "message", msg);
-    BSON_APPEND_UTF8(&err, "field", field);
-    bson_append_document_end(&doc, &err);
-    http_respond_json(r, 400, &doc);
-    bson_destroy(&doc);
-}
-
 /* The same answer for a missing object and another user's: nothing tells them apart. */
 void dev__respond_404(http_req *r)
 {
@@ -204,5 +179,27 @@ int dev__param_key(http_req *r, const char *name, char out[STORE_NAME_MAX + 1])
         return -1;
     }
     memcpy(out, v, n + 1);
+    return 0;
+}
+
+int dev__take_attrs(http_req *r, const json_field *attrs, bson_t *out, bool *copied)
+{
+    const char *why = NULL, *key = NULL;
+    uint32_t len;
+    const uint8_t *data;
+    bson_t view;
+    bson_iter_document(attrs->doc, &len, &data);
+    if (!bson_init_static(&view, data, len)) {
+        http_respond_field(r, "attributes", "an object expected");
+        return -1;
+    }
+    bson_copy_to(&view, out);
+    *copied = true;
+    if (dev__attrs_check(out, &key, &why) < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s%s%s", key ? key : "", key ? ": " : "", why);
+        http_respond_field(r, "attributes", msg);
+        return -1;
+    }
     return 0;
 }

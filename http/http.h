@@ -149,6 +149,8 @@ void http_respond_raw(http_req *r, int status, const char *content_type, const v
 /** Answers {"error":{"code":@code,"message":<formatted>}}. */
 void http_respond_error(http_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/** 400 {"error":{"code":"invalid_field","message":"@field: @why","field":@field}}. */
+void http_respond_field(http_req *r, const char *field, const char *why);
 
 /* ---- counters ------------------------------------------------------------------------- */
 

@@ -8,6 +8,8 @@
 
 #include "http/job.h"
 
+#include "common/log.h"
+
 #define JOB_OF(p, field) ((http_job *)((char *)(p)-offsetof(http_job, field)))
 
 static void job_back(net_loop *l, net_msg *m)
@@ -74,4 +76,15 @@ int http_work_submit(http_work *w, http_req *r, void (*work)(http_work *w),
     w->work = work;
     w->after = after;
     return uv_queue_work(net_loop_uv(l), &w->w, work_run, work_after);
+}
+
+void http_job_respond_fail(http_req *r, int rc, const char *what)
+{
+    if (rc == STORE_ECLOSED) {
+        http_req_add_header(r, "Retry-After", "5");
+        http_respond_error(r, 503, "busy", "the server is shutting down");
+        return;
+    }
+    log_warn("%s: request %s failed: %s", what, http_req_id(r), store_strerror(rc));
+    http_respond_error(r, 500, "internal", "internal error");
 }

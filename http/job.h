@@ -41,6 +41,10 @@ struct http_work {
 };
 
 /** Queues @w on the libuv thread pool of the request's loop. 0 or <0 (then nothing ran). */
+/** The answer for a store job that failed with @rc: 503 + Retry-After while the store
+ *  shuts down, else a log line naming @what and the request, and a 500. */
+void http_job_respond_fail(http_req *r, int rc, const char *what);
+
 int http_work_submit(http_work *w, http_req *r, void (*work)(http_work *w),
                      void (*after)(http_work *w));
 

@@ -238,3 +238,17 @@ void http__respond_fatal(http_req *r, int status, const char *code, const char *
         http__req_set_id(r);
     http_respond_error(r, status, code, "%s", msg);
 }
+
+void http_respond_field(http_req *r, const char *field, const char *why)
+{
+    bson_t doc = BSON_INITIALIZER, err;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", field, why);
+    BSON_APPEND_DOCUMENT_BEGIN(&doc, "error", &err);
+    BSON_APPEND_UTF8(&err, "code", "invalid_field");
+    BSON_APPEND_UTF8(&err, "message", msg);
+    BSON_APPEND_UTF8(&err, "field", field);
+    bson_append_document_end(&doc, &err);
+    http_respond_json(r, 400, &doc);
+    bson_destroy(&doc);
+}
