@@ -183,22 +183,6 @@ int auth__pair_store_new(store_tx *tx, const auth *a, const auth__pair *p, const
 
 /* ---- documents --------------------------------------------------------------------------- */
 
-const char *auth__doc_str(const bson_t *d, const char *key)
-{
-    bson_iter_t it;
-    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_UTF8(&it))
-        return bson_iter_utf8(&it, NULL);
-    return NULL;
-}
-
-int64_t auth__doc_i64(const bson_t *d, const char *key)
-{
-    bson_iter_t it;
-    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it))
-        return bson_iter_as_int64(&it);
-    return 0;
-}
-
 bool auth__doc_bool(const bson_t *d, const char *key)
 {
     bson_iter_t it;
@@ -208,7 +192,7 @@ bool auth__doc_bool(const bson_t *d, const char *key)
 
 static void view_str(bson_t *out, const char *name, const bson_t *user, const char *key)
 {
-    const char *v = auth__doc_str(user, key);
+    const char *v = json_doc_str(user, key);
     BSON_APPEND_UTF8(out, name, v ? v : "");
 }
 
@@ -221,7 +205,7 @@ void auth__user_view(const bson_t *user, bson_t *out)
     view_str(out, "family_name", user, "family_name");
     BSON_APPEND_BOOL(out, "confirmed", auth__doc_bool(user, "confirmed"));
     BSON_APPEND_BOOL(out, "admin", auth__doc_bool(user, "admin"));
-    BSON_APPEND_INT64(out, "created_at", auth__doc_i64(user, "created_at"));
+    BSON_APPEND_INT64(out, "created_at", json_doc_i64(user, "created_at"));
 }
 
 /* ---- one-time codes ------------------------------------------------------------------------ */

@@ -53,7 +53,7 @@ int auth__token_lookup(store_tx *tx, auth__verified *v)
     if (rc < 0)
         return rc;
     if (copy_str(v->p.user_id, sizeof v->p.user_id, t.user_id) == 0 &&
-        copy_str(v->p.username, sizeof v->p.username, auth__doc_str(u, "username")) == 0 &&
+        copy_str(v->p.username, sizeof v->p.username, json_doc_str(u, "username")) == 0 &&
         copy_str(v->family, sizeof v->family, t.family) == 0) {
         v->p.admin = auth__doc_bool(u, "admin");
         v->expires_at = t.expires_at;

@@ -217,9 +217,6 @@ int auth__pair_store(store_tx *tx, const auth *a, const auth__pair *p, const cha
 int auth__pair_store_new(store_tx *tx, const auth *a, const auth__pair *p, const char *user_id,
                          int64_t now);
 
-/* User documents. */
-const char *auth__doc_str(const bson_t *d, const char *key);
-int64_t auth__doc_i64(const bson_t *d, const char *key);
 bool auth__doc_bool(const bson_t *d, const char *key);
 /* The public view: id, username, email, given_name, family_name, confirmed, admin,
  * created_at (never password, failed_logins, locked_until). */

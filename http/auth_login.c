@@ -50,8 +50,8 @@ static int login_lookup(store_tx *tx, login_op *l, int64_t now)
         return 0;
     if (rc < 0)
         return rc;
-    const char *id = auth__doc_str(u, "_id"), *phc = auth__doc_str(u, "password");
-    int64_t locked = auth__doc_i64(u, "locked_until");
+    const char *id = json_doc_str(u, "_id"), *phc = json_doc_str(u, "password");
+    int64_t locked = json_doc_i64(u, "locked_until");
     if (id && phc && strlen(id) <= STORE_ID_MAX && strlen(phc) < sizeof l->phc) {
         l->found = true;
         l->confirmed = auth__doc_bool(u, "confirmed");
@@ -75,7 +75,7 @@ static int login_record(store_tx *tx, login_op *l, int64_t now)
     int rc = store_user_get(tx, l->user_id, &u);
     if (rc < 0)
         goto out;
-    int32_t fails = (int32_t)auth__doc_i64(u, "failed_logins");
+    int32_t fails = (int32_t)json_doc_i64(u, "failed_logins");
     if (l->good && !l->confirmed)
         goto out;
     fails = l->good ? 0 : fails + 1;

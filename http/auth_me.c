@@ -59,8 +59,8 @@ static int me_patch_doc(store_tx *tx, me_op *m, const bson_t *u)
 {
     bson_t upd = BSON_INITIALIZER;
     bson_copy_to_excluding_noinit(u, &upd, "given_name", "family_name", NULL);
-    const char *g = m->given[0] ? m->given : auth__doc_str(u, "given_name");
-    const char *f = m->family[0] ? m->family : auth__doc_str(u, "family_name");
+    const char *g = m->given[0] ? m->given : json_doc_str(u, "given_name");
+    const char *f = m->family[0] ? m->family : json_doc_str(u, "family_name");
     BSON_APPEND_UTF8(&upd, "given_name", g ? g : "");
     BSON_APPEND_UTF8(&upd, "family_name", f ? f : "");
     int rc = store_user_update(tx, m->user_id, NULL, NULL, &upd);
@@ -94,9 +94,9 @@ static int me_read(store_tx *tx, me_op *m)
         auth__user_view(u, &m->view);
     else if (m->kind == ME_PATCH)
         rc = me_patch_doc(tx, m, u);
-    else if ((rc = copy_field(m->phc, sizeof m->phc, auth__doc_str(u, "password"))) == 0 &&
-             (rc = copy_field(m->username, sizeof m->username, auth__doc_str(u, "username"))) == 0)
-        rc = copy_field(m->email, sizeof m->email, auth__doc_str(u, "email"));
+    else if ((rc = copy_field(m->phc, sizeof m->phc, json_doc_str(u, "password"))) == 0 &&
+             (rc = copy_field(m->username, sizeof m->username, json_doc_str(u, "username"))) == 0)
+        rc = copy_field(m->email, sizeof m->email, json_doc_str(u, "email"));
     bson_destroy(u);
     return rc;
 }

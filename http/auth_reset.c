@@ -27,8 +27,8 @@ static int forgot_run(store_tx *tx, http_job *hj)
     forgot_op *f = AUTH_CONTAINER(hj, forgot_op, j);
     bson_t *u = NULL;
     int rc = store_user_get_by_email(tx, f->email, &u);
-    if (rc == 0 && auth__doc_str(u, "_id"))
-        rc = auth__code_mail(tx, f->a, auth__doc_str(u, "_id"), auth__doc_str(u, "email"),
+    if (rc == 0 && json_doc_str(u, "_id"))
+        rc = auth__code_mail(tx, f->a, json_doc_str(u, "_id"), json_doc_str(u, "email"),
                              STORE_CODE_RESET, auth__now_ms());
     bson_destroy(u);
     return rc == STORE_ENOTFOUND ? 0 : rc;
@@ -115,8 +115,8 @@ static int reset_run(store_tx *tx, http_job *hj)
     int64_t now = auth__now_ms();
     bson_t *u = NULL;
     int rc = store_user_get_by_username(tx, s->username, &u);
-    const char *id = rc == 0 ? auth__doc_str(u, "_id") : NULL;
-    const char *email = rc == 0 ? auth__doc_str(u, "email") : NULL;
+    const char *id = rc == 0 ? json_doc_str(u, "_id") : NULL;
+    const char *email = rc == 0 ? json_doc_str(u, "email") : NULL;
     if (rc == STORE_ENOTFOUND || (rc == 0 && (!id || !email || strlen(id) > STORE_ID_MAX ||
                                               strlen(email) > STORE_NAME_MAX))) {
         auth__verdict_set(&s->v, 400, "invalid_code",

@@ -70,8 +70,8 @@ static int signup_taken(store_tx *tx, signup_op *s, int64_t now)
     bson_t *u = NULL;
     int rc = store_user_get_by_username(tx, s->username, &u);
     if (rc == 0 && !auth__doc_bool(u, "confirmed") &&
-        strcasecmp(auth__doc_str(u, "email") ? auth__doc_str(u, "email") : "", s->email) == 0) {
-        rc = auth__code_mail(tx, s->a, auth__doc_str(u, "_id"), s->email, STORE_CODE_CONFIRM, now);
+        strcasecmp(json_doc_str(u, "email") ? json_doc_str(u, "email") : "", s->email) == 0) {
+        rc = auth__code_mail(tx, s->a, json_doc_str(u, "_id"), s->email, STORE_CODE_CONFIRM, now);
         goto out;
     }
     bson_destroy(u);
@@ -197,7 +197,7 @@ static int confirm_run(store_tx *tx, http_job *hj)
         rc = 0;
         goto out;
     }
-    const char *id = rc == 0 ? auth__doc_str(u, "_id") : NULL;
+    const char *id = rc == 0 ? json_doc_str(u, "_id") : NULL;
     if (rc < 0 || (rc = id ? 0 : STORE_ECORRUPT) < 0)
         goto out;
     if ((rc = auth__code_check(tx, id, STORE_CODE_CONFIRM, c->code, now, &c->v)) < 0 || c->v.status)

@@ -58,7 +58,7 @@ static int collect_live(void *arg, const bson_t *doc)
 {
     live_certs *l = arg;
     bson_iter_t it;
-    const char *serial = dev__str(doc, "_id");
+    const char *serial = json_doc_str(doc, "_id");
     if (!serial || bson_iter_init_find(&it, doc, "revoked_at"))
         return 0;
     if (l->keep && !strcmp(serial, l->keep))
@@ -100,14 +100,14 @@ static int list_add(id_list *l, const char *s)
 
 static int collect_device(void *arg, const bson_t *doc)
 {
-    return list_add(arg, dev__str(doc, "_id"));
+    return list_add(arg, json_doc_str(doc, "_id"));
 }
 
 static int collect_type(void *arg, const bson_t *doc)
 {
     id_list *l = arg;
-    const char *owner = dev__str(doc, "owner_id");
-    return owner && !strcmp(owner, l->owner) ? list_add(l, dev__str(doc, "name")) : 0;
+    const char *owner = json_doc_str(doc, "owner_id");
+    return owner && !strcmp(owner, l->owner) ? list_add(l, json_doc_str(doc, "name")) : 0;
 }
 
 static int owner_devices(store_tx *tx, const char *owner_id, id_list *l)

@@ -64,8 +64,6 @@ int dev__secret_new(char text[DEV_SECRET_LEN + 1], uint8_t hash[32]);
 
 /* ---- views and replies (dev_view.c) -------------------------------------------------------- */
 
-const char *dev__str(const bson_t *d, const char *key);
-int64_t dev__i64(const bson_t *d, const char *key);
 /* The public device object: id, name, type (null when none), attributes, created_at,
  * certificate {serial, not_after[, pem]}, has_secret; owner_id when @with_owner. @cert_pem
  * NULL leaves pem out. */

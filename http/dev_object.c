@@ -52,12 +52,12 @@ static void obj_free(obj_op *o)
 /* The current certificate's PEM for the view (missing: the view has no pem). */
 static int read_pem(store_tx *tx, obj_op *o)
 {
-    const char *serial = dev__str(o->dev, "cert_serial");
+    const char *serial = json_doc_str(o->dev, "cert_serial");
     bson_t *c = NULL;
     int rc = serial ? store_cert_get(tx, serial, &c) : STORE_ENOTFOUND;
     if (rc == STORE_ENOTFOUND)
         return 0;
-    const char *pem = rc == 0 ? dev__str(c, "pem") : NULL;
+    const char *pem = rc == 0 ? json_doc_str(c, "pem") : NULL;
     if (pem && !(o->pem = strdup(pem)))
         rc = STORE_ENOMEM;
     bson_destroy(c);
@@ -67,7 +67,7 @@ static int read_pem(store_tx *tx, obj_op *o)
 /* PATCH with attributes: the device's type still gets every required attribute. */
 static int recheck_type(store_tx *tx, obj_op *o)
 {
-    const char *type = dev__str(o->dev, "type");
+    const char *type = json_doc_str(o->dev, "type");
     bson_t *t = NULL;
     if (!o->has_attrs || !type || !strcmp(type, DEV_NO_TYPE))
         return 0;
@@ -130,7 +130,7 @@ static int obj_run(store_tx *tx, http_job *hj)
 {
     obj_op *o = DEV_CONTAINER(hj, obj_op, j);
     int rc = dev__find(tx, o->owner, o->key, &o->dev);
-    const char *id = rc == 0 ? dev__str(o->dev, "_id") : NULL;
+    const char *id = rc == 0 ? json_doc_str(o->dev, "_id") : NULL;
     if (rc == STORE_ENOTFOUND) {
         o->verdict = OBJ_NOT_FOUND;
         return 0;

@@ -134,7 +134,7 @@ static int rotate_run(store_tx *tx, http_job *hj)
         o->verdict = REG_NOT_FOUND;
         return 0;
     }
-    const char *id = rc == 0 ? dev__str(d, "_id") : NULL;
+    const char *id = rc == 0 ? json_doc_str(d, "_id") : NULL;
     if (rc < 0 || !id || strlen(id) > STORE_ID_MAX) {
         bson_destroy(d);
         return rc < 0 ? rc : STORE_ECORRUPT;

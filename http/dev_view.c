@@ -14,22 +14,6 @@
 #include "http/dev_int.h"
 #include "ident/devdir.h"
 
-const char *dev__str(const bson_t *d, const char *key)
-{
-    bson_iter_t it;
-    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_UTF8(&it))
-        return bson_iter_utf8(&it, NULL);
-    return NULL;
-}
-
-int64_t dev__i64(const bson_t *d, const char *key)
-{
-    bson_iter_t it;
-    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it))
-        return bson_iter_as_int64(&it);
-    return 0;
-}
-
 static void put_str(bson_t *out, const char *key, const char *v)
 {
     BSON_APPEND_UTF8(out, key, v ? v : "");
@@ -54,37 +38,37 @@ static void put_attrs(bson_t *out, const bson_t *doc)
 
 void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t *out)
 {
-    const char *type = dev__str(doc, "type");
+    const char *type = json_doc_str(doc, "type");
     bson_t c;
-    put_str(out, "id", dev__str(doc, "_id"));
+    put_str(out, "id", json_doc_str(doc, "_id"));
     if (with_owner)
-        put_str(out, "owner_id", dev__str(doc, "owner_id"));
-    put_str(out, "name", dev__str(doc, "name"));
+        put_str(out, "owner_id", json_doc_str(doc, "owner_id"));
+    put_str(out, "name", json_doc_str(doc, "name"));
     if (!type || !strcmp(type, DEV_NO_TYPE))
         BSON_APPEND_NULL(out, "type");
     else
         BSON_APPEND_UTF8(out, "type", type);
     put_attrs(out, doc);
-    BSON_APPEND_INT64(out, "created_at", dev__i64(doc, "created_at"));
-    const char *serial = dev__str(doc, "cert_serial");
+    BSON_APPEND_INT64(out, "created_at", json_doc_i64(doc, "created_at"));
+    const char *serial = json_doc_str(doc, "cert_serial");
     if (serial) {
         BSON_APPEND_DOCUMENT_BEGIN(out, "certificate", &c);
         BSON_APPEND_UTF8(&c, "serial", serial);
-        BSON_APPEND_INT64(&c, "not_after", dev__i64(doc, "cert_not_after"));
+        BSON_APPEND_INT64(&c, "not_after", json_doc_i64(doc, "cert_not_after"));
         if (cert_pem)
             BSON_APPEND_UTF8(&c, "pem", cert_pem);
         bson_append_document_end(out, &c);
     } else {
         BSON_APPEND_NULL(out, "certificate");
     }
-    BSON_APPEND_BOOL(out, "has_secret", dev__str(doc, DEVDIR_SECRET_FIELD) != NULL);
+    BSON_APPEND_BOOL(out, "has_secret", json_doc_str(doc, DEVDIR_SECRET_FIELD) != NULL);
 }
 
 void dev__type_view(const bson_t *doc, bson_t *out)
 {
     bson_iter_t it;
     bson_t arr, empty = BSON_INITIALIZER;
-    put_str(out, "name", dev__str(doc, "name"));
+    put_str(out, "name", json_doc_str(doc, "name"));
     if (bson_iter_init_find(&it, doc, "required") && BSON_ITER_HOLDS_ARRAY(&it)) {
         uint32_t len;
         const uint8_t *data;
@@ -96,13 +80,13 @@ void dev__type_view(const bson_t *doc, bson_t *out)
     } else {
         BSON_APPEND_ARRAY(out, "required", &empty);
     }
-    const char *desc = dev__str(doc, "description");
+    const char *desc = json_doc_str(doc, "description");
     if (desc)
         BSON_APPEND_UTF8(out, "description", desc);
     else
         BSON_APPEND_NULL(out, "description");
-    BSON_APPEND_BOOL(out, "global", dev__str(doc, "owner_id") == NULL);
-    BSON_APPEND_INT64(out, "created_at", dev__i64(doc, "created_at"));
+    BSON_APPEND_BOOL(out, "global", json_doc_str(doc, "owner_id") == NULL);
+    BSON_APPEND_INT64(out, "created_at", json_doc_i64(doc, "created_at"));
 }
 
 /* The same answer for a missing object and another user's: nothing tells them apart. */

@@ -77,4 +77,9 @@ int json_decode(const bson_t *doc, json_field *f, size_t n, json_err *e);
 /** Answers @e (status e->status, default 400). */
 void json_respond_err(http_req *r, const json_err *e);
 
+/** Top-level field @key of a stored document (@d may be NULL): its UTF-8 string, else
+ *  NULL; its number as int64, else 0. */
+const char *json_doc_str(const bson_t *d, const char *key);
+int64_t json_doc_i64(const bson_t *d, const char *key);
+
 #endif

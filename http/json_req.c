@@ -45,3 +45,19 @@ void json_respond_err(http_req *r, const json_err *e)
     http_respond_json(r, e->status ? e->status : 400, &doc);
     bson_destroy(&doc);
 }
+
+const char *json_doc_str(const bson_t *d, const char *key)
+{
+    bson_iter_t it;
+    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return NULL;
+}
+
+int64_t json_doc_i64(const bson_t *d, const char *key)
+{
+    bson_iter_t it;
+    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it))
+        return bson_iter_as_int64(&it);
+    return 0;
+}
