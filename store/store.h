@@ -118,7 +118,8 @@ void store_stats_get(store *st, store_stats *out);
 /* ---- broker: persistent sessions -------------------------------------------------------
  * A session document (built and read by the broker, see broker/persist.c):
  *   { v: int32 (document version), last_seen: int64 (ms since epoch),
- *     subs: [ { f: utf8 filter, q: int32 qos }, ... ], rx2: [ int32 packet id, ... ] }
+ *     subs: [ { f: utf8 filter, q: int32 qos }, ... ], rx2: [ int32 packet id, ... ],
+ *     who: int32 (principal kind, absent = anonymous), wid: utf8 (principal id) }
  * The store treats it as opaque BSON keyed by client id. */
 
 /** Inserts or replaces the session document of @client_id. */
