@@ -140,6 +140,43 @@ int broker_restore(broker *b, char *err, size_t errlen);
  *  (memory and store). Nothing happens for an unknown id except the retained purge. */
 void broker_purge_client(broker *b, const char *client_id);
 
+/* ---- in-process clients: the device-control path (broker_tap.c, inject.c) ---------------
+ * The REST API reaches devices without a socket: it publishes requests into the router as
+ * "the server" and is told, on the publishing device's loop, of every message a device
+ * publishes under "server/{its id}/...", and of devices coming and going.
+ * All callbacks run on a loop thread, must not block, and must not call back into the
+ * broker for the same connection (broker_publish from a callback is allowed). */
+typedef struct broker_tap {
+    /** A PUBLISH from a DEVICE principal that passed the topic policy, on a topic under
+     *  "server/{dev}/" (@api = the rest of the topic, may contain '/'). Called on the
+     *  publisher's loop once the message is accepted (after it is routed to any MQTT
+     *  subscribers; for QoS 1/2 once it is durable where the broker persists it).
+     *  @payload is valid during the call only. */
+    void (*on_device_publish)(void *arg, net_loop *l, const char *dev, const char *api,
+                              const uint8_t *payload, size_t len);
+    /** A DEVICE principal's connection became the live one for its session (@online,
+     *  right after CONNACK 0) or ended (!@online: disconnect, keepalive expiry, protocol
+     *  error, takeover by a newer connection, purge). @at_ms is wall-clock ms. For a
+     *  takeover the old connection's offline comes before the new one's online. */
+    void (*on_presence)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms);
+    void *arg;
+} broker_tap;
+
+/** The tap (NULL: none). Set before the loops run; the struct must outlive the broker. */
+void broker_set_tap(broker *b, const broker_tap *t);
+
+/** Publishes @payload (@len bytes) to @topic as the server, from a loop thread
+ *  (net_loop_current() != NULL) or, in tests without net, any thread: not retained, @qos
+ *  0 or 1, routed like a client's PUBLISH (live subscribers on any loop, persistent
+ *  sessions, durably queued at QoS 1 for offline ones). No topic policy applies (the
+ *  server may publish anywhere but "$..."). Returns the number of sessions it was routed
+ *  to (0: nobody subscribes, e.g. the device is offline), or <0 (bad topic, memory). */
+int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos);
+
+/** Thread-safe: whether client @client_id has a live connection now; when it has, its
+ *  connect time (wall-clock ms) in *@since (may be NULL). */
+bool broker_client_online(broker *b, const char *client_id, int64_t *since);
+
 /** The MQTT protocol for net listeners; its open() argument is the broker. */
 extern const net_proto broker_mqtt_proto;
 /** net_server_opts.loop_init / loop_fini with loop_arg = the broker. */

@@ -16,6 +16,7 @@ struct revset;
 struct devdir;
 struct broker;
 struct api_crl;
+struct ctl;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -36,6 +37,7 @@ typedef struct api {
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
     struct api_crl *crl; /* the current CRL (http/devices.h); owned by the devices module */
+    struct ctl *ctl;     /* device control (ctl/ctl.h); NULL: command routes answer 503 */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
 } api;
