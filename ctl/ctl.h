@@ -97,4 +97,8 @@ typedef struct ctl_stats {
 } ctl_stats;
 void ctl_stats_get(ctl *c, ctl_stats *out);
 
+/** net_server_opts.loop_fini of @l (before the broker's): calls still waiting on @l end
+ *  with 503 (err_code "shutting_down") and their timers close. Loop thread. */
+void ctl_loop_fini(ctl *c, net_loop *l);
+
 #endif
