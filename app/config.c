@@ -80,6 +80,10 @@ static const config_key keys[] = {
      "lifetime of confirmation and reset codes"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
      "validity of issued device certificates"},
+    {"device-max-inflight", KIND_U32, F(device_max_inflight), 1, 1024, "N",
+     "device control: calls sent and unanswered per device"},
+    {"device-max-queued", KIND_U32, F(device_max_queued), 1, 65536, "N",
+     "device control: calls waiting behind them per device (beyond: 429)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -121,6 +125,8 @@ void config_defaults(iot_config *c)
     c->refresh_token_ttl_s = 2592000;
     c->code_ttl_s = 900;
     c->device_cert_days = 365;
+    c->device_max_inflight = 16;
+    c->device_max_queued = 64;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
 }
 

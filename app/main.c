@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/http_setup.h"
 #include "broker/broker.h"
+#include "ctl/ctl.h"
 #include "ca/ca.h"
 #include "ca/revset.h"
 #include "common/log.h"
@@ -157,6 +158,47 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
     return 0;
 }
 
+/* net loop hooks: device control's per-loop calls end before the broker's loop state. */
+typedef struct loop_hooks {
+    broker *br;
+    ctl *ctl;
+} loop_hooks;
+
+static void hooks_init(net_loop *l, void *arg)
+{
+    loop_hooks *h = arg;
+    broker_loop_init(l, h->br);
+}
+
+static void hooks_fini(net_loop *l, void *arg)
+{
+    loop_hooks *h = arg;
+    ctl_loop_fini(h->ctl, l);
+    broker_loop_fini(l, h->br);
+}
+
+static ctl *make_ctl(const iot_config *cfg, broker *br)
+{
+    ctl_opts o = {.max_inflight = cfg->device_max_inflight, .max_queued = cfg->device_max_queued};
+    ctl *c = ctl_new(br, &o);
+    if (!c) {
+        log_error("device control: out of memory");
+        return NULL;
+    }
+    broker_set_tap(br, ctl_tap(c));
+    return c;
+}
+
+static void log_ctl_stats(ctl *c)
+{
+    ctl_stats s;
+    ctl_stats_get(c, &s);
+    log_info("device control: %llu calls, %llu answered, %llu timeouts, %llu offline, %llu "
+             "busy, %llu malformed, %llu device errors, %llu late answers dropped",
+             s.calls, s.answered, s.timeouts, s.offline, s.busy, s.malformed, s.device_errors,
+             s.late_dropped);
+}
+
 static void log_stats(broker *br)
 {
     broker_stats b;
@@ -177,6 +219,8 @@ static int run(const iot_config *cfg)
     char err[512];
     int rc = 1;
     broker *br = NULL;
+    ctl *dc = NULL;
+    loop_hooks hooks = {0};
     net_server *srv = NULL;
     store *st = NULL;
     app_http web;
@@ -199,7 +243,7 @@ static int run(const iot_config *cfg)
         goto out;
     }
     br = make_broker(cfg, st, mqtt_auth_hook(ma));
-    if (!br || store_start(st) < 0)
+    if (!br || !(dc = make_ctl(cfg, br)) || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -209,12 +253,14 @@ static int run(const iot_config *cfg)
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;
+    web.api.ctl = dc;
+    hooks = (loop_hooks){br, dc};
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
-        .loop_init = broker_loop_init,
-        .loop_fini = broker_loop_fini,
-        .loop_arg = br,
+        .loop_init = hooks_init,
+        .loop_fini = hooks_fini,
+        .loop_arg = &hooks,
     };
     srv = net_server_new(&so, wants_tls(cfg) ? &tls : NULL, err, sizeof err);
     if (!srv) {
@@ -239,6 +285,9 @@ out:
         app_http_free(&web);
     if (br && rc == 0)
         log_stats(br);
+    if (dc && rc == 0)
+        log_ctl_stats(dc);
+    ctl_free(dc);
     broker_free(br);
     mqtt_auth_free(ma);
     ident_close(&ident);

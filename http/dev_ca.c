@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "http/dev_cmd.h"
 #include "http/dev_int.h"
 #include "http/devices.h"
 
@@ -27,6 +28,21 @@ static const http_route routes[] = {
     {HTTP_GET, "/v1/ca/certificate", dev__ca_cert, HTTP_AUTH_NONE},
     {HTTP_GET, "/v1/ca/crl", dev__ca_crl, HTTP_AUTH_NONE},
     {HTTP_GET, "/v1/admin/devices", dev__admin_list, HTTP_AUTH_ADMIN},
+    /* device control (dev_cmd*.c) */
+    {HTTP_POST, "/v1/devices/{id}/commands/{api}", dev__cmd_generic, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/gpio/{n}", dev__cmd_gpio_get, HTTP_AUTH_USER},
+    {HTTP_PUT, "/v1/devices/{id}/gpio/{n}", dev__cmd_gpio_put, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/rtc", dev__cmd_rtc_get, HTTP_AUTH_USER},
+    {HTTP_PUT, "/v1/devices/{id}/rtc", dev__cmd_rtc_put, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/mac", dev__cmd_mac, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/ip", dev__cmd_ip, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/subnet", dev__cmd_subnet, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/gateway", dev__cmd_gateway, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/network", dev__cmd_network, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/status", dev__cmd_status_get, HTTP_AUTH_USER},
+    {HTTP_PUT, "/v1/devices/{id}/status", dev__cmd_status_put, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/uart", dev__cmd_uart, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/notifications", dev__cmd_notify, HTTP_AUTH_USER},
 };
 
 int devices_add_routes(http_server *s)

@@ -68,6 +68,11 @@ int dev__secret_new(char text[DEV_SECRET_LEN + 1], uint8_t hash[32]);
  * certificate {serial, not_after[, pem]}, has_secret; owner_id when @with_owner. @cert_pem
  * NULL leaves pem out. */
 void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t *out);
+/* online, connected_at (null when offline), last_seen (ms; null when never seen) of the
+ * device document @doc, from ctl_presence (@c may be NULL: offline, never seen). Any
+ * thread. */
+struct ctl;
+void dev__view_presence(struct ctl *c, const bson_t *doc, bson_t *out);
 /* A type object: name, required, description, global, created_at. */
 void dev__type_view(const bson_t *doc, bson_t *out);
 /* The present "attributes" field @attrs copied into @out and checked: 0, or <0 after a

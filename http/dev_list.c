@@ -29,6 +29,7 @@ typedef struct list_op {
     store_device_filter f;
     unsigned i;
     bson_t out, arr;
+    struct ctl *ctl; /* presence (ctl_presence is thread-safe) */
 } list_op;
 
 static int add_device(void *arg, const bson_t *doc)
@@ -40,6 +41,7 @@ static int add_device(void *arg, const bson_t *doc)
     bson_uint32_to_string(o->i++, &k, key, sizeof key);
     bson_append_document_begin(&o->arr, k, -1, &one);
     dev__view(doc, NULL, o->kind == LIST_ADMIN, &one);
+    dev__view_presence(o->ctl, doc, &one);
     bson_append_document_end(&o->arr, &one);
     return 0;
 }
@@ -145,6 +147,7 @@ static void list_start(http_req *r, enum list_kind kind)
         return;
     }
     o->kind = kind;
+    o->ctl = api_of(r)->ctl;
     if (kind != LIST_ADMIN)
         snprintf(o->owner, sizeof o->owner, "%s", http_req_principal(r)->user_id);
     if (parse_query(r, o) < 0) {

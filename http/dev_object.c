@@ -169,6 +169,7 @@ static void respond_ok(http_req *r, obj_op *o)
         break;
     default:
         dev__view(o->dev, o->pem, false, &out);
+        dev__view_presence(o->a->ctl, o->dev, &out);
         http_respond_json(r, 200, &out);
         break;
     }

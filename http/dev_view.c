@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "ctl/ctl.h"
 #include "http/dev_int.h"
 #include "ident/devdir.h"
 
@@ -62,6 +63,25 @@ void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t 
         BSON_APPEND_NULL(out, "certificate");
     }
     BSON_APPEND_BOOL(out, "has_secret", json_doc_str(doc, DEVDIR_SECRET_FIELD) != NULL);
+}
+
+void dev__view_presence(struct ctl *c, const bson_t *doc, bson_t *out)
+{
+    ctl_presence_info p = {0};
+    const char *id = json_doc_str(doc, "_id");
+    if (c && id)
+        ctl_presence(c, id, &p);
+    if (!p.last_seen) /* not seen by this process: what the document remembers, if any */
+        p.last_seen = json_doc_i64(doc, "last_seen");
+    BSON_APPEND_BOOL(out, "online", p.online);
+    if (p.online)
+        BSON_APPEND_INT64(out, "connected_at", p.connected_at);
+    else
+        BSON_APPEND_NULL(out, "connected_at");
+    if (p.last_seen > 0)
+        BSON_APPEND_INT64(out, "last_seen", p.last_seen);
+    else
+        BSON_APPEND_NULL(out, "last_seen");
 }
 
 void dev__type_view(const bson_t *doc, bson_t *out)
