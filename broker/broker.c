@@ -41,6 +41,10 @@ void broker_free(broker *br)
     registry__free_all(br);
     for (bloop *lp = br->loops; lp; lp = lp->next)
         persist__drop(lp);
+    if (br->inject_lp) {
+        persist__drop(br->inject_lp);
+        bloop__free(br->inject_lp);
+    }
     while (br->loops) {
         bloop *next = br->loops->next;
         bloop__free(br->loops);

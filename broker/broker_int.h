@@ -112,6 +112,8 @@ struct broker {
     atomic_ullong next_mid; /* store ids of routed QoS 1/2 messages (persist.c) */
     session **restored;     /* sessions loaded by broker_restore, adopted by loop init */
     size_t n_restored;
+    const broker_tap *tap; /* in-process observer (broker_tap.c); NULL: none */
+    bloop *inject_lp;      /* broker_publish without net (tests): a stand-alone loop */
     struct {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;
@@ -198,6 +200,8 @@ struct session {
     atomic_bool online;         /* a connection is attached (owner writes) */
     atomic_uint relieved;       /* times relieved: progress, as seen by waiting publishers */
     int64_t offline_since;      /* wall-clock ms the session went offline (expiry.c) */
+    atomic_llong online_since;  /* wall-clock ms of the CONNACK of the attached connection
+                                 * (owner writes; broker_client_online reads) */
     uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     broker_principal who; /* who created it; set before it is registered, then immutable
@@ -252,15 +256,20 @@ void session__unsubscribe_all(session *s);
 
 /* handover.c — sessions moving between loops and connections */
 void handover__claim(bloop *lp, session *s, mconn *c);
-void handover__kill(bloop *lp, session *s);
 /* Owner loop: detaches and closes @s's connection; publishes its will when @will. */
 void handover__kick(bloop *lp, session *s, bool will);
 void handover__attach(bloop *lp, session *s, mconn *c, bool present);
+/* @s (new, clean or not, owned by c's loop) replaces @old for @c: @old's connection is
+ * closed on its owner loop first, then @s is attached to @c on c's loop, so the old
+ * connection's end comes before the new one's CONNACK. Consumes the reference on @old. */
+void handover__replace(bloop *lp, session *old, session *s, mconn *c);
 
 /* route.c — publish from any loop */
 /* Routes @m; returns a congested online session it was queued for (with a reference),
  * or NULL, so the caller can apply back-pressure to the publisher. */
 session *route__publish(bloop *lp, bmsg *m);
+/* Same, and the number of sessions @m was routed to in *@routed. */
+session *route__publish_n(bloop *lp, bmsg *m, int *routed);
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
 /* Makes sure route__flush runs at the end of this loop iteration. */
 void route__mark_dirty(bloop *lp);
@@ -315,6 +324,7 @@ struct mconn {
     char cn[128];               /* verified client certificate CN, "" when none */
     broker_auth_ticket *ticket; /* MC_WAIT_AUTH: the decision we wait for */
     broker_principal who;       /* authenticated principal (ANON until then) */
+    bool tap_online;            /* on_presence(online) reported; offline still owed */
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t);
@@ -419,6 +429,17 @@ void restore__adopt(bloop *lp);
 /* expiry.c: per-loop sweep of persistent sessions offline longer than session_expiry. */
 void expiry__loop_init(bloop *lp);
 void expiry__loop_fini(bloop *lp);
+
+/* ---- in-process observer (broker_tap.c) ---------------------------------------------- */
+
+/* handle_publish.c, after routing an accepted PUBLISH of @c: tells the tap (which the
+ * caller checked is set) when @c is a DEVICE publishing under "server/{id}/", after the
+ * store commit that @durable names (with the acknowledgement). */
+void tap__publish(mconn *c, bmsg *m, bool durable);
+/* handover.c, right after CONNACK 0: @c's DEVICE principal is online. */
+void tap__online(mconn *c, int64_t at_ms);
+/* The connection ended or lost its session: offline, if online was reported. */
+void tap__offline(mconn *c);
 
 /* Resumes reading and handles input held while a session hand-over or back-pressure
  * paused the connection. */

@@ -73,9 +73,12 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
         persist__session_new(c->lp, s);
     persist__flush(c->lp);
     registry__unlock(br);
+    /* [MQTT-3.1.4-2] the connection holding the id (on whichever loop) ends before
+     * this one is accepted */
     if (old)
-        handover__kill(c->lp, old);
-    handover__attach(c->lp, s, c, false);
+        handover__replace(c->lp, old, s, c);
+    else
+        handover__attach(c->lp, s, c, false);
     session__unref(s);
 }
 

@@ -42,10 +42,14 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     if (!m)
         return -1;
     session *congested = route__publish(c->lp, m);
-    bmsg__unref(m);
     if (congested)
         flow__block(c, congested); /* stop reading until that subscriber catches up */
     bool durable = persist__count(c->lp) != before;
+    /* broker.h: the in-process tap hears a device once its message is accepted, in the
+     * order of the acknowledgements (broker_tap.c) */
+    if (c->br->tap)
+        tap__publish(c, m, durable);
+    bmsg__unref(m);
     if (p.qos == 1)
         persist__ack(c, MQTT_PUBACK, p.packet_id, durable); /* [MQTT-4.3.2-2] */
     else if (p.qos == 2)

@@ -15,11 +15,13 @@
 
 typedef struct xsess {
     net_msg nm;
-    session *s; /* one reference */
-    mconn *c;   /* claim/adopt: the connection waiting on its loop */
+    session *s;    /* one reference */
+    mconn *c;      /* claim/adopt/replace: the connection waiting on its loop */
+    session *next; /* replace: the new session for c (one reference), else NULL */
 } xsess;
 
-static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c)
+static void post_x(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c,
+                   session *next)
 {
     xsess *x = malloc(sizeof *x);
     if (!x)
@@ -28,7 +30,13 @@ static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s,
     x->nm.fn = fn;
     x->s = s;
     x->c = c;
+    x->next = next;
     net_loop_post(to->nl, &x->nm);
+}
+
+static void post_xsess(bloop *to, void (*fn)(net_loop *, net_msg *), session *s, mconn *c)
+{
+    post_x(to, fn, s, c, NULL);
 }
 
 /* Closes the connection attached to @s (takeover: its will is published, it did not
@@ -40,6 +48,7 @@ void handover__kick(bloop *lp, session *s, bool will)
         return;
     s->conn = NULL;
     old->s = NULL;
+    tap__offline(old);
     session__detached(s);
     if (old->will) {
         if (will)
@@ -53,8 +62,10 @@ void handover__kick(bloop *lp, session *s, bool will)
 
 void handover__attach(bloop *lp, session *s, mconn *c, bool present)
 {
+    int64_t now = persist__wall_ms();
     c->s = session__ref(s);
     s->conn = c;
+    atomic_store(&s->online_since, (long long)now);
     atomic_store(&s->online, true);
     c->state = MC_CONNECTED;
     /* broker.h: a resumed session keeps only what its principal may still subscribe to
@@ -69,6 +80,8 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
     if (present)
         session__resend(s);
+    /* before held input runs: a DISCONNECT in it must come after the online */
+    tap__online(c, now);
     mconn__resume_input(c);
 }
 
@@ -144,23 +157,63 @@ static void do_kill(bloop *lp, session *s)
     session__unref(s);
 }
 
-static void kill_run(net_loop *nl, net_msg *nm)
+/* ---- replace: a new session for a client id whose old session lives on another loop ---- */
+
+/* On c's loop, once the old session's connection is closed: attach @s (consumes the ref). */
+static void finish_replace(bloop *lp, session *s, mconn *c)
+{
+    c->handover_pending = false;
+    if (c->transport_gone) {
+        /* The client left while waiting: its new session ends as mconn__closed would
+         * have ended it (a persistent one stays, offline). */
+        if (s->clean) {
+            registry__lock(lp->br);
+            registry__remove(lp->br, s);
+            registry__unlock(lp->br);
+            session__destroy_state(s);
+        } else {
+            session__detached(s);
+        }
+        mconn__maybe_free(c);
+    } else if (s->dead || s->conn || session__owner(s) != lp) {
+        mconn__close(c); /* replaced or claimed meanwhile: the newer connection wins */
+    } else {
+        handover__attach(lp, s, c, false);
+    }
+    session__unref(s);
+}
+
+static void replaced_run(net_loop *nl, net_msg *nm)
+{
+    xsess *x = (xsess *)nm;
+    finish_replace(bloop__of(nl), x->next, x->c);
+    free(x);
+}
+
+static void replace_run(net_loop *nl, net_msg *nm)
 {
     xsess *x = (xsess *)nm;
     bloop *lp = bloop__of(nl);
     bloop *owner = session__owner(x->s);
-    if (owner != lp)
-        post_xsess(owner, kill_run, x->s, NULL);
-    else
+    if (owner != lp) {
+        post_x(owner, replace_run, x->s, x->c, x->next);
+    } else {
         do_kill(lp, x->s);
+        post_x(x->c->lp, replaced_run, NULL, x->c, x->next);
+    }
     free(x);
 }
 
-void handover__kill(bloop *lp, session *s)
+void handover__replace(bloop *lp, session *old, session *s, mconn *c)
 {
-    bloop *owner = session__owner(s);
-    if (owner == lp || !owner->nl)
-        do_kill(lp, s);
-    else
-        post_xsess(owner, kill_run, s, NULL);
+    bloop *owner = session__owner(old);
+    if (owner == lp || !owner->nl) {
+        do_kill(lp, old);
+        handover__attach(lp, s, c, false);
+        return;
+    }
+    c->handover_pending = true;
+    c->state = MC_WAIT_SESSION;
+    c->io->pause(c->t);
+    post_x(owner, replace_run, old, c, session__ref(s));
 }

@@ -181,7 +181,14 @@ static void assign_mid(broker *br, bmsg *m)
 
 session *route__publish(bloop *lp, bmsg *m)
 {
+    int routed;
+    return route__publish_n(lp, m, &routed);
+}
+
+session *route__publish_n(bloop *lp, bmsg *m, int *routed)
+{
     broker *br = lp->br;
+    *routed = 0;
     session *congested = NULL;
     assign_mid(br, m);
     if (m->retain) {
@@ -192,6 +199,7 @@ session *route__publish(bloop *lp, bmsg *m)
     int n = mqtt_trie_match(br->subs, m->b->data + m->topic_off, m->topic_len, &lp->hits);
     if (n <= 0)
         return NULL;
+    *routed = (int)lp->hits.n;
     for (size_t i = 0; i < lp->hits.n; i++) {
         session *s = lp->hits.v[i].sub;
         uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;

@@ -1,0 +1,122 @@
+/*
+ * broker_tap — the in-process observer of devices (broker.h, broker_tap): what a DEVICE
+ * publishes under "server/{its id}/{api}", and its connections coming and going; and
+ * broker_client_online.
+ *
+ * Cost without a tap: one pointer test per accepted PUBLISH (handle_publish.c) and per
+ * CONNACK / connection end.
+ *
+ * When a device PUBLISH counts as accepted: at the point its acknowledgement goes out.
+ * The call rides the connection's acknowledgement order (persist__after): QoS 0 and
+ * anything without a store at once (after routing); QoS 1/2 with durable effects (the
+ * copies queued for persistent sessions, a retained update, our QoS 2 id) after the
+ * store commit, just before the PUBACK / PUBREC. If the commit fails, or the device's
+ * connection ends before it, neither the acknowledgement nor the tap call happens: the
+ * device publishes again. A QoS 2 message is reported on its PUBLISH, not on re-sent
+ * PUBLISHes of the same id nor on PUBREL (handle_publish.c routes it once).
+ *
+ * Presence is reported per connection: online right after CONNACK 0 (handover.c), and
+ * offline exactly once afterwards (c->tap_online), when the connection loses its session
+ * (takeover, purge: handover__kick) or its transport (mconn__closed: disconnect,
+ * keepalive expiry, protocol error, socket close, shutdown), whichever comes first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+
+static const char SERVER_PREFIX[] = "server/";
+#define SERVER_PREFIX_LEN (sizeof SERVER_PREFIX - 1)
+/* Api names up to this length are copied on the stack. */
+#define SMALL_API 256
+
+void broker_set_tap(broker *b, const broker_tap *t) { b->tap = t; }
+
+static bool is_device(const mconn *c) { return c->who.who == BROKER_WHO_DEVICE; }
+
+/* The {api} of "server/{id}/{api}" (non-empty), or NULL. */
+static const uint8_t *api_of(const mconn *c, const uint8_t *t, size_t n, size_t *api_len)
+{
+    size_t idn = strlen(c->who.id);
+    size_t head = SERVER_PREFIX_LEN + idn + 1;
+    if (idn == 0 || n <= head || memcmp(t, SERVER_PREFIX, SERVER_PREFIX_LEN) != 0 ||
+        memcmp(t + SERVER_PREFIX_LEN, c->who.id, idn) != 0 || t[head - 1] != '/')
+        return NULL;
+    *api_len = n - head;
+    return t + head;
+}
+
+static void report(mconn *c, bmsg *m)
+{
+    const broker_tap *tap = c->br->tap;
+    size_t n;
+    const uint8_t *api = api_of(c, m->b->data + m->topic_off, m->topic_len, &n);
+    if (!api || !tap->on_device_publish)
+        return;
+    char small[SMALL_API + 1];
+    char *s = n <= SMALL_API ? small : malloc(n + 1);
+    if (!s)
+        return;
+    memcpy(s, api, n);
+    s[n] = '\0';
+    tap->on_device_publish(tap->arg, c->lp->nl, c->who.id, s, m->b->data + m->payload_off,
+                           m->payload_len);
+    if (s != small)
+        free(s);
+}
+
+static void after_ack(mconn *c, void *arg, bool ok)
+{
+    bmsg *m = arg;
+    if (ok)
+        report(c, m);
+    bmsg__unref(m);
+}
+
+void tap__publish(mconn *c, bmsg *m, bool durable)
+{
+    if (!is_device(c))
+        return;
+    size_t n;
+    if (!api_of(c, m->b->data + m->topic_off, m->topic_len, &n))
+        return;
+    if (m->qos == 0 && !c->store_pending) {
+        report(c, m);
+        return;
+    }
+    persist__after(c, after_ack, bmsg__ref(m), durable);
+}
+
+void tap__online(mconn *c, int64_t at_ms)
+{
+    const broker_tap *tap = c->br->tap;
+    if (!tap || !is_device(c) || !tap->on_presence)
+        return;
+    c->tap_online = true;
+    tap->on_presence(tap->arg, c->lp->nl, c->who.id, true, at_ms);
+}
+
+void tap__offline(mconn *c)
+{
+    if (!c->tap_online)
+        return;
+    c->tap_online = false;
+    const broker_tap *tap = c->br->tap;
+    tap->on_presence(tap->arg, c->lp->nl, c->who.id, false, persist__wall_ms());
+}
+
+bool broker_client_online(broker *b, const char *client_id, int64_t *since)
+{
+    bool online = false;
+    int64_t at = 0;
+    registry__lock(b);
+    session *s = registry__find(b, (const uint8_t *)client_id, strlen(client_id));
+    if (s && atomic_load(&s->online)) {
+        online = true;
+        at = (int64_t)atomic_load(&s->online_since);
+    }
+    registry__unlock(b);
+    if (online && since)
+        *since = at;
+    return online;
+}

@@ -1,0 +1,50 @@
+/*
+ * inject — broker_publish: the server publishes into the router without a connection.
+ *
+ * The message is built and routed exactly like a client's PUBLISH (handle_publish.c):
+ * one shared buffer, deliveries to sessions of this loop at once and to other loops in
+ * this iteration's batches, copies for persistent sessions recorded in this iteration's
+ * store job. There is no publisher to hold back, so back-pressure from a congested
+ * subscriber is ignored (the subscriber's queue bound still applies).
+ *
+ * Which loop routes: the caller's (net_loop_current()); without net (unit tests) a
+ * stand-alone loop state created on first use and freed by broker_free.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+#include "broker/mqtt_topic.h"
+
+static bloop *caller_loop(broker *b)
+{
+    net_loop *nl = net_loop_current();
+    if (nl)
+        return net_loop_user(nl);
+    if (!b->inject_lp)
+        b->inject_lp = bloop__new(b, NULL);
+    return b->inject_lp;
+}
+
+int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
+{
+    size_t n = strlen(topic);
+    /* broker.h: a valid topic name [MQTT-4.7.3-1]/[MQTT-3.3.2-2], never "$..." */
+    if (qos > 1 || n == 0 || n > UINT16_MAX || topic[0] == '$' ||
+        !mqtt_topic_name_valid((const uint8_t *)topic, n))
+        return -EINVAL;
+    if (len > MQTT_MAX_REMAINING)
+        return -EMSGSIZE;
+    bloop *lp = caller_loop(b);
+    if (!lp || lp->br != b)
+        return -EINVAL; /* a loop of another server, or out of memory (tests) */
+    bmsg *m = bmsg__new((const uint8_t *)topic, (uint16_t)n, payload, len, qos, false);
+    if (!m)
+        return -ENOMEM;
+    BROKER_STAT_ADD(b, msgs_in, 1);
+    int routed;
+    session__unref_opt(route__publish_n(lp, m, &routed));
+    bmsg__unref(m);
+    route__mark_dirty(lp); /* batches and store rows go out in this iteration */
+    return routed;
+}
