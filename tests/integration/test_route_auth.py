@@ -42,6 +42,20 @@ ROUTES = {
     ("DELETE", "/v1/devices/{id}"): (OBJECT, None),
     ("POST", "/v1/devices/{id}/secret"): (OBJECT, None),
     ("POST", "/v1/devices/{id}/certificate"): (OBJECT, {"generate_key": True}),
+    ("POST", "/v1/devices/{id}/commands/{api}"): (OBJECT, {"params": {}}),
+    ("GET", "/v1/devices/{id}/gpio/{n}"): (OBJECT, None),
+    ("PUT", "/v1/devices/{id}/gpio/{n}"): (OBJECT, {"value": 1}),
+    ("GET", "/v1/devices/{id}/rtc"): (OBJECT, None),
+    ("PUT", "/v1/devices/{id}/rtc"): (OBJECT, {"value": 0}),
+    ("GET", "/v1/devices/{id}/mac"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/ip"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/subnet"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/gateway"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/network"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/status"): (OBJECT, None),
+    ("PUT", "/v1/devices/{id}/status"): (OBJECT, {"value": "restart"}),
+    ("POST", "/v1/devices/{id}/uart"): (OBJECT, {"value": "x"}),
+    ("POST", "/v1/devices/{id}/notifications"): (OBJECT, {"recipient": "a@b.c", "message": "m"}),
     ("GET", "/v1/device-types/{name}"): (OBJECT, None),
     ("DELETE", "/v1/device-types/{name}"): (OBJECT, None),
     ("GET", "/v1/admin/users"): (ADMIN, None),
@@ -85,7 +99,8 @@ class RouteAuthTest(unittest.TestCase):
             self.assertEqual(auth, want, key)
 
     def fill(self, pattern, dev_id, type_name):
-        return pattern.replace("{id}", dev_id).replace("{name}", type_name)
+        return (pattern.replace("{id}", dev_id).replace("{name}", type_name)
+                .replace("{n}", "3").replace("{api}", "get_rtc"))
 
     def alice_objects(self, tok):
         dev = self.api.register(tok, generate_key=True)["id"]
