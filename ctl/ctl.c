@@ -43,10 +43,10 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
     size_t ng = 0;
     if (d) {
         d->last_seen = ctl__wall_ms();
-        if (!a.has_rid && a.status != 502)
-            d->legacy = true;
         if (!a.has_rid || ours)
             hit = ctl__dev_match(d, api, a.has_rid, loop, seq, mono_ms(), &k);
+        if (hit && !a.has_rid && a.status != 502) /* it answered without echoing rid */
+            d->legacy = true;
         if (hit)
             ng = ctl__dev_grant(&c->t, d, g, GRANTS_MAX);
     }

@@ -23,6 +23,24 @@
  *   GET    /v1/ca/crl                       public PEM (application/pkix-crl PEM text)
  *   GET    /v1/admin/devices                admin  page over every owner
  *
+ * Device control (dev_cmd*.c, docs/device-control.md; through api.ctl, ctl/ctl.h). {id} is
+ * the device id or name; ?timeout_ms (100..30000, default 5000), ?wait_online_ms
+ * (0..30000). 200: the device's answer minus rid/status/error + "latency_us"; 422 the
+ * device's error; 429 busy (Retry-After); 502 malformed answer; 503 offline (+ last_seen);
+ * 504 timeout.
+ *   POST   /v1/devices/{id}/commands/{api}  user   {params?: {...}} → {api}
+ *   GET    /v1/devices/{id}/gpio/{n}        user   get_gpio {number}
+ *   PUT    /v1/devices/{id}/gpio/{n}        user   {value: 0|1} → set_gpio
+ *   GET    /v1/devices/{id}/rtc             user   get_rtc
+ *   PUT    /v1/devices/{id}/rtc             user   {value: epoch s} → set_rtc
+ *   GET    /v1/devices/{id}/mac|ip|subnet|gateway  user  get_mac ...
+ *   GET    /v1/devices/{id}/network         user   the four at once, in parallel
+ *   GET    /v1/devices/{id}/status          user   get_status
+ *   PUT    /v1/devices/{id}/status          user   {value: "restart"} → set_status
+ *   POST   /v1/devices/{id}/uart            user   {value: text} → write_uart
+ *   POST   /v1/devices/{id}/notifications   user   {recipient, message} → trigger_notification
+ * GET /v1/devices/{id} and the lists also show online, connected_at and last_seen.
+ *
  * Revocation (DELETE, rotation): in one store job the certificates are revoked and the
  * device row changed; after the commit the revoked serials go to api.rs, the device to
  * api.dd, broker_purge_client(api.br, id) runs and the CRL is rebuilt. No response but
