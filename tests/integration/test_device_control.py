@@ -310,5 +310,42 @@ class BusyCase(ControlBase):
                 self.assertEqual(r.json["number"], i)
 
 
+@iotcloud_only("device control is iotcloud's")
+class ShutdownCase(ControlBase):
+    def test_stop_with_calls_waiting(self):
+        """Calls still waiting (offline device, slow device) end cleanly at shutdown."""
+        waiting = self.device()
+        slow = self.started("--reply-delay-ms", "20000")
+        done = []
+
+        def call(path):
+            try:
+                done.append(self.call("GET", path).status)
+            except AssertionError:  # the connection closed under it
+                done.append("closed")
+
+        ts = [threading.Thread(target=call, args=(p,)) for p in (
+            "/v1/devices/%s/mac?wait_online_ms=20000&timeout_ms=30000" % waiting[0],
+            "/v1/devices/%s/mac?timeout_ms=30000" % slow[0])]
+        for t in ts:
+            t.start()
+        time.sleep(1.0)
+        self.assertEqual(done, [])  # both still waiting
+        for p in self.procs:
+            p.stop()
+        self.procs = []
+        self.srv.stop()  # exit 0, no sanitizer report
+        for t in ts:
+            t.join(30)
+        self.assertEqual(len(done), 2)
+
+    def tearDown(self):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
