@@ -56,7 +56,7 @@ s, j = call("POST", "/v1/auth/login", {"username": "bench", "password": pw})
 tok = j["access_token"]
 with open(work + "/secrets", "w") as f, open(work + "/ids", "w") as g:
     for i in range(n):
-        s, d = call("POST", "/v1/devices", {"name": "bench-%d" % i}, tok)
+        s, d = call("POST", "/v1/devices", {"name": "bench-%d" % i, "generate_key": True}, tok)
         assert s == 201, d
         s, sec = call("POST", "/v1/devices/%s/secret" % d["id"], None, tok)
         assert s == 201, sec
