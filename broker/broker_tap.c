@@ -90,7 +90,8 @@ void tap__publish(mconn *c, bmsg *m, bool durable)
 void tap__online(mconn *c, int64_t at_ms)
 {
     const broker_tap *tap = c->br->tap;
-    if (!tap || !is_device(c) || !tap->on_presence)
+    /* a CONNACK that could not be written closed the connection: nobody came online */
+    if (!tap || !is_device(c) || !tap->on_presence || c->state != MC_CONNECTED)
         return;
     c->tap_online = true;
     tap->on_presence(tap->arg, c->lp->nl, c->who.id, true, at_ms);

@@ -547,3 +547,219 @@ Test(tap, server_publish_from_tap_callback_reaches_device)
     expect_pub_ev(1, "d1", "pong", "1");
     cl_gone(&d);
 }
+
+/* ---- on real loops: the server publishes on one loop to a device on another ----------- */
+
+typedef struct srv {
+    broker *b;
+    store *st;
+    net_server *s;
+    uv_thread_t th;
+    uint16_t port;
+} srv;
+
+static void run_thread(void *arg) { net_server_run(arg); }
+
+static void srv_start(srv *h)
+{
+    char err[256] = "";
+    h->st = open_store();
+    broker_opts o = {
+        .allow_anonymous = true,
+        .max_packet_size = 1u << 20,
+        .max_inflight = 32,
+        .max_queued = 1000,
+        .max_keepalive = 65535,
+        .connect_timeout_ms = 10000,
+        .auth = &auth_ops,
+        .st = h->st,
+    };
+    h->b = broker_new(&o);
+    cr_assert_not_null(h->b);
+    broker_set_tap(h->b, &tap);
+    cr_assert_eq(broker_restore(h->b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_start(h->st), 0);
+    net_server_opts so = {.workers = 2,
+                          .loop_init = broker_loop_init,
+                          .loop_fini = broker_loop_fini,
+                          .loop_arg = h->b};
+    h->s = net_server_new(&so, NULL, err, sizeof err);
+    cr_assert_not_null(h->s, "%s", err);
+    net_listener_opts lo = {
+        .host = "127.0.0.1", .protos = {&broker_mqtt_proto}, .proto_args = {h->b}, .n_protos = 1};
+    cr_assert_eq(net_server_listen(h->s, &lo, err, sizeof err), 0, "%s", err);
+    h->port = net_server_listener_port(h->s, 0);
+    cr_assert_eq(uv_thread_create(&h->th, run_thread, h->s), 0);
+}
+
+static void srv_stop(srv *h)
+{
+    net_server_stop(h->s);
+    uv_thread_join(&h->th);
+    store_close(h->st);
+    net_server_free(h->s);
+    broker_free(h->b);
+}
+
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void send_all(int fd, const uint8_t *p, size_t n)
+{
+    cr_assert_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void recv_all(int fd, uint8_t *got, size_t n)
+{
+    size_t have = 0;
+    while (have < n) {
+        ssize_t r = recv(fd, got + have, n - have, 0);
+        cr_assert_gt(r, 0, "connection ended early");
+        have += (size_t)r;
+    }
+}
+
+static void expect_bytes(int fd, const uint8_t *want, size_t n)
+{
+    uint8_t got[64];
+    cr_assert_leq(n, sizeof got);
+    recv_all(fd, got, n);
+    cr_assert_eq(memcmp(got, want, n), 0);
+}
+
+/* Waits (up to 5 s) for an event of @kind for @dev; returns its index. */
+static int wait_ev(char kind, const char *dev)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        pthread_mutex_lock(&ev_lock);
+        for (int i = 0; i < n_ev; i++) {
+            if (evs[i].kind == kind && strcmp(evs[i].dev, dev) == 0) {
+                pthread_mutex_unlock(&ev_lock);
+                return i;
+            }
+        }
+        pthread_mutex_unlock(&ev_lock);
+        usleep(10000);
+    }
+    cr_assert_fail("no '%c' event for %s", kind, dev);
+    return -1;
+}
+
+/* broker_publish run on a chosen loop, as an HTTP handler would. */
+typedef struct xpub {
+    net_msg nm;
+    broker *b;
+    atomic_int rc;
+    atomic_int loop; /* where it ran; -1 until then */
+} xpub;
+
+static void xpub_run(net_loop *l, net_msg *nm)
+{
+    xpub *x = (xpub *)nm;
+    int rc = broker_publish(x->b, "d1/set_gpio", (const uint8_t *)"on", 2, 1);
+    atomic_store(&x->rc, rc);
+    atomic_store(&x->loop, (int)net_loop_index(l));
+}
+
+Test(tap_loop, publish_across_loops_presence_keepalive, .init = tmp_setup, .fini = tmp_teardown)
+{
+    n_ev = 0;
+    srv h = {0};
+    srv_start(&h);
+    static const uint8_t connack[] = {0x20, 2, 0, 0}, suback1[] = {0x90, 3, 0, 7, 1};
+    int dev = dial(h.port);
+    uint8_t out[512];
+    size_t n = encode_connect(out, sizeof out, "d1", "d1", false, 60);
+    n += encode_subscribe(out + n, sizeof out - n, "d1/#", 1);
+    send_all(dev, out, n);
+    expect_bytes(dev, connack, 4);
+    expect_bytes(dev, suback1, 5);
+    int on = wait_ev('+', "d1");
+    int dev_loop = evs[on].loop;
+    cr_assert_geq(dev_loop, 0);
+    int64_t since = 0;
+    cr_assert(broker_client_online(h.b, "d1", &since));
+    cr_assert_eq(since, evs[on].at);
+
+    static xpub x;
+    x.nm = (net_msg){.fn = xpub_run};
+    x.b = h.b;
+    atomic_init(&x.rc, -100);
+    atomic_init(&x.loop, -1);
+    unsigned other = (unsigned)(dev_loop + 1) % 2;
+    net_loop_post(net_server_loop(h.s, other), &x.nm);
+    uint8_t got[19];
+    recv_all(dev, got, sizeof got); /* PUBLISH QoS 1 "d1/set_gpio" pid "on" */
+    cr_assert_eq(atomic_load(&x.loop), (int)other);
+    cr_assert_eq(atomic_load(&x.rc), 1);
+    cr_assert_eq(got[0], 0x32);
+    cr_assert_eq(got[1], 17);
+    cr_assert_eq(memcmp(got + 4, "d1/set_gpio", 11), 0);
+    cr_assert_eq(memcmp(got + 17, "on", 2), 0);
+    uint8_t ack[4];
+    send_all(dev, ack,
+             (size_t)mqtt_encode_ack(ack, MQTT_PUBACK, (uint16_t)(got[15] << 8 | got[16])));
+
+    /* retained QoS 1: acknowledged (and reported) after the store commit */
+    n = encode_publish(out, sizeof out, "server/d1/state", 1, true, 3, "ok");
+    send_all(dev, out, n);
+    static const uint8_t puback3[] = {0x40, 2, 0, 3};
+    expect_bytes(dev, puback3, 4);
+    int p = wait_ev('p', "d1");
+    cr_assert_str_eq(evs[p].api, "state");
+    cr_assert_str_eq(evs[p].payload, "ok");
+    cr_assert_eq(evs[p].loop, dev_loop, "reported on the publisher's loop");
+
+    /* a device that goes silent: keepalive 1 s, closed after 1.5 s */
+    int quiet = dial(h.port);
+    n = encode_connect(out, sizeof out, "d2", "d2", true, 1);
+    send_all(quiet, out, n);
+    expect_bytes(quiet, connack, 4);
+    wait_ev('+', "d2");
+    wait_ev('-', "d2");
+    close(quiet);
+
+    /* clean takeovers, new connections landing on either loop (accept order): each
+     * old connection's offline comes before the next one's online */
+    int fds[6];
+    n = encode_connect(out, sizeof out, "d3", "d3", true, 60);
+    for (int r = 0; r < 6; r++) {
+        fds[r] = dial(h.port);
+        send_all(fds[r], out, n);
+        expect_bytes(fds[r], connack, 4);
+    }
+    char seq[16] = "";
+    int loops_seen = 0;
+    for (int tries = 0; tries < 500 && strlen(seq) < 11; tries++) {
+        usleep(10000);
+        pthread_mutex_lock(&ev_lock);
+        size_t k = 0;
+        for (int i = 0; i < n_ev && k < sizeof seq - 1; i++) {
+            if (strcmp(evs[i].dev, "d3") == 0) {
+                seq[k++] = evs[i].kind;
+                loops_seen |= 1 << evs[i].loop;
+            }
+        }
+        seq[k] = '\0';
+        pthread_mutex_unlock(&ev_lock);
+    }
+    cr_assert_str_eq(seq, "+-+-+-+-+-+", "old offline before new online");
+    cr_log_info("takeovers on loops mask %d", loops_seen);
+    for (int r = 0; r < 6; r++)
+        close(fds[r]);
+
+    close(dev);
+    int off = wait_ev('-', "d1");
+    cr_assert_eq(evs[off].loop, dev_loop);
+    cr_assert_not(broker_client_online(h.b, "d1", NULL));
+    srv_stop(&h);
+}
