@@ -8,8 +8,6 @@
 
 #include "ctl/ctl_int.h"
 
-#define GRANTS_MAX 64 /* grants handed out per event; the rest go with the next event */
-
 int64_t ctl__wall_ms(void)
 {
     struct timespec ts;
@@ -30,7 +28,7 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
 {
     ctl *c = arg;
     ctl__answer a;
-    ctl__ticket k, g[GRANTS_MAX];
+    ctl__ticket k, g[CTL_GRANTS_MAX];
     unsigned loop = 0;
     uint64_t seq = 0;
     if (c->o.on_message)
@@ -48,7 +46,7 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
         if (hit && !a.has_rid && a.status != 502) /* it answered without echoing rid */
             d->legacy = true;
         if (hit)
-            ng = ctl__dev_grant(&c->t, d, g, GRANTS_MAX);
+            ng = ctl__dev_grant(&c->t, d, g, CTL_GRANTS_MAX);
     }
     ctl__table_unlock(sh);
     ctl__post_grants(c, l, g, ng);
@@ -62,13 +60,13 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
 static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms)
 {
     ctl *c = arg;
-    ctl__ticket g[GRANTS_MAX];
+    ctl__ticket g[CTL_GRANTS_MAX];
     size_t ng = 0;
     ctl__shard *sh;
     ctl__dev *d = ctl__table_lock(&c->t, dev, true, &sh);
     if (d) {
         ctl__dev_presence(d, online, at_ms);
-        ng = ctl__dev_grant(&c->t, d, g, GRANTS_MAX);
+        ng = ctl__dev_grant(&c->t, d, g, CTL_GRANTS_MAX);
     }
     ctl__table_unlock(sh);
     ctl__post_grants(c, l, g, ng);

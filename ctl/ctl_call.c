@@ -187,14 +187,14 @@ static void finish_err(ctl_call *k, int status, const char *code, const char *ms
 static int leave_device(ctl_call *k, int64_t *last_seen, bool *online)
 {
     ctl *c = k->lp->c;
-    ctl__ticket g[64];
+    ctl__ticket g[CTL_GRANTS_MAX];
     size_t ng = 0;
     int where = 0;
     ctl__shard *sh;
     ctl__dev *d = ctl__table_lock(&c->t, k->dev, false, &sh);
     if (d) {
         where = ctl__dev_forget(d, &k->t, mono_ms(), c->o.legacy_grace_ms);
-        ng = ctl__dev_grant(&c->t, d, g, 64);
+        ng = ctl__dev_grant(&c->t, d, g, CTL_GRANTS_MAX);
         *last_seen = d->last_seen;
         *online = d->online;
     }

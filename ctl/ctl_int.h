@@ -22,12 +22,13 @@
 
 #include "ctl/ctl.h"
 
-#define CTL_DEV_MAX   64  /* device id (client id) bytes */
-#define CTL_API_MAX   64  /* api name bytes */
-#define CTL_RID_MAX   32  /* "<loop hex>-<seq hex>" */
-#define CTL_MAX_LOOPS 256 /* loop indexes a rid can name */
-#define CTL_SHARDS    64
-#define CTL_GRACE_MAX 8 /* (api) pairs with a legacy grace at once, per device */
+#define CTL_DEV_MAX    64  /* device id (client id) bytes */
+#define CTL_API_MAX    64  /* api name bytes */
+#define CTL_RID_MAX    32  /* "<loop hex>-<seq hex>" */
+#define CTL_MAX_LOOPS  256 /* loop indexes a rid can name */
+#define CTL_SHARDS     64
+#define CTL_GRACE_MAX  8  /* (api) pairs with a legacy grace at once, per device */
+#define CTL_GRANTS_MAX 64 /* calls let go per event; the rest go with the next event */
 
 /* ---- rid (ctl_rid.c) ----------------------------------------------------------------- */
 
