@@ -15,7 +15,7 @@ static const char sql_insert[] =
     "INSERT INTO notifications (device_id, owner_id, channel, recipient, status, reason, rid,"
     " attempts, last_error, created_at, sent_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-/* Everything older than the @keep-th newest row of the device. */
+/* Everything but the @keep newest rows of the device (OFFSET @keep: the first to go). */
 static const char sql_trim[] =
     "DELETE FROM notifications WHERE device_id = ?1 AND id <= (SELECT id FROM notifications"
     " WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
@@ -66,7 +66,7 @@ static int trim(store_tx *tx, const char *device_id, unsigned keep)
     int rc = store__bind_text(s, 1, device_id);
     if (rc < 0)
         return rc;
-    if (sqlite3_bind_int64(s, 2, (int64_t)keep - 1) != SQLITE_OK)
+    if (sqlite3_bind_int64(s, 2, (int64_t)keep) != SQLITE_OK)
         return STORE_EIO;
     return store__step_done(s);
 }
