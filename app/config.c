@@ -94,6 +94,16 @@ static const config_key keys[] = {
     {"smtp-from", KIND_STR, F(smtp_from), 0, 0, "ADDRESS", "From address of mail we send"},
     {"smtp-insecure", KIND_BOOL, F(smtp_insecure), 0, 0, "BOOL",
      "allow smtp:// without STARTTLS (local test servers)"},
+    {"sms-url", KIND_STR, F(sms_url), 0, 0, "URL",
+     "http[s]:// SMS gateway (POST to, from, text); unset = print SMS to the log"},
+    {"sms-user", KIND_STR, F(sms_user), 0, 0, "NAME", "SMS gateway login (HTTP basic auth)"},
+    {"sms-password", KIND_STR, F(sms_password), 0, 0, "SECRET",
+     "SMS gateway password (prefer $IOTCLOUD_SMS_PASSWORD)"},
+    {"sms-from", KIND_STR, F(sms_from), 0, 0, "SENDER", "the from field of SMS we send"},
+    {"notify-rate", KIND_U32, F(notify_rate), 1, 100000, "N",
+     "device notifications allowed per device per minute"},
+    {"notify-burst", KIND_U32, F(notify_burst), 1, 100000, "N",
+     "device notifications a device may send at once"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -128,6 +138,9 @@ void config_defaults(iot_config *c)
     c->device_max_inflight = 16;
     c->device_max_queued = 64;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
+    snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
+    c->notify_rate = 10;
+    c->notify_burst = 5;
 }
 
 static const config_key *find_key(const char *name)

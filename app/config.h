@@ -66,6 +66,13 @@ typedef struct iot_config {
     char smtp_password[256];        /* "smtp-password" (also $IOTCLOUD_SMTP_PASSWORD) */
     char smtp_from[256];            /* "smtp-from", default iotcloud@localhost */
     bool smtp_insecure;             /* "smtp-insecure": allow smtp:// without STARTTLS */
+    char sms_url[CONFIG_PATH_MAX];  /* "sms-url": http[s]:// SMS gateway; "" = log channel */
+    char sms_user[256];             /* "sms-user": basic auth user */
+    char sms_password[256];         /* "sms-password" (also $IOTCLOUD_SMS_PASSWORD) */
+    char sms_from[64];              /* "sms-from": sender field, default iotcloud */
+    /* device notifications */
+    uint32_t notify_rate;  /* "notify-rate": per device per minute, default 10 */
+    uint32_t notify_burst; /* "notify-burst": per device, default 5 */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

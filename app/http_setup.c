@@ -12,11 +12,13 @@
 #include "common/log.h"
 #include "http/api_meta.h"
 #include "http/devices.h"
+#include "http/ntf.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {
     char err[256];
     const char *pw = getenv("IOTCLOUD_SMTP_PASSWORD");
+    const char *sms_pw = getenv("IOTCLOUD_SMS_PASSWORD");
     notify_opts no = {
         .st = st,
         .smtp_url = cfg->smtp_url,
@@ -24,6 +26,11 @@ static int start_notifier(app_http *h, const iot_config *cfg, store *st)
         .smtp_pass = pw && pw[0] ? pw : (cfg->smtp_password[0] ? cfg->smtp_password : NULL),
         .from = cfg->smtp_from,
         .smtp_insecure = cfg->smtp_insecure,
+        .sms_url = cfg->sms_url,
+        .sms_user = cfg->sms_user[0] ? cfg->sms_user : NULL,
+        .sms_pass =
+            sms_pw && sms_pw[0] ? sms_pw : (cfg->sms_password[0] ? cfg->sms_password : NULL),
+        .sms_from = cfg->sms_from,
     };
     if (!(h->nt = notify_start(&no, err, sizeof err))) {
         log_error("notifier: %s", err);
@@ -35,7 +42,7 @@ static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 static int add_routes(app_http *h)
 {
     if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
-        devices_add_routes(h->hs) < 0) {
+        devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }

@@ -18,6 +18,7 @@
 #include "ident/devdir.h"
 #include "ident/mqtt_auth.h"
 #include "net/net.h"
+#include "notify/devnotify.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -227,6 +228,7 @@ static int run(const iot_config *cfg)
     bool web_open = false;
     app_ident ident = {0};
     mqtt_auth *ma = NULL;
+    devnotify *dn = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -250,6 +252,13 @@ static int run(const iot_config *cfg)
     web_open = true;
     if (app_http_devices(&web, cfg, &ident) < 0)
         goto out;
+    devnotify_opts dno = {.rate_per_min = cfg->notify_rate, .burst = cfg->notify_burst};
+    if (!(dn = devnotify_new(st, web.nt, ident.dd, &dno))) {
+        log_error("device notifications: out of memory");
+        goto out;
+    }
+    web.api.dn = dn;
+    ctl_set_on_message(dc, devnotify_on_message, dn);
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;
@@ -277,10 +286,12 @@ out:
     /* Order: the notifier stops using the store; every store job finishes (its completion
      * waits in a stopped loop's queue); net runs those completions as it frees the loops
      * (answering requests whose connections are gone); then the API and the broker go. */
+    devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
     net_server_free(srv);
+    devnotify_free(dn); /* every job it submitted has completed */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

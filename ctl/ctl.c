@@ -104,6 +104,15 @@ void ctl_free(ctl *c)
     free(c);
 }
 
+void ctl_set_on_message(ctl *c,
+                        void (*fn)(void *arg, net_loop *l, const char *dev, const char *api,
+                                   const uint8_t *p, size_t n),
+                        void *arg)
+{
+    c->o.on_message = fn;
+    c->o.on_message_arg = arg;
+}
+
 const broker_tap *ctl_tap(ctl *c) { return &c->tap; }
 
 void ctl_presence(ctl *c, const char *dev, ctl_presence_info *out)

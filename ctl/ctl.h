@@ -51,6 +51,12 @@ typedef struct ctl_opts {
 ctl *ctl_new(broker *b, const ctl_opts *o);
 void ctl_free(ctl *c);
 const broker_tap *ctl_tap(ctl *c);
+/** Sets ctl_opts.on_message after ctl_new (its consumer may be made later); main thread,
+ *  before the loops run. */
+void ctl_set_on_message(ctl *c,
+                        void (*fn)(void *arg, net_loop *l, const char *dev, const char *api,
+                                   const uint8_t *p, size_t n),
+                        void *arg);
 
 /** How a call ended. Pointers are valid during the callback only. */
 typedef struct ctl_reply {

@@ -17,6 +17,7 @@ struct devdir;
 struct broker;
 struct api_crl;
 struct ctl;
+struct devnotify;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -36,8 +37,10 @@ typedef struct api {
     /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
-    struct api_crl *crl; /* the current CRL (http/devices.h); owned by the devices module */
-    struct ctl *ctl;     /* device control (ctl/ctl.h); NULL: command routes answer 503 */
+    struct api_crl *crl;  /* the current CRL (http/devices.h); owned by the devices module */
+    struct ctl *ctl;      /* device control (ctl/ctl.h); NULL: command routes answer 503 */
+    struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
+                           * notification answers 503 */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
 } api;

@@ -1,5 +1,6 @@
 /*
- * mail — the outbox document of an e-mail: { kind: "mail", to, subject, text }.
+ * mail — the outbox documents: an e-mail { kind: "mail", to, subject, text, nid? } and an
+ * SMS { kind: "sms", to, text, nid? }; nid links a device notification's record.
  *
  * The header fields are checked when the item is queued (so a caller learns at once) and
  * again when it is read (the database is not trusted to hold what we wrote): a CR or LF in
@@ -70,4 +71,60 @@ int notify__mail_read(const bson_t *doc, notify_mail *m)
         return STORE_EINVAL;
     }
     return 0;
+}
+
+static bool e164(const char *to)
+{
+    if (!to || to[0] != '+' || !to[1] || strlen(to) > 16)
+        return false;
+    for (const char *p = to + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+    }
+    return true;
+}
+
+static bool sms_text_ok(const char *text)
+{
+    return text && text[0] && strlen(text) <= NOTIFY_SMS_TEXT_MAX;
+}
+
+int notify_device_add(store_tx *tx, int64_t nid, const char *to, const char *subject,
+                      const char *text, int64_t now)
+{
+    bool mail = to && strchr(to, '@');
+    if (!tx || nid <= 0 ||
+        (mail ? !notify__addr_ok(to) || !notify__header_ok(subject, NOTIFY_SUBJECT_MAX) ||
+                    !text_ok(text)
+              : !e164(to) || !sms_text_ok(text)))
+        return STORE_EINVAL;
+    bson_t doc = BSON_INITIALIZER;
+    int rc = STORE_ENOMEM;
+    if (!BSON_APPEND_UTF8(&doc, "to", to) ||
+        (mail && !BSON_APPEND_UTF8(&doc, "subject", subject)) ||
+        !BSON_APPEND_UTF8(&doc, "text", text) || !BSON_APPEND_INT64(&doc, "nid", nid))
+        goto out;
+    rc = store_outbox_add(tx, mail ? "mail" : "sms", &doc, now, NULL);
+out:
+    bson_destroy(&doc);
+    return rc;
+}
+
+int notify__sms_read(const bson_t *doc, notify_mail *m)
+{
+    *m = (notify_mail){.to = utf8_field(doc, "to"), .text = utf8_field(doc, "text")};
+    if (!e164(m->to) || !sms_text_ok(m->text)) {
+        *m = (notify_mail){0};
+        return STORE_EINVAL;
+    }
+    return 0;
+}
+
+int64_t notify__item_nid(const bson_t *doc)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "nid") || !BSON_ITER_HOLDS_INT64(&it))
+        return 0;
+    int64_t v = bson_iter_int64(&it);
+    return v > 0 ? v : 0;
 }

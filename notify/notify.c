@@ -93,6 +93,31 @@ static int open_channel(notify *n, const notify_opts *o, char *err, size_t errle
     return 0;
 }
 
+static int open_sms_channel(notify *n, const notify_opts *o, char *err, size_t errlen)
+{
+    if (!o->sms_url || !o->sms_url[0]) {
+        log_info("notify: sms log channel (no sms-url): SMS text goes to this log");
+        return notify__log_channel_sms(&n->sms);
+    }
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
+        return -1;
+    }
+    if (notify__sms_channel(&n->sms, o, err, errlen) < 0)
+        return -1;
+    log_info("notify: sms channel: HTTP gateway%s", o->sms_user ? " with basic auth" : "");
+    return 0;
+}
+
+static void close_channels(notify *n)
+{
+    if (n->ch.free)
+        n->ch.free(n->ch.ctx);
+    if (n->sms.free)
+        n->sms.free(n->sms.ctx);
+}
+
 static int init_sync(notify *n)
 {
     pthread_condattr_t ca;
@@ -123,8 +148,8 @@ notify *notify_start(const notify_opts *o, char *err, size_t errlen)
     n->st = o->st;
     n->max_attempts = o->max_attempts ? o->max_attempts : 8;
     n->backoff_ms = o->backoff_ms ? o->backoff_ms : 2000;
-    if (open_channel(n, o, err, errlen) < 0)
-        goto fail;
+    if (open_channel(n, o, err, errlen) < 0 || open_sms_channel(n, o, err, errlen) < 0)
+        goto fail_channel;
     if (init_sync(n) < 0) {
         snprintf(err, errlen, "notifier: cannot create its lock");
         goto fail_channel;
@@ -137,9 +162,7 @@ notify *notify_start(const notify_opts *o, char *err, size_t errlen)
     }
     return n;
 fail_channel:
-    if (n->ch.free)
-        n->ch.free(n->ch.ctx);
-fail:
+    close_channels(n);
     free(n);
     return NULL;
 }
@@ -163,8 +186,7 @@ void notify_stop(notify *n)
     pthread_cond_signal(&n->cv);
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thread, NULL);
-    if (n->ch.free)
-        n->ch.free(n->ch.ctx);
+    close_channels(n);
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);

@@ -9,7 +9,9 @@
  * failure (5xx), the item is recorded as failed (kept, never retried; logged without its
  * text).
  *
- * Channels: SMTP through libcurl when smtp_url is set ("smtp://host:25", "smtps://host:465";
+ * Channels: SMS (outbox kind "sms") go through an HTTP gateway when sms_url is set (2xx
+ * sent, 4xx but 408/429 failed for good, 5xx and network errors retried), else to the log.
+ * Mail channels: SMTP through libcurl when smtp_url is set ("smtp://host:25", "smtps://host:465";
  * STARTTLS is required for smtp:// unless smtp_insecure is set); otherwise the "log"
  * channel prints the message to the server log (for a fresh machine without a mail server:
  * the confirmation code appears in the log by design, and only there).
@@ -37,6 +39,13 @@ typedef struct notify_opts {
     bool smtp_insecure;    /* allow smtp:// without STARTTLS (local test servers) */
     unsigned max_attempts; /* default 8 */
     uint32_t backoff_ms;   /* first retry delay, doubling, capped at 1 h; default 2000 */
+    /* SMS through an HTTP gateway (notify/sms.c): one POST per message to sms_url,
+     * application/x-www-form-urlencoded fields to, from, text; HTTP basic auth with
+     * sms_user / sms_pass when set. NULL or "" sms_url: SMS go to the log. */
+    const char *sms_url;  /* http:// or https:// */
+    const char *sms_user; /* optional */
+    const char *sms_pass; /* optional; never logged */
+    const char *sms_from; /* the "from" field; default "iotcloud" */
 } notify_opts;
 
 /** Starts the notifier thread. NULL with @err on failure. */
@@ -50,6 +59,13 @@ void notify_stop(notify *n);
  *  @now. 0 or a negative STORE_E*. */
 int notify_mail_add(store_tx *tx, const char *to, const char *subject, const char *text,
                     int64_t now);
+
+/** Queues a device notification inside @tx, linked to notification record @nid (store_app.h)
+ *  whose status the notifier sets when the item is sent or given up: an e-mail (kind
+ *  "mail", document {to, subject, text, nid}) when @to holds '@', else an SMS (kind "sms",
+ *  {to, text, nid}; @subject ignored, may be NULL). Due at @now. 0 or a negative STORE_E*. */
+int notify_device_add(store_tx *tx, int64_t nid, const char *to, const char *subject,
+                      const char *text, int64_t now);
 
 typedef struct notify_stats {
     unsigned long long sent, retried, failed;

@@ -23,12 +23,14 @@ enum notify_send_rc {
     NOTIFY_EPERM = -2, /* never succeeds (5xx, malformed item): record as failed */
 };
 
-/* One e-mail, pointing into the outbox document it was read from. */
+/* One e-mail or SMS (subject NULL), pointing into the outbox document it was read from. */
 typedef struct notify_mail {
     const char *to;
     const char *subject;
     const char *text;
 } notify_mail;
+
+#define NOTIFY_SMS_TEXT_MAX 4096 /* bytes of an SMS text (devices send at most 1000 chars) */
 
 /* A delivery channel. send() runs on the notifier thread and may block (bounded by the
  * channel's own timeouts); it writes a short reason into @why on failure, which is
@@ -47,12 +49,21 @@ int notify__mail_read(const bson_t *doc, notify_mail *m);
  *  characters (CR/LF would let a value add headers of its own). */
 bool notify__header_ok(const char *s, size_t max);
 
+/** Reads {to, text} of an "sms" document: to must be E.164 ("+" and digits). 0 or
+ *  STORE_EINVAL. */
+int notify__sms_read(const bson_t *doc, notify_mail *m);
+/** The notification record an item belongs to ("nid"), 0 when none. */
+int64_t notify__item_nid(const bson_t *doc);
+
 /** true when @a is one plain address (envelope and header): a header value with an '@'
  *  and a domain, without spaces, brackets or commas. */
 bool notify__addr_ok(const char *a);
 
-/** The log channel (never fails). */
+/** The log channel (never fails); @sms: it logs SMS rather than mails. */
 int notify__log_channel(notify_channel *c);
+int notify__log_channel_sms(notify_channel *c);
+/** The SMS gateway channel for @o (sms_url set). 0 or <0 with @err. */
+int notify__sms_channel(notify_channel *c, const notify_opts *o, char *err, size_t errlen);
 /** The SMTP channel for @o (smtp_url set). 0 or <0 with @err. */
 int notify__smtp_channel(notify_channel *c, const notify_opts *o, char *err, size_t errlen);
 
@@ -65,7 +76,8 @@ int notify__smtp_channel(notify_channel *c, const notify_opts *o, char *err, siz
 
 struct notify {
     store *st;
-    notify_channel ch;
+    notify_channel ch;  /* mail */
+    notify_channel sms; /* SMS */
     unsigned max_attempts;
     uint32_t backoff_ms;
     pthread_t thread;

@@ -10,6 +10,12 @@
  *
  * The send happens outside any transaction (it may take up to the channel's timeout);
  * the lease covers a crash in between. Logs name the recipient, subject and outcome only.
+ *
+ * Kinds: "mail" goes through the mail channel, "sms" through the SMS channel (failed ones
+ * become "mail.failed" / "sms.failed"). An item with a "nid" belongs to a device
+ * notification: the same transaction that records the outcome sets that record's status
+ * (sent, failed, or queued again with attempts and last_error); a record trimmed meanwhile
+ * is not an error.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +25,15 @@
 #include "notify/notify_int.h"
 #include "store/store_app.h"
 
-#define FAILED_KIND "mail.failed"
-#define WHY_MAX     256
+#define WHY_MAX 256
+
+enum item_kind { KIND_OTHER, KIND_MAIL, KIND_SMS };
 
 typedef struct item {
     int64_t id;
     int32_t attempts; /* earlier failed attempts */
-    bool is_mail;
+    enum item_kind kind;
+    int64_t nid; /* device notification record, 0: none */
     bson_t *doc;
 } item;
 
@@ -59,8 +67,11 @@ static int claim_cb(void *arg, int64_t id, const char *kind, int32_t attempts, c
     bson_t *copy = bson_copy(doc);
     if (!copy)
         return STORE_ENOMEM;
-    b->it[b->n++] =
-        (item){.id = id, .attempts = attempts, .is_mail = !strcmp(kind, "mail"), .doc = copy};
+    enum item_kind k = !strcmp(kind, "mail")  ? KIND_MAIL
+                       : !strcmp(kind, "sms") ? KIND_SMS
+                                              : KIND_OTHER;
+    b->it[b->n++] = (item){
+        .id = id, .attempts = attempts, .kind = k, .nid = notify__item_nid(copy), .doc = copy};
     return 0;
 }
 
@@ -88,16 +99,28 @@ typedef struct outcome {
     int32_t attempts; /* out: after a retry */
 } outcome;
 
+/* The device notification's record, if the item has one and it is still kept. */
+static int finish_record(store_tx *tx, const outcome *o, const char *status, int64_t sent_at)
+{
+    if (!o->it->nid)
+        return 0;
+    int rc =
+        store_notification_finish(tx, o->it->nid, status, o->it->attempts + 1, o->why, sent_at);
+    return rc == STORE_ENOTFOUND ? 0 : rc;
+}
+
 static int delete_fn(store_tx *tx, void *arg)
 {
     const outcome *o = arg;
-    return store_outbox_delete(tx, o->it->id);
+    int rc = store_outbox_delete(tx, o->it->id);
+    return rc < 0 ? rc : finish_record(tx, o, "sent", o->now);
 }
 
 static int retry_fn(store_tx *tx, void *arg)
 {
     outcome *o = arg;
-    return store_outbox_retry(tx, o->it->id, o->due_at, &o->attempts);
+    int rc = store_outbox_retry(tx, o->it->id, o->due_at, &o->attempts);
+    return rc < 0 ? rc : finish_record(tx, o, "queued", 0);
 }
 
 static int fail_fn(store_tx *tx, void *arg)
@@ -109,8 +132,10 @@ static int fail_fn(store_tx *tx, void *arg)
     if (!BSON_APPEND_UTF8(&doc, "error", o->why) || !BSON_APPEND_INT64(&doc, "failed_at", o->now) ||
         !BSON_APPEND_INT32(&doc, "attempts", o->it->attempts + 1))
         goto out;
-    if ((rc = store_outbox_add(tx, FAILED_KIND, &doc, INT64_MAX, NULL)) == 0)
-        rc = store_outbox_delete(tx, o->it->id);
+    const char *kind = o->it->kind == KIND_SMS ? "sms.failed" : "mail.failed";
+    if ((rc = store_outbox_add(tx, kind, &doc, INT64_MAX, NULL)) == 0 &&
+        (rc = store_outbox_delete(tx, o->it->id)) == 0)
+        rc = finish_record(tx, o, "failed", 0);
 out:
     bson_destroy(&doc);
     return rc;
@@ -132,39 +157,63 @@ static void record(notify *n, int (*fn)(store_tx *, void *), outcome *o)
 
 /* ---- one item ---------------------------------------------------------------------- */
 
+/* "mail to X, subject "S"" or "sms to X", for log lines. */
+static const char *what(const item *it, const notify_mail *m, char *buf, size_t len)
+{
+    if (it->kind == KIND_SMS)
+        snprintf(buf, len, "sms to %s", m->to ? m->to : "?");
+    else
+        snprintf(buf, len, "mail to %s, subject \"%s\"", m->to ? m->to : "?",
+                 m->subject ? m->subject : "?");
+    return buf;
+}
+
 static void give_up(notify *n, const item *it, const notify_mail *m, const char *why)
 {
+    char w[STORE_NAME_MAX + NOTIFY_SUBJECT_MAX + 32];
     outcome o = {.it = it, .why = why, .now = notify__now_ms()};
-    log_error("notify: mail to %s, subject \"%s\": failed for good after %d attempt(s): %s",
-              m->to ? m->to : "?", m->subject ? m->subject : "?", it->attempts + 1, why);
+    log_error("notify: %s: failed for good after %d attempt(s): %s", what(it, m, w, sizeof w),
+              it->attempts + 1, why);
     record(n, fail_fn, &o);
     count(n, &n->stats.failed);
 }
 
 static void retry_later(notify *n, const item *it, const notify_mail *m, const char *why)
 {
+    char w[STORE_NAME_MAX + NOTIFY_SUBJECT_MAX + 32];
     int64_t delay = notify__backoff(n->backoff_ms, it->attempts);
-    outcome o = {.it = it, .due_at = notify__now_ms() + delay};
-    log_warn("notify: mail to %s, subject \"%s\": attempt %d failed: %s; retry in %lld ms", m->to,
-             m->subject, it->attempts + 1, why, (long long)delay);
+    outcome o = {.it = it, .due_at = notify__now_ms() + delay, .why = why};
+    log_warn("notify: %s: attempt %d failed: %s; retry in %lld ms", what(it, m, w, sizeof w),
+             it->attempts + 1, why, (long long)delay);
     record(n, retry_fn, &o);
     if (n->next_due == 0 || o.due_at < n->next_due)
         n->next_due = o.due_at;
     count(n, &n->stats.retried);
 }
 
+/* Reads the item for its channel; NULL after giving it up. */
+static const notify_channel *channel_for(notify *n, const item *it, notify_mail *m)
+{
+    *m = (notify_mail){0};
+    if (it->kind == KIND_MAIL && notify__mail_read(it->doc, m) == 0)
+        return &n->ch;
+    if (it->kind == KIND_SMS && notify__sms_read(it->doc, m) == 0)
+        return &n->sms;
+    give_up(n, it, m, it->kind == KIND_OTHER ? "unknown outbox kind" : "malformed item");
+    return NULL;
+}
+
 static void deliver(notify *n, const item *it)
 {
-    notify_mail m = {0};
-    char why[WHY_MAX];
-    if (!it->is_mail || notify__mail_read(it->doc, &m) < 0) {
-        give_up(n, it, &m, it->is_mail ? "malformed mail item" : "unknown outbox kind");
+    notify_mail m;
+    char why[WHY_MAX], w[STORE_NAME_MAX + NOTIFY_SUBJECT_MAX + 32];
+    const notify_channel *ch = channel_for(n, it, &m);
+    if (!ch)
         return;
-    }
-    int rc = n->ch.send(n->ch.ctx, &m, why, sizeof why);
+    int rc = ch->send(ch->ctx, &m, why, sizeof why);
     if (rc == NOTIFY_SENT) {
-        outcome o = {.it = it};
-        log_info("notify: mail to %s, subject \"%s\": sent (%s)", m.to, m.subject, n->ch.name);
+        outcome o = {.it = it, .now = notify__now_ms()};
+        log_info("notify: %s: sent (%s)", what(it, &m, w, sizeof w), ch->name);
         record(n, delete_fn, &o);
         count(n, &n->stats.sent);
     } else if (rc == NOTIFY_EPERM || (unsigned)it->attempts + 1 >= n->max_attempts) {

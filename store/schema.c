@@ -18,6 +18,9 @@
  * the body goes too. Message ids need only be unique among live rows: after a restart
  * the broker continues above the highest one still stored (a trigger keeping a
  * high-water mark cost one more write per acknowledged message, for nothing).
+ *
+ * Version 2: application collections (schema_app.c); version 3: device notifications
+ * (schema_notify.c).
  */
 #include <stdio.h>
 
@@ -40,11 +43,13 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 2
+#define NMIGRATIONS 3
 
 static const char *migration_sql(int version)
 {
-    return version == 1 ? migration_broker : store__app_migration;
+    return version == 1   ? migration_broker
+           : version == 2 ? store__app_migration
+                          : store__notify_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

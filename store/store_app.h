@@ -266,4 +266,55 @@ int store_outbox_retry(store_tx *tx, int64_t id, int64_t due_at, int32_t *attemp
 /** Removes the item: sent (done) or given up. STORE_ENOTFOUND. */
 int store_outbox_delete(store_tx *tx, int64_t id);
 
+/* ---- device notifications (notify/devnotify.h) -----------------------------------------
+ * Typed rows only (schema_notify.c). A user's allow-list of recipients (e-mail addresses
+ * compared ignoring ASCII case, E.164 phone numbers), and per device the notifications it
+ * asked for: queued (an outbox item exists), sent, failed, or refused (never queued; the
+ * reason says why). Never the message text. */
+
+#define STORE_RECIPIENT_MAX 254 /* longest recipient, bytes (an e-mail address) */
+
+/** Replaces the allow-list of @user_id with @list (@n entries, 0 clears it; each 1..
+ *  STORE_RECIPIENT_MAX bytes; duplicates ignoring case are kept once). */
+int store_recipients_set(store_tx *tx, const char *user_id, const char *const *list, size_t n);
+/** Calls @cb for each recipient on @user_id's allow-list, in order of the text. */
+int store_recipients_each(store_tx *tx, const char *user_id,
+                          int (*cb)(void *arg, const char *recipient), void *arg);
+/** 0 when @recipient is on @user_id's allow-list (ignoring ASCII case), else
+ *  STORE_ENOTFOUND. */
+int store_recipient_allowed(store_tx *tx, const char *user_id, const char *recipient);
+
+typedef struct store_notification {
+    int64_t id;            /* set by the store */
+    const char *device_id; /* key */
+    const char *owner_id;  /* key: the device's owner when it was recorded */
+    const char *channel;   /* "mail" | "sms" (a name) */
+    const char *recipient; /* may be "" (a refused payload without a usable one) */
+    const char *status;    /* "queued" | "sent" | "failed" | "refused" (a name) */
+    const char *reason;    /* refused: why (a name); NULL otherwise */
+    const char *rid;       /* the device's request id, or NULL */
+    int32_t attempts;
+    const char *last_error; /* the last delivery error (NULL: none) */
+    int64_t created_at;
+    int64_t sent_at; /* 0: not sent */
+} store_notification;
+
+/** Records @n (id ignored) and keeps only the @keep (>= 1) newest rows of its device; the
+ *  new id in *@id (may be NULL). */
+int store_notification_add(store_tx *tx, const store_notification *n, unsigned keep, int64_t *id);
+/** Sets the delivery outcome of notification @id: @status, @attempts, @last_error (NULL
+ *  clears), @sent_at (0: not sent). STORE_ENOTFOUND when it was trimmed meanwhile. */
+int store_notification_finish(store_tx *tx, int64_t id, const char *status, int32_t attempts,
+                              const char *last_error, int64_t sent_at);
+/** Calls @cb for the notifications of @device_id recorded for @owner_id, newest first,
+ *  with id < @before (0: from the newest), at most @limit (1..STORE_PAGE_MAX); *@more
+ *  (may be NULL) tells whether older ones follow. Strings are valid during @cb only. */
+int store_notification_list(store_tx *tx, const char *owner_id, const char *device_id,
+                            int64_t before, unsigned limit,
+                            int (*cb)(void *arg, const store_notification *n), void *arg,
+                            bool *more);
+/** Deletes every notification of @device_id (device deleted); how many in *@n (may be
+ *  NULL). */
+int store_notification_delete_device(store_tx *tx, const char *device_id, unsigned *n);
+
 #endif

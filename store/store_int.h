@@ -38,5 +38,7 @@ void store__row_skipped(store_tx *tx, const char *what, const char *key);
 
 /* SQL of migration 2 (application collections), run inside the migration transaction. */
 extern const char *const store__app_migration;
+/* SQL of migration 3 (device notifications, schema_notify.c). */
+extern const char *const store__notify_migration;
 
 #endif

@@ -58,6 +58,11 @@ ROUTES = {
     ("POST", "/v1/devices/{id}/notifications"): (OBJECT, {"recipient": "a@b.c", "message": "m"}),
     ("GET", "/v1/device-types/{name}"): (OBJECT, None),
     ("DELETE", "/v1/device-types/{name}"): (OBJECT, None),
+    ("GET", "/v1/me/notification-recipients"): (SELF, None),
+    ("PUT", "/v1/me/notification-recipients"): (SELF, {"recipients": []}),
+    ("GET", "/v1/devices/{id}/notifications"): (OBJECT, None),
+    ("POST", "/v1/devices/{id}/notifications/direct"): (OBJECT, {"recipient": "x@example.com",
+                                                                 "message": "hello"}),
     ("GET", "/v1/admin/users"): (ADMIN, None),
     ("GET", "/v1/admin/devices"): (ADMIN, None),
 }
