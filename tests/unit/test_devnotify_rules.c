@@ -39,9 +39,10 @@ Test(devnotify_rules, email_lengths)
     cr_expect_eq(devnotify_recipient_kind(addr), -1, "65-byte local part");
     /* 254 bytes in all is the limit: a@ + labels of 63 */
     char dom[260] = "";
-    while (strlen(dom) < 240)
-        strcat(dom, "bbbbbbbbb.");
-    strcat(dom, "com");
+    size_t n = 0;
+    while (n < 240)
+        n += (size_t)snprintf(dom + n, sizeof dom - n, "bbbbbbbbb.");
+    snprintf(dom + n, sizeof dom - n, "com");
     snprintf(addr, sizeof addr, "a@%s", dom);
     cr_expect_eq(devnotify_recipient_kind(addr), strlen(addr) <= 254 ? DEVNOTIFY_MAIL : -1);
     snprintf(addr, sizeof addr, "aaaaaaaaaaaaaaaaa@%s", dom);
