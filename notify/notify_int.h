@@ -97,4 +97,16 @@ bool notify__round(notify *n);
  *  capped at NOTIFY_BACKOFF_CAP. */
 int64_t notify__backoff(uint32_t backoff_ms, int32_t attempts);
 
+/* ---- channel credentials (creds.c) ---------------------------------------------------- */
+
+typedef struct notify__creds {
+    char *url, *user, *pass, *from; /* NULL when not configured */
+} notify__creds;
+
+/* Copies the non-empty strings. 0, or -1 when memory ran out (then clear it anyway). */
+int notify__creds_set(notify__creds *c, const char *url, const char *user, const char *pass,
+                      const char *from);
+/* Wipes the password and the URL, frees everything, zeroes @c. */
+void notify__creds_clear(notify__creds *c);
+
 #endif

@@ -26,7 +26,7 @@
 #define TOTAL_TIMEOUT_S   30L
 
 typedef struct sms_ctx {
-    char *url, *user, *pass, *from;
+    notify__creds cr;
 } sms_ctx;
 
 static size_t discard(char *p, size_t size, size_t nmemb, void *arg) { return size * nmemb; }
@@ -35,7 +35,7 @@ static size_t discard(char *p, size_t size, size_t nmemb, void *arg) { return si
 static char *form_body(CURL *h, const sms_ctx *c, const notify_mail *m)
 {
     char *to = curl_easy_escape(h, m->to, 0);
-    char *from = curl_easy_escape(h, c->from, 0);
+    char *from = curl_easy_escape(h, c->cr.from, 0);
     char *text = curl_easy_escape(h, m->text, 0);
     char *body = NULL;
     if (to && from && text) {
@@ -52,7 +52,7 @@ static char *form_body(CURL *h, const sms_ctx *c, const notify_mail *m)
 static int set_opts(CURL *h, const sms_ctx *c, const char *body)
 {
     int e = CURLE_OK; /* OR of every result: all are CURLE_OK (0) or it failed */
-    e |= curl_easy_setopt(h, CURLOPT_URL, c->url);
+    e |= curl_easy_setopt(h, CURLOPT_URL, c->cr.url);
     e |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     e |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     e |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -61,10 +61,10 @@ static int set_opts(CURL *h, const sms_ctx *c, const char *body)
     e |= curl_easy_setopt(h, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
     e |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* a thread of a threaded server */
     e |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (c->user) {
+    if (c->cr.user) {
         e |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        e |= curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
-        e |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass ? c->pass : "");
+        e |= curl_easy_setopt(h, CURLOPT_USERNAME, c->cr.user);
+        e |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->cr.pass ? c->cr.pass : "");
     }
     return e == CURLE_OK ? 0 : -1;
 }
@@ -110,25 +110,8 @@ static void sms_free(void *ctx)
     sms_ctx *c = ctx;
     if (!c)
         return;
-    if (c->pass)
-        OPENSSL_cleanse(c->pass, strlen(c->pass));
-    if (c->url)
-        OPENSSL_cleanse(c->url, strlen(c->url)); /* may hold user:password@ */
-    free(c->url);
-    free(c->user);
-    free(c->pass);
-    free(c->from);
+    notify__creds_clear(&c->cr);
     free(c);
-}
-
-static char *dup_opt(const char *s, bool *ok)
-{
-    if (!s || !s[0])
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *ok = false;
-    return d;
 }
 
 int notify__sms_channel(notify_channel *ch, const notify_opts *o, char *err, size_t errlen)
@@ -140,10 +123,8 @@ int notify__sms_channel(notify_channel *ch, const notify_opts *o, char *err, siz
     sms_ctx *c = calloc(1, sizeof *c);
     bool ok = c != NULL;
     if (c) {
-        c->url = dup_opt(o->sms_url, &ok);
-        c->user = dup_opt(o->sms_user, &ok);
-        c->pass = dup_opt(o->sms_pass, &ok);
-        c->from = dup_opt(o->sms_from && o->sms_from[0] ? o->sms_from : "iotcloud", &ok);
+        ok = notify__creds_set(&c->cr, o->sms_url, o->sms_user, o->sms_pass,
+                               o->sms_from && o->sms_from[0] ? o->sms_from : "iotcloud") == 0;
     }
     if (!ok) {
         sms_free(c);

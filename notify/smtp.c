@@ -34,7 +34,7 @@
 #define EWORD_IN_MAX      45  /* bytes per encoded-word: 60 base64 chars, < 75 in all */
 
 typedef struct smtp_ctx {
-    char *url, *user, *pass, *from;
+    notify__creds cr;
     bool insecure;
 } smtp_ctx;
 
@@ -143,12 +143,12 @@ static char *build_message(const smtp_ctx *c, const notify_mail *m, size_t *len)
         return NULL;
     put_date(&b);
     puts_(&b, "From: ");
-    puts_(&b, c->from);
+    puts_(&b, c->cr.from);
     puts_(&b, "\r\nTo: ");
     puts_(&b, m->to);
     puts_(&b, "\r\n");
     put_subject(&b, m->subject);
-    put_message_id(&b, c->from);
+    put_message_id(&b, c->cr.from);
     puts_(&b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Content-Transfer-Encoding: 8bit\r\n\r\n");
     put_body(&b, m->text);
@@ -178,9 +178,9 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 static int set_opts(CURL *h, const smtp_ctx *c, struct curl_slist *rcpt, reader *r)
 {
     char from[STORE_NAME_MAX + 3];
-    snprintf(from, sizeof from, "<%s>", c->from);
+    snprintf(from, sizeof from, "<%s>", c->cr.from);
     int e = CURLE_OK; /* OR of every result: all are CURLE_OK (0) or it failed */
-    e |= curl_easy_setopt(h, CURLOPT_URL, c->url);
+    e |= curl_easy_setopt(h, CURLOPT_URL, c->cr.url);
     e |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     e |= curl_easy_setopt(h, CURLOPT_MAIL_FROM, from); /* curl copies strings */
     e |= curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
@@ -192,10 +192,10 @@ static int set_opts(CURL *h, const smtp_ctx *c, struct curl_slist *rcpt, reader 
     e |= curl_easy_setopt(h, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
     /* The notifier is one thread of a multi-threaded server: no SIGALRM for timeouts. */
     e |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (c->user)
-        e |= curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
-    if (c->pass)
-        e |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass);
+    if (c->cr.user)
+        e |= curl_easy_setopt(h, CURLOPT_USERNAME, c->cr.user);
+    if (c->cr.pass)
+        e |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->cr.pass);
     return e == CURLE_OK ? 0 : -1;
 }
 
@@ -239,25 +239,8 @@ static void smtp_free(void *ctx)
     smtp_ctx *c = ctx;
     if (!c)
         return;
-    if (c->pass)
-        OPENSSL_cleanse(c->pass, strlen(c->pass));
-    if (c->url)
-        OPENSSL_cleanse(c->url, strlen(c->url)); /* may hold user:password@ */
-    free(c->url);
-    free(c->user);
-    free(c->pass);
-    free(c->from);
+    notify__creds_clear(&c->cr);
     free(c);
-}
-
-static char *dup_opt(const char *s, bool *ok)
-{
-    if (!s || !s[0])
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *ok = false;
-    return d;
 }
 
 int notify__smtp_channel(notify_channel *ch, const notify_opts *o, char *err, size_t errlen)
@@ -269,10 +252,7 @@ int notify__smtp_channel(notify_channel *ch, const notify_opts *o, char *err, si
     smtp_ctx *c = calloc(1, sizeof *c);
     bool ok = c != NULL;
     if (c) {
-        c->url = dup_opt(o->smtp_url, &ok);
-        c->user = dup_opt(o->smtp_user, &ok);
-        c->pass = dup_opt(o->smtp_pass, &ok);
-        c->from = dup_opt(o->from, &ok);
+        ok = notify__creds_set(&c->cr, o->smtp_url, o->smtp_user, o->smtp_pass, o->from) == 0;
         c->insecure = o->smtp_insecure;
     }
     if (!ok) {
