@@ -59,10 +59,13 @@ static int take_status(const bson_iter_t *it, int *out)
         v = bson_iter_int32(it);
     else if (BSON_ITER_HOLDS_INT64(it))
         v = bson_iter_int64(it);
-    else if (BSON_ITER_HOLDS_DOUBLE(it) &&
-             bson_iter_double(it) == (double)(int)bson_iter_double(it))
-        v = (int)bson_iter_double(it);
-    else
+    else if (BSON_ITER_HOLDS_DOUBLE(it)) {
+        /* range first: converting an out-of-range double to an integer is undefined */
+        double d = bson_iter_double(it);
+        if (!(d >= 100.0 && d <= 599.0) || d != (double)(int)d)
+            return -1;
+        v = (int)d;
+    } else
         return -1;
     if (v < 100 || v > 599)
         return -1;

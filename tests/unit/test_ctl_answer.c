@@ -48,6 +48,19 @@ Test(ctl_answer, status_as_double_is_fine)
     cr_assert_eq(a.status, 200);
 }
 
+/* Found by fuzz_ctl_answer: a double far outside int's range must be refused, not cast. */
+Test(ctl_answer, huge_or_fractional_status_is_malformed)
+{
+    const char *bad[] = {"{\"status\": 4e40}", "{\"status\": -4e40}", "{\"status\": 200.5}",
+                         "{\"status\": 99.0}", "{\"status\": 600.0}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parse(bad[i]);
+        cr_expect_eq(a.status, 502, "%s", bad[i]);
+        ctl__answer_done(&a);
+    }
+    parse("{}");
+}
+
 Test(ctl_answer, device_error_is_422)
 {
     parse("{\"rid\": \"1-2\", \"status\": 400, \"error\": {\"code\": \"bad_gpio\", "
