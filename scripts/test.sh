@@ -4,7 +4,7 @@
 #   2. the same suite again under ASan + UBSan
 #   3. the integration tests again against a ThreadSanitizer build of the server
 #   4. every libFuzzer target: corpus replay (regression) + a short fuzzing run
-# Environment: FUZZ_SECONDS (default 30) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 / SKIP_TSAN=1 for quick
+# Environment: FUZZ_SECONDS (default 20) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 / SKIP_TSAN=1 for quick
 # local runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +45,7 @@ fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   section "fuzz"
-  bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 fi
 
 # The last ctest summary above is the suite's verdict; say it plainly once more.
