@@ -124,21 +124,6 @@ void auth__respond_401(http_req *r, bool had_token)
                                  : "an access token is required");
 }
 
-int auth__body(http_req *r, bson_t *doc, json_field *f, size_t n)
-{
-    json_err e;
-    if (json_body(r, doc, &e) < 0) {
-        json_respond_err(r, &e);
-        return -1;
-    }
-    if (json_decode(doc, f, n, &e) < 0) {
-        bson_destroy(doc);
-        json_respond_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 void auth__respond_tokens(http_req *r, const char *access, const char *refresh, uint32_t ttl_s)
 {
     bson_t doc = BSON_INITIALIZER;

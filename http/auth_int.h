@@ -200,8 +200,6 @@ void auth__verdict_set(auth__verdict *v, int status, const char *code, const cha
 void auth__respond_verdict(http_req *r, const auth__verdict *v);
 void auth__respond_busy(http_req *r);
 void auth__respond_401(http_req *r, bool had_token);
-/* Parses the body against @f: 0 with @doc initialised, or <0 after answering. */
-int auth__body(http_req *r, bson_t *doc, json_field *f, size_t n);
 /* { access_token, refresh_token, token_type, expires_in } */
 void auth__respond_tokens(http_req *r, const char *access, const char *refresh, uint32_t ttl_s);
 

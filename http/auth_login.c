@@ -184,7 +184,7 @@ void auth__login(http_req *r)
         {"password", JSON_STR, JSON_REQUIRED, .max_len = ACCT_PASSWORD_MAX, .str = &pw},
     };
     bson_t body;
-    if (auth__body(r, &body, f, 2) < 0)
+    if (json_body_decode(r, &body, f, 2) < 0)
         return;
     auth *a = auth__of(r);
     int64_t retry = 0;

@@ -247,7 +247,7 @@ void auth__me_patch(http_req *r)
         {"family_name", JSON_STR, JSON_OPTIONAL, .max_len = 512, .str = &family},
     };
     bson_t body;
-    if (auth__body(r, &body, fl, 2) < 0)
+    if (json_body_decode(r, &body, fl, 2) < 0)
         return;
     me_op *m = NULL;
     if (!given && !family)
@@ -276,8 +276,8 @@ static void me_with_password(http_req *r, enum me_kind kind)
         {"password", JSON_STR, JSON_REQUIRED, .max_len = ACCT_PASSWORD_MAX, .str = &cur},
     };
     bson_t body;
-    if (kind == ME_PASSWORD ? auth__body(r, &body, pw_f, 2) < 0
-                            : auth__body(r, &body, del_f, 1) < 0)
+    if (kind == ME_PASSWORD ? json_body_decode(r, &body, pw_f, 2) < 0
+                            : json_body_decode(r, &body, del_f, 1) < 0)
         return;
     me_op *m = me_new(r, kind);
     if (m && (!(m->current = auth__secret_dup(cur)) ||

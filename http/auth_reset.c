@@ -53,7 +53,7 @@ void auth__forgot(http_req *r)
     const char *email, *why = NULL;
     json_field fl[] = {{"email", JSON_STR, JSON_REQUIRED, .max_len = 512, .str = &email}};
     bson_t body;
-    if (auth__body(r, &body, fl, 1) < 0)
+    if (json_body_decode(r, &body, fl, 1) < 0)
         return;
     forgot_op *f = calloc(1, sizeof *f);
     if (!f) {
@@ -190,7 +190,7 @@ void auth__reset(http_req *r)
         {"new_password", JSON_STR, JSON_REQUIRED, .max_len = ACCT_PASSWORD_MAX, .str = &pw},
     };
     bson_t body;
-    if (auth__body(r, &body, fl, 3) < 0)
+    if (json_body_decode(r, &body, fl, 3) < 0)
         return;
     reset_op *s = calloc(1, sizeof *s);
     if (!s || !(s->password = auth__secret_dup(pw)))

@@ -74,7 +74,7 @@ void auth__refresh(http_req *r)
         {"refresh_token", JSON_STR, JSON_REQUIRED, .max_len = 256, .str = &tok, .len = &len},
     };
     bson_t body;
-    if (auth__body(r, &body, fl, 1) < 0)
+    if (json_body_decode(r, &body, fl, 1) < 0)
         return;
     refresh_op *f = calloc(1, sizeof *f);
     if (!f || auth__pair_new(&f->pair) < 0) {
@@ -152,7 +152,7 @@ void auth__logout(http_req *r)
         json_field fl[] = {
             {"refresh_token", JSON_STR, JSON_OPTIONAL, .max_len = 256, .str = &rt, .len = &rlen},
         };
-        if (auth__body(r, &body, fl, 1) < 0)
+        if (json_body_decode(r, &body, fl, 1) < 0)
             return;
         parsed = true;
     }

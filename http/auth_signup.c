@@ -152,7 +152,7 @@ void auth__signup(http_req *r)
         {"family_name", JSON_STR, JSON_REQUIRED, .max_len = 512, .str = &family},
     };
     bson_t body;
-    if (auth__body(r, &body, f, sizeof f / sizeof f[0]) < 0)
+    if (json_body_decode(r, &body, f, sizeof f / sizeof f[0]) < 0)
         return;
     signup_op *s = calloc(1, sizeof *s);
     if (!s) {
@@ -236,7 +236,7 @@ void auth__confirm(http_req *r)
         {"code", JSON_STR, JSON_REQUIRED, .max_len = 16, .str = &code},
     };
     bson_t body;
-    if (auth__body(r, &body, f, 2) < 0)
+    if (json_body_decode(r, &body, f, 2) < 0)
         return;
     confirm_op *c = calloc(1, sizeof *c);
     if (!c)

@@ -32,7 +32,7 @@ static int value_body(http_req *r, enum json_type type, int64_t lo, int64_t hi, 
     int64_t v = 0;
     json_field f[] = {{"value", type, JSON_REQUIRED, .max_len = max_len, .min = lo, .max = hi,
                        .str = &s, .len = &len, .i64 = &v}};
-    if (dev__body(r, &doc, f, 1) < 0)
+    if (json_body_decode(r, &doc, f, 1) < 0)
         return -1;
     if (type == JSON_STR)
         bson_append_utf8(params, "value", 5, s, (int)len);
@@ -139,7 +139,7 @@ void dev__cmd_notify(http_req *r)
         {"recipient", JSON_STR, JSON_REQUIRED, .max_len = 320, .str = &to, .len = &to_len},
         {"message", JSON_STR, JSON_REQUIRED, .max_len = NOTE_MAX, .str = &msg, .len = &msg_len},
     };
-    if (dev__body(r, &doc, f, 2) < 0) {
+    if (json_body_decode(r, &doc, f, 2) < 0) {
         bson_destroy(&p);
         return;
     }
@@ -179,7 +179,7 @@ void dev__cmd_generic(http_req *r)
     http_req_body(r, &len);
     if (len > 0) {
         json_field f[] = {{"params", JSON_OBJ, JSON_OPTIONAL, .doc = &it}};
-        if (dev__body(r, &doc, f, 1) < 0)
+        if (json_body_decode(r, &doc, f, 1) < 0)
             return;
         if (f[0].present) {
             uint32_t dl;

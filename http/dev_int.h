@@ -80,8 +80,6 @@ void dev__type_view(const bson_t *doc, bson_t *out);
 int dev__take_attrs(http_req *r, const json_field *attrs, bson_t *out, bool *copied);
 void dev__respond_404(http_req *r);
 void dev__respond_no_ca(http_req *r);
-/* Parses the JSON body against @f: 0 with @doc set, or <0 after answering. */
-int dev__body(http_req *r, bson_t *doc, json_field *f, size_t n);
 int64_t dev__now_ms(void);
 /* Path parameter @name into @out (a device id or name); <0 after answering 404 when it
  * cannot name anything. */

@@ -249,7 +249,7 @@ void dev__patch(http_req *r)
         {"attributes", JSON_OBJ, JSON_OPTIONAL, .doc = &attrs_it},
     };
     bson_t body;
-    if (dev__body(r, &body, f, 2) < 0)
+    if (json_body_decode(r, &body, f, 2) < 0)
         return;
     obj_op *o = obj_new(r, OBJ_PATCH);
     if (o && take_patch(r, o, name, &f[1]) < 0) {

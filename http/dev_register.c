@@ -300,7 +300,7 @@ void dev__register(http_req *r)
         {"generate_key", JSON_BOOL, JSON_OPTIONAL, .b = &gen},
     };
     bson_t body;
-    if (dev__body(r, &body, f, 5) < 0)
+    if (json_body_decode(r, &body, f, 5) < 0)
         return;
     reg_op *o = reg_new(r, false);
     if (o && (take_fields(r, o, name, type, &f[2]) < 0 ||
@@ -324,7 +324,7 @@ void dev__rotate(http_req *r)
         {"generate_key", JSON_BOOL, JSON_OPTIONAL, .b = &gen},
     };
     bson_t body;
-    if (dev__body(r, &body, f, 2) < 0)
+    if (json_body_decode(r, &body, f, 2) < 0)
         return;
     reg_op *o = reg_new(r, true);
     if (o) {

@@ -240,7 +240,7 @@ void dev__type_create(http_req *r)
         {"global", JSON_BOOL, JSON_OPTIONAL, .b = &global},
     };
     bson_t body;
-    if (dev__body(r, &body, f, 4) < 0)
+    if (json_body_decode(r, &body, f, 4) < 0)
         return;
     type_op *o = type_new(r, TYPE_CREATE);
     if (o) {

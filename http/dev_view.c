@@ -120,21 +120,6 @@ void dev__respond_no_ca(http_req *r)
     http_respond_error(r, 503, "no_ca", "this server has no certificate authority of its own");
 }
 
-int dev__body(http_req *r, bson_t *doc, json_field *f, size_t n)
-{
-    json_err e;
-    if (json_body(r, doc, &e) < 0) {
-        json_respond_err(r, &e);
-        return -1;
-    }
-    if (json_decode(doc, f, n, &e) < 0) {
-        bson_destroy(doc);
-        json_respond_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 int64_t dev__now_ms(void)
 {
     struct timespec ts;

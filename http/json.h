@@ -76,6 +76,9 @@ int json_body(http_req *r, bson_t *out, json_err *e);
 int json_decode(const bson_t *doc, json_field *f, size_t n, json_err *e);
 /** Answers @e (status e->status, default 400). */
 void json_respond_err(http_req *r, const json_err *e);
+/** json_body then json_decode against @f: 0 with @doc initialised, or <0 after answering
+ *  the error (then @doc needs nothing). */
+int json_body_decode(http_req *r, bson_t *doc, json_field *f, size_t n);
 
 /** Top-level field @key of a stored document (@d may be NULL): its UTF-8 string, else
  *  NULL; its number as int64, else 0. */

@@ -61,3 +61,18 @@ int64_t json_doc_i64(const bson_t *d, const char *key)
         return bson_iter_as_int64(&it);
     return 0;
 }
+
+int json_body_decode(http_req *r, bson_t *doc, json_field *f, size_t n)
+{
+    json_err e;
+    if (json_body(r, doc, &e) < 0) {
+        json_respond_err(r, &e);
+        return -1;
+    }
+    if (json_decode(doc, f, n, &e) < 0) {
+        bson_destroy(doc);
+        json_respond_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
