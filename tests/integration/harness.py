@@ -49,11 +49,28 @@ def iotcloud_only(reason):
     return unittest.skipIf(MOSQUITTO, "iotcloud-only: " + reason)
 
 
+# Ports handed to servers we start come from below the kernel's ephemeral range (32768+),
+# so the outgoing connections of tests running in parallel cannot take them between the
+# check here and the server's bind.
+_PORT_LOW, _PORT_HIGH = 20000, 32000
+_given_ports = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago and not handed out before."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(_PORT_LOW, _PORT_HIGH)
+        if port in _given_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise AssertionError("no free port in %d..%d" % (_PORT_LOW, _PORT_HIGH))
 
 
 def uniq(prefix="c"):
@@ -155,6 +172,10 @@ def _mosquitto_conf(b, extra_args):
 
 # ---- the broker process --------------------------------------------------------------------
 
+class PortClash(AssertionError):
+    """The server could not bind a port we picked: another process took it meanwhile."""
+
+
 class Broker:
     """One broker process. start() waits until both listeners accept connections; stop()
     sends SIGTERM and checks exit code 0 and a clean sanitizer report."""
@@ -164,10 +185,7 @@ class Broker:
         self.allow_anonymous = allow_anonymous
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="iotcloud-itest-")
-        self.port = free_port()
-        self.tls_port = free_port()
-        while self.tls_port == self.port:
-            self.tls_port = free_port()
+        self._pick_ports()
         self.cafile = os.path.join(self.data_dir, "ca", "ca.crt")
         self.proc = None
         self.stderr_path = os.path.join(self.data_dir, "broker.stderr")
@@ -183,17 +201,41 @@ class Broker:
                 "--listen", "mqtts://%s:%d" % (HOST, self.tls_port)]
         return cmd + self.extra_args
 
-    def start(self):
+    def _pick_ports(self):
+        """New listener ports after a clash with another process (subclasses add theirs)."""
+        self.port = free_port()
+        self.tls_port = free_port()
+
+    def listen_ports(self):
+        """The ports start() waits for."""
+        return [self.port, self.tls_port]
+
+    def start(self, attempts=3):
+        for attempt in range(attempts):
+            try:
+                return self._start_once()
+            except PortClash:
+                if attempt + 1 == attempts:
+                    raise
+                self._pick_ports()
+        return self
+
+    def _start_once(self):
         cmd = self.command()
         self._stderr = open(self.stderr_path, "ab")
+        log_from = self._stderr.tell()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr,
                                      stderr=self._stderr)
         deadline = time.monotonic() + START_TIMEOUT
-        pending = [self.port, self.tls_port]
+        pending = self.listen_ports()
         while pending:
             if self.proc.poll() is not None:
+                self._close_log()
+                text = self.stderr_text()
+                if "Address already in use" in text[log_from:]:
+                    raise PortClash(text[log_from:])
                 raise AssertionError("broker exited with %s during start-up: %s\n%s"
-                                     % (self.proc.returncode, cmd, self.stderr_text()))
+                                     % (self.proc.returncode, cmd, text))
             if time.monotonic() > deadline:
                 self.kill9()
                 raise AssertionError("broker did not listen on %s within %.0f s: %s\n%s"

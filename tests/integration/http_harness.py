@@ -9,13 +9,12 @@ curl-driven client (curl is the real client: TLS, chunking and header handling a
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
 from collections import namedtuple
 
-from harness import HOST, START_TIMEOUT, WAIT, Broker, free_port
+from harness import HOST, WAIT, Broker, free_port
 
 Reply = namedtuple("Reply", "status headers json raw")
 
@@ -23,22 +22,16 @@ Reply = namedtuple("Reply", "status headers json raw")
 class HttpServer(Broker):
     def __init__(self, extra_args=(), **kw):
         super().__init__(extra_args=extra_args, **kw)
+
+    def _pick_ports(self):
+        super()._pick_ports()
         self.https_port = free_port()
 
     def command(self):
         return super().command() + ["--listen", "https://%s:%d" % (HOST, self.https_port)]
 
-    def start(self):
-        super().start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                socket.create_connection((HOST, self.https_port), timeout=0.5).close()
-                return self
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("no https listener: %s" % self.stderr_text())
-                time.sleep(0.05)
+    def listen_ports(self):
+        return super().listen_ports() + [self.https_port]
 
     def mail_codes(self, kind):
         """Codes of @kind ("confirmation" / "password reset") printed so far, in order."""

@@ -20,23 +20,18 @@ Run this file directly for a self-test (sends two mails with smtplib).
 
 import email
 import email.policy
-import socket
 import threading
 import time
 from collections import namedtuple
 
 from aiosmtpd.controller import Controller
 
+from harness import free_port
+
 HOST = "127.0.0.1"
 
 # One accepted message: envelope (mail_from, rcpt_tos) and the parsed RFC 5322 message.
 Mail = namedtuple("Mail", "mail_from rcpt_tos to subject body message raw")
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 class _Handler:
@@ -60,7 +55,7 @@ class SmtpSink:
 
     def __init__(self, reject=()):
         self.reject = {a.lower() for a in reject}
-        self.port = _free_port()
+        self.port = free_port()
         self.url = "smtp://%s:%d" % (HOST, self.port)
         self.messages = []
         self._cond = threading.Condition()
