@@ -20,7 +20,8 @@
  * high-water mark cost one more write per acknowledged message, for nothing).
  *
  * Version 2: application collections (schema_app.c); version 3: device notifications
- * (schema_notify.c).
+ * (schema_notify.c); version 4: device activity — events, history, queued commands,
+ * idempotency keys (schema_activity.c).
  */
 #include <stdio.h>
 
@@ -43,13 +44,14 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 3
+#define NMIGRATIONS 4
 
 static const char *migration_sql(int version)
 {
     return version == 1   ? migration_broker
            : version == 2 ? store__app_migration
-                          : store__notify_migration;
+           : version == 3 ? store__notify_migration
+                          : store__activity_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

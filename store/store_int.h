@@ -40,5 +40,7 @@ void store__row_skipped(store_tx *tx, const char *what, const char *key);
 extern const char *const store__app_migration;
 /* SQL of migration 3 (device notifications, schema_notify.c). */
 extern const char *const store__notify_migration;
+/* SQL of migration 4 (device activity, schema_activity.c). */
+extern const char *const store__activity_migration;
 
 #endif
