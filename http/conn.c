@@ -375,9 +375,14 @@ void hconn__closed(hconn *c)
     if (c->ip_counted)
         http__ip_release(&c->s->ips, c->peer_ip);
     if (c->req) {
-        if (c->req->dispatched)
-            c->req->c = NULL; /* its late respond call just frees it */
-        else
+        if (c->req->dispatched) {
+            http_req *r = c->req;
+            r->c = NULL; /* its late respond call just frees it */
+            void (*gone)(void *) = r->gone_fn;
+            r->gone_fn = NULL;
+            if (gone)
+                gone(r->gone_arg); /* may answer (free) r */
+        } else
             http__req_free(c->req);
     }
     free(c->pend);

@@ -20,6 +20,7 @@
 #include "ctl/ctl.h"
 #include "http/dev_cmd.h"
 #include "http/dev_int.h"
+#include "http/idem.h"
 #include "ident/devdir.h"
 
 #define TIMEOUT_DEFAULT_MS 5000
@@ -32,6 +33,7 @@ typedef struct cmd_op cmd_op;
 typedef struct cmd_slot {
     cmd_op *op;
     size_t i;
+    ctl_call *call; /* until its reply */
 } cmd_slot;
 
 struct cmd_op {
@@ -127,6 +129,7 @@ static void on_reply(void *arg, const ctl_reply *rep)
 {
     cmd_slot *s = arg;
     cmd_op *o = s->op;
+    s->call = NULL;
     if (rep->status == 200 && !o->fail) {
         take_value(o, s->i, rep->value);
         if (rep->latency_us > o->latency_us)
@@ -149,6 +152,18 @@ static void on_reply(void *arg, const ctl_reply *rep)
     op_free(o);
 }
 
+/* The client closed the connection: its calls are cancelled (a request already sent still
+ * reaches the device; its answer is dropped) and the detached request is freed. */
+static void on_gone(void *arg)
+{
+    cmd_op *o = arg;
+    for (size_t i = 0; i < o->n; i++)
+        if (o->slots[i].call)
+            ctl_call_cancel(o->slots[i].call);
+    http_respond_error(o->r, 499, "client_closed", "the client closed the connection");
+    op_free(o);
+}
+
 static void start_calls(cmd_op *o)
 {
     if (!o->a->ctl) {
@@ -157,12 +172,19 @@ static void start_calls(cmd_op *o)
         return;
     }
     o->pending = o->n;
-    for (size_t i = 0; i < o->n; i++) {
-        o->slots[i] = (cmd_slot){o, i};
-        if (!ctl_call_start(o->a->ctl, o->id, o->parts[i].api, &o->params, o->timeout_ms,
-                            o->wait_ms, on_reply, &o->slots[i])) {
+    for (size_t i = 0; i < o->n; i++)
+        o->slots[i] = (cmd_slot){o, i, NULL};
+    for (size_t i = 0; i < o->n; i++)
+        o->slots[i].call = ctl_call_start(o->a->ctl, o->id, o->parts[i].api, &o->params,
+                                          o->timeout_ms, o->wait_ms, on_reply, &o->slots[i]);
+    http_req_on_gone(o->r, on_gone, o);
+    for (size_t i = 0, n = o->n; i < n; i++) {
+        if (!o->slots[i].call) {
+            bool last = o->pending == 1;
             ctl_reply rep = {.status = 500, .err_code = "internal", .err_msg = "out of memory"};
             on_reply(&o->slots[i], &rep);
+            if (last) /* answered and freed */
+                return;
         }
     }
 }
@@ -208,6 +230,23 @@ static bool exists(api *a, const char *id)
     return a->dd && devdir_exists(a->dd, (const uint8_t *)id, strlen(id));
 }
 
+/* After the Idempotency-Key check (http/idem.h): the device, then the calls. */
+static void cmd_go(void *arg)
+{
+    cmd_op *o = arg;
+    if (strlen(o->key) <= STORE_ID_MAX && owned(o->a, o->key, o->owner)) {
+        memcpy(o->id, o->key, strlen(o->key) + 1);
+        start_calls(o);
+    } else if (exists(o->a, o->key)) { /* another user's device */
+        dev__respond_404(o->r);
+        op_free(o);
+    } else {
+        http_job_submit(&o->j, o->r, find_run, find_done);
+    }
+}
+
+static void cmd_drop(void *arg) { op_free(arg); }
+
 void dev__cmd_run(http_req *r, const dev_cmd_part *parts, size_t n, bson_t *params)
 {
     api *a = api_of(r);
@@ -236,13 +275,5 @@ void dev__cmd_run(http_req *r, const dev_cmd_part *parts, size_t n, bson_t *para
         op_free(o);
         return;
     }
-    if (strlen(o->key) <= STORE_ID_MAX && owned(a, o->key, o->owner)) {
-        memcpy(o->id, o->key, strlen(o->key) + 1);
-        start_calls(o);
-    } else if (exists(a, o->key)) { /* another user's device */
-        dev__respond_404(r);
-        op_free(o);
-    } else {
-        http_job_submit(&o->j, r, find_run, find_done);
-    }
+    http_idem(r, cmd_go, cmd_drop, o);
 }

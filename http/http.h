@@ -135,6 +135,26 @@ void http_req_set_principal(http_req *r, const http_principal *p);
 void http_req_set_ctx(http_req *r, void *ctx);
 void *http_req_ctx(const http_req *r);
 
+/** @fn(@arg) runs once, on @r's loop, if the connection closes while @r waits for its
+ *  answer — work nobody will read can stop (device calls are cancelled). The handler still
+ *  answers @r (that call just frees it), and may do so from inside @fn. One per request. */
+void http_req_on_gone(http_req *r, void (*fn)(void *arg), void *arg);
+
+/** What a respond call answers, for http_req_on_answer. @headers: the "Name: value" lines
+ *  added with http_req_add_header. Valid during the callback only. */
+typedef struct http_answer {
+    int status;
+    const char *ctype; /* NULL: no body */
+    const void *body;
+    size_t len;
+    const char *const *headers;
+    size_t nheaders;
+} http_answer;
+
+/** @fn(@arg, answer) runs inside @r's respond call, before @r is freed — also when the
+ *  connection is gone (for http/idem.c, which stores answers). One per request. */
+void http_req_on_answer(http_req *r, void (*fn)(void *arg, const http_answer *a), void *arg);
+
 /* ---- responses (exactly one per request; frees the request) --------------------------- */
 
 /** Adds a response header (e.g. Retry-After, Allow, Location, Cache-Control) before the

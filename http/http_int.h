@@ -178,6 +178,10 @@ struct http_req {
     uint64_t start_us;
     char *xhdr[HTTP_MAX_RESP_HEADERS]; /* "Name: value" added by the handler */
     size_t nxhdr;
+    void (*gone_fn)(void *arg); /* http_req_on_gone */
+    void *gone_arg;
+    void (*answer_fn)(void *arg, const http_answer *a); /* http_req_on_answer */
+    void *answer_arg;
 };
 
 http_req *http__req_new(hconn *c);

@@ -327,3 +327,15 @@ int http_req_add_header(http_req *r, const char *name, const char *value)
     r->xhdr[r->nxhdr++] = h;
     return 0;
 }
+
+void http_req_on_gone(http_req *r, void (*fn)(void *arg), void *arg)
+{
+    r->gone_fn = fn;
+    r->gone_arg = arg;
+}
+
+void http_req_on_answer(http_req *r, void (*fn)(void *arg, const http_answer *a), void *arg)
+{
+    r->answer_fn = fn;
+    r->answer_arg = arg;
+}

@@ -165,12 +165,24 @@ static void count(http_server *s, int status)
         HTTP_STAT_ADD(s, status_5xx, 1);
 }
 
+static void tell_answer(http_req *r, int status, const char *ctype, const void *body, size_t len)
+{
+    void (*fn)(void *, const http_answer *) = r->answer_fn;
+    r->answer_fn = NULL;
+    if (!fn)
+        return;
+    http_answer a = {status, ctype, body, len, (const char *const *)r->xhdr, r->nxhdr};
+    fn(r->answer_arg, &a);
+}
+
 static void respond(http_req *r, int status, const char *ctype, const void *body, size_t len,
                     bool json)
 {
+    tell_answer(r, status, ctype, body, len);
     hconn *c = r->c;
     if (!c) { /* the connection closed while the handler worked: nobody to answer */
-        log_debug("http %s: answer %d dropped, connection gone", r->id, status);
+        count(r->s, status);
+        access_log(r, status, 0);
         http__req_free(r);
         return;
     }
