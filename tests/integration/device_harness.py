@@ -7,12 +7,15 @@ certificate, a device secret or a user's access token.
   Api            login(user) -> token; register(token, name, csr=.. | generate_key=True)
   device_ctx     ssl context presenting a device certificate (cert/key files)
   mqtt_client    harness.Client with optional credentials
+  TwoUserCase    a test case on one DeviceServer with two logged-in users and a scratch dir
 """
 
 import os
+import shutil
 import ssl
 import subprocess
 import tempfile
+import unittest
 import uuid
 
 from harness import HOST, Client, iotcloud_bin
@@ -116,3 +119,26 @@ def mqtt_client(server, client_id, ctx=None, username=None, password=None, clean
 
 def scratch_dir():
     return tempfile.mkdtemp(prefix="iotcloud-dev-")
+
+
+class TwoUserCase(unittest.TestCase):
+    """One DeviceServer (extra arguments in EXTRA) for the class, with users `user` and
+    `other` logged in (`token`, `other_token`), `api`, and a scratch dir `dir`."""
+
+    EXTRA = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = DeviceServer(extra_args=cls.EXTRA)
+        cls.user = cls.srv.add_user(uname("owner"))
+        cls.other = cls.srv.add_user(uname("other"))
+        cls.srv.start()
+        cls.api = Api(cls.srv)
+        cls.token = cls.api.login(cls.user)
+        cls.other_token = cls.api.login(cls.other)
+        cls.dir = scratch_dir()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)

@@ -16,32 +16,18 @@ import unittest
 import unittest.mock
 import uuid
 
-from device_harness import Api, DeviceServer, register_device, scratch_dir, uname
+from device_harness import TwoUserCase, register_device
 from harness import HOST, iotcloud_only, sanitizer_findings
 from test_devsim import DeviceProc, devsim_bin
 
 UP = 15.0
 
 
-class ControlBase(unittest.TestCase):
-    EXTRA = ()
-
+class ControlBase(TwoUserCase):
     @classmethod
     def setUpClass(cls):
         cls.devsim = devsim_bin()
-        cls.srv = DeviceServer(extra_args=cls.EXTRA)
-        cls.user = cls.srv.add_user(uname("owner"))
-        cls.other = cls.srv.add_user(uname("other"))
-        cls.srv.start()
-        cls.api = Api(cls.srv)
-        cls.token = cls.api.login(cls.user)
-        cls.other_token = cls.api.login(cls.other)
-        cls.dir = scratch_dir()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.stop()
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        super().setUpClass()
 
     def setUp(self):
         self.procs = []

@@ -3,7 +3,6 @@ the generate_key and device-secret paths, users with access tokens, topic polici
 revocation closing live sessions (issue #5)."""
 
 import os
-import shutil
 import sqlite3
 import select
 import ssl
@@ -11,29 +10,17 @@ import subprocess
 import time
 import unittest
 
-from device_harness import (Api, DeviceServer, device_ctx, mqtt_client, register_device,
-                            scratch_dir, uname, write)
+from device_harness import TwoUserCase, device_ctx, mqtt_client, register_device, uname, write
 from harness import WAIT
 
 SUBACK_FAIL = 128
 
 
-class DeviceMqttCase(unittest.TestCase):
+class DeviceMqttCase(TwoUserCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = DeviceServer()
-        cls.alice = cls.srv.add_user(uname("alice"))
-        cls.bob = cls.srv.add_user(uname("bob"))
-        cls.srv.start()
-        cls.api = Api(cls.srv)
-        cls.tok_a = cls.api.login(cls.alice)
-        cls.tok_b = cls.api.login(cls.bob)
-        cls.dir = scratch_dir()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.stop()
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        super().setUpClass()
+        cls.alice, cls.bob, cls.tok_a, cls.tok_b = cls.user, cls.other, cls.token, cls.other_token
 
     def setUp(self):
         self.clients = []

@@ -10,7 +10,8 @@ import threading
 import time
 import unittest
 
-from device_harness import Api, DeviceServer, mqtt_client, register_device, scratch_dir, uname
+from device_harness import (Api, DeviceServer, TwoUserCase, mqtt_client, register_device,
+                            scratch_dir, uname)
 from harness import HOST, iotcloud_only, sanitizer_findings
 
 UP = 15.0
@@ -43,23 +44,7 @@ class HandDevice:
 
 
 @iotcloud_only("Idempotency-Key is iotcloud's")
-class IdempotencyCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = DeviceServer()
-        cls.user = cls.srv.add_user(uname("owner"))
-        cls.other = cls.srv.add_user(uname("other"))
-        cls.srv.start()
-        cls.api = Api(cls.srv)
-        cls.token = cls.api.login(cls.user)
-        cls.other_token = cls.api.login(cls.other)
-        cls.dir = scratch_dir()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.stop()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
+class IdempotencyCase(TwoUserCase):
     def setUp(self):
         self.devices = []
 

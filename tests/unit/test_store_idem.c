@@ -2,46 +2,28 @@
  * Idempotency keys in the store (store/store_idem.h) against a real SQLite file: claim,
  * answer, replay lookup, other requests, expiry, stale in-progress rows, release, purge.
  */
-#include <criterion/criterion.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "store/store_db.h"
 #include "store/store_idem.h"
+#include "store_util.h"
 
 #define TTL   1000
 #define STALE 100
 
-static char dir[64];
-static char path[96];
 static store *st;
 static store_tx tx_;
 static store_tx *tx = &tx_;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_store_idem_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/idem.db", dir);
-    char err[256];
-    store_opts o = {.path = path};
-    st = store_open(&o, err, sizeof err);
-    cr_assert_not_null(st, "store_open: %s", err);
+    tmp_setup();
+    st = open_store();
     tx_ = (store_tx){st, st->db}; /* no store thread: the test owns the connection */
 }
 
 static void teardown(void)
 {
     store_close(st);
-    char p[128];
-    static const char *const sfx[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    tmp_teardown();
 }
 
 TestSuite(store_idem, .init = setup, .fini = teardown);
