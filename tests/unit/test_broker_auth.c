@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "broker/broker_int.h"
-#include "store_util.h"
+#include "broker_srv_util.h"
 
 /* ---- a hook with scripted answers ------------------------------------------------------ */
 
@@ -658,87 +658,6 @@ static void on_connect_timer(void *arg, const broker_auth_req *q, broker_auth_ti
 
 static const broker_auth timer_ops = {.connect = on_connect_timer, .owns = owns, .arg = &hk};
 
-typedef struct srv {
-    broker *b;
-    store *st;
-    net_server *s;
-    uv_thread_t th;
-    uint16_t port;
-} srv;
-
-static void run_thread(void *arg) { net_server_run(arg); }
-
-static void srv_start(srv *h)
-{
-    char err[256] = "";
-    h->st = open_store();
-    broker_opts o = {
-        .allow_anonymous = true,
-        .max_packet_size = 1u << 20,
-        .max_inflight = 32,
-        .max_queued = 1000,
-        .max_keepalive = 65535,
-        .connect_timeout_ms = 10000,
-        .auth = &timer_ops,
-        .st = h->st,
-    };
-    h->b = broker_new(&o);
-    cr_assert_not_null(h->b);
-    cr_assert_eq(broker_restore(h->b, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(store_start(h->st), 0);
-    net_server_opts so = {.workers = 2,
-                          .loop_init = broker_loop_init,
-                          .loop_fini = broker_loop_fini,
-                          .loop_arg = h->b};
-    h->s = net_server_new(&so, NULL, err, sizeof err);
-    cr_assert_not_null(h->s, "%s", err);
-    net_listener_opts lo = {
-        .host = "127.0.0.1", .protos = {&broker_mqtt_proto}, .proto_args = {h->b}, .n_protos = 1};
-    cr_assert_eq(net_server_listen(h->s, &lo, err, sizeof err), 0, "%s", err);
-    h->port = net_server_listener_port(h->s, 0);
-    cr_assert_eq(uv_thread_create(&h->th, run_thread, h->s), 0);
-}
-
-static void srv_stop(srv *h)
-{
-    net_server_stop(h->s);
-    uv_thread_join(&h->th);
-    store_close(h->st);
-    net_server_free(h->s);
-    broker_free(h->b);
-}
-
-static int dial(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static void send_all(int fd, const uint8_t *p, size_t n)
-{
-    cr_assert_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-/* Reads exactly @n bytes and compares them with @want. */
-static void expect_bytes(int fd, const uint8_t *want, size_t n)
-{
-    uint8_t got[64];
-    size_t have = 0;
-    cr_assert_leq(n, sizeof got);
-    while (have < n) {
-        ssize_t r = recv(fd, got + have, n - have, 0);
-        cr_assert_gt(r, 0, "connection ended early");
-        have += (size_t)r;
-    }
-    cr_assert_eq(memcmp(got, want, n), 0);
-}
-
 static size_t encode_publish(uint8_t *out, size_t cap, const char *topic, uint8_t qos, bool retain,
                              uint16_t pid)
 {
@@ -754,7 +673,7 @@ Test(auth_loop, timer_answer_pipelined_input_then_purge, .init = tmp_setup, .fin
     memset(&hk, 0, sizeof hk);
     answer(0, BROKER_WHO_DEVICE, "d1");
     srv h = {0};
-    srv_start(&h);
+    srv_start(&h, &timer_ops, NULL);
     static const uint8_t connack[] = {0x20, 2, 0, 0}, suback1[] = {0x90, 3, 0, 7, 1},
                          suback0[] = {0x90, 3, 0, 7, 0}, puback3[] = {0x40, 2, 0, 3};
 

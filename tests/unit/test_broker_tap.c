@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "broker/broker_int.h"
-#include "store_util.h"
+#include "broker_srv_util.h"
 
 /* ---- the tap: a recorder ------------------------------------------------------------------ */
 
@@ -550,92 +550,6 @@ Test(tap, server_publish_from_tap_callback_reaches_device)
 
 /* ---- on real loops: the server publishes on one loop to a device on another ----------- */
 
-typedef struct srv {
-    broker *b;
-    store *st;
-    net_server *s;
-    uv_thread_t th;
-    uint16_t port;
-} srv;
-
-static void run_thread(void *arg) { net_server_run(arg); }
-
-static void srv_start(srv *h)
-{
-    char err[256] = "";
-    h->st = open_store();
-    broker_opts o = {
-        .allow_anonymous = true,
-        .max_packet_size = 1u << 20,
-        .max_inflight = 32,
-        .max_queued = 1000,
-        .max_keepalive = 65535,
-        .connect_timeout_ms = 10000,
-        .auth = &auth_ops,
-        .st = h->st,
-    };
-    h->b = broker_new(&o);
-    cr_assert_not_null(h->b);
-    broker_set_tap(h->b, &tap);
-    cr_assert_eq(broker_restore(h->b, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(store_start(h->st), 0);
-    net_server_opts so = {.workers = 2,
-                          .loop_init = broker_loop_init,
-                          .loop_fini = broker_loop_fini,
-                          .loop_arg = h->b};
-    h->s = net_server_new(&so, NULL, err, sizeof err);
-    cr_assert_not_null(h->s, "%s", err);
-    net_listener_opts lo = {
-        .host = "127.0.0.1", .protos = {&broker_mqtt_proto}, .proto_args = {h->b}, .n_protos = 1};
-    cr_assert_eq(net_server_listen(h->s, &lo, err, sizeof err), 0, "%s", err);
-    h->port = net_server_listener_port(h->s, 0);
-    cr_assert_eq(uv_thread_create(&h->th, run_thread, h->s), 0);
-}
-
-static void srv_stop(srv *h)
-{
-    net_server_stop(h->s);
-    uv_thread_join(&h->th);
-    store_close(h->st);
-    net_server_free(h->s);
-    broker_free(h->b);
-}
-
-static int dial(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static void send_all(int fd, const uint8_t *p, size_t n)
-{
-    cr_assert_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-static void recv_all(int fd, uint8_t *got, size_t n)
-{
-    size_t have = 0;
-    while (have < n) {
-        ssize_t r = recv(fd, got + have, n - have, 0);
-        cr_assert_gt(r, 0, "connection ended early");
-        have += (size_t)r;
-    }
-}
-
-static void expect_bytes(int fd, const uint8_t *want, size_t n)
-{
-    uint8_t got[64];
-    cr_assert_leq(n, sizeof got);
-    recv_all(fd, got, n);
-    cr_assert_eq(memcmp(got, want, n), 0);
-}
-
 /* Waits (up to 5 s) for an event of @kind for @dev; returns its index. */
 static int wait_ev(char kind, const char *dev)
 {
@@ -674,7 +588,7 @@ Test(tap_loop, publish_across_loops_presence_keepalive, .init = tmp_setup, .fini
 {
     n_ev = 0;
     srv h = {0};
-    srv_start(&h);
+    srv_start(&h, &auth_ops, &tap);
     static const uint8_t connack[] = {0x20, 2, 0, 0}, suback1[] = {0x90, 3, 0, 7, 1};
     int dev = dial(h.port);
     uint8_t out[512];
