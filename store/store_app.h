@@ -340,9 +340,8 @@ int store_notification_delete_device(store_tx *tx, const char *device_id, unsign
 
 /** Creates command @id for @device_id of @owner_id in state QUEUED at @now (one transition)
  *  expiring at @expires_at. @doc (may be NULL): the caller's fields. STORE_EEXISTS. */
-int store_command_create(store_tx *tx, const char *id, const char *device_id,
-                         const char *owner_id, const char *api, int64_t now, int64_t expires_at,
-                         const bson_t *doc);
+int store_command_create(store_tx *tx, const char *id, const char *device_id, const char *owner_id,
+                         const char *api, int64_t now, int64_t expires_at, const bson_t *doc);
 /** The command @id if it belongs to @owner_id (another owner's: STORE_ENOTFOUND). */
 int store_command_get(store_tx *tx, const char *owner_id, const char *id, bson_t **out);
 /** Moves command @id to state @to at @now (updated_at, one more transition) and sets the
@@ -354,9 +353,9 @@ int store_command_set_state(store_tx *tx, const char *id, const char *from, cons
 /** Calls @cb for the commands of @device_id owned by @owner_id, in state @state (NULL:
  *  any), with id > @after (NULL: from the start), in id order, at most @limit
  *  (1..STORE_PAGE_MAX, 0 = STORE_PAGE_MAX); fills @page (may be NULL). */
-int store_command_list(store_tx *tx, const char *owner_id, const char *device_id,
-                       const char *state, const char *after, unsigned limit,
-                       int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page);
+int store_command_list(store_tx *tx, const char *owner_id, const char *device_id, const char *state,
+                       const char *after, unsigned limit, int (*cb)(void *arg, const bson_t *doc),
+                       void *arg, store_page *page);
 /** Calls @cb for at most @limit (1..STORE_PAGE_MAX) QUEUED commands of @device_id in
  *  creation order (created_at, then id). @cb must not change commands: collect, then
  *  change. */
