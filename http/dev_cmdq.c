@@ -139,10 +139,11 @@ static void create_done(http_job *hj, int rc)
                            "delivered, cancel some, or let them expire",
                            cmdq_max_queued(o->a->cq));
     } else {
+        net_loop *l = http_req_loop(r); /* answering frees @r */
         snprintf(loc, sizeof loc, "/v1/commands/%s", o->id);
         http_req_add_header(r, "Location", loc);
         respond_view(r, 202, o->doc);
-        cmdq_kick(o->a->cq, http_req_loop(r), o->dev);
+        cmdq_kick(o->a->cq, l, o->dev);
     }
     op_free(o);
 }

@@ -63,6 +63,9 @@ ROUTES = {
     ("GET", "/v1/devices/{id}/notifications"): (OBJECT, None),
     ("POST", "/v1/devices/{id}/notifications/direct"): (OBJECT, {"recipient": "x@example.com",
                                                                  "message": "hello"}),
+    ("GET", "/v1/devices/{id}/commands"): (OBJECT, None),
+    ("GET", "/v1/commands/{id}"): (OBJECT, None),
+    ("DELETE", "/v1/commands/{id}"): (OBJECT, None),
     ("GET", "/v1/admin/users"): (ADMIN, None),
     ("GET", "/v1/admin/devices"): (ADMIN, None),
 }
