@@ -105,6 +105,7 @@ void cmdq_loop_fini(cmdq *q, net_loop *l)
     unsigned i = net_loop_index(l);
     if (i < CMDQ_MAX_LOOPS)
         q->closing[i] = true;
+    cmdq__later_close(q, l);
     if (i == 0 && q->sweep_on) {
         uv_close((uv_handle_t *)&q->sweep, NULL);
         q->sweep_on = false;

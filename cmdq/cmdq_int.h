@@ -18,8 +18,10 @@ struct cmdq {
     store *st;
     ctl *c;
     cmdq_opts o;
-    /* closing[i]: loop i ran cmdq_loop_fini; written and read by loop i only */
+    /* closing[i]: loop i ran cmdq_loop_fini; later[i]: its delayed kicks (deliver.c);
+     * each written and read by loop i only */
     bool closing[CMDQ_MAX_LOOPS];
+    struct cmdq__later *later[CMDQ_MAX_LOOPS];
     /* the expiry sweep: its timer belongs to the first loop; one job in flight at most */
     uv_timer_t sweep;
     bool sweep_on;
@@ -29,6 +31,8 @@ struct cmdq {
 
 int64_t cmdq__now_ms(void);
 bool cmdq__closing(const cmdq *q, net_loop *l);
+/* Closes loop @l's delayed kicks (cmdq_loop_fini). */
+void cmdq__later_close(cmdq *q, net_loop *l);
 /* The presence listener (ctl_add_presence_listener): a connect kicks a round. */
 void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms);
 

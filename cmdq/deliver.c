@@ -14,7 +14,8 @@
 
 #include "cmdq/cmdq_int.h"
 
-#define API_MAX 64 /* ctl's api name bound */
+#define API_MAX  64   /* ctl's api name bound */
+#define LATER_MS 1000 /* ctl said busy: the next round of that device after this long */
 
 typedef struct round round;
 
@@ -214,17 +215,76 @@ static void classify(const ctl_reply *rep, outcome *o)
     }
 }
 
+/* ---- delayed kicks: a busy device is not asked again at once ---------------------------- */
+
+typedef struct cmdq__later {
+    struct cmdq__later *next, **prev;
+    uv_timer_t t;
+    cmdq *q;
+    net_loop *l;
+    char dev[STORE_ID_MAX + 1];
+} later;
+
+static void later_closed(uv_handle_t *h) { free(h->data); }
+
+static void later_unlink(later *k)
+{
+    *k->prev = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    uv_close((uv_handle_t *)&k->t, later_closed);
+}
+
+static void on_later(uv_timer_t *t)
+{
+    later *k = t->data;
+    cmdq_kick(k->q, k->l, k->dev);
+    later_unlink(k);
+}
+
+static void kick_later(cmdq *q, net_loop *l, const char *dev)
+{
+    unsigned i = net_loop_index(l);
+    later *k = i < CMDQ_MAX_LOOPS ? calloc(1, sizeof *k) : NULL;
+    if (!k)
+        return; /* stays QUEUED: the next kick or connect sends it */
+    k->q = q;
+    k->l = l;
+    memcpy(k->dev, dev, strlen(dev) + 1);
+    uv_timer_init(net_loop_uv(l), &k->t);
+    k->t.data = k;
+    k->next = q->later[i];
+    k->prev = &q->later[i];
+    if (k->next)
+        k->next->prev = &k->next;
+    q->later[i] = k;
+    uv_timer_start(&k->t, on_later, LATER_MS, 0);
+}
+
+void cmdq__later_close(cmdq *q, net_loop *l)
+{
+    unsigned i = net_loop_index(l);
+    while (i < CMDQ_MAX_LOOPS && q->later[i])
+        later_unlink(q->later[i]);
+}
+
 /* ---- a round on its loop --------------------------------------------------------------- */
 
+/* A full round may have left commands behind: the next round at once; a busy device's
+ * after LATER_MS (ctl's window is taken by other calls). */
 static void round_end(round *r)
 {
-    bool again = (r->busy || r->rows == CMDQ_BATCH) && !cmdq__closing(r->q, r->l);
     cmdq *q = r->q;
     net_loop *l = r->l;
+    bool closing = cmdq__closing(q, l), busy = r->busy, full = r->rows == CMDQ_BATCH;
     char dev[STORE_ID_MAX + 1];
     memcpy(dev, r->dev, sizeof dev);
     round_free(r);
-    if (again)
+    if (closing)
+        return;
+    if (busy)
+        kick_later(q, l, dev);
+    else if (full)
         cmdq_kick(q, l, dev);
 }
 

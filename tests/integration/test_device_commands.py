@@ -4,6 +4,7 @@ REST, bench/devsim as the devices (helpers of test_device_control).
   QueueCase     queue for an offline device, delivery on connect (and at once when online),
                 states and transitions, device error, timeout, expiry, cancel, lists,
                 owners, the per-device cap (429), bad requests, deletion with the device
+  BusyCase      more commands than a round and than ctl's window: later rounds send them
   RestartCase   a command queued before a restart is delivered after it (same data dir)
 """
 
@@ -189,6 +190,22 @@ class QueueCase(QueueBase):
         cmd = self.queue("GET", "/v1/devices/%s/mac" % d[0])
         self.assertEqual(self.call("DELETE", "/v1/devices/" + d[0]).status, 204)
         self.assertEqual(self.call("GET", "/v1/commands/" + cmd["id"]).status, 404)
+
+
+@iotcloud_only("queued commands are iotcloud's")
+class BusyCase(QueueBase):
+    """More commands than one round (32) and than ctl's window + queue (4 + 4): the rest go
+    back to QUEUED and later rounds send them; all of them succeed."""
+    EXTRA = ("--device-max-inflight", "4", "--device-max-queued", "4")
+
+    def test_many_commands_all_delivered(self):
+        d = self.device()
+        ids = [self.queue("PUT", "/v1/devices/%s/gpio/%d" % (d[0], i % 32), {"value": 1})["id"]
+               for i in range(36)]
+        self.run_devsim([d])
+        for cmd_id in ids:
+            done = self.wait_state(cmd_id)
+            self.assertEqual((done["state"], done["result"]["value"]), ("SUCCEEDED", 1), done)
 
 
 @iotcloud_only("queued commands are iotcloud's")
