@@ -3,6 +3,7 @@
  * loop hooks and the expiry sweep. Delivery rounds are in deliver.c.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cmdq/cmdq_int.h"
@@ -15,6 +16,15 @@ int64_t cmdq__now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void *cmdq__zalloc(size_t size)
+{
+    size_t n = (size + 127) / 128 * 128;
+    void *p = aligned_alloc(128, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
 }
 
 bool cmdq__closing(const cmdq *q, net_loop *l)

@@ -30,6 +30,9 @@ struct cmdq {
 };
 
 int64_t cmdq__now_ms(void);
+/* Zeroed memory for a struct embedding a bson_t (which asks for 128-byte alignment, more
+ * than calloc promises); free() frees it. NULL when memory runs out. */
+void *cmdq__zalloc(size_t size);
 bool cmdq__closing(const cmdq *q, net_loop *l);
 /* Closes loop @l's delayed kicks (cmdq_loop_fini). */
 void cmdq__later_close(cmdq *q, net_loop *l);

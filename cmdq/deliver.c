@@ -136,7 +136,7 @@ void cmdq_kick(cmdq *q, net_loop *l, const char *dev)
     ctl_presence(q->c, dev, &pi);
     if (!pi.online)
         return;
-    round *r = calloc(1, sizeof *r);
+    round *r = cmdq__zalloc(sizeof *r);
     if (!r)
         return; /* stays QUEUED: the next kick or connect sends it */
     r->q = q;
@@ -292,7 +292,7 @@ static void on_reply(void *arg, const ctl_reply *rep)
 {
     item *k = arg;
     round *r = k->r;
-    outcome *o = calloc(1, sizeof *o);
+    outcome *o = cmdq__zalloc(sizeof *o);
     if (rep->status == 429)
         r->busy = true;
     if (o) { /* else it stays SENT until the next start-up's recovery */

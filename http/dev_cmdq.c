@@ -44,7 +44,11 @@ typedef struct cq_op {
 
 static cq_op *op_new(http_req *r)
 {
-    cq_op *o = calloc(1, sizeof *o);
+    /* bson_t members ask for 128-byte alignment, more than calloc promises */
+    size_t size = (sizeof(cq_op) + 127) / 128 * 128;
+    cq_op *o = aligned_alloc(128, size);
+    if (o)
+        memset(o, 0, size);
     if (!o) {
         http_respond_error(r, 500, "internal", "out of memory");
         return NULL;
