@@ -133,10 +133,11 @@ class RouteAuthTest(unittest.TestCase):
                 self.assertEqual(r.status, 401, "%s %s with %s token: %s"
                                  % (method, pattern, label, r.raw))
                 self.assertEqual(r.json["error"]["code"], "unauthorized", r.raw)
-        # fresh tokens (the TTL is short); bob is neither the owner nor an administrator
-        tok_b = self.api.login(self.bob)
+        # fresh tokens (the TTL is short: one per route, so a slow build never sees one
+        # expire); bob is neither the owner nor an administrator
         for (method, pattern), (kind, body) in guarded:
             path = self.fill(pattern, dev, tname)
+            tok_b = self.api.login(self.bob)
             if kind == OBJECT:
                 r = self.api.call(method, path, body, token=tok_b)
                 self.assertEqual(r.status, 404, "%s %s as another user: %s"
