@@ -84,6 +84,8 @@ static const config_key keys[] = {
      "device control: calls sent and unanswered per device"},
     {"device-max-queued", KIND_U32, F(device_max_queued), 1, 65536, "N",
      "device control: calls waiting behind them per device (beyond: 429)"},
+    {"device-max-commands-queued", KIND_U32, F(device_max_commands_queued), 1, 1000000, "N",
+     "queued commands (?mode=queue) waiting per device (beyond: 429)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -137,6 +139,7 @@ void config_defaults(iot_config *c)
     c->device_cert_days = 365;
     c->device_max_inflight = 16;
     c->device_max_queued = 64;
+    c->device_max_commands_queued = 1000;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;

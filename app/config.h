@@ -56,10 +56,11 @@ typedef struct iot_config {
     uint32_t refresh_token_ttl_s; /* "refresh-token-ttl" seconds, default 2592000 */
     uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
     /* device identity */
-    uint32_t device_cert_days;    /* "device-cert-days", default 365 */
-    uint32_t device_max_inflight; /* "device-max-inflight", default 16 */
-    uint32_t device_max_queued;   /* "device-max-queued", default 64 */
-    char public_host[256];        /* "public-host": name devices connect to; default host name */
+    uint32_t device_cert_days;           /* "device-cert-days", default 365 */
+    uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */
+    uint32_t device_max_queued;          /* "device-max-queued", default 64 */
+    uint32_t device_max_commands_queued; /* "device-max-commands-queued", default 1000 */
+    char public_host[256]; /* "public-host": name devices connect to; default host name */
     /* notifier */
     char smtp_url[CONFIG_PATH_MAX]; /* "smtp-url": smtp[s]://host:port; "" = log channel */
     char smtp_user[256];            /* "smtp-user" */

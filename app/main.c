@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/http_setup.h"
 #include "broker/broker.h"
+#include "cmdq/cmdq.h"
 #include "ctl/ctl.h"
 #include "ca/ca.h"
 #include "ca/revset.h"
@@ -163,17 +164,21 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
 typedef struct loop_hooks {
     broker *br;
     ctl *ctl;
+    cmdq *cq;
 } loop_hooks;
 
 static void hooks_init(net_loop *l, void *arg)
 {
     loop_hooks *h = arg;
     broker_loop_init(l, h->br);
+    cmdq_loop_init(h->cq, l);
 }
 
+/* Queued commands first: the calls ctl then ends go back to QUEUED without a new round. */
 static void hooks_fini(net_loop *l, void *arg)
 {
     loop_hooks *h = arg;
+    cmdq_loop_fini(h->cq, l);
     ctl_loop_fini(h->ctl, l);
     broker_loop_fini(l, h->br);
 }
@@ -188,6 +193,15 @@ static ctl *make_ctl(const iot_config *cfg, broker *br)
     }
     broker_set_tap(br, ctl_tap(c));
     return c;
+}
+
+static cmdq *make_cmdq(const iot_config *cfg, store *st, ctl *c)
+{
+    cmdq_opts o = {.max_queued = cfg->device_max_commands_queued};
+    cmdq *q = cmdq_new(st, c, &o);
+    if (!q)
+        log_error("queued commands: out of memory");
+    return q;
 }
 
 static void log_ctl_stats(ctl *c)
@@ -229,6 +243,7 @@ static int run(const iot_config *cfg)
     app_ident ident = {0};
     mqtt_auth *ma = NULL;
     devnotify *dn = NULL;
+    cmdq *cq = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -245,7 +260,8 @@ static int run(const iot_config *cfg)
         goto out;
     }
     br = make_broker(cfg, st, mqtt_auth_hook(ma));
-    if (!br || !(dc = make_ctl(cfg, br)) || store_start(st) < 0)
+    if (!br || !(dc = make_ctl(cfg, br)) || !(cq = make_cmdq(cfg, st, dc)) ||
+        cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -263,7 +279,8 @@ static int run(const iot_config *cfg)
     web.api.br = br;
     web.api.purge = broker_purge_client;
     web.api.ctl = dc;
-    hooks = (loop_hooks){br, dc};
+    web.api.cq = cq;
+    hooks = (loop_hooks){br, dc, cq};
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
@@ -292,6 +309,7 @@ out:
     app_store_close(st);
     net_server_free(srv);
     devnotify_free(dn); /* every job it submitted has completed */
+    cmdq_free(cq);      /* likewise */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

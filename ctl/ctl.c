@@ -70,6 +70,8 @@ static void on_presence(void *arg, net_loop *l, const char *dev, bool online, in
     }
     ctl__table_unlock(sh);
     ctl__post_grants(c, l, g, ng);
+    for (size_t i = 0; i < c->n_presence; i++)
+        c->presence[i].fn(c->presence[i].arg, l, dev, online, at_ms);
 }
 
 ctl *ctl_new(broker *b, const ctl_opts *o)
@@ -111,6 +113,16 @@ void ctl_set_on_message(ctl *c,
 {
     c->o.on_message = fn;
     c->o.on_message_arg = arg;
+}
+
+int ctl_add_presence_listener(ctl *c, ctl_presence_fn fn, void *arg)
+{
+    if (c->n_presence == CTL_PRESENCE_MAX)
+        return -1;
+    c->presence[c->n_presence].fn = fn;
+    c->presence[c->n_presence].arg = arg;
+    c->n_presence++;
+    return 0;
 }
 
 const broker_tap *ctl_tap(ctl *c) { return &c->tap; }

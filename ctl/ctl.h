@@ -58,6 +58,16 @@ void ctl_set_on_message(ctl *c,
                                    const uint8_t *p, size_t n),
                         void *arg);
 
+/** A presence listener: @dev connected (@online) or disconnected at @at_ms (wall clock), on
+ *  the device's loop @l, after ctl's own table took the change (so ctl_presence and
+ *  ctl_call_start already see it). Must not block. */
+typedef void (*ctl_presence_fn)(void *arg, net_loop *l, const char *dev, bool online,
+                                int64_t at_ms);
+#define CTL_PRESENCE_MAX 4 /* listeners at most */
+/** Adds a presence listener (queued commands, history, ...), called in the order added.
+ *  Main thread, before the loops run. 0, or -1 when CTL_PRESENCE_MAX are set. */
+int ctl_add_presence_listener(ctl *c, ctl_presence_fn fn, void *arg);
+
 /** How a call ended. Pointers are valid during the callback only. */
 typedef struct ctl_reply {
     int status;           /* 200 answered; 422 the device reported an error; 502 the answer

@@ -39,6 +39,7 @@ typedef struct api {
     void (*purge)(struct broker *br, const char *client_id);
     struct api_crl *crl;  /* the current CRL (http/devices.h); owned by the devices module */
     struct ctl *ctl;      /* device control (ctl/ctl.h); NULL: command routes answer 503 */
+    struct cmdq *cq;      /* queued commands (cmdq/cmdq.h); NULL: ?mode=queue answers 503 */
     struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
                            * notification answers 503 */
     api_mqtt_info mqtt;

@@ -43,6 +43,10 @@ static const http_route routes[] = {
     {HTTP_PUT, "/v1/devices/{id}/status", dev__cmd_status_put, HTTP_AUTH_USER},
     {HTTP_POST, "/v1/devices/{id}/uart", dev__cmd_uart, HTTP_AUTH_USER},
     {HTTP_POST, "/v1/devices/{id}/notifications", dev__cmd_notify, HTTP_AUTH_USER},
+    /* queued commands (dev_cmdq.c) */
+    {HTTP_GET, "/v1/devices/{id}/commands", dev__cmdq_list, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/commands/{id}", dev__cmdq_get, HTTP_AUTH_USER},
+    {HTTP_DELETE, "/v1/commands/{id}", dev__cmdq_cancel, HTTP_AUTH_USER},
 };
 
 int devices_add_routes(http_server *s)

@@ -27,6 +27,8 @@
 #define TIMEOUT_MIN_MS     100
 #define TIMEOUT_MAX_MS     30000
 #define WAIT_MAX_MS        30000
+#define TTL_DEFAULT_S      86400
+#define TTL_MAX_S          604800
 
 typedef struct cmd_op cmd_op;
 
@@ -45,6 +47,8 @@ struct cmd_op {
     char id[STORE_ID_MAX + 1];
     bool found;
     uint32_t timeout_ms, wait_ms;
+    bool queue;     /* ?mode=queue */
+    uint32_t ttl_s; /* queue: ?ttl_s */
     dev_cmd_part parts[DEV_CMD_MAX_CALLS];
     cmd_slot slots[DEV_CMD_MAX_CALLS];
     size_t n, pending;
@@ -189,6 +193,35 @@ static void start_calls(cmd_op *o)
     }
 }
 
+/* The device is known and owned: call it now or queue the command. */
+static void dispatch(cmd_op *o)
+{
+    if (!o->queue) {
+        start_calls(o);
+        return;
+    }
+    dev__cmdq_create(o->r, o->owner, o->id, o->parts[0].api, &o->params, o->timeout_ms, o->ttl_s);
+    op_free(o);
+}
+
+/* ?mode (absent or "sync": call now; "queue") and ?ttl_s into @o. 0 or <0 after a 400. */
+static int query_mode(http_req *r, cmd_op *o)
+{
+    const char *m = http_req_query(r, "mode");
+    if (!m || strcmp(m, "sync") == 0)
+        return 0;
+    if (strcmp(m, "queue") != 0) {
+        http_respond_field(r, "mode", "\"sync\" or \"queue\" expected");
+        return -1;
+    }
+    if (o->n != 1) {
+        http_respond_field(r, "mode", "this route gathers several calls and cannot be queued");
+        return -1;
+    }
+    o->queue = true;
+    return query_ms(r, "ttl_s", TTL_DEFAULT_S, 1, TTL_MAX_S, &o->ttl_s);
+}
+
 /* Store thread: {id} was not a device id of the directory: maybe a name. */
 static int find_run(store_tx *tx, http_job *hj)
 {
@@ -216,7 +249,7 @@ static void find_done(http_job *hj, int rc)
         dev__respond_404(o->r);
         op_free(o);
     } else {
-        start_calls(o);
+        dispatch(o);
     }
 }
 
@@ -236,7 +269,7 @@ static void cmd_go(void *arg)
     cmd_op *o = arg;
     if (strlen(o->key) <= STORE_ID_MAX && owned(o->a, o->key, o->owner)) {
         memcpy(o->id, o->key, strlen(o->key) + 1);
-        start_calls(o);
+        dispatch(o);
     } else if (exists(o->a, o->key)) { /* another user's device */
         dev__respond_404(o->r);
         op_free(o);
@@ -271,7 +304,7 @@ void dev__cmd_run(http_req *r, const dev_cmd_part *parts, size_t n, bson_t *para
     if (dev__param_key(r, "id", o->key) < 0 ||
         query_ms(r, "timeout_ms", TIMEOUT_DEFAULT_MS, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS,
                  &o->timeout_ms) < 0 ||
-        query_ms(r, "wait_online_ms", 0, 0, WAIT_MAX_MS, &o->wait_ms) < 0) {
+        query_ms(r, "wait_online_ms", 0, 0, WAIT_MAX_MS, &o->wait_ms) < 0 || query_mode(r, o) < 0) {
         op_free(o);
         return;
     }

@@ -272,7 +272,9 @@ int store_device_delete(store_tx *tx, const char *owner_id, const char *id)
     int rc;
     if ((rc = store__bind_text(s, 1, id)) < 0 || (rc = store__bind_text(s, 2, owner_id)) < 0)
         return rc;
-    return store__exec_one(tx, s);
+    if ((rc = store__exec_one(tx, s)) < 0)
+        return rc;
+    return store_command_delete_device(tx, id, NULL);
 }
 
 int store_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,

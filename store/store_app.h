@@ -317,4 +317,65 @@ int store_notification_list(store_tx *tx, const char *owner_id, const char *devi
  *  NULL). */
 int store_notification_delete_device(store_tx *tx, const char *device_id, unsigned *n);
 
+/* ---- queued device commands (?mode=queue, cmdq/cmdq.h) ---------------------------------
+ * Document: { _id, v, device_id, owner_id, api, state, created_at, updated_at, expires_at,
+ * transitions: [ {state, at}, ... ], <caller's fields> } where the caller's fields are, by
+ * convention of the REST API: params (object), timeout_ms (int32), and once it ended
+ * status (int32), result (object: the device's value) or error {code, message}.
+ * The store owns the state machine's bookkeeping: every state change rewrites the typed
+ * columns (state, updated_at) and the document (state, updated_at, one more transition),
+ * so GET shows each state a command passed through with its time. States are names
+ * (STORE_CMD_*); the store does not judge which transitions are legal, except that a
+ * change may require the current state (@from). Lists by id: the API chooses time-ordered
+ * ids, so id order is creation order. */
+
+#define STORE_CMD_QUEUED    "QUEUED"
+#define STORE_CMD_SENT      "SENT"
+#define STORE_CMD_DELIVERED "DELIVERED"
+#define STORE_CMD_SUCCEEDED "SUCCEEDED"
+#define STORE_CMD_FAILED    "FAILED"
+#define STORE_CMD_TIMED_OUT "TIMED_OUT"
+#define STORE_CMD_EXPIRED   "EXPIRED"
+#define STORE_CMD_CANCELED  "CANCELED"
+
+/** Creates command @id for @device_id of @owner_id in state QUEUED at @now (one transition)
+ *  expiring at @expires_at. @doc (may be NULL): the caller's fields. STORE_EEXISTS. */
+int store_command_create(store_tx *tx, const char *id, const char *device_id, const char *owner_id,
+                         const char *api, int64_t now, int64_t expires_at, const bson_t *doc);
+/** The command @id if it belongs to @owner_id (another owner's: STORE_ENOTFOUND). */
+int store_command_get(store_tx *tx, const char *owner_id, const char *id, bson_t **out);
+/** Moves command @id to state @to at @now (updated_at, one more transition) and sets the
+ *  caller's fields of @extra (may be NULL; each replaces a field of that name). With
+ *  @from non-NULL the command must be in state @from: else STORE_ENOTFOUND, like a
+ *  missing command (the caller reads the state when it must tell the two apart). */
+int store_command_set_state(store_tx *tx, const char *id, const char *from, const char *to,
+                            int64_t now, const bson_t *extra);
+/** Calls @cb for the commands of @device_id owned by @owner_id, in state @state (NULL:
+ *  any), with id > @after (NULL: from the start), in id order, at most @limit
+ *  (1..STORE_PAGE_MAX, 0 = STORE_PAGE_MAX); fills @page (may be NULL). */
+int store_command_list(store_tx *tx, const char *owner_id, const char *device_id, const char *state,
+                       const char *after, unsigned limit, int (*cb)(void *arg, const bson_t *doc),
+                       void *arg, store_page *page);
+/** Calls @cb for at most @limit (1..STORE_PAGE_MAX) QUEUED commands of @device_id in
+ *  creation order (created_at, then id). @cb must not change commands: collect, then
+ *  change. */
+int store_command_each_queued(store_tx *tx, const char *device_id, unsigned limit,
+                              int (*cb)(void *arg, const bson_t *doc), void *arg);
+/** How many commands of @device_id are QUEUED (the per-device cap). */
+int store_command_count_queued(store_tx *tx, const char *device_id, uint64_t *out);
+/** Moves at most @max (1..STORE_PAGE_MAX) QUEUED commands with expires_at <= @now to
+ *  EXPIRED, calling @cb (may be NULL) with each one's id and device id; how many in *@n
+ *  (may be NULL). */
+int store_command_expire(store_tx *tx, int64_t now, unsigned max,
+                         void (*cb)(void *arg, const char *id, const char *device_id), void *arg,
+                         unsigned *n);
+/** Start-up recovery: every SENT or DELIVERED command (the process stopped before its
+ *  outcome was stored) goes back to QUEUED at @now and is sent again when its device
+ *  connects: delivery is at least once, like MQTT QoS 1. How many in *@n (may be NULL).
+ *  Before the loops run (store_sync). */
+int store_command_requeue(store_tx *tx, int64_t now, unsigned *n);
+/** Deletes every command of @device_id (the device is deleted); how many in *@n (may be
+ *  NULL). */
+int store_command_delete_device(store_tx *tx, const char *device_id, unsigned *n);
+
 #endif
