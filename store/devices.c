@@ -272,7 +272,13 @@ int store_device_delete(store_tx *tx, const char *owner_id, const char *id)
     int rc;
     if ((rc = store__bind_text(s, 1, id)) < 0 || (rc = store__bind_text(s, 2, owner_id)) < 0)
         return rc;
-    return store__exec_one(tx, s);
+    if ((rc = store__exec_one(tx, s)) < 0)
+        return rc;
+    /* what the device left behind goes with it (a new device may reuse nothing of it) */
+    if ((rc = store_history_delete_device(tx, id, NULL)) < 0 ||
+        (rc = store_device_event_delete_device(tx, id, NULL)) < 0)
+        return rc;
+    return store_notification_delete_device(tx, id, NULL);
 }
 
 int store_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,
