@@ -394,9 +394,8 @@ int store_history_add(store_tx *tx, const store_history *h, unsigned keep, int64
  *  from the newest), newest first, at most @limit (1..STORE_PAGE_MAX); fills @page (may be
  *  NULL). A row whose params or reply is not valid BSON is handed out with NULL there. */
 int store_history_list(store_tx *tx, const char *device_id, const store_history_filter *f,
-                       int64_t before, unsigned limit,
-                       int (*cb)(void *arg, const store_history *h), void *arg,
-                       store_activity_page *page);
+                       int64_t before, unsigned limit, int (*cb)(void *arg, const store_history *h),
+                       void *arg, store_activity_page *page);
 /** Deletes every history row of @device_id; how many in *@n (may be NULL). */
 int store_history_delete_device(store_tx *tx, const char *device_id, unsigned *n);
 
