@@ -57,7 +57,8 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
     ctl__answer_done(&a);
 }
 
-static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms)
+static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                        const char *reason)
 {
     ctl *c = arg;
     ctl__ticket g[CTL_GRANTS_MAX];
@@ -70,6 +71,8 @@ static void on_presence(void *arg, net_loop *l, const char *dev, bool online, in
     }
     ctl__table_unlock(sh);
     ctl__post_grants(c, l, g, ng);
+    if (c->o.on_presence)
+        c->o.on_presence(c->o.on_presence_arg, dev, online, at_ms, reason);
 }
 
 ctl *ctl_new(broker *b, const ctl_opts *o)
@@ -111,6 +114,15 @@ void ctl_set_on_message(ctl *c,
 {
     c->o.on_message = fn;
     c->o.on_message_arg = arg;
+}
+
+void ctl_set_on_presence(ctl *c,
+                         void (*fn)(void *arg, const char *dev, bool online, int64_t at_ms,
+                                    const char *reason),
+                         void *arg)
+{
+    c->o.on_presence = fn;
+    c->o.on_presence_arg = arg;
 }
 
 const broker_tap *ctl_tap(ctl *c) { return &c->tap; }

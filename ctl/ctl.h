@@ -44,6 +44,11 @@ typedef struct ctl_opts {
     void (*on_message)(void *arg, net_loop *l, const char *dev, const char *api, const uint8_t *p,
                        size_t n);
     void *on_message_arg;
+    /* Every presence change of a device, on its loop, after ctl's own bookkeeping: e.g.
+     * recording connect / disconnect events. @reason as broker_tap.on_presence (NULL when
+     * @online). Must not block. NULL: none. */
+    void (*on_presence)(void *arg, const char *dev, bool online, int64_t at_ms, const char *reason);
+    void *on_presence_arg;
 } ctl_opts;
 
 /** @b: where requests are published (broker_publish) and whose tap feeds ctl (the caller
@@ -57,6 +62,12 @@ void ctl_set_on_message(ctl *c,
                         void (*fn)(void *arg, net_loop *l, const char *dev, const char *api,
                                    const uint8_t *p, size_t n),
                         void *arg);
+
+/** Sets ctl_opts.on_presence after ctl_new; main thread, before the loops run. */
+void ctl_set_on_presence(ctl *c,
+                         void (*fn)(void *arg, const char *dev, bool online, int64_t at_ms,
+                                    const char *reason),
+                         void *arg);
 
 /** How a call ended. Pointers are valid during the callback only. */
 typedef struct ctl_reply {

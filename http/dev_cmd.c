@@ -11,12 +11,15 @@
  * device id; another user's device answers 404 like a missing one. Only a name that is
  * not an id costs a store job. Several parts (GET .../network) run in parallel and answer
  * once: their values under their fields, latency_us the slowest, or the first failure.
+ * Every part that ends is recorded in the device's history (activity/devlog.h: a store job,
+ * not awaited), one row per part, source "rest", actor the calling user.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "activity/devlog.h"
 #include "ctl/ctl.h"
 #include "http/dev_cmd.h"
 #include "http/dev_int.h"
@@ -123,10 +126,29 @@ static void take_value(cmd_op *o, size_t i, const bson_t *v)
         BSON_APPEND_NULL(&o->out, o->parts[i].field);
 }
 
+/* One part's end into the device's history. */
+static void record(const cmd_op *o, size_t i, const ctl_reply *rep)
+{
+    devlog_call_info c = {
+        .device_id = o->id,
+        .api = o->parts[i].api,
+        .source = "rest",
+        .actor = o->owner[0] ? o->owner : NULL,
+        .params = &o->params,
+        .status = rep->status,
+        .latency_us = rep->latency_us,
+        .reply = rep->status == 200 ? rep->value : NULL,
+        .error_code = rep->status == 200 ? NULL : rep->err_code,
+        .error_message = rep->status == 200 ? NULL : rep->err_msg,
+    };
+    devlog_call(o->a->dl, &c);
+}
+
 static void on_reply(void *arg, const ctl_reply *rep)
 {
     cmd_slot *s = arg;
     cmd_op *o = s->op;
+    record(o, s->i, rep);
     if (rep->status == 200 && !o->fail) {
         take_value(o, s->i, rep->value);
         if (rep->latency_us > o->latency_us)
