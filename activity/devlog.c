@@ -205,6 +205,13 @@ void devlog_call(devlog *d, const devlog_call_info *c)
 static int event_run(store_tx *tx, store_job *sj)
 {
     event_job *j = (event_job *)(void *)sj;
+    /* The purge of a deleted device reports its disconnect after the delete committed:
+     * such an event would outlive its device. Events are rare; the lookup is cheap. */
+    bson_t *doc = NULL;
+    int rc = store_device_get_any(tx, j->dev, &doc);
+    bson_destroy(doc);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
     return store_device_event_add(tx, j->dev, j->online ? "connected" : "disconnected",
                                   j->has_reason ? j->reason : NULL, j->at, j->d->o.events_max);
 }

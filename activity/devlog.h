@@ -57,7 +57,8 @@ typedef struct devlog_call_info {
 /** Records an exchange (nothing when history is disabled). Never blocks. */
 void devlog_call(devlog *d, const devlog_call_info *c);
 /** Records a connect (@online) or a disconnect with @reason (may be NULL). Never blocks.
- *  Has the shape of ctl_opts.on_presence (@arg = the devlog). */
+ *  Has the shape of ctl_opts.on_presence (@arg = the devlog). The event of a device that
+ *  no longer exists when the job runs (the purge that follows a delete) is not kept. */
 void devlog_presence(void *arg, const char *dev, bool online, int64_t at_ms, const char *reason);
 
 /** The outcome word of a ctl_reply status: "ok", "device_error", "bad_answer", "offline",
