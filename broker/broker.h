@@ -162,7 +162,7 @@ typedef struct broker_tap {
      *  sent), "keepalive" (no packet in 1.5 keepalives), "connection_lost" (EOF or reset),
      *  "socket_error" (socket or TLS error), "slow_reader", "closed_by_server" (protocol
      *  error), "takeover" (a newer connection of the same client id), "purged" (revoked
-     *  or deleted), "shutdown". */
+     *  or deleted), "shutdown", "closed" (a transport that gave no reason). */
     void (*on_presence)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
                         const char *reason);
     void *arg;
