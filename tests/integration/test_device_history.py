@@ -80,6 +80,15 @@ class HistoryCase(ActivityBase):
                          ["get_gateway", "get_ip", "get_mac", "get_subnet"])
         self.assertTrue(all(x["outcome"] == "ok" for x in h), h)
 
+    def test_notification_text_is_not_kept(self):
+        dev = self.started()[0]
+        r = self.call("POST", "/v1/devices/%s/notifications" % dev,
+                      {"recipient": "ops@example.com", "message": "door open"})
+        self.assertEqual(r.status, 200, r.raw)
+        x = self.wait_rows(dev, 1)["history"][0]
+        self.assertEqual((x["api"], x["outcome"], x["params"], x["reply"]),
+                         ("trigger_notification", "ok", None, None))
+
     def test_paging_and_filters(self):
         dev, name, _ = self.started()
         base = "/v1/devices/" + dev
