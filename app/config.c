@@ -86,6 +86,10 @@ static const config_key keys[] = {
      "device control: calls waiting behind them per device (beyond: 429)"},
     {"device-max-commands-queued", KIND_U32, F(device_max_commands_queued), 1, 1000000, "N",
      "queued commands (?mode=queue) waiting per device (beyond: 429)"},
+    {"device-history-max", KIND_U32, F(device_history_max), 0, 1000000, "N",
+     "device history rows kept per device (0: no history)"},
+    {"device-events-max", KIND_U32, F(device_events_max), 0, 1000000, "N",
+     "connect / disconnect events kept per device (0: none)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -140,6 +144,8 @@ void config_defaults(iot_config *c)
     c->device_max_inflight = 16;
     c->device_max_queued = 64;
     c->device_max_commands_queued = 1000;
+    c->device_history_max = 1000;
+    c->device_events_max = 200;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;

@@ -60,7 +60,9 @@ typedef struct iot_config {
     uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */
     uint32_t device_max_queued;          /* "device-max-queued", default 64 */
     uint32_t device_max_commands_queued; /* "device-max-commands-queued", default 1000 */
-    char public_host[256]; /* "public-host": name devices connect to; default host name */
+    uint32_t device_history_max; /* "device-history-max" per device, default 1000 (0: off) */
+    uint32_t device_events_max;  /* "device-events-max" per device, default 200 (0: off) */
+    char public_host[256];       /* "public-host": name devices connect to; default host name */
     /* notifier */
     char smtp_url[CONFIG_PATH_MAX]; /* "smtp-url": smtp[s]://host:port; "" = log channel */
     char smtp_user[256];            /* "smtp-user" */

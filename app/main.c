@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/http_setup.h"
 #include "broker/broker.h"
+#include "activity/devlog.h"
 #include "cmdq/cmdq.h"
 #include "ctl/ctl.h"
 #include "ca/ca.h"
@@ -214,6 +215,30 @@ static void log_ctl_stats(ctl *c)
              s.late_dropped);
 }
 
+/* The activity recorder: presence events from ctl, calls from the REST API. */
+static devlog *make_devlog(const iot_config *cfg, store *st, ctl *c)
+{
+    devlog_opts o = {.history_max = cfg->device_history_max, .events_max = cfg->device_events_max};
+    devlog *d = devlog_new(st, &o);
+    if (!d) {
+        log_error("device activity: out of memory");
+        return NULL;
+    }
+    if (ctl_add_presence_listener(c, devlog_presence, d) < 0) {
+        devlog_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void log_devlog_stats(devlog *d)
+{
+    devlog_stats s;
+    devlog_stats_get(d, &s);
+    log_info("device activity: %llu records, %llu dropped (store behind), %llu failed", s.recorded,
+             s.dropped, s.failed);
+}
+
 static void log_stats(broker *br)
 {
     broker_stats b;
@@ -244,6 +269,7 @@ static int run(const iot_config *cfg)
     mqtt_auth *ma = NULL;
     devnotify *dn = NULL;
     cmdq *cq = NULL;
+    devlog *dl = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -260,8 +286,8 @@ static int run(const iot_config *cfg)
         goto out;
     }
     br = make_broker(cfg, st, mqtt_auth_hook(ma));
-    if (!br || !(dc = make_ctl(cfg, br)) || !(cq = make_cmdq(cfg, st, dc)) ||
-        cmdq_recover(cq) < 0 || store_start(st) < 0)
+    if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
+        !(cq = make_cmdq(cfg, st, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -280,6 +306,7 @@ static int run(const iot_config *cfg)
     web.api.purge = broker_purge_client;
     web.api.ctl = dc;
     web.api.cq = cq;
+    web.api.dl = dl;
     hooks = (loop_hooks){br, dc, cq};
     net_server_opts so = {
         .workers = cfg->workers,
@@ -310,6 +337,9 @@ out:
     net_server_free(srv);
     devnotify_free(dn); /* every job it submitted has completed */
     cmdq_free(cq);      /* likewise */
+    if (dl && rc == 0)
+        log_devlog_stats(dl);
+    devlog_free(dl); /* likewise */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

@@ -136,4 +136,4 @@ for name, v in (("latency_us (server)", server_us), ("round trip us (client)", c
 PY
 kill -INT "$(cat "$work/sim.pid")" 2>/dev/null || true
 kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true
-grep -h "device control:" "$work/server.log" || true
+grep -h -e "device control:" -e "device activity:" "$work/server.log" || true

@@ -157,8 +157,14 @@ typedef struct broker_tap {
     /** A DEVICE principal's connection became the live one for its session (@online,
      *  right after CONNACK 0) or ended (!@online: disconnect, keepalive expiry, protocol
      *  error, takeover by a newer connection, purge). @at_ms is wall-clock ms. For a
-     *  takeover the old connection's offline comes before the new one's online. */
-    void (*on_presence)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms);
+     *  takeover the old connection's offline comes before the new one's online.
+     *  @reason (offline only; NULL when online), a static name: "disconnect" (DISCONNECT
+     *  sent), "keepalive" (no packet in 1.5 keepalives), "connection_lost" (EOF or reset),
+     *  "socket_error" (socket or TLS error), "slow_reader", "closed_by_server" (protocol
+     *  error), "takeover" (a newer connection of the same client id), "purged" (revoked
+     *  or deleted), "shutdown", "closed" (a transport that gave no reason). */
+    void (*on_presence)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                        const char *reason);
     void *arg;
 } broker_tap;
 

@@ -306,8 +306,9 @@ struct mconn {
     bool transport_gone; /* the transport closed; free when the hand-over lands */
     bool handover_pending;
     bool clean_disconnect;
-    bool policed; /* who is not ANON: PUBLISH goes through the topic policy (hot path) */
-    session *s;   /* attached session (one reference) */
+    const char *gone_why; /* why the transport ended (net_glue.c), a static name or NULL */
+    bool policed;         /* who is not ANON: PUBLISH goes through the topic policy (hot path) */
+    session *s;           /* attached session (one reference) */
     bmsg *will;
     uint16_t keepalive;
     uint64_t connect_deadline; /* CONNECT must be complete by then, however it trickles */
@@ -438,8 +439,9 @@ void expiry__loop_fini(bloop *lp);
 void tap__publish(mconn *c, bmsg *m, bool durable);
 /* handover.c, right after CONNACK 0: @c's DEVICE principal is online. */
 void tap__online(mconn *c, int64_t at_ms);
-/* The connection ended or lost its session: offline, if online was reported. */
-void tap__offline(mconn *c);
+/* The connection ended or lost its session: offline, if online was reported. @why: a
+ * static name ("takeover", "purged"), or NULL to derive it from how the transport ended. */
+void tap__offline(mconn *c, const char *why);
 
 /* Resumes reading and handles input held while a session hand-over or back-pressure
  * paused the connection. */

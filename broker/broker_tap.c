@@ -94,16 +94,18 @@ void tap__online(mconn *c, int64_t at_ms)
     if (!tap || !is_device(c) || !tap->on_presence || c->state != MC_CONNECTED)
         return;
     c->tap_online = true;
-    tap->on_presence(tap->arg, c->lp->nl, c->who.id, true, at_ms);
+    tap->on_presence(tap->arg, c->lp->nl, c->who.id, true, at_ms, NULL);
 }
 
-void tap__offline(mconn *c)
+void tap__offline(mconn *c, const char *why)
 {
     if (!c->tap_online)
         return;
     c->tap_online = false;
+    if (!why) /* a DISCONNECT before the close: the client ended it cleanly */
+        why = c->clean_disconnect ? "disconnect" : c->gone_why ? c->gone_why : "closed";
     const broker_tap *tap = c->br->tap;
-    tap->on_presence(tap->arg, c->lp->nl, c->who.id, false, persist__wall_ms());
+    tap->on_presence(tap->arg, c->lp->nl, c->who.id, false, persist__wall_ms(), why);
 }
 
 bool broker_client_online(broker *b, const char *client_id, int64_t *since)

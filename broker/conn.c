@@ -267,7 +267,7 @@ void mconn__closed(mconn *c, bool shutdown)
     c->state = MC_CLOSING;
     auth__cancel(c); /* a decision still to come finds nobody */
     flow__unblock(c);
-    tap__offline(c);
+    tap__offline(c, NULL);
     session *s = c->s;
     if (s && s->conn == c) {
         s->conn = NULL;

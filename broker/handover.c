@@ -48,7 +48,7 @@ void handover__kick(bloop *lp, session *s, bool will)
         return;
     s->conn = NULL;
     old->s = NULL;
-    tap__offline(old);
+    tap__offline(old, will ? "takeover" : "purged");
     session__detached(s);
     if (old->will) {
         if (will)

@@ -48,9 +48,30 @@ static void *proto_open(net_conn *nc, void *arg)
 
 static int proto_data(void *state, const uint8_t *p, size_t n) { return mconn__feed(state, p, n); }
 
+/* How the transport ended, as the presence event's reason (broker.h, broker_tap). */
+static const char *gone_why(enum net_close_reason why)
+{
+    switch (why) {
+    case NET_CLOSE_PEER:
+        return "connection_lost";
+    case NET_CLOSE_ERROR:
+        return "socket_error";
+    case NET_CLOSE_TIMEOUT:
+        return "keepalive";
+    case NET_CLOSE_SHUTDOWN:
+        return "shutdown";
+    case NET_CLOSE_OVERFLOW:
+        return "slow_reader";
+    default:
+        return "closed_by_server"; /* a protocol error, or the server ended it */
+    }
+}
+
 static void proto_close(void *state, enum net_close_reason why)
 {
-    mconn__closed(state, why == NET_CLOSE_SHUTDOWN);
+    mconn *c = state;
+    c->gone_why = gone_why(why);
+    mconn__closed(c, why == NET_CLOSE_SHUTDOWN);
 }
 
 static void proto_drain(void *state) { mconn__drained(state); }

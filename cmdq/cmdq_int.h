@@ -37,6 +37,7 @@ bool cmdq__closing(const cmdq *q, net_loop *l);
 /* Closes loop @l's delayed kicks (cmdq_loop_fini). */
 void cmdq__later_close(cmdq *q, net_loop *l);
 /* The presence listener (ctl_add_presence_listener): a connect kicks a round. */
-void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms);
+void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                       const char *reason);
 
 #endif

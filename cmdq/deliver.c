@@ -146,9 +146,11 @@ void cmdq_kick(cmdq *q, net_loop *l, const char *dev)
     store_submit(q->st, &r->sj);
 }
 
-void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms)
+void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                       const char *reason)
 {
     (void)at_ms;
+    (void)reason;
     if (online)
         cmdq_kick(arg, l, dev);
 }

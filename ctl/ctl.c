@@ -57,7 +57,8 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
     ctl__answer_done(&a);
 }
 
-static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms)
+static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                        const char *reason)
 {
     ctl *c = arg;
     ctl__ticket g[CTL_GRANTS_MAX];
@@ -71,7 +72,7 @@ static void on_presence(void *arg, net_loop *l, const char *dev, bool online, in
     ctl__table_unlock(sh);
     ctl__post_grants(c, l, g, ng);
     for (size_t i = 0; i < c->n_presence; i++)
-        c->presence[i].fn(c->presence[i].arg, l, dev, online, at_ms);
+        c->presence[i].fn(c->presence[i].arg, l, dev, online, at_ms, reason);
 }
 
 ctl *ctl_new(broker *b, const ctl_opts *o)

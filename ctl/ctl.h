@@ -61,8 +61,8 @@ void ctl_set_on_message(ctl *c,
 /** A presence listener: @dev connected (@online) or disconnected at @at_ms (wall clock), on
  *  the device's loop @l, after ctl's own table took the change (so ctl_presence and
  *  ctl_call_start already see it). Must not block. */
-typedef void (*ctl_presence_fn)(void *arg, net_loop *l, const char *dev, bool online,
-                                int64_t at_ms);
+typedef void (*ctl_presence_fn)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                                const char *reason);
 #define CTL_PRESENCE_MAX 4 /* listeners at most */
 /** Adds a presence listener (queued commands, history, ...), called in the order added.
  *  Main thread, before the loops run. 0, or -1 when CTL_PRESENCE_MAX are set. */

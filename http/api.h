@@ -18,6 +18,7 @@ struct broker;
 struct api_crl;
 struct ctl;
 struct devnotify;
+struct devlog;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -42,6 +43,8 @@ typedef struct api {
     struct cmdq *cq;      /* queued commands (cmdq/cmdq.h); NULL: ?mode=queue answers 503 */
     struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
                            * notification answers 503 */
+    struct devlog *dl;    /* device activity recorder (activity/devlog.h); NULL: calls are
+                           * not recorded */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
 } api;

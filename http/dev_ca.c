@@ -21,6 +21,8 @@ static const http_route routes[] = {
     {HTTP_DELETE, "/v1/devices/{id}", dev__delete, HTTP_AUTH_USER},
     {HTTP_POST, "/v1/devices/{id}/secret", dev__secret, HTTP_AUTH_USER},
     {HTTP_POST, "/v1/devices/{id}/certificate", dev__rotate, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/history", dev__history, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/events", dev__events, HTTP_AUTH_USER},
     {HTTP_POST, "/v1/device-types", dev__type_create, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/device-types", dev__type_list, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/device-types/{name}", dev__type_get, HTTP_AUTH_USER},

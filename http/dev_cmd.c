@@ -11,12 +11,15 @@
  * device id; another user's device answers 404 like a missing one. Only a name that is
  * not an id costs a store job. Several parts (GET .../network) run in parallel and answer
  * once: their values under their fields, latency_us the slowest, or the first failure.
+ * Every part that ends is recorded in the device's history (activity/devlog.h: a store job,
+ * not awaited), one row per part, source "rest", actor the calling user.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "activity/devlog.h"
 #include "ctl/ctl.h"
 #include "http/dev_cmd.h"
 #include "http/dev_int.h"
@@ -129,11 +132,38 @@ static void take_value(cmd_op *o, size_t i, const bson_t *v)
         BSON_APPEND_NULL(&o->out, o->parts[i].field);
 }
 
+/* APIs whose params and answer are not kept in the history: a notification's text and
+ * recipient are not stored anywhere else either (store_app.h, "device notifications"). */
+static bool private_api(const char *name)
+{
+    return !strcmp(name, "trigger_notification") || !strcmp(name, "trigger_notifications");
+}
+
+/* One part's end into the device's history. */
+static void record(const cmd_op *o, size_t i, const ctl_reply *rep)
+{
+    bool quiet = private_api(o->parts[i].api);
+    devlog_call_info c = {
+        .device_id = o->id,
+        .api = o->parts[i].api,
+        .source = "rest",
+        .actor = o->owner[0] ? o->owner : NULL,
+        .params = quiet ? NULL : &o->params,
+        .status = rep->status,
+        .latency_us = rep->latency_us,
+        .reply = rep->status == 200 && !quiet ? rep->value : NULL,
+        .error_code = rep->status == 200 ? NULL : rep->err_code,
+        .error_message = rep->status == 200 ? NULL : rep->err_msg,
+    };
+    devlog_call(o->a->dl, &c);
+}
+
 static void on_reply(void *arg, const ctl_reply *rep)
 {
     cmd_slot *s = arg;
     cmd_op *o = s->op;
     s->call = NULL;
+    record(o, s->i, rep);
     if (rep->status == 200 && !o->fail) {
         take_value(o, s->i, rep->value);
         if (rep->latency_us > o->latency_us)
@@ -161,9 +191,15 @@ static void on_reply(void *arg, const ctl_reply *rep)
 static void on_gone(void *arg)
 {
     cmd_op *o = arg;
-    for (size_t i = 0; i < o->n; i++)
-        if (o->slots[i].call)
+    ctl_reply gone = {.status = 499,
+                      .err_code = "client_closed",
+                      .err_msg = "the client closed the connection before the answer"};
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->slots[i].call) {
             ctl_call_cancel(o->slots[i].call);
+            record(o, i, &gone);
+        }
+    }
     http_respond_error(o->r, 499, "client_closed", "the client closed the connection");
     op_free(o);
 }

@@ -7,7 +7,8 @@
  * parsing, shared replies), dev_fx.c (revocation inside a job, effects after the commit,
  * the CRL holder), dev_register.c (POST /v1/devices, rotation), dev_list.c (lists and
  * counts), dev_object.c (one device: get, patch, delete, secret), dev_types.c (device
- * types), dev_ca.c (CA certificate, CRL, route table, init/free).
+ * types), dev_ca.c (CA certificate, CRL, route table, init/free), dev_activity.c (a
+ * device's history and connection events).
  *
  * Device document (store_device_*; the caller's fields): created_at (int64 ms),
  * cert_serial (hex), cert_not_after (int64 ms) of the current certificate, and
@@ -69,10 +70,14 @@ int dev__secret_new(char text[DEV_SECRET_LEN + 1], uint8_t hash[32]);
  * NULL leaves pem out. */
 void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t *out);
 /* online, connected_at (null when offline), last_seen (ms; null when never seen) of the
- * device document @doc, from ctl_presence (@c may be NULL: offline, never seen). Any
- * thread. */
+ * device document @doc, from ctl_presence (@c may be NULL: offline, never seen); when this
+ * process has not seen the device, last_seen is @stored (dev__stored_last_seen; 0: none).
+ * Any thread. */
 struct ctl;
-void dev__view_presence(struct ctl *c, const bson_t *doc, bson_t *out);
+void dev__view_presence(struct ctl *c, const bson_t *doc, int64_t stored, bson_t *out);
+/* Store thread: the device's newest connect / disconnect event time (store_device_last_seen)
+ * when ctl has not seen @id in this process (so a view needs it), else 0. Never fails. */
+int64_t dev__stored_last_seen(store_tx *tx, struct ctl *c, const char *id);
 /* A type object: name, required, description, global, created_at. */
 void dev__type_view(const bson_t *doc, bson_t *out);
 /* The present "attributes" field @attrs copied into @out and checked: 0, or <0 after a
@@ -149,5 +154,7 @@ void dev__type_get(http_req *r);
 void dev__type_delete(http_req *r);
 void dev__ca_cert(http_req *r);
 void dev__ca_crl(http_req *r);
+void dev__history(http_req *r); /* dev_activity.c */
+void dev__events(http_req *r);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct list_op {
     unsigned i;
     bson_t out, arr;
     struct ctl *ctl; /* presence (ctl_presence is thread-safe) */
+    store_tx *tx;    /* during list_run: last_seen of devices this process has not seen */
 } list_op;
 
 static int add_device(void *arg, const bson_t *doc)
@@ -41,7 +42,8 @@ static int add_device(void *arg, const bson_t *doc)
     bson_uint32_to_string(o->i++, &k, key, sizeof key);
     bson_append_document_begin(&o->arr, k, -1, &one);
     dev__view(doc, NULL, o->kind == LIST_ADMIN, &one);
-    dev__view_presence(o->ctl, doc, &one);
+    dev__view_presence(o->ctl, doc, dev__stored_last_seen(o->tx, o->ctl, json_doc_str(doc, "_id")),
+                       &one);
     bson_append_document_end(&o->arr, &one);
     return 0;
 }
@@ -58,6 +60,7 @@ static int list_run(store_tx *tx, http_job *hj)
             BSON_APPEND_INT64(&o->out, "count", (int64_t)n);
         return rc;
     }
+    o->tx = tx;
     BSON_APPEND_ARRAY_BEGIN(&o->out, "devices", &o->arr);
     rc = owner ? store_device_list(tx, owner, &o->f, add_device, o, &pg)
                : store_device_list_all(tx, &o->f, add_device, o, &pg);

@@ -35,6 +35,7 @@ typedef struct obj_op {
     uint8_t hash[DEVDIR_SECRET_HASH];
     bson_t *dev;
     char *pem;
+    int64_t stored_last_seen; /* GET / PATCH: dev__stored_last_seen */
     dev__fx fx;
 } obj_op;
 
@@ -138,6 +139,8 @@ static int obj_run(store_tx *tx, http_job *hj)
     if (rc < 0 || !id || strlen(id) > STORE_ID_MAX)
         return rc < 0 ? rc : STORE_ECORRUPT;
     snprintf(o->id, sizeof o->id, "%s", id);
+    if (o->kind == OBJ_GET || o->kind == OBJ_PATCH)
+        o->stored_last_seen = dev__stored_last_seen(tx, o->a->ctl, o->id);
     switch (o->kind) {
     case OBJ_GET:
         return read_pem(tx, o);
@@ -169,7 +172,7 @@ static void respond_ok(http_req *r, obj_op *o)
         break;
     default:
         dev__view(o->dev, o->pem, false, &out);
-        dev__view_presence(o->a->ctl, o->dev, &out);
+        dev__view_presence(o->a->ctl, o->dev, o->stored_last_seen, &out);
         http_respond_json(r, 200, &out);
         break;
     }

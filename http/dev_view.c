@@ -65,13 +65,28 @@ void dev__view(const bson_t *doc, const char *cert_pem, bool with_owner, bson_t 
     BSON_APPEND_BOOL(out, "has_secret", json_doc_str(doc, DEVDIR_SECRET_FIELD) != NULL);
 }
 
-void dev__view_presence(struct ctl *c, const bson_t *doc, bson_t *out)
+int64_t dev__stored_last_seen(store_tx *tx, struct ctl *c, const char *id)
+{
+    ctl_presence_info p = {0};
+    int64_t at = 0;
+    if (!id)
+        return 0;
+    if (c)
+        ctl_presence(c, id, &p);
+    if (p.last_seen || store_device_last_seen(tx, id, &at) < 0)
+        return 0;
+    return at;
+}
+
+void dev__view_presence(struct ctl *c, const bson_t *doc, int64_t stored, bson_t *out)
 {
     ctl_presence_info p = {0};
     const char *id = json_doc_str(doc, "_id");
     if (c && id)
         ctl_presence(c, id, &p);
-    if (!p.last_seen) /* not seen by this process: what the document remembers, if any */
+    if (!p.last_seen) /* not seen by this process: its last event before, if any */
+        p.last_seen = stored;
+    if (!p.last_seen) /* what the document remembers, if any */
         p.last_seen = json_doc_i64(doc, "last_seen");
     BSON_APPEND_BOOL(out, "online", p.online);
     if (p.online)

@@ -274,6 +274,11 @@ int store_device_delete(store_tx *tx, const char *owner_id, const char *id)
         return rc;
     if ((rc = store__exec_one(tx, s)) < 0)
         return rc;
+    /* what the device left behind goes with it (a new device may reuse nothing of it) */
+    if ((rc = store_history_delete_device(tx, id, NULL)) < 0 ||
+        (rc = store_device_event_delete_device(tx, id, NULL)) < 0 ||
+        (rc = store_notification_delete_device(tx, id, NULL)) < 0)
+        return rc;
     return store_command_delete_device(tx, id, NULL);
 }
 

@@ -192,8 +192,9 @@ int store_device_count_all(store_tx *tx, const store_device_filter *f, uint64_t 
  *  caller's fields. owner and type never change. */
 int store_device_update(store_tx *tx, const char *owner_id, const char *id, const char *name,
                         const bson_t *attrs, const bson_t *doc);
-/** Deletes device @id of @owner_id. Its certificates stay (they must remain on the CRL until
- *  they expire): revoke them first. */
+/** Deletes device @id of @owner_id and, in the same transaction, its activity (events,
+ *  history) and notification records. Its certificates stay (they must remain on the CRL
+ *  until they expire): revoke them first. */
 int store_device_delete(store_tx *tx, const char *owner_id, const char *id);
 
 /* ---- device types ----------------------------------------------------------------------
@@ -377,5 +378,86 @@ int store_command_requeue(store_tx *tx, int64_t now, unsigned *n);
 /** Deletes every command of @device_id (the device is deleted); how many in *@n (may be
  *  NULL). */
 int store_command_delete_device(store_tx *tx, const char *device_id, unsigned *n);
+
+/* ---- device activity (store/activity.c, schema_activity.c) ------------------------------
+ * What happened to a device over time, as typed rows: its MQTT connections coming and
+ * going (events) and every exchange with it (history: a REST call or a queued command).
+ * Both are capped per device by the insert (see activity.c for how the cap stays cheap: it
+ * may hold up to about STORE_ACTIVITY_SLACK rows more than @keep between trims). Lists
+ * are newest first and page by id: @before 0 starts at the newest, the next page's
+ * @before is the last id handed out (page->last_id). Deleting the device
+ * (store_device_delete) deletes both. */
+
+#define STORE_ACTIVITY_SLACK 64 /* rows a device may hold beyond @keep between trims */
+
+typedef struct store_activity_page {
+    unsigned n;      /* rows handed to the callback */
+    bool more;       /* older rows follow */
+    int64_t last_id; /* id of the last row handed out (0: none): the next page's @before */
+} store_activity_page;
+
+typedef struct store_device_event {
+    int64_t id;            /* set by the store */
+    const char *device_id; /* key */
+    const char *kind;      /* "connected" | "disconnected" (a name) */
+    const char *reason;    /* why it ended (a name: "disconnect", "keepalive", ...) or NULL */
+    int64_t at;            /* ms */
+} store_device_event;
+
+/** Records event @kind (a name) of @device_id at @at and keeps about the @keep (>= 1)
+ *  newest of the device. @reason may be NULL. */
+int store_device_event_add(store_tx *tx, const char *device_id, const char *kind,
+                           const char *reason, int64_t at, unsigned keep);
+/** Calls @cb for the events of @device_id with id < @before (0: from the newest), newest
+ *  first, at most @limit (1..STORE_PAGE_MAX); fills @page (may be NULL). */
+int store_device_event_list(store_tx *tx, const char *device_id, int64_t before, unsigned limit,
+                            int (*cb)(void *arg, const store_device_event *e), void *arg,
+                            store_activity_page *page);
+/** The time of @device_id's newest event (its last connect or disconnect) in *@at:
+ *  last_seen after a restart. STORE_ENOTFOUND when it has none. */
+int store_device_last_seen(store_tx *tx, const char *device_id, int64_t *at);
+/** Deletes every event of @device_id; how many in *@n (may be NULL). */
+int store_device_event_delete_device(store_tx *tx, const char *device_id, unsigned *n);
+
+typedef struct store_history {
+    int64_t id;             /* set by the store */
+    const char *device_id;  /* key */
+    const char *api;        /* the device API called (a name) */
+    const char *source;     /* "rest" | "queue" (a name) */
+    const char *actor;      /* the user who asked (a key), or NULL */
+    const char *command_id; /* the queued command (a key), or NULL */
+    int status;             /* the HTTP status the exchange ended with (200, 422, 504...) */
+    const char *outcome;    /* "ok" | "device_error" | "bad_answer" | "offline" | "timeout"
+                             * | "busy" | "internal" ... (a name) */
+    int64_t latency_us;     /* publish -> answer; 0 when nothing was sent */
+    int64_t at;             /* ms, when the exchange ended */
+    const bson_t *params;   /* the request's params, or NULL */
+    const bson_t *reply;    /* 200: the answer's value, or NULL */
+    const char *error_code; /* otherwise: the error, or NULL */
+    const char *error_message;
+} store_history;
+
+/** Optional conditions of a history list; zero / NULL members match anything. */
+typedef struct store_history_filter {
+    const char *api;
+    const char *outcome;
+    int status;
+    int64_t since; /* at >= since */
+    int64_t until; /* at < until */
+} store_history_filter;
+
+#define STORE_HISTORY_ERR_MAX 1024 /* longest error_message kept, bytes (longer: cut) */
+
+/** Records @h (id ignored) and keeps about the @keep (>= 1) newest rows of its device; the
+ *  new id in *@id (may be NULL). */
+int store_history_add(store_tx *tx, const store_history *h, unsigned keep, int64_t *id);
+/** Calls @cb for the history rows of @device_id matching @f (NULL: all), id < @before (0:
+ *  from the newest), newest first, at most @limit (1..STORE_PAGE_MAX); fills @page (may be
+ *  NULL). A row whose params or reply is not valid BSON is handed out with NULL there. */
+int store_history_list(store_tx *tx, const char *device_id, const store_history_filter *f,
+                       int64_t before, unsigned limit, int (*cb)(void *arg, const store_history *h),
+                       void *arg, store_activity_page *page);
+/** Deletes every history row of @device_id; how many in *@n (may be NULL). */
+int store_history_delete_device(store_tx *tx, const char *device_id, unsigned *n);
 
 #endif

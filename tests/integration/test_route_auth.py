@@ -61,6 +61,8 @@ ROUTES = {
     ("GET", "/v1/me/notification-recipients"): (SELF, None),
     ("PUT", "/v1/me/notification-recipients"): (SELF, {"recipients": []}),
     ("GET", "/v1/devices/{id}/notifications"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/history"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/events"): (OBJECT, None),
     ("POST", "/v1/devices/{id}/notifications/direct"): (OBJECT, {"recipient": "x@example.com",
                                                                  "message": "hello"}),
     ("GET", "/v1/devices/{id}/commands"): (OBJECT, None),

@@ -25,7 +25,8 @@ typedef struct ev {
     char payload[64];
     size_t len;
     int64_t at;
-    int loop; /* net_loop_index, -1 without net */
+    int loop;        /* net_loop_index, -1 without net */
+    char reason[32]; /* offline: the tap's reason */
 } ev;
 
 #define MAX_EV 64
@@ -64,11 +65,16 @@ static void on_pub(void *arg, net_loop *l, const char *dev, const char *api, con
     pthread_mutex_unlock(&ev_lock);
 }
 
-static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms)
+static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
+                        const char *reason)
 {
     (void)arg;
+    cr_assert_eq(online, reason == NULL, "a reason for offline only");
     pthread_mutex_lock(&ev_lock);
-    add_ev(online ? '+' : '-', l, dev)->at = at_ms;
+    ev *e = add_ev(online ? '+' : '-', l, dev);
+    e->at = at_ms;
+    if (reason)
+        copy_str(e->reason, sizeof e->reason, reason, strlen(reason));
     pthread_mutex_unlock(&ev_lock);
 }
 
@@ -639,7 +645,7 @@ Test(tap_loop, publish_across_loops_presence_keepalive, .init = tmp_setup, .fini
     send_all(quiet, out, n);
     expect_bytes(quiet, connack, 4);
     wait_ev('+', "d2");
-    wait_ev('-', "d2");
+    cr_assert_str_eq(evs[wait_ev('-', "d2")].reason, "keepalive");
     close(quiet);
 
     /* clean takeovers, new connections landing on either loop (accept order): each
@@ -667,6 +673,7 @@ Test(tap_loop, publish_across_loops_presence_keepalive, .init = tmp_setup, .fini
         pthread_mutex_unlock(&ev_lock);
     }
     cr_assert_str_eq(seq, "+-+-+-+-+-+", "old offline before new online");
+    cr_assert_str_eq(evs[wait_ev('-', "d3")].reason, "takeover");
     cr_log_info("takeovers on loops mask %d", loops_seen);
     for (int r = 0; r < 6; r++)
         close(fds[r]);
@@ -674,6 +681,7 @@ Test(tap_loop, publish_across_loops_presence_keepalive, .init = tmp_setup, .fini
     close(dev);
     int off = wait_ev('-', "d1");
     cr_assert_eq(evs[off].loop, dev_loop);
+    cr_assert_str_eq(evs[off].reason, "connection_lost");
     cr_assert_not(broker_client_online(h.b, "d1", NULL));
     srv_stop(&h);
 }

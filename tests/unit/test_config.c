@@ -509,3 +509,14 @@ Test(config, smtp_and_token_keys)
     cr_assert_eq(c.access_token_ttl_s, 60);
     cr_assert_lt(parse("code-ttl 0\n"), 0);
 }
+
+Test(config, device_activity_caps)
+{
+    cr_assert_eq(c.device_history_max, 1000);
+    cr_assert_eq(c.device_events_max, 200);
+    cr_assert_eq(parse("device-history-max 0\ndevice-events-max 5\n"), 0, "%s", err);
+    cr_assert_eq(c.device_history_max, 0);
+    cr_assert_eq(c.device_events_max, 5);
+    cr_assert_neq(parse("device-history-max -1\n"), 0);
+    cr_assert_neq(parse("device-events-max 1000001\n"), 0);
+}
