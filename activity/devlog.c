@@ -157,6 +157,13 @@ static void call_done(store_job *sj)
     call_free(j);
 }
 
+/* Notification requests carry message text, which iotcloud keeps nowhere (the outbox holds
+ * it until it is sent): their params and answer are not recorded. */
+static bool private_api(const char *name)
+{
+    return !strcmp(name, "trigger_notification") || !strcmp(name, "trigger_notifications");
+}
+
 /* The copies of @c into @j; false when a name does not fit (the store would refuse it). */
 static bool call_fill(call_job *j, const devlog_call_info *c)
 {
@@ -171,9 +178,10 @@ static bool call_fill(call_job *j, const devlog_call_info *c)
     j->status = c->status;
     j->latency_us = c->latency_us > 0 ? c->latency_us : 0;
     j->at = c->at_ms ? c->at_ms : wall_ms();
-    if (c->params && !(j->params = bson_copy(c->params)))
+    bool quiet = private_api(c->api);
+    if (c->params && !quiet && !(j->params = bson_copy(c->params)))
         return false;
-    if (c->reply && !(j->reply = bson_copy(c->reply)))
+    if (c->reply && !quiet && !(j->reply = bson_copy(c->reply)))
         return false;
     size_t n = c->error_message ? strnlen(c->error_message, STORE_HISTORY_ERR_MAX + 1) : 0;
     if (n > 0) { /* the store cuts it at a character boundary */

@@ -55,7 +55,8 @@ typedef struct devlog_call_info {
     const char *error_message; /* longer than STORE_HISTORY_ERR_MAX: cut */
 } devlog_call_info;
 
-/** Records an exchange (nothing when history is disabled). Never blocks. */
+/** Records an exchange (nothing when history is disabled). Never blocks. The params and
+ *  answer of trigger_notification(s) are not kept: a notification's text is stored nowhere. */
 void devlog_call(devlog *d, const devlog_call_info *c);
 /** Records a connect (@online) or a disconnect with @reason (may be NULL). Never blocks.
  *  Has the shape of ctl_presence_fn (@arg = the devlog; @l unused). The event of a device that

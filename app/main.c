@@ -196,9 +196,9 @@ static ctl *make_ctl(const iot_config *cfg, broker *br)
     return c;
 }
 
-static cmdq *make_cmdq(const iot_config *cfg, store *st, ctl *c)
+static cmdq *make_cmdq(const iot_config *cfg, store *st, ctl *c, devlog *dl)
 {
-    cmdq_opts o = {.max_queued = cfg->device_max_commands_queued};
+    cmdq_opts o = {.max_queued = cfg->device_max_commands_queued, .dl = dl};
     cmdq *q = cmdq_new(st, c, &o);
     if (!q)
         log_error("queued commands: out of memory");
@@ -287,7 +287,7 @@ static int run(const iot_config *cfg)
     }
     br = make_broker(cfg, st, mqtt_auth_hook(ma));
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
-        !(cq = make_cmdq(cfg, st, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(cq = make_cmdq(cfg, st, dc, dl)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;

@@ -48,6 +48,8 @@ typedef struct cmdq_opts {
     uint32_t max_queued; /* QUEUED commands per device (the REST API answers 429 beyond);
                           * default 1000 */
     uint32_t sweep_ms;   /* expiry sweep period; default 1000 */
+    struct devlog *dl;   /* each delivery's outcome goes into the device's history
+                          * (source "queue"); NULL: not recorded */
 } cmdq_opts;
 
 /** @st and @c must outlive it; registers a presence listener on @c (so call before the

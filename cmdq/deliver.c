@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activity/devlog.h"
 #include "cmdq/cmdq_int.h"
 
 #define API_MAX  64   /* ctl's api name bound */
@@ -22,6 +23,7 @@ typedef struct round round;
 typedef struct item {
     round *r;
     char id[STORE_ID_MAX + 1];
+    char owner[STORE_ID_MAX + 1];
     char api[API_MAX + 1];
     bson_t params;
     uint32_t timeout_ms;
@@ -76,6 +78,7 @@ static int collect(void *arg, const bson_t *doc)
     round *r = arg;
     bson_iter_t it;
     const char *id = doc_str(doc, "_id"), *api = doc_str(doc, "api");
+    const char *owner = doc_str(doc, "owner_id");
     r->rows++;
     if (!id || !api || strlen(id) > STORE_ID_MAX || strlen(api) > API_MAX ||
         doc_i64(doc, "expires_at", 0) <= r->now)
@@ -83,6 +86,7 @@ static int collect(void *arg, const bson_t *doc)
     item *k = &r->items[r->n];
     memcpy(k->id, id, strlen(id) + 1);
     memcpy(k->api, api, strlen(api) + 1);
+    snprintf(k->owner, sizeof k->owner, "%s", owner ? owner : "");
     k->timeout_ms = (uint32_t)doc_i64(doc, "timeout_ms", 5000);
     if (bson_iter_init_find(&it, doc, "params") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
         uint32_t len;
@@ -290,10 +294,33 @@ static void round_end(round *r)
         cmdq_kick(q, l, dev);
 }
 
+/* The delivery in the device's history (activity/devlog.h). 503/429/500 put the command
+ * back in the queue: that is not an exchange with the device, so it is not recorded. */
+static void record(const round *r, const item *k, const ctl_reply *rep)
+{
+    if (!r->q->o.dl || rep->status == 503 || rep->status == 429 || rep->status == 500)
+        return;
+    devlog_call_info c = {
+        .device_id = r->dev,
+        .api = k->api,
+        .source = "queue",
+        .actor = k->owner[0] ? k->owner : NULL,
+        .command_id = k->id,
+        .params = &k->params,
+        .status = rep->status,
+        .latency_us = rep->latency_us,
+        .reply = rep->status == 200 ? rep->value : NULL,
+        .error_code = rep->status == 200 ? NULL : rep->err_code,
+        .error_message = rep->status == 200 ? NULL : rep->err_msg,
+    };
+    devlog_call(r->q->o.dl, &c);
+}
+
 static void on_reply(void *arg, const ctl_reply *rep)
 {
     item *k = arg;
     round *r = k->r;
+    record(r, k, rep);
     outcome *o = cmdq__zalloc(sizeof *o);
     if (rep->status == 429)
         r->busy = true;

@@ -132,26 +132,18 @@ static void take_value(cmd_op *o, size_t i, const bson_t *v)
         BSON_APPEND_NULL(&o->out, o->parts[i].field);
 }
 
-/* APIs whose params and answer are not kept in the history: a notification's text and
- * recipient are not stored anywhere else either (store_app.h, "device notifications"). */
-static bool private_api(const char *name)
-{
-    return !strcmp(name, "trigger_notification") || !strcmp(name, "trigger_notifications");
-}
-
 /* One part's end into the device's history. */
 static void record(const cmd_op *o, size_t i, const ctl_reply *rep)
 {
-    bool quiet = private_api(o->parts[i].api);
     devlog_call_info c = {
         .device_id = o->id,
         .api = o->parts[i].api,
         .source = "rest",
         .actor = o->owner[0] ? o->owner : NULL,
-        .params = quiet ? NULL : &o->params,
+        .params = &o->params,
         .status = rep->status,
         .latency_us = rep->latency_us,
-        .reply = rep->status == 200 && !quiet ? rep->value : NULL,
+        .reply = rep->status == 200 ? rep->value : NULL,
         .error_code = rep->status == 200 ? NULL : rep->err_code,
         .error_message = rep->status == 200 ? NULL : rep->err_msg,
     };

@@ -90,6 +90,19 @@ class QueueCase(QueueBase):
         self.assertEqual(done["status"], 422)
         self.assertEqual(done["error"]["code"], "bad_gpio")
         self.assertEqual(self.path_of(done), ["QUEUED", "SENT", "DELIVERED", "FAILED"])
+        # the delivery is in the device's history, with its command id
+        deadline = time.monotonic() + 10
+        while True:
+            r = self.call("GET", "/v1/devices/%s/history" % dev_id)
+            self.assertEqual(r.status, 200, r.raw)
+            rows = [h for h in r.json["history"] if h.get("command_id") == cmd["id"]]
+            if rows or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(rows), 1, r.json)
+        self.assertEqual((rows[0]["source"], rows[0]["status"], rows[0]["outcome"],
+                          rows[0]["api"]), ("queue", 422, "device_error", "get_gpio"), rows[0])
+        self.assertEqual(rows[0]["error"]["code"], "bad_gpio")
 
     def test_no_answer_is_timed_out(self):
         dev_id = self.started("--reply-delay-ms", "3000")[0]
