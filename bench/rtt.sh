@@ -84,7 +84,7 @@ printf 'Authorization: Bearer %s\n' "$(cat "$work/token")" >"$work/auth.hdr"
 
 echo "== registering $ndev devices (certificates)" >&2
 $bin/iotbench register --port "$hport" --cafile "$ca" --token-file "$work/token" \
-  --count "$ndev" --certdir "$work/certs" --ids "$work/ids" --conns 4 --name-prefix bench- \
+  --count "$ndev" --certdir "$work/certs" --ids "$work/ids" --conns 8 --name-prefix bench- \
   2>"$work/register.log" || { tail -5 "$work/register.log" >&2; exit 1; }
 
 echo "== starting $ndev devices (mutual TLS)" >&2
