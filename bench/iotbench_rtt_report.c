@@ -21,6 +21,14 @@ static double server_cpu_pct(const iotbench_rtt_result *r)
     return (double)(r->server_end.cpu_us - r->server_start.cpu_us) / (r->measured_s * 1e6) * 100.0;
 }
 
+/* Server CPU time per answered call: what one round trip costs the server. */
+static double server_us_per_call(const iotbench_rtt_result *r)
+{
+    if (!r->have_server || r->completed == 0)
+        return 0;
+    return (double)(r->server_end.cpu_us - r->server_start.cpu_us) / (double)r->completed;
+}
+
 static void print_hist(const char *name, const hist *h)
 {
     printf("%s", name);
@@ -57,7 +65,8 @@ void iotbench_rtt_print(const iotbench_rtt_opts *o, const iotbench_rtt_result *r
     printf("client cpu %.0f%%  most queued in the client %llu\n", r->client_cpu_pct,
            (unsigned long long)r->max_backlog);
     if (r->have_server)
-        printf("server cpu %.0f%%  rss %.1f MiB (%.1f MiB at the start)\n", server_cpu_pct(r),
+        printf("server cpu %.0f%% (%.0f us/call)  rss %.1f MiB (%.1f MiB at the start)\n",
+               server_cpu_pct(r), server_us_per_call(r),
                (double)r->server_end.rss_bytes / 1048576.0,
                (double)r->server_start.rss_bytes / 1048576.0);
 }
@@ -91,8 +100,10 @@ static void json_server(FILE *f, const iotbench_rtt_result *r)
         fprintf(f, "  \"server\": null,\n");
         return;
     }
-    fprintf(f, "  \"server\": {\"cpu_pct\": %.1f, \"rss_start\": %llu, \"rss_end\": %llu},\n",
-            server_cpu_pct(r), (unsigned long long)r->server_start.rss_bytes,
+    fprintf(f,
+            "  \"server\": {\"cpu_pct\": %.1f, \"cpu_us_per_call\": %.1f, \"rss_start\": %llu, "
+            "\"rss_end\": %llu},\n",
+            server_cpu_pct(r), server_us_per_call(r), (unsigned long long)r->server_start.rss_bytes,
             (unsigned long long)r->server_end.rss_bytes);
 }
 
