@@ -55,7 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-hport=$((20000 + RANDOM % 20000))
+# below the ephemeral range (32768+), so no outgoing connection holds the port
+hport=$((20000 + RANDOM % 12000))
 mport=$((hport + 1))
 pass="bench-password-$RANDOM$RANDOM"
 mkdir -p "$work/data" "$work/certs"
@@ -67,8 +68,13 @@ $bin/iotcloud --data-dir "$work/data" --workers "$workers" --no-access-log \
   2>"$work/server.log" &
 echo $! >"$work/pid"
 spid=$(cat "$work/pid")
-for _ in $(seq 100); do
+for i in $(seq 300); do
   (exec 3<>"/dev/tcp/127.0.0.1/$hport") 2>/dev/null && break
+  if ! kill -0 "$spid" 2>/dev/null || [ "$i" = 300 ]; then
+    echo "rtt.sh: the server did not start:" >&2
+    tail -5 "$work/server.log" >&2
+    exit 1
+  fi
   sleep 0.1
 done
 ca="$work/data/ca/ca.crt"
