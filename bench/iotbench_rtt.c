@@ -27,11 +27,12 @@
 #include <time.h>
 #include <uv.h>
 
-#define NS_PER_S 1000000000ull
-#define TICK_MS  1
-#define TICK_NS  (TICK_MS * 1000000ull)
-#define RING_MAX (1u << 20) /* calls queued per connection at most */
-#define REQ_MAX  (IOTBENCH_TOKEN_MAX + 1024)
+#define NS_PER_S           1000000000ull
+#define TICK_MS            1
+#define TICK_NS            (TICK_MS * 1000000ull)
+#define RING_MAX           (1u << 20)      /* calls queued per connection at most */
+#define CONNECT_TIMEOUT_NS (10 * NS_PER_S) /* TCP + TLS of every connection */
+#define REQ_MAX            (IOTBENCH_TOKEN_MAX + 1024)
 
 struct call {
     uint64_t due;  /* intended send time */
@@ -60,7 +61,7 @@ struct run {
     struct hconn *conns;
     int nready, nalive;
     enum phase ph;
-    uint64_t t0, t_meas, t_end, t_drain_end, t_next_progress;
+    uint64_t t_open, t0, t_meas, t_end, t_drain_end, t_next_progress;
     uint64_t next_call; /* open loop: index of the next call to schedule */
     uint32_t rr;        /* next connection for a scheduled call */
     size_t next_dev;
@@ -439,6 +440,10 @@ static void on_tick(uv_timer_t *t)
     uint64_t now = now_ns();
 
     if (run->ph == PH_CONNECT) {
+        if (run->nready < run->o->conns && now - run->t_open > CONNECT_TIMEOUT_NS)
+            for (int i = 0; i < run->o->conns; i++)
+                if (!run->conns[i].ready)
+                    conn_lost(&run->conns[i], "no TLS connection within 10 s");
         if (run->nready < run->o->conns)
             return;
         if (run->nalive == 0) {
@@ -508,6 +513,7 @@ static int setup(struct run *run)
     if (rc < 0)
         return rc;
     run->tick.data = run;
+    run->t_open = now_ns();
     rc = open_conns(run);
     if (rc < 0)
         return rc;
