@@ -5,8 +5,9 @@
 # Builds build/release, starts iotcloud on a fresh data dir, registers DEVICES devices with
 # per-device certificates (`iotbench register`: keys and CSRs made in C, POSTed over
 # keep-alive HTTPS), runs them all in one bench/devsim process (mutual TLS, --certdir),
-# waits until every one is online, then runs `iotbench rtt` (CONNS HTTPS keep-alive
-# connections calling GET /v1/devices/{id}/gpio/3, devices round-robin) and stops everything.
+# waits until every one is online, calls every device once (priming, not measured), then
+# runs `iotbench rtt` (CONNS HTTPS keep-alive connections calling GET
+# /v1/devices/{id}/gpio/3, devices round-robin) and stops everything.
 #
 # Usage: bench/rtt.sh [--devices 100] [--rate 0] [--conns 32] [--duration 10] [--warmup 2]
 #                     [--depth N] [--workers 2] [--json FILE] [--keep-devices DIR]
@@ -111,6 +112,15 @@ for id in $(head -1 "$work/ids") $(tail -1 "$work/ids"); do
 done
 echo "== $ndev devices online after $((SECONDS - t0)) s; server RSS" \
   "$(awk '/VmRSS/ {print $2, $3}' "/proc/$spid/status")" >&2
+
+# Prime: the first call to a device costs the server far more than the next ones (about
+# 350 us and 35 KiB of buffers allocated at first use, docs/benchmarks.md), so call every
+# device once, closed loop, before the measured run; its summary is printed, not its JSON.
+prime_s=$((ndev / 2000 + 2))
+$bin/iotbench rtt --port "$hport" --cafile "$ca" --token-file "$work/token" \
+  --devices "$work/ids" --conns "$conns" --rate 0 --duration "$prime_s" --warmup 0 \
+  --server-pid "$spid" >"$work/prime.txt" 2>&1 || true
+echo "== primed ($prime_s s closed loop): $(grep -E '^(calls|server cpu)' "$work/prime.txt" | tr '\n' ' ')" >&2
 
 rc=0
 $bin/iotbench rtt --port "$hport" --cafile "$ca" --token-file "$work/token" \
