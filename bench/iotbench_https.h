@@ -56,7 +56,8 @@ void iotbench_https_ctx_free(iotbench_https_ctx *x);
 iotbench_https *iotbench_https_open(iotbench_https_ctx *x, const iotbench_https_cbs *cbs, void *arg,
                                     int *err);
 /** Queues @n bytes of request(s) and writes what the socket takes. 0, or UV_ENOBUFS when
- *  more than IOTBENCH_HTTPS_TX_CAP would be queued. */
+ *  more than IOTBENCH_HTTPS_TX_CAP would be queued. A write that finds the connection
+ *  broken calls on_closed before this returns (with 0): check your own state after. */
 int iotbench_https_send(iotbench_https *c, const char *req, size_t n);
 /** Closes without calling on_closed. @reset: SO_LINGER 0 (no TIME_WAIT). */
 void iotbench_https_close(iotbench_https *c, bool reset);
