@@ -1,6 +1,8 @@
 /* iotbench: benchmark tools for iotcloud. main() and option parsing.
  *
  *   iotbench connect ...   see iotbench_connect_opts.c
+ *   iotbench rtt ...       see iotbench_rtt_opts.c
+ *   iotbench register ...  see iotbench_register.c
  *
  *   iotbench pubsub [--host IP] [--port N] [--pubs P] [--subs S] [--qos 0|1]
  *                   [--size BYTES] [--duration S] [--rate MSGS_PER_S]
@@ -10,6 +12,7 @@
  */
 #include "bench/iotbench.h"
 #include "bench/iotbench_connect.h"
+#include "bench/iotbench_rtt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +26,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: iotbench pubsub [options]\n"
             "       iotbench connect [options]   (iotbench connect --help)\n"
+            "       iotbench rtt [options]       (iotbench rtt --help)\n"
+            "       iotbench register [options]  (iotbench register --help)\n"
             "  --host IP            broker address (numeric), default 127.0.0.1\n"
             "  --port N             default 1883\n"
             "  --pubs P             publishers (one2one: pairs), default 1\n"
@@ -258,6 +263,10 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "connect") == 0)
         return iotbench_connect_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "rtt") == 0)
+        return iotbench_rtt_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "register") == 0)
+        return iotbench_register_main(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "pubsub") != 0) {
         usage(stderr);
         goto out;
