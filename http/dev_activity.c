@@ -106,18 +106,12 @@ static int add_event(void *arg, const store_device_event *e)
 static int act_run(store_tx *tx, http_job *hj)
 {
     act_op *o = DEV_CONTAINER(hj, act_op, j);
-    bson_t *dev = NULL;
-    int rc = dev__find(tx, o->owner, o->key, &dev);
-    const char *id = rc == 0 ? json_doc_str(dev, "_id") : NULL;
     char dev_id[STORE_ID_MAX + 1];
-    if (rc == STORE_ENOTFOUND || (rc == 0 && (!id || strlen(id) > STORE_ID_MAX))) {
-        bson_destroy(dev);
+    int rc = dev__find_id(tx, o->owner, o->key, dev_id);
+    if (rc == STORE_ENOTFOUND || rc == STORE_ECORRUPT)
         return 0; /* not found: 404 */
-    }
     if (rc < 0)
         return rc;
-    memcpy(dev_id, id, strlen(id) + 1);
-    bson_destroy(dev);
     o->found = true;
     store_activity_page pg;
     bool hist = o->kind == ACT_HISTORY;

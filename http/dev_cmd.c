@@ -254,17 +254,9 @@ static int query_mode(http_req *r, cmd_op *o)
 static int find_run(store_tx *tx, http_job *hj)
 {
     cmd_op *o = DEV_CONTAINER(hj, cmd_op, j);
-    bson_t *doc = NULL;
-    int rc = dev__find(tx, o->owner, o->key, &doc);
-    if (rc == STORE_ENOTFOUND)
-        return 0;
-    const char *id = rc == 0 ? json_doc_str(doc, "_id") : NULL;
-    if (id && strlen(id) <= STORE_ID_MAX) {
-        memcpy(o->id, id, strlen(id) + 1);
-        o->found = true;
-    }
-    bson_destroy(doc);
-    return rc;
+    int rc = dev__find_id(tx, o->owner, o->key, o->id);
+    o->found = rc == 0;
+    return rc == STORE_ENOTFOUND || rc == STORE_ECORRUPT ? 0 : rc;
 }
 
 static void find_done(http_job *hj, int rc)

@@ -299,15 +299,11 @@ static int list_one(void *arg, const bson_t *doc)
 static int list_run(store_tx *tx, http_job *hj)
 {
     cq_op *o = DEV_CONTAINER(hj, cq_op, j);
-    bson_t *dev = NULL;
-    int rc = dev__find(tx, o->owner, o->key, &dev);
-    const char *id = rc == 0 ? json_doc_str(dev, "_id") : NULL;
-    if (rc == 0 && (!id || strlen(id) > STORE_ID_MAX))
-        rc = STORE_ECORRUPT;
+    char id[STORE_ID_MAX + 1];
+    int rc = dev__find_id(tx, o->owner, o->key, id);
     if (rc == 0)
         rc = store_command_list(tx, o->owner, id, o->has_state ? o->state : NULL,
                                 o->has_cursor ? o->cursor : NULL, o->limit, list_one, o, &o->pg);
-    bson_destroy(dev);
     return rc;
 }
 

@@ -91,6 +91,9 @@ int64_t dev__now_ms(void);
 int dev__param_key(http_req *r, const char *name, char out[STORE_NAME_MAX + 1]);
 /* Store thread: the device @key of @owner_id: by id, else by name. STORE_ENOTFOUND. */
 int dev__find(store_tx *tx, const char *owner_id, const char *key, bson_t **out);
+/* dev__find for the device's id only, into @out. STORE_ENOTFOUND, STORE_ECORRUPT (no
+ * usable _id). */
+int dev__find_id(store_tx *tx, const char *owner_id, const char *key, char out[STORE_ID_MAX + 1]);
 /* The device's caller fields with the current certificate set to @serial / @not_after. */
 void dev__doc_with_cert(const bson_t *doc, const char *serial, int64_t not_after, bson_t *out);
 /* Answers 201/200 with @doc as JSON and wipes the encoded text (it may hold a key). */

@@ -152,6 +152,19 @@ int dev__find(store_tx *tx, const char *owner_id, const char *key, bson_t **out)
     return rc == STORE_EINVAL ? STORE_ENOTFOUND : rc;
 }
 
+int dev__find_id(store_tx *tx, const char *owner_id, const char *key, char out[STORE_ID_MAX + 1])
+{
+    bson_t *doc = NULL;
+    int rc = dev__find(tx, owner_id, key, &doc);
+    const char *id = rc == 0 ? json_doc_str(doc, "_id") : NULL;
+    if (rc == 0 && (!id || strlen(id) > STORE_ID_MAX))
+        rc = STORE_ECORRUPT;
+    if (rc == 0)
+        memcpy(out, id, strlen(id) + 1);
+    bson_destroy(doc);
+    return rc;
+}
+
 void dev__doc_with_cert(const bson_t *doc, const char *serial, int64_t not_after, bson_t *out)
 {
     bson_init(out);
