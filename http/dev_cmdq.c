@@ -319,9 +319,9 @@ static void list_done(http_job *hj, int rc)
         bson_t out = BSON_INITIALIZER;
         BSON_APPEND_ARRAY(&out, "commands", &o->list);
         if (o->pg.more)
-            BSON_APPEND_UTF8(&out, "next_cursor", o->pg.last_id);
+            BSON_APPEND_UTF8(&out, "next", o->pg.last_id);
         else
-            BSON_APPEND_NULL(&out, "next_cursor");
+            BSON_APPEND_NULL(&out, "next");
         http_respond_json(r, 200, &out);
         bson_destroy(&out);
     }
@@ -351,7 +351,7 @@ static int list_query(http_req *r, cq_op *o)
         o->limit = (unsigned)n;
     }
     if (cur && (!*cur || strlen(cur) > STORE_ID_MAX)) {
-        http_respond_field(r, "cursor", "the next_cursor of the previous page expected");
+        http_respond_field(r, "cursor", "the `next` of the previous page expected");
         return -1;
     }
     if ((o->has_state = st != NULL))

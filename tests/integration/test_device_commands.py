@@ -148,9 +148,9 @@ class QueueCase(QueueBase):
         r = self.call("GET", base + "/commands?limit=2")
         self.assertEqual(r.status, 200, r.raw)
         self.assertEqual([c["id"] for c in r.json["commands"]], ids[:2])
-        self.assertEqual(r.json["next_cursor"], ids[1])
-        r = self.call("GET", base + "/commands?limit=2&cursor=" + r.json["next_cursor"])
-        self.assertEqual(([c["id"] for c in r.json["commands"]], r.json["next_cursor"]),
+        self.assertEqual(r.json["next"], ids[1])
+        r = self.call("GET", base + "/commands?limit=2&cursor=" + r.json["next"])
+        self.assertEqual(([c["id"] for c in r.json["commands"]], r.json["next"]),
                          ([ids[2]], None))
         r = self.call("GET", base + "/commands?state=QUEUED")
         self.assertEqual([c["id"] for c in r.json["commands"]], [ids[0], ids[2]])
