@@ -59,29 +59,12 @@ static void admin_done(http_job *hj, int rc)
     free(o);
 }
 
-/* limit: 1..PAGE_MAX decimal, no sign or junk. */
-static int parse_limit(const char *s, unsigned *out)
-{
-    if (!s) {
-        *out = PAGE_DEFAULT;
-        return 0;
-    }
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || s[0] < '0' || s[0] > '9' || v < 1 || v > PAGE_MAX)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 void auth__admin_users(http_req *r)
 {
     const char *after = http_req_query(r, "after");
-    unsigned limit;
-    if (parse_limit(http_req_query(r, "limit"), &limit) < 0) {
-        http_respond_field(r, "limit", "an integer from 1 to 200 expected");
+    int64_t limit;
+    if (http_query_int(r, "limit", 1, PAGE_MAX, PAGE_DEFAULT, NULL, &limit) < 0)
         return;
-    }
     if (after && (!after[0] || strlen(after) > STORE_ID_MAX)) {
         http_respond_field(r, "after", "a user id expected");
         return;
@@ -91,7 +74,7 @@ void auth__admin_users(http_req *r)
         http_job_respond_fail(r, STORE_ENOMEM, "auth");
         return;
     }
-    o->limit = limit;
+    o->limit = (unsigned)limit;
     snprintf(o->after, sizeof o->after, "%s", after ? after : "");
     bson_init(&o->out);
     http_job_submit(&o->j, r, admin_run, admin_done);

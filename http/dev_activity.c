@@ -144,24 +144,6 @@ static void act_done(http_job *hj, int rc)
 /* ---- the query ----------------------------------------------------------------------------- */
 
 /* ?name= as a decimal integer in [lo, hi] (absent: @def). 0, or <0 after a 400. */
-static int query_num(http_req *r, const char *name, int64_t lo, int64_t hi, int64_t def,
-                     const char *why, int64_t *out)
-{
-    const char *s = http_req_query(r, name);
-    *out = def;
-    if (!s)
-        return 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || errno || *end || v < lo || v > hi) {
-        http_respond_field(r, name, why);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static bool api_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -209,9 +191,9 @@ static int query_filter(http_req *r, act_op *o)
 {
     int64_t status;
     if (query_api(r, o) < 0 || query_outcome(r, o) < 0 ||
-        query_num(r, "status", 100, 599, 0, "an HTTP status 100..599 expected", &status) < 0 ||
-        query_num(r, "since", 0, INT64_MAX, 0, "a time in ms expected", &o->f.since) < 0 ||
-        query_num(r, "until", 1, INT64_MAX, 0, "a time in ms expected", &o->f.until) < 0)
+        http_query_int(r, "status", 100, 599, 0, "an HTTP status 100..599 expected", &status) < 0 ||
+        http_query_int(r, "since", 0, INT64_MAX, 0, "a time in ms expected", &o->f.since) < 0 ||
+        http_query_int(r, "until", 1, INT64_MAX, 0, "a time in ms expected", &o->f.until) < 0)
         return -1;
     o->f.status = (int)status;
     return 0;
@@ -227,10 +209,10 @@ static void act_start(http_req *r, enum act_kind kind)
     int64_t limit;
     o->kind = kind;
     if (dev__param_key(r, "id", o->key) < 0 ||
-        query_num(r, "limit", 1, PAGE_MAX, PAGE_DEFAULT, "an integer from 1 to 100 expected",
-                  &limit) < 0 ||
-        query_num(r, "cursor", 1, INT64_MAX, 0, "the `next` of the previous page expected",
-                  &o->cursor) < 0 ||
+        http_query_int(r, "limit", 1, PAGE_MAX, PAGE_DEFAULT, "an integer from 1 to 100 expected",
+                       &limit) < 0 ||
+        http_query_int(r, "cursor", 1, INT64_MAX, 0, "the `next` of the previous page expected",
+                       &o->cursor) < 0 ||
         (kind == ACT_HISTORY && query_filter(r, o) < 0)) {
         free(o);
         return;

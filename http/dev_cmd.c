@@ -75,19 +75,10 @@ static void op_free(cmd_op *o)
 static int query_ms(http_req *r, const char *name, uint32_t def, uint32_t lo, uint32_t hi,
                     uint32_t *out)
 {
-    const char *v = http_req_query(r, name);
-    char *end = NULL, why[64];
-    *out = def;
-    if (!v)
-        return 0;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end || errno || n < lo || n > hi) {
-        snprintf(why, sizeof why, "an integer %u..%u expected", lo, hi);
-        http_respond_field(r, name, why);
+    int64_t v;
+    if (http_query_int(r, name, lo, hi, def, NULL, &v) < 0)
         return -1;
-    }
-    *out = (uint32_t)n;
+    *out = (uint32_t)v;
     return 0;
 }
 

@@ -331,8 +331,7 @@ static void list_done(http_job *hj, int rc)
 /* ?state, ?limit, ?cursor into @o: 0, or <0 after a 400. */
 static int list_query(http_req *r, cq_op *o)
 {
-    const char *st = http_req_query(r, "state"), *lim = http_req_query(r, "limit"),
-               *cur = http_req_query(r, "cursor");
+    const char *st = http_req_query(r, "state"), *cur = http_req_query(r, "cursor");
     o->limit = LIST_DEFAULT;
     if (st && !state_known(st)) {
         http_respond_field(r, "state",
@@ -340,16 +339,10 @@ static int list_query(http_req *r, cq_op *o)
                            "TIMED_OUT, EXPIRED, CANCELED expected");
         return -1;
     }
-    if (lim) {
-        char *end = NULL;
-        errno = 0;
-        unsigned long n = strtoul(lim, &end, 10);
-        if (lim[0] < '0' || lim[0] > '9' || *end || errno || n < 1 || n > LIST_MAX) {
-            http_respond_field(r, "limit", "an integer from 1 to 200 expected");
-            return -1;
-        }
-        o->limit = (unsigned)n;
-    }
+    int64_t limit;
+    if (http_query_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, NULL, &limit) < 0)
+        return -1;
+    o->limit = (unsigned)limit;
     if (cur && (!*cur || strlen(cur) > STORE_ID_MAX)) {
         http_respond_field(r, "cursor", "the `next` of the previous page expected");
         return -1;

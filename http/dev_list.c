@@ -85,21 +85,6 @@ static void list_done(http_job *hj, int rc)
     free(o);
 }
 
-/* A decimal number in [lo, hi], no sign or junk; @def when absent. */
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned def, unsigned *out)
-{
-    if (!s) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || s[0] < '0' || s[0] > '9' || v < lo || v > hi)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 /* A text query parameter into @out (cap bytes with the NUL). */
 static int take_text(http_req *r, const char *q, char *out, size_t cap, const char *why)
 {
@@ -116,15 +101,10 @@ static int take_text(http_req *r, const char *q, char *out, size_t cap, const ch
 
 static int parse_query(http_req *r, list_op *o)
 {
-    unsigned limit, offset;
-    if (parse_uint(http_req_query(r, "limit"), 1, PAGE_MAX, PAGE_DEFAULT, &limit) < 0) {
-        http_respond_field(r, "limit", "an integer from 1 to 200 expected");
+    int64_t limit, offset;
+    if (http_query_int(r, "limit", 1, PAGE_MAX, PAGE_DEFAULT, NULL, &limit) < 0 ||
+        http_query_int(r, "offset", 0, OFFSET_MAX, 0, NULL, &offset) < 0)
         return -1;
-    }
-    if (parse_uint(http_req_query(r, "offset"), 0, OFFSET_MAX, 0, &offset) < 0) {
-        http_respond_field(r, "offset", "an integer from 0 to 100000 expected");
-        return -1;
-    }
     if (take_text(r, "after", o->after, sizeof o->after, "a device id expected") < 0 ||
         take_text(r, "name", o->name, sizeof o->name, "a name prefix expected") < 0 ||
         take_text(r, "type", o->type, sizeof o->type, "a type name expected") < 0)
@@ -136,8 +116,8 @@ static int parse_query(http_req *r, list_op *o)
         .name_prefix = o->name[0] ? o->name : NULL,
         .type = o->type[0] ? o->type : NULL,
         .after = o->after[0] ? o->after : NULL,
-        .offset = offset,
-        .limit = limit,
+        .offset = (unsigned)offset,
+        .limit = (unsigned)limit,
     };
     return 0;
 }

@@ -131,6 +131,12 @@ uint64_t http_req_start_us(const http_req *r);
 const http_principal *http_req_principal(const http_req *r);
 void http_req_set_principal(http_req *r, const http_principal *p);
 
+/** Query parameter @name as a decimal integer in [@lo, @hi] (no sign, no junk) into *@out,
+ *  @def when absent. 0, or -1 after answering 400 invalid_field naming it with @why (NULL:
+ *  "an integer from lo to hi expected"). */
+int http_query_int(http_req *r, const char *name, int64_t lo, int64_t hi, int64_t def,
+                   const char *why, int64_t *out);
+
 /** Per-request scratch slot for a handler's continuation state (not freed by http). */
 void http_req_set_ctx(http_req *r, void *ctx);
 void *http_req_ctx(const http_req *r);

@@ -100,24 +100,6 @@ static void list_done(http_job *hj, int rc)
     free(o);
 }
 
-/* A decimal number in [lo, hi]; @def when absent. */
-static int parse_num(const char *s, int64_t lo, int64_t hi, int64_t def, int64_t *out)
-{
-    if (!s) {
-        *out = def;
-        return 0;
-    }
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 void ntf__list(http_req *r)
 {
     list_op *o = calloc(1, sizeof *o);
@@ -128,14 +110,10 @@ void ntf__list(http_req *r)
     int64_t limit;
     if (ntf__device_param(r, o->dev) < 0)
         goto fail;
-    if (parse_num(http_req_query(r, "limit"), 1, PAGE_MAX, PAGE_DEFAULT, &limit) < 0) {
-        http_respond_field(r, "limit", "an integer from 1 to 100 expected");
+    if (http_query_int(r, "limit", 1, PAGE_MAX, PAGE_DEFAULT, NULL, &limit) < 0)
         goto fail;
-    }
-    if (parse_num(http_req_query(r, "before"), 1, INT64_MAX, 0, &o->before) < 0) {
-        http_respond_field(r, "before", "a notification id expected");
+    if (http_query_int(r, "before", 1, INT64_MAX, 0, "a notification id expected", &o->before) < 0)
         goto fail;
-    }
     o->limit = (unsigned)limit;
     snprintf(o->user, sizeof o->user, "%s", http_req_principal(r)->user_id);
     bson_init(&o->out);
