@@ -13,6 +13,7 @@ gnuplot:
   rtt-STEM               round trip and server latency percentiles of one rtt JSON file
   connect-rate           established connections/s per connect run
   connect-rss            server RSS growth per connection per connect run
+  connect-cpu            server CPU time per connection (handshake + CONNECT) per run
 
 A chart whose inputs are absent is skipped with a message on stderr. Exit 0 when at least
 one chart was written, 1 when none was (or gnuplot failed), 2 on bad usage.
@@ -32,6 +33,8 @@ PCTS = [("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99_9", "p99.9")]
 BROKER_ORDER = ["iotcloud-w1", "iotcloud-w2", "mosquitto"]
 SCENARIO_ORDER = ["1to1-q0", "1to1-q1", "fanin10-q0", "fanin10-q1", "fanout10-q0",
                   "fanout10-q1", "lat-1k-q1"]
+CONNECT_ORDER = ["connect-iotcloud-plain", "connect-iotcloud-tls", "connect-iotcloud-tls-resume",
+                 "connect-mosquitto-plain"]
 PUBSUB_NAME = re.compile(r"^(iotcloud-w\d+|mosquitto|[^-]+)-(.+)$")
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
           "#7f7f7f"]
@@ -250,19 +253,25 @@ def chart_connect(gp, runs):
     if not runs:
         note("no connect results (bench/connect.sh): skipping connect charts")
         return
-    rate_rows, rss_rows = [], []
-    for stem, doc in runs:
+    rate_rows, rss_rows, cpu_rows = [], [], []
+    docs = dict(runs)
+    for stem in ordered(docs.keys(), CONNECT_ORDER):
+        doc = docs[stem]
         label = connect_label(stem, doc)
         server = doc.get("server") if isinstance(doc.get("server"), dict) else {}
         rate_rows.append((label, [num(doc.get("conn_per_s"))]))
         rss_rows.append((label, [num(server.get("rss_per_conn"))]))
+        cpu_rows.append((label, [num(server.get("cpu_us_per_conn"))]))
     gp.bars("connect-rate", "iotbench connect: established connections/s (label: established)",
             "connections/s", ["run", "conn/s"], rate_rows, rotate=True)
     if all(v[0] is None for _, v in rss_rows):
-        note("connect results carry no server RSS (--server-pid): skipping connect-rss")
+        note("connect results carry no server figures (--server-pid): skipping connect-rss, "
+             "connect-cpu")
         return
     gp.bars("connect-rss", "iotbench connect: server RSS growth per idle connection",
             "bytes per connection", ["run", "RSS B/conn"], rss_rows, rotate=True)
+    gp.bars("connect-cpu", "iotbench connect: server CPU per connection during the ramp",
+            "CPU us per connection", ["run", "server CPU us/conn"], cpu_rows, rotate=True)
 
 
 def main(argv):

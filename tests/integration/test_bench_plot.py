@@ -118,6 +118,7 @@ class PlotCase(unittest.TestCase):
         self.assertIn("100 devices, 1000 calls/s open loop", text)
         self.assert_svg("rtt-100-0-16")
         self.assert_svg("connect-rate")
+        self.assert_svg("connect-cpu")
         text = self.assert_svg("connect-rss")
         self.assertIn("iotcloud-tls", text)
 
