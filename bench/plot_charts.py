@@ -157,7 +157,7 @@ class Gnuplot:
             "set format y '%.0s%c'" if not logscale else "set format y '10^{%L}'",
             "plot " + ", \\\n     ".join(plots),
         ]
-        for ext, term in (("svg", "svg size 960,540 dynamic font 'sans,12'"),
+        for ext, term in (("svg", "svg size 960,540 dynamic font 'sans,12' background rgb 'white'"),
                           ("png", "%s size 960,540 font 'sans,10'" % self.png)):
             out = os.path.join(self.out_dir, "%s.%s" % (name, ext))
             script = ["set terminal " + term + (" enhanced" if logscale else " noenhanced"),
