@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev python3 python3-yaml)
-test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl python3-aiosmtpd)
+test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl python3-aiosmtpd gnuplot-nox)
 
 want=("${pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
