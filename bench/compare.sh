@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# Runs the same iotbench pubsub scenarios against iotcloud (--workers 1 and 2) and
-# Debian's mosquitto, one after the other on loopback, and prints one table with the
-# delivered rate, loss and latency of each and the ratio iotcloud/mosquitto.
+# iotcloud (--workers 1 and 2) against Debian's mosquitto, same scenarios, same settings,
+# on loopback, in one run: pub/sub throughput plain and TLS, MQTT request/response round
+# trips at 1,000/s, and connection ramps (plain, TLS). Prints one table with each broker's
+# figure and the ratio iotcloud/mosquitto per scenario.
 #
-# Usage: bench/compare.sh [SECONDS]   (default 5 s measured per scenario, 1 s warm-up)
-# Results (JSON per run) go to build/bench-results/.
+# Usage: bench/compare.sh [SECONDS]   (default 5 s measured per pub/sub run, 1 s warm-up)
+# Environment: CONNS (connect scenarios, default 5000), ONLY (regex on scenario names).
+# Runs alternate: for every scenario each broker is started fresh, measured and stopped
+# before the next one starts, so slow drift of a shared machine spreads over all three.
+# Results (JSON per run) go to build/bench-results/compare-<broker>-<scenario>.json.
+#
+# Both brokers: loopback, no persistence, anonymous clients, the same server certificate (ECDSA P-256, made by
+# iotcloud in its data dir; mosquitto's TLS listener is given the same files), TLS 1.2+
+# with the version and ciphers both negotiate by default (TLS 1.3 with OpenSSL 3).
+# iotcloud keeps its default limits, mosquitto its defaults (max_queued_messages 1000).
+# TCP_NODELAY: iotcloud always sets it (it batches its writes itself). mosquitto writes
+# each packet with its own send(), so TCP_NODELAY halves its QoS 0 throughput here: it
+# gets its default (Nagle on) for throughput and connect scenarios and
+# "set_tcp_nodelay true" for the round-trip scenarios, its best case for each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
+conns=${CONNS:-5000}
+only=${ONLY:-.}
 bash scripts/deps.sh
 if ! command -v mosquitto >/dev/null; then
   # Install without letting the package start a system-wide daemon on 1883.
@@ -25,82 +40,154 @@ out=build/bench-results
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+ulimit -n "$(ulimit -Hn)" # connect scenarios: one descriptor per connection on both sides
 
-port=$((20000 + RANDOM % 20000))
+plain=$((20000 + RANDOM % 20000))
+tls=$((plain + 1))
+ca=$work/data/ca
+bench=./build/release/iotbench
+tlsopt="--tls --cafile $ca/ca.crt"
+
+# name|kind|options; kind: pubsub (msgs/s), rtt (round trip p50/p99), connect (conn/s, RSS)
 scenarios=(
-  "1to1-q0|--pubs 1 --qos 0"
-  "1to1-q1|--pubs 1 --qos 1"
-  "fanin10-q0|--topic-mode fanin --pubs 10 --qos 0"
-  "fanin10-q1|--topic-mode fanin --pubs 10 --qos 1"
-  "fanout10-q0|--topic-mode fanout --subs 10 --qos 0"
-  "fanout10-q1|--topic-mode fanout --subs 10 --qos 1"
-  "lat-1k-q1|--pubs 1 --qos 1 --rate 1000"
+  "1to1-q0|pubsub|--pubs 1 --qos 0"
+  "1to1-q1|pubsub|--pubs 1 --qos 1"
+  "fanin10-q0|pubsub|--topic-mode fanin --pubs 10 --qos 0"
+  "fanin10-q1|pubsub|--topic-mode fanin --pubs 10 --qos 1"
+  "fanout10-q0|pubsub|--topic-mode fanout --subs 10 --qos 0"
+  "fanout10-q1|pubsub|--topic-mode fanout --subs 10 --qos 1"
+  "tls-1to1-q0|pubsub|--pubs 1 --qos 0 $tlsopt"
+  "tls-1to1-q1|pubsub|--pubs 1 --qos 1 $tlsopt"
+  "tls-fanin10-q1|pubsub|--topic-mode fanin --pubs 10 --qos 1 $tlsopt"
+  "tls-fanout10-q1|pubsub|--topic-mode fanout --subs 10 --qos 1 $tlsopt"
+  "reqrep-1k-q0|rtt|--topic-mode reqrep --rate 1000 --qos 0"
+  "reqrep-1k-q1|rtt|--topic-mode reqrep --rate 1000 --qos 1"
+  "tls-reqrep-1k-q1|rtt|--topic-mode reqrep --rate 1000 --qos 1 $tlsopt"
+  "conn-plain|connect|"
+  "conn-tls|connect|$tlsopt"
 )
+brokers=(iotcloud-w1 iotcloud-w2 mosquitto)
 
-start_broker() { # name
+wait_port() { # port
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_broker() { # name [nodelay]
   case $1 in
-    iotcloud-w1|iotcloud-w2)
+    iotcloud-*)
       ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
-        --listen "mqtt://127.0.0.1:$port" --workers "${1#iotcloud-w}" --log-level warn \
-        2>"$work/$1.log" &
+        --listen "mqtt://127.0.0.1:$plain" --listen "mqtts://127.0.0.1:$tls" \
+        --workers "${1#iotcloud-w}" --log-level warn 2>"$work/$1.log" &
       ;;
     mosquitto)
-      printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n' \
-        "$port" > "$work/mosq.conf"
+      # "user root": as root mosquitto would switch to user mosquitto, which cannot read
+      # the key in our 0700 temp dir.
+      printf '%s\n' "user root" "per_listener_settings false" "allow_anonymous true" \
+        "persistence false" "log_dest none" "set_tcp_nodelay ${2:-false}" \
+        "listener $plain 127.0.0.1" "listener $tls 127.0.0.1" "cafile $ca/ca.crt" \
+        "certfile $ca/server.crt" "keyfile $ca/server.key" > "$work/mosq.conf"
       mosquitto -c "$work/mosq.conf" 2>"$work/$1.log" &
       ;;
   esac
   echo $! > "$work/pid"
-  for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.1
-  done
+  wait_port "$plain" && wait_port "$tls" && return 0
   echo "compare: $1 did not start" >&2; cat "$work/$1.log" >&2; exit 1
 }
 
 stop_broker() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
 
-field() { # file key -> number
+field() { # file key -> first number after "key":
   sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1" | head -1
 }
 
-brokers=(iotcloud-w1 iotcloud-w2 mosquitto)
-for b in "${brokers[@]}"; do
-  start_broker "$b"
-  for s in "${scenarios[@]}"; do
-    name=${s%%|*}; args=${s#*|}
-    # shellcheck disable=SC2086
-    ./build/release/iotbench pubsub --port "$port" --duration "$secs" $args \
-      --json "$out/$b-$name.json" >/dev/null 2>&1 || echo "compare: $b $name failed" >&2
+run_one() { # broker name kind args
+  local b=$1 name=$2 kind=$3 args=$4 port=$plain json="$out/compare-$1-$2.json"
+  [[ $args == *--tls* ]] && port=$tls
+  rm -f "$json"
+  # shellcheck disable=SC2086
+  case $kind in
+    pubsub|rtt)
+      $bench pubsub --port "$port" --duration "$secs" $args --json "$json" \
+        >"$work/run.txt" 2>&1 ;;
+    connect)
+      $bench connect --port "$port" --conns "$conns" --hold 1 \
+        --server-pid "$(cat "$work/pid")" $args --json "$json" >"$work/run.txt" 2>&1 ;;
+  esac || { echo "compare: $b $name failed:" >&2; tail -3 "$work/run.txt" >&2; }
+}
+
+# Bootstrap: iotcloud makes the CA and server certificate mosquitto's listener uses too.
+start_broker iotcloud-w1
+stop_broker
+
+for s in "${scenarios[@]}"; do
+  IFS='|' read -r name kind args <<< "$s"
+  [[ $name =~ $only ]] || continue
+  for b in "${brokers[@]}"; do
+    echo "compare: $name on $b" >&2
+    nodelay=false; [ "$kind" = rtt ] && nodelay=true
+    start_broker "$b" "$nodelay"
+    sleep 0.3
+    run_one "$b" "$name" "$kind" "$args"
+    stop_broker
   done
-  stop_broker
 done
 
-printf '\n%-12s | %-32s | %-32s | %-24s | %s\n' scenario "iotcloud --workers 1" \
-  "iotcloud --workers 2" mosquitto "best/mosq"
-printf '%s\n' "-------------+----------------------------------+----------------------------------+--------------------------+----------"
+cell() { # file kind -> text
+  local f=$1
+  [ -f "$f" ] || { echo failed; return; }
+  case $2 in
+    pubsub) printf '%.0f/s lost %s' "$(field "$f" delivered_per_s)" "$(field "$f" lost)" ;;
+    rtt) printf '%s/%s us lost %s' "$(field "$f" p50)" "$(field "$f" p99)" "$(field "$f" lost)" ;;
+    connect) printf '%.0f/s %s B/c' "$(field "$f" conn_per_s)" "$(field "$f" rss_per_conn)" ;;
+  esac
+}
+
+ratio() { # kind best-iotcloud-file mosquitto-file -> text
+  local k=$1 i=$2 m=$3
+  [ -f "$i" ] && [ -f "$m" ] || { echo -; return; }
+  case $k in
+    pubsub) awk -v a="$(field "$i" delivered_per_s)" -v b="$(field "$m" delivered_per_s)" \
+      'BEGIN { if (b > 0) printf "%.2fx msgs/s", a / b; else print "-" }' ;;
+    rtt) awk -v a="$(field "$i" p50)" -v b="$(field "$m" p50)" -v c="$(field "$i" p99)" \
+      -v d="$(field "$m" p99)" 'BEGIN { if (b > 0 && d > 0)
+        printf "p50 %.2fx p99 %.2fx", a / b, c / d; else print "-" }' ;;
+    connect) awk -v a="$(field "$i" conn_per_s)" -v b="$(field "$m" conn_per_s)" \
+      -v c="$(field "$i" rss_per_conn)" -v d="$(field "$m" rss_per_conn)" 'BEGIN {
+        if (b > 0 && d > 0) printf "%.2fx conn/s, %.2fx RSS", a / b, c / d; else print "-" }' ;;
+  esac
+}
+
+best() { # kind file1 file2 -> the better iotcloud run
+  local k=$1 a=$2 b=$3 key=delivered_per_s
+  [ -f "$a" ] || { echo "$b"; return; }
+  [ -f "$b" ] || { echo "$a"; return; }
+  case $k in
+    rtt) awk -v x="$(field "$a" p99)" -v y="$(field "$b" p99)" 'BEGIN { exit !(x <= y) }' \
+      && echo "$a" || echo "$b"; return ;;
+    connect) key=conn_per_s ;;
+  esac
+  awk -v x="$(field "$a" $key)" -v y="$(field "$b" $key)" 'BEGIN { exit !(x >= y) }' \
+    && echo "$a" || echo "$b"
+}
+
+printf '\n%-17s | %-24s | %-24s | %-24s | %s\n' scenario "iotcloud --workers 1" \
+  "iotcloud --workers 2" mosquitto "iotcloud (best) / mosquitto"
+printf '%s\n' "------------------+--------------------------+--------------------------+--------------------------+----------------------------"
 for s in "${scenarios[@]}"; do
-  name=${s%%|*}
-  row=$(printf '%-12s' "$name")
-  best=0; mosq=0
+  IFS='|' read -r name kind _ <<< "$s"
+  [[ $name =~ $only ]] || continue
+  row=$(printf '%-17s' "$name")
   for b in "${brokers[@]}"; do
-    f="$out/$b-$name.json"
-    if [ ! -f "$f" ]; then row+=" | $(printf '%-32s' failed)"; continue; fi
-    rate=$(field "$f" delivered_per_s); lost=$(field "$f" lost)
-    p50=$(field "$f" p50); p99=$(field "$f" p99)
-    cell=$(printf '%9.0f/s lost %-6s p50/p99 %s/%s us' "$rate" "$lost" "$p50" "$p99")
-    w=32; [ "$b" = mosquitto ] && w=24 && cell=$(printf '%9.0f/s lost %s' "$rate" "$lost")
-    row+=" | $(printf "%-${w}s" "$cell")"
-    [ "$b" = mosquitto ] && mosq=$rate
-    [ "$b" != mosquitto ] && awk -v a="$rate" -v b="$best" 'BEGIN{exit !(a>b)}' && best=$rate
+    row+=" | $(printf '%-24s' "$(cell "$out/compare-$b-$name.json" "$kind")")"
   done
-  ratio=$(awk -v a="$best" -v b="$mosq" 'BEGIN{ if (b>0) printf "%.1fx", a/b; else print "-" }')
-  echo "$row | $ratio"
+  i=$(best "$kind" "$out/compare-iotcloud-w1-$name.json" "$out/compare-iotcloud-w2-$name.json")
+  echo "$row | $(ratio "$kind" "$i" "$out/compare-mosquitto-$name.json")"
 done
 echo
-echo "latency row (lat-1k-q1): one-way publish->deliver at 1,000 msg/s; compare p50/p99 in the JSON:"
-for b in "${brokers[@]}"; do
-  f="$out/$b-lat-1k-q1.json"
-  [ -f "$f" ] && printf '  %-12s p50 %s us  p99 %s us  p99.9 %s us\n' "$b" "$(field "$f" p50)" \
-    "$(field "$f" p99)" "$(field "$f" p99_9)"
-done
+echo "pubsub: delivered msgs/s and messages lost; reqrep: round trip p50/p99 in us at"
+echo "1,000 requests/s (ratio < 1: iotcloud faster); conn: connections/s ramping to $conns"
+echo "and broker RSS growth per connection (ratio < 1: iotcloud smaller)."

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Connection scaling: K concurrent idle MQTT connections against a fresh release iotcloud
 # per run — plain, TLS (full handshakes, server verified with our CA) and TLS resuming the
-# first connection's session — and, if mosquitto is installed, plain against mosquitto.
+# first connection's session — and, if mosquitto is installed, plain and TLS against
+# mosquitto (its TLS listener uses iotcloud's server certificate from the data dir).
 # Prints one table: conn/s, handshake latency, broker RSS and CPU per connection.
 #
 # Usage: bench/connect.sh [K]     (default 5000; bench/connect.sh 19000 fits under the
@@ -33,8 +34,13 @@ start_broker() { # name port
         --log-level warn 2>"$work/$1.log" &
       ;;
     mosquitto)
-      printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n' \
-        "$plain" > "$work/mosq.conf"
+      # "user root": as root mosquitto would switch to user mosquitto, which cannot read
+      # the key in our 0700 temp dir.
+      printf '%s\n' "user root" "per_listener_settings false" "allow_anonymous true" \
+        "persistence false" "log_dest none" "listener $plain 127.0.0.1" \
+        "listener $tls 127.0.0.1" "cafile $work/data/ca/ca.crt" \
+        "certfile $work/data/ca/server.crt" "keyfile $work/data/ca/server.key" \
+        > "$work/mosq.conf"
       mosquitto -c "$work/mosq.conf" 2>"$work/$1.log" &
       ;;
   esac
@@ -63,7 +69,8 @@ runs=(
   "iotcloud-tls|iotcloud|tls|--tls --cafile $work/data/ca/ca.crt"
   "iotcloud-tls-resume|iotcloud|tls|--tls --cafile $work/data/ca/ca.crt --resume"
 )
-command -v mosquitto >/dev/null && runs+=("mosquitto-plain|mosquitto|plain|")
+command -v mosquitto >/dev/null && runs+=("mosquitto-plain|mosquitto|plain|"
+  "mosquitto-tls|mosquitto|tls|--tls --cafile $work/data/ca/ca.crt")
 
 for r in "${runs[@]}"; do
   IFS='|' read -r name broker which args <<< "$r"

@@ -6,8 +6,9 @@
  *
  *   iotbench pubsub [--host IP] [--port N] [--pubs P] [--subs S] [--qos 0|1]
  *                   [--size BYTES] [--duration S] [--rate MSGS_PER_S]
- *                   [--topic-mode one2one|fanin|fanout] [--inflight N]
+ *                   [--topic-mode one2one|fanin|fanout|reqrep] [--inflight N]
  *                   [--max-unflushed N] [--warmup S] [--persistent] [--offline]
+ *                   [--tls [--cafile FILE] [--alpn P]] [--username U [--password P]]
  *                   [--json FILE]
  */
 #include "bench/iotbench.h"
@@ -36,14 +37,22 @@ static void usage(FILE *f)
             "  --size BYTES         payload size, >= %d, default 64\n"
             "  --duration S         measured seconds after the warm-up, default 10\n"
             "  --warmup S           not counted, default 1\n"
-            "  --rate N             total msgs/s over all publishers, 0 = max (default)\n"
-            "  --topic-mode M       one2one | fanin | fanout, default one2one\n"
+            "  --rate N             total msgs/s over all publishers, 0 = max (default;\n"
+            "                       reqrep: 1000)\n"
+            "  --topic-mode M       one2one | fanin | fanout | reqrep, default one2one\n"
+            "                       reqrep: P requesters publish on req/<i>, one responder\n"
+            "                       answers on resp/<i>; latency is the round trip\n"
             "  --inflight N         QoS 1 unacked window per publisher, default 64\n"
             "  --max-unflushed N    packets queued but not written per client, default 64\n"
             "  --persistent         subscribers connect with clean session 0\n"
             "  --offline            subscribers subscribe and disconnect; after the\n"
             "                       publishers finished they reconnect and drain (QoS 1,\n"
             "                       implies --persistent)\n"
+            "  --tls                TLS (certificate not verified without --cafile)\n"
+            "  --cafile FILE        verify the server certificate (CA, --host in the SAN)\n"
+            "  --alpn P             ALPN protocol offered with --tls, default mqtt\n"
+            "  --username U         CONNECT user name\n"
+            "  --password P         CONNECT password (visible in ps; for test brokers)\n"
             "  --json FILE          also write the result as JSON\n",
             IOTBENCH_MIN_SIZE);
 }
@@ -76,7 +85,8 @@ int iotbench_parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_mode(const char *s, enum iotbench_mode *m)
 {
-    static const enum iotbench_mode modes[] = {IOTBENCH_ONE2ONE, IOTBENCH_FANIN, IOTBENCH_FANOUT};
+    static const enum iotbench_mode modes[] = {IOTBENCH_ONE2ONE, IOTBENCH_FANIN, IOTBENCH_FANOUT,
+                                               IOTBENCH_REQREP};
 
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         if (strcmp(s, iotbench_mode_name(modes[i])) == 0) {
@@ -117,8 +127,36 @@ enum {
     OPT_JSON,
     OPT_PERSISTENT,
     OPT_OFFLINE,
+    OPT_TLS,
+    OPT_CAFILE,
+    OPT_ALPN,
+    OPT_USERNAME,
+    OPT_PASSWORD,
     OPT_HELP
 };
+
+static int apply_tls_opt(iotbench_opts *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_TLS:
+        o->tls = true;
+        return 0;
+    case OPT_CAFILE:
+        o->cafile = arg;
+        return 0;
+    case OPT_ALPN:
+        o->alpn = *arg ? arg : NULL;
+        return 0;
+    case OPT_USERNAME:
+        o->username = arg;
+        return 0;
+    case OPT_PASSWORD:
+        o->password = arg;
+        return 0;
+    default:
+        return -1;
+    }
+}
 
 static int apply_opt(iotbench_opts *o, int opt, const char *arg)
 {
@@ -180,20 +218,24 @@ static int apply_opt(iotbench_opts *o, int opt, const char *arg)
         o->offline = o->persistent = true;
         return 0;
     default:
-        return -1;
+        return apply_tls_opt(o, opt, arg);
     }
 }
 
-/* The scenario fixes one side to a single client. */
+/* The scenario fixes one side to a single client; reqrep has a rate by default. */
 static void normalise(iotbench_opts *o)
 {
     if (o->mode == IOTBENCH_ONE2ONE)
         o->subs = o->pubs;
-    else if (o->mode == IOTBENCH_FANIN)
+    else if (o->mode == IOTBENCH_FANIN || o->mode == IOTBENCH_REQREP)
         o->subs = 1;
     else
         o->pubs = 1;
+    if (o->rate < 0)
+        o->rate = o->mode == IOTBENCH_REQREP ? 1000 : 0;
 }
+
+static const char default_alpn[] = "mqtt";
 
 static int parse_args(int argc, char **argv, iotbench_opts *o)
 {
@@ -213,6 +255,11 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
         {"json", required_argument, NULL, OPT_JSON},
         {"persistent", no_argument, NULL, OPT_PERSISTENT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
+        {"tls", no_argument, NULL, OPT_TLS},
+        {"cafile", required_argument, NULL, OPT_CAFILE},
+        {"alpn", required_argument, NULL, OPT_ALPN},
+        {"username", required_argument, NULL, OPT_USERNAME},
+        {"password", required_argument, NULL, OPT_PASSWORD},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -234,6 +281,18 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
         fprintf(stderr, "iotbench: unexpected argument %s\n", argv[optind]);
         return -1;
     }
+    if (o->offline && o->mode == IOTBENCH_REQREP) {
+        fprintf(stderr, "iotbench: --offline does not apply to --topic-mode reqrep\n");
+        return -1;
+    }
+    if ((o->cafile || o->alpn != default_alpn) && !o->tls) {
+        fprintf(stderr, "iotbench: --cafile and --alpn need --tls\n");
+        return -1;
+    }
+    if (o->password && !o->username) {
+        fprintf(stderr, "iotbench: --password needs --username\n");
+        return -1;
+    }
     if (o->offline && o->qos != 1) {
         fprintf(stderr, "iotbench: --offline needs --qos 1 (QoS 0 is not queued)\n");
         return -1;
@@ -253,10 +312,11 @@ int main(int argc, char **argv)
         .size = 64,
         .duration = 10,
         .warmup = 1,
-        .rate = 0,
+        .rate = -1, /* normalise(): 0, or 1000 for reqrep */
         .inflight = 64,
         .max_unflushed = 64,
         .mode = IOTBENCH_ONE2ONE,
+        .alpn = default_alpn,
     };
     iotbench_result *r = NULL;
     int rc = 2;

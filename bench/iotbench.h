@@ -15,6 +15,7 @@ enum iotbench_mode {
     IOTBENCH_ONE2ONE, /* P publisher -> subscriber pairs, topic bench/<i> each */
     IOTBENCH_FANIN,   /* P publishers on bench/<i> -> 1 subscriber on bench/# */
     IOTBENCH_FANOUT,  /* 1 publisher on bench/0 -> S subscribers */
+    IOTBENCH_REQREP,  /* P requesters on req/<i> -> 1 responder -> resp/<i> back */
 };
 
 typedef struct iotbench_opts {
@@ -33,6 +34,11 @@ typedef struct iotbench_opts {
     bool persistent;  /* subscribers use clean session 0 */
     bool offline;     /* subscribers subscribe, go offline, drain after the publishers */
     const char *json; /* NULL: no JSON file */
+    bool tls;
+    const char *cafile;   /* --tls: verify the server against it; NULL: no verification */
+    const char *alpn;     /* --tls: ALPN protocol offered, NULL: none */
+    const char *username; /* NULL: CONNECT without credentials */
+    const char *password; /* never printed */
 } iotbench_opts;
 
 /* Payload header every publisher writes: publisher index, sequence, send time. */
@@ -41,7 +47,7 @@ typedef struct iotbench_opts {
 typedef struct iotbench_result {
     double measured_s;
     uint64_t sent;       /* PUBLISHes written during the measured window */
-    uint64_t delivered;  /* PUBLISHes received during the measured window */
+    uint64_t delivered;  /* PUBLISHes received during the measured window (reqrep: answers) */
     uint64_t sent_total; /* whole run, warm-up and drain included */
     uint64_t expected;   /* deliveries the whole run should produce */
     uint64_t unique;     /* distinct (publisher, sequence) received per subscriber */
@@ -50,7 +56,7 @@ typedef struct iotbench_result {
     uint64_t out_of_order;
     uint64_t acked;         /* QoS 1 PUBACKs received by publishers */
     uint64_t sessions_lost; /* persistent subscribers resumed with session present 0 */
-    hist latency;           /* receive - send, measured window only */
+    hist latency;           /* receive - send (reqrep: round trip), measured window only */
     hist puback_latency;    /* PUBACK - send at the publisher, sent in the measured window */
 } iotbench_result;
 

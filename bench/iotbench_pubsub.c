@@ -19,10 +19,19 @@
  * reconnect with the same ids, expect session present 1 and drain the queue without
  * subscribing again. Loss then counts what the broker acknowledged but did not keep.
  *
+ * reqrep: publishers are requesters; each also subscribes to bench/resp/<i> and publishes
+ * its requests on bench/req/<i>. The one subscriber is the responder: subscribed to
+ * bench/req/#, it republishes every request's payload unchanged, same QoS, on
+ * bench/resp/<publisher index>. The requester accounts the answers like a subscriber
+ * (latency = round trip, loss = requests without an answer).
+ *
+ * --tls: every client speaks TLS (mqtt_client_set_tls) with one SSL_CTX per run.
+ *
  * Publishers time each QoS 1 PUBLISH until its PUBACK (with a durable broker: the commit
  * latency clients see); the send time is kept per packet id in a ring of ACK_RING slots,
  * enough while fewer than ACK_RING ids are allocated between a PUBLISH and its PUBACK. */
 #include "bench/iotbench.h"
+#include "bench/iotbench_tls.h"
 #include "bench/mqtt_client.h"
 
 #include <stdbool.h>
@@ -49,17 +58,24 @@ struct track {
     uint64_t seen[TRACK_WINDOW / 64]; /* bit s % TRACK_WINDOW: s received */
 };
 
+/* QoS 1 packet ids of one client awaiting PUBACK */
+struct ids {
+    uint32_t inflight;
+    uint16_t next;
+    uint8_t inuse[65536 / 8];
+};
+
 struct pub {
     struct run *run;
     mqtt_client *c;
     uint32_t idx;
     char topic[32];
     size_t topic_len;
-    uint64_t seq; /* next sequence number = messages sent */
-    uint32_t inflight;
-    uint16_t next_id;
-    uint8_t inuse[65536 / 8]; /* QoS 1 packet ids awaiting PUBACK */
-    uint64_t *sent_at;        /* send time by packet id % ACK_RING */
+    char reply[32];     /* reqrep: where the answers come */
+    struct track track; /* reqrep: answers received */
+    uint64_t seq;       /* next sequence number = messages sent */
+    struct ids ids;
+    uint64_t *sent_at; /* send time by packet id % ACK_RING */
     bool ready;
 };
 
@@ -70,6 +86,7 @@ struct sub {
     char filter[32];
     struct track *tracks; /* fanin: one per publisher, else one */
     size_t ntracks;
+    struct ids ids; /* reqrep: the responder's answers */
     bool ready;
     bool parking;  /* --offline: DISCONNECT sent after SUBACK */
     bool resuming; /* --offline: reconnected to drain its queue */
@@ -98,6 +115,7 @@ struct run {
     uint64_t delivered_total;
     uint64_t prog_sent, prog_delivered;
     uint8_t *payload;
+    SSL_CTX *tls; /* --tls, else NULL */
 };
 
 static uint64_t now_ns(void)
@@ -112,14 +130,26 @@ static void finish(struct run *run, int err);
 
 /* ---- publishers ------------------------------------------------------------------- */
 
-static uint16_t take_packet_id(struct pub *p)
+/* The caller keeps inflight below 65535, so a free id exists. */
+static uint16_t take_packet_id(struct ids *ids)
 {
     do {
-        p->next_id++;
-    } while (p->next_id == 0 || (p->inuse[p->next_id / 8] & (1u << (p->next_id % 8))));
+        ids->next++;
+    } while (ids->next == 0 || (ids->inuse[ids->next / 8] & (1u << (ids->next % 8))));
     /* [MQTT-2.3.1-2] a new PUBLISH uses an id not in use; 0 is not allowed [MQTT-2.3.1-1] */
-    p->inuse[p->next_id / 8] |= (uint8_t)(1u << (p->next_id % 8));
-    return p->next_id;
+    ids->inuse[ids->next / 8] |= (uint8_t)(1u << (ids->next % 8));
+    ids->inflight++;
+    return ids->next;
+}
+
+/* false when @id was not in use */
+static bool release_packet_id(struct ids *ids, uint16_t id)
+{
+    if (!(ids->inuse[id / 8] & (1u << (id % 8))))
+        return false;
+    ids->inuse[id / 8] &= (uint8_t) ~(1u << (id % 8));
+    ids->inflight--;
+    return true;
 }
 
 static int send_one(struct pub *p)
@@ -133,8 +163,7 @@ static int send_one(struct pub *p)
     memcpy(run->payload + 4, &p->seq, 8);
     memcpy(run->payload + 12, &ts, 8);
     if (run->o->qos == 1) {
-        id = take_packet_id(p);
-        p->inflight++;
+        id = take_packet_id(&p->ids);
         p->sent_at[id % ACK_RING] = ts;
     }
     rc = mqtt_client_publish(p->c, p->topic, p->topic_len, (uint8_t)run->o->qos, id, run->payload,
@@ -162,7 +191,7 @@ static void pump(struct pub *p)
         due = (uint64_t)(per_pub * (double)(now_ns() - run->t_start) / (double)NS_PER_S) + 1;
     }
     while (p->seq < due && mqtt_client_unflushed(p->c) < (size_t)o->max_unflushed &&
-           (o->qos == 0 || p->inflight < (uint32_t)o->inflight)) {
+           (o->qos == 0 || p->ids.inflight < (uint32_t)o->inflight)) {
         int rc = send_one(p);
         if (rc < 0) {
             fprintf(stderr, "iotbench: publish failed: %s\n", uv_strerror(rc));
@@ -227,28 +256,31 @@ static void account(struct run *run, struct track *t, uint64_t seq)
     }
 }
 
-static void sub_on_publish(mqtt_client *c, const mqtt_publish *m)
-{
-    struct sub *s = mqtt_client_data(c);
-    struct run *run = s->run;
-    uint64_t now = now_ns(), seq, ts;
+struct hdr {
     uint32_t pidx;
-    struct track *t;
+    uint64_t seq;
+    uint64_t ts;
+};
 
+static int parse_payload(struct run *run, const mqtt_publish *m, struct hdr *h)
+{
     if (m->payload_len < IOTBENCH_MIN_SIZE) {
         fprintf(stderr, "iotbench: foreign message (%zu bytes) on our topics\n", m->payload_len);
         finish(run, UV_EPROTO);
-        return;
+        return -1;
     }
-    memcpy(&pidx, m->payload, 4);
-    memcpy(&seq, m->payload + 4, 8);
-    memcpy(&ts, m->payload + 12, 8);
-    t = sub_track(s, pidx);
-    if (!t) {
-        fprintf(stderr, "iotbench: subscriber %u got publisher %u's message\n", s->idx, pidx);
-        finish(run, UV_EPROTO);
-        return;
-    }
+    memcpy(&h->pidx, m->payload, 4);
+    memcpy(&h->seq, m->payload + 4, 8);
+    memcpy(&h->ts, m->payload + 12, 8);
+    return 0;
+}
+
+/* A message for a subscriber (or an answer for a requester) arrived. */
+static void deliver(struct run *run, mqtt_client *c, struct track *t, const struct hdr *h,
+                    const mqtt_publish *m)
+{
+    uint64_t now = now_ns(), ts = h->ts;
+
     hist_record(&run->interval, now - ts);
     run->delivered_total++;
     run->t_progress = now;
@@ -257,9 +289,82 @@ static void sub_on_publish(mqtt_client *c, const mqtt_publish *m)
         if (ts >= run->t_measure)
             hist_record(&run->r->latency, now - ts);
     }
-    account(run, t, seq);
+    account(run, t, h->seq);
     if (m->qos == 1 && mqtt_client_puback(c, m->packet_id) < 0)
         finish(run, UV_ENOBUFS);
+}
+
+/* reqrep: the responder sends the request back on the requester's reply topic. */
+static void respond(struct sub *s, const struct hdr *h, const mqtt_publish *m)
+{
+    struct run *run = s->run;
+    uint8_t qos = (uint8_t)run->o->qos;
+    char topic[32];
+    int n = snprintf(topic, sizeof topic, "bench/resp/%u", h->pidx);
+    uint16_t id = 0;
+
+    if (h->pidx >= (uint32_t)run->o->pubs) {
+        fprintf(stderr, "iotbench: request from unknown requester %u\n", h->pidx);
+        finish(run, UV_EPROTO);
+        return;
+    }
+    if (qos == 1 && s->ids.inflight >= 65000) {
+        fprintf(stderr, "iotbench: responder: 65,000 answers unacknowledged\n");
+        finish(run, UV_ENOBUFS);
+        return;
+    }
+    if (qos == 1)
+        id = take_packet_id(&s->ids);
+    if (mqtt_client_publish(s->c, topic, (size_t)n, qos, id, m->payload, m->payload_len) < 0 ||
+        (m->qos == 1 && mqtt_client_puback(s->c, m->packet_id) < 0))
+        finish(run, UV_ENOBUFS);
+}
+
+static void sub_on_publish(mqtt_client *c, const mqtt_publish *m)
+{
+    struct sub *s = mqtt_client_data(c);
+    struct hdr h;
+    struct track *t;
+
+    if (parse_payload(s->run, m, &h) < 0)
+        return;
+    if (s->run->o->mode == IOTBENCH_REQREP) {
+        respond(s, &h, m);
+        return;
+    }
+    t = sub_track(s, h.pidx);
+    if (!t) {
+        fprintf(stderr, "iotbench: subscriber %u got publisher %u's message\n", s->idx, h.pidx);
+        finish(s->run, UV_EPROTO);
+        return;
+    }
+    deliver(s->run, c, t, &h, m);
+}
+
+static void sub_on_puback(mqtt_client *c, uint16_t id)
+{
+    struct sub *s = mqtt_client_data(c);
+
+    if (!release_packet_id(&s->ids, id)) {
+        fprintf(stderr, "iotbench: responder: PUBACK for unknown id %u\n", id);
+        finish(s->run, UV_EPROTO);
+    }
+}
+
+/* reqrep: an answer came back to its requester. */
+static void pub_on_publish(mqtt_client *c, const mqtt_publish *m)
+{
+    struct pub *p = mqtt_client_data(c);
+    struct hdr h;
+
+    if (parse_payload(p->run, m, &h) < 0)
+        return;
+    if (h.pidx != p->idx) {
+        fprintf(stderr, "iotbench: requester %u got %u's answer\n", p->idx, h.pidx);
+        finish(p->run, UV_EPROTO);
+        return;
+    }
+    deliver(p->run, c, &p->track, &h, m);
 }
 
 /* ---- setup -------------------------------------------------------------------------- */
@@ -295,7 +400,10 @@ static void connect_client(struct run *run, mqtt_client *c, char kind, int i)
 
     snprintf(id, sizeof id, "iotbench-%ld-%c%d", (long)getpid(), kind, i);
     mqtt_client_set_persistent(c, kind == 's' && run->o->persistent);
-    rc = mqtt_client_connect(c, (const struct sockaddr *)&run->addr, id, KEEPALIVE_S);
+    mqtt_client_set_credentials(c, run->o->username, run->o->password);
+    rc = run->tls ? mqtt_client_set_tls(c, run->tls) : 0;
+    if (rc == 0)
+        rc = mqtt_client_connect(c, (const struct sockaddr *)&run->addr, id, KEEPALIVE_S);
     if (rc < 0) {
         fprintf(stderr, "iotbench: connect: %s\n", uv_strerror(rc));
         finish(run, rc);
@@ -308,6 +416,25 @@ static void pub_on_connack(mqtt_client *c, uint8_t rc)
 
     if (rc != MQTT_CONNACK_ACCEPTED) {
         fprintf(stderr, "iotbench: publisher %u refused, CONNACK %u\n", p->idx, rc);
+        finish(p->run, UV_ECONNREFUSED);
+        return;
+    }
+    if (p->run->o->mode == IOTBENCH_REQREP) {
+        int err = mqtt_client_subscribe(c, 1, p->reply, (uint8_t)p->run->o->qos);
+        if (err < 0)
+            finish(p->run, err);
+        return; /* ready at the SUBACK */
+    }
+    p->ready = true;
+    client_ready(p->run);
+}
+
+static void pub_on_suback(mqtt_client *c, uint16_t id, uint8_t code)
+{
+    struct pub *p = mqtt_client_data(c);
+
+    if (code != p->run->o->qos) {
+        fprintf(stderr, "iotbench: requester %u got SUBACK code %u\n", p->idx, code);
         finish(p->run, UV_ECONNREFUSED);
         return;
     }
@@ -328,13 +455,11 @@ static void pub_on_puback(mqtt_client *c, uint16_t id)
 {
     struct pub *p = mqtt_client_data(c);
 
-    if (!(p->inuse[id / 8] & (1u << (id % 8)))) {
+    if (!release_packet_id(&p->ids, id)) {
         fprintf(stderr, "iotbench: PUBACK for unknown id %u\n", id);
         finish(p->run, UV_EPROTO);
         return;
     }
-    p->inuse[id / 8] &= (uint8_t) ~(1u << (id % 8));
-    p->inflight--;
     p->run->r->acked++;
     note_puback(p->run, p->sent_at[id % ACK_RING]);
     pump(p);
@@ -425,6 +550,8 @@ static void sub_on_close(mqtt_client *c, int err)
 
 static const mqtt_client_cbs pub_cbs = {
     .on_connack = pub_on_connack,
+    .on_suback = pub_on_suback,
+    .on_publish = pub_on_publish,
     .on_puback = pub_on_puback,
     .on_drain = pub_on_drain,
     .on_close = pub_on_close,
@@ -434,6 +561,7 @@ static const mqtt_client_cbs sub_cbs = {
     .on_connack = sub_on_connack,
     .on_suback = sub_on_suback,
     .on_publish = sub_on_publish,
+    .on_puback = sub_on_puback,
     .on_close = sub_on_close,
 };
 
@@ -461,6 +589,8 @@ static int start_subscribers(struct run *run)
 
         if (o->mode == IOTBENCH_FANIN)
             snprintf(s->filter, sizeof s->filter, "bench/#");
+        else if (o->mode == IOTBENCH_REQREP)
+            snprintf(s->filter, sizeof s->filter, "bench/req/#");
         else
             snprintf(s->filter, sizeof s->filter, "bench/%d", o->mode == IOTBENCH_ONE2ONE ? i : 0);
         s->c = mqtt_client_new(&run->loop, &sub_cbs, s);
@@ -497,7 +627,7 @@ static void progress(struct run *run, uint64_t now)
 static bool pubs_settled(struct run *run)
 {
     for (int i = 0; i < run->o->pubs; i++)
-        if (run->pubs[i].inflight > 0)
+        if (run->pubs[i].ids.inflight > 0)
             return false;
     return true;
 }
@@ -527,7 +657,7 @@ static bool drained(struct run *run)
     uint64_t expected = 0;
 
     for (int i = 0; i < run->o->pubs; i++) {
-        if (run->pubs[i].inflight > 0)
+        if (run->pubs[i].ids.inflight > 0)
             return false;
         expected += run->pubs[i].seq * fan;
     }
@@ -659,11 +789,17 @@ static int init_run(struct run *run, const iotbench_opts *o, iotbench_result *r)
     run->payload = calloc(1, (size_t)o->size);
     if (!run->pubs || !run->subs || !run->payload)
         return UV_ENOMEM;
+    if (o->tls && !(run->tls = iotbench_tls_ctx(o->cafile, o->host, o->alpn)))
+        return UV_EINVAL;
+    if (o->tls && !o->cafile)
+        fprintf(stderr, "iotbench: no --cafile: the server certificate is not verified\n");
     for (int i = 0; i < o->pubs; i++) {
         struct pub *p = &run->pubs[i];
         p->run = run;
         p->idx = (uint32_t)i;
-        p->topic_len = (size_t)snprintf(p->topic, sizeof p->topic, "bench/%d", i);
+        p->topic_len = (size_t)snprintf(
+            p->topic, sizeof p->topic, o->mode == IOTBENCH_REQREP ? "bench/req/%d" : "bench/%d", i);
+        snprintf(p->reply, sizeof p->reply, "bench/resp/%d", i);
         p->sent_at = calloc(ACK_RING, sizeof *p->sent_at);
         if (!p->sent_at)
             return UV_ENOMEM;
@@ -691,6 +827,7 @@ static void free_run(struct run *run)
     free(run->subs);
     free(run->pubs);
     free(run->payload);
+    SSL_CTX_free(run->tls);
 }
 
 int iotbench_pubsub_run(const iotbench_opts *o, iotbench_result *r)

@@ -9,7 +9,7 @@ static const char *const pct_names[] = {"p50", "p90", "p99", "p99_9"};
 
 const char *iotbench_mode_name(enum iotbench_mode m)
 {
-    static const char *const names[] = {"one2one", "fanin", "fanout"};
+    static const char *const names[] = {"one2one", "fanin", "fanout", "reqrep"};
     return names[m];
 }
 
@@ -40,9 +40,9 @@ static const char *sub_kind(const iotbench_opts *o)
 
 void iotbench_report_print(const iotbench_opts *o, const iotbench_result *r)
 {
-    printf("scenario   %s pubs=%d subs=%d qos=%d size=%d rate=%s%.0f%s\n",
+    printf("scenario   %s pubs=%d subs=%d qos=%d size=%d rate=%s%.0f%s%s\n",
            iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size,
-           o->rate > 0 ? "" : "max/", o->rate, sub_kind(o));
+           o->rate > 0 ? "" : "max/", o->rate, sub_kind(o), o->tls ? " tls" : "");
     printf("measured   %.2f s (after %.1f s warm-up)\n", r->measured_s, o->warmup);
     printf("sent       %.0f msg/s (%llu)\n", per_s(r->sent, r->measured_s),
            (unsigned long long)r->sent);
@@ -58,7 +58,7 @@ void iotbench_report_print(const iotbench_opts *o, const iotbench_result *r)
     if (o->persistent)
         printf("sessions   %llu of %d persistent subscribers lost their session\n",
                (unsigned long long)r->sessions_lost, o->subs);
-    print_hist("latency us ", &r->latency);
+    print_hist(o->mode == IOTBENCH_REQREP ? "round trip us " : "latency us ", &r->latency);
     if (o->qos == 1)
         print_hist("puback us  ", &r->puback_latency);
 }
@@ -77,6 +77,8 @@ int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const
             o->port);
     fprintf(f, "  \"topic_mode\": \"%s\", \"pubs\": %d, \"subs\": %d, \"qos\": %d, \"size\": %d,\n",
             iotbench_mode_name(o->mode), o->pubs, o->subs, o->qos, o->size);
+    fprintf(f, "  \"tls\": %s, \"verified\": %s,\n", o->tls ? "true" : "false",
+            o->tls && o->cafile ? "true" : "false");
     fprintf(f, "  \"rate\": %.0f, \"inflight\": %d, \"max_unflushed\": %d,\n", o->rate, o->inflight,
             o->max_unflushed);
     fprintf(f, "  \"persistent\": %s, \"offline\": %s, \"sessions_lost\": %llu,\n",

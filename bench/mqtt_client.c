@@ -4,6 +4,7 @@
  * written by libuv; when that write completes the roles swap. So there is at most one
  * uv_write in flight per connection and, under load, each write carries many packets. */
 #include "bench/mqtt_client.h"
+#include "bench/iotbench_tls.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -37,12 +38,28 @@ struct mqtt_client {
     uint8_t *rx;
     size_t rx_len;
     size_t rx_cap;
+    const char *username; /* caller's strings, NULL: not sent */
+    const char *password;
+    iotbench_tls *tls; /* NULL: plain TCP */
+    uint8_t *cin;      /* TLS: ciphertext read buffer, RX_CHUNK bytes */
+};
+
+/* TLS: one uv_write of ciphertext; @data marks the write of an output buffer. */
+struct txreq {
+    uv_write_t req;
+    mqtt_client *c;
+    bool data;
+    uint8_t bytes[];
 };
 
 static void fail(mqtt_client *c, int err);
 static void kick(mqtt_client *c);
 
-/* ---- transport: plain TCP (a TLS engine would wrap these) -------------------------- */
+/* ---- transport: TCP, optionally through the TLS engine (iotbench_tls.h) ------------- *
+ *
+ * With TLS, "connected" means the handshake is done: until then kick() holds the CONNECT
+ * back. Plaintext output is encrypted as a whole buffer and its ciphertext is one uv_write
+ * (struct txreq); handshake and other TLS records go out the same way, in order. */
 
 static void io_close_cb(uv_handle_t *h)
 {
@@ -53,12 +70,14 @@ static void io_close_cb(uv_handle_t *h)
     free(c->out[0].p);
     free(c->out[1].p);
     free(c->rx);
+    free(c->cin);
+    iotbench_tls_free(c->tls);
     free(c);
 }
 
-static void io_write_cb(uv_write_t *req, int status)
+/* The output buffer being written went out (or failed). */
+static void write_done(mqtt_client *c, int status)
 {
-    mqtt_client *c = req->data;
     struct outbuf *done = &c->out[!c->pending];
 
     c->writing = false;
@@ -79,42 +98,139 @@ static void io_write_cb(uv_write_t *req, int status)
         c->cbs->on_drain(c);
 }
 
+static void io_write_cb(uv_write_t *req, int status) { write_done(req->data, status); }
+
+static void tls_write_cb(uv_write_t *req, int status)
+{
+    struct txreq *tx = req->data;
+    mqtt_client *c = tx->c;
+    bool data = tx->data;
+
+    free(tx);
+    if (data)
+        write_done(c, status);
+    else if (status < 0 && !c->closing)
+        fail(c, status);
+}
+
+/* Sends the ciphertext the engine has produced, if any (always, for @data). */
+static int tls_flush(mqtt_client *c, bool data)
+{
+    size_t n = iotbench_tls_pending(c->tls);
+    struct txreq *tx;
+    uv_buf_t b;
+    int rc;
+
+    if (n == 0 && !data)
+        return 0;
+    tx = malloc(sizeof *tx + n);
+    if (!tx)
+        return UV_ENOMEM;
+    tx->c = c;
+    tx->data = data;
+    tx->req.data = tx;
+    b = uv_buf_init((char *)tx->bytes, (unsigned)iotbench_tls_take(c->tls, tx->bytes, n));
+    rc = uv_write(&tx->req, (uv_stream_t *)&c->tcp, &b, 1, tls_write_cb);
+    if (rc < 0)
+        free(tx);
+    return rc;
+}
+
 static int io_write(mqtt_client *c, struct outbuf *ob)
 {
     uv_buf_t b = uv_buf_init((char *)ob->p, (unsigned)ob->len);
 
+    if (c->tls)
+        return iotbench_tls_write(c->tls, ob->p, ob->len) < 0 ? UV_EPROTO : tls_flush(c, true);
     c->write_req.data = c;
     return uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, io_write_cb);
+}
+
+/* Room for @n more bytes after rx_len; -1 when out of memory. */
+static int rx_reserve(mqtt_client *c, size_t n)
+{
+    size_t want = c->rx_len + n;
+
+    if (want > c->rx_cap) {
+        uint8_t *p = realloc(c->rx, want);
+        if (!p)
+            return -1;
+        c->rx = p;
+        c->rx_cap = want;
+    }
+    return 0;
 }
 
 static void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     mqtt_client *c = h->data;
-    size_t want = c->rx_len + RX_CHUNK;
 
-    if (want > c->rx_cap) {
-        uint8_t *p = realloc(c->rx, want);
-        if (!p) {
-            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read cb */
-            return;
-        }
-        c->rx = p;
-        c->rx_cap = want;
-    }
-    *buf = uv_buf_init((char *)c->rx + c->rx_len, RX_CHUNK);
+    if (c->tls)
+        *buf = uv_buf_init((char *)c->cin, RX_CHUNK);
+    else if (rx_reserve(c, RX_CHUNK) < 0)
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read cb */
+    else
+        *buf = uv_buf_init((char *)c->rx + c->rx_len, RX_CHUNK);
 }
 
 static void parse_input(mqtt_client *c);
 
+/* Handshake step after TCP is up or ciphertext arrived; sends the CONNECT once done. */
+static int tls_handshake(mqtt_client *c)
+{
+    int rc = iotbench_tls_handshake(c->tls);
+
+    if (rc < 0)
+        return UV_EPROTO;
+    if (rc == 1)
+        c->connected = true;
+    rc = tls_flush(c, false);
+    if (rc == 0)
+        kick(c);
+    return rc;
+}
+
+/* Decrypts everything buffered into rx. */
+static int tls_input(mqtt_client *c, const uint8_t *p, size_t n)
+{
+    long got;
+    int rc;
+
+    if (iotbench_tls_feed(c->tls, p, n) < 0)
+        return UV_ENOMEM;
+    if (!c->connected && (rc = tls_handshake(c)) < 0)
+        return rc;
+    if (!c->connected)
+        return 0;
+    do {
+        if (rx_reserve(c, RX_CHUNK) < 0)
+            return UV_ENOMEM;
+        got = iotbench_tls_read(c->tls, c->rx + c->rx_len, RX_CHUNK);
+        if (got < 0)
+            return UV_EOF;
+        c->rx_len += (size_t)got;
+    } while (got > 0);          /* bounded: the engine holds at most one read's ciphertext */
+    return tls_flush(c, false); /* e.g. an answer to a key update */
+}
+
 static void io_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     mqtt_client *c = s->data;
+    int rc;
 
     if (nread < 0) {
         fail(c, (int)nread);
         return;
     }
-    c->rx_len += (size_t)nread;
+    if (c->tls) {
+        rc = tls_input(c, (const uint8_t *)buf->base, (size_t)nread);
+        if (rc < 0) {
+            fail(c, rc);
+            return;
+        }
+    } else {
+        c->rx_len += (size_t)nread;
+    }
     parse_input(c);
 }
 
@@ -129,14 +245,18 @@ static void io_connect_cb(uv_connect_t *req, int status)
         fail(c, status);
         return;
     }
-    c->connected = true;
     uv_tcp_nodelay(&c->tcp, 1); /* latency is what we measure: no Nagle */
     rc = uv_read_start((uv_stream_t *)&c->tcp, io_alloc_cb, io_read_cb);
+    if (rc == 0 && c->tls)
+        rc = tls_handshake(c); /* ClientHello */
     if (rc < 0) {
         fail(c, rc);
         return;
     }
-    kick(c); /* CONNECT was queued by mqtt_client_connect */
+    if (!c->tls) {
+        c->connected = true;
+        kick(c); /* CONNECT was queued by mqtt_client_connect */
+    }
 }
 
 /* ---- output queue ------------------------------------------------------------------ */
@@ -317,21 +437,42 @@ void mqtt_client_set_persistent(mqtt_client *c, bool persistent) { c->persistent
 
 bool mqtt_client_session_present(const mqtt_client *c) { return c->session_present; }
 
+void mqtt_client_set_credentials(mqtt_client *c, const char *username, const char *password)
+{
+    c->username = username;
+    c->password = password;
+}
+
+int mqtt_client_set_tls(mqtt_client *c, SSL_CTX *ctx)
+{
+    c->cin = malloc(RX_CHUNK);
+    c->tls = c->cin ? iotbench_tls_new(ctx) : NULL;
+    return c->tls ? 0 : UV_ENOMEM;
+}
+
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
                         uint16_t keepalive)
 {
     size_t idlen = strlen(client_id);
+    size_t ulen = c->username ? strlen(c->username) : 0;
+    size_t plen = c->password ? strlen(c->password) : 0;
     mqtt_connect m = {
         .level = 4,
         .clean_session = !c->persistent,
         .keepalive = keepalive,
         .client_id = {(const uint8_t *)client_id, (uint16_t)idlen},
+        .has_username = c->username != NULL,
+        .username = {(const uint8_t *)c->username, (uint16_t)ulen},
+        /* [MQTT-3.1.2-22] no password without a user name */
+        .has_password = c->username != NULL && c->password != NULL,
+        .password = (const uint8_t *)c->password,
+        .password_len = (uint16_t)plen,
     };
-    size_t cap = 64 + idlen;
+    size_t cap = 64 + idlen + ulen + plen;
     uint8_t *p;
     int n;
 
-    if (idlen > 0xffff || !(p = reserve(c, cap)))
+    if (idlen > 0xffff || ulen > 0xffff || plen > 0xffff || !(p = reserve(c, cap)))
         return UV_ENOBUFS;
     n = mqtt_encode_connect(p, cap, &m);
     if (n < 0)

@@ -10,8 +10,9 @@
  * mqtt_client_unflushed() counts the packets that are queued or being written, which is
  * what a caller limits to apply back-pressure; on_drain fires after each completed write.
  *
- * Transport: plain TCP. All socket I/O is in the io_* functions of mqtt_client.c, so a
- * TLS engine (memory BIOs, as in net/) can later sit between them and the MQTT framing.
+ * Transport: plain TCP, or TLS (mqtt_client_set_tls) through the memory-BIO engine of
+ * iotbench_tls.h, which sits between the io_* functions and the MQTT framing. TCP_NODELAY
+ * is set on every connection.
  *
  * Lifetime: mqtt_client_new allocates; mqtt_client_close (or any I/O / protocol error)
  * closes the socket, then on_close is called once and the client frees itself. After
@@ -23,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "broker/mqtt_codec.h"
@@ -53,6 +55,14 @@ void *mqtt_client_data(const mqtt_client *c);
 void mqtt_client_set_persistent(mqtt_client *c, bool persistent);
 /** The session present flag of the CONNACK (valid from on_connack on). */
 bool mqtt_client_session_present(const mqtt_client *c);
+
+/** Before mqtt_client_connect: CONNECT carries @username and, with a user name, @password
+ *  (NULL: not sent). The strings must outlive the client; they are never printed. */
+void mqtt_client_set_credentials(mqtt_client *c, const char *username, const char *password);
+/** Before mqtt_client_connect: speak TLS with an engine made from @ctx (which must outlive
+ *  the client); CONNECT is sent once the handshake is done. A failed handshake (reason on
+ *  stderr) closes the client with UV_EPROTO. 0 or UV_ENOMEM. */
+int mqtt_client_set_tls(mqtt_client *c, SSL_CTX *ctx);
 
 /** Connects to @addr and sends CONNECT once TCP is up. */
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
