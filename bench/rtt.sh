@@ -113,8 +113,8 @@ done
 echo "== $ndev devices online after $((SECONDS - t0)) s; server RSS" \
   "$(awk '/VmRSS/ {print $2, $3}' "/proc/$spid/status")" >&2
 
-# Prime: the first call to a device costs the server far more than the next ones (about
-# 350 us and 35 KiB of buffers allocated at first use, docs/benchmarks.md), so call every
+# Prime: the first call to a device cost the server far more than the next ones (about
+# 350 us; the 35 KiB it also kept per device is gone, docs/benchmarks.md), so call every
 # device once, closed loop, before the measured run; its summary is printed, not its JSON.
 prime_s=$((ndev / 2000 + 2))
 $bin/iotbench rtt --port "$hport" --cafile "$ca" --token-file "$work/token" \

@@ -77,9 +77,9 @@ typedef struct ctl__dev {
     int64_t connected_at, last_seen; /* wall-clock ms */
     bool legacy;                     /* answered without rid since it connected */
     ctl__ticket *fly;                /* sent and unanswered, in send order */
-    uint32_t n_fly;
+    uint32_t n_fly, cap_fly;
     ctl__ticket *wait; /* FIFO behind the window (or the device's connect) */
-    uint32_t n_wait;
+    uint32_t n_wait, cap_wait;
     ctl__grace grace[CTL_GRACE_MAX];
 } ctl__dev;
 

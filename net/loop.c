@@ -1,12 +1,24 @@
 /*
  * Worker loop basics and the cross-loop message queue.
  *
- * The queue is a mutex-protected singly linked list. A poster appends and signals the
- * uv_async only when the list was empty, so a burst of posts costs one wakeup; the
- * async callback swaps the whole list out under the lock and runs the batch without
- * it. Appending at the tail keeps each sender's messages in FIFO order.
+ * The queue is a mutex-protected singly linked list. A poster appends and, only when the
+ * list was empty, wakes the loop by writing to its eventfd — after unlocking, so a burst
+ * of posts costs one wakeup and the lock never covers a syscall. The loop's poll callback
+ * first resets the eventfd, then swaps the whole list out under the lock and runs the
+ * batch without it: a post that finds the list empty after that swap writes again, so no
+ * wakeup is lost. Appending at the tail keeps each sender's messages in FIFO order.
+ *
+ * Why not uv_async_t: in libuv 1.44 the receiving loop spins (sched_yield) while a sender
+ * is between its two atomic steps of uv_async_send, which include the eventfd write().
+ * A sender preempted there (its write wakes the receiver, which may take its CPU) kept
+ * the receiving loop spinning for up to 13 ms in the rtt bench on a loaded 2-core box,
+ * and since we sent under qlock, every other poster to that loop waited too.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "net/net_int.h"
 
@@ -31,10 +43,22 @@ static void run_batch(net_loop *l, net_msg *m)
     }
 }
 
-static void on_async(uv_async_t *a)
+static void on_wake(uv_poll_t *h, int status, int events)
 {
-    net_loop *l = a->data;
+    (void)status;
+    (void)events;
+    net_loop *l = h->data;
+    uint64_t n;
+    while (read(l->wake_fd, &n, sizeof n) < 0 && errno == EINTR) {
+    } /* EAGAIN: a wakeup whose batch an earlier callback already ran */
     run_batch(l, take_all(l));
+}
+
+static void wake(net_loop *l)
+{
+    uint64_t one = 1;
+    while (write(l->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
+    } /* EAGAIN only when the counter is near 2^64: the loop is woken already */
 }
 
 void net__loop_drain(net_loop *l)
@@ -58,11 +82,20 @@ int net__loop_init(net_loop *l, net_server *s, unsigned index)
         uv_loop_close(&l->uv);
         return r;
     }
-    /* These cannot fail on an initialised loop. */
-    uv_async_init(&l->uv, &l->async, on_async);
+    l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->wake_fd < 0 || (r = uv_poll_init(&l->uv, &l->wake, l->wake_fd)) < 0) {
+        r = l->wake_fd < 0 ? -errno : r;
+        if (l->wake_fd >= 0)
+            close(l->wake_fd);
+        uv_mutex_destroy(&l->qlock);
+        uv_loop_close(&l->uv);
+        return r;
+    }
+    /* These cannot fail on an initialised loop and handle. */
+    uv_poll_start(&l->wake, UV_READABLE, on_wake);
     uv_check_init(&l->uv, &l->check);
     uv_idle_init(&l->uv, &l->idle);
-    l->async.data = l->check.data = l->idle.data = l;
+    l->wake.data = l->check.data = l->idle.data = l;
     uv_check_start(&l->check, on_check);
     return 0;
 }
@@ -79,11 +112,12 @@ void net_loop_post(net_loop *target, net_msg *m)
     else
         target->qhead = m;
     target->qtail = m;
-    /* Sent under the lock so it cannot race with the async handle being closed; after
-     * that the message waits for the final drain at shutdown. */
-    if (was_empty && !target->qclosed)
-        uv_async_send(&target->async);
+    /* After qclosed the message waits for the final drain at shutdown. The write may
+     * land after the poll handle closed: harmless, the fd lives until loop_free. */
+    bool signal = was_empty && !target->qclosed;
     uv_mutex_unlock(&target->qlock);
+    if (signal)
+        wake(target);
 }
 
 uv_loop_t *net_loop_uv(net_loop *l) { return &l->uv; }

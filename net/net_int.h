@@ -89,12 +89,13 @@ struct net_loop {
     unsigned index;
     uv_loop_t uv;
     uv_thread_t thread;
-    uv_async_t async; /* wakes the loop for posted messages */
+    uv_poll_t wake;   /* wake_fd readable: messages were posted (loop.c) */
+    int wake_fd;      /* eventfd; closed in loop_free, after every poster is gone */
     uv_check_t check; /* flushes output once per iteration */
     uv_idle_t idle;   /* keeps poll from blocking while output is queued */
     uv_mutex_t qlock;
     net_msg *qhead, *qtail;
-    bool qclosed; /* async closed: post only queues */
+    bool qclosed; /* wake closed: post only queues */
     net_msg stop_msg, fini_msg;
     net_loop_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;

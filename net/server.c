@@ -27,7 +27,7 @@ static void loop_free(net_loop *l)
     if (!l)
         return;
     if (!l->closed) { /* never ran: close the handles made by net__loop_init */
-        uv_close((uv_handle_t *)&l->async, NULL);
+        uv_close((uv_handle_t *)&l->wake, NULL);
         uv_close((uv_handle_t *)&l->check, NULL);
         uv_close((uv_handle_t *)&l->idle, NULL);
         uv_run(&l->uv, UV_RUN_DEFAULT);
@@ -35,6 +35,7 @@ static void loop_free(net_loop *l)
     }
     /* Messages posted after the loop stopped (e.g. store completions) run here. */
     net__loop_drain(l);
+    close(l->wake_fd);
     uv_mutex_destroy(&l->qlock);
     free(l->iov);
     free(l);
@@ -193,7 +194,7 @@ static void loop_finish(net_loop *l, net_msg *m)
     uv_mutex_lock(&l->qlock);
     l->qclosed = true;
     uv_mutex_unlock(&l->qlock);
-    uv_close((uv_handle_t *)&l->async, NULL);
+    uv_close((uv_handle_t *)&l->wake, NULL);
     uv_close((uv_handle_t *)&l->check, NULL);
     uv_close((uv_handle_t *)&l->idle, NULL);
 }

@@ -78,6 +78,12 @@ int store__ckpt_start(store *st, const char *path)
         return 0;
     }
     sqlite3_busy_timeout(st->ckpt_db, 5000);
+    /* A connection that has not read the database yet has not opened its WAL either:
+     * sqlite3_wal_checkpoint_v2 on it returns SQLITE_OK with nothing copied, every time.
+     * One read opens it. */
+    if (sqlite3_exec(st->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        log_warn("store: checkpoint connection cannot read: %s", sqlite3_errmsg(st->ckpt_db));
     if (pthread_create(&st->ckpt_thread, NULL, ckpt_thread, st) != 0) {
         sqlite3_close_v2(st->ckpt_db);
         st->ckpt_db = NULL;

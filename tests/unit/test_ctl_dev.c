@@ -165,3 +165,40 @@ Test(ctl_dev, forget_unknown_is_zero)
     ctl__ticket k = tk(0, 42, "get_rtc");
     cr_assert_eq(ctl__dev_forget(d, &k, 0, 10), 0);
 }
+
+/* The call lists start small and grow as calls pile up (a device called once must not
+ * hold a window and a queue sized for the maxima), keeping FIFO order across growth. */
+Test(ctl_dev, lists_grow_on_demand_and_keep_fifo_order)
+{
+    ctl__table big;
+    ctl__shard *bsh;
+    ctl__table_init(&big, 16, 64);
+    ctl__dev *b = ctl__table_lock(&big, "dev-big", true, &bsh);
+    ctl__table_unlock(bsh);
+    cr_assert_not_null(b);
+    ctl__dev_presence(b, true, 1000);
+    ctl__ticket k = tk(1, 1, "get_rtc"), out, g[CTL_GRANTS_MAX];
+    cr_assert_eq(ctl__dev_admit(&big, b, &k, false), CTL_SEND);
+    cr_assert_leq(b->cap_fly, 4, "one call: a small window (got %u)", b->cap_fly);
+    cr_assert_eq(b->cap_wait, 0, "nothing queued: no queue");
+    for (uint64_t s = 2; s <= 80; s++) {
+        k = tk(1, s, "get_rtc");
+        enum ctl__admit want = s <= 16 ? CTL_SEND : CTL_QUEUED;
+        cr_assert_eq(ctl__dev_admit(&big, b, &k, false), want, "call %llu", (unsigned long long)s);
+    }
+    k = tk(1, 81, "get_rtc");
+    cr_assert_eq(ctl__dev_admit(&big, b, &k, false), CTL_FULL);
+    cr_assert_eq(b->n_fly, 16);
+    cr_assert_eq(b->n_wait, 64);
+    /* answers in any order; the queue goes in FIFO order */
+    uint64_t next = 17;
+    for (uint64_t s = 16; s >= 1; s--) {
+        cr_assert_eq(ctl__dev_match(b, "get_rtc", true, 1, s, 0, &out), 1);
+        size_t n = ctl__dev_grant(&big, b, g, CTL_GRANTS_MAX);
+        cr_assert_eq(n, 1);
+        cr_assert_eq(g[0].seq, next++);
+    }
+    for (uint64_t s = 1; s <= 16; s++)
+        cr_assert_eq(b->fly[s - 1].seq, 16 + s, "window in send order");
+    ctl__table_free(&big);
+}

@@ -2,6 +2,7 @@
  * per-job savepoints, commit failure, close semantics and the counters. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #include "store/store_int.h"
 #include "tests/unit/store_util.h"
@@ -267,5 +268,40 @@ Test(store_queue, lone_job_not_held_by_window)
     cr_assert_eq(stats.batches, 20, "sequential jobs are never merged");
     /* one fsync plus scheduling: far below the 1 s a stuck window would show */
     cr_assert_lt(worst, 500, "worst lone-job latency %llu ms", (unsigned long long)worst);
+    store_close(st);
+}
+
+static int write_pages(store_tx *tx, void *arg)
+{
+    (void)arg;
+    return sqlite3_exec(tx->db,
+                        "CREATE TABLE IF NOT EXISTS filler (b BLOB);"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                        " WHERE i < 400) INSERT INTO filler SELECT zeroblob(12000) FROM n;",
+                        NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : STORE_EIO;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* The checkpoint thread copies the WAL into the database file: a commit of more than
+ * CKPT_PAGES pages wakes it, and its first checkpoint must move them (its connection once
+ * returned SQLITE_OK with nothing copied, so the WAL grew without end). */
+Test(store_queue, checkpoint_thread_copies_the_wal_into_the_file)
+{
+    store *st = open_store();
+    cr_assert_eq(store_start(st), 0);
+    long long before = file_size(tpath);
+    cr_assert_eq(store_sync(st, write_pages, NULL), 0); /* ~1,200 pages of 4 KiB */
+    store_stats stats = {0};
+    WAIT_FOR((store_stats_get(st, &stats), stats.checkpoints >= 1), 10000);
+    cr_assert_geq(stats.checkpoints, 1, "the WAL hook woke the checkpoint thread");
+    cr_assert_gt(file_size(tpath), before + 4000000, "database file %lld bytes, was %lld",
+                 file_size(tpath), before);
     store_close(st);
 }
