@@ -240,12 +240,13 @@ size_t registry__take(broker *br, bool (*pred)(session *s, void *arg), void *arg
 
 /* quota.c — per-user quotas: persistent sessions and offline queued messages per account */
 struct qacct {
-    uint32_t sessions;   /* persistent sessions registered; br->reg_lock */
-    atomic_uint queued;  /* messages queued in its offline persistent sessions */
+    uint32_t sessions;  /* persistent sessions registered; br->reg_lock */
+    atomic_uint queued; /* messages queued in its offline persistent sessions */
     char id[BROKER_PRINCIPAL_ID_MAX + 1];
 };
 /* Any thread, no lock: the account of @p into @out; false when it has none (not limited). */
-bool quota__account_id(broker *br, const broker_principal *p, char out[BROKER_PRINCIPAL_ID_MAX + 1]);
+bool quota__account_id(broker *br, const broker_principal *p,
+                       char out[BROKER_PRINCIPAL_ID_MAX + 1]);
 /* Under reg_lock: the entry of account @id, created when new; NULL when out of memory. */
 qacct *quota__acct(broker *br, const char *id);
 /* Under reg_lock: @a has max_sessions_per_user persistent sessions already. */

@@ -74,7 +74,7 @@ static int create(store_tx *tx, type_op *o)
     id[0] = 't';
     BSON_APPEND_INT64(&o->extra, "created_at", dev__now_ms());
     rc = store_devtype_create(tx, id, o->global ? NULL : o->owner, o->name,
-                                  (const char *const *)o->required, o->n_required, &o->extra);
+                              (const char *const *)o->required, o->n_required, &o->extra);
     if (rc == STORE_EEXISTS) {
         o->verdict = TYPE_CLASH;
         return 0;

@@ -176,8 +176,7 @@ Test(quota, persistent_sessions_per_user_refused_with_0x05)
     /* the third: an app login, or one of the user's devices */
     cr_assert_eq(connect_as(&c, "c3", BROKER_WHO_USER, "u1", false), MQTT_CONNACK_NOT_AUTHORIZED);
     gone(&c);
-    cr_assert_eq(connect_as(&c, "d1", BROKER_WHO_DEVICE, "d1", false),
-                 MQTT_CONNACK_NOT_AUTHORIZED);
+    cr_assert_eq(connect_as(&c, "d1", BROKER_WHO_DEVICE, "d1", false), MQTT_CONNACK_NOT_AUTHORIZED);
     gone(&c);
     cr_assert_eq(stats().quota_sessions, 2);
     /* clean sessions, other users' sessions and unowned devices are not limited by u1's */
