@@ -110,6 +110,16 @@ static const config_key keys[] = {
      "device notifications allowed per device per minute"},
     {"notify-burst", KIND_U32, F(notify_burst), 1, 100000, "N",
      "device notifications a device may send at once"},
+    {"max-devices-per-user", KIND_U32, F(quota_devices), 1, 10000000, "N",
+     "devices one user may register (beyond: 429 quota_exceeded)"},
+    {"max-device-types-per-user", KIND_U32, F(quota_device_types), 1, 1000000, "N",
+     "device types one user may create (beyond: 429 quota_exceeded)"},
+    {"max-recipients-per-user", KIND_U32, F(quota_recipients), 1, 100000, "N",
+     "notification recipients in one user's allow-list (beyond: 429)"},
+    {"max-sessions-per-user", KIND_U32, F(quota_sessions), 1, 10000000, "N",
+     "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
+    {"max-queued-per-user", KIND_U32, F(quota_queued), 1, 100000000, "N",
+     "messages queued for a user's offline persistent sessions, all summed"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -150,6 +160,11 @@ void config_defaults(iot_config *c)
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;
     c->notify_burst = 5;
+    c->quota_devices = 1000;
+    c->quota_device_types = 100;
+    c->quota_recipients = 50;
+    c->quota_sessions = 2000;
+    c->quota_queued = 100000;
 }
 
 static const config_key *find_key(const char *name)

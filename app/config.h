@@ -76,6 +76,12 @@ typedef struct iot_config {
     /* device notifications */
     uint32_t notify_rate;  /* "notify-rate": per device per minute, default 10 */
     uint32_t notify_burst; /* "notify-burst": per device, default 5 */
+    /* per-user quotas (docs/security.md) */
+    uint32_t quota_devices;      /* "max-devices-per-user", default 1000 */
+    uint32_t quota_device_types; /* "max-device-types-per-user", default 100 */
+    uint32_t quota_recipients;   /* "max-recipients-per-user", default 50 */
+    uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
+    uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

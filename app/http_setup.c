@@ -63,7 +63,12 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .code_ttl_s = cfg->code_ttl_s,
     };
     h->au = auth_new(&ao);
-    h->api = (api){.st = st, .auth = h->au, .nt = h->nt};
+    h->api = (api){.st = st,
+                   .auth = h->au,
+                   .nt = h->nt,
+                   .quota = {.devices = cfg->quota_devices,
+                             .device_types = cfg->quota_device_types,
+                             .recipients = cfg->quota_recipients}};
     http_opts ho = {
         .max_body_bytes = cfg->http_max_body,
         .idle_timeout_ms = cfg->http_idle_timeout_ms,

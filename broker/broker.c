@@ -54,6 +54,7 @@ void broker_free(broker *br)
         mqtt_trie_free(br->subs);
     if (br->retained)
         mqtt_retain_free(br->retained);
+    quota__free_all(br); /* after every session that could point at an account */
     pthread_mutex_destroy(&br->reg_lock);
     pthread_mutex_destroy(&br->loops_lock);
     free(br);
@@ -73,6 +74,8 @@ void broker_stats_get(broker *br, broker_stats *out)
     out->denied_publish = atomic_load(&br->st.denied_publish);
     out->denied_subscribe = atomic_load(&br->st.denied_subscribe);
     out->purged = atomic_load(&br->st.purged);
+    out->quota_sessions = atomic_load(&br->st.quota_sessions);
+    out->quota_dropped = atomic_load(&br->st.quota_dropped);
 }
 
 bloop *bloop__new(broker *br, net_loop *nl)

@@ -103,6 +103,18 @@ typedef struct broker_opts {
     uint32_t session_expiry_s;   /* persistent sessions offline longer are purged; 0 = never */
     const broker_auth *auth;     /* NULL: allow_anonymous alone decides (tests, fuzzing);
                                   * the pointed-to struct must outlive the broker */
+    /* Per-user quotas (broker/quota.c, docs/security.md); 0 = no limit. A USER principal
+     * is its own account; a DEVICE's is what account_of says (its owner; NULL hook: devices
+     * are not accounted); ANON is never limited. */
+    uint32_t max_sessions_per_user; /* persistent sessions per account: a CONNECT that would
+                                     * create one more is refused with CONNACK 0x05 */
+    uint32_t max_queued_per_user;   /* messages queued for the account's offline persistent
+                                     * sessions, summed: beyond, the session's oldest queued
+                                     * message is dropped (the new one when it has none) */
+    /** Writes the account (owner user id) of device @dev_id into @out; false when it has
+     *  none. Any thread, fast, non-blocking (called once per persistent CONNECT). */
+    bool (*account_of)(void *arg, const char *dev_id, char out[BROKER_PRINCIPAL_ID_MAX + 1]);
+    void *account_arg;
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -119,12 +131,18 @@ typedef struct broker_stats {
     unsigned long long denied_publish;   /* PUBLISHes dropped by the topic policy */
     unsigned long long denied_subscribe; /* SUBSCRIBE filters refused (0x80) by the policy */
     unsigned long long purged;           /* sessions removed by broker_purge_client */
+    unsigned long long quota_sessions;   /* CONNECTs refused by max_sessions_per_user */
+    unsigned long long quota_dropped;    /* queued messages dropped by max_queued_per_user */
 } broker_stats;
 
 broker *broker_new(const broker_opts *o);
 /** Frees every session, subscription and retained message. No loop may run. */
 void broker_free(broker *b);
 void broker_stats_get(broker *b, broker_stats *out);
+
+/** Thread-safe: the persistent sessions and offline queued messages counted against
+ *  @account (a user id) for the per-user quotas; 0 and 0 for an unknown account. */
+void broker_quota_usage(broker *b, const char *account, uint32_t *sessions, uint32_t *queued);
 
 /** Loads persistent sessions, their queued and in-flight messages and the retained
  *  messages from o->st (purging sessions expired meanwhile). Main thread, after

@@ -34,6 +34,7 @@
 typedef struct bloop bloop;
 typedef struct session session;
 typedef struct mconn mconn;
+typedef struct qacct qacct;
 
 /* ---- messages (msg.c) ------------------------------------------------------------------ */
 
@@ -114,11 +115,14 @@ struct broker {
     size_t n_restored;
     const broker_tap *tap; /* in-process observer (broker_tap.c); NULL: none */
     bloop *inject_lp;      /* broker_publish without net (tests): a stand-alone loop */
+    qacct **acct;          /* account id -> quota counters (quota.c), under reg_lock */
+    size_t acct_cap, acct_n;
     struct {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;
         atomic_ullong store_errors, sessions_expired;
         atomic_ullong auth_refused, denied_publish, denied_subscribe, purged;
+        atomic_ullong quota_sessions, quota_dropped;
     } st;
 };
 
@@ -206,6 +210,9 @@ struct session {
     uint32_t n_rx_qos2, cap_rx_qos2;
     broker_principal who; /* who created it; set before it is registered, then immutable
                            * (cold: kept apart from the delivery state above) */
+    qacct *acct;          /* the account paying for it (persistent only; quota.c), or NULL;
+                           * set before it is registered, then immutable */
+    uint32_t acct_q;      /* owner loop: queued messages counted in acct->queued */
     uint16_t id_len;
     char id[]; /* NUL-terminated client id */
 };
@@ -230,6 +237,29 @@ void registry__free_all(broker *br);
 /* Removes the sessions @pred selects; returns them in *@out (malloc'd, one reference
  * each, caller frees the array). */
 size_t registry__take(broker *br, bool (*pred)(session *s, void *arg), void *arg, session ***out);
+
+/* quota.c — per-user quotas: persistent sessions and offline queued messages per account */
+struct qacct {
+    uint32_t sessions;  /* persistent sessions registered; br->reg_lock */
+    atomic_uint queued; /* messages queued in its offline persistent sessions */
+    char id[BROKER_PRINCIPAL_ID_MAX + 1];
+};
+/* Any thread, no lock: the account of @p into @out; false when it has none (not limited). */
+bool quota__account_id(broker *br, const broker_principal *p,
+                       char out[BROKER_PRINCIPAL_ID_MAX + 1]);
+/* Under reg_lock: the entry of account @id, created when new; NULL when out of memory. */
+qacct *quota__acct(broker *br, const char *id);
+/* Under reg_lock: @a has max_sessions_per_user persistent sessions already. */
+bool quota__sessions_full(broker *br, const qacct *a);
+/* Under reg_lock (registry.c): @s entered (@added) or left the registry. */
+void quota__registered(session *s, bool added);
+/* Owner loop: brings @s's share of acct->queued up to date (after any queue change, and
+ * when a connection attaches or detaches). */
+void quota__queue_sync(session *s);
+/* Owner loop, before queueing one message: takes a place in the account's queue quota.
+ * True when taken or when @s is not limited; false when the account is full. */
+bool quota__queue_take(session *s);
+void quota__free_all(broker *br); /* broker_free */
 
 /* deliver.c — owner loop */
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "http/http.h"
+#include "http/quota.h"
 
 struct auth;
 struct notify;
@@ -47,6 +48,7 @@ typedef struct api {
                            * not recorded */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
+    http_quota quota;   /* per-user quotas (http/quota.h) */
 } api;
 
 /** The api of a request (http_req_app). */

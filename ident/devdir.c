@@ -182,6 +182,20 @@ bool devdir_owned_by(devdir *d, const uint8_t *id, size_t len, const char *owner
     return ok;
 }
 
+bool devdir_owner(devdir *d, const char *id, char *out, size_t cap)
+{
+    size_t len = id ? strlen(id) : 0;
+    if (len == 0 || len > STORE_ID_MAX || cap == 0)
+        return false;
+    pthread_rwlock_rdlock(&d->lock);
+    dev *e = *find(d, (const uint8_t *)id, len);
+    bool ok = e && strlen(e->owner) < cap;
+    if (ok)
+        memcpy(out, e->owner, strlen(e->owner) + 1);
+    pthread_rwlock_unlock(&d->lock);
+    return ok;
+}
+
 bool devdir_secret_ok(devdir *d, const char *id, const uint8_t *pw, size_t pw_len)
 {
     size_t n;

@@ -39,6 +39,9 @@ void devdir_del(devdir *d, const char *id);
 bool devdir_exists(devdir *d, const uint8_t *id, size_t len);
 /** Device @id is registered and belongs to @owner_id. */
 bool devdir_owned_by(devdir *d, const uint8_t *id, size_t len, const char *owner_id);
+/** Copies the owner id of device @id into @out (@cap bytes); false when @id is unknown or
+ *  the id does not fit. */
+bool devdir_owner(devdir *d, const char *id, char *out, size_t cap);
 /** Device @id is registered, has a secret, and SHA-256(@pw) equals it (constant time). */
 bool devdir_secret_ok(devdir *d, const char *id, const uint8_t *pw, size_t pw_len);
 

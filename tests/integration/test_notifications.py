@@ -168,7 +168,8 @@ class TestOwnerPost(NotifyCase):
             self.assertEqual(r.status, 400, (body, r.raw))
         r = self.api.call("PUT", "/v1/me/notification-recipients",
                           {"recipients": ["+1%010d" % i for i in range(51)]}, token=self.tok)
-        self.assertEqual(r.status, 400, r.raw)
+        self.assertEqual(r.status, 429, r.raw)  # the default max-recipients-per-user, 50
+        self.assertEqual(r.json["error"]["quota"], "recipients", r.raw)
         r = self.api.call("PUT", "/v1/me/notification-recipients", {"recipients": ["nope"]},
                           token=self.tok)
         self.assertEqual(r.status, 400, r.raw)
