@@ -73,6 +73,7 @@ void broker_stats_get(broker *br, broker_stats *out)
     out->denied_publish = atomic_load(&br->st.denied_publish);
     out->denied_subscribe = atomic_load(&br->st.denied_subscribe);
     out->purged = atomic_load(&br->st.purged);
+    out->cred_closed = atomic_load(&br->st.cred_closed);
 }
 
 bloop *bloop__new(broker *br, net_loop *nl)
@@ -116,6 +117,7 @@ void broker_loop_init(net_loop *l, void *b)
     flow__loop_init(lp);
     route__loop_init(lp);
     expiry__loop_init(lp);
+    creds__loop_init(lp);
     restore__adopt(lp);
     pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
@@ -132,6 +134,7 @@ void broker_loop_fini(net_loop *l, void *b)
     lp->stopped = true;
     persist__flush(lp);
     expiry__loop_fini(lp);
+    creds__loop_fini(lp);
     flow__loop_fini(lp);
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at

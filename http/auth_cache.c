@@ -4,6 +4,7 @@
  * most AUTH_CACHE_TTL_MS, which bounds how long a revocation made by another process goes
  * unseen. Revocations by this process drop entries at once.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct auth__centry {
     char family[STORE_ID_MAX + 1];
     http_principal p;
     int64_t until;
+    int64_t expires_at; /* the token's own expiry */
 };
 
 void auth__cache_init(auth__cache *c)
@@ -65,12 +67,22 @@ static auth__centry **find(auth__cache *c, const uint8_t hash[32])
 
 bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, http_principal *p)
 {
+    return auth__cache_get_info(c, hash, now, p, NULL);
+}
+
+bool auth__cache_get_info(auth__cache *c, const uint8_t hash[32], int64_t now, http_principal *p,
+                          auth_token_info *ti)
+{
     bool hit = false;
     pthread_mutex_lock(&c->mu);
     auth__centry **pp = find(c, hash);
     auth__centry *e = *pp;
     if (e && e->until > now) {
         *p = e->p;
+        if (ti) {
+            snprintf(ti->family, sizeof ti->family, "%s", e->family);
+            ti->expires_at = e->expires_at;
+        }
         hit = true;
     } else if (e) {
         *pp = e->next;
@@ -106,6 +118,7 @@ void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
         memcpy(e->family, family, strlen(family) + 1);
         e->p = *p;
         e->until = until;
+        e->expires_at = expires_at;
     }
     pthread_mutex_unlock(&c->mu);
 }

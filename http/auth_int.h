@@ -102,6 +102,9 @@ void auth__cache_init(auth__cache *c);
 void auth__cache_free(auth__cache *c);
 /* true and *@p when @hash is cached and fresh at @now. */
 bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, http_principal *p);
+/* The same, and the token's family and expiry in *@ti (may be NULL). */
+bool auth__cache_get_info(auth__cache *c, const uint8_t hash[32], int64_t now, http_principal *p,
+                          auth_token_info *ti);
 /* Caches a verified access token until min(@expires_at, @now + AUTH_CACHE_TTL_MS). */
 void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
                      const http_principal *p, int64_t expires_at, int64_t now);
@@ -182,7 +185,15 @@ struct auth {
     auth__ucache users;
     auth__iplim ip;
     auth__gate gate;
+    auth__iplim peer; /* failed MQTT authentications (auth_live.c) */
+    void (*revoked)(void *arg, const char *user_id, const char *family);
+    void *revoked_arg;
 };
+
+/* auth_live.c: tells the revoke hook (if any) that tokens of @user_id went: family
+ * @family, or all of them when NULL ("" : none, nothing is told). The request's loop,
+ * after the commit. */
+void auth__revoked(auth *a, const char *user_id, const char *family);
 
 auth *auth__of(const http_req *r);
 int64_t auth__now_ms(void);
