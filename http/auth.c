@@ -60,8 +60,8 @@ auth *auth_new(const auth_opts *o)
         free(a);
         return NULL;
     }
-    if (auth__iplim_init(&a->peer, a->o.mqtt_max_fail,
-                         (int64_t)a->o.mqtt_fail_window_s * 1000) < 0) {
+    int64_t window_ms = (int64_t)a->o.mqtt_fail_window_s * 1000;
+    if (auth__iplim_init(&a->peer, a->o.mqtt_max_fail, window_ms) < 0) {
         auth__iplim_free(&a->ip);
         free(a);
         return NULL;

@@ -32,6 +32,7 @@ typedef struct auth_opts {
     uint32_t refresh_ttl_s; /* default 2592000 */
     uint32_t code_ttl_s;    /* default 900 */
     unsigned max_hashes;    /* concurrent Argon2 computations; default = cores */
+
     uint32_t mqtt_max_fail;      /* failed MQTT authentications per IP and window; 0 = 20 */
     uint32_t mqtt_fail_window_s; /* that window; 0 = 300 */
 } auth_opts;

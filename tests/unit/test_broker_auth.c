@@ -589,8 +589,8 @@ Test(auth, revoked_credential_closes_its_connections_only)
     cr_assert_eq(subscribe(&a, "server/d1/#", 1), 1);
     connect_cred(&b, &(conn_args){.id = "app-b", .user = "u1", .clean = true}, BROKER_WHO_USER,
                  "u1", "famB", 0);
-    connect_cred(&other, &(conn_args){.id = "app-o", .user = "u2", .clean = true},
-                 BROKER_WHO_USER, "u2", "famA", 0);
+    connect_cred(&other, &(conn_args){.id = "app-o", .user = "u2", .clean = true}, BROKER_WHO_USER,
+                 "u2", "famA", 0);
     connect_cred(&dev, &(conn_args){.id = "d1", .user = "d1", .clean = true}, BROKER_WHO_DEVICE,
                  "d1", "secret", 0);
     connect_cred(&cert, &(conn_args){.id = "d3", .clean = true}, BROKER_WHO_DEVICE, "d3", "", 0);
@@ -624,10 +624,10 @@ Test(auth, expired_credential_closes_at_its_expiry)
     client early, late, forever;
     connect_cred(&early, &(conn_args){.id = "e", .user = "u1", .clean = true}, BROKER_WHO_USER,
                  "u1", "f1", 1000);
-    connect_cred(&late, &(conn_args){.id = "l", .user = "u1", .clean = true}, BROKER_WHO_USER,
-                 "u1", "f2", 5000);
-    connect_cred(&forever, &(conn_args){.id = "f", .user = "d1", .clean = true},
-                 BROKER_WHO_DEVICE, "d1", "secret", 0);
+    connect_cred(&late, &(conn_args){.id = "l", .user = "u1", .clean = true}, BROKER_WHO_USER, "u1",
+                 "f2", 5000);
+    connect_cred(&forever, &(conn_args){.id = "f", .user = "d1", .clean = true}, BROKER_WHO_DEVICE,
+                 "d1", "secret", 0);
     int64_t next = -1;
     cr_assert_eq(creds__close_expired(lp, 999, &next), 0);
     cr_assert_eq(next, 1000);
