@@ -26,7 +26,8 @@ static void verify_back(net_loop *l, net_msg *m)
     auth_token_info ti = {.expires_at = j->v.expires_at};
     snprintf(ti.family, sizeof ti.family, "%s", j->v.family);
     if (ok)
-        auth__cache_put(&j->a->cache, j->v.hash, j->v.family, &j->v.p, j->v.expires_at, j->v.now);
+        auth__cache_put_gen(&j->a->cache, j->v.gen, j->v.hash, j->v.family, &j->v.p,
+                            j->v.expires_at, j->v.now);
     j->done(j->arg, ok, ok ? &j->v.p : NULL, ok ? &ti : NULL);
     free(j);
 }
@@ -72,6 +73,7 @@ void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
     j->done = done;
     j->arg = arg;
     j->v.now = now;
+    j->v.gen = auth__cache_gen(&a->cache);
     memcpy(j->v.hash, hash, sizeof hash);
     j->sj.run = verify_run;
     j->sj.done = verify_done;
