@@ -34,18 +34,21 @@ static bool same(const uint8_t *a, size_t an, const char *b)
     return b && an == strlen(b) && memcmp(a, b, an) == 0;
 }
 
-/* The address of a peer "ip:port" or "[v6]:port" into @ip (the limiter's key). */
-static void peer_ip(const char *peer, char *ip, size_t cap)
+void mqtt_auth_peer_ip(const char *peer, char *ip, size_t cap)
 {
-    const char *end = peer ? strrchr(peer, ':') : NULL;
-    size_t skip = peer && peer[0] == '[' ? 1 : 0;
-    size_t n = end ? (size_t)(end - peer) : 0;
-    if (n > skip && peer[n - 1] == ']')
-        n--;
-    n = n > skip ? n - skip : 0;
+    const char *colon = peer ? strrchr(peer, ':') : NULL;
+    const char *from = peer, *to = colon;
+    if (peer && peer[0] == '[') { /* "[v6]:port" */
+        from = peer + 1;
+        to = colon && colon > from && colon[-1] == ']' ? colon - 1 : NULL;
+    }
+    size_t n = to && to > from ? (size_t)(to - from) : 0;
+    if (cap == 0)
+        return;
     if (n >= cap)
         n = 0;
-    memcpy(ip, peer ? peer + skip : "", n);
+    if (n)
+        memcpy(ip, from, n);
     ip[n] = '\0';
 }
 
@@ -59,7 +62,7 @@ static void refuse(broker_auth_ticket *t, uint8_t rc, const char *peer, const ch
 static void refuse_bad(mqtt_auth *m, broker_auth_ticket *t, const char *peer, const char *why)
 {
     char ip[64];
-    peer_ip(peer, ip, sizeof ip);
+    mqtt_auth_peer_ip(peer, ip, sizeof ip);
     if (m->au && ip[0])
         auth_peer_failed(m->au, ip);
     refuse(t, 4, peer, why);
@@ -155,7 +158,7 @@ static void by_token(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket 
 static bool limited(mqtt_auth *m, const broker_auth_req *q)
 {
     char ip[64];
-    peer_ip(q->peer, ip, sizeof ip);
+    mqtt_auth_peer_ip(q->peer, ip, sizeof ip);
     return m->au && ip[0] && auth_peer_limited(m->au, ip, NULL);
 }
 

@@ -42,6 +42,11 @@ void mqtt_auth_set_users(mqtt_auth *m, auth *au);
 /** The hook for broker_opts.auth; valid until mqtt_auth_free. */
 const broker_auth *mqtt_auth_hook(mqtt_auth *m);
 
+/** The address of peer "ip:port" or "[v6]:port" into @ip (@cap bytes): the key of the
+ *  per-address limit. "" when @peer is NULL or not of that form, or the address does not
+ *  fit. Pure. */
+void mqtt_auth_peer_ip(const char *peer, char *ip, size_t cap);
+
 /** The credential tag of connections admitted by a device secret. */
 #define MQTT_AUTH_CRED_SECRET "secret"
 
