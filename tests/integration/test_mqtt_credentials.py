@@ -5,13 +5,16 @@ a persistent session keeps its state for the next authenticated CONNECT. Also: M
 names are case-folded like the REST login, device-id-shaped user names are refused at
 sign-up, and failed MQTT authentications are limited per client address."""
 
+import shutil
+import subprocess
+import tempfile
 import time
 import unittest
 import uuid
 
 
 from device_harness import PW, Api, DeviceServer, mqtt_client, register_device, scratch_dir, uname
-from harness import HOST, WAIT
+from harness import HOST, WAIT, iotcloud_bin
 
 CLOSE_BOUND = 1.0  # seconds, the bound the issue sets for every revocation event
 BAD_CREDENTIALS, NOT_AUTHORIZED = 4, 5
@@ -196,6 +199,16 @@ class DeviceSecretTest(CredCase):
                            "email": shaped + "@example.com", "given_name": "A",
                            "family_name": "B"})
         self.assertEqual(r.status, 202, r.raw)  # not a device id: an ordinary name
+        # the CLI applies the same rule
+        data = tempfile.mkdtemp(prefix="iotcloud-ns-")
+        try:
+            p = subprocess.run([iotcloud_bin(), "user", "add", "--data-dir", data, shaped],
+                               input=(PW + "\n").encode(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b"device id", p.stderr)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 class ExpiryTest(CredCase):
