@@ -78,6 +78,10 @@ static const config_key keys[] = {
      "lifetime of refresh tokens"},
     {"code-ttl", KIND_U32, F(code_ttl_s), 1, 86400, "SECONDS",
      "lifetime of confirmation and reset codes"},
+    {"mqtt-auth-max-fail", KIND_U32, F(mqtt_auth_max_fail), 1, 1000000, "N",
+     "failed MQTT authentications per client address and window (then CONNACK 0x05)"},
+    {"mqtt-auth-fail-window", KIND_U32, F(mqtt_auth_fail_window_s), 1, 86400, "SECONDS",
+     "window of mqtt-auth-max-fail"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
      "validity of issued device certificates"},
     {"device-max-inflight", KIND_U32, F(device_max_inflight), 1, 1024, "N",
@@ -149,6 +153,8 @@ void config_defaults(iot_config *c)
     c->http_max_conns_ip = 256;
     c->access_token_ttl_s = 900;
     c->refresh_token_ttl_s = 2592000;
+    c->mqtt_auth_max_fail = 20;
+    c->mqtt_auth_fail_window_s = 300;
     c->code_ttl_s = 900;
     c->device_cert_days = 365;
     c->device_max_inflight = 16;

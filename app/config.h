@@ -55,6 +55,9 @@ typedef struct iot_config {
     uint32_t access_token_ttl_s;  /* "access-token-ttl" seconds, default 900 */
     uint32_t refresh_token_ttl_s; /* "refresh-token-ttl" seconds, default 2592000 */
     uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
+    /* MQTT authentication */
+    uint32_t mqtt_auth_max_fail;      /* "mqtt-auth-max-fail", default 20 */
+    uint32_t mqtt_auth_fail_window_s; /* "mqtt-auth-fail-window" seconds, default 300 */
     /* device identity */
     uint32_t device_cert_days;           /* "device-cert-days", default 365 */
     uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */

@@ -61,6 +61,8 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .access_ttl_s = cfg->access_token_ttl_s,
         .refresh_ttl_s = cfg->refresh_token_ttl_s,
         .code_ttl_s = cfg->code_ttl_s,
+        .mqtt_max_fail = cfg->mqtt_auth_max_fail,
+        .mqtt_fail_window_s = cfg->mqtt_auth_fail_window_s,
     };
     h->au = auth_new(&ao);
     h->api = (api){.st = st,

@@ -315,6 +315,9 @@ static int run(const iot_config *cfg)
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;
+    /* revoked credentials end the MQTT connections they opened (broker_close_principal) */
+    web.api.secret_rotated = mqtt_auth_secret_rotated;
+    auth_set_revoke_hook(web.au, mqtt_auth_user_revoked, br);
     web.api.ctl = dc;
     web.api.cq = cq;
     web.api.dl = dl;

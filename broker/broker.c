@@ -76,6 +76,7 @@ void broker_stats_get(broker *br, broker_stats *out)
     out->purged = atomic_load(&br->st.purged);
     out->quota_sessions = atomic_load(&br->st.quota_sessions);
     out->quota_dropped = atomic_load(&br->st.quota_dropped);
+    out->cred_closed = atomic_load(&br->st.cred_closed);
 }
 
 bloop *bloop__new(broker *br, net_loop *nl)
@@ -119,6 +120,7 @@ void broker_loop_init(net_loop *l, void *b)
     flow__loop_init(lp);
     route__loop_init(lp);
     expiry__loop_init(lp);
+    creds__loop_init(lp);
     restore__adopt(lp);
     pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
@@ -135,6 +137,7 @@ void broker_loop_fini(net_loop *l, void *b)
     lp->stopped = true;
     persist__flush(lp);
     expiry__loop_fini(lp);
+    creds__loop_fini(lp);
     flow__loop_fini(lp);
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at

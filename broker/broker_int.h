@@ -123,6 +123,7 @@ struct broker {
         atomic_ullong store_errors, sessions_expired;
         atomic_ullong auth_refused, denied_publish, denied_subscribe, purged;
         atomic_ullong quota_sessions, quota_dropped;
+        atomic_ullong cred_closed;
     } st;
 };
 
@@ -147,6 +148,9 @@ struct bloop {
     struct pjob *pj;         /* durable effects of this iteration (persist.c) */
     bool stopped;            /* loop_fini ran: durable effects are submitted at once */
     uv_timer_t expiry_timer; /* purges expired persistent sessions (expiry.c) */
+    mconn *creds;            /* connections with a revocable credential (creds.c) */
+    uv_timer_t cred_timer;   /* closes connections whose credential expired */
+    int64_t cred_due;        /* wall-clock ms cred_timer fires at; 0 = not armed */
 };
 
 bloop *bloop__new(broker *br, net_loop *nl);
@@ -356,6 +360,8 @@ struct mconn {
     broker_auth_ticket *ticket; /* MC_WAIT_AUTH: the decision we wait for */
     broker_principal who;       /* authenticated principal (ANON until then) */
     bool tap_online;            /* on_presence(online) reported; offline still owed */
+    bool in_creds;              /* in lp->creds (creds.c) */
+    mconn *cprev, *cnext;
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t);
@@ -460,6 +466,22 @@ void restore__adopt(bloop *lp);
 /* expiry.c: per-loop sweep of persistent sessions offline longer than session_expiry. */
 void expiry__loop_init(bloop *lp);
 void expiry__loop_fini(bloop *lp);
+
+/* ---- credentials of live connections (creds.c) ---------------------------------------
+ * Owner loop only. A connection whose principal carries a credential tag or an expiry is
+ * tracked from its acceptance to the end of its transport. */
+void creds__track(mconn *c);
+void creds__untrack(mconn *c);
+/* True when @c logged in as (@who, @id) with credential @cred (NULL: any). Pure. */
+bool creds__matches(const broker_principal *p, enum broker_who who, const char *id,
+                    const char *cred);
+/* Closes @lp's connections matching (@who, @id, @cred); returns how many. */
+size_t creds__close_matching(bloop *lp, enum broker_who who, const char *id, const char *cred);
+/* Closes @lp's connections whose credential expired at @now (wall ms); returns how many,
+ * and the earliest expiry still ahead in *@next (0: none). */
+size_t creds__close_expired(bloop *lp, int64_t now, int64_t *next);
+void creds__loop_init(bloop *lp);
+void creds__loop_fini(bloop *lp);
 
 /* ---- in-process observer (broker_tap.c) ---------------------------------------------- */
 

@@ -39,6 +39,9 @@ typedef struct api {
     /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
+    /* mqtt_auth_secret_rotated (ident/mqtt_auth.h), set by app/main; NULL: nothing to
+     * close. Called after a new device secret is committed. */
+    void (*secret_rotated)(struct broker *br, const char *device_id);
     struct api_crl *crl;  /* the current CRL (http/devices.h); owned by the devices module */
     struct ctl *ctl;      /* device control (ctl/ctl.h); NULL: command routes answer 503 */
     struct cmdq *cq;      /* queued commands (cmdq/cmdq.h); NULL: ?mode=queue answers 503 */

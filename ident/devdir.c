@@ -217,3 +217,13 @@ void devdir_secret_hash(const char *secret, size_t len, uint8_t out[DEVDIR_SECRE
 {
     SHA256((const unsigned char *)secret, len, out);
 }
+
+bool devdir_id_shaped(const char *s, size_t len)
+{
+    if (!s || len != DEVDIR_ID_LEN || s[0] != 'd')
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
