@@ -160,6 +160,7 @@ class ReadmeCase(unittest.TestCase):
                                 "above names it)\n%s\n--- server log:\n%s" % (out, log[-4000:]))
         self.assertEqual(left, [], "processes left running by the README blocks\n" + out)
         self.assertEqual(sanitizer_findings(log), [], log)
+        self.assertEqual(sanitizer_findings(out), [], out)  # iotcloud routes / user / store
         self.assertIn("demo/hello world", out)              # pub/sub over TLS
         self.assertIn('"status" : "confirmed"', out)       # the code from the log worked
         self.assertIn('"username" : "ada"', out)           # GET /v1/me with the token
