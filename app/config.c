@@ -370,11 +370,17 @@ static void format_default(const iot_config *d, const config_key *k, char *buf, 
         snprintf(buf, n, "%s", b ? "true" : "false");
         return;
     }
-    case KIND_LISTEN: {
-        char a[300], b[300];
-        format_listen(&d->listen[0], a, sizeof a);
-        format_listen(&d->listen[1], b, sizeof b);
-        snprintf(buf, n, "%s %s", a, b);
+    case KIND_LISTEN: { /* every default listener, not just the first ones */
+        size_t o = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < d->n_listen && o < n; i++) {
+            char one[300];
+            format_listen(&d->listen[i], one, sizeof one);
+            int w = snprintf(buf + o, n - o, "%s%s", i ? " " : "", one);
+            if (w < 0)
+                return;
+            o += (size_t)w;
+        }
         return;
     }
     }

@@ -46,6 +46,7 @@ class NotifyCase(unittest.TestCase):
         cls.alice = cls.srv.add_user(uname("alice"))
         cls.bob = cls.srv.add_user(uname("bob"))
         cls.srv.start()
+        cls.addClassCleanup(cls.srv.kill9)  # runs even when setUpClass raises below
         del os.environ["IOTCLOUD_SMS_PASSWORD"]
         cls.api = Api(cls.srv)
         cls.dir = scratch_dir()
