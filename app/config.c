@@ -72,12 +72,18 @@ static const config_key keys[] = {
      "concurrent HTTP connections per client address"},
     {"no-access-log", KIND_BOOL, F(no_access_log), 0, 0, "BOOL",
      "do not log one line per HTTP request"},
+    {"hsts-max-age", KIND_U32, F(hsts_max_age_s), 0, 63072000, "SECONDS",
+     "Strict-Transport-Security max-age on HTTPS answers; 0 = no header"},
     {"access-token-ttl", KIND_U32, F(access_token_ttl_s), 1, 86400, "SECONDS",
      "lifetime of access tokens"},
     {"refresh-token-ttl", KIND_U32, F(refresh_token_ttl_s), 1, 31536000, "SECONDS",
      "lifetime of refresh tokens"},
     {"code-ttl", KIND_U32, F(code_ttl_s), 1, 86400, "SECONDS",
      "lifetime of confirmation and reset codes"},
+    {"reset-mails-per-hour", KIND_U32, F(reset_mails_per_hour), 1, 1000, "N",
+     "password reset mails per e-mail address per hour"},
+    {"auth-tracked-names", KIND_U32, F(auth_tracked_names), 64, 1048576, "N",
+     "login names and reset addresses whose counters are kept in memory"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
      "validity of issued device certificates"},
     {"device-max-inflight", KIND_U32, F(device_max_inflight), 1, 1024, "N",
@@ -140,6 +146,9 @@ void config_defaults(iot_config *c)
     c->access_token_ttl_s = 900;
     c->refresh_token_ttl_s = 2592000;
     c->code_ttl_s = 900;
+    c->reset_mails_per_hour = 3;
+    c->auth_tracked_names = 16384;
+    c->hsts_max_age_s = 31536000;
     c->device_cert_days = 365;
     c->device_max_inflight = 16;
     c->device_max_queued = 64;

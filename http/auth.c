@@ -8,6 +8,7 @@
  *   500 internal                                       503 busy (Retry-After)
  */
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,13 @@ auth *auth_new(const auth_opts *o)
     if (!a)
         return NULL;
     a->o = *o;
+    a->o.code_key = NULL; /* copied below; the caller's buffer need not outlive us */
+    if (o->code_key)
+        memcpy(a->code_key, o->code_key, AUTH_SECRET_LEN);
+    else if (RAND_bytes(a->code_key, AUTH_SECRET_LEN) != 1) {
+        free(a);
+        return NULL;
+    }
     if (!a->o.access_ttl_s)
         a->o.access_ttl_s = 900;
     if (!a->o.refresh_ttl_s)
@@ -69,6 +77,7 @@ void auth_free(auth *a)
 {
     if (!a)
         return;
+    OPENSSL_cleanse(a->code_key, sizeof a->code_key);
     auth__cache_free(&a->cache);
     auth__ucache_free(&a->users);
     auth__iplim_free(&a->ip);
@@ -205,7 +214,7 @@ int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char
     uint8_t h[32];
     if (auth__code_new(code) < 0)
         return STORE_EIO;
-    auth__code_hash(user_id, code, h);
+    auth__code_hash(a->code_key, user_id, code, h);
     int rc = store_code_put(tx, user_id, kind, h, sizeof h, now + (int64_t)a->o.code_ttl_s * 1000);
     if (rc < 0)
         goto out;

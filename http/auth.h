@@ -32,7 +32,20 @@ typedef struct auth_opts {
     uint32_t refresh_ttl_s; /* default 2592000 */
     uint32_t code_ttl_s;    /* default 900 */
     unsigned max_hashes;    /* concurrent Argon2 computations; default = cores */
+    uint32_t reset_mails_per_hour; /* per e-mail address; default 3 */
+    uint32_t tracked_names;        /* login-name and reset-address counters; default 16384 */
+    /* HMAC key of the stored codes (auth_secret_load); NULL: a random one for this process
+     * (codes then do not survive a restart). Copied. */
+    const uint8_t *code_key;
 } auth_opts;
+
+#define AUTH_SECRET_LEN 32
+
+/** Reads the code key from DATA_DIR/code-hmac.key, creating the file (0600, random) on the
+ *  first start. 0, or -1 with a message naming the file (never its bytes) in @err. Main
+ *  thread, before the loops (blocking file I/O). */
+int auth_secret_load(const char *data_dir, uint8_t key[AUTH_SECRET_LEN], char *err,
+                     size_t errlen);
 
 auth *auth_new(const auth_opts *o);
 void auth_free(auth *a);

@@ -46,9 +46,11 @@ int auth__bearer(const char *hdr, const char **tok, size_t *len);
 int auth__code_new(char out[AUTH_CODE_LEN + 1]);
 /* true when @s is six decimal digits. */
 bool auth__code_ok(const char *s);
-/* The stored form of a code: SHA-256(user_id ":" code). A code has 20 bits of entropy, so
- * the hash only keeps it off disk dumps; the attempt limit is what protects it. */
-void auth__code_hash(const char *user_id, const char *code, uint8_t hash[32]);
+/* The stored form of a code: HMAC-SHA-256 under @key (the server secret, auth_secret.c)
+ * of user_id ":" code. A code has 20 bits of entropy: unkeyed, a stolen database would give
+ * every live code away after 10^6 hashes offline; the attempt limit protects it online. */
+void auth__code_hash(const uint8_t key[AUTH_SECRET_LEN], const char *user_id, const char *code,
+                     uint8_t hash[32]);
 /* A time-ordered unique id (users, token families). 0 or <0. */
 int auth__id_new(char out[AUTH_ID_LEN + 1], int64_t now_ms);
 
@@ -178,6 +180,7 @@ int auth__token_lookup(store_tx *tx, auth__verified *v);
 
 struct auth {
     auth_opts o;
+    uint8_t code_key[AUTH_SECRET_LEN];
     auth__cache cache;
     auth__ucache users;
     auth__iplim ip;
@@ -222,8 +225,8 @@ void auth__user_view(const bson_t *user, bson_t *out);
 /* Checks @code of (@user_id, @kind) in a job: a wrong one counts an attempt and the code
  * goes after AUTH_CODE_TRIES. 0, or a verdict; <0 for store failures. */
 #define AUTH_CODE_TRIES 5
-int auth__code_check(store_tx *tx, const char *user_id, int kind, const char *code, int64_t now,
-                     auth__verdict *v);
+int auth__code_check(store_tx *tx, const uint8_t key[AUTH_SECRET_LEN], const char *user_id,
+                     int kind, const char *code, int64_t now, auth__verdict *v);
 /* Queues an e-mail with a fresh code of @kind for @user_id (stores its hash). */
 int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
                     int64_t now);

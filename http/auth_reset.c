@@ -128,8 +128,8 @@ static int reset_run(store_tx *tx, http_job *hj)
         goto out;
     memcpy(s->user_id, id, strlen(id) + 1);
     memcpy(s->email, email, strlen(email) + 1);
-    if ((rc = auth__code_check(tx, id, STORE_CODE_RESET, s->code, now, &s->v)) < 0 || s->v.status ||
-        s->stage == 1)
+    rc = auth__code_check(tx, s->a->code_key, id, STORE_CODE_RESET, s->code, now, &s->v);
+    if (rc < 0 || s->v.status || s->stage == 1)
         goto out;
     rc = reset_set(tx, s, u, now);
 out:
