@@ -82,6 +82,8 @@ static const config_key keys[] = {
      "lifetime of confirmation and reset codes"},
     {"reset-mails-per-hour", KIND_U32, F(reset_mails_per_hour), 1, 1000, "N",
      "password reset mails per e-mail address per hour"},
+    {"login-max-fails-per-ip", KIND_U32, F(login_ip_max_fails), 1, 1000000, "N",
+     "failed logins per client address in 5 minutes before 429"},
     {"auth-tracked-names", KIND_U32, F(auth_tracked_names), 64, 1048576, "N",
      "login names and reset addresses whose counters are kept in memory"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
@@ -148,6 +150,7 @@ void config_defaults(iot_config *c)
     c->code_ttl_s = 900;
     c->reset_mails_per_hour = 3;
     c->auth_tracked_names = 16384;
+    c->login_ip_max_fails = 20;
     c->hsts_max_age_s = 31536000;
     c->device_cert_days = 365;
     c->device_max_inflight = 16;

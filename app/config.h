@@ -58,6 +58,7 @@ typedef struct iot_config {
     uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
     uint32_t reset_mails_per_hour; /* "reset-mails-per-hour" per address, default 3 */
     uint32_t auth_tracked_names;   /* "auth-tracked-names": login / mail counters, 16384 */
+    uint32_t login_ip_max_fails;   /* "login-max-fails-per-ip" in 5 min, default 20 */
     /* device identity */
     uint32_t device_cert_days;           /* "device-cert-days", default 365 */
     uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */

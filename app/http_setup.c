@@ -73,6 +73,7 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .code_ttl_s = cfg->code_ttl_s,
         .reset_mails_per_hour = cfg->reset_mails_per_hour,
         .tracked_names = cfg->auth_tracked_names,
+        .ip_max_fails = cfg->login_ip_max_fails,
         .code_key = with_notifier ? key : NULL,
     };
     h->au = auth_new(&ao);

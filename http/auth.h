@@ -34,6 +34,7 @@ typedef struct auth_opts {
     unsigned max_hashes;    /* concurrent Argon2 computations; default = cores */
     uint32_t reset_mails_per_hour; /* per e-mail address; default 3 */
     uint32_t tracked_names;        /* login-name and reset-address counters; default 16384 */
+    uint32_t ip_max_fails;         /* failed logins per client IP in 5 min; default 20 */
     /* HMAC key of the stored codes (auth_secret_load); NULL: a random one for this process
      * (codes then do not survive a restart). Copied. */
     const uint8_t *code_key;

@@ -86,6 +86,47 @@ int auth__iplim_check(auth__iplim *l, const char *ip, int64_t now, int64_t *retr
 /* Counts a failed login from @ip. */
 void auth__iplim_fail(auth__iplim *l, const char *ip, int64_t now);
 
+/* ---- counters per login name / e-mail address (auth_names.c) ---------------------------- */
+
+#define AUTH_NAME_FORGET_MS 86400000 /* a name's failure count is forgotten after a quiet day */
+#define AUTH_MAIL_WINDOW_MS 3600000  /* reset mails are counted per address and hour */
+
+/* A slot: the keyed hash of a name (never the name), and what is counted for it. */
+typedef struct auth__name_slot {
+    uint8_t key[32];
+    bool used;
+    uint32_t n;           /* failed logins since the last success / mails in the window */
+    int64_t start;        /* window start (mails) */
+    int64_t last;         /* last counted event */
+    int64_t locked_until; /* logins */
+} auth__name_slot;
+
+/* A fixed table (cap slots, open addressing over a short probe, process-wide, one mutex).
+ * Names are hashed with a per-process random salt so nobody can aim names at one probe
+ * window. When every probed slot is live, the least recently counted one is reused:
+ * memory never grows, and evicting a victim's counter takes many names, which the per-IP
+ * limit makes expensive. */
+typedef struct auth__names {
+    pthread_mutex_t mu;
+    auth__name_slot *slots;
+    size_t cap;
+    uint8_t salt[16];
+} auth__names;
+
+int auth__names_init(auth__names *t, size_t cap);
+void auth__names_free(auth__names *t);
+/* Logins, keyed by the normalised submitted name (username or e-mail) whether or not an
+ * account has it, so a locked name tells nothing about existence: ms until @name may try
+ * again (0: now). */
+int64_t auth__name_locked(auth__names *t, const char *name, int64_t now);
+/* Counts a failed login of @name; from the AUTH_LOCK_AFTER-th on it is locked for
+ * auth__lockout_ms(failures). */
+void auth__name_failed(auth__names *t, const char *name, int64_t now);
+/* A success (or a password reset): @name starts afresh. */
+void auth__name_clear(auth__names *t, const char *name);
+/* Reset mails: true (and counted) when @addr had fewer than @max in its current hour. */
+bool auth__mail_allow(auth__names *t, const char *addr, uint32_t max, int64_t now);
+
 /* ---- verified-token cache (auth_cache.c) ----------------------------------------------- */
 
 #define AUTH_CACHE_TTL_MS  30000 /* how stale a revocation by another process may be */
@@ -184,6 +225,8 @@ struct auth {
     auth__cache cache;
     auth__ucache users;
     auth__iplim ip;
+    auth__names logins; /* failures per login name */
+    auth__names mails;  /* reset mails per address */
     auth__gate gate;
 };
 
@@ -230,6 +273,12 @@ int auth__code_check(store_tx *tx, const uint8_t key[AUTH_SECRET_LEN], const cha
 /* Queues an e-mail with a fresh code of @kind for @user_id (stores its hash). */
 int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
                     int64_t now);
+/* The same work for an address without an account (auth_reset.c: forgot must not tell by
+ * its timing who exists): a code row of AUTH_NOBODY_ID and an outbox item of the same size
+ * are written and deleted again in the job's transaction, so it commits (and syncs) like
+ * the real path and leaves nothing. No user id contains '-' (auth__id_new: hex). */
+#define AUTH_NOBODY_ID "-nobody-"
+int auth__code_mail_none(store_tx *tx, const auth *a, const char *email, int kind, int64_t now);
 /* Secret copies: heap, wiped on free. */
 char *auth__secret_dup(const char *s);
 void auth__secret_free(char *s);

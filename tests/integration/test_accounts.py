@@ -241,12 +241,17 @@ class TestIpLimit(AccountCase):
     """Its own server: the per-IP failure budget must not be shared with other tests."""
 
     def test_per_ip_limit(self):
-        for _ in range(25):
-            r = self.call("POST", "/v1/auth/login", {"username": "ghost", "password": "nothing here"})
+        # A new name each time: the per-name lockout (5) must not answer before the per-IP
+        # limit (20) does.
+        for i in range(25):
+            r = self.call("POST", "/v1/auth/login", {"username": "ghost%d" % i,
+                                                      "password": "nothing here"})
             if r.status == 429:
                 break
             self.assertEqual(r.status, 401)
+        self.assertEqual(i, 20)
         self.err(r, 429, "too_many_attempts")
+        self.assertIn("from this address", r.json["error"]["message"])
         self.assertIn("retry-after", r.headers)
 
 
