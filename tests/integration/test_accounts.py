@@ -237,6 +237,96 @@ class TestLoginLimits(AccountCase):
 
 
 
+class TestLockoutByName(AccountCase):
+    """Issue #14 item 4: the lockout must not tell a real account from an unknown name."""
+    extra = ("--login-max-fails-per-ip", "1000")
+
+    def sequence(self, name, n=6):
+        out = []
+        for _ in range(n):
+            r = self.call("POST", "/v1/auth/login", {"username": name,
+                                                      "password": "wrong password!"})
+            out.append((r.status, r.json["error"]["code"], r.json["error"]["message"]))
+        return out
+
+    def test_same_sequence_by_username(self):
+        u = self.signup_confirmed()
+        real = self.sequence(u["username"])
+        unknown = self.sequence("nobody" + uuid.uuid4().hex[:8])
+        self.assertEqual([s for s, _, _ in real], [401] * 5 + [429])
+        self.assertEqual(real, unknown)
+
+    def test_same_sequence_by_email(self):
+        u = self.signup_confirmed()
+        real = self.sequence(u["email"])
+        unknown = self.sequence("nobody%s@example.com" % uuid.uuid4().hex[:8])
+        self.assertEqual([s for s, _, _ in real], [401] * 5 + [429])
+        self.assertEqual(real, unknown)
+
+    def test_unconfirmed_account_same_as_unknown(self):
+        u = new_user()
+        self.assertEqual(self.call("POST", "/v1/auth/signup", u).status, 202)
+        self.assertEqual(self.sequence(u["username"]),
+                         self.sequence("nobody" + uuid.uuid4().hex[:8]))
+
+    def test_spellings_share_one_counter(self):
+        # Case variants reach the same account (usernames are case-folded, e-mail lookups
+        # ignore case): each must not buy five more guesses.
+        u = self.signup_confirmed()
+        up = u["email"].upper()
+        self.assertEqual([s for s, _, _ in self.sequence(u["email"], 3)], [401] * 3)
+        self.assertEqual([s for s, _, _ in self.sequence(up, 3)], [401, 401, 429])
+        ghost = "Ghost" + uuid.uuid4().hex[:8]
+        self.assertEqual([s for s, _, _ in self.sequence(ghost, 3)], [401] * 3)
+        self.assertEqual([s for s, _, _ in self.sequence(ghost.lower(), 3)], [401, 401, 429])
+
+    def test_right_password_clears_then_reset_unlocks(self):
+        u = self.signup_confirmed()
+        self.sequence(u["username"], 4)
+        self.assertEqual(self.login(u).status, 200, "4 failures do not lock")
+        self.assertEqual([s for s, _, _ in self.sequence(u["username"], 5)], [401] * 5)
+        self.err(self.login(u), 429, "too_many_attempts")
+        seen = len(self.srv.mail_codes("password reset"))
+        self.assertEqual(self.call("POST", "/v1/auth/forgot", {"email": u["email"]}).status, 202)
+        code = self.srv.wait_code("password reset", seen)
+        r = self.call("POST", "/v1/auth/reset", {"username": u["username"], "code": code,
+                                                 "new_password": "another long secret"})
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(self.login(u, "another long secret").status, 200,
+                         "a password reset lifts the lockout")
+
+
+class TestForgotLimit(AccountCase):
+    """Issue #14 item 5: at most reset-mails-per-hour mails per address."""
+    extra = ("--reset-mails-per-hour", "2")
+
+    def mails_to(self, addr):
+        return self.srv.stderr_text().count(
+            'mail (log channel) to %s, subject "Your iotcloud password reset code"' % addr)
+
+    def test_mails_per_address_limited_answers_unchanged(self):
+        u = self.signup_confirmed()
+        ghost = "ghost%s@example.com" % uuid.uuid4().hex[:8]
+        local, domain = u["email"].split("@")
+        for i in range(6):
+            for addr in (u["email"] if i % 2 else local.upper() + "@" + domain, ghost):
+                r = self.call("POST", "/v1/auth/forgot", {"email": addr})
+                self.assertEqual((r.status, r.json), (202, {"status": "reset_requested"}))
+        deadline = time.monotonic() + 10
+        while self.mails_to(u["email"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the notifier had time to send more, if any were queued
+        self.assertEqual(self.mails_to(u["email"]), 2)
+        self.assertEqual(self.mails_to(ghost), 0)
+        other = self.signup_confirmed()  # the budget is per address
+        self.assertEqual(self.call("POST", "/v1/auth/forgot", {"email": other["email"]}).status,
+                         202)
+        deadline = time.monotonic() + 10
+        while self.mails_to(other["email"]) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.mails_to(other["email"]), 1)
+
+
 class TestIpLimit(AccountCase):
     """Its own server: the per-IP failure budget must not be shared with other tests."""
 
