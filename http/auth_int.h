@@ -3,7 +3,9 @@
  * lockout, per-IP limiter, token cache) and the request plumbing the handlers share.
  *
  * Files: auth.c (object, routes, shared replies), auth_token.c (token and code text,
- * hashes), auth_limit.c (lockout schedule, per-IP limiter), auth_cache.c (verified tokens),
+ * hashes), auth_limit.c (lockout schedule, per-IP limiter), auth_names.c (lockout and
+ * reset-mail counters per submitted name), auth_secret.c (the code HMAC key file),
+ * auth_cache.c (verified tokens),
  * auth_hash.c (Argon2 slots), auth_bearer.c (the authenticate hook), auth_signup.c
  * (sign-up, confirm), auth_login.c (login, refresh, logout), auth_reset.c (forgot, reset),
  * auth_me.c (/v1/me...), auth_admin.c (/v1/admin/users).

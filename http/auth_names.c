@@ -5,7 +5,7 @@
  * as a real one, and an unknown address is limited like a real one, so neither tells who
  * has an account (issue #14 items 4 and 5).
  *
- * Memory: cap slots of 72 bytes, allocated once. The table holds a keyed SHA-256 of each
+ * Memory: cap slots of 64 bytes, allocated once. The table holds a keyed SHA-256 of each
  * name, never the name itself.
  */
 #include <openssl/crypto.h>
