@@ -6,10 +6,12 @@
  * the answer nor the work tells whether the address has an account: the hourly count is
  * kept per submitted address (auth_names.c) for every address alike, and an unknown
  * address within its budget costs the same store writes and commit as a real one
- * (auth__code_mail_none), instead of a read-only job that answered twice as fast. Reset checks the code (a wrong one counts an attempt, as
- * confirm does), the password policy, hashes on the pool, then in a second job checks
- * the code again (it may have been used meanwhile), sets the password, clears the lockout,
- * revokes every token of the user and deletes the code.
+ * (auth__code_mail_none), instead of a read-only job that answered twice as fast.
+ *
+ * Reset checks the code (a wrong one counts an attempt, as confirm does), the password
+ * policy, hashes on the pool, then in a second job checks the code again (it may have been
+ * used meanwhile), sets the password, revokes every token of the user and deletes the
+ * code; then the login lockout of its username and address is lifted.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -70,8 +72,8 @@ void auth__forgot(http_req *r)
         http_respond_field(r, "email", why ? why : "invalid");
     } else {
         f->a = auth__of(r);
-        f->mail = auth__mail_allow(&f->a->mails, f->email, f->a->o.reset_mails_per_hour,
-                                   auth__now_ms());
+        f->mail =
+            auth__mail_allow(&f->a->mails, f->email, f->a->o.reset_mails_per_hour, auth__now_ms());
         http_job_submit(&f->j, r, forgot_run, forgot_done);
         f = NULL;
     }

@@ -90,7 +90,8 @@ static int create(const char *path, const char *dir, uint8_t key[AUTH_SECRET_LEN
     }
     sync_dir(dir);
     log_info("auth: created %s (0600): the key of stored codes; copy it to every node that "
-             "shares this store", path);
+             "shares this store",
+             path);
     rc = 0;
 out:
     if (fd >= 0)
@@ -113,8 +114,10 @@ static int read_key(const char *path, uint8_t key[AUTH_SECRET_LEN], char *err, s
         log_warn("auth: %s is readable by other users; it should be mode 0600", path);
     ssize_t n = read(fd, text, sizeof text);
     if (n < 0 || decode(text, (size_t)n, key) < 0)
-        snprintf(err, errlen, "%s: not %d hex digits (remove it to make a new key; live "
-                              "codes are then refused)", path, HEX_LEN);
+        snprintf(err, errlen,
+                 "%s: not %d hex digits (remove it to make a new key; live "
+                 "codes are then refused)",
+                 path, HEX_LEN);
     else
         rc = 0;
     close(fd);
@@ -122,8 +125,7 @@ static int read_key(const char *path, uint8_t key[AUTH_SECRET_LEN], char *err, s
     return rc;
 }
 
-int auth_secret_load(const char *data_dir, uint8_t key[AUTH_SECRET_LEN], char *err,
-                     size_t errlen)
+int auth_secret_load(const char *data_dir, uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, SECRET_FILE) >= sizeof path) {

@@ -104,7 +104,7 @@ typedef struct hconn {
     bool in_process; /* inside hconn__process: a respond call must not re-enter */
     bool paused;     /* reading paused (buffered input over its cap) */
     bool ip_counted;
-    bool tls; /* over TLS: answers carry Strict-Transport-Security */
+    bool tls;         /* over TLS: answers carry Strict-Transport-Security */
     size_t hdr_bytes; /* raw bytes of this request's header block so far */
     http_req *req;    /* being parsed (HC_HEAD/HC_BODY) or dispatched (HC_WAIT) */
     uint8_t *pend;    /* input received while a request waits for its answer */

@@ -112,8 +112,8 @@ static int check_value(const bson_iter_t *it, json_err *e)
         return fail(e, 400, "bad_json", k, "field '%.64s': extended JSON is not accepted", k);
     /* [RFC 8259 6] NaN and Infinity are not permitted (also spelt {"$numberDouble":..}). */
     if (BSON_ITER_HOLDS_DOUBLE(it) && !isfinite(bson_iter_double(it)))
-        return fail(e, 400, "bad_json", k,
-                    "field '%.64s': NaN and Infinity are not JSON numbers", k);
+        return fail(e, 400, "bad_json", k, "field '%.64s': NaN and Infinity are not JSON numbers",
+                    k);
     if (BSON_ITER_HOLDS_UTF8(it)) {
         uint32_t len;
         const char *s = bson_iter_utf8(it, &len);

@@ -157,9 +157,8 @@ Test(json, trailing_value_after_object_refused)
 {
     bson_t doc;
     json_err e;
-    const char *bad[] = {"{\"name\":\"t1\",\"generate_key\":true}{\"x\":1}",
-                         "{\"name\":\"t1\"} {", "{\"a\":\"}{\"}[1]", "{\"a\":[1,{}]}]",
-                         "{\"a\":\"\\\"}\"} x"};
+    const char *bad[] = {"{\"name\":\"t1\",\"generate_key\":true}{\"x\":1}", "{\"name\":\"t1\"} {",
+                         "{\"a\":\"}{\"}[1]", "{\"a\":[1,{}]}]", "{\"a\":\"\\\"}\"} x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_lt(parse(bad[i], &doc, &e), 0, "accepted: %s", bad[i]);
         cr_assert_str_eq(e.code, "bad_json");
@@ -176,9 +175,13 @@ Test(json, nan_and_infinity_refused)
 {
     bson_t doc;
     json_err e;
-    const char *bad[] = {"{\"v\":NaN}", "{\"v\":Infinity}", "{\"v\":-Infinity}",
-                         "{\"o\":{\"v\":NaN}}", "{\"v\":{\"$numberDouble\":\"NaN\"}}",
-                         "{\"v\":{\"$numberDouble\":\"-Infinity\"}}", "{\"a\":[1,Infinity]}"};
+    const char *bad[] = {"{\"v\":NaN}",
+                         "{\"v\":Infinity}",
+                         "{\"v\":-Infinity}",
+                         "{\"o\":{\"v\":NaN}}",
+                         "{\"v\":{\"$numberDouble\":\"NaN\"}}",
+                         "{\"v\":{\"$numberDouble\":\"-Infinity\"}}",
+                         "{\"a\":[1,Infinity]}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_lt(parse(bad[i], &doc, &e), 0, "accepted: %s", bad[i]);
         cr_assert_str_eq(e.code, "bad_json");
