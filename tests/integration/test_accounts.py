@@ -3,6 +3,10 @@
 The log notifier prints mailed codes to the server log; the tests read them from there.
 """
 
+import os
+import shutil
+import stat
+import tempfile
 import time
 import unittest
 import uuid
@@ -325,6 +329,54 @@ class TestForgotLimit(AccountCase):
         while self.mails_to(other["email"]) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(self.mails_to(other["email"]), 1)
+
+
+class TestCodeSecret(unittest.TestCase):
+    """Issue #14 item 9: codes are keyed by DATA_DIR/code-hmac.key, made 0600 on the first
+    start and read on the next, so a code mailed before a restart still works after it."""
+
+    def test_secret_file_0600_kept_across_restart_never_logged(self):
+        d = tempfile.mkdtemp(prefix="iotcloud-secret-")
+        srv = None
+        try:
+            srv = HttpServer(data_dir=d).start()
+            u = new_user()
+            self.assertEqual(Http(srv).call("POST", "/v1/auth/signup", u).status, 202)
+            code = srv.wait_code("confirmation", 0)
+            srv.stop()
+            path = os.path.join(d, "code-hmac.key")
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            self.assertEqual(mode, 0o600, oct(mode))
+            with open(path) as f:
+                secret = f.read().strip()
+            self.assertEqual(len(secret), 64)
+            srv = HttpServer(data_dir=d).start()
+            r = Http(srv).call("POST", "/v1/auth/confirm", {"username": u["username"],
+                                                            "code": code})
+            self.assertEqual(r.status, 200, r.raw)
+            srv.stop()
+            with open(os.path.join(d, "broker.stderr")) as f:
+                self.assertNotIn(secret, f.read())
+        finally:
+            if srv:
+                srv.kill9()  # a no-op once stopped
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_damaged_secret_stops_the_server(self):
+        d = tempfile.mkdtemp(prefix="iotcloud-secret-")
+        try:
+            with open(os.path.join(d, "code-hmac.key"), "w") as f:
+                f.write("short\n")
+            os.chmod(os.path.join(d, "code-hmac.key"), 0o600)
+            srv = HttpServer(data_dir=d)
+            try:
+                with self.assertRaises(AssertionError) as cm:
+                    srv.start()
+                self.assertIn("code-hmac.key", str(cm.exception))
+            finally:
+                srv.kill9()  # only if it did start
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class TestIpLimit(AccountCase):
