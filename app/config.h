@@ -51,10 +51,14 @@ typedef struct iot_config {
     uint32_t http_idle_timeout_ms; /* "http-idle-timeout" ms, default 60000 */
     uint32_t http_max_conns_ip;    /* "http-max-conns-per-ip", default 256 */
     bool no_access_log;            /* "no-access-log", default false */
+    uint32_t hsts_max_age_s;       /* "hsts-max-age" seconds, default 31536000; 0 = none */
     /* accounts */
-    uint32_t access_token_ttl_s;  /* "access-token-ttl" seconds, default 900 */
-    uint32_t refresh_token_ttl_s; /* "refresh-token-ttl" seconds, default 2592000 */
-    uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
+    uint32_t access_token_ttl_s;   /* "access-token-ttl" seconds, default 900 */
+    uint32_t refresh_token_ttl_s;  /* "refresh-token-ttl" seconds, default 2592000 */
+    uint32_t code_ttl_s;           /* "code-ttl" seconds, default 900 */
+    uint32_t reset_mails_per_hour; /* "reset-mails-per-hour" per address, default 3 */
+    uint32_t auth_tracked_names;   /* "auth-tracked-names": login / mail counters, 16384 */
+    uint32_t login_ip_max_fails;   /* "login-max-fails-per-ip" in 5 min, default 20 */
     /* MQTT authentication */
     uint32_t mqtt_auth_max_fail;      /* "mqtt-auth-max-fail", default 20 */
     uint32_t mqtt_auth_fail_window_s; /* "mqtt-auth-fail-window" seconds, default 300 */

@@ -8,6 +8,7 @@
  *   500 internal                                       503 busy (Retry-After)
  */
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,13 @@ auth *auth_new(const auth_opts *o)
     if (!a)
         return NULL;
     a->o = *o;
+    a->o.code_key = NULL; /* copied below; the caller's buffer need not outlive us */
+    if (o->code_key)
+        memcpy(a->code_key, o->code_key, AUTH_SECRET_LEN);
+    else if (RAND_bytes(a->code_key, AUTH_SECRET_LEN) != 1) {
+        free(a);
+        return NULL;
+    }
     if (!a->o.access_ttl_s)
         a->o.access_ttl_s = 900;
     if (!a->o.refresh_ttl_s)
@@ -56,12 +64,27 @@ auth *auth_new(const auth_opts *o)
         a->o.mqtt_max_fail = AUTH_IP_MAX_FAIL;
     if (!a->o.mqtt_fail_window_s)
         a->o.mqtt_fail_window_s = AUTH_IP_WINDOW_MS / 1000;
-    if (auth__iplim_init(&a->ip, AUTH_IP_MAX_FAIL, AUTH_IP_WINDOW_MS) < 0) {
+    if (!a->o.reset_mails_per_hour)
+        a->o.reset_mails_per_hour = 3;
+    if (!a->o.tracked_names)
+        a->o.tracked_names = 16384;
+    if (!a->o.ip_max_fails)
+        a->o.ip_max_fails = AUTH_IP_MAX_FAIL;
+    if (auth__iplim_init(&a->ip, a->o.ip_max_fails, AUTH_IP_WINDOW_MS) < 0) {
+        free(a);
+        return NULL;
+    }
+    if (auth__names_init(&a->logins, a->o.tracked_names) < 0 ||
+        auth__names_init(&a->mails, a->o.tracked_names) < 0) {
+        auth__names_free(&a->logins);
+        auth__iplim_free(&a->ip);
         free(a);
         return NULL;
     }
     int64_t window_ms = (int64_t)a->o.mqtt_fail_window_s * 1000;
     if (auth__iplim_init(&a->peer, a->o.mqtt_max_fail, window_ms) < 0) {
+        auth__names_free(&a->logins);
+        auth__names_free(&a->mails);
         auth__iplim_free(&a->ip);
         free(a);
         return NULL;
@@ -79,10 +102,13 @@ void auth_free(auth *a)
 {
     if (!a)
         return;
+    OPENSSL_cleanse(a->code_key, sizeof a->code_key);
     auth__cache_free(&a->cache);
     auth__ucache_free(&a->users);
     auth__iplim_free(&a->ip);
     auth__iplim_free(&a->peer);
+    auth__names_free(&a->logins);
+    auth__names_free(&a->mails);
     pthread_mutex_destroy(&a->gate.mu);
     free(a);
 }
@@ -209,25 +235,58 @@ void auth__user_view(const bson_t *user, bson_t *out)
 static const char *const subjects[] = {"", "Confirm your iotcloud account",
                                        "Your iotcloud password reset code"};
 
-int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
-                    int64_t now)
+/* A fresh code of @kind for @user_id: its hash stored, the mail text in @text. */
+static int code_put(store_tx *tx, const auth *a, const char *user_id, int kind, int64_t now,
+                    char *text, size_t cap)
 {
-    char code[AUTH_CODE_LEN + 1], text[512];
+    char code[AUTH_CODE_LEN + 1];
     uint8_t h[32];
     if (auth__code_new(code) < 0)
         return STORE_EIO;
-    auth__code_hash(user_id, code, h);
+    auth__code_hash(a->code_key, user_id, code, h);
     int rc = store_code_put(tx, user_id, kind, h, sizeof h, now + (int64_t)a->o.code_ttl_s * 1000);
-    if (rc < 0)
-        goto out;
-    snprintf(text, sizeof text,
+    snprintf(text, cap,
              "Your %s code is %s\r\nIt is valid for %u minutes.\r\n"
              "If you did not ask for it, ignore this message.\r\n",
              kind == STORE_CODE_CONFIRM ? "confirmation" : "password reset", code,
              (unsigned)(a->o.code_ttl_s / 60));
-    rc = notify_mail_add(tx, email, subjects[kind], text, now);
-out:
     OPENSSL_cleanse(code, sizeof code);
+    return rc;
+}
+
+int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
+                    int64_t now)
+{
+    char text[512];
+    int rc = code_put(tx, a, user_id, kind, now, text, sizeof text);
+    if (rc == 0)
+        rc = notify_mail_add(tx, email, subjects[kind], text, now);
+    OPENSSL_cleanse(text, sizeof text);
+    return rc;
+}
+
+/* The outbox item notify_mail_add writes: {to, subject, text}, kind "mail". */
+static int outbox_put(store_tx *tx, const char *to, const char *subject, const char *text,
+                      int64_t now, int64_t *id)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int rc = STORE_ENOMEM;
+    if (BSON_APPEND_UTF8(&doc, "to", to) && BSON_APPEND_UTF8(&doc, "subject", subject) &&
+        BSON_APPEND_UTF8(&doc, "text", text))
+        rc = store_outbox_add(tx, "mail", &doc, now, id);
+    bson_destroy(&doc);
+    return rc;
+}
+
+int auth__code_mail_none(store_tx *tx, const auth *a, const char *email, int kind, int64_t now)
+{
+    char text[512];
+    int64_t id = 0;
+    int rc = code_put(tx, a, AUTH_NOBODY_ID, kind, now, text, sizeof text);
+    if (rc == 0 && (rc = outbox_put(tx, email, subjects[kind], text, now, &id)) == 0)
+        rc = store_outbox_delete(tx, id);
+    if (rc == 0)
+        rc = store_code_delete(tx, AUTH_NOBODY_ID, kind);
     OPENSSL_cleanse(text, sizeof text);
     return rc;
 }
