@@ -15,7 +15,8 @@ struct ca;
 struct revset;
 struct devdir;
 struct broker;
-struct api_crl;
+struct crlgen;
+struct dev__limit;
 struct ctl;
 struct devnotify;
 struct devlog;
@@ -38,7 +39,10 @@ typedef struct api {
     /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
-    struct api_crl *crl;  /* the current CRL (http/devices.h); owned by the devices module */
+    struct crlgen *cg;    /* builds and holds the CRL (ca/crlgen.h); owned by the devices
+                           * module (devices_init); NULL without a CA */
+    struct dev__limit *lim_rotate, *lim_register; /* per-user limits (devices_init); NULL:
+                                                   * unlimited */
     struct ctl *ctl;      /* device control (ctl/ctl.h); NULL: command routes answer 503 */
     struct cmdq *cq;      /* queued commands (cmdq/cmdq.h); NULL: ?mode=queue answers 503 */
     struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
@@ -47,6 +51,9 @@ typedef struct api {
                            * not recorded */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
+    uint32_t crl_interval_ms;   /* config crl-interval (seconds there); 0: the default */
+    uint32_t rotate_per_hour;   /* config device-rotate-per-hour; 0: unlimited */
+    uint32_t register_per_hour; /* config device-register-per-hour; 0: unlimited */
 } api;
 
 /** The api of a request (http_req_app). */
