@@ -10,7 +10,8 @@ import subprocess
 import time
 import unittest
 
-from device_harness import CRL_WAIT, TwoUserCase, device_ctx, mqtt_client, register_device, uname, write
+from device_harness import (CRL_WAIT, TwoUserCase, device_ctx, mqtt_client, register_device,
+                            uname, write)
 from harness import WAIT
 
 SUBACK_FAIL = 128
