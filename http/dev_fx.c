@@ -70,11 +70,32 @@ static int collect_live(void *arg, const bson_t *doc)
     return add_serial(l->fx, serial, json_doc_i64(doc, "not_after"));
 }
 
-int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
+/* The device's current certificate (named by its document) into @fx unless it is revoked
+ * already or is @keep. A missing row is nothing to revoke. */
+static int current_cert(store_tx *tx, live_certs *l, const char *serial)
+{
+    bson_t *c = NULL;
+    int rc = store_cert_get(tx, serial, &c);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = collect_live(l, c);
+    bson_destroy(c);
+    return rc;
+}
+
+int dev__revoke_device(store_tx *tx, dev__fx *fx, const bson_t *dev, const char *keep_serial,
                        int reason, int64_t now)
 {
+    const char *id = json_doc_str(dev, "_id"), *cur = json_doc_str(dev, "cert_serial");
+    if (!id || strlen(id) > STORE_ID_MAX)
+        return STORE_ECORRUPT;
     live_certs l = {.fx = fx, .keep = keep_serial, .from = fx->n_revs};
-    int rc = store_cert_each_live(tx, device_id, collect_live, &l);
+    /* A device has one live certificate, the one its document names: registration makes
+     * it, and a rotation revokes every other one in the same transaction. So this is one
+     * row, however long the device's revoked history; the walk over the device's live
+     * rows is for a document that names none. */
+    int rc = cur ? current_cert(tx, &l, cur) : store_cert_each_live(tx, id, collect_live, &l);
     if (rc < 0)
         return rc;
     fx->reason = reason;
@@ -84,7 +105,7 @@ int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const c
         if ((rc = store_cert_revoke(tx, fx->revs[i].serial, reason, now)) < 0 &&
             rc != STORE_EEXISTS)
             return rc;
-    return add_id(fx, device_id);
+    return add_id(fx, id);
 }
 
 /* ---- account deletion ---------------------------------------------------------------------- */
@@ -136,9 +157,13 @@ int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64
 {
     id_list devs = {0}, types = {.owner = owner_id};
     int rc = owner_devices(tx, owner_id, &devs);
-    for (size_t i = 0; rc == 0 && i < devs.n; i++)
-        if ((rc = dev__revoke_device(tx, fx, devs.ids[i], NULL, 5, now)) == 0)
+    for (size_t i = 0; rc == 0 && i < devs.n; i++) {
+        bson_t *doc = NULL;
+        if ((rc = store_device_get(tx, owner_id, devs.ids[i], &doc)) == 0 &&
+            (rc = dev__revoke_device(tx, fx, doc, NULL, 5, now)) == 0)
             rc = store_device_delete(tx, owner_id, devs.ids[i]);
+        bson_destroy(doc);
+    }
     fx->deleted = true;
     if (rc == 0)
         rc = store_devtype_each(tx, owner_id, collect_type, &types);

@@ -118,9 +118,10 @@ typedef struct dev__fx {
     bool deleted; /* the ids are gone: drop them from the device directory */
 } dev__fx;
 
-/* Store thread: revokes every unrevoked certificate of @device_id with @reason, except
- * @keep_serial (may be NULL), and records the serials and the id in @fx. */
-int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
+/* Store thread: revokes the live certificate of the device document @dev (its
+ * cert_serial) with @reason unless it is @keep_serial (may be NULL), and records the
+ * serials and the id in @fx. O(1) in the device's revoked history. */
+int dev__revoke_device(store_tx *tx, dev__fx *fx, const bson_t *dev, const char *keep_serial,
                        int reason, int64_t now);
 /* Store thread: revokes and deletes every device of @owner_id and deletes the owner's own
  * types (account deletion). */

@@ -106,7 +106,7 @@ static int patch(store_tx *tx, obj_op *o)
 static int unregister(store_tx *tx, obj_op *o)
 {
     int64_t now = dev__now_ms();
-    int rc = dev__revoke_device(tx, &o->fx, o->id, NULL, REASON_CESSATION, now);
+    int rc = dev__revoke_device(tx, &o->fx, o->dev, NULL, REASON_CESSATION, now);
     o->fx.deleted = true;
     if (rc < 0)
         return rc;

@@ -151,14 +151,14 @@ static int rotate_run(store_tx *tx, http_job *hj)
     }
     int64_t now = dev__now_ms();
     dev__doc_with_cert(d, o->iss.serial, o->iss.not_after, &upd);
-    bson_destroy(d);
     if ((rc = store_cert_put(tx, o->iss.serial, o->id, o->iss.not_after, o->iss.cert_pem, NULL)) <
             0 ||
-        (rc = dev__revoke_device(tx, &o->fx, o->id, o->iss.serial, REASON_SUPERSEDED, now)) < 0 ||
+        (rc = dev__revoke_device(tx, &o->fx, d, o->iss.serial, REASON_SUPERSEDED, now)) < 0 ||
         (rc = store_device_update(tx, o->owner, o->id, NULL, NULL, &upd)) < 0)
         goto out;
     rc = store_device_get(tx, o->owner, o->id, &o->dev);
 out:
+    bson_destroy(d);
     bson_destroy(&upd);
     return rc;
 }
