@@ -112,6 +112,8 @@ int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id)
 
 void app_http_stop_notifier(app_http *h)
 {
+    if (h->devices)
+        devices_stop(&h->api); /* the CRL builder's hourly prune is a store job */
     notify_stop(h->nt);
     h->nt = NULL;
     h->api.nt = NULL;

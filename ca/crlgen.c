@@ -161,17 +161,23 @@ crlgen *crlgen_new(const crlgen_opts *o)
     return g;
 }
 
+void crlgen_stop(crlgen *g)
+{
+    if (!g || !g->started)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->th, NULL);
+    g->started = false;
+}
+
 void crlgen_free(crlgen *g)
 {
     if (!g)
         return;
-    if (g->started) {
-        pthread_mutex_lock(&g->mu);
-        g->stop = true;
-        pthread_cond_signal(&g->cv);
-        pthread_mutex_unlock(&g->mu);
-        pthread_join(g->th, NULL);
-    }
+    crlgen_stop(g);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
     free(g->pem);

@@ -46,7 +46,11 @@ typedef struct crlgen_opts {
 /** Builds the first CRL on the calling thread (start-up), then starts the builder thread.
  *  NULL when either fails. */
 crlgen *crlgen_new(const crlgen_opts *o);
-/** Stops the thread (waits for a build in progress) and frees everything. NULL-safe. */
+/** Stops the thread (waits for a build in progress): no build and no @on_refresh after it
+ *  returns; crlgen_pem still serves the last CRL, kicks are ignored. Main thread; NULL-safe,
+ *  idempotent. */
+void crlgen_stop(crlgen *g);
+/** crlgen_stop, then frees everything. NULL-safe. */
 void crlgen_free(crlgen *g);
 
 /** The set changed: a build happens at once when the last one is older than the

@@ -105,6 +105,8 @@ int devices_init(api *a)
     return 0;
 }
 
+void devices_stop(api *a) { crlgen_stop(a->cg); }
+
 void devices_free(api *a)
 {
     crlgen_free(a->cg);

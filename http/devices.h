@@ -61,6 +61,9 @@
  *  filled from the store), building the first CRL now; call after a->ca, a->rs, a->st
  *  are set. 0 or <0 with a log line. */
 int devices_init(api *a);
+/** Stops the CRL builder's thread (it submits store jobs): call before the store closes.
+ *  GET /v1/ca/crl keeps serving the last CRL until devices_free. */
+void devices_stop(api *a);
 void devices_free(api *a);
 int devices_add_routes(http_server *s);
 

@@ -197,3 +197,20 @@ Test(crlgen, refresh_prunes_expired_certificates)
     X509_CRL_free(crl);
     crlgen_free(g);
 }
+
+Test(crlgen, stopped_builder_keeps_serving_and_ignores_kicks)
+{
+    crlgen_opts o = {.ca = the_ca, .rs = rs, .interval_ms = 1};
+    crlgen *g = crlgen_new(&o);
+    cr_assert(g);
+    crlgen_stop(g);
+    crlgen_stop(g); /* idempotent */
+    put("ab", wall_ms() + YEAR_MS);
+    crlgen_kick(g);
+    usleep(200000);
+    cr_assert_eq(crlgen_builds(g), 1, "no build after stop");
+    X509_CRL *crl = current(g, NULL);
+    cr_assert_eq(entries(crl), 0, "the last CRL is still served");
+    X509_CRL_free(crl);
+    crlgen_free(g);
+}
