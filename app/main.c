@@ -58,8 +58,10 @@ static bool cert_revoked(void *arg, const void *x509) { return revset_has_x509(a
 
 static int revset_fill_one(void *arg, const store_cert_revoked *r)
 {
-    revset_entry e = {.serial = r->serial, .revoked_at = r->revoked_at,
-                      .not_after = r->not_after, .reason = r->reason};
+    revset_entry e = {.serial = r->serial,
+                      .revoked_at = r->revoked_at,
+                      .not_after = r->not_after,
+                      .reason = r->reason};
     return revset_put(arg, &e) < 0 ? STORE_ENOMEM : 0;
 }
 

@@ -32,10 +32,10 @@
 typedef struct crlgen crlgen;
 
 typedef struct crlgen_opts {
-    ca *ca;                /* signs; must outlive the crlgen */
-    revset *rs;            /* what is revoked; must outlive the crlgen */
-    uint32_t interval_ms;  /* at most one build per this; 0: CRLGEN_DEFAULT_INTERVAL_MS */
-    uint32_t refresh_s;    /* rebuild and prune at least this often; 0: the default */
+    ca *ca;                 /* signs; must outlive the crlgen */
+    revset *rs;             /* what is revoked; must outlive the crlgen */
+    uint32_t interval_ms;   /* at most one build per this; 0: CRLGEN_DEFAULT_INTERVAL_MS */
+    uint32_t refresh_s;     /* rebuild and prune at least this often; 0: the default */
     uint32_t next_update_s; /* nextUpdate - thisUpdate; 0: CRLGEN_NEXT_UPDATE_S */
     /* Called on the builder thread after each refresh's prune with the wall clock (ms); must
      * not block for long. May be NULL. */

@@ -146,8 +146,8 @@ int revset_put(revset *r, const revset_entry *e)
             s = find(r->slots, r->cap, key);
         }
         if (rc == 0) {
-            *s = (slot){.reason = e->reason, .revoked_at = e->revoked_at,
-                        .not_after = e->not_after};
+            *s =
+                (slot){.reason = e->reason, .revoked_at = e->revoked_at, .not_after = e->not_after};
             memcpy(s->key, key, sizeof key);
             r->count++;
             r->version++;
@@ -245,9 +245,8 @@ static void copy_live(const revset *r, int64_t now, revset_snap *out)
         if (!s->key[0] || s->not_after <= now)
             continue;
         memcpy(out->serials[out->n], s->key, sizeof s->key);
-        out->v[out->n] = (ca_revoked){.serial = out->serials[out->n],
-                                      .revoked_at = s->revoked_at,
-                                      .reason = s->reason};
+        out->v[out->n] = (ca_revoked){
+            .serial = out->serials[out->n], .revoked_at = s->revoked_at, .reason = s->reason};
         out->n++;
     }
 }

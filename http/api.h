@@ -39,10 +39,11 @@ typedef struct api {
     /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
-    struct crlgen *cg;    /* builds and holds the CRL (ca/crlgen.h); owned by the devices
-                           * module (devices_init); NULL without a CA */
-    struct dev__limit *lim_rotate, *lim_register; /* per-user limits (devices_init); NULL:
-                                                   * unlimited */
+    /* builds and holds the CRL (ca/crlgen.h); owned by the devices module (devices_init);
+     * NULL without a CA */
+    struct crlgen *cg;
+    /* per-user limits on rotation and registration (devices_init); NULL: unlimited */
+    struct dev__limit *lim_rotate, *lim_register;
     struct ctl *ctl;      /* device control (ctl/ctl.h); NULL: command routes answer 503 */
     struct cmdq *cq;      /* queued commands (cmdq/cmdq.h); NULL: ?mode=queue answers 503 */
     struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
@@ -50,7 +51,7 @@ typedef struct api {
     struct devlog *dl;    /* device activity recorder (activity/devlog.h); NULL: calls are
                            * not recorded */
     api_mqtt_info mqtt;
-    uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
+    uint32_t cert_days;         /* validity of device certificates (config device-cert-days) */
     uint32_t crl_interval_ms;   /* config crl-interval (seconds there); 0: the default */
     uint32_t rotate_per_hour;   /* config device-rotate-per-hour; 0: unlimited */
     uint32_t register_per_hour; /* config device-register-per-hour; 0: unlimited */

@@ -96,8 +96,11 @@ int devices_init(api *a)
     }
     if (!a->ca || !a->rs)
         return 0;
-    crlgen_opts o = {.ca = a->ca, .rs = a->rs, .interval_ms = a->crl_interval_ms,
-                     .on_refresh = a->st ? prune_store : NULL, .arg = a};
+    crlgen_opts o = {.ca = a->ca,
+                     .rs = a->rs,
+                     .interval_ms = a->crl_interval_ms,
+                     .on_refresh = a->st ? prune_store : NULL,
+                     .arg = a};
     if (!(a->cg = crlgen_new(&o))) {
         log_error("devices: cannot build the CRL");
         return -1;

@@ -179,8 +179,10 @@ int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64
 void dev__fx_apply(api *a, dev__fx *fx)
 {
     for (size_t i = 0; i < fx->n_revs; i++) {
-        revset_entry e = {.serial = fx->revs[i].serial, .revoked_at = fx->revoked_at,
-                          .not_after = fx->revs[i].not_after, .reason = fx->reason};
+        revset_entry e = {.serial = fx->revs[i].serial,
+                          .revoked_at = fx->revoked_at,
+                          .not_after = fx->revs[i].not_after,
+                          .reason = fx->reason};
         if (a->rs && revset_put(a->rs, &e) < 0)
             log_warn("devices: revoked serial not cached (memory)");
     }

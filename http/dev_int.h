@@ -111,8 +111,8 @@ typedef struct dev__rev {
 typedef struct dev__fx {
     dev__rev *revs;
     size_t n_revs, cap_revs;
-    int reason;         /* CRLReason of the revs (one per job) */
-    int64_t revoked_at; /* ms */
+    int reason;                    /* CRLReason of the revs (one per job) */
+    int64_t revoked_at;            /* ms */
     char (*ids)[STORE_ID_MAX + 1]; /* devices whose live MQTT sessions end */
     size_t n_ids, cap_ids;
     bool deleted; /* the ids are gone: drop them from the device directory */

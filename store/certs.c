@@ -21,7 +21,8 @@ static const char sql_each_device[] = "SELECT serial, doc FROM certs WHERE devic
 static const char sql_each_live[] = "SELECT serial, doc FROM certs WHERE device_id = ?1"
                                     " AND revoked_at IS NULL ORDER BY not_after, serial";
 /* certs_revoked (partial index on revoked rows) keeps this to the revoked rows. */
-static const char sql_prune[] = "DELETE FROM certs WHERE revoked_at IS NOT NULL AND not_after <= ?1";
+static const char sql_prune[] =
+    "DELETE FROM certs WHERE revoked_at IS NOT NULL AND not_after <= ?1";
 static const char sql_revoke[] = "UPDATE certs SET revoked_at = ?2, reason = ?3, doc = ?4"
                                  " WHERE serial = ?1";
 /* Revocation must work even when the document is unreadable: the CRL reads columns. */

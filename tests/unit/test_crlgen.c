@@ -65,8 +65,8 @@ static int64_t wall_ms(void)
 
 static void put(const char *serial, int64_t not_after)
 {
-    revset_entry e = {.serial = serial, .revoked_at = wall_ms(), .not_after = not_after,
-                      .reason = 4};
+    revset_entry e = {
+        .serial = serial, .revoked_at = wall_ms(), .not_after = not_after, .reason = 4};
     cr_assert_eq(revset_put(rs, &e), 0);
 }
 
