@@ -92,6 +92,12 @@ static const config_key keys[] = {
      "login names and reset addresses whose counters are kept in memory"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
      "validity of issued device certificates"},
+    {"device-rotate-per-hour", KIND_U32, F(device_rotate_per_hour), 0, 1000000, "N",
+     "certificate rotations per user per hour, burst N (beyond: 429); 0 = unlimited"},
+    {"device-register-per-hour", KIND_U32, F(device_register_per_hour), 0, 1000000, "N",
+     "device registrations per user per hour, burst N (beyond: 429); 0 = unlimited"},
+    {"crl-interval", KIND_U32, F(crl_interval_s), 1, 86400, "SECONDS",
+     "the CRL is re-signed at most this often after revocations (TLS refuses at once)"},
     {"device-max-inflight", KIND_U32, F(device_max_inflight), 1, 1024, "N",
      "device control: calls sent and unanswered per device"},
     {"device-max-queued", KIND_U32, F(device_max_queued), 1, 65536, "N",
@@ -169,6 +175,9 @@ void config_defaults(iot_config *c)
     c->login_ip_max_fails = 20;
     c->hsts_max_age_s = 31536000;
     c->device_cert_days = 365;
+    c->device_rotate_per_hour = 6;
+    c->device_register_per_hour = 30;
+    c->crl_interval_s = 10;
     c->device_max_inflight = 16;
     c->device_max_queued = 64;
     c->device_max_commands_queued = 1000;

@@ -64,6 +64,9 @@ typedef struct iot_config {
     uint32_t mqtt_auth_fail_window_s; /* "mqtt-auth-fail-window" seconds, default 300 */
     /* device identity */
     uint32_t device_cert_days;           /* "device-cert-days", default 365 */
+    uint32_t device_rotate_per_hour;     /* "device-rotate-per-hour", default 6; 0 = off */
+    uint32_t device_register_per_hour;   /* "device-register-per-hour", default 30; 0 = off */
+    uint32_t crl_interval_s;             /* "crl-interval" seconds, default 10 */
     uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */
     uint32_t device_max_queued;          /* "device-max-queued", default 64 */
     uint32_t device_max_commands_queued; /* "device-max-commands-queued", default 1000 */

@@ -122,6 +122,9 @@ int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id)
     a->rs = id->rs;
     a->dd = id->dd;
     a->cert_days = cfg->device_cert_days;
+    a->crl_interval_ms = cfg->crl_interval_s * 1000;
+    a->rotate_per_hour = cfg->device_rotate_per_hour;
+    a->register_per_hour = cfg->device_register_per_hour;
     a->mqtt.port = mqtts_port(cfg);
     snprintf(a->mqtt.host, sizeof a->mqtt.host, "%s", cfg->public_host);
     if (!a->mqtt.host[0] && gethostname(a->mqtt.host, sizeof a->mqtt.host - 1) < 0)
@@ -132,6 +135,8 @@ int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id)
 
 void app_http_stop_notifier(app_http *h)
 {
+    if (h->devices)
+        devices_stop(&h->api); /* the CRL builder's hourly prune is a store job */
     notify_stop(h->nt);
     h->nt = NULL;
     h->api.nt = NULL;

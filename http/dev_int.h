@@ -4,8 +4,8 @@
  * job gathers and the request's loop applies after the commit.
  *
  * Files: dev_rules.c (pure validation, ids, secrets), dev_view.c (JSON views, query
- * parsing, shared replies), dev_fx.c (revocation inside a job, effects after the commit,
- * the CRL holder), dev_register.c (POST /v1/devices, rotation), dev_list.c (lists and
+ * parsing, shared replies), dev_fx.c (revocation inside a job, effects after the commit),
+ * dev_register.c (POST /v1/devices, rotation), dev_list.c (lists and
  * counts), dev_object.c (one device: get, patch, delete, secret), dev_types.c (device
  * types), dev_ca.c (CA certificate, CRL, route table, init/free), dev_activity.c (a
  * device's history and connection events).
@@ -101,44 +101,50 @@ void dev__respond_secret_json(http_req *r, int status, const bson_t *doc);
 
 /* ---- revocation effects (dev_fx.c) -------------------------------------------------------- */
 
+/* A certificate a job revoked, with the notAfter the revset prunes it after. */
+typedef struct dev__rev {
+    char serial[CA_SERIAL_HEX + 1];
+    int64_t not_after; /* ms */
+} dev__rev;
+
 /* What a job revoked or deleted, applied on the loop after the commit. */
 typedef struct dev__fx {
-    char (*serials)[CA_SERIAL_HEX + 1];
-    size_t n_serials, cap_serials;
+    dev__rev *revs;
+    size_t n_revs, cap_revs;
+    int reason;                    /* CRLReason of the revs (one per job) */
+    int64_t revoked_at;            /* ms */
     char (*ids)[STORE_ID_MAX + 1]; /* devices whose live MQTT sessions end */
     size_t n_ids, cap_ids;
     bool deleted; /* the ids are gone: drop them from the device directory */
-    char *crl;    /* the CRL as of this job's transaction (NULL: unchanged / no CA) */
-    uint64_t crl_number;
 } dev__fx;
 
-/* Store thread: revokes every unrevoked certificate of @device_id with @reason, except
- * @keep_serial (may be NULL), and records the serials and the id in @fx. */
-int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
+/* Store thread: revokes the live certificate of the device document @dev (its
+ * cert_serial) with @reason unless it is @keep_serial (may be NULL), and records the
+ * serials and the id in @fx. O(1) in the device's revoked history. */
+int dev__revoke_device(store_tx *tx, dev__fx *fx, const bson_t *dev, const char *keep_serial,
                        int reason, int64_t now);
 /* Store thread: revokes and deletes every device of @owner_id and deletes the owner's own
  * types (account deletion). */
 int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64_t now);
-/* Store thread: when @fx revoked something and the api has a CA, signs the CRL as of this
- * transaction into fx->crl. */
-int dev__fx_crl(store_tx *tx, api *a, dev__fx *fx, int64_t now);
-/* Request's loop, after the commit: revset, device directory, live sessions, CRL. */
+/* Request's loop, after the commit: revset, device directory, live sessions, and a kick
+ * of the CRL builder (api.cg). */
 void dev__fx_apply(api *a, dev__fx *fx);
 void dev__fx_free(dev__fx *fx);
 
-/* The CRL holder (api.crl). */
-struct api_crl {
-    pthread_mutex_t mu;
-    char *pem;          /* NULL until the first CRL (or without a CA) */
-    uint64_t number;    /* crlNumber of pem */
-    uint64_t last_used; /* the highest number handed out (store thread) */
-};
-/* A fresh crlNumber greater than every earlier one. */
-uint64_t dev__crl_next(struct api_crl *c, int64_t now);
-/* Builds a CRL over the store's revoked certificates into *@out. 0 or <0. */
-int dev__crl_build(store_tx *tx, api *a, int64_t now, uint64_t number, char **out);
-/* Keeps @pem (taking ownership) when @number is newer than the held one. */
-void dev__crl_offer(struct api_crl *c, char *pem, uint64_t number);
+/* ---- per-user rate limits (dev_limit.c) ----------------------------------------------------- */
+
+/* Token buckets of @per_hour tokens per user, refilled at @per_hour an hour, in a fixed
+ * table (memory does not grow with users). NULL for @per_hour 0 (no limit) or no memory.
+ * Any thread. */
+typedef struct dev__limit dev__limit;
+dev__limit *dev__limit_new(uint32_t per_hour);
+void dev__limit_free(dev__limit *l);
+/* Takes a token of @user at @now_ms (monotonic): 0, or the ms until one is there (nothing
+ * taken). @l NULL: always 0. */
+int64_t dev__limit_take(dev__limit *l, const char *user, int64_t now_ms);
+/* dev__limit_take for the request's user: 0, or <0 after answering 429 rate_limited with
+ * Retry-After (seconds, rounded up); @what names the action in the message. */
+int dev__limit_check(http_req *r, dev__limit *l, const char *what);
 
 /* ---- handlers ------------------------------------------------------------------------------ */
 

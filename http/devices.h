@@ -43,7 +43,10 @@
  *
  * Revocation (DELETE, rotation): in one store job the certificates are revoked and the
  * device row changed; after the commit the revoked serials go to api.rs, the device to
- * api.dd, broker_purge_client(api.br, id) runs and the CRL is rebuilt. No response but
+ * api.dd, broker_purge_client(api.br, id) runs and the CRL builder is kicked (it re-signs
+ * off the store thread, at most once per api.crl_interval_ms). Registration and rotation
+ * are limited per user (api.register_per_hour, api.rotate_per_hour: 429 rate_limited with
+ * Retry-After). No response but
  * the generate_key ones ever carries a private key, and nothing logs one.
  *
  * Threading: devices_add_routes / devices_init / devices_free on the main thread before /
@@ -54,10 +57,13 @@
 
 #include "http/api.h"
 
-/** Builds the first CRL from the store (store_sync) and sets a->crl; call after a->ca,
- *  a->st are set. 0 or <0 with a log line. With a->ca NULL it only sets up an empty
- *  holder. */
+/** Sets up the per-user limits and, with a CA, the CRL builder (a->cg) over a->rs (already
+ *  filled from the store), building the first CRL now; call after a->ca, a->rs, a->st
+ *  are set. 0 or <0 with a log line. */
 int devices_init(api *a);
+/** Stops the CRL builder's thread (it submits store jobs): call before the store closes.
+ *  GET /v1/ca/crl keeps serving the last CRL until devices_free. */
+void devices_stop(api *a);
 void devices_free(api *a);
 int devices_add_routes(http_server *s);
 
