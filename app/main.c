@@ -114,6 +114,7 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
         .st = st,
         .session_expiry_s = cfg->session_expiry_s,
         .auth = hook,
+        .error_log_rate = cfg->error_log_rate,
     };
     broker *br = broker_new(&o);
     char err[512];
@@ -151,6 +152,10 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
         const config_listen *l = &cfg->listen[i];
         net_listener_opts lo = {.host = l->host, .port = l->port};
         listener_protos(l, br, hs, &lo);
+        /* Plain HTTP counts its own (http-max-conns-per-ip); every other listener may
+         * carry MQTT, so one host cannot take the whole descriptor budget. */
+        if (l->scheme != CONFIG_HTTP)
+            lo.max_conns_per_ip = cfg->max_conns_ip;
         if (net_server_listen(srv, &lo, err, sizeof err) < 0) {
             log_error("listen %s:%u: %s", l->host, l->port, err);
             return -1;
@@ -311,6 +316,9 @@ static int run(const iot_config *cfg)
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
+        .fd_reserve = cfg->fd_reserve,
+        .max_handshakes = cfg->max_handshakes,
+        .accept_backoff_ms = cfg->accept_backoff_ms,
         .loop_init = hooks_init,
         .loop_fini = hooks_fini,
         .loop_arg = &hooks,

@@ -103,6 +103,8 @@ typedef struct broker_opts {
     uint32_t session_expiry_s;   /* persistent sessions offline longer are purged; 0 = never */
     const broker_auth *auth;     /* NULL: allow_anonymous alone decides (tests, fuzzing);
                                   * the pointed-to struct must outlive the broker */
+    uint32_t error_log_rate;     /* lines per second for malformed or refused connections
+                                  * (the rest are counted in the next line); 0 = all */
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -119,6 +121,7 @@ typedef struct broker_stats {
     unsigned long long denied_publish;   /* PUBLISHes dropped by the topic policy */
     unsigned long long denied_subscribe; /* SUBSCRIBE filters refused (0x80) by the policy */
     unsigned long long purged;           /* sessions removed by broker_purge_client */
+    unsigned long long log_suppressed;   /* connection error lines not logged (error_log_rate) */
 } broker_stats;
 
 broker *broker_new(const broker_opts *o);
