@@ -108,8 +108,8 @@ static void pause_accepting(net_loop *l, int err)
 static void refused(net_server *s, int fd, atomic_uint_fast64_t *counter, const char *why,
                     const char *ip)
 {
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed); /* before the peer sees it */
     close(fd);
-    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
     uint64_t more;
     if (log_limit_allow(&s->log_refuse, &more))
         log_info("net: refused a connection from %s: %s (%llu more refusals since the last "
