@@ -328,6 +328,7 @@ static int run(const iot_config *cfg)
         log_error("server: %s", err);
         goto out;
     }
+    web.api.net = srv; /* read by GET /v1/admin/stats once the loops run */
     if (add_listeners(srv, cfg, br, web.hs) < 0)
         goto out;
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),

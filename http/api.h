@@ -19,6 +19,7 @@ struct api_crl;
 struct ctl;
 struct devnotify;
 struct devlog;
+struct net_server;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -45,6 +46,8 @@ typedef struct api {
                            * notification answers 503 */
     struct devlog *dl;    /* device activity recorder (activity/devlog.h); NULL: calls are
                            * not recorded */
+    struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
+                             * once the server exists; NULL: that route answers 503 */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
 } api;

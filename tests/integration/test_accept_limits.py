@@ -7,14 +7,16 @@ connections than it allows from several 127.0.0.x source addresses, as in the is
 """
 
 import os
-import signal
 import socket
 import ssl
+import subprocess
+import tempfile
 import time
 import unittest
 
 from harness import (HOST, WAIT, Broker, DISCONNECT_PKT, PINGREQ_PKT, connect_pkt,
-                     iotcloud_only, uniq)
+                     iotcloud_bin, iotcloud_only, uniq)
+from http_harness import Http, HttpServer
 
 NOFILE = 256
 
@@ -356,6 +358,48 @@ class MalformedLogRate(unittest.TestCase):
         time.sleep(0.2)
         self.assertIn("similar lines not logged", b.stderr_text())
         b.stop()
+
+
+@iotcloud_only("iotcloud admin stats")
+class AdminStats(unittest.TestCase):
+    """GET /v1/admin/stats exposes the admission counters to administrators."""
+
+    def test_counters_visible_to_admin(self):
+        data = tempfile.mkdtemp(prefix="iotcloud-itest-")
+        pw = "Corr3ct-horse-battery-staple"
+        res = subprocess.run([iotcloud_bin(), "user", "add", "--admin", "--data-dir", data,
+                              "ops"], input=pw + "\n", stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        srv = HttpServer(extra_args=["--max-conns-per-ip", "2"], data_dir=data)
+        srv.own_dir = True
+        self.addCleanup(srv.kill9)
+        srv.start()
+        http = Http(srv)
+        tok = http.call("POST", "/v1/auth/login", {"username": "ops", "password": pw})
+        self.assertEqual(tok.status, 200, tok.raw)
+
+        def stats():
+            r = http.call("GET", "/v1/admin/stats", token=tok.json["access_token"])
+            self.assertEqual(r.status, 200, r.raw)
+            return r.json["net"]
+
+        before = stats()
+        for k in ("accepted", "accept_pauses", "refused_fd", "refused_ip", "refused_handshake",
+                  "handshakes"):
+            self.assertIn(k, before)
+        held = []
+        for _ in range(2):
+            s = connect_from("127.0.0.70", srv.port)
+            s.sendall(connect_pkt(uniq("st")))
+            self.assertEqual(read_exact(s, 4)[3], 0)
+            held.append(s)
+        self.assertIsNone(connack_rc("127.0.0.70", srv.port))
+        close_all(held)
+        after = stats()
+        self.assertEqual(after["refused_ip"] - before["refused_ip"], 1)
+        self.assertGreaterEqual(after["accepted"] - before["accepted"], 3)  # 2 + this GET
+        srv.stop()
 
 
 if __name__ == "__main__":
