@@ -166,6 +166,18 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
     return 0;
 }
 
+/* Admission totals (the per-second log lines may leave the last counts unreported). */
+static void log_net_stats(net_server *srv)
+{
+    net_stats st;
+    net_server_stats(srv, &st);
+    log_info("net: %llu connections accepted, %llu accept pauses; refused: %llu descriptor "
+             "reserve, %llu per-address cap, %llu handshake cap",
+             (unsigned long long)st.accepted, (unsigned long long)st.accept_pauses,
+             (unsigned long long)st.refused_fd, (unsigned long long)st.refused_ip,
+             (unsigned long long)st.refused_handshake);
+}
+
 /* net loop hooks: device control's per-loop calls end before the broker's loop state. */
 typedef struct loop_hooks {
     broker *br;
@@ -334,6 +346,7 @@ static int run(const iot_config *cfg)
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
     net_server_run(srv);
+    log_net_stats(srv);
     rc = 0;
 out:
     /* Order: the notifier stops using the store; every store job finishes (its completion
