@@ -72,14 +72,26 @@ void net__accept_defaults(net_server *s, const net_server_opts *o)
 
 /* ---- pause and resume ------------------------------------------------------------- */
 
-static void on_backoff(uv_timer_t *t)
+static void resume(net_loop *l)
 {
-    net_loop *l = t->data;
-    if (l->stopping)
+    if (l->stopping || !l->accept_paused)
         return;
     l->accept_paused = false;
     for (size_t i = 0; i < l->n_lst; i++)
         uv_poll_start(&l->lst[i].poll, UV_READABLE, on_readable);
+}
+
+static void on_backoff(uv_timer_t *t) { resume(t->data); }
+
+/* A connection of @l closed: a descriptor is free, so try again now rather than at the
+ * end of the back-off. Cannot spin: if there is still no room, the next accept pauses
+ * again, at most once per closed connection. */
+void net__accept_freed(net_loop *l)
+{
+    if (!l->accept_paused || l->stopping)
+        return;
+    uv_timer_stop(&l->backoff);
+    resume(l);
 }
 
 /* Stops polling every listener of @l for the back-off period. Existing connections,

@@ -55,6 +55,7 @@ static void on_handle_closed(uv_handle_t *h)
     free(c->timer);
     free(c->peer_cn);
     free(c);
+    net__accept_freed(l);
     if (l->stopping && l->n_conns == 0)
         net__server_loop_closed(l);
 }

@@ -171,6 +171,8 @@ int net__listen_start(net_loop *l);
 void net__listen_close(net_loop *l);
 void net__accept_defaults(net_server *s, const net_server_opts *o);
 void net__accept_limits(net_server *s);
+/* A connection of the loop closed: a paused loop resumes accepting at once. */
+void net__accept_freed(net_loop *l);
 /* Gives back what a connection held in the admission counters (per-IP, handshake). */
 void net__accept_release(net_conn *c);
 
