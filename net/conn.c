@@ -305,6 +305,14 @@ static int conn_start(net_conn *c)
     return 0;
 }
 
+/* No connection could carry the admission counts: give them back through a stand-in. */
+static void give_back(net_loop *l, const struct sockaddr *sa, uint16_t flags)
+{
+    net_conn tmp = {.loop = l, .flags = flags};
+    format_peer(&tmp, sa);
+    net__accept_release(&tmp);
+}
+
 void net__conn_adopt(net_loop *l, net_listener *L, int fd, const struct sockaddr *sa,
                      uint16_t flags)
 {
@@ -312,7 +320,8 @@ void net__conn_adopt(net_loop *l, net_listener *L, int fd, const struct sockaddr
     if (!c) {
         log_error("net: out of memory accepting a connection");
         close(fd);
-        goto undo;
+        give_back(l, sa, flags);
+        return;
     }
     c->loop = l;
     c->lst = L;
@@ -340,12 +349,6 @@ void net__conn_adopt(net_loop *l, net_listener *L, int fd, const struct sockaddr
         log_warn("net: conn %s: %s", c->peer, uv_strerror(r));
         net__conn_teardown(c, NET_CLOSE_ERROR);
     }
-    return;
-undo : { /* no connection to carry the counts: give them back here */
-    net_conn tmp = {.loop = l, .flags = flags};
-    format_peer(&tmp, sa);
-    net__accept_release(&tmp);
-}
 }
 
 /* ---- public accessors and controls ------------------------------------------------ */
