@@ -66,7 +66,7 @@ static const config_key keys[] = {
     {"accept-backoff", KIND_U32, F(accept_backoff_ms), 1, 60000, "MS",
      "how long accepting pauses at the open-file limit"},
     {"error-log-rate", KIND_U32, F(error_log_rate), 0, 1000000, "N",
-     "lines per second logged for malformed MQTT connections; 0 = all"},
+     "log lines per second for malformed or refused MQTT connections; 0 = all"},
     {"log-level", KIND_LOGLEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error"},
     {"store", KIND_STR, F(store_path), 0, 0, "FILE",
      "SQLite database; unset = DATA-DIR/iotcloud.db"},
