@@ -57,6 +57,16 @@ static const config_key keys[] = {
      "time allowed for the TLS handshake"},
     {"max-output-buffer", KIND_U64, F(max_output_bytes), 1024, (uint64_t)1 << 40, "BYTES",
      "unsent bytes per connection before it is dropped"},
+    {"max-conns-per-ip", KIND_U32, F(max_conns_ip), 0, 1000000, "N",
+     "concurrent MQTT and TLS connections per client address; 0 = no cap"},
+    {"max-handshakes", KIND_U32, F(max_handshakes), 1, 1000000, "N",
+     "TLS connections still in their handshake, process-wide"},
+    {"fd-reserve", KIND_U32, F(fd_reserve), 8, 65536, "N",
+     "descriptors kept free below the open-file limit (accepting pauses there)"},
+    {"accept-backoff", KIND_U32, F(accept_backoff_ms), 1, 60000, "MS",
+     "how long accepting pauses at the open-file limit"},
+    {"error-log-rate", KIND_U32, F(error_log_rate), 0, 1000000, "N",
+     "log lines per second for malformed or refused MQTT connections; 0 = all"},
     {"log-level", KIND_LOGLEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error"},
     {"store", KIND_STR, F(store_path), 0, 0, "FILE",
      "SQLite database; unset = DATA-DIR/iotcloud.db"},
@@ -159,6 +169,11 @@ void config_defaults(iot_config *c)
     c->connect_timeout_ms = 10000;
     c->handshake_timeout_ms = 10000;
     c->max_output_bytes = 8388608;
+    c->max_conns_ip = 100;
+    c->max_handshakes = 512;
+    c->fd_reserve = 64;
+    c->accept_backoff_ms = 250;
+    c->error_log_rate = 10;
     snprintf(c->log_level, sizeof c->log_level, "info");
     snprintf(c->store_sync, sizeof c->store_sync, "full");
     c->session_expiry_s = 604800;

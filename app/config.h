@@ -42,6 +42,11 @@ typedef struct iot_config {
     uint32_t connect_timeout_ms;      /* "connect-timeout" ms, default 10000 */
     uint32_t handshake_timeout_ms;    /* "handshake-timeout" ms, default 10000 */
     uint64_t max_output_bytes;        /* "max-output-buffer" per connection, default 8388608 */
+    uint32_t max_conns_ip;            /* "max-conns-per-ip" (MQTT, TLS), default 100; 0 = none */
+    uint32_t max_handshakes;          /* "max-handshakes" TLS in handshake, default 512 */
+    uint32_t fd_reserve;              /* "fd-reserve" descriptors kept free, default 64 */
+    uint32_t accept_backoff_ms;       /* "accept-backoff" ms at the fd limit, default 250 */
+    uint32_t error_log_rate;          /* "error-log-rate" lines/s, default 10; 0 = all */
     char log_level[16];               /* "log-level": debug|info|warn|error, default info */
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */

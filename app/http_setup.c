@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "http/admin_stats.h"
 #include "http/api_meta.h"
 #include "http/devices.h"
 #include "http/ntf.h"
@@ -43,7 +44,8 @@ static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 static int add_routes(app_http *h)
 {
     if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
-        devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0) {
+        devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0 ||
+        admin_stats_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }

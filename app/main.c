@@ -134,6 +134,7 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
         .max_queued_per_user = cfg->quota_queued,
         .account_of = device_account,
         .account_arg = dd,
+        .error_log_rate = cfg->error_log_rate,
     };
     broker *br = broker_new(&o);
     char err[512];
@@ -171,6 +172,10 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
         const config_listen *l = &cfg->listen[i];
         net_listener_opts lo = {.host = l->host, .port = l->port};
         listener_protos(l, br, hs, &lo);
+        /* Plain HTTP counts its own (http-max-conns-per-ip); every other listener may
+         * carry MQTT, so one host cannot take the whole descriptor budget. */
+        if (l->scheme != CONFIG_HTTP)
+            lo.max_conns_per_ip = cfg->max_conns_ip;
         if (net_server_listen(srv, &lo, err, sizeof err) < 0) {
             log_error("listen %s:%u: %s", l->host, l->port, err);
             return -1;
@@ -179,6 +184,18 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
                  net_server_listener_port(srv, i), lo.tls ? " (mqtt and http/1.1 by ALPN)" : "");
     }
     return 0;
+}
+
+/* Admission totals (the per-second log lines may leave the last counts unreported). */
+static void log_net_stats(net_server *srv)
+{
+    net_stats st;
+    net_server_stats(srv, &st);
+    log_info("net: %llu connections accepted, %llu accept pauses; refused: %llu descriptor "
+             "reserve, %llu per-address cap, %llu handshake cap",
+             (unsigned long long)st.accepted, (unsigned long long)st.accept_pauses,
+             (unsigned long long)st.refused_fd, (unsigned long long)st.refused_ip,
+             (unsigned long long)st.refused_handshake);
 }
 
 /* net loop hooks: device control's per-loop calls end before the broker's loop state. */
@@ -335,6 +352,9 @@ static int run(const iot_config *cfg)
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
+        .fd_reserve = cfg->fd_reserve,
+        .max_handshakes = cfg->max_handshakes,
+        .accept_backoff_ms = cfg->accept_backoff_ms,
         .loop_init = hooks_init,
         .loop_fini = hooks_fini,
         .loop_arg = &hooks,
@@ -344,11 +364,13 @@ static int run(const iot_config *cfg)
         log_error("server: %s", err);
         goto out;
     }
+    web.api.net = srv; /* read by GET /v1/admin/stats once the loops run */
     if (add_listeners(srv, cfg, br, web.hs) < 0)
         goto out;
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
     net_server_run(srv);
+    log_net_stats(srv);
     rc = 0;
 out:
     /* Order: the notifier stops using the store; every store job finishes (its completion

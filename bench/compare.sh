@@ -81,7 +81,8 @@ start_broker() { # name [nodelay]
     iotcloud-*)
       ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
         --listen "mqtt://127.0.0.1:$plain" --listen "mqtts://127.0.0.1:$tls" \
-        --workers "${1#iotcloud-w}" --log-level warn 2>"$work/$1.log" &
+        --workers "${1#iotcloud-w}" --max-conns-per-ip 0 --max-handshakes 100000 \
+        --log-level warn 2>"$work/$1.log" &
       ;;
     mosquitto)
       # "user root": as root mosquitto would switch to user mosquitto, which cannot read

@@ -31,6 +31,7 @@ start_broker() { # name port
     iotcloud)
       ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
         --listen "mqtt://127.0.0.1:$plain" --listen "mqtts://127.0.0.1:$tls" \
+        --max-conns-per-ip 0 --max-handshakes 100000 \
         --log-level warn 2>"$work/$1.log" &
       ;;
     mosquitto)

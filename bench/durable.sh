@@ -26,7 +26,7 @@ start_broker() { # run name
   mkdir -p "$work/data"
   ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
     --listen "mqtt://127.0.0.1:$port" --max-queued 10000000 --log-level info \
-    --store-sync "${STORE_SYNC:-full}" \
+    --store-sync "${STORE_SYNC:-full}" --max-conns-per-ip 0 \
     2>"$work/$1.log" &
   echo $! > "$work/pid"
   for _ in $(seq 100); do

@@ -31,7 +31,8 @@ for workers in 1 2; do
   echo "$pass" | ./build/release/iotcloud user add --data-dir "$work/data" \
     --email bench@example.com bench >/dev/null
   ./build/release/iotcloud --data-dir "$work/data" --workers "$workers" --no-access-log \
-    --listen "https://127.0.0.1:$port" 2>"$work/server.log" &
+    --listen "https://127.0.0.1:$port" --max-conns-per-ip 0 --max-handshakes 100000 \
+    2>"$work/server.log" &
   echo $! > "$work/pid"
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break

@@ -66,6 +66,7 @@ echo "$pass" | $bin/iotcloud user add --data-dir "$work/data" \
 $bin/iotcloud --data-dir "$work/data" --workers "$workers" --no-access-log \
   --listen "https://127.0.0.1:$hport" --listen "mqtts://127.0.0.1:$mport" \
   --device-max-inflight 256 --device-max-queued 4096 --http-max-conns-per-ip 4096 \
+  --max-conns-per-ip 0 --max-handshakes 100000 \
   2>"$work/server.log" &
 echo $! >"$work/pid"
 spid=$(cat "$work/pid")

@@ -1,9 +1,12 @@
 /*
  * broker — the shared broker object and the per-loop state.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "broker/broker_int.h"
+#include "common/log.h"
 
 broker *broker_new(const broker_opts *o)
 {
@@ -22,6 +25,7 @@ broker *broker_new(const broker_opts *o)
     atomic_init(&br->next_mid, 1);
     pthread_mutex_init(&br->reg_lock, NULL);
     pthread_mutex_init(&br->loops_lock, NULL);
+    log_limit_init(&br->errlog, br->o.error_log_rate, 1000);
     br->subs = mqtt_trie_new(session__hold);
     br->retained = mqtt_retain_new(bmsg__hold, bmsg__release);
     if (!br->subs || !br->retained) {
@@ -57,12 +61,32 @@ void broker_free(broker *br)
     quota__free_all(br); /* after every session that could point at an account */
     pthread_mutex_destroy(&br->reg_lock);
     pthread_mutex_destroy(&br->loops_lock);
+    log_limit_fini(&br->errlog);
     free(br);
+}
+
+void broker__errlog(broker *br, const char *fmt, ...)
+{
+    uint64_t more;
+    if (!log_limit_allow(&br->errlog, &more)) {
+        BROKER_STAT_ADD(br, log_suppressed, 1);
+        return;
+    }
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (more)
+        log_info("%s (%llu similar lines not logged)", line, (unsigned long long)more);
+    else
+        log_info("%s", line);
 }
 
 void broker_stats_get(broker *br, broker_stats *out)
 {
     out->msgs_in = atomic_load(&br->st.msgs_in);
+    out->log_suppressed = atomic_load(&br->st.log_suppressed);
     out->msgs_out = atomic_load(&br->st.msgs_out);
     out->dropped_queue_full = atomic_load(&br->st.dropped_queue_full);
     out->dropped_qos0_slow = atomic_load(&br->st.dropped_qos0_slow);

@@ -123,6 +123,8 @@ typedef struct broker_opts {
      *  none. Any thread, fast, non-blocking (called once per persistent CONNECT). */
     bool (*account_of)(void *arg, const char *dev_id, char out[BROKER_PRINCIPAL_ID_MAX + 1]);
     void *account_arg;
+    uint32_t error_log_rate;     /* lines per second for malformed or refused connections
+                                  * (the rest are counted in the next line); 0 = all */
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -143,6 +145,7 @@ typedef struct broker_stats {
     unsigned long long quota_dropped;    /* queued messages dropped by max_queued_per_user */
     unsigned long long cred_closed;      /* connections closed as their credential was
                                           * revoked or expired */
+    unsigned long long log_suppressed;   /* connection error lines not logged (error_log_rate) */
 } broker_stats;
 
 broker *broker_new(const broker_opts *o);

@@ -24,6 +24,7 @@
 #include "broker/mqtt_codec.h"
 #include "broker/trie.h"
 #include "common/buf.h"
+#include "common/log_limit.h"
 #include "store/store.h"
 
 /* Largest packet accepted before CONNECT has been accepted: nothing bigger is buffered
@@ -124,8 +125,14 @@ struct broker {
         atomic_ullong auth_refused, denied_publish, denied_subscribe, purged;
         atomic_ullong quota_sessions, quota_dropped;
         atomic_ullong cred_closed;
+        atomic_ullong log_suppressed;
     } st;
+    log_limit errlog; /* connection error lines (conn.c, handle_connect.c) */
 };
+
+/* Logs a connection error line (info) unless error_log_rate lines were written in the
+ * last second; a dropped line is counted and reported with the next one written. */
+void broker__errlog(broker *br, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define BROKER_STAT_ADD(br, field, n)                                                              \
     atomic_fetch_add_explicit(&(br)->st.field, (n), memory_order_relaxed)

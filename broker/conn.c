@@ -87,7 +87,7 @@ static int dispatch(mconn *c, uint8_t type, uint8_t flags, const uint8_t *body, 
 static int fail(mconn *c, const char *why)
 {
     BROKER_STAT_ADD(c->br, protocol_errors, 1);
-    log_info("mqtt %s: closing: %s", mconn__peer(c), why);
+    broker__errlog(c->br, "mqtt %s: closing: %s", mconn__peer(c), why); /* bounded under a flood */
     mconn__close(c);
     return 0;
 }

@@ -22,7 +22,7 @@ int connect__refuse(mconn *c, uint8_t rc, const char *why)
     /* [MQTT-3.2.2-4] a non-zero return code comes with session present 0, and
      * [MQTT-3.2.2-5] the connection is closed after it. */
     mconn__write(c, ack, mqtt_encode_connack(ack, false, rc));
-    log_info("mqtt %s: CONNACK %u: %s", mconn__peer(c), rc, why);
+    broker__errlog(c->br, "mqtt %s: CONNACK %u: %s", mconn__peer(c), rc, why);
     mconn__close(c);
     return 0;
 }

@@ -21,6 +21,7 @@ struct dev__limit;
 struct ctl;
 struct devnotify;
 struct devlog;
+struct net_server;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -54,6 +55,8 @@ typedef struct api {
                            * notification answers 503 */
     struct devlog *dl;    /* device activity recorder (activity/devlog.h); NULL: calls are
                            * not recorded */
+    struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
+                             * once the server exists; NULL: that route answers 503 */
     api_mqtt_info mqtt;
     uint32_t cert_days;         /* validity of device certificates (config device-cert-days) */
     uint32_t crl_interval_ms;   /* config crl-interval (seconds there); 0: the default */

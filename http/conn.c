@@ -361,7 +361,7 @@ hconn *hconn__new(http_server *s, const hconn_io *io, void *t)
     const char *peer = io->peer(t);
     http__peer_ip(peer ? peer : "?", c->peer_ip, sizeof c->peer_ip);
     HTTP_STAT_ADD(s, conns, 1);
-    if (http__ip_acquire(&s->ips, c->peer_ip, s->o.max_conns_per_ip) < 0) {
+    if (iptab_acquire(&s->ips, c->peer_ip, s->o.max_conns_per_ip) < 0) {
         HTTP_STAT_ADD(s, refused_ip, 1);
         c->req = http__req_new(c);
         if (c->req)
@@ -377,7 +377,7 @@ hconn *hconn__new(http_server *s, const hconn_io *io, void *t)
 void hconn__closed(hconn *c)
 {
     if (c->ip_counted)
-        http__ip_release(&c->s->ips, c->peer_ip);
+        iptab_release(&c->s->ips, c->peer_ip);
     if (c->req) {
         if (c->req->dispatched) {
             http_req *r = c->req;

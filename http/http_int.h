@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "common/iptab.h"
 #include "http/conn_parse.h"
 #include "http/http.h"
 
@@ -33,33 +34,13 @@ typedef struct http__route {
     size_t pnamelen[HTTP_MAX_SEGMENTS];
 } http__route;
 
-/* ---- per-IP connection counters (iplimit.c) -------------------------------------------- */
-
-typedef struct http__ipent {
-    char ip[48];
-    uint32_t n;
-} http__ipent;
-
-typedef struct http__iptab {
-    pthread_mutex_t lock;
-    http__ipent *e; /* open addressing, linear probing; tombstone-free (n == 0 is free and
-                     * entries are rehashed on removal) */
-    size_t cap, used;
-} http__iptab;
-
-int http__ip_init(http__iptab *t);
-void http__ip_fini(http__iptab *t);
-/* Counts one more connection from @ip unless it already has @max: 0 or -1 (refused). */
-int http__ip_acquire(http__iptab *t, const char *ip, uint32_t max);
-void http__ip_release(http__iptab *t, const char *ip);
-
 /* ---- the server (server.c) ------------------------------------------------------------- */
 
 struct http_server {
     http_opts o;
     http__route *routes;
     size_t nroutes, cap;
-    http__iptab ips;
+    iptab ips;
     atomic_ullong requests, status_4xx, status_5xx, conns, refused_ip, parse_errors, timeouts;
 };
 

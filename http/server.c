@@ -33,7 +33,7 @@ http_server *http_server_new(const http_opts *o)
     if (o)
         s->o = *o;
     apply_defaults(&s->o);
-    if (http__ip_init(&s->ips) < 0) {
+    if (iptab_init(&s->ips) < 0) {
         free(s);
         return NULL;
     }
@@ -44,7 +44,7 @@ void http_server_free(http_server *s)
 {
     if (!s)
         return;
-    http__ip_fini(&s->ips);
+    iptab_fini(&s->ips);
     free(s->routes);
     free(s);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "net/net_int.h"
@@ -48,10 +49,13 @@ static void on_handle_closed(uv_handle_t *h)
     if (c->flags & NET_CF_OPEN)
         c->proto->close(c->state, (enum net_close_reason)c->reason);
     unlink_conn(l, c);
+    net__accept_release(c);
+    net__hello_free(c);
     net__tls_free(c->tls);
     free(c->timer);
     free(c->peer_cn);
     free(c);
+    net__accept_freed(l);
     if (l->stopping && l->n_conns == 0)
         net__server_loop_closed(l);
 }
@@ -160,6 +164,10 @@ static void send_alert(net_conn *c)
 static void handshake_done(net_conn *c)
 {
     c->flags &= ~NET_CF_HANDSHAKE;
+    if (c->flags & NET_CF_HS_COUNTED) { /* the slot is for handshakes only */
+        atomic_fetch_sub(&c->loop->srv->hs_active, 1);
+        c->flags &= (uint16_t)~NET_CF_HS_COUNTED;
+    }
     if (c->timer)
         uv_timer_stop(c->timer);
     /* A resumed session is not verified again, so its certificate may have been
@@ -177,9 +185,33 @@ static void handshake_done(net_conn *c)
     open_proto(c, idx < 0 ? 0 : (size_t)idx); /* no ALPN: the listener's default */
 }
 
+/* Until the first TLS record (the start of the ClientHello) is complete, a connection
+ * holds only those bytes (hello.c): an engine costs tens of KiB, so half-open sockets
+ * that send a few bytes and stall must not get one. */
+static int tls_begin(net_conn *c, const uint8_t **p, size_t *n)
+{
+    int r = net__hello_feed(c, *p, *n, p, n);
+    if (r == NET_HELLO_BAD) {
+        log_debug("net: conn %llu %s: not a TLS handshake", (unsigned long long)c->id, c->peer);
+        net__conn_teardown(c, NET_CLOSE_ERROR);
+        return -1;
+    }
+    if (r == NET_HELLO_MORE)
+        return 0;
+    c->tls = net__tls_new(c->loop->srv->tls, &c->lst->alpn);
+    if (!c->tls) {
+        log_warn("net: conn %s: out of memory for TLS", c->peer);
+        net__conn_teardown(c, NET_CLOSE_ERROR);
+        return -1;
+    }
+    return 1;
+}
+
 static void tls_input(net_conn *c, const uint8_t *p, size_t n)
 {
     net_loop *l = c->loop;
+    if (!c->tls && tls_begin(c, &p, &n) <= 0)
+        return;
     net__tls_feed(c->tls, p, n);
     if (c->flags & NET_CF_HANDSHAKE) {
         int r = net__tls_handshake(c->tls);
@@ -204,6 +236,7 @@ static void tls_input(net_conn *c, const uint8_t *p, size_t n)
     const uint8_t *out;
     if (!(c->flags & NET_CF_CLOSING) && net__tls_out(c->tls, &out))
         net__out_schedule(c); /* handshake messages, tickets, alerts */
+    net__hello_free(c);       /* the engine has consumed the gathered first record */
 }
 
 /* ---- read path -------------------------------------------------------------------- */
@@ -226,7 +259,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     }
     c->last_rx = uv_now(&c->loop->uv);
-    if (c->tls)
+    if (c->lst->o.tls)
         tls_input(c, (const uint8_t *)b->base, (size_t)n);
     else
         deliver(c, (const uint8_t *)b->base, (size_t)n);
@@ -234,34 +267,31 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 
 /* ---- accept ----------------------------------------------------------------------- */
 
-static void format_peer(net_conn *c)
+/* "ip:port" or "[ip6]:port" from the address accept returned; records where the address
+ * part is, for the per-IP table. */
+static void format_peer(net_conn *c, const struct sockaddr *sa)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
     char ip[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-            port = ntohs(a->sin6_port);
-            snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, port);
-            return;
-        }
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    bool v6 = sa->sa_family == AF_INET6;
+    if (v6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
         port = ntohs(a->sin_port);
     }
-    snprintf(c->peer, sizeof c->peer, "%s:%u", ip, port);
+    snprintf(c->peer, sizeof c->peer, v6 ? "[%s]:%u" : "%s:%u", ip, port);
+    c->ip_off = v6 ? 1 : 0;
+    c->ip_len = (uint8_t)strlen(ip);
 }
 
 static int conn_start(net_conn *c)
 {
     net_server *s = c->loop->srv;
-    if (c->lst->o.tls) {
-        c->tls = net__tls_new(s->tls, &c->lst->alpn);
-        if (!c->tls)
-            return -ENOMEM;
+    if (c->lst->o.tls) { /* the engine comes with the first complete record: tls_begin */
         c->flags |= NET_CF_HANDSHAKE;
         int r = timer_arm(c, s->hs_timeout_ms);
         if (r < 0)
@@ -270,20 +300,33 @@ static int conn_start(net_conn *c)
     int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (r < 0)
         return r;
-    if (!c->tls)
+    if (!c->lst->o.tls)
         open_proto(c, 0);
     return 0;
 }
 
-void net__conn_accept(net_loop *l, net_listener *L, uv_stream_t *server)
+/* No connection could carry the admission counts: give them back through a stand-in. */
+static void give_back(net_loop *l, const struct sockaddr *sa, uint16_t flags)
+{
+    net_conn tmp = {.loop = l, .flags = flags};
+    format_peer(&tmp, sa);
+    net__accept_release(&tmp);
+}
+
+void net__conn_adopt(net_loop *l, net_listener *L, int fd, const struct sockaddr *sa,
+                     uint16_t flags)
 {
     net_conn *c = calloc(1, sizeof *c);
     if (!c) {
         log_error("net: out of memory accepting a connection");
+        close(fd);
+        give_back(l, sa, flags);
         return;
     }
     c->loop = l;
     c->lst = L;
+    c->flags = flags; /* the admission counts are the connection's from here */
+    format_peer(c, sa);
     c->tcp.data = c;
     uv_tcp_init(&l->uv, &c->tcp);
     c->handles = 1;
@@ -293,14 +336,15 @@ void net__conn_accept(net_loop *l, net_listener *L, uv_stream_t *server)
         l->conns->prev = c;
     l->conns = c;
     l->n_conns++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+    int r = uv_tcp_open(&c->tcp, fd);
+    if (r < 0) {
+        close(fd); /* not the handle's: uv_tcp_open failed */
         net__conn_teardown(c, NET_CLOSE_ERROR);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1); /* we batch ourselves; Nagle would only add latency */
-    format_peer(c);
     c->last_rx = uv_now(&l->uv);
-    int r = conn_start(c);
+    r = conn_start(c);
     if (r < 0) {
         log_warn("net: conn %s: %s", c->peer, uv_strerror(r));
         net__conn_teardown(c, NET_CLOSE_ERROR);
@@ -345,7 +389,7 @@ const char *net_conn_peer_cn(net_conn *c) { return c->peer_cn; }
 
 const char *net_conn_peer(net_conn *c) { return c->peer; }
 
-bool net_conn_is_tls(net_conn *c) { return c->tls != NULL; }
+bool net_conn_is_tls(net_conn *c) { return c->lst->o.tls; }
 
 net_loop *net_conn_loop(net_conn *c) { return c->loop; }
 

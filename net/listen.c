@@ -15,8 +15,6 @@
 #include "common/log.h"
 #include "net/net_int.h"
 
-#define LISTEN_BACKLOG 511
-
 static int resolve(const char *host, struct sockaddr_storage *ss, socklen_t *len, char *err,
                    size_t errlen)
 {
@@ -65,7 +63,7 @@ static int open_one(const struct sockaddr_storage *ss, socklen_t len)
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
         (ss->ss_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
-        bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, NET_LISTEN_BACKLOG) < 0) {
         int e = -errno;
         close(fd);
         return e;
@@ -95,44 +93,4 @@ int net__listen_bind(net_server *s, net_listener *L, char *err, size_t errlen)
     }
     L->port = port;
     return 0;
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    net_loop_listener *ll = server->data;
-    if (status < 0) {
-        log_warn("net: accept on port %u: %s", (unsigned)ll->cfg->port, uv_strerror(status));
-        return;
-    }
-    net__conn_accept(ll->loop, ll->cfg, server);
-}
-
-int net__listen_start(net_loop *l)
-{
-    net_server *s = l->srv;
-    for (size_t i = 0; i < s->n_lst; i++) {
-        net_loop_listener *ll = &l->lst[i];
-        ll->loop = l;
-        ll->cfg = &s->lst[i];
-        ll->tcp.data = ll;
-        int r = uv_tcp_init(&l->uv, &ll->tcp);
-        if (r < 0)
-            return r;
-        l->n_lst = i + 1;
-        r = uv_tcp_open(&ll->tcp, s->lst[i].fds[l->index]);
-        if (r < 0)
-            return r;
-        s->lst[i].fds[l->index] = -1; /* libuv owns it now */
-        r = uv_listen((uv_stream_t *)&ll->tcp, LISTEN_BACKLOG, on_connection);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-void net__listen_close(net_loop *l)
-{
-    for (size_t i = 0; i < l->n_lst; i++)
-        if (!uv_is_closing((uv_handle_t *)&l->lst[i].tcp))
-            uv_close((uv_handle_t *)&l->lst[i].tcp, NULL);
 }

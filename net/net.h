@@ -82,6 +82,9 @@ typedef struct net_listener_opts {
     const net_proto *protos[4];
     void *proto_args[4]; /* passed to protos[i]->open */
     size_t n_protos;
+    /** Concurrent connections per client address on the listeners that set it (one
+     *  count shared by all of them), checked at accept before any TLS state; 0 = none. */
+    uint32_t max_conns_per_ip;
 } net_listener_opts;
 
 typedef struct net_server_opts {
@@ -92,6 +95,14 @@ typedef struct net_server_opts {
     void (*loop_init)(net_loop *l, void *arg);
     void (*loop_fini)(net_loop *l, void *arg);
     void *loop_arg;
+    /** Descriptors kept free below RLIMIT_NOFILE (store, CA files, logs): a connection
+     *  that would use one is closed at accept and accepting pauses; 0 = 64. */
+    uint32_t fd_reserve;
+    /** TLS connections still in their handshake, process-wide; beyond it new TLS
+     *  connections are closed at accept. 0 = 512. */
+    uint32_t max_handshakes;
+    /** How long a loop stops accepting at the descriptor limit (ms); 0 = 250. */
+    uint32_t accept_backoff_ms;
 } net_server_opts;
 
 /** Creates the server (loops not yet running). NULL with @err filled on failure. */
@@ -109,6 +120,17 @@ int net_server_run(net_server *s);
 void net_server_stop(net_server *s);
 void net_server_free(net_server *s);
 unsigned net_server_workers(net_server *s);
+
+/** Admission counters since start (any thread; relaxed reads). */
+typedef struct net_stats {
+    uint64_t accepted;          /* connections admitted */
+    uint64_t accept_pauses;     /* times a loop stopped accepting (descriptor limit) */
+    uint64_t refused_fd;        /* closed at accept: would eat the descriptor reserve */
+    uint64_t refused_ip;        /* closed at accept: over max_conns_per_ip */
+    uint64_t refused_handshake; /* closed at accept: max_handshakes TLS handshakes running */
+    uint64_t handshakes;        /* TLS handshakes running now */
+} net_stats;
+void net_server_stats(net_server *s, net_stats *out);
 net_loop *net_server_loop(net_server *s, unsigned i);
 
 /** Cross-loop message. The sender allocates it (usually embedded in a larger struct) and

@@ -10,7 +10,10 @@
 #define IOT_NET_NET_INT_H
 
 #include <stdatomic.h>
+#include <sys/socket.h>
 
+#include "common/iptab.h"
+#include "common/log_limit.h"
 #include "net/net.h"
 #include "net/tls.h"
 
@@ -18,6 +21,7 @@
 #define NET_READ_BUF           (64 * 1024)
 #define NET_TLS_RECORD         (16 * 1024)
 #define NET_DEFAULT_MAX_OUTPUT (8u * 1024 * 1024)
+#define NET_LISTEN_BACKLOG     511
 
 /** One net_server_listen() call: the options plus one bound socket per loop. */
 typedef struct net_listener {
@@ -27,9 +31,11 @@ typedef struct net_listener {
     uint16_t port;
 } net_listener;
 
-/** A loop's handle for one listener. */
+/** A loop's handle for one listener: its listening socket, polled and accepted by hand
+ *  (accept.c) so the loop can stop accepting without closing the socket. */
 typedef struct net_loop_listener {
-    uv_tcp_t tcp;
+    uv_poll_t poll;
+    int fd; /* owned; closed in the poll handle's close callback */
     net_loop *loop;
     net_listener *cfg;
 } net_loop_listener;
@@ -56,9 +62,11 @@ enum net_conn_flag {
     NET_CF_FLUSH_Q = 1u << 2,     /* on the loop's flush list */
     NET_CF_CLOSE_AFTER = 1u << 3, /* net_conn_close(): close once output is flushed */
     NET_CF_PAUSED = 1u << 4,
-    NET_CF_HIWAT = 1u << 5,     /* pending went above the low-water mark; drain owed */
-    NET_CF_HANDSHAKE = 1u << 6, /* TLS handshake still running */
-    NET_CF_SHUT_SENT = 1u << 7, /* TLS close_notify queued */
+    NET_CF_HIWAT = 1u << 5,      /* pending went above the low-water mark; drain owed */
+    NET_CF_HANDSHAKE = 1u << 6,  /* TLS handshake still running */
+    NET_CF_SHUT_SENT = 1u << 7,  /* TLS close_notify queued */
+    NET_CF_IP_COUNTED = 1u << 8, /* holds one count in the server's per-IP table */
+    NET_CF_HS_COUNTED = 1u << 9, /* holds one slot of the server's handshake cap */
 };
 
 struct net_conn {
@@ -67,7 +75,9 @@ struct net_conn {
     net_listener *lst;
     const net_proto *proto;
     void *state;
-    net_tls *tls;              /* NULL for plain TCP */
+    net_tls *tls;   /* NULL for plain TCP, and for TLS until the first record */
+    uint8_t *hello; /* TLS: bytes of an incomplete first record (hello.c) */
+    uint32_t hello_len, hello_cap;
     uv_timer_t *timer;         /* lazily allocated: handshake or idle timeout */
     net_outq *out;             /* lazily allocated */
     struct net_wreq *inflight; /* at most one uv_write outstanding */
@@ -79,9 +89,10 @@ struct net_conn {
     uint64_t last_rx; /* uv_now of the last read, for the idle timer */
     size_t pending;   /* queued + in-flight bytes */
     uint16_t flags;
-    uint8_t reason;  /* enum net_close_reason once CLOSING */
-    uint8_t handles; /* libuv handles still open (tcp, timer) */
-    char peer[56];   /* "[v6addr]:port" fits */
+    uint8_t reason;         /* enum net_close_reason once CLOSING */
+    uint8_t handles;        /* libuv handles still open (tcp, timer) */
+    uint8_t ip_off, ip_len; /* the address part of peer (the per-IP table's key) */
+    char peer[56];          /* "[v6addr]:port" fits */
 };
 
 struct net_loop {
@@ -99,6 +110,9 @@ struct net_loop {
     net_msg stop_msg, fini_msg;
     net_loop_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;
+    uv_timer_t backoff;  /* accept.c: resumes accepting after a pause */
+    bool accept_paused;  /* listeners not polled until backoff fires */
+    bool backoff_inited; /* backoff timer initialised (closed with the listeners) */
     net_conn *conns;
     size_t n_conns;
     net_conn *flush_head;
@@ -118,6 +132,16 @@ struct net_server {
     size_t lowat; /* drain() threshold: max_output / 4 */
     unsigned hs_timeout_ms;
     net_tls_ctx *tls;
+    /* Admission (accept.c). fd_high: an accepted descriptor at or above it is closed at
+     * once and accepting pauses, so fd_reserve descriptors stay free for the store, CA
+     * files and logs. Set from RLIMIT_NOFILE when the server runs. */
+    int fd_high;
+    uint32_t fd_reserve, max_handshakes, backoff_ms;
+    atomic_uint hs_active; /* TLS connections accepted and not past their handshake */
+    iptab ips;             /* per-IP counts of listeners with max_conns_per_ip */
+    bool ips_inited, logs_inited;
+    log_limit log_pause, log_refuse;
+    atomic_uint_fast64_t st_accepted, st_pauses, st_refused_fd, st_refused_ip, st_refused_hs;
     net_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;
     net_loop **loops;
@@ -141,8 +165,21 @@ struct net_server {
 
 /* listen.c */
 int net__listen_bind(net_server *s, net_listener *L, char *err, size_t errlen);
+
+/* accept.c */
 int net__listen_start(net_loop *l);
 void net__listen_close(net_loop *l);
+void net__accept_defaults(net_server *s, const net_server_opts *o);
+void net__accept_limits(net_server *s);
+/* A connection of the loop closed: a paused loop resumes accepting at once. */
+void net__accept_freed(net_loop *l);
+/* Gives back what a connection held in the admission counters (per-IP, handshake). */
+void net__accept_release(net_conn *c);
+
+/* hello.c: gathers the first TLS record before any TLS state exists. */
+enum { NET_HELLO_MORE = 0, NET_HELLO_DONE = 1, NET_HELLO_BAD = -1 };
+int net__hello_feed(net_conn *c, const uint8_t *p, size_t n, const uint8_t **out, size_t *outn);
+void net__hello_free(net_conn *c);
 
 /* loop.c */
 int net__loop_init(net_loop *l, net_server *s, unsigned index);
@@ -150,7 +187,10 @@ void net__loop_drain(net_loop *l);
 void net__loop_set_current(net_loop *l);
 
 /* conn.c */
-void net__conn_accept(net_loop *l, net_listener *L, uv_stream_t *server);
+/* Takes @fd (accepted, non-blocking) and the admission counts in @flags
+ * (NET_CF_IP_COUNTED, NET_CF_HS_COUNTED), also on failure. */
+void net__conn_adopt(net_loop *l, net_listener *L, int fd, const struct sockaddr *sa,
+                     uint16_t flags);
 void net__conn_teardown(net_conn *c, enum net_close_reason why);
 void net__conn_close_all(net_loop *l, enum net_close_reason why);
 

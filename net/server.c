@@ -41,6 +41,33 @@ static void loop_free(net_loop *l)
     free(l);
 }
 
+/* Per-IP table and the two log limiters of accept.c (one line per second each). */
+static int admission_init(net_server *s)
+{
+    if (iptab_init(&s->ips) < 0)
+        return -1;
+    s->ips_inited = true;
+    if (log_limit_init(&s->log_pause, 1, 1000) < 0)
+        return -1;
+    if (log_limit_init(&s->log_refuse, 1, 1000) < 0) {
+        log_limit_fini(&s->log_pause);
+        return -1;
+    }
+    s->logs_inited = true;
+    return 0;
+}
+
+static void admission_fini(net_server *s)
+{
+    if (s->ips_inited)
+        iptab_fini(&s->ips);
+    if (s->logs_inited) {
+        log_limit_fini(&s->log_pause);
+        log_limit_fini(&s->log_refuse);
+    }
+    s->ips_inited = s->logs_inited = false;
+}
+
 net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, char *err,
                            size_t errlen)
 {
@@ -56,13 +83,22 @@ net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, ch
     s->max_output = o->max_output_bytes ? o->max_output_bytes : NET_DEFAULT_MAX_OUTPUT;
     s->lowat = s->max_output / 4;
     s->hs_timeout_ms = DEFAULT_HS_TIMEOUT_MS;
+    net__accept_defaults(s, o);
+    if (admission_init(s) < 0) {
+        snprintf(err, errlen, "net: admission tables init failed");
+        admission_fini(s);
+        free(s);
+        return NULL;
+    }
     if (uv_mutex_init(&s->lock) < 0) {
+        admission_fini(s);
         free(s);
         snprintf(err, errlen, "net: mutex init failed");
         return NULL;
     }
     if (uv_cond_init(&s->gate) < 0) {
         uv_mutex_destroy(&s->lock);
+        admission_fini(s);
         free(s);
         snprintf(err, errlen, "net: condition variable init failed");
         return NULL;
@@ -323,6 +359,7 @@ int net_server_run(net_server *s)
     s->ran = true;
     /* A peer resetting mid-write must cost a connection, not the process. */
     signal(SIGPIPE, SIG_IGN);
+    net__accept_limits(s);
     int r = main_init(s);
     if (r < 0)
         return r;
@@ -378,6 +415,7 @@ void net_server_free(net_server *s)
         loop_free(s->loops[i]);
     free(s->loops);
     net__tls_ctx_free(s->tls);
+    admission_fini(s);
     uv_cond_destroy(&s->gate);
     uv_mutex_destroy(&s->lock);
     free(s);

@@ -219,6 +219,9 @@ class ApiChecks:
 class DevsimAnonymousCase(BrokerCase, ApiChecks):
     """devsim --anonymous: client id = device id, no credentials (allow-anonymous broker)."""
 
+    # test_many_devices opens 300 connections from 127.0.0.1 (default cap: 100 per address)
+    broker_args = ("--max-conns-per-ip", "0")
+
     def setUp(self):
         super().setUp()
         self.devsim = devsim_bin()

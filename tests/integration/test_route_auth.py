@@ -70,6 +70,7 @@ ROUTES = {
     ("DELETE", "/v1/commands/{id}"): (OBJECT, None),
     ("GET", "/v1/admin/users"): (ADMIN, None),
     ("GET", "/v1/admin/devices"): (ADMIN, None),
+    ("GET", "/v1/admin/stats"): (ADMIN, None),
 }
 
 

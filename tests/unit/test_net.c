@@ -572,3 +572,67 @@ Test(net, stop_before_run_returns_at_once)
     cr_assert_lt(net_server_run(s), 0, "a server runs once");
     net_server_free(s);
 }
+
+/* ---- admission (accept.c) ------------------------------------------------------------ */
+
+static srv start_capped(uint32_t per_ip)
+{
+    srv h = {0};
+    char err[256] = "";
+    net_server_opts o = {.workers = 2, .loop_init = count_init, .loop_fini = count_fini};
+    h.s = net_server_new(&o, NULL, err, sizeof err);
+    cr_assert_not_null(h.s, "%s", err);
+    net_listener_opts lo = {
+        .host = "127.0.0.1", .protos = {&echo_proto}, .n_protos = 1, .max_conns_per_ip = per_ip};
+    cr_assert_eq(net_server_listen(h.s, &lo, err, sizeof err), 0, "%s", err);
+    h.port = net_server_listener_port(h.s, 0);
+    cr_assert_eq(uv_thread_create(&h.th, run_thread, h.s), 0);
+    return h;
+}
+
+static bool echoes(int fd)
+{
+    char b[2];
+    return send(fd, "hi", 2, 0) == 2 && read_n(fd, b, 2) == 2 && memcmp(b, "hi", 2) == 0;
+}
+
+Test(net, per_ip_cap_refuses_at_accept_and_gives_slots_back)
+{
+    srv h = start_capped(2);
+    int a = dial(h.port, 0), b = dial(h.port, 0);
+    cr_assert(echoes(a) && echoes(b));
+    int c = dial(h.port, 0); /* the kernel completes it; the server closes it at accept */
+    char x;
+    cr_assert_eq(recv(c, &x, 1, 0), 0, "third connection from one address must be closed");
+    close(c);
+    cr_assert_eq(n_open, 2, "a refused connection never reaches the protocol");
+    net_stats st;
+    net_server_stats(h.s, &st);
+    cr_assert_eq(st.refused_ip, 1);
+    cr_assert_eq(st.accepted, 2);
+    close(a);
+    WAIT_FOR(n_close == 1, 2000);
+    int d = dial(h.port, 0);
+    cr_assert(echoes(d), "a closed connection gives its slot back");
+    close(b);
+    close(d);
+    WAIT_FOR(n_close == 3, 2000);
+    stop(&h);
+}
+
+Test(net, no_cap_when_zero)
+{
+    srv h = start_capped(0);
+    int fds[6];
+    for (int i = 0; i < 6; i++)
+        fds[i] = dial(h.port, 0);
+    for (int i = 0; i < 6; i++) {
+        cr_assert(echoes(fds[i]));
+        close(fds[i]);
+    }
+    WAIT_FOR(n_close == 6, 2000);
+    net_stats st;
+    net_server_stats(h.s, &st);
+    cr_assert_eq(st.refused_ip, 0);
+    stop(&h);
+}
