@@ -39,11 +39,11 @@ typedef struct api {
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
     struct api_crl *crl;  /* the current CRL (http/devices.h); owned by the devices module */
-    struct ctl *ctl;      /* device control (ctl/ctl.h); NULL: command routes answer 503 */
-    struct cmdq *cq;      /* queued commands (cmdq/cmdq.h); NULL: ?mode=queue answers 503 */
+    struct ctl *ctl;      /* device control (devices/ctl.h); NULL: command routes answer 503 */
+    struct cmdq *cq;      /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
     struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
                            * notification answers 503 */
-    struct devlog *dl;    /* device activity recorder (activity/devlog.h); NULL: calls are
+    struct devlog *dl;    /* device activity recorder (devices/devlog.h); NULL: calls are
                            * not recorded */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */

@@ -11,7 +11,7 @@
  * device id; another user's device answers 404 like a missing one. Only a name that is
  * not an id costs a store job. Several parts (GET .../network) run in parallel and answer
  * once: their values under their fields, latency_us the slowest, or the first failure.
- * Every part that ends is recorded in the device's history (activity/devlog.h: a store job,
+ * Every part that ends is recorded in the device's history (devices/devlog.h: a store job,
  * not awaited), one row per part, source "rest", actor the calling user.
  */
 #include <errno.h>
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activity/devlog.h"
-#include "ctl/ctl.h"
+#include "devices/devlog.h"
+#include "devices/ctl.h"
 #include "http/dev_cmd.h"
 #include "http/dev_int.h"
 #include "http/idem.h"

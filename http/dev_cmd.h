@@ -1,6 +1,6 @@
 /*
  * dev_cmd — private to http/dev_cmd*.c and the route table (dev_ca.c): REST calls on a
- * device, through ctl (ctl/ctl.h). dev_cmd.c: the device named by {id} (owner-checked in
+ * device, through ctl (devices/ctl.h). dev_cmd.c: the device named by {id} (owner-checked in
  * the device directory; a name needs one store job), the query (?timeout_ms,
  * ?wait_online_ms), one or several calls in parallel, and the answer. dev_cmd_alias.c:
  * the routes, each building its api's params. dev_cmdq.c: ?mode=queue and the command

@@ -1,5 +1,5 @@
 /*
- * dev_cmdq — queued device commands over REST (docs/device-control.md, cmdq/cmdq.h):
+ * dev_cmdq — queued device commands over REST (docs/device-control.md, devices/cmdq.h):
  *
  *   POST   /v1/devices/{id}/commands/{api}?mode=queue   (and the aliases)  202 + Location
  *   GET    /v1/commands/{id}                            the command
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdq/cmdq.h"
+#include "devices/cmdq.h"
 #include "http/dev_cmd.h"
 #include "http/dev_int.h"
 

@@ -11,7 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
-#include "ctl/ctl.h"
+#include "devices/ctl.h"
 #include "http/dev_int.h"
 #include "ident/devdir.h"
 

@@ -23,7 +23,7 @@
  *   GET    /v1/ca/crl                       public PEM (application/pkix-crl PEM text)
  *   GET    /v1/admin/devices                admin  page over every owner
  *
- * Device control (dev_cmd*.c, docs/device-control.md; through api.ctl, ctl/ctl.h). {id} is
+ * Device control (dev_cmd*.c, docs/device-control.md; through api.ctl, devices/ctl.h). {id} is
  * the device id or name; ?timeout_ms (100..30000, default 5000), ?wait_online_ms
  * (0..30000). 200: the device's answer minus rid/status/error + "latency_us"; 422 the
  * device's error; 429 busy (Retry-After); 502 malformed answer; 503 offline (+ last_seen);

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "cmdq/cmdq.h"
+#include "devices/cmdq.h"
 #include "store/store_app.h"
 
 #define CMDQ_MAX_LOOPS 256

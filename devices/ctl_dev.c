@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 static uint64_t hash_id(const char *s)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 int64_t ctl__wall_ms(void)
 {

@@ -1,5 +1,5 @@
 /*
- * devlog — device activity recorder (activity/devlog.h): each record is one store job that
+ * devlog — device activity recorder (devices/devlog.h): each record is one store job that
  * owns a copy of what it writes; done() runs on the store thread and frees it.
  */
 #include <stdatomic.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "activity/devlog.h"
+#include "devices/devlog.h"
 #include "store/store_app.h"
 
 #define HISTORY_DEFAULT 1000

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 static void set_err(ctl__answer *a, int status, const char *code, const char *msg)
 {

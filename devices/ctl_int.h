@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ctl/ctl.h"
+#include "devices/ctl.h"
 
 #define CTL_DEV_MAX    64  /* device id (client id) bytes */
 #define CTL_API_MAX    64  /* api name bytes */

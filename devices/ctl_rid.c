@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 size_t ctl__rid_encode(unsigned loop, uint64_t seq, char out[CTL_RID_MAX + 1])
 {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 #define BUCKETS        256
 #define RETRY_FIRST_MS 20

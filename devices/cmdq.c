@@ -1,12 +1,12 @@
 /*
- * cmdq — the queued-command dispatcher's whole (cmdq/cmdq.h): options, start-up recovery,
+ * cmdq — the queued-command dispatcher's whole (devices/cmdq.h): options, start-up recovery,
  * loop hooks and the expiry sweep. Delivery rounds are in deliver.c.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "cmdq/cmdq_int.h"
+#include "devices/cmdq_int.h"
 #include "common/log.h"
 
 #define SWEEP_MAX 1000 /* commands expired per sweep job */

@@ -36,7 +36,7 @@
 
 #include <stdint.h>
 
-#include "ctl/ctl.h"
+#include "devices/ctl.h"
 #include "net/net.h"
 #include "store/store.h"
 

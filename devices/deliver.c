@@ -1,5 +1,5 @@
 /*
- * deliver — delivery rounds of queued commands (cmdq/cmdq.h).
+ * deliver — delivery rounds of queued commands (devices/cmdq.h).
  *
  *   loop L: cmdq_kick ──store_submit──▶ store: claim_run (QUEUED → SENT, up to CMDQ_BATCH)
  *        ◀──net_loop_post── claim_done
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activity/devlog.h"
-#include "cmdq/cmdq_int.h"
+#include "devices/devlog.h"
+#include "devices/cmdq_int.h"
 
 #define API_MAX  64   /* ctl's api name bound */
 #define LATER_MS 1000 /* ctl said busy: the next round of that device after this long */
@@ -294,7 +294,7 @@ static void round_end(round *r)
         cmdq_kick(q, l, dev);
 }
 
-/* The delivery in the device's history (activity/devlog.h). 503/429/500 put the command
+/* The delivery in the device's history (devices/devlog.h). 503/429/500 put the command
  * back in the queue: that is not an exchange with the device, so it is not recorded. */
 static void record(const round *r, const item *k, const ctl_reply *rep)
 {
