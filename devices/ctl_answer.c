@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "devices/ctl_int.h"
 
 static void set_err(ctl__answer *a, int status, const char *code, const char *msg)
@@ -140,10 +141,9 @@ bad:
 void ctl__answer_parse(const uint8_t *p, size_t n, ctl__answer *a)
 {
     bson_t doc;
-    bson_error_t err;
     memset(a, 0, sizeof *a);
     bson_init(&a->value);
-    if (!is_object_text(p, n) || !bson_init_from_json(&doc, (const char *)p, (ssize_t)n, &err)) {
+    if (!is_object_text(p, n) || !json_parse_loose(p, n, &doc)) {
         set_err(a, 502, "bad_answer", "the device's answer is not a JSON object");
         rid_from_text(p, n, a);
         return;

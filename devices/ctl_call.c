@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "devices/ctl_int.h"
 
@@ -362,7 +363,7 @@ static int build_payload(ctl_call *k, const bson_t *params)
         bson_copy_to_excluding_noinit(params, &doc, "rid", NULL);
     BSON_APPEND_UTF8(&doc, "rid", rid);
     size_t len = 0;
-    char *json = bson_as_relaxed_extended_json(&doc, &len);
+    char *json = json_text(&doc, &len);
     bson_destroy(&doc);
     if (!json)
         return -1;

@@ -18,7 +18,7 @@
 
 #include "http/auth.h"
 #include "http/job.h"
-#include "http/json.h"
+#include "api/json.h"
 #include "store/store_app.h"
 
 #define AUTH_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))

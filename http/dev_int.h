@@ -26,7 +26,7 @@
 #include "ca/ca.h"
 #include "http/api.h"
 #include "http/job.h"
-#include "http/json.h"
+#include "api/json.h"
 #include "store/store_app.h"
 
 #define DEV_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))

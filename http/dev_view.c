@@ -176,7 +176,7 @@ void dev__doc_with_cert(const bson_t *doc, const char *serial, int64_t not_after
 void dev__respond_secret_json(http_req *r, int status, const bson_t *doc)
 {
     size_t len = 0;
-    char *json = bson_as_relaxed_extended_json(doc, &len);
+    char *json = json_text(doc, &len);
     if (!json) {
         http_respond_error(r, 500, "internal", "response could not be encoded");
         return;

@@ -8,7 +8,7 @@
 
 #include "http/api.h"
 #include "http/job.h"
-#include "http/json.h"
+#include "api/json.h"
 #include "http/ntf.h"
 #include "store/store_app.h"
 

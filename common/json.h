@@ -1,5 +1,8 @@
 /**
- * http/json — request bodies as BSON, checked against a field table.
+ * common/json — JSON text ↔ BSON, in one place: request bodies checked against a field
+ * table (json_parse, json_decode), stored documents read back (json_doc_*), and BSON
+ * written out as JSON text (json_text). The HTTP side (json_body, json_respond_err) is in
+ * api/json.h.
  *
  * A handler declares the fields it accepts:
  *
@@ -18,15 +21,13 @@
  * error (a typo must not be silently ignored), as are wrong types, strings longer than
  * max_len or holding a NUL, integers out of [min, max].
  */
-#ifndef IOT_HTTP_JSON_H
-#define IOT_HTTP_JSON_H
+#ifndef IOT_COMMON_JSON_H
+#define IOT_COMMON_JSON_H
 
 #include <bson/bson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "http/http.h"
 
 #define JSON_MAX_DEPTH 32 /* nesting allowed in a body */
 
@@ -68,21 +69,20 @@ typedef struct json_err {
  *  initialised (bson_destroy it) and 0 returned; else <0 with @e filled and *out not
  *  initialised. Duplicate keys are refused (which one wins is ambiguous). */
 int json_parse(const uint8_t *p, size_t len, bson_t *out, json_err *e);
-/** The request body through json_parse. A missing/empty body is refused; a Content-Type
- *  other than application/json (parameters allowed) gets 415. */
-int json_body(http_req *r, bson_t *out, json_err *e);
 /** Checks @doc against @f (each field at most once, unknown fields refused) and fills the
  *  outputs of present fields. 0 or <0 with @e filled. */
 int json_decode(const bson_t *doc, json_field *f, size_t n, json_err *e);
-/** Answers @e (status e->status, default 400). */
-void json_respond_err(http_req *r, const json_err *e);
-/** json_body then json_decode against @f: 0 with @doc initialised, or <0 after answering
- *  the error (then @doc needs nothing). */
-int json_body_decode(http_req *r, bson_t *doc, json_field *f, size_t n);
 
 /** Top-level field @key of a stored document (@d may be NULL): its UTF-8 string, else
  *  NULL; its number as int64, else 0. */
 const char *json_doc_str(const bson_t *d, const char *key);
 int64_t json_doc_i64(const bson_t *d, const char *key);
+
+/** @doc as relaxed extended JSON text (plain numbers), NUL-terminated, its length in *@len
+ *  when @len is not NULL; free with bson_free. NULL when it cannot be encoded. */
+char *json_text(const bson_t *doc, size_t *len);
+/** Device payloads as they come: libbson's extended-JSON reader without json_parse's
+ *  checks (duplicates, '$' keys, depth). true with *@out initialised (bson_destroy it). */
+bool json_parse_loose(const uint8_t *p, size_t len, bson_t *out);
 
 #endif

@@ -7,7 +7,7 @@
  * 5, which is what it spells), and no remaining key may start with '$' (a key that reaches
  * MongoDB as an operator is an injection).
  */
-#include "http/json.h"
+#include "common/json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -280,4 +280,28 @@ int json_decode(const bson_t *doc, json_field *f, size_t n, json_err *e)
         if (f[i].need == JSON_REQUIRED && !f[i].present)
             return fail(e, 400, "missing_field", f[i].name, "field '%s' is required", f[i].name);
     return 0;
+}
+
+const char *json_doc_str(const bson_t *d, const char *key)
+{
+    bson_iter_t it;
+    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return NULL;
+}
+
+int64_t json_doc_i64(const bson_t *d, const char *key)
+{
+    bson_iter_t it;
+    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it))
+        return bson_iter_as_int64(&it);
+    return 0;
+}
+
+char *json_text(const bson_t *doc, size_t *len) { return bson_as_relaxed_extended_json(doc, len); }
+
+bool json_parse_loose(const uint8_t *p, size_t len, bson_t *out)
+{
+    bson_error_t err;
+    return bson_init_from_json(out, (const char *)p, (ssize_t)len, &err);
 }

@@ -1,12 +1,12 @@
 /*
  * json_req — JSON bodies of requests and JSON error answers (the request-facing half of
- * http/json.h; json.c stays pure so it is fuzzed and unit-tested without a server).
+ * common/json.h, which stays pure so it is fuzzed and unit-tested without a server).
  */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "http/json.h"
+#include "api/json.h"
 
 static bool is_json_type(const char *ct)
 {
@@ -44,22 +44,6 @@ void json_respond_err(http_req *r, const json_err *e)
     bson_append_document_end(&doc, &err);
     http_respond_json(r, e->status ? e->status : 400, &doc);
     bson_destroy(&doc);
-}
-
-const char *json_doc_str(const bson_t *d, const char *key)
-{
-    bson_iter_t it;
-    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_UTF8(&it))
-        return bson_iter_utf8(&it, NULL);
-    return NULL;
-}
-
-int64_t json_doc_i64(const bson_t *d, const char *key)
-{
-    bson_iter_t it;
-    if (d && bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it))
-        return bson_iter_as_int64(&it);
-    return 0;
 }
 
 int json_body_decode(http_req *r, bson_t *doc, json_field *f, size_t n)
