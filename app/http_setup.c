@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "http/api_meta.h"
-#include "http/devices.h"
-#include "http/ntf.h"
+#include "api/admin/api_meta.h"
+#include "api/devices/devices.h"
+#include "api/notifications/ntf.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {
@@ -68,7 +68,6 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .max_body_bytes = cfg->http_max_body,
         .idle_timeout_ms = cfg->http_idle_timeout_ms,
         .max_conns_per_ip = cfg->http_max_conns_ip,
-        .st = st,
         .app = &h->api,
         .no_access_log = cfg->no_access_log,
         .authenticate = auth_authenticate,

@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "http/acct_rules.h"
+#include "api/accounts/acct_rules.h"
 
 Test(acct_rules, username_is_case_folded)
 {

@@ -1,8 +1,8 @@
-/* Verified-token cache (http/auth_cache.c): TTL, drops by token, family and user. */
+/* Verified-token cache (api/accounts/auth_cache.c): TTL, drops by token, family and user. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/auth_int.h"
+#include "api/accounts/auth_int.h"
 
 static auth__cache c;
 

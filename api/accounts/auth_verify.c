@@ -1,0 +1,73 @@
+/*
+ * auth_verify — access tokens checked for callers outside HTTP (the MQTT broker's users):
+ * the same cache and store lookup as the bearer hook, with the continuation posted back to
+ * the caller's loop instead of a request's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/accounts/auth_int.h"
+
+typedef struct verify_job {
+    store_job sj;
+    net_msg msg;
+    auth *a;
+    net_loop *l;
+    void (*done)(void *arg, bool ok, const http_principal *p);
+    void *arg;
+    auth__verified v;
+} verify_job;
+
+static void verify_back(net_loop *l, net_msg *m)
+{
+    verify_job *j = AUTH_CONTAINER(m, verify_job, msg);
+    bool ok = j->sj.rc == 0 && j->v.ok;
+    if (ok)
+        auth__cache_put(&j->a->cache, j->v.hash, j->v.family, &j->v.p, j->v.expires_at, j->v.now);
+    j->done(j->arg, ok, ok ? &j->v.p : NULL);
+    free(j);
+}
+
+static int verify_run(store_tx *tx, store_job *sj)
+{
+    return auth__token_lookup(tx, &AUTH_CONTAINER(sj, verify_job, sj)->v);
+}
+
+/* Store thread: back to the caller's loop. */
+static void verify_done(store_job *sj)
+{
+    verify_job *j = AUTH_CONTAINER(sj, verify_job, sj);
+    j->msg.fn = verify_back;
+    net_loop_post(j->l, &j->msg);
+}
+
+void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
+                       void (*done)(void *arg, bool ok, const http_principal *p), void *arg)
+{
+    if (!tok || !auth__token_ok(tok, len)) {
+        done(arg, false, NULL);
+        return;
+    }
+    uint8_t hash[STORE_TOKEN_HASH];
+    auth__token_hash(tok, len, hash);
+    int64_t now = auth__now_ms();
+    http_principal p;
+    if (auth__cache_get(&a->cache, hash, now, &p)) {
+        done(arg, true, &p);
+        return;
+    }
+    verify_job *j = l && a->o.st ? calloc(1, sizeof *j) : NULL;
+    if (!j) {
+        done(arg, false, NULL);
+        return;
+    }
+    j->a = a;
+    j->l = l;
+    j->done = done;
+    j->arg = arg;
+    j->v.now = now;
+    memcpy(j->v.hash, hash, sizeof hash);
+    j->sj.run = verify_run;
+    j->sj.done = verify_done;
+    store_submit(a->o.st, &j->sj);
+}

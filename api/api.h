@@ -1,0 +1,56 @@
+/**
+ * http/api — what REST handlers share: the object behind http_req_app(). Built by app/
+ * main before the loops run, read-only afterwards (each member documents its own locking).
+ */
+#ifndef IOT_HTTP_API_H
+#define IOT_HTTP_API_H
+
+#include <stdint.h>
+
+#include "http/http.h"
+#include "store/store.h"
+
+struct auth;
+struct notify;
+struct ca;
+struct revset;
+struct devdir;
+struct broker;
+struct api_crl;
+struct ctl;
+struct devnotify;
+struct devlog;
+
+/** MQTT settings handed to a newly registered device. */
+typedef struct api_mqtt_info {
+    char host[256]; /* the name devices connect to (config public-host) */
+    uint16_t port;  /* the first mqtts listener's port (0: none) */
+} api_mqtt_info;
+
+typedef struct api {
+    store *st;
+    struct auth *auth; /* accounts, tokens (api/accounts/auth.h) */
+    struct notify *nt; /* outbox delivery (notify/notify.h); may be NULL in tests */
+    struct ca *ca;     /* issues device certificates (ca/ca.h); NULL: device routes
+                            * that need it answer 503 */
+    struct revset *rs; /* revoked serials seen by TLS handshakes (ca/revset.h) */
+    struct devdir *dd; /* device directory for MQTT auth (ident/devdir.h) */
+    struct broker *br; /* live sessions to purge on revocation; may be NULL */
+    /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
+     * pointer so http/ needs no link-time dependency on broker/. */
+    void (*purge)(struct broker *br, const char *client_id);
+    struct api_crl *crl;  /* the current CRL (api/devices/devices.h); owned by the devices module */
+    struct ctl *ctl;      /* device control (devices/ctl.h); NULL: command routes answer 503 */
+    struct cmdq *cq;      /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
+    struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
+                           * notification answers 503 */
+    struct devlog *dl;    /* device activity recorder (devices/devlog.h); NULL: calls are
+                           * not recorded */
+    api_mqtt_info mqtt;
+    uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
+} api;
+
+/** The api of a request (http_req_app). */
+static inline api *api_of(const http_req *r) { return (api *)http_req_app(r); }
+
+#endif
