@@ -26,8 +26,8 @@
 
 #include "app/cmd.h"
 #include "common/log.h"
-#include "api/accounts/acct_rules.h"
-#include "api/accounts/passwd.h"
+#include "ident/acct_rules.h"
+#include "ident/passwd.h"
 #include "store/store_app.h"
 
 #define DEFAULT_EMAIL_DOMAIN "localhost.localdomain"

@@ -9,7 +9,7 @@
 
 #include "app/config.h"
 #include "api/api.h"
-#include "api/accounts/auth.h"
+#include "api/accounts/accounts.h"
 #include "notify/notify.h"
 
 struct ca;

@@ -82,7 +82,7 @@ static void by_secret(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket
     accept_as(t, BROKER_WHO_DEVICE, q->username);
 }
 
-static void token_checked(void *arg, bool ok, const http_principal *p)
+static void token_checked(void *arg, bool ok, const auth_principal *p)
 {
     pending *w = arg;
     if (!ok || strcmp(p->username, w->username) != 0)

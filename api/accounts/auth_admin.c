@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "api/accounts/accounts_int.h"
 
 #define PAGE_DEFAULT 50
 #define PAGE_MAX     200

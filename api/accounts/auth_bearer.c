@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "api/accounts/accounts_int.h"
 
 typedef struct bearer_job {
     http_job j;
@@ -16,51 +16,20 @@ typedef struct bearer_job {
     auth__verified v;
 } bearer_job;
 
-static void admit(http_req *r, enum http_auth need, const http_principal *p,
+static void admit(http_req *r, enum http_auth need, const auth_principal *ap,
                   void (*next)(http_req *r))
 {
-    if (need == HTTP_AUTH_ADMIN && !p->admin) {
+    if (need == HTTP_AUTH_ADMIN && !ap->admin) {
         http_respond_error(r, 403, "forbidden", "administrators only");
         return;
     }
-    http_req_set_principal(r, p);
+    http_principal p = {.admin = ap->admin};
+    _Static_assert(sizeof p.user_id == sizeof ap->user_id, "principal sizes");
+    _Static_assert(sizeof p.username == sizeof ap->username, "principal sizes");
+    memcpy(p.user_id, ap->user_id, sizeof p.user_id);
+    memcpy(p.username, ap->username, sizeof p.username);
+    http_req_set_principal(r, &p);
     next(r);
-}
-
-static int copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (!src || n >= cap)
-        return -1;
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
-int auth__token_lookup(store_tx *tx, auth__verified *v)
-{
-    store_token t;
-    int rc = store_token_get(tx, v->hash, &t);
-    if (rc == STORE_ENOTFOUND)
-        return 0;
-    if (rc < 0)
-        return rc;
-    if (t.kind != STORE_TOKEN_ACCESS || t.revoked || t.expires_at <= v->now)
-        return 0;
-    bson_t *u = NULL;
-    rc = store_user_get(tx, t.user_id, &u);
-    if (rc == STORE_ENOTFOUND)
-        return 0;
-    if (rc < 0)
-        return rc;
-    if (copy_str(v->p.user_id, sizeof v->p.user_id, t.user_id) == 0 &&
-        copy_str(v->p.username, sizeof v->p.username, json_doc_str(u, "username")) == 0 &&
-        copy_str(v->family, sizeof v->family, t.family) == 0) {
-        v->p.admin = auth__doc_bool(u, "admin");
-        v->expires_at = t.expires_at;
-        v->ok = true;
-    }
-    bson_destroy(u);
-    return 0;
 }
 
 static int bearer_run(store_tx *tx, http_job *hj)
@@ -95,7 +64,7 @@ void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *
     uint8_t hash[STORE_TOKEN_HASH];
     auth__token_hash(tok, len, hash);
     int64_t now = auth__now_ms();
-    http_principal p;
+    auth_principal p;
     if (auth__cache_get(&a->cache, hash, now, &p)) {
         admit(r, need, &p, next);
         return;

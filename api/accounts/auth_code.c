@@ -4,7 +4,7 @@
  */
 #include <openssl/crypto.h>
 
-#include "api/accounts/auth_int.h"
+#include "api/accounts/accounts_int.h"
 
 void auth__verdict_set(auth__verdict *v, int status, const char *code, const char *msg)
 {

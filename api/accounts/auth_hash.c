@@ -7,7 +7,7 @@
  * A slot freed on one loop may go to a request of another loop: uv_queue_work must be
  * called on the request's own loop, so the waiter is posted there (net_loop_post).
  */
-#include "api/accounts/auth_int.h"
+#include "api/accounts/accounts_int.h"
 
 static void start(auth__pw *p);
 

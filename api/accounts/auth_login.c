@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/accounts/acct_rules.h"
-#include "api/accounts/auth_int.h"
-#include "api/accounts/passwd.h"
+#include "ident/acct_rules.h"
+#include "api/accounts/accounts_int.h"
+#include "ident/passwd.h"
 
 typedef struct login_op {
     http_job j;

@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/accounts/acct_rules.h"
-#include "api/accounts/auth_int.h"
+#include "ident/acct_rules.h"
+#include "api/accounts/accounts_int.h"
 #include "api/devices/dev_int.h"
-#include "api/accounts/passwd.h"
+#include "ident/passwd.h"
 
 enum me_kind { ME_GET, ME_PATCH, ME_PASSWORD, ME_DELETE };
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "api/accounts/accounts_int.h"
 
 typedef struct refresh_op {
     http_job j;

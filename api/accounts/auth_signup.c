@@ -16,9 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/accounts/acct_rules.h"
-#include "api/accounts/auth_int.h"
-#include "api/accounts/passwd.h"
+#include "ident/acct_rules.h"
+#include "api/accounts/accounts_int.h"
+#include "ident/passwd.h"
 #include "notify/notify.h"
 
 typedef struct signup_op {

@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "api/accounts/acct_rules.h"
+#include "ident/acct_rules.h"
 
 Test(acct_rules, username_is_case_folded)
 {

@@ -2,7 +2,7 @@
  * expired. The integration test cannot wait 15 minutes for an expiry; this one sets it. */
 #include <criterion/criterion.h>
 
-#include "api/accounts/auth_int.h"
+#include "api/accounts/accounts_int.h"
 #include "store_util.h"
 
 static store *st;

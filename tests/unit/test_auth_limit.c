@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
 
 Test(auth_limit, lockout_starts_after_five_doubles_and_caps)
 {

@@ -3,7 +3,7 @@
 #include <openssl/sha.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
 
 Test(auth_token, b64url_rfc4648_vectors_without_padding)
 {

@@ -1,24 +1,22 @@
 /*
- * auth_int — private to http/auth*.c: the auth object, the pure helpers (tokens, codes,
- * lockout, per-IP limiter, token cache) and the request plumbing the handlers share.
+ * auth_int — the account core's inside, shared by ident/auth*.c and the REST side
+ * (api/accounts/accounts_int.h, its only other user): the auth object, the pure helpers
+ * (tokens, codes, lockout, per-IP limiter, token and account caches) and token storage.
  *
- * Files: auth.c (object, routes, shared replies), auth_token.c (token and code text,
+ * Files: auth.c (object, token pairs, documents), auth_token.c (token and code text,
  * hashes), auth_limit.c (lockout schedule, per-IP limiter), auth_cache.c (verified tokens),
- * auth_hash.c (Argon2 slots), auth_bearer.c (the authenticate hook), auth_signup.c
- * (sign-up, confirm), auth_login.c (login, refresh, logout), auth_reset.c (forgot, reset),
- * auth_me.c (/v1/me...), auth_admin.c (/v1/admin/users).
+ * auth_ucache.c (account views), auth_verify.c (token lookup, the check for MQTT users).
  */
-#ifndef IOT_HTTP_AUTH_INT_H
-#define IOT_HTTP_AUTH_INT_H
+#ifndef IOT_IDENT_AUTH_INT_H
+#define IOT_IDENT_AUTH_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/accounts/auth.h"
-#include "api/job.h"
-#include "api/json.h"
+#include "common/json.h"
+#include "ident/auth.h"
 #include "store/store_app.h"
 
 #define AUTH_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -101,10 +99,10 @@ typedef struct auth__cache {
 void auth__cache_init(auth__cache *c);
 void auth__cache_free(auth__cache *c);
 /* true and *@p when @hash is cached and fresh at @now. */
-bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, http_principal *p);
+bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, auth_principal *p);
 /* Caches a verified access token until min(@expires_at, @now + AUTH_CACHE_TTL_MS). */
 void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
-                     const http_principal *p, int64_t expires_at, int64_t now);
+                     const auth_principal *p, int64_t expires_at, int64_t now);
 void auth__cache_drop(auth__cache *c, const uint8_t hash[32]);
 void auth__cache_drop_family(auth__cache *c, const char *family);
 void auth__cache_drop_user(auth__cache *c, const char *user_id);
@@ -134,19 +132,9 @@ void auth__ucache_put(auth__ucache *c, const char *user_id, const bson_t *view, 
                       int64_t now);
 void auth__ucache_drop(auth__ucache *c, const char *user_id);
 
-/* ---- Argon2 slots (auth_hash.c) -------------------------------------------------------- */
+/* ---- Argon2 slots (the queue is run by api/accounts/auth_hash.c) ----------------------- */
 
 typedef struct auth__pw auth__pw;
-struct auth__pw {
-    http_work w;
-    net_msg msg;
-    auth__pw *next;
-    struct auth *a;
-    http_req *req;
-    net_loop *loop;
-    void (*work)(auth__pw *p);          /* pool thread: passwd_* */
-    void (*after)(auth__pw *p, int rc); /* request's loop; rc <0: the work did not run */
-};
 
 typedef struct auth__gate {
     pthread_mutex_t mu;
@@ -154,13 +142,6 @@ typedef struct auth__gate {
     unsigned waiting, max_wait;
     auth__pw *head, *tail;
 } auth__gate;
-
-/* Runs @work on the pool once one of max_hashes slots is free, then @after on r's loop.
- * <0 (nothing queued; answer 503) when max_wait requests already wait. */
-int auth__pw_submit(struct auth *a, auth__pw *p, http_req *r, void (*work)(auth__pw *p),
-                    void (*after)(auth__pw *p, int rc));
-
-/* ---- the object and shared replies (auth.c) -------------------------------------------- */
 
 /* ---- access-token verification (auth_bearer.c, auth_verify.c) --------------------------- */
 
@@ -170,7 +151,7 @@ typedef struct auth__verified {
     bool ok;                        /* out: a live access token of an existing user */
     int64_t expires_at;
     char family[STORE_ID_MAX + 1];
-    http_principal p;
+    auth_principal p;
 } auth__verified;
 
 /* Store thread: fills @v from the token and its user. 0 (see v->ok) or a store error. */
@@ -184,24 +165,7 @@ struct auth {
     auth__gate gate;
 };
 
-auth *auth__of(const http_req *r);
 int64_t auth__now_ms(void);
-
-/* What a store job decided, for the continuation: 0 = carry on, else an HTTP error. */
-typedef struct auth__verdict {
-    int status;
-    const char *code;
-    const char *msg;
-    int64_t retry_ms; /* > 0: a Retry-After header (seconds, rounded up) */
-} auth__verdict;
-
-void auth__verdict_set(auth__verdict *v, int status, const char *code, const char *msg);
-/* Answers a verdict (status != 0). */
-void auth__respond_verdict(http_req *r, const auth__verdict *v);
-void auth__respond_busy(http_req *r);
-void auth__respond_401(http_req *r, bool had_token);
-/* { access_token, refresh_token, token_type, expires_in } */
-void auth__respond_tokens(http_req *r, const char *access, const char *refresh, uint32_t ttl_s);
 
 /* Issues an access + refresh pair of @family for @user_id: texts out, hashes stored. */
 typedef struct auth__pair {
@@ -219,30 +183,8 @@ bool auth__doc_bool(const bson_t *d, const char *key);
 /* The public view: id, username, email, given_name, family_name, confirmed, admin,
  * created_at (never password, failed_logins, locked_until). */
 void auth__user_view(const bson_t *user, bson_t *out);
-/* Checks @code of (@user_id, @kind) in a job: a wrong one counts an attempt and the code
- * goes after AUTH_CODE_TRIES. 0, or a verdict; <0 for store failures. */
-#define AUTH_CODE_TRIES 5
-int auth__code_check(store_tx *tx, const char *user_id, int kind, const char *code, int64_t now,
-                     auth__verdict *v);
-/* Queues an e-mail with a fresh code of @kind for @user_id (stores its hash). */
-int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
-                    int64_t now);
 /* Secret copies: heap, wiped on free. */
 char *auth__secret_dup(const char *s);
 void auth__secret_free(char *s);
-
-/* Route handlers. */
-void auth__signup(http_req *r);
-void auth__confirm(http_req *r);
-void auth__login(http_req *r);
-void auth__refresh(http_req *r);
-void auth__logout(http_req *r);
-void auth__forgot(http_req *r);
-void auth__reset(http_req *r);
-void auth__me_get(http_req *r);
-void auth__me_patch(http_req *r);
-void auth__me_password(http_req *r);
-void auth__me_delete(http_req *r);
-void auth__admin_users(http_req *r);
 
 #endif

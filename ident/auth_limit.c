@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
 
 #define PROBE 16
 

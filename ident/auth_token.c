@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

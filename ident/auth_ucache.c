@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
 
 struct auth__uentry {
     auth__uentry *next;

@@ -2,7 +2,7 @@
  * passwd — Argon2id PHC strings (libargon2). Parameters follow OWASP's password storage
  * cheat sheet: m = 19 MiB, t = 2, p = 1, 16-byte salt, 32-byte hash.
  */
-#include "api/accounts/passwd.h"
+#include "ident/passwd.h"
 
 #include <argon2.h>
 #include <openssl/rand.h>

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
 
 struct auth__centry {
     auth__centry *next;
     uint8_t hash[32];
     char family[STORE_ID_MAX + 1];
-    http_principal p;
+    auth_principal p;
     int64_t until;
 };
 
@@ -63,7 +63,7 @@ static auth__centry **find(auth__cache *c, const uint8_t hash[32])
     return pp;
 }
 
-bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, http_principal *p)
+bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, auth_principal *p)
 {
     bool hit = false;
     pthread_mutex_lock(&c->mu);
@@ -87,7 +87,7 @@ static bool expired(const auth__centry *e, const void *arg)
 }
 
 void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
-                     const http_principal *p, int64_t expires_at, int64_t now)
+                     const auth_principal *p, int64_t expires_at, int64_t now)
 {
     int64_t until = now + AUTH_CACHE_TTL_MS < expires_at ? now + AUTH_CACHE_TTL_MS : expires_at;
     if (until <= now || strlen(family) > STORE_ID_MAX)

@@ -2,7 +2,7 @@
  * acct_rules — account field rules. Usernames are case-folded so "Alice" and "alice" are
  * one account; e-mail domains are case-insensitive [RFC 5321 2.4], local parts are kept.
  */
-#include "api/accounts/acct_rules.h"
+#include "ident/acct_rules.h"
 
 #include <stdbool.h>
 #include <string.h>

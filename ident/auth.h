@@ -1,6 +1,8 @@
 /**
- * http/auth — user accounts over REST: sign-up, confirmation, login, token refresh and
- * revocation, password reset, the caller's own account, and the admin user list.
+ * ident/auth — the account core: tokens, the verified-token and account-view caches,
+ * passwords (Argon2id, ident/passwd.h), one-time codes, the login limiter, and the access
+ * token check used by MQTT users. The REST side (sign-up, confirmation, login, refresh,
+ * logout, reset, /v1/me, /v1/admin/users and the bearer hook) is api/accounts/.
  *
  * User document (store_user_*; caller's fields): password (PHC Argon2id), given_name,
  * family_name, confirmed (bool), admin (bool), created_at (int64 ms), failed_logins
@@ -13,18 +15,27 @@
  * family. Verification is an in-memory cache lookup (process-wide, locked) that falls back
  * to the store.
  *
- * Threading: auth_new/auth_free/auth_add_routes on the main thread before/after the loops;
- * auth_authenticate is the http_opts.authenticate hook and runs on loops.
+ * Threading: auth_new/auth_free on the main thread before/after the loops;
+ * auth_verify_token on loops.
  */
-#ifndef IOT_HTTP_AUTH_H
-#define IOT_HTTP_AUTH_H
+#ifndef IOT_IDENT_AUTH_H
+#define IOT_IDENT_AUTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "http/http.h"
+#include "net/net.h"
 #include "store/store.h"
 
 typedef struct auth auth;
+
+/** A verified caller: the user behind an access token (the HTTP side copies it into an
+ *  auth_principal). */
+typedef struct auth_principal {
+    char user_id[65];
+    char username[257];
+    bool admin;
+} auth_principal;
 
 typedef struct auth_opts {
     store *st;
@@ -37,10 +48,6 @@ typedef struct auth_opts {
 
 auth *auth_new(const auth_opts *o);
 void auth_free(auth *a);
-/** Adds /v1/auth/..., /v1/me..., /v1/admin/users. 0 or <0. */
-int auth_add_routes(auth *a, http_server *s);
-/** The http_opts.authenticate hook (the request's app must be an api with .auth set). */
-void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *r));
 
 /** Verifies access token @tok (@len bytes) for a caller outside HTTP (MQTT users): calls
  *  @done(arg, ok, p) exactly once — at once when the token cache answers or the token is
@@ -48,6 +55,6 @@ void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *
  *  the call only. Any thread with a loop; @l NULL only for the synchronous cases (a miss
  *  then answers not ok). */
 void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
-                       void (*done)(void *arg, bool ok, const http_principal *p), void *arg);
+                       void (*done)(void *arg, bool ok, const auth_principal *p), void *arg);
 
 #endif

@@ -6,14 +6,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/accounts/auth_int.h"
+#include "ident/auth_int.h"
+
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (!src || n >= cap)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int auth__token_lookup(store_tx *tx, auth__verified *v)
+{
+    store_token t;
+    int rc = store_token_get(tx, v->hash, &t);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (t.kind != STORE_TOKEN_ACCESS || t.revoked || t.expires_at <= v->now)
+        return 0;
+    bson_t *u = NULL;
+    rc = store_user_get(tx, t.user_id, &u);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (copy_str(v->p.user_id, sizeof v->p.user_id, t.user_id) == 0 &&
+        copy_str(v->p.username, sizeof v->p.username, json_doc_str(u, "username")) == 0 &&
+        copy_str(v->family, sizeof v->family, t.family) == 0) {
+        v->p.admin = auth__doc_bool(u, "admin");
+        v->expires_at = t.expires_at;
+        v->ok = true;
+    }
+    bson_destroy(u);
+    return 0;
+}
 
 typedef struct verify_job {
     store_job sj;
     net_msg msg;
     auth *a;
     net_loop *l;
-    void (*done)(void *arg, bool ok, const http_principal *p);
+    void (*done)(void *arg, bool ok, const auth_principal *p);
     void *arg;
     auth__verified v;
 } verify_job;
@@ -42,7 +78,7 @@ static void verify_done(store_job *sj)
 }
 
 void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
-                       void (*done)(void *arg, bool ok, const http_principal *p), void *arg)
+                       void (*done)(void *arg, bool ok, const auth_principal *p), void *arg)
 {
     if (!tok || !auth__token_ok(tok, len)) {
         done(arg, false, NULL);
@@ -51,7 +87,7 @@ void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
     uint8_t hash[STORE_TOKEN_HASH];
     auth__token_hash(tok, len, hash);
     int64_t now = auth__now_ms();
-    http_principal p;
+    auth_principal p;
     if (auth__cache_get(&a->cache, hash, now, &p)) {
         done(arg, true, &p);
         return;
