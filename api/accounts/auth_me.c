@@ -18,7 +18,7 @@
 
 #include "ident/acct_rules.h"
 #include "api/accounts/accounts_int.h"
-#include "api/devices/dev_int.h"
+#include "api/devices/devices.h"
 #include "ident/passwd.h"
 
 enum me_kind { ME_GET, ME_PATCH, ME_PASSWORD, ME_DELETE };

@@ -25,6 +25,7 @@
 
 #include "ca/ca.h"
 #include "api/api.h"
+#include "api/devices/devices.h"
 #include "api/job.h"
 #include "api/json.h"
 #include "store/store_app.h"
@@ -98,33 +99,6 @@ int dev__find_id(store_tx *tx, const char *owner_id, const char *key, char out[S
 void dev__doc_with_cert(const bson_t *doc, const char *serial, int64_t not_after, bson_t *out);
 /* Answers 201/200 with @doc as JSON and wipes the encoded text (it may hold a key). */
 void dev__respond_secret_json(http_req *r, int status, const bson_t *doc);
-
-/* ---- revocation effects (dev_fx.c) -------------------------------------------------------- */
-
-/* What a job revoked or deleted, applied on the loop after the commit. */
-typedef struct dev__fx {
-    char (*serials)[CA_SERIAL_HEX + 1];
-    size_t n_serials, cap_serials;
-    char (*ids)[STORE_ID_MAX + 1]; /* devices whose live MQTT sessions end */
-    size_t n_ids, cap_ids;
-    bool deleted; /* the ids are gone: drop them from the device directory */
-    char *crl;    /* the CRL as of this job's transaction (NULL: unchanged / no CA) */
-    uint64_t crl_number;
-} dev__fx;
-
-/* Store thread: revokes every unrevoked certificate of @device_id with @reason, except
- * @keep_serial (may be NULL), and records the serials and the id in @fx. */
-int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
-                       int reason, int64_t now);
-/* Store thread: revokes and deletes every device of @owner_id and deletes the owner's own
- * types (account deletion). */
-int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64_t now);
-/* Store thread: when @fx revoked something and the api has a CA, signs the CRL as of this
- * transaction into fx->crl. */
-int dev__fx_crl(store_tx *tx, api *a, dev__fx *fx, int64_t now);
-/* Request's loop, after the commit: revset, device directory, live sessions, CRL. */
-void dev__fx_apply(api *a, dev__fx *fx);
-void dev__fx_free(dev__fx *fx);
 
 /* The CRL holder (api.crl). */
 struct api_crl {

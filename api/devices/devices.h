@@ -53,6 +53,8 @@
 #define IOT_HTTP_DEVICES_H
 
 #include "api/api.h"
+#include "ca/ca.h"
+#include "store/store_app.h"
 
 /** Builds the first CRL from the store (store_sync) and sets a->crl; call after a->ca,
  *  a->st are set. 0 or <0 with a log line. With a->ca NULL it only sets up an empty
@@ -60,5 +62,34 @@
 int devices_init(api *a);
 void devices_free(api *a);
 int devices_add_routes(http_server *s);
+
+/* ---- revocation effects (dev_fx.c) -------------------------------------------------------- *
+ * The one part of the devices domain another domain uses: account deletion
+ * (api/accounts/auth_me.c) unregisters the owner's devices the same way DELETE does. */
+
+/* What a job revoked or deleted, applied on the loop after the commit. */
+typedef struct dev__fx {
+    char (*serials)[CA_SERIAL_HEX + 1];
+    size_t n_serials, cap_serials;
+    char (*ids)[STORE_ID_MAX + 1]; /* devices whose live MQTT sessions end */
+    size_t n_ids, cap_ids;
+    bool deleted; /* the ids are gone: drop them from the device directory */
+    char *crl;    /* the CRL as of this job's transaction (NULL: unchanged / no CA) */
+    uint64_t crl_number;
+} dev__fx;
+
+/* Store thread: revokes every unrevoked certificate of @device_id with @reason, except
+ * @keep_serial (may be NULL), and records the serials and the id in @fx. */
+int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
+                       int reason, int64_t now);
+/* Store thread: revokes and deletes every device of @owner_id and deletes the owner's own
+ * types (account deletion). */
+int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64_t now);
+/* Store thread: when @fx revoked something and the api has a CA, signs the CRL as of this
+ * transaction into fx->crl. */
+int dev__fx_crl(store_tx *tx, api *a, dev__fx *fx, int64_t now);
+/* Request's loop, after the commit: revset, device directory, live sessions, CRL. */
+void dev__fx_apply(api *a, dev__fx *fx);
+void dev__fx_free(dev__fx *fx);
 
 #endif
