@@ -72,7 +72,7 @@ cmdq *cmdq_new(store *st, ctl *c, const cmdq_opts *o)
     if (!q->o.sweep_ms)
         q->o.sweep_ms = 1000;
     atomic_init(&q->sweeping, false);
-    if (ctl_add_presence_listener(c, cmdq__on_presence, q) < 0) {
+    if (dev_events_subscribe(ctl_events(c), DEV_EV_CONNECTED, cmdq__on_connected, q) < 0) {
         free(q);
         return NULL;
     }

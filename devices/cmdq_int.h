@@ -36,8 +36,7 @@ void *cmdq__zalloc(size_t size);
 bool cmdq__closing(const cmdq *q, net_loop *l);
 /* Closes loop @l's delayed kicks (cmdq_loop_fini). */
 void cmdq__later_close(cmdq *q, net_loop *l);
-/* The presence listener (ctl_add_presence_listener): a connect kicks a round. */
-void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
-                       const char *reason);
+/* The DEV_EV_CONNECTED subscriber (devices/events.h): a connect kicks a round. */
+void cmdq__on_connected(void *arg, const dev_event *e);
 
 #endif

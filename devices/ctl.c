@@ -31,8 +31,9 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
     ctl__ticket k, g[CTL_GRANTS_MAX];
     unsigned loop = 0;
     uint64_t seq = 0;
-    if (c->o.on_message)
-        c->o.on_message(c->o.on_message_arg, l, dev, api, p, n);
+    dev_event e = {
+        .kind = DEV_EV_MESSAGE, .loop = l, .dev = dev, .api = api, .payload = p, .len = n};
+    dev_events_publish(&c->ev, &e);
     ctl__answer_parse(p, n, &a);
     bool ours = a.has_rid && ctl__rid_decode(a.rid, strlen(a.rid), &loop, &seq) == 0;
     ctl__shard *sh;
@@ -71,8 +72,12 @@ static void on_presence(void *arg, net_loop *l, const char *dev, bool online, in
     }
     ctl__table_unlock(sh);
     ctl__post_grants(c, l, g, ng);
-    for (size_t i = 0; i < c->n_presence; i++)
-        c->presence[i].fn(c->presence[i].arg, l, dev, online, at_ms, reason);
+    dev_event e = {.kind = online ? DEV_EV_CONNECTED : DEV_EV_DISCONNECTED,
+                   .loop = l,
+                   .dev = dev,
+                   .at_ms = at_ms,
+                   .reason = reason};
+    dev_events_publish(&c->ev, &e);
 }
 
 ctl *ctl_new(broker *b, const ctl_opts *o)
@@ -92,6 +97,7 @@ ctl *ctl_new(broker *b, const ctl_opts *o)
     if (!c->o.max_timeout_ms)
         c->o.max_timeout_ms = 30000;
     ctl__table_init(&c->t, c->o.max_inflight, c->o.max_queued);
+    dev_events_init(&c->ev);
     c->tap.on_device_publish = on_device_publish;
     c->tap.on_presence = on_presence;
     c->tap.arg = c;
@@ -107,24 +113,7 @@ void ctl_free(ctl *c)
     free(c);
 }
 
-void ctl_set_on_message(ctl *c,
-                        void (*fn)(void *arg, net_loop *l, const char *dev, const char *api,
-                                   const uint8_t *p, size_t n),
-                        void *arg)
-{
-    c->o.on_message = fn;
-    c->o.on_message_arg = arg;
-}
-
-int ctl_add_presence_listener(ctl *c, ctl_presence_fn fn, void *arg)
-{
-    if (c->n_presence == CTL_PRESENCE_MAX)
-        return -1;
-    c->presence[c->n_presence].fn = fn;
-    c->presence[c->n_presence].arg = arg;
-    c->n_presence++;
-    return 0;
-}
+dev_events *ctl_events(ctl *c) { return &c->ev; }
 
 const broker_tap *ctl_tap(ctl *c) { return &c->tap; }
 

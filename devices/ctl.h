@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
+#include "devices/events.h"
 
 typedef struct ctl ctl;
 
@@ -38,12 +39,6 @@ typedef struct ctl_opts {
     uint32_t max_queued;      /* per device, waiting behind the window; default 64 */
     uint32_t legacy_grace_ms; /* default 2000 */
     uint32_t max_timeout_ms;  /* cap of a call's timeout; default 30000 */
-    /* Every accepted device message under "server/{dev}/" (answers included), on the
-     * device's loop, before matching: e.g. trigger_notification for the notifier. NULL:
-     * none. @p is valid during the call only. */
-    void (*on_message)(void *arg, net_loop *l, const char *dev, const char *api, const uint8_t *p,
-                       size_t n);
-    void *on_message_arg;
 } ctl_opts;
 
 /** @b: where requests are published (broker_publish) and whose tap feeds ctl (the caller
@@ -51,22 +46,9 @@ typedef struct ctl_opts {
 ctl *ctl_new(broker *b, const ctl_opts *o);
 void ctl_free(ctl *c);
 const broker_tap *ctl_tap(ctl *c);
-/** Sets ctl_opts.on_message after ctl_new (its consumer may be made later); main thread,
- *  before the loops run. */
-void ctl_set_on_message(ctl *c,
-                        void (*fn)(void *arg, net_loop *l, const char *dev, const char *api,
-                                   const uint8_t *p, size_t n),
-                        void *arg);
-
-/** A presence listener: @dev connected (@online) or disconnected at @at_ms (wall clock), on
- *  the device's loop @l, after ctl's own table took the change (so ctl_presence and
- *  ctl_call_start already see it). Must not block. */
-typedef void (*ctl_presence_fn)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
-                                const char *reason);
-#define CTL_PRESENCE_MAX 4 /* listeners at most */
-/** Adds a presence listener (queued commands, history, ...), called in the order added.
- *  Main thread, before the loops run. 0, or -1 when CTL_PRESENCE_MAX are set. */
-int ctl_add_presence_listener(ctl *c, ctl_presence_fn fn, void *arg);
+/** The device-event bus ctl publishes presence and device messages to, from its tap
+ *  (devices/events.h); subscribe on the main thread before the loops run. */
+dev_events *ctl_events(ctl *c);
 
 /** How a call ended. Pointers are valid during the callback only. */
 typedef struct ctl_reply {

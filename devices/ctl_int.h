@@ -131,11 +131,7 @@ struct ctl {
     broker_tap tap;
     ctl__table t;
     ctl__loop *loops[CTL_MAX_LOOPS]; /* each written and read by its own loop only */
-    struct {
-        ctl_presence_fn fn;
-        void *arg;
-    } presence[CTL_PRESENCE_MAX]; /* set before the loops run, read-only after */
-    size_t n_presence;
+    dev_events ev;                   /* the device-event bus ctl publishes to (devices/events.h) */
     _Atomic unsigned long long calls, answered, timeouts, offline, busy, malformed, device_errors,
         late_dropped;
 };

@@ -150,13 +150,10 @@ void cmdq_kick(cmdq *q, net_loop *l, const char *dev)
     store_submit(q->st, &r->sj);
 }
 
-void cmdq__on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
-                       const char *reason)
+void cmdq__on_connected(void *arg, const dev_event *e)
 {
-    (void)at_ms;
-    (void)reason;
-    if (online)
-        cmdq_kick(arg, l, dev);
+    if (e->kind == DEV_EV_CONNECTED)
+        cmdq_kick(arg, e->loop, e->dev);
 }
 
 /* ---- outcome (a job of its own) -------------------------------------------------------- */

@@ -255,6 +255,12 @@ void devlog_presence(void *arg, net_loop *l, const char *dev, bool online, int64
     store_submit(d->st, &j->sj);
 }
 
+void devlog_on_event(void *arg, const dev_event *e)
+{
+    if (e->kind & DEV_EV_PRESENCE)
+        devlog_presence(arg, e->loop, e->dev, e->kind == DEV_EV_CONNECTED, e->at_ms, e->reason);
+}
+
 void devlog_stats_get(devlog *d, devlog_stats *out)
 {
     out->recorded = atomic_load(&d->recorded);

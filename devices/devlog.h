@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/events.h"
 #include "net/net.h"
 #include "store/store.h"
 
@@ -59,10 +60,12 @@ typedef struct devlog_call_info {
  *  answer of trigger_notification(s) are not kept: a notification's text is stored nowhere. */
 void devlog_call(devlog *d, const devlog_call_info *c);
 /** Records a connect (@online) or a disconnect with @reason (may be NULL). Never blocks.
- *  Has the shape of ctl_presence_fn (@arg = the devlog; @l unused). The event of a device that
- *  no longer exists when the job runs (the purge that follows a delete) is not kept. */
+ *  (@arg = the devlog; @l unused). The event of a device that no longer exists when the job
+ *  runs (the purge that follows a delete) is not kept. */
 void devlog_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
                      const char *reason);
+/** The DEV_EV_PRESENCE subscriber (devices/events.h, @arg = the devlog): devlog_presence. */
+void devlog_on_event(void *arg, const dev_event *e);
 
 /** The outcome word of a ctl_reply status: "ok", "device_error", "bad_answer", "offline",
  *  "timeout", "busy", "canceled" (499: the client went away), else "internal". */
