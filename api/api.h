@@ -1,5 +1,5 @@
 /**
- * http/api — what REST handlers share: the object behind http_req_app(). Built by app/
+ * api/api — what REST handlers share: the object behind http_req_app(). Built by app/
  * main before the loops run, read-only afterwards (each member documents its own locking).
  */
 #ifndef IOT_HTTP_API_H

@@ -1,5 +1,5 @@
 /**
- * http/idem — the `Idempotency-Key` request header (docs/device-control.md): a client that
+ * api/idem — the `Idempotency-Key` request header (docs/device-control.md): a client that
  * retries a POST with the same key within 24 h gets the first answer again instead of a
  * second execution.
  *

@@ -1,5 +1,5 @@
 /**
- * http/job — running a handler's work off the loop: in a store transaction (http_job) or
+ * api/job — running a handler's work off the loop: in a store transaction (http_job) or
  * on the libuv thread pool (http_work), with the continuation back on the request's loop.
  *
  *   typedef struct { http_job j; char user_id[65]; bson_t *doc; } get_me_job;

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "api/admin/api_meta.h"
+#include "api/admin/admin.h"
 #include "api/devices/devices.h"
-#include "api/notifications/ntf.h"
+#include "api/notifications/notifications.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {

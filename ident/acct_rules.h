@@ -1,5 +1,5 @@
 /**
- * http/acct_rules — what a username, an e-mail address and a password must look like.
+ * ident/acct_rules — what a username, an e-mail address and a password must look like.
  * Pure functions, shared by the REST handlers and the `iotcloud user` CLI.
  */
 #ifndef IOT_HTTP_ACCT_RULES_H

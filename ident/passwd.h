@@ -1,5 +1,5 @@
 /**
- * http/passwd — Argon2id password hashes as PHC strings
+ * ident/passwd — Argon2id password hashes as PHC strings
  * ("$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>", OWASP parameters).
  *
  * BLOCKING (~20-50 ms, 19 MiB): call only on the thread pool or a CLI, never on a loop.

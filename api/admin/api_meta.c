@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "api/api.h"
-#include "api/admin/api_meta.h"
+#include "api/admin/admin.h"
 #include "api/job.h"
 
 extern const unsigned char iot_openapi_yaml[], iot_openapi_json[];

@@ -1,5 +1,5 @@
 /*
- * dev_cmd — private to http/dev_cmd*.c and the route table (dev_ca.c): REST calls on a
+ * dev_cmd — private to dev_cmd*.c and the route table (devices.c): REST calls on a
  * device, through ctl (devices/ctl.h). dev_cmd.c: the device named by {id} (owner-checked in
  * the device directory; a name needs one store job), the query (?timeout_ms,
  * ?wait_online_ms), one or several calls in parallel, and the answer. dev_cmd_alias.c:

@@ -1,13 +1,13 @@
 /*
- * dev_int — private to http/dev_*.c (and the account deletion in auth_me.c): the device
- * module's pure rules, the device and type views, and the revocation effects that a store
- * job gathers and the request's loop applies after the commit.
+ * dev_int — private to the api/devices files: the device module's pure rules, the device
+ * and type views, and the CRL holder (the revocation effects a store job gathers and the
+ * request's loop applies after the commit are in devices.h, for account deletion too).
  *
  * Files: dev_rules.c (pure validation, ids, secrets), dev_view.c (JSON views, query
  * parsing, shared replies), dev_fx.c (revocation inside a job, effects after the commit,
  * the CRL holder), dev_register.c (POST /v1/devices, rotation), dev_list.c (lists and
  * counts), dev_object.c (one device: get, patch, delete, secret), dev_types.c (device
- * types), dev_ca.c (CA certificate, CRL, route table, init/free), dev_activity.c (a
+ * types), devices.c (route table, init/free), dev_ca.c (CA certificate, CRL), dev_activity.c (a
  * device's history and connection events).
  *
  * Device document (store_device_*; the caller's fields): created_at (int64 ms),

@@ -1,5 +1,5 @@
 /**
- * http/devices — device identity over REST: registration (CSR or generated key),
+ * api/devices — device identity over REST: registration (CSR or generated key),
  * the owner's device list and objects, device secrets, certificate rotation, device types,
  * the CA certificate and CRL, and the admin device list.
  *

@@ -1,5 +1,5 @@
 /*
- * ntf_int — private to http/ntf_*.c: the handlers and the few helpers they share.
+ * ntf_int — private to the api/notifications files: the handlers and the few helpers they share.
  */
 #ifndef IOT_HTTP_NTF_INT_H
 #define IOT_HTTP_NTF_INT_H
@@ -9,7 +9,7 @@
 #include "api/api.h"
 #include "api/job.h"
 #include "api/json.h"
-#include "api/notifications/ntf.h"
+#include "api/notifications/notifications.h"
 #include "store/store_app.h"
 
 #define NTF_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))

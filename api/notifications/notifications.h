@@ -1,5 +1,5 @@
 /**
- * http/ntf — device notifications over REST (notify/devnotify.h, docs/notifications.md).
+ * api/notifications — device notifications over REST (notify/devnotify.h, docs/notifications.md).
  *
  * Routes (JSON; owner-checked: another user's device answers 404 like a missing one):
  *   GET  /v1/me/notification-recipients   user  {recipients: [...], always_allowed: [...]}

@@ -1,5 +1,5 @@
 /**
- * http/api_meta — GET /healthz (liveness), /readyz (the store commits a transaction),
+ * api/admin — GET /healthz (liveness), /readyz (the store commits a transaction),
  * /v1/openapi.json and /v1/openapi.yaml. Main thread, before the loops run.
  */
 #ifndef IOT_HTTP_API_META_H
