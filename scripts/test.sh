@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (Debian packages), builds and runs the whole test suite:
 #   1. -Wall -Wextra -Wshadow -Werror build, style checks (banned functions, clang-format, the
-#      layer map of includes), unit + integration tests (ctest)
+#      layer map of includes, names quoted in the docs), unit + integration tests (ctest)
 #   2. the same suite again under ASan + UBSan
 #   3. the integration tests again against a ThreadSanitizer build of the server
 #   4. every libFuzzer target: corpus replay (regression) + a short fuzzing run
@@ -17,6 +17,7 @@ section() { printf '\n==== %s ====\n' "$*"; }
 section "style"
 bash scripts/check-style.sh
 python3 scripts/check-layers.py
+python3 scripts/check-doc-names.py
 
 section "build (-Werror)"
 cmake -S . -B build/ci -DIOT_WERROR=ON >/dev/null

@@ -1,5 +1,6 @@
-"""The layout check CI runs (scripts/check-layers.py): the real tree passes, and small trees
-with one wrong include fail, naming the file and line."""
+"""The layout checks CI runs (scripts/check-layers.py, scripts/check-doc-names.py): the real
+tree passes, and small trees with one wrong include or one stale name fail, naming the
+file and line."""
 
 import os
 import shutil
@@ -10,6 +11,7 @@ import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAYERS = os.path.join(ROOT, "scripts", "check-layers.py")
+NAMES = os.path.join(ROOT, "scripts", "check-doc-names.py")
 
 
 def run(script, *args):
@@ -79,6 +81,47 @@ class LayerCheckTest(unittest.TestCase):
         rc, out = run(LAYERS, self.t.root)
         self.assertEqual(rc, 1, out)
         self.assertIn("shadow/shadow.c:1: folder shadow/", out)
+
+
+class DocNamesTest(unittest.TestCase):
+    def setUp(self):
+        self.t = Tree()
+        self.addCleanup(self.t.close)
+        self.t.put("net/loop.c", "void net_loop_post(void) {}\nenum { MC_WAIT_AUTH };\n")
+        self.t.put("devices/devlog.h", "struct devlog;\n")
+
+    def doc(self, text):
+        self.t.put("docs/architecture.md", text)
+        return run(NAMES, self.t.root, os.path.join(self.t.root, "docs", "architecture.md"))
+
+    def test_real_docs_pass(self):
+        docs = [os.path.join(ROOT, d) for d in ("docs/architecture.md", "docs/contributing.md",
+                                               "README.md")]
+        rc, out = run(NAMES, ROOT, *docs)
+        self.assertEqual(rc, 0, out)
+
+    def test_existing_names_pass(self):
+        rc, out = self.doc("`net/loop.c` wakes with `net_loop_post`, `MC_WAIT_AUTH`, "
+                           "`devices/devlog`, `devices/`, `loop.c`, `uv_async_send`, "
+                           "`http/1.1`, `application/json`, `max-inflight`.\n")
+        self.assertEqual(rc, 0, out)
+
+    def test_missing_doc_fails_cleanly(self):
+        rc, out = run(NAMES, self.t.root)  # the default docs do not exist in this tree
+        self.assertEqual(rc, 1, out)
+        self.assertIn("docs/contributing.md: missing", out)
+        self.assertNotIn("Traceback", out)
+
+    def test_moved_folder_fails(self):
+        rc, out = self.doc("one\n`ctl/` is gone\n")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("docs/architecture.md:2: path `ctl/`", out)
+
+    def test_renamed_function_fails(self):
+        rc, out = self.doc("`net_loop_wake` and `net_loop_post`\n")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("name `net_loop_wake`", out)
+        self.assertNotIn("net_loop_post`", out)
 
 
 if __name__ == "__main__":
