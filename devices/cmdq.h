@@ -3,8 +3,8 @@
  *
  * A queued command is a row of the store (store_command_*, store/store_app.h) in state
  * QUEUED. cmdq sends a device's QUEUED commands when it is online: right after one is
- * queued (cmdq_kick from the request's loop) and whenever the device connects (a ctl
- * presence listener, on the device's loop). Path of one delivery round:
+ * queued (cmdq_kick from the request's loop) and whenever the device connects (DEV_EV_CONNECTED
+ * on the device-event bus, on the device's loop). Path of one delivery round:
  *
  *   kick (a loop) → claim job (store thread: up to CMDQ_BATCH QUEUED commands of the
  *   device in creation order, not expired, each set to SENT in the same transaction, so
@@ -52,8 +52,8 @@ typedef struct cmdq_opts {
                           * (source "queue"); NULL: not recorded */
 } cmdq_opts;
 
-/** @st and @c must outlive it; registers a presence listener on @c (so call before the
- *  loops run). @o may be NULL. NULL when memory runs out. */
+/** @st and @c must outlive it; subscribes to @c's device-event bus (so call before
+ *  the loops run). @o may be NULL. NULL when memory runs out. */
 cmdq *cmdq_new(store *st, ctl *c, const cmdq_opts *o);
 /** After the loops stopped and the store closed (every job it submitted completed). */
 void cmdq_free(cmdq *q);
