@@ -1,5 +1,5 @@
 /*
- * cmdq_int — private to cmdq/: the whole (cmdq.c: options, expiry sweep, recovery, loop
+ * cmdq_int — private to the cmdq sources (devices/cmdq.c, deliver.c): the whole (cmdq.c: options, expiry sweep, recovery, loop
  * hooks) and delivery rounds (deliver.c).
  */
 #ifndef IOT_CMDQ_CMDQ_INT_H

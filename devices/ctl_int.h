@@ -1,5 +1,5 @@
 /*
- * ctl_int — private to the ctl/ sources and its unit tests.
+ * ctl_int — private to the ctl sources (devices/ctl*.c) and their unit tests.
  *
  * Files: ctl_rid.c (rid text, pure), ctl_answer.c (an answer's classification, pure),
  * ctl_dev.c (the shared device table: presence, window, queue, legacy matching; one mutex
