@@ -1,6 +1,6 @@
 /*
- * cmdq_int — private to the cmdq sources (devices/cmdq.c, deliver.c): the whole (cmdq.c: options, expiry sweep, recovery, loop
- * hooks) and delivery rounds (deliver.c).
+ * cmdq_int — private to the cmdq sources of devices/: the whole (cmdq.c: options, expiry
+ * sweep, recovery, loop hooks) and delivery rounds (deliver.c).
  */
 #ifndef IOT_CMDQ_CMDQ_INT_H
 #define IOT_CMDQ_CMDQ_INT_H
