@@ -9,6 +9,7 @@
 
 #include "http/http.h"
 #include "store/store.h"
+#include "api/quota.h"
 
 struct auth;
 struct notify;
@@ -39,6 +40,9 @@ typedef struct api {
     /* broker_purge_client (broker/broker.h), set by app/main; NULL: nothing to purge. A
      * pointer so http/ needs no link-time dependency on broker/. */
     void (*purge)(struct broker *br, const char *client_id);
+    /* mqtt_auth_secret_rotated (ident/mqtt_auth.h), set by app/main; NULL: nothing to
+     * close. Called after a new device secret is committed. */
+    void (*secret_rotated)(struct broker *br, const char *device_id);
     struct api_crl *crl;  /* the current CRL (api/devices/devices.h); owned by the devices module */
     struct ctl *ctl;      /* device control (devices/ctl.h); NULL: command routes answer 503 */
     struct cmdq *cq;      /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
@@ -48,6 +52,7 @@ typedef struct api {
                            * not recorded */
     api_mqtt_info mqtt;
     uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
+    http_quota quota;   /* per-user quotas (api/quota.h) */
 } api;
 
 /** The api of a request (http_req_app). */

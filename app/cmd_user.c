@@ -201,7 +201,8 @@ static int check_fields(const user_args *a, new_user *u, const char *pw)
 {
     const char *why = NULL;
     char email[ACCT_EMAIL_MAX + 64];
-    if (acct_username_norm(a->name, u->username, sizeof u->username, &why) < 0)
+    if (acct_username_norm(a->name, u->username, sizeof u->username, &why) < 0 ||
+        acct_username_reserved(u->username, &why) < 0)
         return refuse("username", why);
     if (a->email)
         snprintf(email, sizeof email, "%s", a->email);

@@ -78,6 +78,10 @@ static const config_key keys[] = {
      "lifetime of refresh tokens"},
     {"code-ttl", KIND_U32, F(code_ttl_s), 1, 86400, "SECONDS",
      "lifetime of confirmation and reset codes"},
+    {"mqtt-auth-max-fail", KIND_U32, F(mqtt_auth_max_fail), 1, 1000000, "N",
+     "failed MQTT authentications per client address and window (then CONNACK 0x05)"},
+    {"mqtt-auth-fail-window", KIND_U32, F(mqtt_auth_fail_window_s), 1, 86400, "SECONDS",
+     "window of mqtt-auth-max-fail"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
      "validity of issued device certificates"},
     {"device-max-inflight", KIND_U32, F(device_max_inflight), 1, 1024, "N",
@@ -110,6 +114,16 @@ static const config_key keys[] = {
      "device notifications allowed per device per minute"},
     {"notify-burst", KIND_U32, F(notify_burst), 1, 100000, "N",
      "device notifications a device may send at once"},
+    {"max-devices-per-user", KIND_U32, F(quota_devices), 1, 10000000, "N",
+     "devices one user may register (beyond: 429 quota_exceeded)"},
+    {"max-device-types-per-user", KIND_U32, F(quota_device_types), 1, 1000000, "N",
+     "device types one user may create (beyond: 429 quota_exceeded)"},
+    {"max-recipients-per-user", KIND_U32, F(quota_recipients), 1, 100000, "N",
+     "notification recipients in one user's allow-list (beyond: 429)"},
+    {"max-sessions-per-user", KIND_U32, F(quota_sessions), 1, 10000000, "N",
+     "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
+    {"max-queued-per-user", KIND_U32, F(quota_queued), 1, 100000000, "N",
+     "messages queued for a user's offline persistent sessions, all summed"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -139,6 +153,8 @@ void config_defaults(iot_config *c)
     c->http_max_conns_ip = 256;
     c->access_token_ttl_s = 900;
     c->refresh_token_ttl_s = 2592000;
+    c->mqtt_auth_max_fail = 20;
+    c->mqtt_auth_fail_window_s = 300;
     c->code_ttl_s = 900;
     c->device_cert_days = 365;
     c->device_max_inflight = 16;
@@ -150,6 +166,11 @@ void config_defaults(iot_config *c)
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;
     c->notify_burst = 5;
+    c->quota_devices = 1000;
+    c->quota_device_types = 100;
+    c->quota_recipients = 50;
+    c->quota_sessions = 2000;
+    c->quota_queued = 100000;
 }
 
 static const config_key *find_key(const char *name)
@@ -349,11 +370,17 @@ static void format_default(const iot_config *d, const config_key *k, char *buf, 
         snprintf(buf, n, "%s", b ? "true" : "false");
         return;
     }
-    case KIND_LISTEN: {
-        char a[300], b[300];
-        format_listen(&d->listen[0], a, sizeof a);
-        format_listen(&d->listen[1], b, sizeof b);
-        snprintf(buf, n, "%s %s", a, b);
+    case KIND_LISTEN: { /* every default listener, not just the first ones */
+        size_t o = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < d->n_listen && o < n; i++) {
+            char one[300];
+            format_listen(&d->listen[i], one, sizeof one);
+            int w = snprintf(buf + o, n - o, "%s%s", i ? " " : "", one);
+            if (w < 0)
+                return;
+            o += (size_t)w;
+        }
         return;
     }
     }

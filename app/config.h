@@ -55,6 +55,9 @@ typedef struct iot_config {
     uint32_t access_token_ttl_s;  /* "access-token-ttl" seconds, default 900 */
     uint32_t refresh_token_ttl_s; /* "refresh-token-ttl" seconds, default 2592000 */
     uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
+    /* MQTT authentication */
+    uint32_t mqtt_auth_max_fail;      /* "mqtt-auth-max-fail", default 20 */
+    uint32_t mqtt_auth_fail_window_s; /* "mqtt-auth-fail-window" seconds, default 300 */
     /* device identity */
     uint32_t device_cert_days;           /* "device-cert-days", default 365 */
     uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */
@@ -76,6 +79,12 @@ typedef struct iot_config {
     /* device notifications */
     uint32_t notify_rate;  /* "notify-rate": per device per minute, default 10 */
     uint32_t notify_burst; /* "notify-burst": per device, default 5 */
+    /* per-user quotas (docs/security.md) */
+    uint32_t quota_devices;      /* "max-devices-per-user", default 1000 */
+    uint32_t quota_device_types; /* "max-device-types-per-user", default 100 */
+    uint32_t quota_recipients;   /* "max-recipients-per-user", default 50 */
+    uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
+    uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

@@ -61,9 +61,16 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .access_ttl_s = cfg->access_token_ttl_s,
         .refresh_ttl_s = cfg->refresh_token_ttl_s,
         .code_ttl_s = cfg->code_ttl_s,
+        .mqtt_max_fail = cfg->mqtt_auth_max_fail,
+        .mqtt_fail_window_s = cfg->mqtt_auth_fail_window_s,
     };
     h->au = auth_new(&ao);
-    h->api = (api){.st = st, .auth = h->au, .nt = h->nt};
+    h->api = (api){.st = st,
+                   .auth = h->au,
+                   .nt = h->nt,
+                   .quota = {.devices = cfg->quota_devices,
+                             .device_types = cfg->quota_device_types,
+                             .recipients = cfg->quota_recipients}};
     http_opts ho = {
         .max_body_bytes = cfg->http_max_body,
         .idle_timeout_ms = cfg->http_idle_timeout_ms,

@@ -100,7 +100,13 @@ static void ident_close(app_ident *id)
     *id = (app_ident){0};
 }
 
-static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *hook)
+/* broker_opts.account_of: a device's persistent sessions count against its owner. */
+static bool device_account(void *arg, const char *dev_id, char out[BROKER_PRINCIPAL_ID_MAX + 1])
+{
+    return devdir_owner(arg, dev_id, out, BROKER_PRINCIPAL_ID_MAX + 1);
+}
+
+static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *hook, devdir *dd)
 {
     broker_opts o = {
         .allow_anonymous = cfg->allow_anonymous,
@@ -114,6 +120,10 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
         .st = st,
         .session_expiry_s = cfg->session_expiry_s,
         .auth = hook,
+        .max_sessions_per_user = cfg->quota_sessions,
+        .max_queued_per_user = cfg->quota_queued,
+        .account_of = device_account,
+        .account_arg = dd,
     };
     broker *br = broker_new(&o);
     char err[512];
@@ -254,10 +264,11 @@ static void log_stats(broker *br)
     log_info("iotcloud stopped: %llu connects, %llu messages in, %llu out, dropped %llu "
              "(queue full) + %llu (QoS 0, slow reader), %llu protocol errors, %llu sessions "
              "expired, %llu store errors; %llu connects refused, %llu publishes and %llu "
-             "subscriptions denied by policy, %llu sessions purged",
+             "subscriptions denied by policy, %llu sessions purged; per-user quotas: %llu "
+             "persistent sessions refused, %llu queued messages dropped",
              b.connects, b.msgs_in, b.msgs_out, b.dropped_queue_full, b.dropped_qos0_slow,
              b.protocol_errors, b.sessions_expired, b.store_errors, b.auth_refused,
-             b.denied_publish, b.denied_subscribe, b.purged);
+             b.denied_publish, b.denied_subscribe, b.purged, b.quota_sessions, b.quota_dropped);
 }
 
 static int run(const iot_config *cfg)
@@ -293,7 +304,7 @@ static int run(const iot_config *cfg)
         log_error("device identity: out of memory");
         goto out;
     }
-    br = make_broker(cfg, st, mqtt_auth_hook(ma));
+    br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
@@ -313,6 +324,9 @@ static int run(const iot_config *cfg)
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;
+    /* revoked credentials end the MQTT connections they opened (broker_close_principal) */
+    web.api.secret_rotated = mqtt_auth_secret_rotated;
+    auth_set_revoke_hook(web.au, mqtt_auth_user_revoked, br);
     web.api.ctl = dc;
     web.api.cq = cq;
     web.api.dl = dl;

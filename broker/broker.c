@@ -54,6 +54,7 @@ void broker_free(broker *br)
         mqtt_trie_free(br->subs);
     if (br->retained)
         mqtt_retain_free(br->retained);
+    quota__free_all(br); /* after every session that could point at an account */
     pthread_mutex_destroy(&br->reg_lock);
     pthread_mutex_destroy(&br->loops_lock);
     free(br);
@@ -73,6 +74,9 @@ void broker_stats_get(broker *br, broker_stats *out)
     out->denied_publish = atomic_load(&br->st.denied_publish);
     out->denied_subscribe = atomic_load(&br->st.denied_subscribe);
     out->purged = atomic_load(&br->st.purged);
+    out->quota_sessions = atomic_load(&br->st.quota_sessions);
+    out->quota_dropped = atomic_load(&br->st.quota_dropped);
+    out->cred_closed = atomic_load(&br->st.cred_closed);
 }
 
 bloop *bloop__new(broker *br, net_loop *nl)
@@ -116,6 +120,7 @@ void broker_loop_init(net_loop *l, void *b)
     flow__loop_init(lp);
     route__loop_init(lp);
     expiry__loop_init(lp);
+    creds__loop_init(lp);
     restore__adopt(lp);
     pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
@@ -132,6 +137,7 @@ void broker_loop_fini(net_loop *l, void *b)
     lp->stopped = true;
     persist__flush(lp);
     expiry__loop_fini(lp);
+    creds__loop_fini(lp);
     flow__loop_fini(lp);
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at

@@ -38,10 +38,18 @@ typedef struct broker broker;
 enum broker_who { BROKER_WHO_ANON = 0, BROKER_WHO_DEVICE = 1, BROKER_WHO_USER = 2 };
 
 #define BROKER_PRINCIPAL_ID_MAX 64
+#define BROKER_CRED_MAX         64
 
+/* The credential fields say what a live connection logged in with, so that revoking it
+ * closes the connection (broker_close_principal) and its expiry ends it. They belong to
+ * the connection only: a session is its principal's (who, id), whatever credential made
+ * it, and they are never persisted. */
 typedef struct broker_principal {
     enum broker_who who;
     char id[BROKER_PRINCIPAL_ID_MAX + 1]; /* "" for ANON */
+    char cred[BROKER_CRED_MAX + 1];       /* credential tag (a token family, "secret"); ""
+                                           * = none that can be revoked apart */
+    int64_t expires_ms;                   /* wall-clock ms the credential ends; 0 = never */
 } broker_principal;
 
 /** What the CONNECT presented. Pointers are valid during the connect() call only. */
@@ -103,6 +111,18 @@ typedef struct broker_opts {
     uint32_t session_expiry_s;   /* persistent sessions offline longer are purged; 0 = never */
     const broker_auth *auth;     /* NULL: allow_anonymous alone decides (tests, fuzzing);
                                   * the pointed-to struct must outlive the broker */
+    /* Per-user quotas (broker/quota.c, docs/security.md); 0 = no limit. A USER principal
+     * is its own account; a DEVICE's is what account_of says (its owner; NULL hook: devices
+     * are not accounted); ANON is never limited. */
+    uint32_t max_sessions_per_user; /* persistent sessions per account: a CONNECT that would
+                                     * create one more is refused with CONNACK 0x05 */
+    uint32_t max_queued_per_user;   /* messages queued for the account's offline persistent
+                                     * sessions, summed: beyond, the session's oldest queued
+                                     * message is dropped (the new one when it has none) */
+    /** Writes the account (owner user id) of device @dev_id into @out; false when it has
+     *  none. Any thread, fast, non-blocking (called once per persistent CONNECT). */
+    bool (*account_of)(void *arg, const char *dev_id, char out[BROKER_PRINCIPAL_ID_MAX + 1]);
+    void *account_arg;
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -119,12 +139,20 @@ typedef struct broker_stats {
     unsigned long long denied_publish;   /* PUBLISHes dropped by the topic policy */
     unsigned long long denied_subscribe; /* SUBSCRIBE filters refused (0x80) by the policy */
     unsigned long long purged;           /* sessions removed by broker_purge_client */
+    unsigned long long quota_sessions;   /* CONNECTs refused by max_sessions_per_user */
+    unsigned long long quota_dropped;    /* queued messages dropped by max_queued_per_user */
+    unsigned long long cred_closed;      /* connections closed as their credential was
+                                          * revoked or expired */
 } broker_stats;
 
 broker *broker_new(const broker_opts *o);
 /** Frees every session, subscription and retained message. No loop may run. */
 void broker_free(broker *b);
 void broker_stats_get(broker *b, broker_stats *out);
+
+/** Thread-safe: the persistent sessions and offline queued messages counted against
+ *  @account (a user id) for the per-user quotas; 0 and 0 for an unknown account. */
+void broker_quota_usage(broker *b, const char *account, uint32_t *sessions, uint32_t *queued);
 
 /** Loads persistent sessions, their queued and in-flight messages and the retained
  *  messages from o->st (purging sessions expired meanwhile). Main thread, after
@@ -139,6 +167,15 @@ int broker_restore(broker *b, char *err, size_t errlen);
  *  messages under "{id}", "{id}/...", "server/{id}" and "server/{id}/..." are deleted
  *  (memory and store). Nothing happens for an unknown id except the retained purge. */
 void broker_purge_client(broker *b, const char *client_id);
+
+/** Thread-safe (any thread; never blocks): closes, within a second, every live connection
+ *  that logged in as principal (@who, @id) with credential tag @cred (NULL: whatever its
+ *  credential), because that credential was revoked. No will is published (the client no
+ *  longer speaks for the principal) and the presence reason is "revoked". Sessions keep
+ *  their state: a persistent one stays for the client to resume once it authenticates
+ *  again; a clean one ends with its connection as always. A connection whose credential
+ *  has an expiry (broker_principal.expires_ms) is closed the same way when it passes. */
+void broker_close_principal(broker *b, enum broker_who who, const char *id, const char *cred);
 
 /* ---- in-process clients: the device-control path (broker_tap.c, inject.c) ---------------
  * The REST API reaches devices without a socket: it publishes requests into the router as

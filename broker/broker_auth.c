@@ -152,6 +152,8 @@ void broker_auth_done(broker_auth_ticket *t, uint8_t rc, const broker_principal 
         if (rc == MQTT_CONNACK_ACCEPTED) {
             c->who = *p;
             c->who.id[BROKER_PRINCIPAL_ID_MAX] = '\0';
+            c->who.cred[BROKER_CRED_MAX] = '\0';
+            creds__track(c); /* from now on a revocation reaches it (creds.c) */
             connect__proceed(c, t->id, t->id_len, t->clean, t->keepalive);
         } else {
             /* 3.2.2.3: only codes 1-5 exist; anything else is "not authorized" */

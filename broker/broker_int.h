@@ -34,6 +34,7 @@
 typedef struct bloop bloop;
 typedef struct session session;
 typedef struct mconn mconn;
+typedef struct qacct qacct;
 
 /* ---- messages (msg.c) ------------------------------------------------------------------ */
 
@@ -114,11 +115,15 @@ struct broker {
     size_t n_restored;
     const broker_tap *tap; /* in-process observer (broker_tap.c); NULL: none */
     bloop *inject_lp;      /* broker_publish without net (tests): a stand-alone loop */
+    qacct **acct;          /* account id -> quota counters (quota.c), under reg_lock */
+    size_t acct_cap, acct_n;
     struct {
         atomic_ullong msgs_in, msgs_out, dropped_queue_full, dropped_qos0_slow;
         atomic_ullong connects, protocol_errors;
         atomic_ullong store_errors, sessions_expired;
         atomic_ullong auth_refused, denied_publish, denied_subscribe, purged;
+        atomic_ullong quota_sessions, quota_dropped;
+        atomic_ullong cred_closed;
     } st;
 };
 
@@ -143,6 +148,9 @@ struct bloop {
     struct pjob *pj;         /* durable effects of this iteration (persist.c) */
     bool stopped;            /* loop_fini ran: durable effects are submitted at once */
     uv_timer_t expiry_timer; /* purges expired persistent sessions (expiry.c) */
+    mconn *creds;            /* connections with a revocable credential (creds.c) */
+    uv_timer_t cred_timer;   /* closes connections whose credential expired */
+    int64_t cred_due;        /* wall-clock ms cred_timer fires at; 0 = not armed */
 };
 
 bloop *bloop__new(broker *br, net_loop *nl);
@@ -206,6 +214,9 @@ struct session {
     uint32_t n_rx_qos2, cap_rx_qos2;
     broker_principal who; /* who created it; set before it is registered, then immutable
                            * (cold: kept apart from the delivery state above) */
+    qacct *acct;          /* the account paying for it (persistent only; quota.c), or NULL;
+                           * set before it is registered, then immutable */
+    uint32_t acct_q;      /* owner loop: queued messages counted in acct->queued */
     uint16_t id_len;
     char id[]; /* NUL-terminated client id */
 };
@@ -230,6 +241,29 @@ void registry__free_all(broker *br);
 /* Removes the sessions @pred selects; returns them in *@out (malloc'd, one reference
  * each, caller frees the array). */
 size_t registry__take(broker *br, bool (*pred)(session *s, void *arg), void *arg, session ***out);
+
+/* quota.c — per-user quotas: persistent sessions and offline queued messages per account */
+struct qacct {
+    uint32_t sessions;  /* persistent sessions registered; br->reg_lock */
+    atomic_uint queued; /* messages queued in its offline persistent sessions */
+    char id[BROKER_PRINCIPAL_ID_MAX + 1];
+};
+/* Any thread, no lock: the account of @p into @out; false when it has none (not limited). */
+bool quota__account_id(broker *br, const broker_principal *p,
+                       char out[BROKER_PRINCIPAL_ID_MAX + 1]);
+/* Under reg_lock: the entry of account @id, created when new; NULL when out of memory. */
+qacct *quota__acct(broker *br, const char *id);
+/* Under reg_lock: @a has max_sessions_per_user persistent sessions already. */
+bool quota__sessions_full(broker *br, const qacct *a);
+/* Under reg_lock (registry.c): @s entered (@added) or left the registry. */
+void quota__registered(session *s, bool added);
+/* Owner loop: brings @s's share of acct->queued up to date (after any queue change, and
+ * when a connection attaches or detaches). */
+void quota__queue_sync(session *s);
+/* Owner loop, before queueing one message: takes a place in the account's queue quota.
+ * True when taken or when @s is not limited; false when the account is full. */
+bool quota__queue_take(session *s);
+void quota__free_all(broker *br); /* broker_free */
 
 /* deliver.c — owner loop */
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
@@ -326,6 +360,8 @@ struct mconn {
     broker_auth_ticket *ticket; /* MC_WAIT_AUTH: the decision we wait for */
     broker_principal who;       /* authenticated principal (ANON until then) */
     bool tap_online;            /* on_presence(online) reported; offline still owed */
+    bool in_creds;              /* in lp->creds (creds.c) */
+    mconn *cprev, *cnext;
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t);
@@ -430,6 +466,22 @@ void restore__adopt(bloop *lp);
 /* expiry.c: per-loop sweep of persistent sessions offline longer than session_expiry. */
 void expiry__loop_init(bloop *lp);
 void expiry__loop_fini(bloop *lp);
+
+/* ---- credentials of live connections (creds.c) ---------------------------------------
+ * Owner loop only. A connection whose principal carries a credential tag or an expiry is
+ * tracked from its acceptance to the end of its transport. */
+void creds__track(mconn *c);
+void creds__untrack(mconn *c);
+/* True when @c logged in as (@who, @id) with credential @cred (NULL: any). Pure. */
+bool creds__matches(const broker_principal *p, enum broker_who who, const char *id,
+                    const char *cred);
+/* Closes @lp's connections matching (@who, @id, @cred); returns how many. */
+size_t creds__close_matching(bloop *lp, enum broker_who who, const char *id, const char *cred);
+/* Closes @lp's connections whose credential expired at @now (wall ms); returns how many,
+ * and the earliest expiry still ahead in *@next (0: none). */
+size_t creds__close_expired(bloop *lp, int64_t now, int64_t *next);
+void creds__loop_init(bloop *lp);
+void creds__loop_fini(bloop *lp);
 
 /* ---- in-process observer (broker_tap.c) ---------------------------------------------- */
 

@@ -255,6 +255,7 @@ void mconn__drained(mconn *c)
 
 void mconn__free(mconn *c)
 {
+    creds__untrack(c);
     bmsg__unref(c->will);
     free(c->in);
     free(c->held);
@@ -266,6 +267,7 @@ void mconn__closed(mconn *c, bool shutdown)
     c->transport_gone = true;
     c->state = MC_CLOSING;
     auth__cancel(c); /* a decision still to come finds nobody */
+    creds__untrack(c);
     flow__unblock(c);
     tap__offline(c, NULL);
     session *s = c->s;

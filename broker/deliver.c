@@ -6,7 +6,10 @@
  * written at once only when the queue is empty and (QoS 0, or an inflight slot is free);
  * otherwise it is queued, so nothing overtakes what was routed before it.
  * Bounds: inflight <= max_inflight, queue <= max_queued (oldest dropped, counted),
- * QoS 0 dropped while a slow reader has more than qos0_drop_bytes of output queued.
+ * QoS 0 dropped while a slow reader has more than qos0_drop_bytes of output queued, and
+ * the queues of one account's offline persistent sessions <= max_queued_per_user summed
+ * (quota.c: the session's own oldest message makes room, else the new one is dropped;
+ * both counted in quota_dropped).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +140,8 @@ static void forget(session *s, bmsg *m, uint8_t qos)
         persist__msg_del(session__owner(s), s, m->mid);
 }
 
-static void drop_oldest(session *s)
+/* Removes the oldest queued message; the caller counts why. */
+static void unqueue_oldest(session *s)
 {
     qitem *old = s->qhead;
     s->qhead = old->next;
@@ -148,7 +152,24 @@ static void drop_oldest(session *s)
     bmsg__unref(old->m);
     free(old);
     backlog_done(s);
+}
+
+static void drop_oldest(session *s)
+{
+    unqueue_oldest(s);
     BROKER_STAT_ADD(s->br, dropped_queue_full, 1);
+}
+
+/* The account's offline queues are full (max_queued_per_user): this session's oldest
+ * message makes room, as the per-session bound does; false when it has none to give, and
+ * the new message is dropped. */
+static bool make_room_quota(session *s)
+{
+    BROKER_STAT_ADD(s->br, quota_dropped, 1);
+    if (!s->qhead)
+        return false;
+    unqueue_oldest(s);
+    return true;
 }
 
 /* Adds @m at the tail of the queue. */
@@ -182,6 +203,11 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
     }
     while (s->qlen >= cap)
         drop_oldest(s);
+    if (!quota__queue_take(s) && !make_room_quota(s)) {
+        forget(s, m, qos);
+        backlog_done(s);
+        return;
+    }
     if (append(s, m, qos, retain) < 0) {
         forget(s, m, qos);
         backlog_done(s);
@@ -197,6 +223,7 @@ void session__detached(session *s)
     /* Offline, the queue is bounded by max_queued (oldest dropped), and nobody waits. */
     while (s->qlen > s->br->o.max_queued)
         drop_oldest(s);
+    quota__queue_sync(s); /* offline: its queue counts against its account */
     flow__relieve(s->br, s);
 }
 
@@ -219,6 +246,7 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
         backlog_done(s);
     } else {
         enqueue(s, m, qos, retain, c != NULL);
+        quota__queue_sync(s);
     }
     session__maybe_relieve(s);
 }

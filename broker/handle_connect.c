@@ -4,7 +4,8 @@
  * Order of checks (3.1.4): decode and validate [MQTT-3.1.4-1], protocol level, client
  * identifier rules, keepalive cap, authentication (broker_auth.c; the connection may
  * wait in MC_WAIT_AUTH for the hook), the will topic against the principal's policy,
- * a client id held by another principal's session (0x02), then the session: a clean session
+ * a client id held by another principal's session (0x02), the per-user quota of persistent
+ * sessions (0x05, quota.c), then the session: a clean session
  * (or a resumed one whose old state was clean) replaces any previous session with that
  * id [MQTT-3.1.2-6]; a persistent one is resumed, wherever it lives [MQTT-3.1.2-4]; a
  * connection already holding that id is closed first [MQTT-3.1.4-2].
@@ -35,9 +36,40 @@ static int make_will(mconn *c, const mqtt_connect *k)
     return c->will ? 0 : -1;
 }
 
+enum { ACCT_OK = 0, ACCT_NOMEM = -1, ACCT_FULL = -2 };
+
+/* Under reg_lock: the account a new persistent session of @c counts against (NULL: none,
+ * when @aid is empty), or ACCT_FULL at max_sessions_per_user, or ACCT_NOMEM. */
+static int take_account(mconn *c, const char *aid, qacct **out)
+{
+    *out = NULL;
+    if (!aid[0])
+        return ACCT_OK;
+    if (!(*out = quota__acct(c->br, aid)))
+        return ACCT_NOMEM;
+    return quota__sessions_full(c->br, *out) ? ACCT_FULL : ACCT_OK;
+}
+
+/* 3.1.1 has no quota code: 0x05 (not authorized) tells the client that retrying the same
+ * thing will not help, where 0x03 (unavailable) invites a retry loop; MQTT 5 will answer
+ * 0x97 (quota exceeded). */
+static void refuse_account(mconn *c, int rc)
+{
+    if (rc == ACCT_NOMEM) {
+        connect__refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
+        return;
+    }
+    BROKER_STAT_ADD(c->br, quota_sessions, 1);
+    connect__refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "persistent sessions per user quota reached");
+}
+
 static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
 {
     broker *br = c->br;
+    char aid[BROKER_PRINCIPAL_ID_MAX + 1] = "";
+    qacct *acct = NULL;
+    if (!clean && !quota__account_id(br, &c->who, aid))
+        aid[0] = '\0'; /* outside the lock: account_of reads the device directory */
     registry__lock(br);
     session *old = registry__find(br, id, id_len);
     if (old && !auth__same(&old->who, &c->who)) {
@@ -53,9 +85,18 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
         handover__claim(c->lp, old, c);
         return;
     }
+    /* From here a persistent CONNECT creates a session (any old one is clean). */
+    int arc = take_account(c, aid, &acct);
+    if (arc < 0) {
+        registry__unlock(br);
+        refuse_account(c, arc);
+        return;
+    }
     session *s = session__new(br, c->lp, id, id_len, clean);
-    if (s)
+    if (s) {
         s->who = c->who;
+        s->acct = acct;
+    }
     if (old)
         session__ref(old); /* before put() drops the registry's reference */
     if (!s || registry__put(br, s) < 0) {

@@ -68,8 +68,10 @@ int registry__put(broker *br, session *s)
     session *old = br->reg[i];
     br->reg[i] = session__ref(s);
     s->in_registry = true;
+    quota__registered(s, true);
     if (old) {
         old->in_registry = false;
+        quota__registered(old, false);
         session__unref(old);
     } else {
         br->reg_n++;
@@ -88,6 +90,7 @@ void registry__remove(broker *br, session *s)
     br->reg[i] = NULL;
     br->reg_n--;
     s->in_registry = false;
+    quota__registered(s, false);
     /* Backward-shift the following cluster so probing never stops at the hole. */
     for (size_t j = (i + 1) & mask; br->reg[j]; j = (j + 1) & mask) {
         session *t = br->reg[j];

@@ -152,12 +152,21 @@ static void free_ctx(rctx *x, bool keep_sessions)
     free(x->expired);
 }
 
+/* The per-user quota counters are rebuilt from what was restored: every session counts
+ * against its principal's account (over the limit or not: a lowered limit refuses new
+ * sessions and drops new messages, it does not delete what the store holds). */
 static void register_all(broker *br, rctx *x)
 {
-    registry__lock(br);
-    for (size_t i = 0; i < x->n; i++)
-        registry__put(br, x->v[i]);
-    registry__unlock(br);
+    for (size_t i = 0; i < x->n; i++) {
+        session *s = x->v[i];
+        char aid[BROKER_PRINCIPAL_ID_MAX + 1];
+        bool has = quota__account_id(br, &s->who, aid);
+        registry__lock(br);
+        s->acct = has ? quota__acct(br, aid) : NULL;
+        registry__put(br, s);
+        registry__unlock(br);
+        quota__queue_sync(s); /* offline: its queue counts */
+    }
     br->restored = x->v;
     br->n_restored = x->n;
 }

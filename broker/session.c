@@ -87,6 +87,7 @@ void session__destroy_state(session *s)
     s->rx_qos2 = NULL;
     s->n_rx_qos2 = s->cap_rx_qos2 = 0;
     s->dead = true;
+    quota__queue_sync(s); /* its queue no longer counts against its account */
     atomic_store(&s->online, false);
     flow__relieve(s->br, s);
 }

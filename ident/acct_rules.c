@@ -4,6 +4,8 @@
  */
 #include "ident/acct_rules.h"
 
+#include "ident/devdir.h"
+
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +32,15 @@ int acct_username_norm(const char *in, char *out, size_t cap, const char **why)
         out[i] = c;
     }
     out[n] = '\0';
+    return 0;
+}
+
+int acct_username_reserved(const char *norm, const char **why)
+{
+    if (norm && devdir_id_shaped(norm, strlen(norm))) {
+        *why = "is reserved: it has the shape of a device id ('d' and 24 hex digits)";
+        return -1;
+    }
     return 0;
 }
 

@@ -16,6 +16,10 @@
 /** Normalises a username into @out (lower-cased): 3..64 characters of [a-z0-9._-], first
  *  a letter or digit. 0, or <0 with a reason in @why (for a 400 message). */
 int acct_username_norm(const char *in, char *out, size_t cap, const char **why);
+/** A normalised username that no account may take: one with the shape of a device id
+ *  ("d" + 24 hex digits, ident/devdir.h), so that an MQTT username names either a device
+ *  or a user, never both. 0, or <0 with @why. */
+int acct_username_reserved(const char *norm, const char **why);
 /** Normalises an e-mail address into @out (domain lower-cased, local part kept): one '@',
  *  non-empty local part, a dot in the domain, no spaces or control characters, at most 254
  *  bytes. 0 or <0 with @why. */

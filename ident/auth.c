@@ -29,7 +29,17 @@ auth *auth_new(const auth_opts *o)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         a->o.max_hashes = n > 0 ? (unsigned)n : 1;
     }
+    if (!a->o.mqtt_max_fail)
+        a->o.mqtt_max_fail = AUTH_IP_MAX_FAIL;
+    if (!a->o.mqtt_fail_window_s)
+        a->o.mqtt_fail_window_s = AUTH_IP_WINDOW_MS / 1000;
     if (auth__iplim_init(&a->ip, AUTH_IP_MAX_FAIL, AUTH_IP_WINDOW_MS) < 0) {
+        free(a);
+        return NULL;
+    }
+    int64_t window_ms = (int64_t)a->o.mqtt_fail_window_s * 1000;
+    if (auth__iplim_init(&a->peer, a->o.mqtt_max_fail, window_ms) < 0) {
+        auth__iplim_free(&a->ip);
         free(a);
         return NULL;
     }
@@ -49,6 +59,7 @@ void auth_free(auth *a)
     auth__cache_free(&a->cache);
     auth__ucache_free(&a->users);
     auth__iplim_free(&a->ip);
+    auth__iplim_free(&a->peer);
     pthread_mutex_destroy(&a->gate.mu);
     free(a);
 }

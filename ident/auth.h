@@ -44,17 +44,43 @@ typedef struct auth_opts {
     uint32_t refresh_ttl_s; /* default 2592000 */
     uint32_t code_ttl_s;    /* default 900 */
     unsigned max_hashes;    /* concurrent Argon2 computations; default = cores */
+
+    uint32_t mqtt_max_fail;      /* failed MQTT authentications per IP and window; 0 = 20 */
+    uint32_t mqtt_fail_window_s; /* that window; 0 = 300 */
 } auth_opts;
 
 auth *auth_new(const auth_opts *o);
 void auth_free(auth *a);
 
+/** What a verified access token is, beyond whose it is. */
+typedef struct auth_token_info {
+    char family[65];    /* its family (logout and refresh reuse revoke a whole family) */
+    int64_t expires_at; /* wall-clock ms */
+} auth_token_info;
+
 /** Verifies access token @tok (@len bytes) for a caller outside HTTP (MQTT users): calls
- *  @done(arg, ok, p) exactly once — at once when the token cache answers or the token is
+ *  @done(arg, ok, p, ti) exactly once — at once when the token cache answers or the token is
  *  malformed, otherwise after a store lookup, on loop @l (posted there). @p is valid during
- *  the call only. Any thread with a loop; @l NULL only for the synchronous cases (a miss
- *  then answers not ok). */
+ *  the call only, like @ti. Any thread with a loop; @l NULL only for the synchronous cases (a
+ *  miss then answers not ok). */
 void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
-                       void (*done)(void *arg, bool ok, const auth_principal *p), void *arg);
+                       void (*done)(void *arg, bool ok, const auth_principal *p,
+                                    const auth_token_info *ti),
+                       void *arg);
+
+/** Who is told when access tokens stop being valid before their expiry, so that what they
+ *  opened outside HTTP (MQTT connections) ends too: @fn(arg, user_id, family) runs on the
+ *  loop of the request that revoked them, after the store commit, with @family NULL when
+ *  every token of the user went (password change or reset, account deleted). Must not
+ *  block. Main thread, before the loops run; @fn NULL: nobody. */
+void auth_set_revoke_hook(auth *a, void (*fn)(void *arg, const char *user_id, const char *family),
+                          void *arg);
+
+/** Per-IP limit of failed authentications outside HTTP (MQTT CONNECTs), apart from the
+ *  login limiter: true when @ip ("1.2.3.4", "::1") has had mqtt_max_fail failures in the
+ *  current window, with the ms until it may try again in *@retry_ms. Any thread. */
+bool auth_peer_limited(auth *a, const char *ip, int64_t *retry_ms);
+/** Counts a failed authentication from @ip. Any thread. */
+void auth_peer_failed(auth *a, const char *ip);
 
 #endif

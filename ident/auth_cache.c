@@ -4,6 +4,7 @@
  * most AUTH_CACHE_TTL_MS, which bounds how long a revocation made by another process goes
  * unseen. Revocations by this process drop entries at once.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct auth__centry {
     char family[STORE_ID_MAX + 1];
     auth_principal p;
     int64_t until;
+    int64_t expires_at; /* the token's own expiry */
 };
 
 void auth__cache_init(auth__cache *c)
@@ -65,12 +67,22 @@ static auth__centry **find(auth__cache *c, const uint8_t hash[32])
 
 bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, auth_principal *p)
 {
+    return auth__cache_get_info(c, hash, now, p, NULL);
+}
+
+bool auth__cache_get_info(auth__cache *c, const uint8_t hash[32], int64_t now, auth_principal *p,
+                          auth_token_info *ti)
+{
     bool hit = false;
     pthread_mutex_lock(&c->mu);
     auth__centry **pp = find(c, hash);
     auth__centry *e = *pp;
     if (e && e->until > now) {
         *p = e->p;
+        if (ti) {
+            snprintf(ti->family, sizeof ti->family, "%s", e->family);
+            ti->expires_at = e->expires_at;
+        }
         hit = true;
     } else if (e) {
         *pp = e->next;
@@ -86,13 +98,10 @@ static bool expired(const auth__centry *e, const void *arg)
     return e->until <= *(const int64_t *)arg;
 }
 
-void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
-                     const auth_principal *p, int64_t expires_at, int64_t now)
+/* Under the lock. */
+static void put_locked(auth__cache *c, const uint8_t hash[32], const char *family,
+                       const auth_principal *p, int64_t expires_at, int64_t now, int64_t until)
 {
-    int64_t until = now + AUTH_CACHE_TTL_MS < expires_at ? now + AUTH_CACHE_TTL_MS : expires_at;
-    if (until <= now || strlen(family) > STORE_ID_MAX)
-        return;
-    pthread_mutex_lock(&c->mu);
     auth__centry **pp = find(c, hash);
     if (!*pp && c->n >= AUTH_CACHE_MAX) {
         drop_if(c, expired, &now);
@@ -106,13 +115,46 @@ void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
         memcpy(e->family, family, strlen(family) + 1);
         e->p = *p;
         e->until = until;
+        e->expires_at = expires_at;
     }
+}
+
+static void put(auth__cache *c, const uint64_t *gen, const uint8_t hash[32], const char *family,
+                const auth_principal *p, int64_t expires_at, int64_t now)
+{
+    int64_t until = now + AUTH_CACHE_TTL_MS < expires_at ? now + AUTH_CACHE_TTL_MS : expires_at;
+    if (until <= now || strlen(family) > STORE_ID_MAX)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (!gen || *gen == c->gen)
+        put_locked(c, hash, family, p, expires_at, now, until);
     pthread_mutex_unlock(&c->mu);
+}
+
+void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
+                     const auth_principal *p, int64_t expires_at, int64_t now)
+{
+    put(c, NULL, hash, family, p, expires_at, now);
+}
+
+void auth__cache_put_gen(auth__cache *c, uint64_t gen, const uint8_t hash[32], const char *family,
+                         const auth_principal *p, int64_t expires_at, int64_t now)
+{
+    put(c, &gen, hash, family, p, expires_at, now);
+}
+
+uint64_t auth__cache_gen(auth__cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t g = c->gen;
+    pthread_mutex_unlock(&c->mu);
+    return g;
 }
 
 void auth__cache_drop(auth__cache *c, const uint8_t hash[32])
 {
     pthread_mutex_lock(&c->mu);
+    c->gen++;
     auth__centry **pp = find(c, hash);
     auth__centry *e = *pp;
     if (e) {
@@ -136,6 +178,7 @@ static bool of_user(const auth__centry *e, const void *arg)
 void auth__cache_drop_family(auth__cache *c, const char *family)
 {
     pthread_mutex_lock(&c->mu);
+    c->gen++;
     drop_if(c, of_family, family);
     pthread_mutex_unlock(&c->mu);
 }
@@ -143,6 +186,7 @@ void auth__cache_drop_family(auth__cache *c, const char *family)
 void auth__cache_drop_user(auth__cache *c, const char *user_id)
 {
     pthread_mutex_lock(&c->mu);
+    c->gen++;
     drop_if(c, of_user, user_id);
     pthread_mutex_unlock(&c->mu);
 }

@@ -5,7 +5,8 @@
  *
  * Files: auth.c (object, token pairs, documents), auth_token.c (token and code text,
  * hashes), auth_limit.c (lockout schedule, per-IP limiter), auth_cache.c (verified tokens),
- * auth_ucache.c (account views), auth_verify.c (token lookup, the check for MQTT users).
+ * auth_ucache.c (account views), auth_verify.c (token lookup, the check for MQTT users),
+ * auth_live.c (the revoke hook, the per-IP limit of failed MQTT authentications).
  */
 #ifndef IOT_IDENT_AUTH_INT_H
 #define IOT_IDENT_AUTH_INT_H
@@ -94,15 +95,25 @@ typedef struct auth__cache {
     pthread_mutex_t mu;
     auth__centry *b[AUTH_CACHE_BUCKETS];
     size_t n;
+    uint64_t gen; /* drops so far: a put from a lookup older than a drop is ignored */
 } auth__cache;
 
 void auth__cache_init(auth__cache *c);
 void auth__cache_free(auth__cache *c);
 /* true and *@p when @hash is cached and fresh at @now. */
 bool auth__cache_get(auth__cache *c, const uint8_t hash[32], int64_t now, auth_principal *p);
+/* The same, and the token's family and expiry in *@ti (may be NULL). */
+bool auth__cache_get_info(auth__cache *c, const uint8_t hash[32], int64_t now, auth_principal *p,
+                          auth_token_info *ti);
 /* Caches a verified access token until min(@expires_at, @now + AUTH_CACHE_TTL_MS). */
 void auth__cache_put(auth__cache *c, const uint8_t hash[32], const char *family,
                      const auth_principal *p, int64_t expires_at, int64_t now);
+/* The generation to pass to put_gen, read before the store lookup is submitted. */
+uint64_t auth__cache_gen(auth__cache *c);
+/* auth__cache_put, unless a drop happened since @gen: a lookup that read the store before a
+ * revocation committed must not cache the token after the revocation dropped it. */
+void auth__cache_put_gen(auth__cache *c, uint64_t gen, const uint8_t hash[32], const char *family,
+                         const auth_principal *p, int64_t expires_at, int64_t now);
 void auth__cache_drop(auth__cache *c, const uint8_t hash[32]);
 void auth__cache_drop_family(auth__cache *c, const char *family);
 void auth__cache_drop_user(auth__cache *c, const char *user_id);
@@ -148,6 +159,7 @@ typedef struct auth__gate {
 typedef struct auth__verified {
     uint8_t hash[STORE_TOKEN_HASH]; /* in: the token's SHA-256 */
     int64_t now;                    /* in */
+    uint64_t gen;                   /* in: auth__cache_gen before the lookup */
     bool ok;                        /* out: a live access token of an existing user */
     int64_t expires_at;
     char family[STORE_ID_MAX + 1];
@@ -163,8 +175,15 @@ struct auth {
     auth__ucache users;
     auth__iplim ip;
     auth__gate gate;
+    auth__iplim peer; /* failed MQTT authentications (auth_live.c) */
+    void (*revoked)(void *arg, const char *user_id, const char *family);
+    void *revoked_arg;
 };
 
+/* auth_live.c: tells the revoke hook (if any) that tokens of @user_id went: family
+ * @family, or all of them when NULL ("" : none, nothing is told). The request's loop,
+ * after the commit. */
+void auth__revoked(auth *a, const char *user_id, const char *family);
 int64_t auth__now_ms(void);
 
 /* Issues an access + refresh pair of @family for @user_id: texts out, hashes stored. */

@@ -3,6 +3,7 @@
  * the same cache and store lookup as the bearer hook, with the continuation posted back to
  * the caller's loop instead of a request's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,7 @@ typedef struct verify_job {
     net_msg msg;
     auth *a;
     net_loop *l;
-    void (*done)(void *arg, bool ok, const auth_principal *p);
+    void (*done)(void *arg, bool ok, const auth_principal *p, const auth_token_info *ti);
     void *arg;
     auth__verified v;
 } verify_job;
@@ -58,9 +59,12 @@ static void verify_back(net_loop *l, net_msg *m)
 {
     verify_job *j = AUTH_CONTAINER(m, verify_job, msg);
     bool ok = j->sj.rc == 0 && j->v.ok;
+    auth_token_info ti = {.expires_at = j->v.expires_at};
+    snprintf(ti.family, sizeof ti.family, "%s", j->v.family);
     if (ok)
-        auth__cache_put(&j->a->cache, j->v.hash, j->v.family, &j->v.p, j->v.expires_at, j->v.now);
-    j->done(j->arg, ok, ok ? &j->v.p : NULL);
+        auth__cache_put_gen(&j->a->cache, j->v.gen, j->v.hash, j->v.family, &j->v.p,
+                            j->v.expires_at, j->v.now);
+    j->done(j->arg, ok, ok ? &j->v.p : NULL, ok ? &ti : NULL);
     free(j);
 }
 
@@ -78,23 +82,26 @@ static void verify_done(store_job *sj)
 }
 
 void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
-                       void (*done)(void *arg, bool ok, const auth_principal *p), void *arg)
+                       void (*done)(void *arg, bool ok, const auth_principal *p,
+                                    const auth_token_info *ti),
+                       void *arg)
 {
     if (!tok || !auth__token_ok(tok, len)) {
-        done(arg, false, NULL);
+        done(arg, false, NULL, NULL);
         return;
     }
     uint8_t hash[STORE_TOKEN_HASH];
     auth__token_hash(tok, len, hash);
     int64_t now = auth__now_ms();
     auth_principal p;
-    if (auth__cache_get(&a->cache, hash, now, &p)) {
-        done(arg, true, &p);
+    auth_token_info ti;
+    if (auth__cache_get_info(&a->cache, hash, now, &p, &ti)) {
+        done(arg, true, &p, &ti);
         return;
     }
     verify_job *j = l && a->o.st ? calloc(1, sizeof *j) : NULL;
     if (!j) {
-        done(arg, false, NULL);
+        done(arg, false, NULL, NULL);
         return;
     }
     j->a = a;
@@ -102,6 +109,7 @@ void auth_verify_token(auth *a, net_loop *l, const char *tok, size_t len,
     j->done = done;
     j->arg = arg;
     j->v.now = now;
+    j->v.gen = auth__cache_gen(&a->cache);
     memcpy(j->v.hash, hash, sizeof hash);
     j->sj.run = verify_run;
     j->sj.done = verify_done;

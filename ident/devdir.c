@@ -182,6 +182,20 @@ bool devdir_owned_by(devdir *d, const uint8_t *id, size_t len, const char *owner
     return ok;
 }
 
+bool devdir_owner(devdir *d, const char *id, char *out, size_t cap)
+{
+    size_t len = id ? strlen(id) : 0;
+    if (len == 0 || len > STORE_ID_MAX || cap == 0)
+        return false;
+    pthread_rwlock_rdlock(&d->lock);
+    dev *e = *find(d, (const uint8_t *)id, len);
+    bool ok = e && strlen(e->owner) < cap;
+    if (ok)
+        memcpy(out, e->owner, strlen(e->owner) + 1);
+    pthread_rwlock_unlock(&d->lock);
+    return ok;
+}
+
 bool devdir_secret_ok(devdir *d, const char *id, const uint8_t *pw, size_t pw_len)
 {
     size_t n;
@@ -202,4 +216,14 @@ bool devdir_secret_ok(devdir *d, const char *id, const uint8_t *pw, size_t pw_le
 void devdir_secret_hash(const char *secret, size_t len, uint8_t out[DEVDIR_SECRET_HASH])
 {
     SHA256((const unsigned char *)secret, len, out);
+}
+
+bool devdir_id_shaped(const char *s, size_t len)
+{
+    if (!s || len != DEVDIR_ID_LEN || s[0] != 'd')
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
 }

@@ -39,8 +39,17 @@ void devdir_del(devdir *d, const char *id);
 bool devdir_exists(devdir *d, const uint8_t *id, size_t len);
 /** Device @id is registered and belongs to @owner_id. */
 bool devdir_owned_by(devdir *d, const uint8_t *id, size_t len, const char *owner_id);
+/** Copies the owner id of device @id into @out (@cap bytes); false when @id is unknown or
+ *  the id does not fit. */
+bool devdir_owner(devdir *d, const char *id, char *out, size_t cap);
 /** Device @id is registered, has a secret, and SHA-256(@pw) equals it (constant time). */
 bool devdir_secret_ok(devdir *d, const char *id, const uint8_t *pw, size_t pw_len);
+
+/** Device ids are "d" + 24 lower-case hex digits (DEVDIR_ID_LEN bytes): a name of that
+ *  shape is a device's, never a user's (signup refuses it; MQTT treats it as a device). */
+#define DEVDIR_ID_LEN 25
+/** @s (@len bytes) has the shape of a device id. Pure. */
+bool devdir_id_shaped(const char *s, size_t len);
 
 /** The SHA-256 of a secret's text (what the device document and devdir keep). */
 void devdir_secret_hash(const char *secret, size_t len, uint8_t out[DEVDIR_SECRET_HASH]);

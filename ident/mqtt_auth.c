@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "ident/acct_rules.h"
 
 struct mqtt_auth {
     broker_auth hook;
@@ -21,7 +22,7 @@ struct mqtt_auth {
 typedef struct pending {
     mqtt_auth *m;
     broker_auth_ticket *t;
-    char username[STORE_NAME_MAX + 1];
+    char username[ACCT_USERNAME_MAX + 1]; /* normalised as the REST login does */
     char peer[64];
     size_t id_len;
     uint8_t client_id[STORE_ID_MAX + 1]; /* only compared against device ids */
@@ -33,21 +34,53 @@ static bool same(const uint8_t *a, size_t an, const char *b)
     return b && an == strlen(b) && memcmp(a, b, an) == 0;
 }
 
+void mqtt_auth_peer_ip(const char *peer, char *ip, size_t cap)
+{
+    const char *colon = peer ? strrchr(peer, ':') : NULL;
+    const char *from = peer, *to = colon;
+    if (peer && peer[0] == '[') { /* "[v6]:port" */
+        from = peer + 1;
+        to = colon && colon > from && colon[-1] == ']' ? colon - 1 : NULL;
+    }
+    size_t n = to && to > from ? (size_t)(to - from) : 0;
+    if (cap == 0)
+        return;
+    if (n >= cap)
+        n = 0;
+    if (n)
+        memcpy(ip, from, n);
+    ip[n] = '\0';
+}
+
 static void refuse(broker_auth_ticket *t, uint8_t rc, const char *peer, const char *why)
 {
     log_info("mqtt %s: authentication refused: %s", peer ? peer : "-", why);
     broker_auth_done(t, rc, NULL);
 }
 
-static void accept_as(broker_auth_ticket *t, enum broker_who who, const char *id)
+/* A wrong credential (0x04): refused, and counted against the peer's address. */
+static void refuse_bad(mqtt_auth *m, broker_auth_ticket *t, const char *peer, const char *why)
 {
-    broker_principal p = {.who = who};
+    char ip[64];
+    mqtt_auth_peer_ip(peer, ip, sizeof ip);
+    if (m->au && ip[0])
+        auth_peer_failed(m->au, ip);
+    refuse(t, 4, peer, why);
+}
+
+/* @cred: the credential tag (broker.h) revocation finds the connection by; @expires_ms
+ * its end (0 = none). */
+static void accept_as(broker_auth_ticket *t, enum broker_who who, const char *id, const char *cred,
+                      int64_t expires_ms)
+{
+    broker_principal p = {.who = who, .expires_ms = expires_ms};
     size_t n = strlen(id);
-    if (n > BROKER_PRINCIPAL_ID_MAX) {
+    if (n > BROKER_PRINCIPAL_ID_MAX || strlen(cred) > BROKER_CRED_MAX) {
         broker_auth_done(t, 5, NULL);
         return;
     }
     memcpy(p.id, id, n + 1);
+    memcpy(p.cred, cred, strlen(cred) + 1);
     broker_auth_done(t, 0, &p);
 }
 
@@ -66,52 +99,52 @@ static void by_certificate(mqtt_auth *m, const broker_auth_req *q, broker_auth_t
         refuse(t, 4, q->peer, "user name differs from the certificate's CN");
         return;
     }
-    accept_as(t, BROKER_WHO_DEVICE, cn);
+    accept_as(t, BROKER_WHO_DEVICE, cn, "", 0); /* revocation purges it (broker_purge_client) */
 }
 
 static void by_secret(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket *t)
 {
     if (!q->password || !devdir_secret_ok(m->dd, q->username, q->password, q->password_len)) {
-        refuse(t, 4, q->peer, "wrong device secret");
+        refuse_bad(m, t, q->peer, "wrong device secret");
         return;
     }
     if (!same(q->client_id, q->client_id_len, q->username)) {
         refuse(t, 2, q->peer, "a device's client id must be its id");
         return;
     }
-    accept_as(t, BROKER_WHO_DEVICE, q->username);
+    accept_as(t, BROKER_WHO_DEVICE, q->username, MQTT_AUTH_CRED_SECRET, 0);
 }
 
-static void token_checked(void *arg, bool ok, const auth_principal *p)
+static void token_checked(void *arg, bool ok, const auth_principal *p, const auth_token_info *ti)
 {
     pending *w = arg;
     if (!ok || strcmp(p->username, w->username) != 0)
-        refuse(w->t, 4, w->peer, "invalid access token");
+        refuse_bad(w->m, w->t, w->peer, "invalid access token");
     else if (w->id_fits && devdir_exists(w->m->dd, w->client_id, w->id_len))
         refuse(w->t, 2, w->peer, "client id belongs to a device");
-    else
-        accept_as(w->t, BROKER_WHO_USER, p->user_id);
+    else /* tagged with its family, closed at its expiry (docs/device-identity.md) */
+        accept_as(w->t, BROKER_WHO_USER, p->user_id, ti->family, ti->expires_at);
     free(w);
 }
 
 static void by_token(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket *t)
 {
-    size_t un = strlen(q->username);
+    const char *why = NULL;
     pending *w = calloc(1, sizeof *w);
     if (!w) {
         broker_auth_done(t, 3, NULL);
         return;
     }
-    if (!m->au || !q->password || un > STORE_NAME_MAX) {
+    /* The REST login's rule: "Alice" is "alice" (ident/acct_rules.h). */
+    if (!m->au || !q->password ||
+        acct_username_norm(q->username, w->username, sizeof w->username, &why) < 0 ||
+        acct_username_reserved(w->username, &why) < 0) {
         free(w);
-        {
-            refuse(t, 4, q->peer, "no access token");
-            return;
-        }
+        refuse_bad(m, t, q->peer, "no access token or no valid user name");
+        return;
     }
     w->m = m;
     w->t = t;
-    memcpy(w->username, q->username, un + 1);
     snprintf(w->peer, sizeof w->peer, "%s", q->peer ? q->peer : "-");
     w->id_fits = q->client_id_len <= STORE_ID_MAX;
     if (w->id_fits) {
@@ -121,15 +154,27 @@ static void by_token(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket 
     auth_verify_token(m->au, q->loop, (const char *)q->password, q->password_len, token_checked, w);
 }
 
+/* Too many failed authentications from this address lately (auth_peer_limited). */
+static bool limited(mqtt_auth *m, const broker_auth_req *q)
+{
+    char ip[64];
+    mqtt_auth_peer_ip(q->peer, ip, sizeof ip);
+    return m->au && ip[0] && auth_peer_limited(m->au, ip, NULL);
+}
+
 static void on_connect(void *arg, const broker_auth_req *q, broker_auth_ticket *t)
 {
     mqtt_auth *m = arg;
+    size_t un = q->username ? strlen(q->username) : 0;
     if (q->cert_cn)
         by_certificate(m, q, t);
     else if (!q->username)
         refuse(t, 5, q->peer, "no credentials");
-    else if (devdir_exists(m->dd, (const uint8_t *)q->username, strlen(q->username)))
-        by_secret(m, q, t);
+    else if (limited(m, q)) /* not even checked: no guessing while limited */
+        refuse(t, 5, q->peer, "too many failed authentications from this address");
+    else if (devdir_id_shaped(q->username, un) ||
+             devdir_exists(m->dd, (const uint8_t *)q->username, un))
+        by_secret(m, q, t); /* the device namespace: never a user (devdir.h) */
     else
         by_token(m, q, t);
 }
@@ -152,6 +197,16 @@ mqtt_auth *mqtt_auth_new(devdir *dd, auth *au)
 }
 
 void mqtt_auth_free(mqtt_auth *m) { free(m); }
+
+void mqtt_auth_user_revoked(void *br, const char *user_id, const char *family)
+{
+    broker_close_principal(br, BROKER_WHO_USER, user_id, family);
+}
+
+void mqtt_auth_secret_rotated(struct broker *br, const char *device_id)
+{
+    broker_close_principal(br, BROKER_WHO_DEVICE, device_id, MQTT_AUTH_CRED_SECRET);
+}
 
 void mqtt_auth_set_users(mqtt_auth *m, auth *au) { m->au = au; }
 

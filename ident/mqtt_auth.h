@@ -7,9 +7,16 @@
  *      net checked both)                              other than the CN
  *   username = a device id, password   DEVICE id      0x04 no/wrong secret; 0x02 client id
  *     = its secret (devdir)                           != device id
- *   username = a user name, password   USER user id   0x04 token invalid, expired, revoked
- *     = one of its access tokens                      or of another user; 0x02 client id
- *                                                     is a device's id
+ *   username = a user name (case-      USER user id   0x04 token invalid, expired, revoked
+ *     folded as REST login does),                     or of another user; 0x02 client id
+ *     password = an access token                      is a device's id
+ *   any username, from an address      -              0x05 (nothing is checked)
+ *     with too many recent failures
+ * A username with the shape of a device id ("d" + 24 hex digits, devdir_id_shaped) is
+ * always taken as a device; sign-up refuses such user names, so the namespaces never meet.
+ * Each 0x04 counts against the peer's address (auth_peer_failed).
+ * An accepted principal carries its credential (broker_principal.cred): a token's family
+ * and expiry, or MQTT_AUTH_CRED_SECRET, so that revoking it closes the connection.
  * A device's client id is always its id, so its session can only ever be its own; a user
  * can never take over a device's id. Everything is decided from memory (devdir, token
  * cache) except a token missing from the cache, which costs one store lookup.
@@ -34,5 +41,20 @@ void mqtt_auth_free(mqtt_auth *m);
 void mqtt_auth_set_users(mqtt_auth *m, auth *au);
 /** The hook for broker_opts.auth; valid until mqtt_auth_free. */
 const broker_auth *mqtt_auth_hook(mqtt_auth *m);
+
+/** The address of peer "ip:port" or "[v6]:port" into @ip (@cap bytes): the key of the
+ *  per-address limit. "" when @peer is NULL or not of that form, or the address does not
+ *  fit. Pure. */
+void mqtt_auth_peer_ip(const char *peer, char *ip, size_t cap);
+
+/** The credential tag of connections admitted by a device secret. */
+#define MQTT_AUTH_CRED_SECRET "secret"
+
+/** For auth_set_revoke_hook with arg = the broker: closes the MQTT connections opened with
+ *  user @user_id's tokens of @family (NULL: all of them). Any thread; never blocks. */
+void mqtt_auth_user_revoked(void *br, const char *user_id, const char *family);
+/** For api.secret_rotated: closes device @device_id's connections admitted by its (old)
+ *  secret; certificate connections stay. Any thread; never blocks. */
+void mqtt_auth_secret_rotated(struct broker *br, const char *device_id);
 
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Doc-name check: the code names docs/architecture.md (and docs/contributing.md, the README)
-quote in `backticks` must exist.
+"""Doc-name check: the code names docs/architecture.md and docs/contributing.md quote in
+`backticks` must exist.
 
 What is checked, per quoted token:
   - a path under one of our top-level folders ("broker/route.c", "api/accounts/", "http/",
@@ -25,7 +25,7 @@ FILE = re.compile(r"^[A-Za-z0-9_-]+\.[ch]$")
 CNAME = re.compile(r"^(?:[a-z][a-z0-9]*(?:__?[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"
                    r"(?:\.[a-z_]+)?\*?(?:\(\))?$")
 SKIP_DIRS = {"build", ".git"}
-DOCS = ("docs/architecture.md", "docs/contributing.md", "README.md")  # checked by default
+DOCS = ("docs/architecture.md", "docs/contributing.md")  # checked by default
 MIME = ("application/", "text/", "image/", "multipart/")  # media types look like paths
 
 

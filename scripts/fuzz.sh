@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 shift || true
-CC=clang cmake -S . -B build/fuzz -DIOT_FUZZ=ON -DIOT_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+CC=clang cmake -S . -B build/fuzz -DIOT_FUZZ=ON -DIOT_TESTS=OFF -DIOT_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+  >/dev/null
 cmake --build build/fuzz -j"$(nproc)" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

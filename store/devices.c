@@ -23,6 +23,8 @@ static const char sql_by_name[] = "SELECT id, doc FROM devices WHERE owner_id = 
 static const char sql_list[] = "SELECT id, doc FROM devices" FILTER
                                " AND (?4 IS NULL OR id > ?4) ORDER BY id LIMIT ?5 OFFSET ?6";
 static const char sql_count[] = "SELECT count(*) FROM devices" FILTER;
+/* The owner's devices only: devices_owner answers it without touching other owners. */
+static const char sql_count_owned[] = "SELECT count(*) FROM devices WHERE owner_id = ?1";
 static const char sql_update[] = "UPDATE devices SET name = ?3, doc = ?4"
                                  " WHERE id = ?1 AND owner_id = ?2";
 static const char sql_delete[] = "DELETE FROM devices WHERE id = ?1 AND owner_id = ?2";
@@ -291,4 +293,19 @@ int store_device_count(store_tx *tx, const char *owner_id, const store_device_fi
 int store_device_count_all(store_tx *tx, const store_device_filter *f, uint64_t *out)
 {
     return count(tx, NULL, f, out);
+}
+
+int store_device_count_owned(store_tx *tx, const char *owner_id, uint64_t *out)
+{
+    *out = 0;
+    if (!store__key_ok(owner_id))
+        return STORE_EINVAL;
+    sqlite3_stmt *s = store__stmt(tx, sql_count_owned);
+    if (!s)
+        return STORE_EIO;
+    int rc = store__bind_text(s, 1, owner_id);
+    if (rc == 0 && (rc = store__step_row(s)) == 0)
+        *out = (uint64_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc;
 }

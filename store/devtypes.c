@@ -15,6 +15,8 @@ static const char sql_get[] = "SELECT id, doc FROM device_types WHERE name = ?2"
                               " AND owner_id IN (?1, '') ORDER BY owner_id DESC LIMIT 1";
 static const char sql_each[] = "SELECT id, doc FROM device_types WHERE owner_id IN (?1, '')"
                                " ORDER BY name, owner_id DESC";
+/* The owner's own types (not the global ones): UNIQUE (owner_id, name) answers it. */
+static const char sql_count_owned[] = "SELECT count(*) FROM device_types WHERE owner_id = ?1";
 static const char sql_delete[] = "DELETE FROM device_types WHERE owner_id = ?1 AND name = ?2";
 
 static int build(bson_t *full, const char *id, const char *owner_id, const char *name,
@@ -115,4 +117,19 @@ int store_devtype_delete(store_tx *tx, const char *owner_id, const char *name)
         (rc = store__bind_text(s, 2, name)) < 0)
         return rc;
     return store__exec_one(tx, s);
+}
+
+int store_devtype_count_owned(store_tx *tx, const char *owner_id, uint64_t *out)
+{
+    *out = 0;
+    if (!store__key_ok(owner_id))
+        return STORE_EINVAL;
+    sqlite3_stmt *s = store__stmt(tx, sql_count_owned);
+    if (!s)
+        return STORE_EIO;
+    int rc = store__bind_text(s, 1, owner_id);
+    if (rc == 0 && (rc = store__step_row(s)) == 0)
+        *out = (uint64_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc;
 }

@@ -187,6 +187,9 @@ int store_device_count(store_tx *tx, const char *owner_id, const store_device_fi
 int store_device_list_all(store_tx *tx, const store_device_filter *f,
                           int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *page);
 int store_device_count_all(store_tx *tx, const store_device_filter *f, uint64_t *out);
+/** How many devices @owner_id has (the per-user quota; an index walk over the owner's rows
+ *  only). */
+int store_device_count_owned(store_tx *tx, const char *owner_id, uint64_t *out);
 /** Updates device @id of @owner_id: a non-NULL @name renames it (STORE_EEXISTS if the owner
  *  has that name), non-NULL @attrs replaces the attributes, non-NULL @doc replaces the
  *  caller's fields. owner and type never change. */
@@ -214,6 +217,8 @@ int store_devtype_each(store_tx *tx, const char *owner_id, int (*cb)(void *arg, 
                        void *arg);
 /** Deletes the type @name of @owner_id's scope (NULL: the global one). */
 int store_devtype_delete(store_tx *tx, const char *owner_id, const char *name);
+/** How many types of its own @owner_id has (global ones not counted): the per-user quota. */
+int store_devtype_count_owned(store_tx *tx, const char *owner_id, uint64_t *out);
 
 /* ---- device certificates ---------------------------------------------------------------
  * Document: { _id: serial, v, device_id, not_after, pem, revoked_at?, reason?,

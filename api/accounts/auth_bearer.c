@@ -46,7 +46,8 @@ static void bearer_done(http_job *hj, int rc)
     else if (!b->v.ok)
         auth__respond_401(r, true);
     else {
-        auth__cache_put(&b->a->cache, b->v.hash, b->v.family, &b->v.p, b->v.expires_at, b->v.now);
+        auth__cache_put_gen(&b->a->cache, b->v.gen, b->v.hash, b->v.family, &b->v.p,
+                            b->v.expires_at, b->v.now);
         admit(r, b->need, &b->v.p, b->next);
     }
     free(b);
@@ -78,6 +79,7 @@ void auth_authenticate(http_req *r, enum http_auth need, void (*next)(http_req *
     b->need = need;
     b->next = next;
     b->v.now = now;
+    b->v.gen = auth__cache_gen(&a->cache);
     memcpy(b->v.hash, hash, sizeof hash);
     http_job_submit(&b->j, r, bearer_run, bearer_done);
 }

@@ -198,6 +198,7 @@ static void me_done(http_job *hj, int rc)
     } else {
         auth__ucache_drop(&m->a->users, m->user_id);
         auth__cache_drop_user(&m->a->cache, m->user_id);
+        auth__revoked(m->a, m->user_id, NULL); /* its MQTT connections end too */
         if (m->kind == ME_DELETE) {
             dev__fx_apply(m->api, &m->fx);
             http_respond_json(r, 204, NULL);

@@ -168,6 +168,7 @@ static void reset_done(http_job *hj, int rc)
         auth__respond_verdict(r, &s->v);
     } else if (s->stage == 2) {
         auth__cache_drop_user(&s->a->cache, s->user_id);
+        auth__revoked(s->a, s->user_id, NULL); /* its MQTT connections end too */
         bson_t *doc = BCON_NEW("status", BCON_UTF8("password_reset"));
         http_respond_json(r, 200, doc);
         bson_destroy(doc);

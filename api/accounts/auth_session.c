@@ -21,6 +21,7 @@ typedef struct refresh_op {
     uint8_t hash[STORE_TOKEN_HASH];
     auth__pair pair;
     char family[STORE_ID_MAX + 1];
+    char user_id[STORE_ID_MAX + 1];
     bool reused;
     auth__verdict v;
 } refresh_op;
@@ -38,6 +39,7 @@ static int refresh_run(store_tx *tx, http_job *hj)
     if (rc < 0)
         return rc;
     memcpy(f->family, t.family, sizeof f->family);
+    memcpy(f->user_id, t.user_id, sizeof f->user_id);
     if (t.revoked) {
         f->reused = true;
         return store_token_revoke_family(tx, t.family, NULL);
@@ -54,8 +56,10 @@ static int refresh_run(store_tx *tx, http_job *hj)
 static void refresh_done(http_job *hj, int rc)
 {
     refresh_op *f = AUTH_CONTAINER(hj, refresh_op, j);
-    if (f->reused && rc == 0)
+    if (f->reused && rc == 0) {
         auth__cache_drop_family(&f->a->cache, f->family);
+        auth__revoked(f->a, f->user_id, f->family);
+    }
     if (rc < 0)
         http_job_respond_fail(hj->req, rc, "auth");
     else if (f->v.status)
@@ -133,6 +137,10 @@ static void logout_done(http_job *hj, int rc)
         auth__cache_drop_family(&o->a->cache, o->fam1);
     if (o->fam2[0])
         auth__cache_drop_family(&o->a->cache, o->fam2);
+    if (rc == 0) {
+        auth__revoked(o->a, o->user_id, o->fam1);
+        auth__revoked(o->a, o->user_id, o->fam2);
+    }
     if (rc < 0)
         http_job_respond_fail(hj->req, rc, "auth");
     else

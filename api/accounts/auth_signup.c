@@ -45,7 +45,8 @@ static int signup_fields(http_req *r, signup_op *s, const char *user, const char
                          const char *pw, const char *given, const char *family)
 {
     const char *why = NULL, *field = NULL;
-    if (acct_username_norm(user, s->username, sizeof s->username, &why) < 0)
+    if (acct_username_norm(user, s->username, sizeof s->username, &why) < 0 ||
+        acct_username_reserved(s->username, &why) < 0)
         field = "username";
     else if (acct_email_norm(email, s->email, sizeof s->email, &why) < 0)
         field = "email";

@@ -165,6 +165,8 @@ static void respond_ok(http_req *r, obj_op *o)
     case OBJ_SECRET:
         if (o->a->dd)
             devdir_set_secret(o->a->dd, o->id, o->hash);
+        if (o->a->secret_rotated) /* the old secret's connections end (device-identity.md) */
+            o->a->secret_rotated(o->a->br, o->id);
         BSON_APPEND_UTF8(&out, "id", o->id);
         BSON_APPEND_UTF8(&out, "secret", o->secret);
         dev__respond_secret_json(r, 201, &out);

@@ -4,7 +4,8 @@
  * the store job (the CA's crypto never runs on a loop) and stored without any key. A
  * generated key is in the 201 response only, and its buffers are wiped right after.
  *
- * Registration:  type exists? required attributes present? name free? → issue → device
+ * Registration:  under the device quota? type exists? required attributes present? name
+ *                free? → issue → device
  *                row + certificate row → after commit: device directory.
  * Rotation:      device of the owner? → issue → certificate row, the old ones revoked
  *                (superseded) → after commit: revset, live session purged, new CRL.
@@ -19,7 +20,15 @@
 
 #define REASON_SUPERSEDED 4
 
-enum reg_verdict { REG_OK, REG_NO_TYPE, REG_MISSING, REG_CLASH, REG_NOT_FOUND, REG_BAD_CSR };
+enum reg_verdict {
+    REG_OK,
+    REG_NO_TYPE,
+    REG_MISSING,
+    REG_CLASH,
+    REG_NOT_FOUND,
+    REG_BAD_CSR,
+    REG_QUOTA
+};
 
 typedef struct reg_op {
     http_job j;
@@ -87,11 +96,24 @@ static int check_type(store_tx *tx, reg_op *o)
     return 0;
 }
 
+/* The per-user device quota (api/quota.h), counted in the job that creates: the store
+ * thread runs jobs one at a time, so two registrations cannot both take the last place. */
+static int check_quota(store_tx *tx, reg_op *o)
+{
+    uint64_t n = 0;
+    int rc = store_device_count_owned(tx, o->owner, &n);
+    if (rc == 0 && n >= o->a->quota.devices)
+        o->verdict = REG_QUOTA;
+    return rc;
+}
+
 static int register_run(store_tx *tx, http_job *hj)
 {
     reg_op *o = DEV_CONTAINER(hj, reg_op, j);
     bson_t *same = NULL, doc = BSON_INITIALIZER;
-    int rc = o->type[0] ? check_type(tx, o) : 0;
+    int rc = check_quota(tx, o);
+    if (rc == 0 && !o->verdict && o->type[0])
+        rc = check_type(tx, o);
     if (rc < 0 || o->verdict)
         goto out;
     if ((rc = store_device_get_by_name(tx, o->owner, o->name, &same)) != STORE_ENOTFOUND) {
@@ -173,6 +195,9 @@ static void respond_verdict(http_req *r, reg_op *o)
         break;
     case REG_NOT_FOUND:
         dev__respond_404(r);
+        break;
+    case REG_QUOTA:
+        http_respond_quota(r, HTTP_QUOTA_DEVICES, o->a->quota.devices);
         break;
     default:
         http_respond_error(r, 400, "bad_csr", "%s", o->why[0] ? o->why : "the CSR was refused");

@@ -3,7 +3,9 @@
  * GET /v1/device-types (own and global), GET and DELETE /v1/device-types/{name}.
  * A type names the attributes its devices must have. Global types are made and removed by
  * administrators only; an owner's own type hides a global one of the same name. A type a
- * device of the owner still uses cannot be deleted (409 in_use).
+ * device of the owner still uses cannot be deleted (409 in_use). An owner has at most
+ * max-device-types-per-user types of its own (429 quota_exceeded, api/quota.h); global
+ * types count against nobody.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +14,14 @@
 #include "api/devices/dev_int.h"
 
 enum type_kind { TYPE_CREATE, TYPE_LIST, TYPE_GET, TYPE_DELETE };
-enum type_verdict { TYPE_OK, TYPE_NOT_FOUND, TYPE_CLASH, TYPE_IN_USE };
+enum type_verdict { TYPE_OK, TYPE_NOT_FOUND, TYPE_CLASH, TYPE_IN_USE, TYPE_QUOTA };
 
 typedef struct type_op {
     http_job j;
     enum type_kind kind;
     enum type_verdict verdict;
     bool admin, global;
+    uint32_t quota; /* own types allowed (max-device-types-per-user) */
     char owner[STORE_ID_MAX + 1];
     char name[STORE_NAME_MAX + 1];
     char *required[DEV_REQUIRED_MAX];
@@ -50,15 +53,28 @@ static int add_type(void *arg, const bson_t *doc)
     return 0;
 }
 
+/* Counted in the job that creates, so concurrent creates cannot pass the quota together. */
+static int check_quota(store_tx *tx, type_op *o)
+{
+    uint64_t n = 0;
+    int rc = o->global ? 0 : store_devtype_count_owned(tx, o->owner, &n);
+    if (rc == 0 && n >= o->quota)
+        o->verdict = TYPE_QUOTA;
+    return rc;
+}
+
 static int create(store_tx *tx, type_op *o)
 {
     char id[DEV_ID_LEN + 1];
+    int rc = check_quota(tx, o);
+    if (rc < 0 || o->verdict)
+        return rc;
     if (dev__id_new(id) < 0)
         return STORE_EIO;
     id[0] = 't';
     BSON_APPEND_INT64(&o->extra, "created_at", dev__now_ms());
-    int rc = store_devtype_create(tx, id, o->global ? NULL : o->owner, o->name,
-                                  (const char *const *)o->required, o->n_required, &o->extra);
+    rc = store_devtype_create(tx, id, o->global ? NULL : o->owner, o->name,
+                              (const char *const *)o->required, o->n_required, &o->extra);
     if (rc == STORE_EEXISTS) {
         o->verdict = TYPE_CLASH;
         return 0;
@@ -130,6 +146,8 @@ static void type_done(http_job *hj, int rc)
         dev__respond_404(r);
     else if (o->verdict == TYPE_CLASH)
         http_respond_error(r, 409, "name_taken", "a device type with this name exists");
+    else if (o->verdict == TYPE_QUOTA)
+        http_respond_quota(r, HTTP_QUOTA_DEVICE_TYPES, o->quota);
     else if (o->kind == TYPE_DELETE)
         http_respond_json(r, 204, NULL);
     else
@@ -147,6 +165,7 @@ static type_op *type_new(http_req *r, enum type_kind kind)
     const http_principal *p = http_req_principal(r);
     o->kind = kind;
     o->admin = p->admin;
+    o->quota = api_of(r)->quota.device_types;
     snprintf(o->owner, sizeof o->owner, "%s", p->user_id);
     bson_init(&o->extra);
     bson_init(&o->out);

@@ -17,8 +17,6 @@
 
 #include "http/http.h"
 
-#define NTF_RECIPIENTS_MAX 50 /* entries on an allow-list */
-
 int ntf_add_routes(http_server *s);
 
 #endif

@@ -3,8 +3,10 @@
  *
  *   GET  → 200 {recipients: [sorted], always_allowed: [own e-mail when confirmed]}
  *   PUT  {recipients: [...]} → the same view. Each entry an e-mail address or an E.164
- *        number (devnotify_recipient_kind), at most NTF_RECIPIENTS_MAX; the list replaces
- *        the old one ([] clears it).
+ *        number (devnotify_recipient_kind); the list replaces the old one ([] clears it).
+ *        More entries than the max-recipients-per-user quota → 429 quota_exceeded
+ *        (api/quota.h), checked before anything is stored: the list is the whole truth,
+ *        so its length is the count.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 typedef struct rcpt_op {
     http_job j;
     char user[STORE_ID_MAX + 1];
-    const char *list[NTF_RECIPIENTS_MAX];
+    const char **list; /* PUT: n entries */
     size_t n;
     bson_t body; /* PUT: the list points into it */
     bool has_body;
@@ -75,6 +77,15 @@ static int view_run(store_tx *tx, http_job *hj)
     return rc < 0 ? rc : add_own(tx, o);
 }
 
+static void op_free(rcpt_op *o)
+{
+    bson_destroy(&o->out);
+    if (o->has_body)
+        bson_destroy(&o->body);
+    free(o->list);
+    free(o);
+}
+
 static void view_done(http_job *hj, int rc)
 {
     rcpt_op *o = NTF_CONTAINER(hj, rcpt_op, j);
@@ -82,10 +93,7 @@ static void view_done(http_job *hj, int rc)
         http_job_respond_fail(hj->req, rc, "notification recipients");
     else
         http_respond_json(hj->req, 200, &o->out);
-    bson_destroy(&o->out);
-    if (o->has_body)
-        bson_destroy(&o->body);
-    free(o);
+    op_free(o);
 }
 
 static rcpt_op *op_new(http_req *r)
@@ -107,21 +115,38 @@ void ntf__recipients_get(http_req *r)
         http_job_submit(&o->j, r, view_run, view_done);
 }
 
-/* The array's entries into o->list; <0 after answering 400. */
-static int take_list(http_req *r, rcpt_op *o, bson_iter_t *arr)
+/* Counts the array's entries against the quota and sizes o->list; <0 after answering. */
+static int size_list(http_req *r, rcpt_op *o, bson_iter_t *arr)
 {
     bson_iter_t it;
+    size_t n = 0;
+    uint32_t quota = api_of(r)->quota.recipients;
     if (!bson_iter_recurse(arr, &it)) {
         http_respond_field(r, "recipients", "an array expected");
         return -1;
     }
+    while (bson_iter_next(&it))
+        n++;
+    if (n > quota) {
+        http_respond_quota(r, HTTP_QUOTA_RECIPIENTS, quota);
+        return -1;
+    }
+    if (n && !(o->list = calloc(n, sizeof *o->list))) {
+        http_job_respond_fail(r, STORE_ENOMEM, "notification recipients");
+        return -1;
+    }
+    return 0;
+}
+
+/* The array's entries into o->list; <0 after answering 400 or 429. */
+static int take_list(http_req *r, rcpt_op *o, bson_iter_t *arr)
+{
+    bson_iter_t it;
+    if (size_list(r, o, arr) < 0 || !bson_iter_recurse(arr, &it))
+        return -1;
     while (bson_iter_next(&it)) {
         uint32_t len = 0;
         const char *s = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, &len) : NULL;
-        if (o->n == NTF_RECIPIENTS_MAX) {
-            http_respond_field(r, "recipients", "at most 50 recipients");
-            return -1;
-        }
         if (!s || strlen(s) != len || devnotify_recipient_kind(s) < 0) {
             http_respond_field(r, "recipients",
                                "each must be an e-mail address or an E.164 phone number "
@@ -155,8 +180,5 @@ void ntf__recipients_put(http_req *r)
     http_job_submit(&o->j, r, view_run, view_done);
     return;
 fail:
-    if (o->has_body)
-        bson_destroy(&o->body);
-    bson_destroy(&o->out);
-    free(o);
+    op_free(o);
 }

@@ -133,6 +133,7 @@ class TwoUserCase(unittest.TestCase):
         cls.user = cls.srv.add_user(uname("owner"))
         cls.other = cls.srv.add_user(uname("other"))
         cls.srv.start()
+        cls.addClassCleanup(cls.srv.kill9)  # runs even when setUpClass raises below
         cls.api = Api(cls.srv)
         cls.token = cls.api.login(cls.user)
         cls.other_token = cls.api.login(cls.other)

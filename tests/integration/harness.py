@@ -10,11 +10,19 @@ Pieces:
   Client        a paho-mqtt 1.x wrapper that waits for acks and collects messages
   BrokerCase    unittest base class: one broker per test class, clients cleaned up per test
 
+Suite bookkeeping (suite_check.py reads it; ctest sets $IOT_TEST_STATE to build/itest):
+  track_process / track_pid  every process a test starts is recorded; one still alive when
+                             the test file exits is killed and fails the file, and the
+                             last ctest entry fails for any that escaped even that
+  skips                      every skipped test is recorded with its reason, so each
+                             stage of scripts/test.sh can print how many were skipped
+
 Run one file by hand:
   IOTCLOUD_BIN=build/iotcloud /usr/bin/python3 tests/integration/test_pubsub.py
   IOT_TEST_BROKER=mosquitto /usr/bin/python3 tests/integration/test_pubsub.py
 """
 
+import atexit
 import os
 import random
 import shutil
@@ -42,6 +50,83 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer
 
 MODE = os.environ.get("IOT_TEST_BROKER", "iotcloud")
 MOSQUITTO = MODE == "mosquitto"
+
+
+# ---- suite bookkeeping: processes started, tests skipped --------------------------------
+
+STATE_DIR = os.environ.get("IOT_TEST_STATE")
+_tracked = []  # (pid, start time, what) of every process this test file started
+
+
+def _record(name, line):
+    """Appends one line to $IOT_TEST_STATE/@name (one write on an O_APPEND file, so lines
+    from test files running in parallel do not interleave)."""
+    if not STATE_DIR:
+        return
+    os.makedirs(STATE_DIR, exist_ok=True)
+    fd = os.open(os.path.join(STATE_DIR, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
+    finally:
+        os.close(fd)
+
+
+def proc_start_time(pid):
+    """The kernel's start time of @pid (so a reused pid is not mistaken for ours), or None
+    when no such process is alive (a zombie counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
+def track_pid(pid, what):
+    """Records a process a test started (directly or through a script) and must stop."""
+    start = proc_start_time(pid)
+    if start is None:
+        return
+    _tracked.append((pid, start, what))
+    _record("pids", "%d %s %s" % (pid, start, what))
+
+
+def track_process(proc, what=None):
+    """track_pid for a subprocess.Popen; returns @proc."""
+    track_pid(proc.pid, what or " ".join(str(a) for a in proc.args[:3]))
+    return proc
+
+
+def leftover_processes():
+    """The tracked processes still alive: [(pid, what)]."""
+    return [(pid, what) for pid, start, what in _tracked if proc_start_time(pid) == start]
+
+
+@atexit.register
+def _fail_on_leftovers():
+    """A test file may not leave a process behind: kill it and fail the file."""
+    left = leftover_processes()
+    if not left:
+        return
+    for pid, what in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        print("harness: LEAK: pid %d (%s) still running when the test file ended; killed"
+              % (pid, what), flush=True)
+    os._exit(1)
+
+
+_unittest_add_skip = unittest.TestResult.addSkip
+
+
+def _add_skip(self, test, reason):
+    _record("skips", "%s: %s" % (test.id(), reason))
+    return _unittest_add_skip(self, test, reason)
+
+
+unittest.TestResult.addSkip = _add_skip
 
 
 def iotcloud_only(reason):
@@ -224,8 +309,8 @@ class Broker:
         cmd = self.command()
         self._stderr = open(self.stderr_path, "ab")
         log_from = self._stderr.tell()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                     stderr=self._stderr)
+        self.proc = track_process(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                                   stdout=self._stderr, stderr=self._stderr))
         deadline = time.monotonic() + START_TIMEOUT
         pending = self.listen_ports()
         while pending:
@@ -706,6 +791,9 @@ class BrokerCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.broker = Broker(cls.broker_args, allow_anonymous=cls.allow_anonymous).start()
+        # tearDownClass does not run when a subclass's setUpClass raises after this;
+        # class cleanups do (a no-op once tearDownClass stopped the broker).
+        cls.addClassCleanup(cls.broker.kill9)
 
     @classmethod
     def tearDownClass(cls):

@@ -1,13 +1,18 @@
 """Command line, config file, anonymous access, CA bootstrap and signal handling."""
 
 import os
+import re
+import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import (Broker, HOST, RawClient, connect_pkt, free_port, iotcloud_bin,
-                     iotcloud_only, run_cli, sanitizer_findings, uniq, Client)
+                     iotcloud_only, run_cli, sanitizer_findings, track_process, uniq, Client)
+
+DEFAULTS_UP = 60.0  # a server with the default listeners making its CA (TSan is slow)
 
 
 @iotcloud_only("iotcloud command line and config file")
@@ -99,6 +104,61 @@ class CliTest(unittest.TestCase):
             r.close()
         finally:
             b2.stop()
+
+
+@iotcloud_only("iotcloud's --help")
+class HelpDefaultsTest(unittest.TestCase):
+    """--help names as the listen default exactly the listeners a server given no listen
+    opens (issue #13: it named two of the four). The server runs in a network namespace of
+    its own (unshare -rn, util-linux), so the fixed default ports clash with nothing here;
+    skipped, saying so, only where the kernel refuses that namespace."""
+
+    def help_listen_default(self):
+        res = run_cli(["--help"])
+        self.assertEqual(res.returncode, 0, res.stderr)
+        line = [ln for ln in res.stdout.splitlines() if ln.lstrip().startswith("--listen ")]
+        self.assertEqual(len(line), 1, res.stdout)
+        m = re.search(r"\(default: ([^)]*)\)$", line[0])
+        self.assertIsNotNone(m, line[0])
+        return m.group(1).split()
+
+    def opened_by_default(self, data_dir):
+        """Starts a server without listen options; returns the URLs it logged as open."""
+        if subprocess.run(["unshare", "-rn", "true"], stderr=subprocess.DEVNULL).returncode:
+            self.skipTest("no network namespace here (unshare -rn failed)")
+        log_path = os.path.join(data_dir, "log")
+        with open(log_path, "wb") as log:
+            proc = track_process(subprocess.Popen(
+                ["unshare", "-rn", iotcloud_bin(), "--data-dir", os.path.join(data_dir, "d")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log))
+        try:
+            deadline = time.monotonic() + DEFAULTS_UP
+            while "iotcloud running with" not in self.read(log_path):
+                self.assertIsNone(proc.poll(), self.read(log_path))
+                self.assertLess(time.monotonic(), deadline, self.read(log_path))
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(30), 0, self.read(log_path))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        text = self.read(log_path)
+        self.assertEqual(sanitizer_findings(text), [], text)
+        return re.findall(r"listening on (\S+)", text)
+
+    @staticmethod
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def test_help_listen_default_is_what_opens(self):
+        helped = self.help_listen_default()
+        tmp = tempfile.mkdtemp(prefix="iotcloud-defaults-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        opened = self.opened_by_default(tmp)
+        self.assertEqual(len(opened), 4, opened)  # MQTT, MQTT over TLS, HTTP, HTTPS
+        self.assertEqual(sorted(helped), sorted(opened))
 
 
 class AccessAndSignalsTest(unittest.TestCase):

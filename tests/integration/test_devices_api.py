@@ -30,6 +30,7 @@ class DevicesApiTest(unittest.TestCase):
         cls.carol = cls.srv.add_user(uname("carol"))
         cls.root = cls.srv.add_user(uname("root"), admin=True)
         cls.srv.start()
+        cls.addClassCleanup(cls.srv.kill9)  # runs even when setUpClass raises below
         cls.api = Api(cls.srv)
         cls.tok_a = cls.api.login(cls.alice)
         cls.tok_b = cls.api.login(cls.bob)

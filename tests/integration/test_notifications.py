@@ -46,6 +46,7 @@ class NotifyCase(unittest.TestCase):
         cls.alice = cls.srv.add_user(uname("alice"))
         cls.bob = cls.srv.add_user(uname("bob"))
         cls.srv.start()
+        cls.addClassCleanup(cls.srv.kill9)  # runs even when setUpClass raises below
         del os.environ["IOTCLOUD_SMS_PASSWORD"]
         cls.api = Api(cls.srv)
         cls.dir = scratch_dir()
@@ -168,7 +169,8 @@ class TestOwnerPost(NotifyCase):
             self.assertEqual(r.status, 400, (body, r.raw))
         r = self.api.call("PUT", "/v1/me/notification-recipients",
                           {"recipients": ["+1%010d" % i for i in range(51)]}, token=self.tok)
-        self.assertEqual(r.status, 400, r.raw)
+        self.assertEqual(r.status, 429, r.raw)  # the default max-recipients-per-user, 50
+        self.assertEqual(r.json["error"]["quota"], "recipients", r.raw)
         r = self.api.call("PUT", "/v1/me/notification-recipients", {"recipients": ["nope"]},
                           token=self.tok)
         self.assertEqual(r.status, 400, r.raw)

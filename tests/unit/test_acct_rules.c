@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "ident/acct_rules.h"
 
@@ -77,4 +78,16 @@ Test(acct_rules, names)
     cr_assert_eq(acct_name_check("Zoë", &why), 0);
     cr_assert_lt(acct_name_check("", &why), 0);
     cr_assert_lt(acct_name_check("a\nb", &why), 0);
+}
+
+Test(acct_rules, device_id_shaped_usernames_are_reserved)
+{
+    const char *why = NULL;
+    char out[ACCT_USERNAME_MAX + 1];
+    cr_assert_eq(acct_username_norm("D0123456789ABCDEF01234567", out, sizeof out, &why), 0);
+    cr_assert_lt(acct_username_reserved(out, &why), 0, "folded, it is a device id");
+    cr_assert_not_null(strstr(why, "device id"));
+    cr_assert_eq(acct_username_reserved("d0123456789abcdef0123456", &why), 0, "24 characters");
+    cr_assert_eq(acct_username_reserved("d0123456789abcdef0123456x", &why), 0, "not hex");
+    cr_assert_eq(acct_username_reserved("alice", &why), 0);
 }

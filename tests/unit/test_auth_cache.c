@@ -42,6 +42,29 @@ Test(auth_cache, hit_until_ttl_or_token_expiry)
     cr_assert_not(auth__cache_get(&c, h(1), 100, &got), "an expired token is not cached");
 }
 
+Test(auth_cache, info_gives_family_and_the_tokens_own_expiry)
+{
+    auth_principal p = who("u1", false), got;
+    auth_token_info ti;
+    memset(&ti, 0, sizeof ti);
+    auth__cache_put(&c, h(1), "fam-1", &p, 900000, 0);
+    cr_assert(auth__cache_get_info(&c, h(1), 10, &got, &ti));
+    cr_assert_str_eq(ti.family, "fam-1");
+    cr_assert_eq(ti.expires_at, 900000, "the token's expiry, not the cache entry's");
+    cr_assert_not(auth__cache_get_info(&c, h(2), 10, &got, &ti));
+}
+
+Test(auth_cache, a_lookup_older_than_a_drop_is_not_cached)
+{
+    auth_principal p = who("u1", false), got;
+    uint64_t before = auth__cache_gen(&c); /* a lookup starts */
+    auth__cache_drop_family(&c, "f1");     /* a logout commits meanwhile */
+    auth__cache_put_gen(&c, before, h(1), "f1", &p, 900000, 0);
+    cr_assert_not(auth__cache_get(&c, h(1), 10, &got), "the revoked token stays out");
+    auth__cache_put_gen(&c, auth__cache_gen(&c), h(1), "f1", &p, 900000, 0);
+    cr_assert(auth__cache_get(&c, h(1), 10, &got), "a lookup after the drop is cached");
+}
+
 Test(auth_cache, drops_by_token_family_and_user)
 {
     auth_principal a = who("u1", false), b = who("u2", false), got;

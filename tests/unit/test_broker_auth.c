@@ -546,6 +546,103 @@ Test(auth, purge_closes_drops_session_and_retained)
     cl_gone(&spy);
 }
 
+/* ---- credentials: revocation and expiry of live connections (creds.c) ------------------ */
+
+static void connect_cred(client *k, const conn_args *a, enum broker_who who, const char *id,
+                         const char *cred, int64_t expires_ms)
+{
+    answer(0, who, id);
+    copy_str(hk.p.cred, sizeof hk.p.cred, cred, strlen(cred));
+    hk.p.expires_ms = expires_ms;
+    cl_open(k);
+    send_connect(k, a);
+    expect_connack(k, false, 0);
+}
+
+Test(auth, creds_match_only_their_principal_and_tag)
+{
+    broker_principal p = {.who = BROKER_WHO_USER, .id = "u1", .cred = "famA"};
+    cr_assert(creds__matches(&p, BROKER_WHO_USER, "u1", "famA"));
+    cr_assert(creds__matches(&p, BROKER_WHO_USER, "u1", NULL), "NULL: any credential");
+    cr_assert_not(creds__matches(&p, BROKER_WHO_USER, "u1", "famB"));
+    cr_assert_not(creds__matches(&p, BROKER_WHO_USER, "u2", "famA"));
+    cr_assert_not(creds__matches(&p, BROKER_WHO_DEVICE, "u1", "famA"));
+    broker_principal cert = {.who = BROKER_WHO_DEVICE, .id = "d1"};
+    cr_assert_not(creds__matches(&cert, BROKER_WHO_DEVICE, "d1", "secret"),
+                  "a certificate connection has no secret to revoke");
+    cr_assert(creds__matches(&cert, BROKER_WHO_DEVICE, "d1", NULL));
+    broker_principal anon = {.who = BROKER_WHO_ANON};
+    cr_assert_not(creds__matches(&anon, BROKER_WHO_ANON, "", NULL));
+}
+
+Test(auth, revoked_credential_closes_its_connections_only)
+{
+    teardown();
+    setup_anon(true, NULL);
+    client spy, a, b, other, dev, cert;
+    cl_open(&spy);
+    send_connect(&spy, &(conn_args){.id = "spy", .clean = true});
+    expect_connack(&spy, false, 0);
+    cr_assert_eq(subscribe(&spy, "d1/#", 0), 0);
+    connect_cred(&a, &(conn_args){.id = "app-a", .user = "u1", .clean = false, .will = "d1/gone"},
+                 BROKER_WHO_USER, "u1", "famA", 0);
+    cr_assert_eq(subscribe(&a, "server/d1/#", 1), 1);
+    connect_cred(&b, &(conn_args){.id = "app-b", .user = "u1", .clean = true}, BROKER_WHO_USER,
+                 "u1", "famB", 0);
+    connect_cred(&other, &(conn_args){.id = "app-o", .user = "u2", .clean = true}, BROKER_WHO_USER,
+                 "u2", "famA", 0);
+    connect_cred(&dev, &(conn_args){.id = "d1", .user = "d1", .clean = true}, BROKER_WHO_DEVICE,
+                 "d1", "secret", 0);
+    connect_cred(&cert, &(conn_args){.id = "d3", .clean = true}, BROKER_WHO_DEVICE, "d3", "", 0);
+
+    cr_assert_eq(creds__close_matching(lp, BROKER_WHO_USER, "u1", "famA"), 1);
+    cr_assert(a.io.closed);
+    cr_assert_not(b.io.closed || other.io.closed || dev.io.closed || cert.io.closed);
+    cl_gone(&a);
+    expect_nothing(&spy); /* no will: the client no longer speaks for the user */
+    session *s = registry__find(br, (const uint8_t *)"app-a", 5);
+    cr_assert_not_null(s, "the persistent session stays for the next login");
+    cr_assert_not_null(s->subs, "with its subscriptions");
+    cr_assert_eq(stats().cred_closed, 1);
+
+    cr_assert_eq(creds__close_matching(lp, BROKER_WHO_USER, "u1", NULL), 1, "all of u1's");
+    cr_assert(b.io.closed);
+    cr_assert_eq(creds__close_matching(lp, BROKER_WHO_DEVICE, "d1", "secret"), 1);
+    cr_assert(dev.io.closed);
+    cr_assert_eq(creds__close_matching(lp, BROKER_WHO_DEVICE, "d3", "secret"), 0);
+    cr_assert_not(cert.io.closed || other.io.closed);
+    cl_gone(&b);
+    cl_gone(&dev);
+    cl_gone(&cert);
+    cl_gone(&other);
+    cr_assert_null(lp->creds, "every closed connection left the list");
+    cl_gone(&spy);
+}
+
+Test(auth, expired_credential_closes_at_its_expiry)
+{
+    client early, late, forever;
+    connect_cred(&early, &(conn_args){.id = "e", .user = "u1", .clean = true}, BROKER_WHO_USER,
+                 "u1", "f1", 1000);
+    connect_cred(&late, &(conn_args){.id = "l", .user = "u1", .clean = true}, BROKER_WHO_USER, "u1",
+                 "f2", 5000);
+    connect_cred(&forever, &(conn_args){.id = "f", .user = "d1", .clean = true}, BROKER_WHO_DEVICE,
+                 "d1", "secret", 0);
+    int64_t next = -1;
+    cr_assert_eq(creds__close_expired(lp, 999, &next), 0);
+    cr_assert_eq(next, 1000);
+    cr_assert_eq(creds__close_expired(lp, 1000, &next), 1);
+    cr_assert(early.io.closed);
+    cr_assert_not(late.io.closed || forever.io.closed);
+    cr_assert_eq(next, 5000, "the timer is re-armed for the next expiry");
+    cl_gone(&late); /* gone first: nothing left to expire */
+    cr_assert_eq(creds__close_expired(lp, 9000, &next), 0);
+    cr_assert_eq(next, 0);
+    cr_assert_not(forever.io.closed);
+    cl_gone(&early);
+    cl_gone(&forever);
+}
+
 /* ---- store: retained purge, principal of restored sessions ------------------------------ */
 
 static int put_rows(store_tx *tx, void *arg)

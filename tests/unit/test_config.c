@@ -520,3 +520,23 @@ Test(config, device_activity_caps)
     cr_assert_neq(parse("device-history-max -1\n"), 0);
     cr_assert_neq(parse("device-events-max 1000001\n"), 0);
 }
+
+Test(config, per_user_quotas)
+{
+    cr_assert_eq(c.quota_devices, 1000);
+    cr_assert_eq(c.quota_device_types, 100);
+    cr_assert_eq(c.quota_recipients, 50);
+    cr_assert_eq(c.quota_sessions, 2000);
+    cr_assert_eq(c.quota_queued, 100000);
+    cr_assert_eq(parse("max-devices-per-user 2\nmax-device-types-per-user 3\n"
+                       "max-recipients-per-user 4\nmax-sessions-per-user 5\n"
+                       "max-queued-per-user 6\n"),
+                 0, "%s", err);
+    cr_assert_eq(c.quota_devices, 2);
+    cr_assert_eq(c.quota_device_types, 3);
+    cr_assert_eq(c.quota_recipients, 4);
+    cr_assert_eq(c.quota_sessions, 5);
+    cr_assert_eq(c.quota_queued, 6);
+    cr_assert_neq(parse("max-devices-per-user 0\n"), 0, "a quota of nothing is refused");
+    cr_assert_neq(parse("max-queued-per-user 100000001\n"), 0);
+}

@@ -198,3 +198,15 @@ Test(devdir, concurrent_readers_and_writers)
         cr_assert_null(r, "thread %d", i);
     }
 }
+
+Test(devdir, device_id_shape)
+{
+    cr_assert(devdir_id_shaped("d0123456789abcdef01234567", 25));
+    cr_assert_not(devdir_id_shaped("d0123456789abcdef0123456", 24), "too short");
+    cr_assert_not(devdir_id_shaped("d0123456789abcdef012345678", 26), "too long");
+    cr_assert_not(devdir_id_shaped("D0123456789abcdef01234567", 25), "upper-case d");
+    cr_assert_not(devdir_id_shaped("d0123456789ABCDEF01234567", 25), "upper-case hex");
+    cr_assert_not(devdir_id_shaped("e0123456789abcdef01234567", 25));
+    cr_assert_not(devdir_id_shaped("d0123456789abcdeg01234567", 25));
+    cr_assert_not(devdir_id_shaped(NULL, 0));
+}

@@ -628,7 +628,37 @@ Test(store_app, device_delete)
     device("o1", "d2", "lamp", "light"); /* the name is free again */
 }
 
+Test(store_app, device_count_owned_counts_one_owner)
+{
+    uint64_t n = 99;
+    cr_assert_eq(store_device_count_owned(tx, "o1", &n), 0);
+    cr_assert_eq(n, 0);
+    device("o1", "d1", "lamp", "light");
+    device("o1", "d2", "fan", "x");
+    device("o2", "d3", "lamp", "light");
+    cr_assert_eq(store_device_count_owned(tx, "o1", &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(store_device_delete(tx, "o1", "d1"), 0);
+    cr_assert_eq(store_device_count_owned(tx, "o1", &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(store_device_count_owned(tx, "", &n), STORE_EINVAL);
+}
+
 /* ---- device types ---------------------------------------------------------------------- */
+
+Test(store_app, devtype_count_owned_leaves_out_global_types)
+{
+    uint64_t n = 99;
+    cr_assert_eq(store_devtype_create(tx, "t1", NULL, "light", NULL, 0, NULL), 0);
+    cr_assert_eq(store_devtype_create(tx, "t2", "o1", "light", NULL, 0, NULL), 0);
+    cr_assert_eq(store_devtype_create(tx, "t3", "o1", "sensor", NULL, 0, NULL), 0);
+    cr_assert_eq(store_devtype_create(tx, "t4", "o2", "sensor", NULL, 0, NULL), 0);
+    cr_assert_eq(store_devtype_count_owned(tx, "o1", &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(store_devtype_count_owned(tx, "o3", &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(store_devtype_count_owned(tx, NULL, &n), STORE_EINVAL);
+}
 
 Test(store_app, devtype_scopes)
 {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static inline bool ref_match(const char *f, const char *t)
@@ -56,8 +57,9 @@ static inline bool ref_filter_valid(const char *f)
 }
 
 /* Random topic names (filter = false) and filters (true) from a small alphabet of
- * levels, for the randomized comparisons. xorshift: reproducible from the seed. */
-static uint32_t rnd(uint64_t *s)
+ * levels, for the randomized comparisons. xorshift: reproducible from the seed. Inline,
+ * like everything here, so a user that needs only ref_match (fuzz_trie) compiles clean. */
+static inline uint32_t rnd(uint64_t *s)
 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
@@ -65,7 +67,7 @@ static uint32_t rnd(uint64_t *s)
     return (uint32_t)(*s >> 11);
 }
 
-static void rand_levels(uint64_t *s, char *out, size_t cap, bool filter)
+static inline void rand_levels(uint64_t *s, char *out, size_t cap, bool filter)
 {
     static const char *lv[] = {"a", "b", "$x", "", "ab", "+", "#"};
     int nlv = filter ? 7 : 5;

@@ -1,0 +1,34 @@
+/* ident/mqtt_auth.c: the pure part, the address key of the per-address limit. The hook
+ * itself is exercised with real clients in tests/integration/test_mqtt_credentials.py and
+ * test_device_mqtt.py. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ident/mqtt_auth.h"
+
+static const char *ip_of(const char *peer, size_t cap)
+{
+    static char out[64];
+    memset(out, 'x', sizeof out);
+    mqtt_auth_peer_ip(peer, out, cap);
+    return out;
+}
+
+Test(mqtt_auth, peer_ip_of_v4_and_v6)
+{
+    cr_assert_str_eq(ip_of("127.0.0.1:5000", 64), "127.0.0.1");
+    cr_assert_str_eq(ip_of("[::1]:8883", 64), "::1");
+    cr_assert_str_eq(ip_of("[2001:db8::2]:1", 64), "2001:db8::2");
+}
+
+Test(mqtt_auth, peer_ip_refuses_what_is_no_address)
+{
+    cr_assert_str_eq(ip_of(NULL, 64), "");
+    cr_assert_str_eq(ip_of("", 64), "");
+    cr_assert_str_eq(ip_of("noport", 64), "");
+    cr_assert_str_eq(ip_of(":1", 64), "");
+    cr_assert_str_eq(ip_of("[::1:8883", 64), "", "no closing bracket");
+    cr_assert_str_eq(ip_of("[]:1", 64), "");
+    cr_assert_str_eq(ip_of("127.0.0.1:5000", 9), "", "does not fit: not truncated");
+    cr_assert_str_eq(ip_of("127.0.0.1:5000", 10), "127.0.0.1");
+}
