@@ -17,7 +17,8 @@ struct ca;
 struct revset;
 struct devdir;
 struct broker;
-struct api_crl;
+struct crlgen;
+struct dev__limit;
 struct ctl;
 struct devnotify;
 struct devlog;
@@ -43,7 +44,11 @@ typedef struct api {
     /* mqtt_auth_secret_rotated (ident/mqtt_auth.h), set by app/main; NULL: nothing to
      * close. Called after a new device secret is committed. */
     void (*secret_rotated)(struct broker *br, const char *device_id);
-    struct api_crl *crl;  /* the current CRL (api/devices/devices.h); owned by the devices module */
+    /* builds and holds the CRL (ca/crlgen.h); owned by the devices module (devices_init);
+     * NULL without a CA */
+    struct crlgen *cg;
+    /* per-user limits on rotation and registration (devices_init); NULL: unlimited */
+    struct dev__limit *lim_rotate, *lim_register;
     struct ctl *ctl;      /* device control (devices/ctl.h); NULL: command routes answer 503 */
     struct cmdq *cq;      /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
     struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
@@ -51,8 +56,11 @@ typedef struct api {
     struct devlog *dl;    /* device activity recorder (devices/devlog.h); NULL: calls are
                            * not recorded */
     api_mqtt_info mqtt;
-    uint32_t cert_days; /* validity of device certificates (config device-cert-days) */
-    http_quota quota;   /* per-user quotas (api/quota.h) */
+    uint32_t cert_days;         /* validity of device certificates (config device-cert-days) */
+    uint32_t crl_interval_ms;   /* config crl-interval (seconds there); 0: the default */
+    uint32_t rotate_per_hour;   /* config device-rotate-per-hour; 0: unlimited */
+    uint32_t register_per_hour; /* config device-register-per-hour; 0: unlimited */
+    http_quota quota;           /* per-user quotas (api/quota.h) */
 } api;
 
 /** The api of a request (http_req_app). */

@@ -72,6 +72,8 @@ static const config_key keys[] = {
      "concurrent HTTP connections per client address"},
     {"no-access-log", KIND_BOOL, F(no_access_log), 0, 0, "BOOL",
      "do not log one line per HTTP request"},
+    {"hsts-max-age", KIND_U32, F(hsts_max_age_s), 0, 63072000, "SECONDS",
+     "Strict-Transport-Security max-age on HTTPS answers; 0 = no header"},
     {"access-token-ttl", KIND_U32, F(access_token_ttl_s), 1, 86400, "SECONDS",
      "lifetime of access tokens"},
     {"refresh-token-ttl", KIND_U32, F(refresh_token_ttl_s), 1, 31536000, "SECONDS",
@@ -82,8 +84,20 @@ static const config_key keys[] = {
      "failed MQTT authentications per client address and window (then CONNACK 0x05)"},
     {"mqtt-auth-fail-window", KIND_U32, F(mqtt_auth_fail_window_s), 1, 86400, "SECONDS",
      "window of mqtt-auth-max-fail"},
+    {"reset-mails-per-hour", KIND_U32, F(reset_mails_per_hour), 1, 1000, "N",
+     "password reset mails per e-mail address per hour"},
+    {"login-max-fails-per-ip", KIND_U32, F(login_ip_max_fails), 1, 1000000, "N",
+     "failed logins per client address in 5 minutes before 429"},
+    {"auth-tracked-names", KIND_U32, F(auth_tracked_names), 64, 1048576, "N",
+     "login names and reset addresses whose counters are kept in memory"},
     {"device-cert-days", KIND_U32, F(device_cert_days), 1, 3650, "DAYS",
      "validity of issued device certificates"},
+    {"device-rotate-per-hour", KIND_U32, F(device_rotate_per_hour), 0, 1000000, "N",
+     "certificate rotations per user per hour, burst N (beyond: 429); 0 = unlimited"},
+    {"device-register-per-hour", KIND_U32, F(device_register_per_hour), 0, 1000000, "N",
+     "device registrations per user per hour, burst N (beyond: 429); 0 = unlimited"},
+    {"crl-interval", KIND_U32, F(crl_interval_s), 1, 86400, "SECONDS",
+     "the CRL is re-signed at most this often after revocations (TLS refuses at once)"},
     {"device-max-inflight", KIND_U32, F(device_max_inflight), 1, 1024, "N",
      "device control: calls sent and unanswered per device"},
     {"device-max-queued", KIND_U32, F(device_max_queued), 1, 65536, "N",
@@ -156,7 +170,14 @@ void config_defaults(iot_config *c)
     c->mqtt_auth_max_fail = 20;
     c->mqtt_auth_fail_window_s = 300;
     c->code_ttl_s = 900;
+    c->reset_mails_per_hour = 3;
+    c->auth_tracked_names = 16384;
+    c->login_ip_max_fails = 20;
+    c->hsts_max_age_s = 31536000;
     c->device_cert_days = 365;
+    c->device_rotate_per_hour = 6;
+    c->device_register_per_hour = 30;
+    c->crl_interval_s = 10;
     c->device_max_inflight = 16;
     c->device_max_queued = 64;
     c->device_max_commands_queued = 1000;

@@ -51,15 +51,22 @@ typedef struct iot_config {
     uint32_t http_idle_timeout_ms; /* "http-idle-timeout" ms, default 60000 */
     uint32_t http_max_conns_ip;    /* "http-max-conns-per-ip", default 256 */
     bool no_access_log;            /* "no-access-log", default false */
+    uint32_t hsts_max_age_s;       /* "hsts-max-age" seconds, default 31536000; 0 = none */
     /* accounts */
-    uint32_t access_token_ttl_s;  /* "access-token-ttl" seconds, default 900 */
-    uint32_t refresh_token_ttl_s; /* "refresh-token-ttl" seconds, default 2592000 */
-    uint32_t code_ttl_s;          /* "code-ttl" seconds, default 900 */
+    uint32_t access_token_ttl_s;   /* "access-token-ttl" seconds, default 900 */
+    uint32_t refresh_token_ttl_s;  /* "refresh-token-ttl" seconds, default 2592000 */
+    uint32_t code_ttl_s;           /* "code-ttl" seconds, default 900 */
+    uint32_t reset_mails_per_hour; /* "reset-mails-per-hour" per address, default 3 */
+    uint32_t auth_tracked_names;   /* "auth-tracked-names": login / mail counters, 16384 */
+    uint32_t login_ip_max_fails;   /* "login-max-fails-per-ip" in 5 min, default 20 */
     /* MQTT authentication */
     uint32_t mqtt_auth_max_fail;      /* "mqtt-auth-max-fail", default 20 */
     uint32_t mqtt_auth_fail_window_s; /* "mqtt-auth-fail-window" seconds, default 300 */
     /* device identity */
     uint32_t device_cert_days;           /* "device-cert-days", default 365 */
+    uint32_t device_rotate_per_hour;     /* "device-rotate-per-hour", default 6; 0 = off */
+    uint32_t device_register_per_hour;   /* "device-register-per-hour", default 30; 0 = off */
+    uint32_t crl_interval_s;             /* "crl-interval" seconds, default 10 */
     uint32_t device_max_inflight;        /* "device-max-inflight", default 16 */
     uint32_t device_max_queued;          /* "device-max-queued", default 64 */
     uint32_t device_max_commands_queued; /* "device-max-commands-queued", default 1000 */

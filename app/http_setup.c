@@ -4,6 +4,7 @@
  */
 #include "app/http_setup.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,18 @@ static int add_routes(app_http *h)
 
 int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notifier)
 {
+    uint8_t key[AUTH_SECRET_LEN];
+    char err[512];
     memset(h, 0, sizeof *h);
-    if (with_notifier && start_notifier(h, cfg, st) < 0)
+    /* Serving: codes are keyed by the data directory's secret. `routes` makes no code. */
+    if (with_notifier && auth_secret_load(cfg->data_dir, key, err, sizeof err) < 0) {
+        log_error("%s", err);
         return -1;
+    }
+    if (with_notifier && start_notifier(h, cfg, st) < 0) {
+        OPENSSL_cleanse(key, sizeof key);
+        return -1;
+    }
     h->serving = with_notifier;
     auth_opts ao = {
         .st = st,
@@ -63,8 +73,13 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .code_ttl_s = cfg->code_ttl_s,
         .mqtt_max_fail = cfg->mqtt_auth_max_fail,
         .mqtt_fail_window_s = cfg->mqtt_auth_fail_window_s,
+        .reset_mails_per_hour = cfg->reset_mails_per_hour,
+        .tracked_names = cfg->auth_tracked_names,
+        .ip_max_fails = cfg->login_ip_max_fails,
+        .code_key = with_notifier ? key : NULL,
     };
     h->au = auth_new(&ao);
+    OPENSSL_cleanse(key, sizeof key);
     h->api = (api){.st = st,
                    .auth = h->au,
                    .nt = h->nt,
@@ -77,6 +92,7 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .max_conns_per_ip = cfg->http_max_conns_ip,
         .app = &h->api,
         .no_access_log = cfg->no_access_log,
+        .hsts_max_age_s = cfg->hsts_max_age_s,
         .authenticate = auth_authenticate,
     };
     h->hs = h->au ? http_server_new(&ho) : NULL;
@@ -105,6 +121,9 @@ int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id)
     a->rs = id->rs;
     a->dd = id->dd;
     a->cert_days = cfg->device_cert_days;
+    a->crl_interval_ms = cfg->crl_interval_s * 1000;
+    a->rotate_per_hour = cfg->device_rotate_per_hour;
+    a->register_per_hour = cfg->device_register_per_hour;
     a->mqtt.port = mqtts_port(cfg);
     snprintf(a->mqtt.host, sizeof a->mqtt.host, "%s", cfg->public_host);
     if (!a->mqtt.host[0] && gethostname(a->mqtt.host, sizeof a->mqtt.host - 1) < 0)
@@ -115,6 +134,8 @@ int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id)
 
 void app_http_stop_notifier(app_http *h)
 {
+    if (h->devices)
+        devices_stop(&h->api); /* the CRL builder's hourly prune is a store job */
     notify_stop(h->nt);
     h->nt = NULL;
     h->api.nt = NULL;

@@ -40,7 +40,7 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool start_noti
  *  and builds the first CRL (store_sync: before or after store_start, before the loops).
  *  0 or -1 after logging. */
 int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id);
-/** Stops the notifier thread (it uses the store). */
+/** Stops the notifier thread and the CRL builder's thread (both use the store). */
 void app_http_stop_notifier(app_http *h);
 void app_http_free(app_http *h);
 /** `iotcloud routes`: prints "METHOD PATTERN AUTH" per route. 0. */

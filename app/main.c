@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "app/cmd.h"
@@ -57,13 +58,22 @@ static bool cert_revoked(void *arg, const void *x509) { return revset_has_x509(a
 
 static int revset_fill_one(void *arg, const store_cert_revoked *r)
 {
-    return revset_add(arg, r->serial) < 0 ? STORE_ENOMEM : 0;
+    revset_entry e = {.serial = r->serial,
+                      .revoked_at = r->revoked_at,
+                      .not_after = r->not_after,
+                      .reason = r->reason};
+    return revset_put(arg, &e) < 0 ? STORE_ENOMEM : 0;
 }
 
+/* Expired certificates stay out: TLS refuses them anyway, and the CRL lists what the
+ * revset holds (ca/crlgen.h). */
 static int ident_load(store_tx *tx, void *arg)
 {
     app_ident *id = arg;
-    int rc = store_cert_each_revoked(tx, 0, revset_fill_one, id->rs);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int rc = store_cert_each_revoked(tx, now, revset_fill_one, id->rs);
     return rc < 0 ? rc : devdir_load(id->dd, tx);
 }
 

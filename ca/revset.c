@@ -1,8 +1,9 @@
 /*
  * revset — a set of revoked serials: open addressing with linear probing over
- * fixed-size keys, doubled when three quarters full, never shrunk (revocations are only
- * ever added while the process runs). One read-write lock: handshakes read in parallel;
- * an add after a revocation briefly excludes them.
+ * fixed-size keys, doubled when three quarters full. Entries leave only by revset_prune,
+ * which rehashes the survivors into a fresh table of the same size (no tombstones, so a
+ * lookup's probe still ends at the first empty slot). One read-write lock: handshakes
+ * read in parallel; an add after a revocation briefly excludes them.
  *
  * Keys are normalised on the way in and on lookup: lower case, leading zeros stripped
  * ("0" stays "0"), at most CA_SERIAL_HEX digits.
@@ -10,9 +11,11 @@
 #include "ca/revset.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "ca/ca.h"
 #include "ca/ca_int.h"
@@ -22,6 +25,8 @@
 
 typedef struct slot {
     char key[CA_SERIAL_HEX + 1]; /* "" = empty */
+    int reason;
+    int64_t revoked_at, not_after;
 } slot;
 
 struct revset {
@@ -29,6 +34,7 @@ struct revset {
     slot *slots;
     size_t cap; /* power of two */
     size_t count;
+    uint64_t version;
 };
 
 static int hex_value(char ch)
@@ -121,9 +127,15 @@ void revset_free(revset *r)
 
 int revset_add(revset *r, const char *serial)
 {
+    revset_entry e = {.serial = serial, .not_after = INT64_MAX};
+    return revset_put(r, &e);
+}
+
+int revset_put(revset *r, const revset_entry *e)
+{
     char key[CA_SERIAL_HEX + 1];
     int rc = 0;
-    if (normalise(serial, key) < 0)
+    if (normalise(e->serial, key) < 0)
         return -1;
     pthread_rwlock_wrlock(&r->lock);
     slot *s = find(r->slots, r->cap, key);
@@ -134,8 +146,11 @@ int revset_add(revset *r, const char *serial)
             s = find(r->slots, r->cap, key);
         }
         if (rc == 0) {
+            *s =
+                (slot){.reason = e->reason, .revoked_at = e->revoked_at, .not_after = e->not_after};
             memcpy(s->key, key, sizeof key);
             r->count++;
+            r->version++;
         }
     }
     pthread_rwlock_unlock(&r->lock);
@@ -167,4 +182,98 @@ size_t revset_count(revset *r)
     size_t n = r->count;
     pthread_rwlock_unlock(&r->lock);
     return n;
+}
+
+uint64_t revset_version(revset *r)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    uint64_t v = r->version;
+    pthread_rwlock_unlock(&r->lock);
+    return v;
+}
+
+/* Rehashes the entries that are still valid at @now into a fresh table of the same size;
+ * -1 (nothing changed) when it cannot be allocated. */
+static ssize_t rehash_live(revset *r, int64_t now)
+{
+    slot *slots = calloc(r->cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    size_t dropped = 0;
+    for (size_t i = 0; i < r->cap; i++) {
+        if (!r->slots[i].key[0])
+            continue;
+        if (r->slots[i].not_after <= now)
+            dropped++;
+        else
+            *find(slots, r->cap, r->slots[i].key) = r->slots[i];
+    }
+    free(r->slots);
+    r->slots = slots;
+    return (ssize_t)dropped;
+}
+
+static bool any_expired(const revset *r, int64_t now)
+{
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->slots[i].key[0] && r->slots[i].not_after <= now)
+            return true;
+    return false;
+}
+
+size_t revset_prune(revset *r, int64_t now)
+{
+    pthread_rwlock_rdlock(&r->lock); /* the common case: nothing expired, no writer lock */
+    bool some = any_expired(r, now);
+    pthread_rwlock_unlock(&r->lock);
+    if (!some)
+        return 0;
+    pthread_rwlock_wrlock(&r->lock);
+    ssize_t n = rehash_live(r, now);
+    if (n > 0) {
+        r->count -= (size_t)n;
+        r->version++;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void copy_live(const revset *r, int64_t now, revset_snap *out)
+{
+    for (size_t i = 0; i < r->cap; i++) {
+        const slot *s = &r->slots[i];
+        if (!s->key[0] || s->not_after <= now)
+            continue;
+        memcpy(out->serials[out->n], s->key, sizeof s->key);
+        out->v[out->n] = (ca_revoked){
+            .serial = out->serials[out->n], .revoked_at = s->revoked_at, .reason = s->reason};
+        out->n++;
+    }
+}
+
+int revset_snapshot(revset *r, int64_t now, revset_snap *out)
+{
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&r->lock);
+    size_t n = r->count ? r->count : 1;
+    out->v = malloc(n * sizeof *out->v);
+    out->serials = malloc(n * sizeof *out->serials);
+    if (out->v && out->serials) {
+        copy_live(r, now, out);
+        out->version = r->version;
+    } else {
+        rc = -1;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    if (rc < 0)
+        revset_snap_free(out);
+    return rc;
+}
+
+void revset_snap_free(revset_snap *s)
+{
+    free(s->v);
+    free(s->serials);
+    memset(s, 0, sizeof *s);
 }

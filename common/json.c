@@ -6,9 +6,15 @@
  * be one of the types a JSON parser produces (so {"$numberLong": "5"} passes as the number
  * 5, which is what it spells), and no remaining key may start with '$' (a key that reaches
  * MongoDB as an operator is an injection).
+ *
+ * libbson also stops after the first complete object and ignores what follows when it
+ * starts like another value ("{..}{..}" or "{..} {"), and reads the non-JSON literals NaN
+ * and Infinity. RFC 8259 allows neither: a JSON text is one value with optional whitespace
+ * around it (section 2), and NaN/Infinity are not numbers (section 6). Both are refused.
  */
 #include "common/json.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +110,10 @@ static int check_value(const bson_iter_t *it, json_err *e)
         return fail(e, 400, "bad_json", k, "key '%.64s' must not start with '$'", k);
     if (!plain_type(bson_iter_type(it)))
         return fail(e, 400, "bad_json", k, "field '%.64s': extended JSON is not accepted", k);
+    /* [RFC 8259 6] NaN and Infinity are not permitted (also spelt {"$numberDouble":..}). */
+    if (BSON_ITER_HOLDS_DOUBLE(it) && !isfinite(bson_iter_double(it)))
+        return fail(e, 400, "bad_json", k, "field '%.64s': NaN and Infinity are not JSON numbers",
+                    k);
     if (BSON_ITER_HOLDS_UTF8(it)) {
         uint32_t len;
         const char *s = bson_iter_utf8(it, &len);
@@ -134,10 +144,47 @@ static int check_level(bson_iter_t *it, int depth, json_err *e)
     return 0;
 }
 
+static bool json_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Index just past the value that starts at @i (an object or array: strings are skipped,
+ * brackets counted), or @len when it does not end. Malformed text is libbson's to refuse. */
+static size_t value_end(const uint8_t *p, size_t len, size_t i)
+{
+    size_t depth = 0;
+    bool in_str = false;
+    for (; i < len; i++) {
+        uint8_t c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++; /* the escaped byte cannot end the string */
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if ((c == '}' || c == ']') && depth > 0 && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return len;
+}
+
+/* [RFC 8259 2] JSON-text = ws value ws: nothing but whitespace after the object. */
+static int check_trailing(const uint8_t *p, size_t len, size_t start, json_err *e)
+{
+    size_t end = value_end(p, len, start);
+    for (size_t i = end; i < len; i++)
+        if (!json_ws(p[i]))
+            return fail(e, 400, "bad_json", NULL,
+                        "unexpected data after the JSON object at byte %zu", i);
+    return 0;
+}
+
 int json_parse(const uint8_t *p, size_t len, bson_t *out, json_err *e)
 {
     size_t i = 0;
-    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    while (i < len && json_ws(p[i]))
         i++;
     if (i == len)
         return fail(e, 400, "bad_json", NULL, "request body is empty; a JSON object is expected");
@@ -145,6 +192,8 @@ int json_parse(const uint8_t *p, size_t len, bson_t *out, json_err *e)
         return fail(e, 400, "bad_json", NULL, "request body must be a JSON object");
     if (memchr(p, '\0', len))
         return fail(e, 400, "bad_json", NULL, "request body holds a NUL byte");
+    if (check_trailing(p, len, i, e) < 0)
+        return -1;
     bson_error_t be;
     if (!bson_init_from_json(out, (const char *)p, (ssize_t)len, &be))
         return fail(e, 400, "bad_json", NULL, "malformed JSON: %.180s", be.message);

@@ -67,7 +67,8 @@ typedef struct json_err {
 
 /** Parses @len bytes of JSON text; the top level must be an object. On success *out is
  *  initialised (bson_destroy it) and 0 returned; else <0 with @e filled and *out not
- *  initialised. Duplicate keys are refused (which one wins is ambiguous). */
+ *  initialised. Duplicate keys are refused (which one wins is ambiguous), and so are
+ *  anything but whitespace after the object and NaN/Infinity [RFC 8259 2, 6]. */
 int json_parse(const uint8_t *p, size_t len, bson_t *out, json_err *e);
 /** Checks @doc against @f (each field at most once, unknown fields refused) and fills the
  *  outputs of present fields. 0 or <0 with @e filled. */

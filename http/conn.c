@@ -124,6 +124,10 @@ static int on_headers_done(void *u)
         return refuse(c, 505, "http_version_not_supported", "only HTTP/1.x is served");
     if (http__req_parse_target(r) < 0)
         return refuse(c, 400, "bad_request", "malformed request target");
+    /* [RFC 9110 5.3] Authorization is a singleton field: with two, which one a proxy and
+     * we each honour is ambiguous, so refuse rather than pick the first. */
+    if (http__req_header_count(r, "Authorization") > 1)
+        return refuse(c, 400, "bad_request", "more than one Authorization header");
     /* Refuse an announced oversized body before reading (or inviting) any of it. */
     if (hparse__has_length(c->p) && hparse__length(c->p) > opts(c)->max_body_bytes)
         return refuse(c, 413, "payload_too_large", "request body too large");

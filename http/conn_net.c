@@ -64,6 +64,7 @@ static void *proto_open(net_conn *nc, void *arg)
         uv_close((uv_handle_t *)&h->timer, (uv_close_cb)free);
         return NULL;
     }
+    h->c->tls = net_conn_is_tls(nc);
     return h;
 }
 

@@ -82,6 +82,8 @@ typedef struct http_opts {
                                    * default 16 */
     void *app;                  /* for handlers (http_req_app) */
     bool no_access_log;         /* default false: one log line per request */
+    uint32_t hsts_max_age_s;    /* Strict-Transport-Security max-age on answers over TLS;
+                                 * 0: no header */
     /** Called for routes with auth != HTTP_AUTH_NONE, before the handler. It must either
      *  call http_req_set_principal() then next(r) (now or later, on r's loop), or answer
      *  r itself (401/403/429...). NULL: such routes answer 401. */

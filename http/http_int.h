@@ -104,6 +104,7 @@ typedef struct hconn {
     bool in_process; /* inside hconn__process: a respond call must not re-enter */
     bool paused;     /* reading paused (buffered input over its cap) */
     bool ip_counted;
+    bool tls;         /* over TLS: answers carry Strict-Transport-Security */
     size_t hdr_bytes; /* raw bytes of this request's header block so far */
     http_req *req;    /* being parsed (HC_HEAD/HC_BODY) or dispatched (HC_WAIT) */
     uint8_t *pend;    /* input received while a request waits for its answer */
@@ -193,6 +194,8 @@ int http__req_parse_target(http_req *r);
 /* Splits the raw path at '/' and appends each decoded segment to the arena: their
  * offsets in @off. 0, -1 (malformed escape: 400) or -2 (more than @max segments). */
 int http__req_segments(http_req *r, uint32_t *off, size_t max, size_t *n);
+/* How many field lines named @name (case-insensitive) the request has. */
+size_t http__req_header_count(const http_req *r, const char *name);
 /* "ip:port" / "[ip]:port" -> "ip". */
 void http__peer_ip(const char *peer, char *out, size_t cap);
 void http__req_set_id(http_req *r);

@@ -285,6 +285,14 @@ const char *http_req_header(const http_req *r, const char *name)
     return NULL;
 }
 
+size_t http__req_header_count(const http_req *r, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nhdr; i++)
+        n += strcasecmp(r->arena + r->hdr[i].k, name) == 0;
+    return n;
+}
+
 const uint8_t *http_req_body(const http_req *r, size_t *len)
 {
     if (len)

@@ -7,7 +7,11 @@
  *   HTTP/1.1 <status> <reason>\r\n
  *   Date: <IMF-fixdate>\r\n  Server: iotcloud\r\n  X-Request-Id: <id>\r\n
  *   [Content-Type: ..\r\n] [Content-Length: n\r\n] [Cache-Control: no-store\r\n]
- *   [Connection: close | keep-alive (HTTP/1.0 only)\r\n]  <handler headers>  \r\n
+ *   [Connection: close | keep-alive (HTTP/1.0 only)\r\n]
+ *   [Strict-Transport-Security: max-age=N\r\n (over TLS only)]  <handler headers>  \r\n
+ *
+ * HSTS [RFC 6797 7.2]: a host must not send the header over plain HTTP, where an
+ * attacker could forge or strip it; over TLS it tells browsers to use https from now on.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +133,9 @@ static char *build_head(const http_req *r, int status, const char *ctype, size_t
         put(b, cap, &n, "Connection: close\r\n");
     else if (r->http_minor == 0)
         put(b, cap, &n, "Connection: keep-alive\r\n");
+    if (r->c && r->c->tls && r->s->o.hsts_max_age_s)
+        put(b, cap, &n, "Strict-Transport-Security: max-age=%lu\r\n",
+            (unsigned long)r->s->o.hsts_max_age_s);
     for (size_t i = 0; i < r->nxhdr; i++)
         put(b, cap, &n, "%s\r\n", r->xhdr[i]);
     put(b, cap, &n, "\r\n");

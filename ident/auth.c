@@ -3,6 +3,7 @@
  * (api/accounts/) shares.
  */
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,13 @@ auth *auth_new(const auth_opts *o)
     if (!a)
         return NULL;
     a->o = *o;
+    a->o.code_key = NULL; /* copied below; the caller's buffer need not outlive us */
+    if (o->code_key)
+        memcpy(a->code_key, o->code_key, AUTH_SECRET_LEN);
+    else if (RAND_bytes(a->code_key, AUTH_SECRET_LEN) != 1) {
+        free(a);
+        return NULL;
+    }
     if (!a->o.access_ttl_s)
         a->o.access_ttl_s = 900;
     if (!a->o.refresh_ttl_s)
@@ -33,12 +41,27 @@ auth *auth_new(const auth_opts *o)
         a->o.mqtt_max_fail = AUTH_IP_MAX_FAIL;
     if (!a->o.mqtt_fail_window_s)
         a->o.mqtt_fail_window_s = AUTH_IP_WINDOW_MS / 1000;
-    if (auth__iplim_init(&a->ip, AUTH_IP_MAX_FAIL, AUTH_IP_WINDOW_MS) < 0) {
+    if (!a->o.reset_mails_per_hour)
+        a->o.reset_mails_per_hour = 3;
+    if (!a->o.tracked_names)
+        a->o.tracked_names = 16384;
+    if (!a->o.ip_max_fails)
+        a->o.ip_max_fails = AUTH_IP_MAX_FAIL;
+    if (auth__iplim_init(&a->ip, a->o.ip_max_fails, AUTH_IP_WINDOW_MS) < 0) {
+        free(a);
+        return NULL;
+    }
+    if (auth__names_init(&a->logins, a->o.tracked_names) < 0 ||
+        auth__names_init(&a->mails, a->o.tracked_names) < 0) {
+        auth__names_free(&a->logins);
+        auth__iplim_free(&a->ip);
         free(a);
         return NULL;
     }
     int64_t window_ms = (int64_t)a->o.mqtt_fail_window_s * 1000;
     if (auth__iplim_init(&a->peer, a->o.mqtt_max_fail, window_ms) < 0) {
+        auth__names_free(&a->logins);
+        auth__names_free(&a->mails);
         auth__iplim_free(&a->ip);
         free(a);
         return NULL;
@@ -56,10 +79,13 @@ void auth_free(auth *a)
 {
     if (!a)
         return;
+    OPENSSL_cleanse(a->code_key, sizeof a->code_key);
     auth__cache_free(&a->cache);
     auth__ucache_free(&a->users);
     auth__iplim_free(&a->ip);
     auth__iplim_free(&a->peer);
+    auth__names_free(&a->logins);
+    auth__names_free(&a->mails);
     pthread_mutex_destroy(&a->gate.mu);
     free(a);
 }

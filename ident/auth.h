@@ -39,15 +39,28 @@ typedef struct auth_principal {
 
 typedef struct auth_opts {
     store *st;
-    struct notify *nt;      /* may be NULL: outbox items wait for a notifier */
-    uint32_t access_ttl_s;  /* default 900 */
-    uint32_t refresh_ttl_s; /* default 2592000 */
-    uint32_t code_ttl_s;    /* default 900 */
-    unsigned max_hashes;    /* concurrent Argon2 computations; default = cores */
+    struct notify *nt;             /* may be NULL: outbox items wait for a notifier */
+    uint32_t access_ttl_s;         /* default 900 */
+    uint32_t refresh_ttl_s;        /* default 2592000 */
+    uint32_t code_ttl_s;           /* default 900 */
+    unsigned max_hashes;           /* concurrent Argon2 computations; default = cores */
+    uint32_t reset_mails_per_hour; /* per e-mail address; default 3 */
+    uint32_t tracked_names;        /* login-name and reset-address counters; default 16384 */
+    uint32_t ip_max_fails;         /* failed logins per client IP in 5 min; default 20 */
+    /* HMAC key of the stored codes (auth_secret_load); NULL: a random one for this process
+     * (codes then do not survive a restart). Copied. */
+    const uint8_t *code_key;
 
     uint32_t mqtt_max_fail;      /* failed MQTT authentications per IP and window; 0 = 20 */
     uint32_t mqtt_fail_window_s; /* that window; 0 = 300 */
 } auth_opts;
+
+#define AUTH_SECRET_LEN 32
+
+/** Reads the code key from DATA_DIR/code-hmac.key, creating the file (0600, random) on the
+ *  first start. 0, or -1 with a message naming the file (never its bytes) in @err. Main
+ *  thread, before the loops (blocking file I/O). */
+int auth_secret_load(const char *data_dir, uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen);
 
 auth *auth_new(const auth_opts *o);
 void auth_free(auth *a);

@@ -6,7 +6,9 @@
  * Files: auth.c (object, token pairs, documents), auth_token.c (token and code text,
  * hashes), auth_limit.c (lockout schedule, per-IP limiter), auth_cache.c (verified tokens),
  * auth_ucache.c (account views), auth_verify.c (token lookup, the check for MQTT users),
- * auth_live.c (the revoke hook, the per-IP limit of failed MQTT authentications).
+ * auth_live.c (the revoke hook, the per-IP limit of failed MQTT authentications),
+ * auth_names.c (lockout and reset-mail counters per submitted name), auth_secret.c (the
+ * code HMAC key file).
  */
 #ifndef IOT_IDENT_AUTH_INT_H
 #define IOT_IDENT_AUTH_INT_H
@@ -45,9 +47,11 @@ int auth__bearer(const char *hdr, const char **tok, size_t *len);
 int auth__code_new(char out[AUTH_CODE_LEN + 1]);
 /* true when @s is six decimal digits. */
 bool auth__code_ok(const char *s);
-/* The stored form of a code: SHA-256(user_id ":" code). A code has 20 bits of entropy, so
- * the hash only keeps it off disk dumps; the attempt limit is what protects it. */
-void auth__code_hash(const char *user_id, const char *code, uint8_t hash[32]);
+/* The stored form of a code: HMAC-SHA-256 under @key (the server secret, auth_secret.c)
+ * of user_id ":" code. A code has 20 bits of entropy: unkeyed, a stolen database would give
+ * every live code away after 10^6 hashes offline; the attempt limit protects it online. */
+void auth__code_hash(const uint8_t key[AUTH_SECRET_LEN], const char *user_id, const char *code,
+                     uint8_t hash[32]);
 /* A time-ordered unique id (users, token families). 0 or <0. */
 int auth__id_new(char out[AUTH_ID_LEN + 1], int64_t now_ms);
 
@@ -82,6 +86,47 @@ void auth__iplim_free(auth__iplim *l);
 int auth__iplim_check(auth__iplim *l, const char *ip, int64_t now, int64_t *retry_ms);
 /* Counts a failed login from @ip. */
 void auth__iplim_fail(auth__iplim *l, const char *ip, int64_t now);
+
+/* ---- counters per login name / e-mail address (auth_names.c) ---------------------------- */
+
+#define AUTH_NAME_FORGET_MS 86400000 /* a name's failure count is forgotten after a quiet day */
+#define AUTH_MAIL_WINDOW_MS 3600000  /* reset mails are counted per address and hour */
+
+/* A slot: the keyed hash of a name (never the name), and what is counted for it. */
+typedef struct auth__name_slot {
+    uint8_t key[32];
+    bool used;
+    uint32_t n;           /* failed logins since the last success / mails in the window */
+    int64_t start;        /* window start (mails) */
+    int64_t last;         /* last counted event */
+    int64_t locked_until; /* logins */
+} auth__name_slot;
+
+/* A fixed table (cap slots, open addressing over a short probe, process-wide, one mutex).
+ * Names are hashed with a per-process random salt so nobody can aim names at one probe
+ * window. When every probed slot is live, the least recently counted one is reused:
+ * memory never grows, and evicting a victim's counter takes many names, which the per-IP
+ * limit makes expensive. */
+typedef struct auth__names {
+    pthread_mutex_t mu;
+    auth__name_slot *slots;
+    size_t cap;
+    uint8_t salt[16];
+} auth__names;
+
+int auth__names_init(auth__names *t, size_t cap);
+void auth__names_free(auth__names *t);
+/* Logins, keyed by the normalised submitted name (username or e-mail) whether or not an
+ * account has it, so a locked name tells nothing about existence: ms until @name may try
+ * again (0: now). */
+int64_t auth__name_locked(auth__names *t, const char *name, int64_t now);
+/* Counts a failed login of @name; from the AUTH_LOCK_AFTER-th on it is locked for
+ * auth__lockout_ms(failures). */
+void auth__name_failed(auth__names *t, const char *name, int64_t now);
+/* A success (or a password reset): @name starts afresh. */
+void auth__name_clear(auth__names *t, const char *name);
+/* Reset mails: true (and counted) when @addr had fewer than @max in its current hour. */
+bool auth__mail_allow(auth__names *t, const char *addr, uint32_t max, int64_t now);
 
 /* ---- verified-token cache (auth_cache.c) ----------------------------------------------- */
 
@@ -171,9 +216,12 @@ int auth__token_lookup(store_tx *tx, auth__verified *v);
 
 struct auth {
     auth_opts o;
+    uint8_t code_key[AUTH_SECRET_LEN];
     auth__cache cache;
     auth__ucache users;
     auth__iplim ip;
+    auth__names logins; /* failures per login name */
+    auth__names mails;  /* reset mails per address */
     auth__gate gate;
     auth__iplim peer; /* failed MQTT authentications (auth_live.c) */
     void (*revoked)(void *arg, const char *user_id, const char *family);

@@ -5,10 +5,12 @@
  *   token  43 chars  base64url (RFC 4648 §5, no padding) of 32 random bytes
  *   stored           SHA-256 of the 43 characters
  *   code   6 digits  uniform in 000000..999999 (rejection sampling)
- *   stored           SHA-256(user_id ":" code)
+ *   stored           HMAC-SHA-256(server secret, user_id ":" code)
  *   id     32 hex    12 digits of ms since the epoch, 20 random: lists come out in
  *                    creation order
  */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -119,13 +121,17 @@ bool auth__code_ok(const char *s)
     return true;
 }
 
-void auth__code_hash(const char *user_id, const char *code, uint8_t hash[32])
+void auth__code_hash(const uint8_t key[AUTH_SECRET_LEN], const char *user_id, const char *code,
+                     uint8_t hash[32])
 {
     char text[STORE_ID_MAX + 1 + AUTH_CODE_LEN + 1];
     int n = snprintf(text, sizeof text, "%s:%s", user_id, code);
     if (n < 0 || (size_t)n >= sizeof text)
         n = 0; /* ids are at most STORE_ID_MAX: cannot happen, and would never match */
-    SHA256((const unsigned char *)text, (size_t)n, hash);
+    unsigned int len = 32;
+    if (!HMAC(EVP_sha256(), key, AUTH_SECRET_LEN, (const unsigned char *)text, (size_t)n, hash,
+              &len))
+        RAND_bytes(hash, 32); /* cannot happen; a random value matches nothing */
     OPENSSL_cleanse(text, sizeof text);
 }
 

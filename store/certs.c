@@ -18,6 +18,11 @@ static const char sql_insert[] = "INSERT INTO certs (serial, device_id, not_afte
 static const char sql_get[] = "SELECT serial, doc, revoked_at FROM certs WHERE serial = ?1";
 static const char sql_each_device[] = "SELECT serial, doc FROM certs WHERE device_id = ?1"
                                       " ORDER BY not_after, serial";
+static const char sql_each_live[] = "SELECT serial, doc FROM certs WHERE device_id = ?1"
+                                    " AND revoked_at IS NULL ORDER BY not_after, serial";
+/* certs_revoked (partial index on revoked rows) keeps this to the revoked rows. */
+static const char sql_prune[] =
+    "DELETE FROM certs WHERE revoked_at IS NOT NULL AND not_after <= ?1";
 static const char sql_revoke[] = "UPDATE certs SET revoked_at = ?2, reason = ?3, doc = ?4"
                                  " WHERE serial = ?1";
 /* Revocation must work even when the document is unreadable: the CRL reads columns. */
@@ -112,6 +117,29 @@ int store_cert_each_device(store_tx *tx, const char *device_id,
         return STORE_EIO;
     int rc = store__bind_text(s, 1, device_id);
     return rc < 0 ? rc : store__each_doc(tx, s, "cert", cb, arg, NULL);
+}
+
+int store_cert_each_live(store_tx *tx, const char *device_id,
+                         int (*cb)(void *arg, const bson_t *doc), void *arg)
+{
+    if (!store__key_ok(device_id) || !cb)
+        return STORE_EINVAL;
+    sqlite3_stmt *s = store__stmt(tx, sql_each_live);
+    if (!s)
+        return STORE_EIO;
+    int rc = store__bind_text(s, 1, device_id);
+    return rc < 0 ? rc : store__each_doc(tx, s, "cert", cb, arg, NULL);
+}
+
+int store_cert_prune_expired(store_tx *tx, int64_t now, unsigned *n)
+{
+    sqlite3_stmt *s = store__stmt(tx, sql_prune);
+    if (!s || sqlite3_bind_int64(s, 1, now) != SQLITE_OK)
+        return STORE_EIO;
+    int rc = store__step_done(s);
+    if (rc == 0 && n)
+        *n = (unsigned)sqlite3_changes(tx->db);
+    return rc;
 }
 
 /* The current document of @sn and whether it is revoked already. */

@@ -233,6 +233,14 @@ int store_cert_get(store_tx *tx, const char *serial, bson_t **out);
 /** Calls @cb for each certificate of @device_id, by not_after then serial. */
 int store_cert_each_device(store_tx *tx, const char *device_id,
                            int (*cb)(void *arg, const bson_t *doc), void *arg);
+/** store_cert_each_device for the unrevoked certificates only (what a rotation or an
+ *  unregistration must revoke): documents are read for those alone, so the cost does not
+ *  grow with the device's revoked history beyond one column test per row. */
+int store_cert_each_live(store_tx *tx, const char *device_id,
+                         int (*cb)(void *arg, const bson_t *doc), void *arg);
+/** Deletes every revoked certificate with not_after <= @now: it is on no CRL any more and
+ *  TLS refuses it as expired. *@n (may be NULL) = rows deleted. */
+int store_cert_prune_expired(store_tx *tx, int64_t now, unsigned *n);
 /** Revokes a certificate with an RFC 5280 CRLReason code at @when. STORE_ENOTFOUND;
  *  STORE_EEXISTS if already revoked (the first revocation is kept). Works even when the
  *  document is corrupt (the typed columns the CRL reads are updated). */

@@ -87,25 +87,58 @@ void auth__respond_tokens(http_req *r, const char *access, const char *refresh, 
 static const char *const subjects[] = {"", "Confirm your iotcloud account",
                                        "Your iotcloud password reset code"};
 
-int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
-                    int64_t now)
+/* A fresh code of @kind for @user_id: its hash stored, the mail text in @text. */
+static int code_put(store_tx *tx, const auth *a, const char *user_id, int kind, int64_t now,
+                    char *text, size_t cap)
 {
-    char code[AUTH_CODE_LEN + 1], text[512];
+    char code[AUTH_CODE_LEN + 1];
     uint8_t h[32];
     if (auth__code_new(code) < 0)
         return STORE_EIO;
-    auth__code_hash(user_id, code, h);
+    auth__code_hash(a->code_key, user_id, code, h);
     int rc = store_code_put(tx, user_id, kind, h, sizeof h, now + (int64_t)a->o.code_ttl_s * 1000);
-    if (rc < 0)
-        goto out;
-    snprintf(text, sizeof text,
+    snprintf(text, cap,
              "Your %s code is %s\r\nIt is valid for %u minutes.\r\n"
              "If you did not ask for it, ignore this message.\r\n",
              kind == STORE_CODE_CONFIRM ? "confirmation" : "password reset", code,
              (unsigned)(a->o.code_ttl_s / 60));
-    rc = notify_mail_add(tx, email, subjects[kind], text, now);
-out:
     OPENSSL_cleanse(code, sizeof code);
+    return rc;
+}
+
+int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
+                    int64_t now)
+{
+    char text[512];
+    int rc = code_put(tx, a, user_id, kind, now, text, sizeof text);
+    if (rc == 0)
+        rc = notify_mail_add(tx, email, subjects[kind], text, now);
+    OPENSSL_cleanse(text, sizeof text);
+    return rc;
+}
+
+/* The outbox item notify_mail_add writes: {to, subject, text}, kind "mail". */
+static int outbox_put(store_tx *tx, const char *to, const char *subject, const char *text,
+                      int64_t now, int64_t *id)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int rc = STORE_ENOMEM;
+    if (BSON_APPEND_UTF8(&doc, "to", to) && BSON_APPEND_UTF8(&doc, "subject", subject) &&
+        BSON_APPEND_UTF8(&doc, "text", text))
+        rc = store_outbox_add(tx, "mail", &doc, now, id);
+    bson_destroy(&doc);
+    return rc;
+}
+
+int auth__code_mail_none(store_tx *tx, const auth *a, const char *email, int kind, int64_t now)
+{
+    char text[512];
+    int64_t id = 0;
+    int rc = code_put(tx, a, AUTH_NOBODY_ID, kind, now, text, sizeof text);
+    if (rc == 0 && (rc = outbox_put(tx, email, subjects[kind], text, now, &id)) == 0)
+        rc = store_outbox_delete(tx, id);
+    if (rc == 0)
+        rc = store_code_delete(tx, AUTH_NOBODY_ID, kind);
     OPENSSL_cleanse(text, sizeof text);
     return rc;
 }

@@ -58,11 +58,17 @@ void auth__respond_tokens(http_req *r, const char *access, const char *refresh, 
 /* Checks @code of (@user_id, @kind) in a job: a wrong one counts an attempt and the code
  * goes after AUTH_CODE_TRIES. 0, or a verdict; <0 for store failures. */
 #define AUTH_CODE_TRIES 5
-int auth__code_check(store_tx *tx, const char *user_id, int kind, const char *code, int64_t now,
-                     auth__verdict *v);
+int auth__code_check(store_tx *tx, const uint8_t key[AUTH_SECRET_LEN], const char *user_id,
+                     int kind, const char *code, int64_t now, auth__verdict *v);
 /* Queues an e-mail with a fresh code of @kind for @user_id (stores its hash). */
 int auth__code_mail(store_tx *tx, const auth *a, const char *user_id, const char *email, int kind,
                     int64_t now);
+/* The same work for an address without an account (auth_reset.c: forgot must not tell by
+ * its timing who exists): a code row of AUTH_NOBODY_ID and an outbox item of the same size
+ * are written and deleted again in the job's transaction, so it commits (and syncs) like
+ * the real path and leaves nothing. No user id contains '-' (auth__id_new: hex). */
+#define AUTH_NOBODY_ID "-nobody-"
+int auth__code_mail_none(store_tx *tx, const auth *a, const char *email, int kind, int64_t now);
 
 /* Route handlers. */
 void auth__signup(http_req *r);

@@ -13,8 +13,8 @@ void auth__verdict_set(auth__verdict *v, int status, const char *code, const cha
     v->msg = msg;
 }
 
-int auth__code_check(store_tx *tx, const char *user_id, int kind, const char *code, int64_t now,
-                     auth__verdict *v)
+int auth__code_check(store_tx *tx, const uint8_t key[AUTH_SECRET_LEN], const char *user_id,
+                     int kind, const char *code, int64_t now, auth__verdict *v)
 {
     store_code c;
     int rc = store_code_get(tx, user_id, kind, now, &c);
@@ -23,7 +23,9 @@ int auth__code_check(store_tx *tx, const char *user_id, int kind, const char *co
     if (rc < 0)
         return rc;
     uint8_t h[32];
-    auth__code_hash(user_id, code, h);
+    /* A row stored before codes were keyed (plain SHA-256) never matches: such codes are
+     * refused like wrong ones, and expire within code-ttl anyway. */
+    auth__code_hash(key, user_id, code, h);
     if (c.hash_len == sizeof h && CRYPTO_memcmp(c.hash, h, sizeof h) == 0)
         return 0;
     int32_t tries = 0;

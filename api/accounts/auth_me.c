@@ -125,7 +125,7 @@ static int me_delete(store_tx *tx, me_op *m, int64_t now)
     int rc = dev__unregister_owner(tx, &m->fx, m->user_id, now);
     if (rc == 0)
         rc = store_user_delete(tx, m->user_id);
-    return rc < 0 ? rc : dev__fx_crl(tx, m->api, &m->fx, now);
+    return rc;
 }
 
 static int me_run(store_tx *tx, http_job *hj)

@@ -2,10 +2,16 @@
  * auth_reset — POST /v1/auth/forgot and POST /v1/auth/reset.
  *
  * Forgot always answers 202 {"status":"reset_requested"}; a reset code is mailed only when
- * the address has an account. Reset checks the code (a wrong one counts an attempt, as
- * confirm does), the password policy, hashes on the pool, then in a second job checks
- * the code again (it may have been used meanwhile), sets the password, clears the lockout,
- * revokes every token of the user and deletes the code.
+ * the address has an account, and at most reset-mails-per-hour times per address. Neither
+ * the answer nor the work tells whether the address has an account: the hourly count is
+ * kept per submitted address (auth_names.c) for every address alike, and an unknown
+ * address within its budget costs the same store writes and commit as a real one
+ * (auth__code_mail_none), instead of a read-only job that answered twice as fast.
+ *
+ * Reset checks the code (a wrong one counts an attempt, as confirm does), the password
+ * policy, hashes on the pool, then in a second job checks the code again (it may have been
+ * used meanwhile), sets the password, revokes every token of the user and deletes the
+ * code; then the login lockout of its username and address is lifted.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 typedef struct forgot_op {
     http_job j;
     auth *a;
+    bool mail; /* within the address's hourly budget */
     char email[ACCT_EMAIL_MAX + 1];
 } forgot_op;
 
@@ -26,12 +33,15 @@ static int forgot_run(store_tx *tx, http_job *hj)
 {
     forgot_op *f = AUTH_CONTAINER(hj, forgot_op, j);
     bson_t *u = NULL;
+    int64_t now = auth__now_ms();
     int rc = store_user_get_by_email(tx, f->email, &u);
-    if (rc == 0 && json_doc_str(u, "_id"))
-        rc = auth__code_mail(tx, f->a, json_doc_str(u, "_id"), json_doc_str(u, "email"),
-                             STORE_CODE_RESET, auth__now_ms());
+    const char *id = rc == 0 ? json_doc_str(u, "_id") : NULL;
+    if (rc == STORE_ENOTFOUND || (rc == 0 && !id))
+        rc = f->mail ? auth__code_mail_none(tx, f->a, f->email, STORE_CODE_RESET, now) : 0;
+    else if (rc == 0 && f->mail)
+        rc = auth__code_mail(tx, f->a, id, json_doc_str(u, "email"), STORE_CODE_RESET, now);
     bson_destroy(u);
-    return rc == STORE_ENOTFOUND ? 0 : rc;
+    return rc;
 }
 
 static void forgot_done(http_job *hj, int rc)
@@ -62,6 +72,8 @@ void auth__forgot(http_req *r)
         http_respond_field(r, "email", why ? why : "invalid");
     } else {
         f->a = auth__of(r);
+        f->mail =
+            auth__mail_allow(&f->a->mails, f->email, f->a->o.reset_mails_per_hour, auth__now_ms());
         http_job_submit(&f->j, r, forgot_run, forgot_done);
         f = NULL;
     }
@@ -128,8 +140,8 @@ static int reset_run(store_tx *tx, http_job *hj)
         goto out;
     memcpy(s->user_id, id, strlen(id) + 1);
     memcpy(s->email, email, strlen(email) + 1);
-    if ((rc = auth__code_check(tx, id, STORE_CODE_RESET, s->code, now, &s->v)) < 0 || s->v.status ||
-        s->stage == 1)
+    rc = auth__code_check(tx, s->a->code_key, id, STORE_CODE_RESET, s->code, now, &s->v);
+    if (rc < 0 || s->v.status || s->stage == 1)
         goto out;
     rc = reset_set(tx, s, u, now);
 out:
@@ -168,7 +180,9 @@ static void reset_done(http_job *hj, int rc)
         auth__respond_verdict(r, &s->v);
     } else if (s->stage == 2) {
         auth__cache_drop_user(&s->a->cache, s->user_id);
-        auth__revoked(s->a, s->user_id, NULL); /* its MQTT connections end too */
+        auth__revoked(s->a, s->user_id, NULL);        /* its MQTT connections end too */
+        auth__name_clear(&s->a->logins, s->username); /* the owner is back in */
+        auth__name_clear(&s->a->logins, s->email);
         bson_t *doc = BCON_NEW("status", BCON_UTF8("password_reset"));
         http_respond_json(r, 200, doc);
         bson_destroy(doc);

@@ -180,6 +180,7 @@ out:
 
 typedef struct confirm_op {
     http_job j;
+    const auth *a;
     char username[ACCT_USERNAME_MAX + 1];
     char code[AUTH_CODE_LEN + 1];
     auth__verdict v;
@@ -201,7 +202,8 @@ static int confirm_run(store_tx *tx, http_job *hj)
     const char *id = rc == 0 ? json_doc_str(u, "_id") : NULL;
     if (rc < 0 || (rc = id ? 0 : STORE_ECORRUPT) < 0)
         goto out;
-    if ((rc = auth__code_check(tx, id, STORE_CODE_CONFIRM, c->code, now, &c->v)) < 0 || c->v.status)
+    rc = auth__code_check(tx, c->a->code_key, id, STORE_CODE_CONFIRM, c->code, now, &c->v);
+    if (rc < 0 || c->v.status)
         goto out;
     bson_copy_to_excluding_noinit(u, &upd, "confirmed", NULL);
     BSON_APPEND_BOOL(&upd, "confirmed", true);
@@ -248,6 +250,7 @@ void auth__confirm(http_req *r)
         http_respond_field(r, "code", "six decimal digits expected");
     else {
         memcpy(c->code, code, AUTH_CODE_LEN + 1);
+        c->a = auth__of(r);
         http_job_submit(&c->j, r, confirm_run, confirm_done);
         c = NULL;
     }

@@ -1,13 +1,13 @@
 /*
  * dev_ca — the two public routes of the CA: GET /v1/ca/certificate (the root, PEM,
- * application/x-pem-file) and GET /v1/ca/crl (the current CRL as PEM text, labelled
- * application/pkix-crl as api/devices/devices.h says; rebuilt by every revocation, held in
- * api.crl behind its mutex, set up by devices.c).
+ * application/x-pem-file) and GET /v1/ca/crl (the last CRL built by api.cg, ca/crlgen.h, as
+ * PEM text, labelled application/pkix-crl as api/devices/devices.h says).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/devices/dev_int.h"
+#include "ca/crlgen.h"
 
 void dev__ca_cert(http_req *r)
 {
@@ -23,14 +23,11 @@ void dev__ca_cert(http_req *r)
 void dev__ca_crl(http_req *r)
 {
     api *a = api_of(r);
-    struct api_crl *c = a->crl;
-    if (!a->ca || !c) {
+    if (!a->ca || !a->cg) {
         dev__respond_no_ca(r);
         return;
     }
-    pthread_mutex_lock(&c->mu);
-    char *pem = c->pem ? strdup(c->pem) : NULL;
-    pthread_mutex_unlock(&c->mu);
+    char *pem = crlgen_pem(a->cg, NULL);
     if (pem)
         http_respond_raw(r, 200, "application/pkix-crl", pem, strlen(pem));
     else

@@ -1,21 +1,22 @@
 /*
  * dev_fx — revocation: inside a store job the certificates are revoked (and the device
- * rows changed by the caller), the CRL as of that transaction is signed; after the commit,
- * on the request's loop, the serials go to the revset, deleted devices leave the device
- * directory, their live MQTT sessions are purged and the new CRL replaces the old one.
- * Nothing here happens before the commit, so a failed job changes nothing anyone sees.
+ * rows changed by the caller); after the commit, on the request's loop, the serials go to
+ * the revset (TLS refuses them from then on), deleted devices leave the device directory,
+ * their live MQTT sessions are purged and the CRL builder is told (ca/crlgen.h: it
+ * re-signs off the store thread, at most once per interval). Nothing here happens before
+ * the commit, so a failed job changes nothing anyone sees. A job's work is O(the device's
+ * live certificates), whatever the number of revoked ones.
  */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/crlgen.h"
 #include "ca/revset.h"
 #include "common/log.h"
 #include "api/devices/dev_int.h"
 #include "ident/devdir.h"
-
-#define CRL_NEXT_UPDATE_S (7 * 24 * 3600) /* clients refetch at least weekly */
 
 static int grow(void **p, size_t *cap, size_t n, size_t size)
 {
@@ -30,13 +31,16 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
-static int add_serial(dev__fx *fx, const char *serial)
+static int add_serial(dev__fx *fx, const char *serial, int64_t not_after)
 {
     if (strlen(serial) > CA_SERIAL_HEX)
         return STORE_ECORRUPT;
-    int rc = grow((void **)&fx->serials, &fx->cap_serials, fx->n_serials, sizeof *fx->serials);
-    if (rc == 0)
-        snprintf(fx->serials[fx->n_serials++], CA_SERIAL_HEX + 1, "%s", serial);
+    int rc = grow((void **)&fx->revs, &fx->cap_revs, fx->n_revs, sizeof *fx->revs);
+    if (rc == 0) {
+        dev__rev *v = &fx->revs[fx->n_revs++];
+        snprintf(v->serial, sizeof v->serial, "%s", serial);
+        v->not_after = not_after;
+    }
     return rc;
 }
 
@@ -51,7 +55,7 @@ static int add_id(dev__fx *fx, const char *id)
 typedef struct live_certs {
     dev__fx *fx;
     const char *keep;
-    size_t from; /* fx->serials index where this device's serials start */
+    size_t from; /* fx->revs index where this device's serials start */
 } live_certs;
 
 static int collect_live(void *arg, const bson_t *doc)
@@ -63,21 +67,45 @@ static int collect_live(void *arg, const bson_t *doc)
         return 0;
     if (l->keep && !strcmp(serial, l->keep))
         return 0;
-    return add_serial(l->fx, serial);
+    return add_serial(l->fx, serial, json_doc_i64(doc, "not_after"));
 }
 
-int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
+/* The device's current certificate (named by its document) into @fx unless it is revoked
+ * already or is @keep. A missing row is nothing to revoke. */
+static int current_cert(store_tx *tx, live_certs *l, const char *serial)
+{
+    bson_t *c = NULL;
+    int rc = store_cert_get(tx, serial, &c);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = collect_live(l, c);
+    bson_destroy(c);
+    return rc;
+}
+
+int dev__revoke_device(store_tx *tx, dev__fx *fx, const bson_t *dev, const char *keep_serial,
                        int reason, int64_t now)
 {
-    live_certs l = {.fx = fx, .keep = keep_serial, .from = fx->n_serials};
-    int rc = store_cert_each_device(tx, device_id, collect_live, &l);
+    const char *id = json_doc_str(dev, "_id"), *cur = json_doc_str(dev, "cert_serial");
+    if (!id || strlen(id) > STORE_ID_MAX)
+        return STORE_ECORRUPT;
+    live_certs l = {.fx = fx, .keep = keep_serial, .from = fx->n_revs};
+    /* A device has one live certificate, the one its document names: registration makes
+     * it, and a rotation revokes every other one in the same transaction. So this is one
+     * row, however long the device's revoked history; the walk over the device's live
+     * rows is for a document that names none. */
+    int rc = cur ? current_cert(tx, &l, cur) : store_cert_each_live(tx, id, collect_live, &l);
     if (rc < 0)
         return rc;
+    fx->reason = reason;
+    fx->revoked_at = now;
     /* revoked after the walk: the walk's statement must be done before the writes */
-    for (size_t i = l.from; i < fx->n_serials; i++)
-        if ((rc = store_cert_revoke(tx, fx->serials[i], reason, now)) < 0 && rc != STORE_EEXISTS)
+    for (size_t i = l.from; i < fx->n_revs; i++)
+        if ((rc = store_cert_revoke(tx, fx->revs[i].serial, reason, now)) < 0 &&
+            rc != STORE_EEXISTS)
             return rc;
-    return add_id(fx, device_id);
+    return add_id(fx, id);
 }
 
 /* ---- account deletion ---------------------------------------------------------------------- */
@@ -129,9 +157,13 @@ int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64
 {
     id_list devs = {0}, types = {.owner = owner_id};
     int rc = owner_devices(tx, owner_id, &devs);
-    for (size_t i = 0; rc == 0 && i < devs.n; i++)
-        if ((rc = dev__revoke_device(tx, fx, devs.ids[i], NULL, 5, now)) == 0)
+    for (size_t i = 0; rc == 0 && i < devs.n; i++) {
+        bson_t *doc = NULL;
+        if ((rc = store_device_get(tx, owner_id, devs.ids[i], &doc)) == 0 &&
+            (rc = dev__revoke_device(tx, fx, doc, NULL, 5, now)) == 0)
             rc = store_device_delete(tx, owner_id, devs.ids[i]);
+        bson_destroy(doc);
+    }
     fx->deleted = true;
     if (rc == 0)
         rc = store_devtype_each(tx, owner_id, collect_type, &types);
@@ -142,102 +174,31 @@ int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64
     return rc;
 }
 
-/* ---- the CRL --------------------------------------------------------------------------------- */
-
-uint64_t dev__crl_next(struct api_crl *c, int64_t now)
-{
-    pthread_mutex_lock(&c->mu);
-    uint64_t n = now > 0 && (uint64_t)now > c->last_used ? (uint64_t)now : c->last_used + 1;
-    c->last_used = n;
-    pthread_mutex_unlock(&c->mu);
-    return n;
-}
-
-typedef struct rev_list {
-    ca_revoked *v;
-    char (*serials)[CA_SERIAL_HEX + 1];
-    size_t n, cap;
-} rev_list;
-
-static int collect_revoked(void *arg, const store_cert_revoked *r)
-{
-    rev_list *l = arg;
-    if (strlen(r->serial) > CA_SERIAL_HEX)
-        return 0;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 64;
-        ca_revoked *v = realloc(l->v, nc * sizeof *v);
-        if (v)
-            l->v = v;
-        void *s = realloc(l->serials, nc * sizeof *l->serials);
-        if (s)
-            l->serials = s;
-        if (!v || !s)
-            return STORE_ENOMEM;
-        l->cap = nc;
-    }
-    snprintf(l->serials[l->n], CA_SERIAL_HEX + 1, "%s", r->serial);
-    l->v[l->n] = (ca_revoked){.revoked_at = r->revoked_at, .reason = r->reason};
-    l->n++;
-    return 0;
-}
-
-int dev__crl_build(store_tx *tx, api *a, int64_t now, uint64_t number, char **out)
-{
-    rev_list l = {0};
-    *out = NULL;
-    int rc = store_cert_each_revoked(tx, now, collect_revoked, &l);
-    for (size_t i = 0; i < l.n; i++) /* after the walk: realloc may have moved them */
-        l.v[i].serial = l.serials[i];
-    if (rc == 0 && ca_crl_pem(a->ca, l.v, l.n, now, CRL_NEXT_UPDATE_S, number, out) < 0)
-        rc = STORE_EIO;
-    free(l.v);
-    free(l.serials);
-    return rc;
-}
-
-void dev__crl_offer(struct api_crl *c, char *pem, uint64_t number)
-{
-    pthread_mutex_lock(&c->mu);
-    if (number > c->number || !c->pem) {
-        char *old = c->pem;
-        c->pem = pem;
-        c->number = number;
-        pem = old;
-    }
-    pthread_mutex_unlock(&c->mu);
-    free(pem);
-}
-
-int dev__fx_crl(store_tx *tx, api *a, dev__fx *fx, int64_t now)
-{
-    if (!fx->n_serials || !a->ca || !a->crl)
-        return 0;
-    fx->crl_number = dev__crl_next(a->crl, now);
-    return dev__crl_build(tx, a, now, fx->crl_number, &fx->crl);
-}
+/* ---- after the commit ------------------------------------------------------------------ */
 
 void dev__fx_apply(api *a, dev__fx *fx)
 {
-    for (size_t i = 0; i < fx->n_serials; i++)
-        if (a->rs && revset_add(a->rs, fx->serials[i]) < 0)
+    for (size_t i = 0; i < fx->n_revs; i++) {
+        revset_entry e = {.serial = fx->revs[i].serial,
+                          .revoked_at = fx->revoked_at,
+                          .not_after = fx->revs[i].not_after,
+                          .reason = fx->reason};
+        if (a->rs && revset_put(a->rs, &e) < 0)
             log_warn("devices: revoked serial not cached (memory)");
+    }
     for (size_t i = 0; i < fx->n_ids; i++) {
         if (fx->deleted && a->dd)
             devdir_del(a->dd, fx->ids[i]);
         if (a->purge)
             a->purge(a->br, fx->ids[i]);
     }
-    if (fx->crl && a->crl) {
-        dev__crl_offer(a->crl, fx->crl, fx->crl_number);
-        fx->crl = NULL;
-    }
+    if (fx->n_revs)
+        crlgen_kick(a->cg);
 }
 
 void dev__fx_free(dev__fx *fx)
 {
-    free(fx->serials);
+    free(fx->revs);
     free(fx->ids);
-    free(fx->crl);
     memset(fx, 0, sizeof *fx);
 }

@@ -4,8 +4,8 @@
  * request's loop applies after the commit are in devices.h, for account deletion too).
  *
  * Files: dev_rules.c (pure validation, ids, secrets), dev_view.c (JSON views, query
- * parsing, shared replies), dev_fx.c (revocation inside a job, effects after the commit,
- * the CRL holder), dev_register.c (POST /v1/devices, rotation), dev_list.c (lists and
+ * parsing, shared replies), dev_fx.c (revocation inside a job, effects after the commit),
+ * dev_register.c (POST /v1/devices, rotation), dev_list.c (lists and
  * counts), dev_object.c (one device: get, patch, delete, secret), dev_types.c (device
  * types), devices.c (route table, init/free), dev_ca.c (CA certificate, CRL), dev_activity.c (a
  * device's history and connection events).
@@ -100,19 +100,20 @@ void dev__doc_with_cert(const bson_t *doc, const char *serial, int64_t not_after
 /* Answers 201/200 with @doc as JSON and wipes the encoded text (it may hold a key). */
 void dev__respond_secret_json(http_req *r, int status, const bson_t *doc);
 
-/* The CRL holder (api.crl). */
-struct api_crl {
-    pthread_mutex_t mu;
-    char *pem;          /* NULL until the first CRL (or without a CA) */
-    uint64_t number;    /* crlNumber of pem */
-    uint64_t last_used; /* the highest number handed out (store thread) */
-};
-/* A fresh crlNumber greater than every earlier one. */
-uint64_t dev__crl_next(struct api_crl *c, int64_t now);
-/* Builds a CRL over the store's revoked certificates into *@out. 0 or <0. */
-int dev__crl_build(store_tx *tx, api *a, int64_t now, uint64_t number, char **out);
-/* Keeps @pem (taking ownership) when @number is newer than the held one. */
-void dev__crl_offer(struct api_crl *c, char *pem, uint64_t number);
+/* ---- per-user rate limits (dev_limit.c) ----------------------------------------------------- */
+
+/* Token buckets of @per_hour tokens per user, refilled at @per_hour an hour, in a fixed
+ * table (memory does not grow with users). NULL for @per_hour 0 (no limit) or no memory.
+ * Any thread. */
+typedef struct dev__limit dev__limit;
+dev__limit *dev__limit_new(uint32_t per_hour);
+void dev__limit_free(dev__limit *l);
+/* Takes a token of @user at @now_ms (monotonic): 0, or the ms until one is there (nothing
+ * taken). @l NULL: always 0. */
+int64_t dev__limit_take(dev__limit *l, const char *user, int64_t now_ms);
+/* dev__limit_take for the request's user: 0, or <0 after answering 429 rate_limited with
+ * Retry-After (seconds, rounded up); @what names the action in the message. */
+int dev__limit_check(http_req *r, dev__limit *l, const char *what);
 
 /* ---- handlers ------------------------------------------------------------------------------ */
 

@@ -106,11 +106,11 @@ static int patch(store_tx *tx, obj_op *o)
 static int unregister(store_tx *tx, obj_op *o)
 {
     int64_t now = dev__now_ms();
-    int rc = dev__revoke_device(tx, &o->fx, o->id, NULL, REASON_CESSATION, now);
+    int rc = dev__revoke_device(tx, &o->fx, o->dev, NULL, REASON_CESSATION, now);
     o->fx.deleted = true;
-    if (rc < 0 || (rc = store_device_delete(tx, o->owner, o->id)) < 0)
+    if (rc < 0)
         return rc;
-    return dev__fx_crl(tx, o->a, &o->fx, now);
+    return store_device_delete(tx, o->owner, o->id);
 }
 
 static int new_secret(store_tx *tx, obj_op *o)

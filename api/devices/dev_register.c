@@ -8,7 +8,12 @@
  *                free? → issue → device
  *                row + certificate row → after commit: device directory.
  * Rotation:      device of the owner? → issue → certificate row, the old ones revoked
- *                (superseded) → after commit: revset, live session purged, new CRL.
+ *                (superseded) → after commit: revset, live session purged, CRL builder
+ *                kicked (the CRL is signed off the store thread, coalesced).
+ *
+ * Both are limited per user before anything is parsed further (dev_limit.c): each leaves
+ * something the server holds for the certificate's whole validity (a revoked serial on the
+ * CRL and in the revset), so the rate times the validity bounds what one user can add.
  */
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -168,15 +173,14 @@ static int rotate_run(store_tx *tx, http_job *hj)
     }
     int64_t now = dev__now_ms();
     dev__doc_with_cert(d, o->iss.serial, o->iss.not_after, &upd);
-    bson_destroy(d);
     if ((rc = store_cert_put(tx, o->iss.serial, o->id, o->iss.not_after, o->iss.cert_pem, NULL)) <
             0 ||
-        (rc = dev__revoke_device(tx, &o->fx, o->id, o->iss.serial, REASON_SUPERSEDED, now)) < 0 ||
-        (rc = store_device_update(tx, o->owner, o->id, NULL, NULL, &upd)) < 0 ||
-        (rc = dev__fx_crl(tx, o->a, &o->fx, now)) < 0)
+        (rc = dev__revoke_device(tx, &o->fx, d, o->iss.serial, REASON_SUPERSEDED, now)) < 0 ||
+        (rc = store_device_update(tx, o->owner, o->id, NULL, NULL, &upd)) < 0)
         goto out;
     rc = store_device_get(tx, o->owner, o->id, &o->dev);
 out:
+    bson_destroy(d);
     bson_destroy(&upd);
     return rc;
 }
@@ -325,7 +329,8 @@ void dev__register(http_req *r)
         {"generate_key", JSON_BOOL, JSON_OPTIONAL, .b = &gen},
     };
     bson_t body;
-    if (json_body_decode(r, &body, f, 5) < 0)
+    if (dev__limit_check(r, api_of(r)->lim_register, "device registrations") < 0 ||
+        json_body_decode(r, &body, f, 5) < 0)
         return;
     reg_op *o = reg_new(r, false);
     if (o && (take_fields(r, o, name, type, &f[2]) < 0 ||
@@ -349,7 +354,8 @@ void dev__rotate(http_req *r)
         {"generate_key", JSON_BOOL, JSON_OPTIONAL, .b = &gen},
     };
     bson_t body;
-    if (json_body_decode(r, &body, f, 2) < 0)
+    if (dev__limit_check(r, api_of(r)->lim_rotate, "certificate rotations") < 0 ||
+        json_body_decode(r, &body, f, 2) < 0)
         return;
     reg_op *o = reg_new(r, true);
     if (o) {

@@ -1,11 +1,13 @@
 /*
  * devices — the devices domain's route table (every route and its contract in
  * api/devices/devices.h: identity, types, the CA, device control in dev_cmd*.c, queued
- * commands in dev_cmdq.c), its start-up and shutdown (the CRL holder behind api.crl).
+ * commands in dev_cmdq.c), its start-up and shutdown (the CRL builder api.cg, ca/crlgen.h,
+ * and the per-user rotation and registration limits).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/crlgen.h"
 #include "common/log.h"
 #include "api/devices/dev_cmd.h"
 #include "api/devices/dev_int.h"
@@ -55,39 +57,64 @@ int devices_add_routes(http_server *s)
     return http_server_add_routes(s, routes, sizeof routes / sizeof routes[0]);
 }
 
-static int first_crl(store_tx *tx, void *arg)
+/* Builder thread, hourly: the expired revoked rows leave the store as they left the
+ * revset (a store job; the store frees nothing of ours, done() frees the job). */
+typedef struct prune_job {
+    store_job j;
+    int64_t now;
+} prune_job;
+
+static int prune_run(store_tx *tx, store_job *j)
+{
+    unsigned n = 0;
+    int rc = store_cert_prune_expired(tx, ((prune_job *)(void *)j)->now, &n);
+    if (rc == 0 && n)
+        log_info("devices: %u expired revoked certificate(s) pruned", n);
+    return rc;
+}
+
+static void prune_done(store_job *j) { free(j); }
+
+static void prune_store(void *arg, int64_t now)
 {
     api *a = arg;
-    int64_t now = dev__now_ms();
-    uint64_t number = dev__crl_next(a->crl, now);
-    char *pem = NULL;
-    int rc = dev__crl_build(tx, a, now, number, &pem);
-    if (rc == 0)
-        dev__crl_offer(a->crl, pem, number);
-    return rc;
+    prune_job *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    p->j.run = prune_run;
+    p->j.done = prune_done;
+    p->now = now;
+    store_submit(a->st, &p->j);
 }
 
 int devices_init(api *a)
 {
-    struct api_crl *c = calloc(1, sizeof *c);
-    if (!c)
+    if ((a->rotate_per_hour && !(a->lim_rotate = dev__limit_new(a->rotate_per_hour))) ||
+        (a->register_per_hour && !(a->lim_register = dev__limit_new(a->register_per_hour)))) {
+        log_error("devices: out of memory");
         return -1;
-    pthread_mutex_init(&c->mu, NULL);
-    a->crl = c;
-    if (!a->ca || !a->st)
+    }
+    if (!a->ca || !a->rs)
         return 0;
-    int rc = store_sync(a->st, first_crl, a);
-    if (rc < 0)
-        log_error("devices: cannot build the CRL: %s", store_strerror(rc));
-    return rc < 0 ? -1 : 0;
+    crlgen_opts o = {.ca = a->ca,
+                     .rs = a->rs,
+                     .interval_ms = a->crl_interval_ms,
+                     .on_refresh = a->st ? prune_store : NULL,
+                     .arg = a};
+    if (!(a->cg = crlgen_new(&o))) {
+        log_error("devices: cannot build the CRL");
+        return -1;
+    }
+    return 0;
 }
+
+void devices_stop(api *a) { crlgen_stop(a->cg); }
 
 void devices_free(api *a)
 {
-    if (!a->crl)
-        return;
-    pthread_mutex_destroy(&a->crl->mu);
-    free(a->crl->pem);
-    free(a->crl);
-    a->crl = NULL;
+    crlgen_free(a->cg);
+    a->cg = NULL;
+    dev__limit_free(a->lim_rotate);
+    dev__limit_free(a->lim_register);
+    a->lim_rotate = a->lim_register = NULL;
 }

@@ -43,7 +43,10 @@
  *
  * Revocation (DELETE, rotation): in one store job the certificates are revoked and the
  * device row changed; after the commit the revoked serials go to api.rs, the device to
- * api.dd, broker_purge_client(api.br, id) runs and the CRL is rebuilt. No response but
+ * api.dd, broker_purge_client(api.br, id) runs and the CRL builder is kicked (it re-signs
+ * off the store thread, at most once per api.crl_interval_ms). Registration and rotation
+ * are limited per user (api.register_per_hour, api.rotate_per_hour: 429 rate_limited with
+ * Retry-After). No response but
  * the generate_key ones ever carries a private key, and nothing logs one.
  *
  * Threading: devices_add_routes / devices_init / devices_free on the main thread before /
@@ -56,10 +59,13 @@
 #include "ca/ca.h"
 #include "store/store_app.h"
 
-/** Builds the first CRL from the store (store_sync) and sets a->crl; call after a->ca,
- *  a->st are set. 0 or <0 with a log line. With a->ca NULL it only sets up an empty
- *  holder. */
+/** Sets up the per-user limits and, with a CA, the CRL builder (a->cg) over a->rs (already
+ *  filled from the store), building the first CRL now; call after a->ca, a->rs, a->st
+ *  are set. 0 or <0 with a log line. */
 int devices_init(api *a);
+/** Stops the CRL builder's thread (it submits store jobs): call before the store closes.
+ *  GET /v1/ca/crl keeps serving the last CRL until devices_free. */
+void devices_stop(api *a);
 void devices_free(api *a);
 int devices_add_routes(http_server *s);
 
@@ -67,28 +73,33 @@ int devices_add_routes(http_server *s);
  * The one part of the devices domain another domain uses: account deletion
  * (api/accounts/auth_me.c) unregisters the owner's devices the same way DELETE does. */
 
+/* A certificate a job revoked, with the notAfter the revset prunes it after. */
+typedef struct dev__rev {
+    char serial[CA_SERIAL_HEX + 1];
+    int64_t not_after; /* ms */
+} dev__rev;
+
 /* What a job revoked or deleted, applied on the loop after the commit. */
 typedef struct dev__fx {
-    char (*serials)[CA_SERIAL_HEX + 1];
-    size_t n_serials, cap_serials;
+    dev__rev *revs;
+    size_t n_revs, cap_revs;
+    int reason;                    /* CRLReason of the revs (one per job) */
+    int64_t revoked_at;            /* ms */
     char (*ids)[STORE_ID_MAX + 1]; /* devices whose live MQTT sessions end */
     size_t n_ids, cap_ids;
     bool deleted; /* the ids are gone: drop them from the device directory */
-    char *crl;    /* the CRL as of this job's transaction (NULL: unchanged / no CA) */
-    uint64_t crl_number;
 } dev__fx;
 
-/* Store thread: revokes every unrevoked certificate of @device_id with @reason, except
- * @keep_serial (may be NULL), and records the serials and the id in @fx. */
-int dev__revoke_device(store_tx *tx, dev__fx *fx, const char *device_id, const char *keep_serial,
+/* Store thread: revokes the live certificate of the device document @dev (its
+ * cert_serial) with @reason unless it is @keep_serial (may be NULL), and records the
+ * serials and the id in @fx. O(1) in the device's revoked history. */
+int dev__revoke_device(store_tx *tx, dev__fx *fx, const bson_t *dev, const char *keep_serial,
                        int reason, int64_t now);
 /* Store thread: revokes and deletes every device of @owner_id and deletes the owner's own
  * types (account deletion). */
 int dev__unregister_owner(store_tx *tx, dev__fx *fx, const char *owner_id, int64_t now);
-/* Store thread: when @fx revoked something and the api has a CA, signs the CRL as of this
- * transaction into fx->crl. */
-int dev__fx_crl(store_tx *tx, api *a, dev__fx *fx, int64_t now);
-/* Request's loop, after the commit: revset, device directory, live sessions, CRL. */
+/* Request's loop, after the commit: revset, device directory, live sessions, and a kick
+ * of the CRL builder (api.cg). */
 void dev__fx_apply(api *a, dev__fx *fx);
 void dev__fx_free(dev__fx *fx);
 

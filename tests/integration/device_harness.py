@@ -24,10 +24,22 @@ from http_harness import Http, HttpServer
 PW = "correct horse battery"
 
 
+# Suites register and rotate far more per user than the per-hour defaults allow, and wait
+# for revocations to reach the CRL; the limits and the CRL interval have their own tests
+# (test_cert_rotation.py), which pass them explicitly.
+UNLIMITED = ("--device-rotate-per-hour", "0", "--device-register-per-hour", "0",
+             "--crl-interval", "1")
+CRL_WAIT = 15.0  # seconds a revocation may take to reach the served CRL in tests
+
+
 class DeviceServer(HttpServer):
     def __init__(self, extra_args=(), **kw):
         kw.setdefault("allow_anonymous", False)
-        super().__init__(extra_args=extra_args, **kw)
+        extra = list(extra_args)
+        for i in range(0, len(UNLIMITED), 2):
+            if UNLIMITED[i] not in extra:
+                extra += UNLIMITED[i:i + 2]
+        super().__init__(extra_args=extra, **kw)
 
     def add_user(self, name, admin=False):
         """Creates a confirmed user with the CLI (the server must not be running yet)."""

@@ -3,6 +3,10 @@
 The log notifier prints mailed codes to the server log; the tests read them from there.
 """
 
+import os
+import shutil
+import stat
+import tempfile
 import time
 import unittest
 import uuid
@@ -237,16 +241,159 @@ class TestLoginLimits(AccountCase):
 
 
 
+class TestLockoutByName(AccountCase):
+    """Issue #14 item 4: the lockout must not tell a real account from an unknown name."""
+    extra = ("--login-max-fails-per-ip", "1000")
+
+    def sequence(self, name, n=6):
+        out = []
+        for _ in range(n):
+            r = self.call("POST", "/v1/auth/login", {"username": name,
+                                                      "password": "wrong password!"})
+            out.append((r.status, r.json["error"]["code"], r.json["error"]["message"]))
+        return out
+
+    def test_same_sequence_by_username(self):
+        u = self.signup_confirmed()
+        real = self.sequence(u["username"])
+        unknown = self.sequence("nobody" + uuid.uuid4().hex[:8])
+        self.assertEqual([s for s, _, _ in real], [401] * 5 + [429])
+        self.assertEqual(real, unknown)
+
+    def test_same_sequence_by_email(self):
+        u = self.signup_confirmed()
+        real = self.sequence(u["email"])
+        unknown = self.sequence("nobody%s@example.com" % uuid.uuid4().hex[:8])
+        self.assertEqual([s for s, _, _ in real], [401] * 5 + [429])
+        self.assertEqual(real, unknown)
+
+    def test_unconfirmed_account_same_as_unknown(self):
+        u = new_user()
+        self.assertEqual(self.call("POST", "/v1/auth/signup", u).status, 202)
+        self.assertEqual(self.sequence(u["username"]),
+                         self.sequence("nobody" + uuid.uuid4().hex[:8]))
+
+    def test_spellings_share_one_counter(self):
+        # Case variants reach the same account (usernames are case-folded, e-mail lookups
+        # ignore case): each must not buy five more guesses.
+        u = self.signup_confirmed()
+        up = u["email"].upper()
+        self.assertEqual([s for s, _, _ in self.sequence(u["email"], 3)], [401] * 3)
+        self.assertEqual([s for s, _, _ in self.sequence(up, 3)], [401, 401, 429])
+        ghost = "Ghost" + uuid.uuid4().hex[:8]
+        self.assertEqual([s for s, _, _ in self.sequence(ghost, 3)], [401] * 3)
+        self.assertEqual([s for s, _, _ in self.sequence(ghost.lower(), 3)], [401, 401, 429])
+
+    def test_right_password_clears_then_reset_unlocks(self):
+        u = self.signup_confirmed()
+        self.sequence(u["username"], 4)
+        self.assertEqual(self.login(u).status, 200, "4 failures do not lock")
+        self.assertEqual([s for s, _, _ in self.sequence(u["username"], 5)], [401] * 5)
+        self.err(self.login(u), 429, "too_many_attempts")
+        seen = len(self.srv.mail_codes("password reset"))
+        self.assertEqual(self.call("POST", "/v1/auth/forgot", {"email": u["email"]}).status, 202)
+        code = self.srv.wait_code("password reset", seen)
+        r = self.call("POST", "/v1/auth/reset", {"username": u["username"], "code": code,
+                                                 "new_password": "another long secret"})
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(self.login(u, "another long secret").status, 200,
+                         "a password reset lifts the lockout")
+
+
+class TestForgotLimit(AccountCase):
+    """Issue #14 item 5: at most reset-mails-per-hour mails per address."""
+    extra = ("--reset-mails-per-hour", "2")
+
+    def mails_to(self, addr):
+        return self.srv.stderr_text().count(
+            'mail (log channel) to %s, subject "Your iotcloud password reset code"' % addr)
+
+    def test_mails_per_address_limited_answers_unchanged(self):
+        u = self.signup_confirmed()
+        ghost = "ghost%s@example.com" % uuid.uuid4().hex[:8]
+        local, domain = u["email"].split("@")
+        for i in range(6):
+            for addr in (u["email"] if i % 2 else local.upper() + "@" + domain, ghost):
+                r = self.call("POST", "/v1/auth/forgot", {"email": addr})
+                self.assertEqual((r.status, r.json), (202, {"status": "reset_requested"}))
+        deadline = time.monotonic() + 10
+        while self.mails_to(u["email"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the notifier had time to send more, if any were queued
+        self.assertEqual(self.mails_to(u["email"]), 2)
+        self.assertEqual(self.mails_to(ghost), 0)
+        other = self.signup_confirmed()  # the budget is per address
+        self.assertEqual(self.call("POST", "/v1/auth/forgot", {"email": other["email"]}).status,
+                         202)
+        deadline = time.monotonic() + 10
+        while self.mails_to(other["email"]) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.mails_to(other["email"]), 1)
+
+
+class TestCodeSecret(unittest.TestCase):
+    """Issue #14 item 9: codes are keyed by DATA_DIR/code-hmac.key, made 0600 on the first
+    start and read on the next, so a code mailed before a restart still works after it."""
+
+    def test_secret_file_0600_kept_across_restart_never_logged(self):
+        d = tempfile.mkdtemp(prefix="iotcloud-secret-")
+        srv = None
+        try:
+            srv = HttpServer(data_dir=d).start()
+            u = new_user()
+            self.assertEqual(Http(srv).call("POST", "/v1/auth/signup", u).status, 202)
+            code = srv.wait_code("confirmation", 0)
+            srv.stop()
+            path = os.path.join(d, "code-hmac.key")
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            self.assertEqual(mode, 0o600, oct(mode))
+            with open(path) as f:
+                secret = f.read().strip()
+            self.assertEqual(len(secret), 64)
+            srv = HttpServer(data_dir=d).start()
+            r = Http(srv).call("POST", "/v1/auth/confirm", {"username": u["username"],
+                                                            "code": code})
+            self.assertEqual(r.status, 200, r.raw)
+            srv.stop()
+            with open(os.path.join(d, "broker.stderr")) as f:
+                self.assertNotIn(secret, f.read())
+        finally:
+            if srv:
+                srv.kill9()  # a no-op once stopped
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_damaged_secret_stops_the_server(self):
+        d = tempfile.mkdtemp(prefix="iotcloud-secret-")
+        try:
+            with open(os.path.join(d, "code-hmac.key"), "w") as f:
+                f.write("short\n")
+            os.chmod(os.path.join(d, "code-hmac.key"), 0o600)
+            srv = HttpServer(data_dir=d)
+            try:
+                with self.assertRaises(AssertionError) as cm:
+                    srv.start()
+                self.assertIn("code-hmac.key", str(cm.exception))
+            finally:
+                srv.kill9()  # only if it did start
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class TestIpLimit(AccountCase):
     """Its own server: the per-IP failure budget must not be shared with other tests."""
 
     def test_per_ip_limit(self):
-        for _ in range(25):
-            r = self.call("POST", "/v1/auth/login", {"username": "ghost", "password": "nothing here"})
+        # A new name each time: the per-name lockout (5) must not answer before the per-IP
+        # limit (20) does.
+        for i in range(25):
+            r = self.call("POST", "/v1/auth/login", {"username": "ghost%d" % i,
+                                                      "password": "nothing here"})
             if r.status == 429:
                 break
             self.assertEqual(r.status, 401)
+        self.assertEqual(i, 20)
         self.err(r, 429, "too_many_attempts")
+        self.assertIn("from this address", r.json["error"]["message"])
         self.assertIn("retry-after", r.headers)
 
 

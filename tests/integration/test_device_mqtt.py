@@ -10,7 +10,8 @@ import subprocess
 import time
 import unittest
 
-from device_harness import TwoUserCase, device_ctx, mqtt_client, register_device, uname, write
+from device_harness import (CRL_WAIT, TwoUserCase, device_ctx, mqtt_client, register_device,
+                            uname, write)
 from harness import WAIT
 
 SUBACK_FAIL = 128
@@ -217,12 +218,17 @@ class DeviceMqttCase(TwoUserCase):
         again = self.client(dev.id, ctx=dev.ctx(self.srv.cafile))
         with self.assertRaises((ssl.SSLError, OSError, AssertionError)):
             again.connect(timeout=3)
-        crl = self.api.call("GET", "/v1/ca/crl")
-        self.assertEqual(crl.status, 200)
-        text = subprocess.run(["openssl", "crl", "-noout", "-text"], input=crl.raw,
-                              stdout=subprocess.PIPE, check=True).stdout.decode().lower()
-        self.assertIn(dev.reg["certificate"]["serial"].lower().lstrip("0"),
-                      text.replace(":", ""))
+        serial = dev.reg["certificate"]["serial"].lower().lstrip("0")
+        deadline = time.monotonic() + CRL_WAIT  # the CRL follows within --crl-interval
+        while True:
+            crl = self.api.call("GET", "/v1/ca/crl")
+            self.assertEqual(crl.status, 200)
+            text = subprocess.run(["openssl", "crl", "-noout", "-text"], input=crl.raw,
+                                  stdout=subprocess.PIPE, check=True).stdout.decode().lower()
+            if serial in text.replace(":", "") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertIn(serial, text.replace(":", ""))
 
     def test_mosquitto_sub_is_cut_off_by_revocation(self):
         dev = self.device()

@@ -8,9 +8,10 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
-from device_harness import PW, Api, DeviceServer, make_csr, scratch_dir, uname, write
+from device_harness import CRL_WAIT, PW, Api, DeviceServer, make_csr, scratch_dir, uname, write
 
 ID_RE = re.compile(r"^d[0-9a-f]{24}$")
 
@@ -78,8 +79,18 @@ class DevicesApiTest(unittest.TestCase):
                 entries[serial] = line
         return entries
 
+    def crl_entries_with(self, serials):
+        """crl_entries once every one of @serials (hex) is on the served CRL: the CRL is
+        re-signed off the store thread, at most once per --crl-interval."""
+        deadline = time.monotonic() + CRL_WAIT
+        while True:
+            entries = self.crl_entries()
+            if all(int(s, 16) in entries for s in serials) or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.1)
+
     def assert_on_crl(self, serial, reason):
-        entries = self.crl_entries()
+        entries = self.crl_entries_with([serial])
         self.assertIn(int(serial, 16), entries)
         self.assertEqual(entries[int(serial, 16)], reason.lower())
 
@@ -416,7 +427,7 @@ class DevicesApiTest(unittest.TestCase):
         devs = [self.register(generate_key=True, token=tok, type="ct").json for _ in range(2)]
         r = self.call("DELETE", "/v1/me", {"password": PW}, token=tok)
         self.assertEqual(r.status, 204, r.raw)
-        entries = self.crl_entries()
+        entries = self.crl_entries_with([d["certificate"]["serial"] for d in devs])
         for d in devs:
             self.assertEqual(entries.get(int(d["certificate"]["serial"], 16)),
                              "cessation of operation")

@@ -192,6 +192,53 @@ class TestHttpBasics(HttpCase):
         self.assertEqual(st, 200)
         self.assertEqual(yaml.safe_load(ybody), doc)
 
+    def post_raw(self, body):
+        return self.https("/v1/auth/login", "-H", "Content-Type: application/json",
+                          "--data-binary", body)
+
+    def test_json_trailing_data_refused_naming_it(self):
+        for body in ('{"username":"t1","password":"xxxxxxxxxxxx"}{"x":1}',
+                     '{"username":"t1","password":"xxxxxxxxxxxx"} {',
+                     '{"username":"t1","password":"xxxxxxxxxxxx"} xyz'):
+            st, _, raw = self.post_raw(body)
+            self.assertEqual(st, 400, body)
+            err = self.error_of(raw)
+            self.assertEqual(err["code"], "bad_json", body)
+            if not body.endswith("xyz"):
+                self.assertIn("after the JSON object", err["message"], body)
+        st, _, _ = self.post_raw('  {"username":"t1","password":"xxxxxxxxxxxx"} \r\n')
+        self.assertEqual(st, 401, "whitespace around the object is fine")
+
+    def test_json_nan_and_infinity_refused_naming_them(self):
+        for v in ("NaN", "Infinity", "-Infinity", '{"$numberDouble":"NaN"}'):
+            body = '{"username":"t1","password":"xxxxxxxxxxxx","x":%s}' % v
+            st, _, raw = self.post_raw(body)
+            self.assertEqual(st, 400, body)
+            err = self.error_of(raw)
+            self.assertEqual(err["code"], "bad_json", body)
+            self.assertIn("NaN and Infinity", err["message"], body)
+
+    def test_two_authorization_headers_refused(self):
+        with self.tls_sock() as s:
+            s.sendall(b"GET /v1/me HTTP/1.1\r\nHost: x\r\n"
+                      b"Authorization: Bearer " + b"A" * 43 + b"\r\n"
+                      b"authorization: Bearer " + b"B" * 43 + b"\r\n\r\n")
+            st, _, body = read_response(s)
+        self.assertEqual(st, 400)
+        self.assertIn("Authorization", self.error_of(body)["message"])
+        with self.tls_sock() as s:  # one is the usual 401
+            s.sendall(b"GET /v1/me HTTP/1.1\r\nHost: x\r\n"
+                      b"Authorization: Bearer " + b"A" * 43 + b"\r\n\r\n")
+            st, _, _ = read_response(s)
+        self.assertEqual(st, 401)
+
+    def test_hsts_on_https_only(self):
+        for path in ("/healthz", "/v1/nothing-here"):
+            _, h, _ = self.https(path)
+            self.assertEqual(h.get("strict-transport-security"), "max-age=31536000", path)
+            _, h, _ = self.http(path)
+            self.assertNotIn("strict-transport-security", h, path)
+
 
 @iotcloud_only("HTTP timeouts")
 class TestHttpTimeouts(HttpCase):
@@ -298,6 +345,26 @@ class TestRoutesMatchOpenApi(unittest.TestCase):
         out = run_cli(["--listen", "http://0.0.0.0:0"])
         self.assertEqual(out.returncode, 2)
         self.assertIn("loopback", out.stderr)
+
+
+@iotcloud_only("HTTP API")
+class TestHstsConfigured(HttpCase):
+    extra = ("--hsts-max-age", "600")
+
+    def test_max_age_from_config(self):
+        _, h, _ = self.https("/healthz")
+        self.assertEqual(h.get("strict-transport-security"), "max-age=600")
+        _, h, _ = self.http("/healthz")
+        self.assertNotIn("strict-transport-security", h)
+
+
+@iotcloud_only("HTTP API")
+class TestHstsOff(HttpCase):
+    extra = ("--hsts-max-age", "0")
+
+    def test_zero_sends_no_header(self):
+        _, h, _ = self.https("/healthz")
+        self.assertNotIn("strict-transport-security", h)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 /* Token, code and id text (api/accounts/auth_token.c): encoding, validation, hashing. */
 #include <criterion/criterion.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <string.h>
 
@@ -90,12 +91,19 @@ Test(auth_token, codes_are_six_digits_and_hashes_bind_the_user)
     cr_assert_not(auth__code_ok("1234567"));
     cr_assert_not(auth__code_ok("12a456"));
     cr_assert_not(auth__code_ok(NULL));
-    uint8_t a[32], b[32], want[32];
-    auth__code_hash("u1", "123456", a);
-    auth__code_hash("u2", "123456", b);
-    SHA256((const uint8_t *)"u1:123456", 9, want);
-    cr_assert_eq(memcmp(a, want, 32), 0);
+    static const uint8_t key[AUTH_SECRET_LEN] = "0123456789abcdef0123456789abcde";
+    static const uint8_t key2[AUTH_SECRET_LEN] = "x123456789abcdef0123456789abcde";
+    uint8_t a[32], b[32], k2[32], plain[32], want[32];
+    unsigned int wlen = 32;
+    auth__code_hash(key, "u1", "123456", a);
+    auth__code_hash(key, "u2", "123456", b);
+    auth__code_hash(key2, "u1", "123456", k2);
+    HMAC(EVP_sha256(), key, AUTH_SECRET_LEN, (const uint8_t *)"u1:123456", 9, want, &wlen);
+    cr_assert_eq(memcmp(a, want, 32), 0, "HMAC-SHA-256 under the server secret");
+    SHA256((const uint8_t *)"u1:123456", 9, plain);
+    cr_assert_neq(memcmp(a, plain, 32), 0, "not the unkeyed SHA-256 of before");
     cr_assert_neq(memcmp(a, b, 32), 0, "the same code of another user hashes differently");
+    cr_assert_neq(memcmp(a, k2, 32), 0, "another server secret gives another value");
 }
 
 Test(auth_token, ids_are_time_ordered_hex)

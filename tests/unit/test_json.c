@@ -152,3 +152,41 @@ Test(json, error_text_is_utf8)
     assert_utf8(&e);
     bson_destroy(&doc);
 }
+
+Test(json, trailing_value_after_object_refused)
+{
+    bson_t doc;
+    json_err e;
+    const char *bad[] = {"{\"name\":\"t1\",\"generate_key\":true}{\"x\":1}", "{\"name\":\"t1\"} {",
+                         "{\"a\":\"}{\"}[1]", "{\"a\":[1,{}]}]", "{\"a\":\"\\\"}\"} x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_lt(parse(bad[i], &doc, &e), 0, "accepted: %s", bad[i]);
+        cr_assert_str_eq(e.code, "bad_json");
+        cr_assert_eq(e.status, 400);
+    }
+    cr_assert_lt(parse("{\"a\":1}{\"x\":1}", &doc, &e), 0);
+    cr_assert(strstr(e.message, "after the JSON object"), "%s", e.message);
+    /* Whitespace (and braces inside strings) after or within the object is fine. */
+    cr_assert_eq(parse(" {\"a\":\"}{\"} \r\n\t", &doc, &e), 0, "%s", e.message);
+    bson_destroy(&doc);
+}
+
+Test(json, nan_and_infinity_refused)
+{
+    bson_t doc;
+    json_err e;
+    const char *bad[] = {"{\"v\":NaN}",
+                         "{\"v\":Infinity}",
+                         "{\"v\":-Infinity}",
+                         "{\"o\":{\"v\":NaN}}",
+                         "{\"v\":{\"$numberDouble\":\"NaN\"}}",
+                         "{\"v\":{\"$numberDouble\":\"-Infinity\"}}",
+                         "{\"a\":[1,Infinity]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_lt(parse(bad[i], &doc, &e), 0, "accepted: %s", bad[i]);
+        cr_assert_str_eq(e.code, "bad_json");
+        cr_assert(strstr(e.message, "NaN and Infinity"), "%s: %s", bad[i], e.message);
+    }
+    cr_assert_eq(parse("{\"v\":1.5e300}", &doc, &e), 0, "%s", e.message);
+    bson_destroy(&doc);
+}

@@ -192,3 +192,66 @@ Test(revset, concurrent_adds_and_lookups)
         cr_assert(revset_has(rs, s), "%s", s);
     }
 }
+
+/* ---- CRL data, pruning and snapshots ------------------------------------------------ */
+
+Test(revset, put_keeps_crl_data_and_snapshot_copies_it)
+{
+    revset_entry a = {.serial = "0AbC", .revoked_at = 1000, .not_after = 5000, .reason = 4};
+    revset_entry b = {.serial = "def", .revoked_at = 2000, .not_after = 9000, .reason = 5};
+    cr_assert_eq(revset_put(rs, &a), 0);
+    cr_assert_eq(revset_put(rs, &b), 0);
+    revset_entry again = {.serial = "abc", .revoked_at = 3000, .not_after = 99999, .reason = 1};
+    cr_assert_eq(revset_put(rs, &again), 0, "a serial held keeps its first entry");
+    revset_snap s;
+    cr_assert_eq(revset_snapshot(rs, 0, &s), 0);
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(s.version, revset_version(rs));
+    for (size_t i = 0; i < s.n; i++) {
+        bool is_a = !strcmp(s.v[i].serial, "abc");
+        cr_assert(is_a || !strcmp(s.v[i].serial, "def"), "%s", s.v[i].serial);
+        cr_assert_eq(s.v[i].revoked_at, is_a ? 1000 : 2000);
+        cr_assert_eq(s.v[i].reason, is_a ? 4 : 5);
+    }
+    revset_snap_free(&s);
+    /* the snapshot leaves out what has expired at its @now */
+    cr_assert_eq(revset_snapshot(rs, 5000, &s), 0);
+    cr_assert_eq(s.n, 1);
+    cr_assert_str_eq(s.v[0].serial, "def");
+    revset_snap_free(&s);
+}
+
+Test(revset, prune_drops_expired_only_and_lookups_still_work)
+{
+    char sn[32];
+    /* many entries so the probes cross what the prune removes */
+    for (unsigned i = 0; i < 3000; i++) {
+        snprintf(sn, sizeof sn, "%x%06x", i, i * 2654435761u & 0xffffff);
+        revset_entry e = {.serial = sn, .revoked_at = 1, .not_after = i % 2 ? 100 : 200};
+        cr_assert_eq(revset_put(rs, &e), 0);
+    }
+    uint64_t v = revset_version(rs);
+    cr_assert_eq(revset_prune(rs, 99), 0, "nothing has expired yet");
+    cr_assert_eq(revset_version(rs), v, "an empty prune changes nothing");
+    cr_assert_eq(revset_prune(rs, 100), 1500, "not_after <= now is expired");
+    cr_assert_gt(revset_version(rs), v);
+    cr_assert_eq(revset_count(rs), 1500);
+    for (unsigned i = 0; i < 3000; i++) {
+        snprintf(sn, sizeof sn, "%x%06x", i, i * 2654435761u & 0xffffff);
+        cr_assert_eq(revset_has(rs, sn), i % 2 == 0, "%s", sn);
+    }
+    cr_assert_eq(revset_add(rs, "feed"), 0, "adds work after a prune");
+    cr_assert(revset_has(rs, "feed"));
+    cr_assert_eq(revset_prune(rs, 200), 1500, "revset_add entries never expire");
+    cr_assert_eq(revset_count(rs), 1);
+    cr_assert(revset_has(rs, "feed"));
+}
+
+Test(revset, empty_snapshot)
+{
+    revset_snap s;
+    cr_assert_eq(revset_snapshot(rs, 0, &s), 0);
+    cr_assert_eq(s.n, 0);
+    revset_snap_free(&s);
+    revset_snap_free(&s); /* twice is fine: freed means zeroed */
+}

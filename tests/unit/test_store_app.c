@@ -798,6 +798,32 @@ Test(store_app, cert_revoke_and_crl)
     cr_assert_str_eq(l.v[0], "03");
 }
 
+Test(store_app, cert_each_live_and_prune_expired)
+{
+    cr_assert_eq(store_cert_put(tx, "01", "d1", 100, pem, NULL), 0);
+    cr_assert_eq(store_cert_put(tx, "02", "d1", 200, pem, NULL), 0);
+    cr_assert_eq(store_cert_put(tx, "03", "d1", 300, pem, NULL), 0);
+    cr_assert_eq(store_cert_put(tx, "04", "d2", 50, pem, NULL), 0);
+    cr_assert_eq(store_cert_revoke(tx, "01", 4, 50), 0);
+    cr_assert_eq(store_cert_revoke(tx, "02", 4, 50), 0);
+    ids l = {0};
+    cr_assert_eq(store_cert_each_live(tx, "d1", collect, &l), 0);
+    cr_assert_eq(l.n, 1, "revoked certificates are not live");
+    cr_assert_str_eq(l.v[0], "03");
+    cr_assert_eq(store_cert_each_live(tx, "", collect, &l), STORE_EINVAL);
+    unsigned n = 9;
+    cr_assert_eq(store_cert_prune_expired(tx, 99, &n), 0);
+    cr_assert_eq(n, 0, "nothing revoked has expired at 99");
+    cr_assert_eq(store_cert_prune_expired(tx, 200, &n), 0);
+    cr_assert_eq(n, 2, "01 and 02: revoked, not_after <= now");
+    bson_t *d;
+    cr_assert_eq(store_cert_get(tx, "01", &d), STORE_ENOTFOUND);
+    cr_assert_eq(store_cert_get(tx, "03", &d), 0, "live certificates stay");
+    bson_destroy(d);
+    cr_assert_eq(store_cert_get(tx, "04", &d), 0, "expired but never revoked: stays");
+    bson_destroy(d);
+}
+
 Test(store_app, cert_corrupt_doc_still_revocable)
 {
     exec("INSERT INTO certs VALUES ('0f', 'd1', 100, NULL, NULL, x'0102')");
