@@ -8,7 +8,7 @@
  * The password comes from stdin (one line) with --password-stdin or when stdin is not a
  * terminal, else from two prompts on the terminal with echo off; it is checked against the
  * account rules, hashed (Argon2id: blocking is fine here) and wiped from memory. The user
- * document follows http/auth.h; the account is confirmed at once (an operator made it).
+ * document follows api/accounts/auth.h; the account is confirmed at once (an operator made it).
  * Without --email the address is NAME@localhost.localdomain (acct_rules wants a dot in
  * the domain); it can be changed later over REST.
  * Exit: 0 created, 1 refused (taken, weak password, store error), 2 usage.
@@ -26,8 +26,8 @@
 
 #include "app/cmd.h"
 #include "common/log.h"
-#include "http/acct_rules.h"
-#include "http/passwd.h"
+#include "ident/acct_rules.h"
+#include "ident/passwd.h"
 #include "store/store_app.h"
 
 #define DEFAULT_EMAIL_DOMAIN "localhost.localdomain"

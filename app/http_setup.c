@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "http/admin_stats.h"
-#include "http/api_meta.h"
-#include "http/devices.h"
-#include "http/ntf.h"
+#include "api/admin/admin_stats.h"
+#include "api/admin/admin.h"
+#include "api/devices/devices.h"
+#include "api/notifications/notifications.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {
@@ -92,7 +92,6 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .max_body_bytes = cfg->http_max_body,
         .idle_timeout_ms = cfg->http_idle_timeout_ms,
         .max_conns_per_ip = cfg->http_max_conns_ip,
-        .st = st,
         .app = &h->api,
         .no_access_log = cfg->no_access_log,
         .hsts_max_age_s = cfg->hsts_max_age_s,

@@ -8,8 +8,8 @@
 #define IOT_APP_HTTP_SETUP_H
 
 #include "app/config.h"
-#include "http/api.h"
-#include "http/auth.h"
+#include "api/api.h"
+#include "api/accounts/accounts.h"
 #include "notify/notify.h"
 
 struct ca;

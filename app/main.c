@@ -12,9 +12,9 @@
 #include "app/config.h"
 #include "app/http_setup.h"
 #include "broker/broker.h"
-#include "activity/devlog.h"
-#include "cmdq/cmdq.h"
-#include "ctl/ctl.h"
+#include "devices/devlog.h"
+#include "devices/cmdq.h"
+#include "devices/ctl.h"
 #include "ca/ca.h"
 #include "ca/revset.h"
 #include "common/log.h"
@@ -252,7 +252,15 @@ static void log_ctl_stats(ctl *c)
              s.late_dropped);
 }
 
-/* The activity recorder: presence events from ctl, calls from the REST API. */
+/* Device messages (devices/events.h) to the notifier, which sits beside devices/ and does
+ * not include it. */
+static void on_device_message(void *arg, const dev_event *e)
+{
+    devnotify_on_message(arg, e->loop, e->dev, e->api, e->payload, e->len);
+}
+
+/* The activity recorder: presence events from the device-event bus, calls from the REST
+ * API. */
 static devlog *make_devlog(const iot_config *cfg, store *st, ctl *c)
 {
     devlog_opts o = {.history_max = cfg->device_history_max, .events_max = cfg->device_events_max};
@@ -261,7 +269,7 @@ static devlog *make_devlog(const iot_config *cfg, store *st, ctl *c)
         log_error("device activity: out of memory");
         return NULL;
     }
-    if (ctl_add_presence_listener(c, devlog_presence, d) < 0) {
+    if (dev_events_subscribe(ctl_events(c), DEV_EV_PRESENCE, devlog_on_event, d) < 0) {
         devlog_free(d);
         return NULL;
     }
@@ -338,7 +346,8 @@ static int run(const iot_config *cfg)
         goto out;
     }
     web.api.dn = dn;
-    ctl_set_on_message(dc, devnotify_on_message, dn);
+    if (dev_events_subscribe(ctl_events(dc), DEV_EV_MESSAGE, on_device_message, dn) < 0)
+        goto out;
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;

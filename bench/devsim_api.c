@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/json.h"
+#include "common/json.h"
 
 #define TOPIC_MAX (DEVSIM_ID_MAX + 256)
 

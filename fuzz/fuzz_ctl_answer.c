@@ -1,6 +1,6 @@
 /*
  * Fuzzes what iotcloud reads from devices on the control path: the answer classifier
- * (ctl/ctl_answer.c), the rid decoder (ctl/ctl_rid.c) and the notification payload rules
+ * (devices/ctl_answer.c), the rid decoder (devices/ctl_rid.c) and the notification payload rules
  * (notify/devnotify_rules.c), on exactly-sized copies of the input.
  *
  * Checks: an answer is classified 200, 422 or 502 and nothing else; its texts are
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 #include "notify/devnotify.h"
 
 static void check(bool cond)

@@ -1,12 +1,12 @@
 /*
- * fuzz_json_body — request bodies: JSON text → BSON → field table (http/json.c), and the
+ * fuzz_json_body — request bodies: JSON text → BSON → field table (common/json.c), and the
  * answer path back to JSON text. Any input must end in 0 or a filled json_err, never a
  * crash, leak or an error without code and message.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/json.h"
+#include "common/json.h"
 
 static void decode(const bson_t *doc)
 {

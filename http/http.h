@@ -11,7 +11,7 @@
  * own lock). Every request lives on the loop of its connection; every http_req_* and
  * http_respond_* function must be called on that loop (net_loop_current() ==
  * http_req_loop(r)). A handler that needs the store or the thread pool keeps the request
- * and answers later from a completion that runs on the request's loop (see http/job.h).
+ * and answers later from a completion that runs on the request's loop (see api/job.h).
  *
  * Request lifetime: the router calls exactly one handler per request and the handler (or
  * whatever it hands the request to) calls exactly one http_respond_* on it, now or later.
@@ -29,7 +29,6 @@
 #include <stdint.h>
 
 #include "net/net.h"
-#include "store/store.h"
 
 typedef struct http_server http_server;
 typedef struct http_req http_req;
@@ -81,7 +80,6 @@ typedef struct http_opts {
     uint32_t max_conns_per_ip;  /* concurrent HTTP connections per peer IP; default 256 */
     uint32_t max_pipeline;      /* parsed-but-unanswered requests before reading pauses;
                                    * default 16 */
-    store *st;                  /* for handlers (http_req_store) */
     void *app;                  /* for handlers (http_req_app) */
     bool no_access_log;         /* default false: one log line per request */
     uint32_t hsts_max_age_s;    /* Strict-Transport-Security max-age on answers over TLS;
@@ -110,6 +108,8 @@ extern const net_proto http_proto;
 enum http_method http_req_method(const http_req *r);
 /** The decoded path without the query ("/v1/me"). */
 const char *http_req_path(const http_req *r);
+/** The request target as sent: path and query, not decoded ("/v1/me?x=1"). */
+const char *http_req_target(const http_req *r);
 /** A path parameter of the matched route ("id"), or NULL. */
 const char *http_req_param(const http_req *r, const char *name);
 /** A query parameter, percent-decoded ("timeout_ms"), or NULL when absent. */
@@ -124,7 +124,6 @@ const char *http_req_peer_ip(const http_req *r);
  *  1..64 characters of [A-Za-z0-9._-], else a fresh random one. */
 const char *http_req_id(const http_req *r);
 net_loop *http_req_loop(const http_req *r);
-store *http_req_store(const http_req *r);
 void *http_req_app(const http_req *r);
 /** Monotonic µs when the request's headers were complete (for latency figures). */
 uint64_t http_req_start_us(const http_req *r);
@@ -160,7 +159,7 @@ typedef struct http_answer {
 } http_answer;
 
 /** @fn(@arg, answer) runs inside @r's respond call, before @r is freed — also when the
- *  connection is gone (for http/idem.c, which stores answers). One per request. */
+ *  connection is gone (for api/idem.c, which stores answers). One per request. */
 void http_req_on_answer(http_req *r, void (*fn)(void *arg, const http_answer *a), void *arg);
 
 /* ---- responses (exactly one per request; frees the request) --------------------------- */

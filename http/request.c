@@ -258,6 +258,8 @@ const char *http_req_path(const http_req *r)
     return r->path_off == UINT32_MAX ? "" : r->arena + r->path_off;
 }
 
+const char *http_req_target(const http_req *r) { return r->arena + r->url_off; }
+
 const char *http_req_param(const http_req *r, const char *name)
 {
     size_t n = strlen(name);
@@ -301,7 +303,6 @@ const uint8_t *http_req_body(const http_req *r, size_t *len)
 const char *http_req_peer_ip(const http_req *r) { return r->peer_ip; }
 const char *http_req_id(const http_req *r) { return r->id; }
 net_loop *http_req_loop(const http_req *r) { return r->loop; }
-store *http_req_store(const http_req *r) { return r->s->o.st; }
 void *http_req_app(const http_req *r) { return r->s->o.app; }
 uint64_t http_req_start_us(const http_req *r) { return r->start_us; }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "http/http_int.h"
 
@@ -224,7 +225,7 @@ void http_respond_json(http_req *r, int status, const bson_t *doc)
         return;
     }
     size_t len = 0;
-    char *json = bson_as_relaxed_extended_json(doc, &len);
+    char *json = json_text(doc, &len);
     if (!json) {
         http_respond_error(r, 500, "internal", "response could not be encoded");
         return;

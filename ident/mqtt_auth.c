@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "http/acct_rules.h"
+#include "ident/acct_rules.h"
 
 struct mqtt_auth {
     broker_auth hook;
@@ -115,7 +115,7 @@ static void by_secret(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket
     accept_as(t, BROKER_WHO_DEVICE, q->username, MQTT_AUTH_CRED_SECRET, 0);
 }
 
-static void token_checked(void *arg, bool ok, const http_principal *p, const auth_token_info *ti)
+static void token_checked(void *arg, bool ok, const auth_principal *p, const auth_token_info *ti)
 {
     pending *w = arg;
     if (!ok || strcmp(p->username, w->username) != 0)
@@ -135,7 +135,7 @@ static void by_token(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket 
         broker_auth_done(t, 3, NULL);
         return;
     }
-    /* The REST login's rule: "Alice" is "alice" (http/acct_rules.h). */
+    /* The REST login's rule: "Alice" is "alice" (ident/acct_rules.h). */
     if (!m->au || !q->password ||
         acct_username_norm(q->username, w->username, sizeof w->username, &why) < 0 ||
         acct_username_reserved(w->username, &why) < 0) {

@@ -28,7 +28,7 @@
 #define IOT_IDENT_MQTT_AUTH_H
 
 #include "broker/broker.h"
-#include "http/auth.h"
+#include "ident/auth.h"
 #include "ident/devdir.h"
 
 typedef struct mqtt_auth mqtt_auth;

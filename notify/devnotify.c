@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "http/json.h"
+#include "common/json.h"
 #include "ident/devdir.h"
 #include "notify/ratelimit.h"
 

@@ -59,7 +59,8 @@ void devnotify_detach(devnotify *dn);
 /** After the store closed (every job it submitted has completed). NULL is ignored. */
 void devnotify_free(devnotify *dn);
 
-/** The broker tap / ctl_opts.on_message hook (@arg = the devnotify). Ignores every @api but
+/** The DEV_EV_MESSAGE subscriber of the device-event bus (devices/events.h; app/main.c
+ *  subscribes it, @arg = the devnotify). Ignores every @api but
  *  "trigger_notification" and "trigger_notifications". Never blocks: the store work is a
  *  job whose completion runs on the store thread. @l may be NULL. */
 void devnotify_on_message(void *arg, net_loop *l, const char *dev, const char *api,

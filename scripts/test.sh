@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (Debian packages), builds and runs the whole test suite:
-#   1. -Wall -Wextra -Wshadow -Werror build, style checks, unit + integration tests (ctest)
+#   1. -Wall -Wextra -Wshadow -Werror build, style checks (banned functions, clang-format, the
+#      layer map of includes, names quoted in the docs), unit + integration tests (ctest)
 #   2. the same suite again under ASan + UBSan
 #   3. the integration tests again against ThreadSanitizer builds of iotcloud, devsim and
 #      iotbench (every binary the integration tests start)
@@ -33,6 +34,8 @@ echo "machine: $(nproc) cores, $(uname -sr), $(cc --version | head -n 1), CI=${C
 
 section "style"
 bash scripts/check-style.sh
+python3 scripts/check-layers.py
+python3 scripts/check-doc-names.py
 
 section "build (-Werror)"
 cmake -S . -B build/ci -DIOT_WERROR=ON >/dev/null

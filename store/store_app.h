@@ -331,7 +331,7 @@ int store_notification_list(store_tx *tx, const char *owner_id, const char *devi
  *  NULL). */
 int store_notification_delete_device(store_tx *tx, const char *device_id, unsigned *n);
 
-/* ---- queued device commands (?mode=queue, cmdq/cmdq.h) ---------------------------------
+/* ---- queued device commands (?mode=queue, devices/cmdq.h) ---------------------------------
  * Document: { _id, v, device_id, owner_id, api, state, created_at, updated_at, expires_at,
  * transitions: [ {state, at}, ... ], <caller's fields> } where the caller's fields are, by
  * convention of the REST API: params (object), timeout_ms (int32), and once it ended

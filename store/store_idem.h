@@ -1,5 +1,5 @@
 /**
- * store_idem — idempotency keys (the HTTP `Idempotency-Key` header, http/idem.h).
+ * store_idem — idempotency keys (the HTTP `Idempotency-Key` header, api/idem.h).
  *
  * One typed row per (owner, key): the hash of the request that first used the key, and once
  * it was answered, the response (status and an opaque blob the HTTP layer encodes). A row

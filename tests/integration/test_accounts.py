@@ -1,4 +1,4 @@
-"""User accounts over REST (http/auth*.c), against the real binary over HTTPS with curl.
+"""User accounts over REST (api/accounts/, ident/auth*.c), against the real binary over HTTPS with curl.
 
 The log notifier prints mailed codes to the server log; the tests read them from there.
 """

@@ -1,4 +1,4 @@
-"""Idempotency-Key on device commands (http/idem.h) and cancelling a call whose client went
+"""Idempotency-Key on device commands (api/idem.h) and cancelling a call whose client went
 away. Real TLS both sides: curl for REST, a paho device that the test answers by hand, so
 it can count what reached the device and hold an answer back.
 """

@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/acct_rules.h"
+#include "ident/acct_rules.h"
 
 Test(acct_rules, username_is_case_folded)
 {

@@ -1,8 +1,8 @@
-/* Verified-token cache (http/auth_cache.c): TTL, drops by token, family and user. */
+/* Verified-token cache (api/accounts/auth_cache.c): TTL, drops by token, family and user. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/auth_int.h"
+#include "ident/auth_int.h"
 
 static auth__cache c;
 
@@ -16,9 +16,9 @@ static const uint8_t *h(int n)
     return b[n & 3];
 }
 
-static http_principal who(const char *id, bool admin)
+static auth_principal who(const char *id, bool admin)
 {
-    http_principal p = {.admin = admin};
+    auth_principal p = {.admin = admin};
     snprintf(p.user_id, sizeof p.user_id, "%s", id);
     snprintf(p.username, sizeof p.username, "name-%s", id);
     return p;
@@ -28,7 +28,7 @@ TestSuite(auth_cache, .init = setup, .fini = teardown);
 
 Test(auth_cache, hit_until_ttl_or_token_expiry)
 {
-    http_principal p = who("u1", true), got;
+    auth_principal p = who("u1", true), got;
     auth__cache_put(&c, h(1), "f1", &p, 1000000, 0);
     cr_assert(auth__cache_get(&c, h(1), 10, &got));
     cr_assert_str_eq(got.username, "name-u1");
@@ -44,7 +44,7 @@ Test(auth_cache, hit_until_ttl_or_token_expiry)
 
 Test(auth_cache, info_gives_family_and_the_tokens_own_expiry)
 {
-    http_principal p = who("u1", false), got;
+    auth_principal p = who("u1", false), got;
     auth_token_info ti;
     memset(&ti, 0, sizeof ti);
     auth__cache_put(&c, h(1), "fam-1", &p, 900000, 0);
@@ -56,7 +56,7 @@ Test(auth_cache, info_gives_family_and_the_tokens_own_expiry)
 
 Test(auth_cache, a_lookup_older_than_a_drop_is_not_cached)
 {
-    http_principal p = who("u1", false), got;
+    auth_principal p = who("u1", false), got;
     uint64_t before = auth__cache_gen(&c); /* a lookup starts */
     auth__cache_drop_family(&c, "f1");     /* a logout commits meanwhile */
     auth__cache_put_gen(&c, before, h(1), "f1", &p, 900000, 0);
@@ -67,7 +67,7 @@ Test(auth_cache, a_lookup_older_than_a_drop_is_not_cached)
 
 Test(auth_cache, drops_by_token_family_and_user)
 {
-    http_principal a = who("u1", false), b = who("u2", false), got;
+    auth_principal a = who("u1", false), b = who("u2", false), got;
     auth__cache_put(&c, h(1), "f1", &a, 1000000, 0);
     auth__cache_put(&c, h(2), "f1", &a, 1000000, 0);
     auth__cache_put(&c, h(3), "f2", &a, 1000000, 0);
@@ -86,7 +86,7 @@ Test(auth_cache, drops_by_token_family_and_user)
 
 Test(auth_cache, bounded_size)
 {
-    http_principal p = who("u1", false);
+    auth_principal p = who("u1", false);
     uint8_t k[32] = {0};
     for (uint32_t i = 0; i < AUTH_CACHE_MAX + 10; i++) {
         memcpy(k, &i, sizeof i);

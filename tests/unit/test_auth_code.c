@@ -1,11 +1,11 @@
-/* One-time code checks against a real store (http/auth_code.c): right, wrong, used up,
+/* One-time code checks against a real store (api/accounts/auth_code.c): right, wrong, used up,
  * expired. The integration test cannot wait 15 minutes for an expiry; this one sets it. */
 #include <criterion/criterion.h>
 
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
-#include "http/auth_int.h"
+#include "api/accounts/accounts_int.h"
 #include "store_util.h"
 
 static store *st;

@@ -1,8 +1,8 @@
-/* Lockout schedule and per-IP limiter (http/auth_limit.c). */
+/* Lockout schedule and per-IP limiter (api/accounts/auth_limit.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "http/auth_int.h"
+#include "ident/auth_int.h"
 
 Test(auth_limit, lockout_starts_after_five_doubles_and_caps)
 {

@@ -1,8 +1,8 @@
-/* Counters per login name and per e-mail address (http/auth_names.c). */
+/* Counters per login name and per e-mail address (ident/auth_names.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "http/auth_int.h"
+#include "ident/auth_int.h"
 
 Test(auth_names, name_locks_after_five_whether_or_not_it_exists)
 {

@@ -1,10 +1,10 @@
-/* Token, code and id text (http/auth_token.c): encoding, validation, hashing. */
+/* Token, code and id text (api/accounts/auth_token.c): encoding, validation, hashing. */
 #include <criterion/criterion.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <string.h>
 
-#include "http/auth_int.h"
+#include "ident/auth_int.h"
 
 Test(auth_token, b64url_rfc4648_vectors_without_padding)
 {

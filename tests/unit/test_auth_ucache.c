@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "http/auth_int.h"
+#include "ident/auth_int.h"
 
 static void view_of(bson_t *b, const char *name)
 {

@@ -1,8 +1,8 @@
-/* ctl answer classification (ctl/ctl_answer.c): 200 / 422 / 502 and the rid. */
+/* ctl answer classification (devices/ctl_answer.c): 200 / 422 / 502 and the rid. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 static ctl__answer a;
 

@@ -1,10 +1,10 @@
-/* ctl device table (ctl/ctl_dev.c): admission (window, queue, offline), grants in FIFO
+/* ctl device table (devices/ctl_dev.c): admission (window, queue, offline), grants in FIFO
  * order, rid matching, legacy FIFO matching with one call per api, and the grace that
  * drops a late rid-less answer instead of handing it to the next caller. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 static ctl__table t;
 static ctl__dev *d;

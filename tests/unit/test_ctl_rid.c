@@ -1,8 +1,8 @@
-/* ctl rid text (ctl/ctl_rid.c): round trips, and everything that is not one of ours. */
+/* ctl rid text (devices/ctl_rid.c): round trips, and everything that is not one of ours. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "ctl/ctl_int.h"
+#include "devices/ctl_int.h"
 
 static int dec(const char *s, unsigned *l, uint64_t *q)
 {

@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "http/dev_int.h"
+#include "api/devices/dev_int.h"
 
 #define HOUR 3600000LL
 

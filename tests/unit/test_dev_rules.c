@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/dev_int.h"
+#include "api/devices/dev_int.h"
 #include "ident/devdir.h"
 
 Test(dev_rules, ids_are_d_and_24_hex)

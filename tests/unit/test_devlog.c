@@ -1,11 +1,11 @@
 /*
- * The activity recorder (activity/devlog.c) against a running store: calls and presence
+ * The activity recorder (devices/devlog.c) against a running store: calls and presence
  * become rows through fire-and-forget jobs, disabled kinds write nothing, and an event of a
  * device that no longer exists is not kept.
  */
 #include <criterion/criterion.h>
 
-#include "activity/devlog.h"
+#include "devices/devlog.h"
 #include "store/store_app.h"
 #include "store_util.h"
 

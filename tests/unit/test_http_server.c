@@ -4,7 +4,8 @@
  */
 #include <stdatomic.h>
 
-#include "http/job.h"
+#include "api/api.h"
+#include "api/job.h"
 #include "tests/unit/http_test_srv.h"
 #include "tests/unit/store_util.h"
 
@@ -441,7 +442,8 @@ Test(http_server, job_round_trip_with_store)
     tmp_setup();
     store *st = open_store();
     cr_assert_eq(store_start(st), 0);
-    http_opts o = {.st = st};
+    api ap = {.st = st};
+    http_opts o = {.app = &ap};
     hsrv h = start(&o);
     int fd = hdial(h.port);
     hsend(fd, "POST /job/dev1 HTTP/1.1\r\n\r\nPOST /job/dev2 HTTP/1.1\r\n\r\n");

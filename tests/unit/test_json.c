@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/json.h"
+#include "common/json.h"
 
 static int parse(const char *s, bson_t *out, json_err *e)
 {

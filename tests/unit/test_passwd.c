@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/passwd.h"
+#include "ident/passwd.h"
 
 Test(passwd, hash_is_argon2id_phc_and_verifies)
 {
