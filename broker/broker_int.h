@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 #include "broker/trie.h"
 #include "common/buf.h"
 #include "store/store.h"

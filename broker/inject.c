@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_topic.h"
 
 static bloop *caller_loop(broker *b)
 {

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "broker/broker_int.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_topic.h"
 
 #define SESSION_DOC_VERSION 1
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_topic.h"
 
 #define MAX_ITEMS 64
 
