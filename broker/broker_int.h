@@ -420,7 +420,6 @@ typedef struct persist_sub {
 int persist__session_parse(const bson_t *doc, int64_t *last_seen,
                            int (*on_sub)(void *arg, const persist_sub *ps),
                            int (*on_rx2)(void *arg, uint16_t pid), void *arg);
-int64_t persist__wall_ms(void);
 /* The principal recorded in @doc (ANON when absent); <0 when malformed. */
 int persist__session_principal(const bson_t *doc, broker_principal *p);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "common/clock.h"
 
 /* Topics up to this length get their PUBLISH header built in one small copy. */
 #define SMALL_TOPIC 200
@@ -191,7 +192,7 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
 void session__detached(session *s)
 {
     atomic_store(&s->online, false);
-    s->offline_since = persist__wall_ms();
+    s->offline_since = clock_wall_ms();
     if (persist__session_on(s) && !s->dead)
         persist__session_put(session__owner(s), s); /* last_seen, for expiry */
     /* Offline, the queue is bounded by max_queued (oldest dropped), and nobody waits. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "broker/broker_int.h"
+#include "common/clock.h"
 
 typedef struct xsess {
     net_msg nm;
@@ -62,7 +63,7 @@ void handover__kick(bloop *lp, session *s, bool will)
 
 void handover__attach(bloop *lp, session *s, mconn *c, bool present)
 {
-    int64_t now = persist__wall_ms();
+    int64_t now = clock_wall_ms();
     c->s = session__ref(s);
     s->conn = c;
     atomic_store(&s->online_since, (long long)now);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "broker/broker_int.h"
+#include "common/container_of.h"
 #include "common/log.h"
 
 enum pop_kind { P_MSG_ADD, P_MSG_STATE, P_MSG_DEL, P_SESS_NEW, P_SESS_PUT, P_SESS_DEL, P_RET };
@@ -324,7 +325,7 @@ static void free_job(pjob *j)
 static void job_complete(net_loop *nl, net_msg *nm)
 {
     (void)nl;
-    pjob *j = (pjob *)((char *)nm - offsetof(pjob, nm));
+    pjob *j = container_of(nm, pjob, nm);
     bool ok = j->sj.rc >= 0;
     if (!ok) {
         BROKER_STAT_ADD(j->lp->br, store_errors, 1);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 typedef struct rctx {
@@ -166,7 +167,7 @@ int broker_restore(broker *br, char *err, size_t errlen)
 {
     if (!br->o.st)
         return 0;
-    rctx x = {.br = br, .now = persist__wall_ms()};
+    rctx x = {.br = br, .now = clock_wall_ms()};
     int rc = store_sync(br->o.st, restore_tx, &x);
     if (rc < 0) {
         snprintf(err, errlen, "restoring broker state: %s", store_strerror(rc));

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "http/api.h"
 #include "notify/notify.h"
@@ -83,12 +84,7 @@ int auth_add_routes(auth *a, http_server *s)
 
 auth *auth__of(const http_req *r) { return api_of(r)->auth; }
 
-int64_t auth__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t auth__now_ms(void) { return clock_wall_ms(); }
 
 /* ---- replies ------------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "http/http_int.h"
 
@@ -118,7 +119,7 @@ static int on_headers_done(void *u)
     r->method = http__method_from_name(hparse__method(c->p));
     r->head = r->method == HTTP_HEAD;
     r->http_minor = (uint8_t)hparse__minor(c->p);
-    r->start_us = uv_hrtime() / 1000;
+    r->start_us = clock_mono_us();
     http__req_set_id(r);
     if (hparse__major(c->p) != 1)
         return refuse(c, 505, "http_version_not_supported", "only HTTP/1.x is served");

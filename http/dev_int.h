@@ -24,12 +24,13 @@
 #include <stdint.h>
 
 #include "ca/ca.h"
+#include "common/container_of.h"
 #include "http/api.h"
 #include "http/job.h"
 #include "http/json.h"
 #include "store/store_app.h"
 
-#define DEV_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define DEV_CONTAINER(p, type, member) container_of(p, type, member)
 
 /* ---- rules (dev_rules.c, pure) ----------------------------------------------------------- */
 
