@@ -23,7 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handover.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/session.h"
+#include "broker/tap.h"
 #include "common/clock.h"
 
 static const char SERVER_PREFIX[] = "server/";

@@ -13,7 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/handle.h"
+#include "broker/mconn.h"
+#include "broker/registry.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "broker/tap.h"
 #include "common/log.h"
 
 /* Buffers larger than this are released once their packet is handled, so an idle
@@ -63,6 +72,15 @@ void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n)
 }
 
 size_t mconn__pending(mconn *c) { return c->io->pending(c->t); }
+
+static bool out_ready(mconn *c) { return c->state == MC_CONNECTED; }
+
+const session_out mconn__session_out = {
+    .ready = out_ready,
+    .write = mconn__write,
+    .write_buf = mconn__write_buf,
+    .pending = mconn__pending,
+};
 
 void mconn__close(mconn *c)
 {

@@ -8,7 +8,11 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/expiry.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/session.h"
 #include "common/clock.h"
 #include "common/log.h"
 

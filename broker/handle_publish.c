@@ -6,7 +6,16 @@
  * is remembered until PUBREL, so a re-sent PUBLISH with that id is acknowledged again
  * but not routed twice [MQTT-4.3.3-2].
  */
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/handle.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "broker/tap.h"
 
 /* Refused by the topic policy: dropped (neither routed nor retained), yet acknowledged,
  * since 3.1.1 has no negative acknowledgement; a PUBREL that follows gets its PUBCOMP. */

@@ -11,7 +11,16 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handover.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "broker/tap.h"
 #include "common/clock.h"
 
 typedef struct xsess {
@@ -66,6 +75,7 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     int64_t now = clock_wall_ms();
     c->s = session__ref(s);
     s->conn = c;
+    s->out = &mconn__session_out;
     atomic_store(&s->online_since, (long long)now);
     atomic_store(&s->online, true);
     c->state = MC_CONNECTED;

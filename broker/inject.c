@@ -13,7 +13,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "mqtt/mqtt_codec.h"
 #include "mqtt/mqtt_topic.h"
 
 static bloop *caller_loop(broker *b)

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/mconn.h"
+#include "broker/mconn_io.h"
 
 /* Cap on captured output so a fuzz run cannot grow it without bound. */
 #define MEMIO_MAX (64u << 20)

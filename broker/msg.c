@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bmsg.h"
+#include "mqtt/mqtt_codec.h"
 
 bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
                 size_t payload_len, uint8_t qos, bool retain)

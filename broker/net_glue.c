@@ -1,7 +1,8 @@
 /*
  * net_glue — the MQTT protocol as a net_proto: connects net connections to mconn.
  */
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
 
 static int io_write(void *t, const void *p, size_t n) { return net_conn_write(t, p, n); }
 

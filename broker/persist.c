@@ -18,9 +18,15 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
 #include "common/container_of.h"
 #include "common/log.h"
+#include "mqtt/mqtt_codec.h"
 
 enum pop_kind { P_MSG_ADD, P_MSG_STATE, P_MSG_DEL, P_SESS_NEW, P_SESS_PUT, P_SESS_DEL, P_RET };
 

@@ -14,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker/broker_int.h"
+#include "broker/persist.h"
+#include "broker/session.h"
 #include "common/clock.h"
 #include "mqtt/mqtt_topic.h"
 

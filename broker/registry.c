@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/registry.h"
+#include "broker/session.h"
 #include "common/hash.h"
 
 static uint64_t hash_id(const uint8_t *p, size_t n) { return hash_fnv1a(p, n); }

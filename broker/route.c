@@ -11,7 +11,12 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
 
 typedef struct xitem {
     session *s;

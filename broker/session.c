@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/session.h"
 
 session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean)
 {

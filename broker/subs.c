@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/session.h"
 
 static sub **find(session *s, const uint8_t *f, uint16_t n)
 {

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
+#include "broker/mconn_io.h"
+#include "mqtt/mqtt_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,12 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
+#include "broker/mconn_io.h"
+#include "broker/registry.h"
+#include "broker/session.h"
+#include "mqtt/mqtt_codec.h"
 
 typedef struct client {
     memio io;

@@ -11,8 +11,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
+#include "broker/mconn_io.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/restore.h"
+#include "broker/session.h"
 #include "broker_srv_util.h"
+#include "mqtt/mqtt_codec.h"
 
 /* ---- a hook with scripted answers ------------------------------------------------------ */
 

@@ -13,8 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
+#include "broker/mconn_io.h"
+#include "broker/session.h"
 #include "broker_srv_util.h"
+#include "mqtt/mqtt_codec.h"
 
 /* ---- the tap: a recorder ------------------------------------------------------------------ */
 
