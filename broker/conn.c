@@ -2,7 +2,7 @@
  * conn — one MQTT connection: framing of the byte stream into packets, dispatch by
  * packet type, and the end of the connection (will, clean-session cleanup).
  *
- * The transport is reached only through mconn_io, so the whole state machine runs
+ * The transport is reached only through net_transport, so the whole state machine runs
  * without sockets (see fuzz/fuzz_mqtt_conn.c). Owned by one loop.
  *
  * Framing: a packet that arrives whole is handled straight from the transport's buffer;
@@ -37,7 +37,7 @@ static const mconn_handler handlers[16] = {
     [MQTT_PINGREQ] = handle__pingreq,     [MQTT_DISCONNECT] = handle__disconnect,
 };
 
-mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t)
+mconn *mconn__new(broker *br, bloop *lp, const net_transport *io, void *t)
 {
     mconn *c = calloc(1, sizeof *c);
     if (!c)

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
-#include "broker/mconn_io.h"
 #include "broker/session.h"
 #include "common/buf.h"
+#include "net/transport.h"
 
 /* Largest packet accepted before CONNECT has been accepted: nothing bigger is buffered
  * for an unauthenticated peer, whatever max_packet_size says. Room for the longest
@@ -27,7 +27,7 @@ enum mconn_state { MC_NEW = 0, MC_WAIT_AUTH, MC_WAIT_SESSION, MC_CONNECTED, MC_C
 struct mconn {
     broker *br;
     bloop *lp;
-    const mconn_io *io;
+    const net_transport *io;
     void *t;
     enum mconn_state state;
     bool transport_gone; /* the transport closed; free when the hand-over lands */
@@ -55,7 +55,7 @@ struct mconn {
     bool tap_online;            /* on_presence(online) reported; offline still owed */
 };
 
-mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t);
+mconn *mconn__new(broker *br, bloop *lp, const net_transport *io, void *t);
 /* The peer's address, for logs (kept by the transport, not copied per connection). */
 const char *mconn__peer(mconn *c);
 /* Bytes from the transport. 0, or <0 when the transport should be aborted. */

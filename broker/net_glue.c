@@ -27,7 +27,7 @@ static const char *io_peer(void *t) { return net_conn_peer(t); }
 
 static const char *io_cert_cn(void *t) { return net_conn_peer_cn(t); }
 
-static const mconn_io net_io = {
+static const net_transport net_io = {
     .write = io_write,
     .write_buf = io_write_buf,
     .pending = io_pending,

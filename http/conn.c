@@ -1,6 +1,6 @@
 /*
  * conn — one HTTP/1.1 connection: feeding bytes to the parser, the limits and timeouts,
- * keep-alive and pipelining. Reaches the transport only through hconn_io, so unit tests
+ * keep-alive and pipelining. Reaches the transport only through net_transport, so unit tests
  * and the fuzz target drive it from bytes (conn_memio.c); conn_net.c plugs it into net.
  *
  * Pipelining: one request at a time. The parser pauses at the end of each message; the
@@ -342,7 +342,7 @@ void hconn__timeout(hconn *c)
     }
 }
 
-hconn *hconn__new(http_server *s, const hconn_io *io, void *t)
+hconn *hconn__new(http_server *s, const net_transport *io, void *t)
 {
     hconn *c = calloc(1, sizeof *c);
     if (!c)

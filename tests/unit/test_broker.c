@@ -7,13 +7,13 @@
 
 #include "broker/bloop.h"
 #include "broker/mconn.h"
-#include "broker/mconn_io.h"
+#include "net/memio.h"
 #include "broker/registry.h"
 #include "broker/session.h"
 #include "mqtt/mqtt_codec.h"
 
 typedef struct client {
-    memio io;
+    net_memio io;
     mconn *c;
 } client;
 
@@ -46,14 +46,14 @@ static void teardown(void)
 static void cl_open(client *k)
 {
     memset(&k->io, 0, sizeof k->io);
-    k->c = mconn__new(br, lp, &memio_ops, &k->io);
+    k->c = mconn__new(br, lp, &net_memio_ops, &k->io);
     cr_assert_not_null(k->c);
 }
 
 static void cl_gone(client *k)
 {
     mconn__closed(k->c, false);
-    memio__free(&k->io);
+    net_memio_free(&k->io);
 }
 
 static void feed(client *k, const uint8_t *p, size_t n)
@@ -89,7 +89,7 @@ static bool next_pkt(client *k, uint8_t *type, uint8_t *flags, uint8_t *body, si
     cr_assert_leq(hl + rem, k->io.len, "partial packet in output");
     memcpy(body, k->io.out + hl, rem);
     *len = rem;
-    memio__consume(&k->io, hl + rem);
+    net_memio_consume(&k->io, hl + rem);
     return true;
 }
 
