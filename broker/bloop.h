@@ -79,6 +79,7 @@ struct bloop {
     uv_timer_t flow_timer; /* frees publishers that waited too long */
     bool flow_timer_on;
     struct pjob *pj;         /* durable effects of this iteration (persist.c) */
+    uint32_t pj_lost;        /* durable effects lost for want of memory (persist.c) */
     bool stopped;            /* loop_fini ran: durable effects are submitted at once */
     uv_timer_t expiry_timer; /* purges expired persistent sessions (expiry.c) */
 };

@@ -44,7 +44,7 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     }
     /* PUBACK / PUBREC promise that every durable effect is committed: the retained
      * update, the copies queued for persistent sessions, our own QoS 2 id. */
-    uint32_t before = persist__count(c->lp);
+    uint32_t before = persist__count(c->lp), lost = persist__lost(c->lp);
     if (p.qos == 2 && persist__session_on(s))
         persist__session_put(c->lp, s);
     bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
@@ -54,6 +54,13 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     if (congested)
         flow__block(c, congested); /* stop reading until that subscriber catches up */
     bool durable = persist__count(c->lp) != before;
+    if (persist__lost(c->lp) != lost) {
+        /* Out of memory: something this PUBLISH had to store was not recorded, so no
+         * PUBACK/PUBREC may promise it; close instead, the client publishes again. */
+        bmsg__unref(m);
+        mconn__close(c);
+        return 0;
+    }
     /* broker.h: the in-process tap hears a device once its message is accepted, in the
      * order of the acknowledgements (broker_tap.c) */
     if (c->br->tap)

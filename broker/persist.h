@@ -7,6 +7,7 @@
 #ifndef IOT_BROKER_PERSIST_H
 #define IOT_BROKER_PERSIST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@
 bool persist__session_on(session *s);
 /* Number of durable effects queued on @lp this iteration (compare before/after). */
 uint32_t persist__count(bloop *lp);
+/* Number of durable effects @lp lost for want of memory (compare before/after: when it
+ * moved, nothing that depends on them may be acknowledged). */
+uint32_t persist__lost(bloop *lp);
+/* Tests: while non-zero, allocations in persist.c fail (one per count). */
+extern atomic_uint persist__fail_allocs;
 void persist__msg_add(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
 void persist__msg_state(bloop *lp, session *s, uint64_t mid, uint8_t state, uint16_t pid);
 void persist__msg_del(bloop *lp, session *s, uint64_t mid);
