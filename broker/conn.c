@@ -292,7 +292,7 @@ void mconn__closed(mconn *c, bool shutdown)
         session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
         if (c->will && !shutdown)
-            session__unref_opt(route__publish(c->lp, c->will));
+            session__unref_opt(route__publish(c->lp, c->will).congested);
         if (s->clean) {
             /* [MQTT-3.1.2-6] a clean session ends with its connection */
             registry__lock(c->br);

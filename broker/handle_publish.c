@@ -44,17 +44,18 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     }
     /* PUBACK / PUBREC promise that every durable effect is committed: the retained
      * update, the copies queued for persistent sessions, our own QoS 2 id. */
-    uint32_t before = persist__count(c->lp), lost = persist__lost(c->lp);
-    if (p.qos == 2 && persist__session_on(s))
+    bool own = p.qos == 2 && persist__session_on(s);
+    uint32_t lost = persist__lost(c->lp);
+    if (own)
         persist__session_put(c->lp, s);
     bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
     if (!m)
         return -1;
-    session *congested = route__publish(c->lp, m);
-    if (congested)
-        flow__block(c, congested); /* stop reading until that subscriber catches up */
-    bool durable = persist__count(c->lp) != before;
-    if (persist__lost(c->lp) != lost) {
+    route_result r = route__publish(c->lp, m);
+    if (r.congested)
+        flow__block(c, r.congested); /* stop reading until that subscriber catches up */
+    bool durable = own || r.durable;
+    if (r.lost || persist__lost(c->lp) != lost) {
         /* Out of memory: something this PUBLISH had to store was not recorded, so no
          * PUBACK/PUBREC may promise it; close instead, the client publishes again. */
         bmsg__unref(m);

@@ -62,7 +62,7 @@ void handover__kick(bloop *lp, session *s, bool will)
     session__detached(s);
     if (old->will) {
         if (will)
-            session__unref_opt(route__publish(lp, old->will));
+            session__unref_opt(route__publish(lp, old->will).congested);
         bmsg__unref(old->will);
         old->will = NULL;
     }

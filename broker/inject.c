@@ -46,9 +46,9 @@ int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t 
     if (!m)
         return -ENOMEM;
     BROKER_STAT_ADD(b, msgs_in, 1);
-    int routed;
-    session__unref_opt(route__publish_n(lp, m, &routed));
+    route_result r = route__publish(lp, m);
+    session__unref_opt(r.congested);
     bmsg__unref(m);
     route__mark_dirty(lp); /* batches and store rows go out in this iteration */
-    return routed;
+    return (int)r.routed;
 }

@@ -12,11 +12,17 @@
 
 #include "broker/session.h"
 
-/* Routes @m; returns a congested online session it was queued for (with a reference),
- * or NULL, so the caller can apply back-pressure to the publisher. */
-session *route__publish(bloop *lp, bmsg *m);
-/* Same, and the number of sessions @m was routed to in *@routed. */
-session *route__publish_n(bloop *lp, bmsg *m, int *routed);
+/* What route__publish did with a message. */
+typedef struct route_result {
+    uint32_t routed;    /* sessions it was routed to (delivered now or batched) */
+    session *congested; /* a congested online session it was queued for, with a reference
+                         * the caller owns (flow__block consumes it), or NULL */
+    bool durable;       /* it added durable effects: acknowledge after their commit */
+    bool lost;          /* a durable effect was lost (out of memory): acknowledge nothing */
+} route_result;
+
+/* Routes @m from @lp's loop: retained index, store rows, every matching session. */
+route_result route__publish(bloop *lp, bmsg *m);
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
 /* Makes sure route__flush runs at the end of this loop iteration. */
 void route__mark_dirty(bloop *lp);

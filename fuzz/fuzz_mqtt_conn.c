@@ -11,8 +11,8 @@
 
 #include "broker/bloop.h"
 #include "broker/mconn.h"
-#include "net/memio.h"
 #include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "broker/bloop.h"
+#include "broker/bmsg.h"
 #include "broker/mconn.h"
-#include "net/memio.h"
 #include "broker/registry.h"
+#include "broker/route.h"
 #include "broker/session.h"
 #include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 typedef struct client {
     net_memio io;
@@ -529,4 +531,38 @@ Test(broker, longest_client_id_accepted)
     expect_connack(&a, false, 0);
     cr_assert_eq(a.c->s->id_len, 65535);
     cl_gone(&a);
+}
+
+/* route__publish says what happened: how many sessions, which one is congested. */
+Test(broker_limits, route_publish_reports_routed_and_congested)
+{
+    setup_with(1, 2, true);
+    client a, b;
+    connect_ok(&a, "ra", true);
+    subscribe(&a, "r/#", 1);
+    connect_ok(&b, "rb", true);
+    subscribe(&b, "r/x", 0);
+
+    bmsg *none = bmsg__new((const uint8_t *)"q/x", 3, (const uint8_t *)"m", 1, 1, false);
+    route_result r = route__publish(lp, none);
+    cr_assert_eq(r.routed, 0);
+    cr_assert_null(r.congested);
+    cr_assert(!r.durable && !r.lost, "no store: nothing durable, nothing lost");
+    bmsg__unref(none);
+
+    session *want = registry__find(br, (const uint8_t *)"ra", 2);
+    session *congested = NULL;
+    for (int i = 0; i < 3 && !congested; i++) {
+        bmsg *m = bmsg__new((const uint8_t *)"r/x", 3, (const uint8_t *)"m", 1, 1, false);
+        r = route__publish(lp, m);
+        bmsg__unref(m);
+        cr_assert_eq(r.routed, 2, "both subscribers");
+        cr_assert(!r.durable);
+        congested = r.congested;
+    }
+    /* a's window holds one, its queue max_queued (2): the third message congests it */
+    cr_assert_eq(congested, want);
+    session__unref(congested);
+    cl_gone(&a);
+    cl_gone(&b);
 }

@@ -13,13 +13,13 @@
 
 #include "broker/bloop.h"
 #include "broker/mconn.h"
-#include "net/memio.h"
 #include "broker/persist.h"
 #include "broker/registry.h"
 #include "broker/restore.h"
 #include "broker/session.h"
 #include "broker_srv_util.h"
 #include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 /* ---- a hook with scripted answers ------------------------------------------------------ */
 

@@ -15,10 +15,10 @@
 
 #include "broker/bloop.h"
 #include "broker/mconn.h"
-#include "net/memio.h"
 #include "broker/session.h"
 #include "broker_srv_util.h"
 #include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 /* ---- the tap: a recorder ------------------------------------------------------------------ */
 
