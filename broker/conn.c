@@ -10,6 +10,7 @@
  * header passed the size limit — before CONNECT the limit is BROKER_MAX_CONNECT_SIZE,
  * so an unauthenticated peer never makes us allocate more than that.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,14 +60,25 @@ const char *mconn__peer(mconn *c)
     return p ? p : "?";
 }
 
+#ifndef NDEBUG
+void mconn__assert_loop(const mconn *c)
+{
+    net_loop *cur = net_loop_current();
+    assert((!cur || !c->lp->nl || c->lp->nl == cur) && "connection touched off its loop");
+    (void)cur;
+}
+#endif
+
 void mconn__write(mconn *c, const void *p, size_t n)
 {
+    mconn__assert_loop(c);
     if (c->state != MC_CLOSING && c->io->write(c->t, p, n) < 0)
         mconn__close(c);
 }
 
 void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n)
 {
+    mconn__assert_loop(c);
     if (c->state != MC_CLOSING && c->io->write_buf(c->t, b, off, n) < 0)
         mconn__close(c);
 }
@@ -84,6 +96,7 @@ const session_out mconn__session_out = {
 
 void mconn__close(mconn *c)
 {
+    mconn__assert_loop(c);
     if (c->state == MC_CLOSING)
         return;
     c->state = MC_CLOSING;
@@ -210,6 +223,7 @@ static long fill_partial(mconn *c, const uint8_t *p, size_t n)
 
 int mconn__feed(mconn *c, const uint8_t *p, size_t n)
 {
+    mconn__assert_loop(c);
     if (c->state == MC_NEW && c->io->now_ms(c->t) >= c->connect_deadline)
         return fail(c, "no CONNECT within connect-timeout");
     while (n > 0) {
@@ -281,6 +295,7 @@ void mconn__free(mconn *c)
 
 void mconn__closed(mconn *c, bool shutdown)
 {
+    mconn__assert_loop(c);
     c->transport_gone = true;
     c->state = MC_CLOSING;
     auth__cancel(c); /* a decision still to come finds nobody */

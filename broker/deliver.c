@@ -194,6 +194,7 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
 
 void session__detached(session *s)
 {
+    session__assert_owner(s);
     atomic_store(&s->online, false);
     s->offline_since = clock_wall_ms();
     if (persist__session_on(s) && !s->dead)
@@ -206,6 +207,7 @@ void session__detached(session *s)
 
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 {
+    session__assert_owner(s);
     (void)lp;
     if (s->dead) {
         backlog_done(s);
@@ -229,6 +231,7 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 
 void session__drain(session *s)
 {
+    session__assert_owner(s);
     mconn *c = live_conn(s);
     while (c && s->qhead && (s->qhead->qos == 0 || s->n_inf < s->br->o.max_inflight)) {
         qitem *q = s->qhead;
@@ -259,6 +262,7 @@ void session__maybe_relieve(session *s)
 
 void session__resend(session *s)
 {
+    session__assert_owner(s);
     mconn *c = live_conn(s);
     if (!c)
         return;
@@ -285,6 +289,7 @@ static void remove_inflight(session *s, int i)
 /* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. */
 static int complete(session *s, uint16_t pid, uint8_t want)
 {
+    session__assert_owner(s);
     int i = find_inflight(s, pid);
     if (i >= 0 && s->inf[i].state == want) {
         if (persist__session_on(s))
@@ -299,6 +304,7 @@ int session__puback(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT
 
 int session__pubrec(session *s, uint16_t pid)
 {
+    session__assert_owner(s);
     int i = find_inflight(s, pid);
     if (i < 0 || s->inf[i].state == INF_WAIT_PUBACK)
         return 0;
@@ -323,6 +329,7 @@ int session__pubcomp(session *s, uint16_t pid) { return complete(s, pid, INF_WAI
 
 bool session__rx_qos2_add(session *s, uint16_t pid)
 {
+    session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++)
         if (s->rx_qos2[i] == pid)
             return false;
@@ -340,6 +347,7 @@ bool session__rx_qos2_add(session *s, uint16_t pid)
 
 void session__rx_qos2_del(session *s, uint16_t pid)
 {
+    session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++) {
         if (s->rx_qos2[i] == pid) {
             s->rx_qos2[i] = s->rx_qos2[--s->n_rx_qos2];

@@ -74,6 +74,14 @@ size_t mconn__pending(mconn *c);
 /* The output hook sessions write through (session.h). */
 extern const session_out mconn__session_out;
 
+/* Debug builds: asserts that the calling thread is @c's loop thread (a thread outside any
+ * loop, tests and shutdown, is not checked). Compiled out with NDEBUG. */
+#ifdef NDEBUG
+#define mconn__assert_loop(c) ((void)0)
+#else
+void mconn__assert_loop(const mconn *c);
+#endif
+
 /* Frees @c once its transport is gone and no hand-over or store commit refers to it. */
 void mconn__maybe_free(mconn *c);
 

@@ -94,6 +94,14 @@ void session__release(void *s);
 /* Owner loop: drop subscriptions, queues and inflight state; marks it dead. */
 void session__destroy_state(session *s);
 bloop *session__owner(session *s);
+/* Debug builds: asserts that the calling thread may touch @s's mutable state, i.e. is
+ * its owner loop's thread. A thread outside any loop (tests, shutdown) and a stand-alone
+ * owner (no net loop) are not checked. Compiled out with NDEBUG (release builds). */
+#ifdef NDEBUG
+#define session__assert_owner(s) ((void)0)
+#else
+void session__assert_owner(session *s);
+#endif
 
 /* deliver.c — owner loop */
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);

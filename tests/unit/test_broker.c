@@ -3,6 +3,7 @@
  * transport: real codec, real trie, real sessions; no sockets.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 
 #include "broker/bloop.h"
@@ -13,6 +14,7 @@
 #include "broker/session.h"
 #include "mqtt/mqtt_codec.h"
 #include "net/memio.h"
+#include "net/net_int.h"
 
 typedef struct client {
     net_memio io;
@@ -566,3 +568,38 @@ Test(broker_limits, route_publish_reports_routed_and_congested)
     cl_gone(&a);
     cl_gone(&b);
 }
+
+#ifndef NDEBUG
+/* Debug builds check the contracts the comments state; release builds compile them out. */
+
+Test(broker_debug, message_ref_after_release_aborts, .init = setup, .fini = teardown,
+     .signal = SIGABRT)
+{
+    bmsg *m = bmsg__new((const uint8_t *)"d/x", 3, (const uint8_t *)"m", 1, 0, false);
+    atomic_store(&m->refs, 0); /* as if its last reference had been dropped */
+    bmsg__ref(m);
+}
+
+Test(broker_debug, session_unref_below_zero_aborts, .init = setup, .fini = teardown,
+     .signal = SIGABRT)
+{
+    session *s = session__new(br, lp, (const uint8_t *)"d", 1, true);
+    atomic_store(&s->refs, 0);
+    session__unref(s);
+}
+
+Test(broker_debug, connection_touched_off_its_loop_aborts, .init = setup, .fini = teardown,
+     .signal = SIGABRT)
+{
+    char err[128];
+    net_server_opts so = {.workers = 2};
+    net_server *ns = net_server_new(&so, NULL, err, sizeof err);
+    cr_assert_not_null(ns, "%s", err);
+    bloop *own = bloop__new(br, net_server_loop(ns, 0));
+    net_memio io = {0};
+    mconn *c = mconn__new(br, own, &net_memio_ops, &io);
+    cr_assert_not_null(c);
+    net__loop_set_current(net_server_loop(ns, 1)); /* this thread now runs loop 1 */
+    mconn__write(c, "x", 1);
+}
+#endif
