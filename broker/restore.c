@@ -24,6 +24,7 @@
 #include "broker/session.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/vec.h"
 
 typedef struct rctx {
     broker *br;
@@ -38,14 +39,8 @@ typedef struct rctx {
 
 static bool push(void ***v, size_t *n, size_t *cap, void *p)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        void **nv = realloc(*v, ncap * sizeof *nv);
-        if (!nv)
-            return false;
-        *v = nv;
-        *cap = ncap;
-    }
+    if (vec_reserve((void **)v, cap, *n + 1, sizeof **v, 64) < 0)
+        return false;
     (*v)[(*n)++] = p;
     return true;
 }

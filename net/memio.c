@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/mconn.h"
+#include "common/vec.h"
 #include "net/memio.h"
 
 /* Cap on captured output so a fuzz run cannot grow it without bound. */
@@ -18,16 +18,8 @@ static int mem_append(net_memio *m, const void *p, size_t n)
         return -1;
     if (m->len + n > MEMIO_MAX)
         return -1;
-    if (m->len + n > m->cap) {
-        size_t ncap = m->cap ? m->cap : 256;
-        while (ncap < m->len + n)
-            ncap *= 2;
-        uint8_t *o = realloc(m->out, ncap);
-        if (!o)
-            return -1;
-        m->out = o;
-        m->cap = ncap;
-    }
+    if (vec_reserve((void **)&m->out, &m->cap, m->len + n, 1, 256) < 0)
+        return -1;
     if (n)
         memcpy(m->out + m->len, p, n);
     m->len += n;
