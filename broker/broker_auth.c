@@ -106,7 +106,8 @@ int auth__begin(mconn *c, const mqtt_connect *k)
     if (!k->has_username && !cn) {
         if (!c->br->o.allow_anonymous)
             return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "no credentials");
-        handle__connect_proceed(c, k->client_id.p, k->client_id.len, k->clean_session, k->keepalive);
+        handle__connect_proceed(c, k->client_id.p, k->client_id.len, k->clean_session,
+                                k->keepalive);
         return 0;
     }
     /* The user name is UTF-8 checked, so it holds no NUL [MQTT-1.5.3-2]. */

@@ -90,7 +90,8 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
     session__unref(s);
 }
 
-void handle__connect_proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean, uint16_t keepalive)
+void handle__connect_proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean,
+                             uint16_t keepalive)
 {
     /* broker.h: a will the principal could not publish refuses the CONNECT */
     const bmsg *w = c->will;
@@ -132,7 +133,7 @@ int handle__connect(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
         return handle__connect_refuse(c, MQTT_CONNACK_BAD_PROTOCOL, "unsupported protocol level");
     if (rc == MQTT_EIDENTIFIER) /* [MQTT-3.1.3-8] */
         return handle__connect_refuse(c, MQTT_CONNACK_ID_REJECTED,
-                               "empty client id without clean session");
+                                      "empty client id without clean session");
     if (rc < 0)
         return -1;
     uint32_t cap = c->br->o.max_keepalive;

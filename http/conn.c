@@ -1,7 +1,7 @@
 /*
  * conn — one HTTP/1.1 connection: feeding bytes to the parser, the limits and timeouts,
  * keep-alive and pipelining. Reaches the transport only through net_transport, so unit tests
- * and the fuzz target drive it from bytes (conn_memio.c); conn_net.c plugs it into net.
+ * and the fuzz target drive it from bytes (net/memio.c); conn_net.c plugs it into net.
  *
  * Pipelining: one request at a time. The parser pauses at the end of each message; the
  * request is dispatched and input that arrives (or was left over) while it waits for its
