@@ -1,7 +1,6 @@
 /*
  * bloop — the broker and its per-loop state (broker.c).
  *
- *
  * Ownership summary (details in docs/architecture.md):
  * - bmsg: immutable after creation, refcounted (atomic); every queue, inflight slot,
  *   retained entry and cross-loop batch holds one reference.
