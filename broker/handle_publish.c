@@ -57,7 +57,10 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     bool durable = own || r.durable;
     if (r.lost || persist__lost(c->lp) != lost) {
         /* Out of memory: something this PUBLISH had to store was not recorded, so no
-         * PUBACK/PUBREC may promise it; close instead, the client publishes again. */
+         * PUBACK/PUBREC may promise it; close instead, the client publishes again. A
+         * QoS 2 id is forgotten so that the resend is routed (and stored) again. */
+        if (p.qos == 2)
+            session__rx_qos2_del(s, p.packet_id);
         bmsg__unref(m);
         mconn__close(c);
         return 0;
