@@ -41,4 +41,7 @@ typedef struct net_transport {
     net_loop *(*loop)(void *t);
 } net_transport;
 
+/** The transport over a net connection (@t: the net_conn); no set_timer. */
+extern const net_transport net_conn_transport;
+
 #endif
