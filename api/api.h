@@ -50,11 +50,11 @@ typedef struct api {
     struct crlgen *cg;
     /* per-user limits on rotation and registration (devices_init); NULL: unlimited */
     struct dev__limit *lim_rotate, *lim_register;
-    struct ctl *ctl;      /* device control (devices/ctl.h); NULL: command routes answer 503 */
-    struct cmdq *cq;      /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
-    struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
+    struct ctl *ctl;        /* device control (devices/ctl.h); NULL: command routes answer 503 */
+    struct cmdq *cq;        /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
+    struct devnotify *dn;   /* device notifications (notify/devnotify.h); NULL: POST of a
                            * notification answers 503 */
-    struct devlog *dl;    /* device activity recorder (devices/devlog.h); NULL: calls are
+    struct devlog *dl;      /* device activity recorder (devices/devlog.h); NULL: calls are
                            * not recorded */
     struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
                              * once the server exists; NULL: that route answers 503 */

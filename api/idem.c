@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "api/api.h"
 #include "api/idem.h"
@@ -39,13 +40,6 @@ typedef struct idem_save {
     uint8_t *blob;
     size_t len;
 } idem_save;
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The header's key into @out (quotes of a structured-field string removed): 0 or -1. */
 static int key_parse(const char *h, char out[STORE_IDEM_KEY_MAX + 1])
@@ -262,7 +256,7 @@ void http_idem(http_req *r, void (*next)(void *arg), void (*drop)(void *arg), vo
     }
     snprintf(o->k.owner, sizeof o->k.owner, "%s", p->user_id);
     o->k.st = api_of(r)->st;
-    o->now = wall_ms();
+    o->now = clock_wall_ms();
     o->next = next;
     o->drop = drop;
     o->arg = arg;

@@ -9,9 +9,10 @@
 #include "api/api.h"
 #include "api/job.h"
 
+#include "common/container_of.h"
 #include "common/log.h"
 
-#define JOB_OF(p, field) ((http_job *)((char *)(p)-offsetof(http_job, field)))
+#define JOB_OF(p, field) container_of(p, http_job, field)
 
 static void job_back(net_loop *l, net_msg *m)
 {
@@ -57,13 +58,13 @@ void http_job_submit(http_job *j, http_req *r, int (*run)(store_tx *tx, http_job
 
 static void work_run(uv_work_t *w)
 {
-    http_work *hw = (http_work *)((char *)w - offsetof(http_work, w));
+    http_work *hw = container_of(w, http_work, w);
     hw->work(hw);
 }
 
 static void work_after(uv_work_t *w, int status)
 {
-    http_work *hw = (http_work *)((char *)w - offsetof(http_work, w));
+    http_work *hw = container_of(w, http_work, w);
     hw->after(hw); /* also after UV_ECANCELED: after() must answer the request */
 }
 

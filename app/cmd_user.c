@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "app/cmd.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "ident/acct_rules.h"
 #include "ident/passwd.h"
@@ -230,17 +231,10 @@ static int new_id(char out[33])
     return 0;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int create_fn(store_tx *tx, void *arg)
 {
     const new_user *u = arg;
-    int64_t now = wall_ms();
+    int64_t now = clock_wall_ms();
     bson_t doc = BSON_INITIALIZER;
     int rc = STORE_ENOMEM;
     if (BSON_APPEND_UTF8(&doc, "password", u->phc) &&

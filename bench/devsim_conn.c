@@ -17,7 +17,7 @@
 
 #include <openssl/err.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 30000u

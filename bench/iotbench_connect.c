@@ -15,10 +15,10 @@
  * Plain sockets polled with uv_poll rather than uv_tcp_t, for two reasons: OpenSSL drives
  * the fd directly (SSL on an fd; the bench is not about the client's TLS plumbing), and an
  * idle connection costs a few hundred bytes, so 19,000 of them fit beside the broker.
- * MQTT packets come from broker/mqtt_codec.h, as in mqtt_client.c. */
+ * MQTT packets come from mqtt/mqtt_codec.h, as in mqtt_client.c. */
 #include "bench/iotbench_connect.h"
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * mqtt_client — a minimal asynchronous MQTT 3.1.1 client on libuv, for the benchmark.
  *
  * One client is one connection on one uv loop; every call must come from that loop's
- * thread. Packets are built with broker/mqtt_codec.h. Only what the benchmark needs:
+ * thread. Packets are built with mqtt/mqtt_codec.h. Only what the benchmark needs:
  * CONNECT, SUBSCRIBE, PUBLISH QoS 0/1, PUBACK, PINGREQ, DISCONNECT.
  *
  * Output is queued, not written per call: bytes are appended to a pending buffer, and
@@ -27,7 +27,7 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 typedef struct mqtt_client mqtt_client;
 

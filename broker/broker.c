@@ -5,7 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/creds.h"
+#include "broker/expiry.h"
+#include "broker/flow.h"
+#include "broker/persist.h"
+#include "broker/quota.h"
+#include "broker/registry.h"
+#include "broker/restore.h"
+#include "broker/route.h"
+#include "broker/session.h"
 #include "common/log.h"
 
 broker *broker_new(const broker_opts *o)

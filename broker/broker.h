@@ -123,7 +123,7 @@ typedef struct broker_opts {
      *  none. Any thread, fast, non-blocking (called once per persistent CONNECT). */
     bool (*account_of)(void *arg, const char *dev_id, char out[BROKER_PRINCIPAL_ID_MAX + 1]);
     void *account_arg;
-    uint32_t error_log_rate;     /* lines per second for malformed or refused connections
+    uint32_t error_log_rate; /* lines per second for malformed or refused connections
                                   * (the rest are counted in the next line); 0 = all */
 } broker_opts;
 

@@ -17,7 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/creds.h"
+#include "broker/bloop.h"
+#include "broker/handle.h"
+#include "broker/mconn.h"
+#include "broker/session.h"
 
 struct broker_auth_ticket {
     mconn *c; /* NULL once the connection is gone */
@@ -64,7 +69,7 @@ bool auth__recheck_subs(session *s)
 static int refuse(mconn *c, uint8_t rc, const char *why)
 {
     BROKER_STAT_ADD(c->br, auth_refused, 1);
-    return connect__refuse(c, rc, why);
+    return handle__connect_refuse(c, rc, why);
 }
 
 /* Without a hook (tests, fuzzing): allow_anonymous alone decides, as it always did. */
@@ -74,7 +79,7 @@ static int without_hook(mconn *c, const mqtt_connect *k)
         return refuse(c,
                       k->has_username ? MQTT_CONNACK_BAD_CREDENTIALS : MQTT_CONNACK_NOT_AUTHORIZED,
                       "not authorized");
-    connect__proceed(c, k->client_id.p, k->client_id.len, k->clean_session, k->keepalive);
+    handle__connect_proceed(c, k->client_id.p, k->client_id.len, k->clean_session, k->keepalive);
     return 0;
 }
 
@@ -102,7 +107,8 @@ int auth__begin(mconn *c, const mqtt_connect *k)
     if (!k->has_username && !cn) {
         if (!c->br->o.allow_anonymous)
             return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "no credentials");
-        connect__proceed(c, k->client_id.p, k->client_id.len, k->clean_session, k->keepalive);
+        handle__connect_proceed(c, k->client_id.p, k->client_id.len, k->clean_session,
+                                k->keepalive);
         return 0;
     }
     /* The user name is UTF-8 checked, so it holds no NUL [MQTT-1.5.3-2]. */
@@ -111,7 +117,7 @@ int auth__begin(mconn *c, const mqtt_connect *k)
     if (!t || (k->has_username && !user)) {
         free(user);
         free(t);
-        return connect__refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
+        return handle__connect_refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
     }
     if (user) {
         memcpy(user, k->username.p, k->username.len);
@@ -154,7 +160,7 @@ void broker_auth_done(broker_auth_ticket *t, uint8_t rc, const broker_principal 
             c->who.id[BROKER_PRINCIPAL_ID_MAX] = '\0';
             c->who.cred[BROKER_CRED_MAX] = '\0';
             creds__track(c); /* from now on a revocation reaches it (creds.c) */
-            connect__proceed(c, t->id, t->id_len, t->clean, t->keepalive);
+            handle__connect_proceed(c, t->id, t->id_len, t->clean, t->keepalive);
         } else {
             /* 3.2.2.3: only codes 1-5 exist; anything else is "not authorized" */
             refuse(c, rc <= MQTT_CONNACK_NOT_AUTHORIZED ? rc : MQTT_CONNACK_NOT_AUTHORIZED,

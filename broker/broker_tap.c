@@ -23,7 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handover.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/session.h"
+#include "broker/tap.h"
+#include "common/clock.h"
 
 static const char SERVER_PREFIX[] = "server/";
 #define SERVER_PREFIX_LEN (sizeof SERVER_PREFIX - 1)
@@ -105,7 +113,7 @@ void tap__offline(mconn *c, const char *why)
     if (!why) /* a DISCONNECT before the close: the client ended it cleanly */
         why = c->clean_disconnect ? "disconnect" : c->gone_why ? c->gone_why : "closed";
     const broker_tap *tap = c->br->tap;
-    tap->on_presence(tap->arg, c->lp->nl, c->who.id, false, persist__wall_ms(), why);
+    tap->on_presence(tap->arg, c->lp->nl, c->who.id, false, clock_wall_ms(), why);
 }
 
 bool broker_client_online(broker *b, const char *client_id, int64_t *since)

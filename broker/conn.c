@@ -2,7 +2,7 @@
  * conn — one MQTT connection: framing of the byte stream into packets, dispatch by
  * packet type, and the end of the connection (will, clean-session cleanup).
  *
- * The transport is reached only through mconn_io, so the whole state machine runs
+ * The transport is reached only through net_transport, so the whole state machine runs
  * without sockets (see fuzz/fuzz_mqtt_conn.c). Owned by one loop.
  *
  * Framing: a packet that arrives whole is handled straight from the transport's buffer;
@@ -10,10 +10,21 @@
  * header passed the size limit — before CONNECT the limit is BROKER_MAX_CONNECT_SIZE,
  * so an unauthenticated peer never makes us allocate more than that.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/bloop.h"
+#include "broker/creds.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/handle.h"
+#include "broker/mconn.h"
+#include "broker/registry.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "broker/tap.h"
 #include "common/log.h"
 
 /* Buffers larger than this are released once their packet is handled, so an idle
@@ -28,7 +39,7 @@ static const mconn_handler handlers[16] = {
     [MQTT_PINGREQ] = handle__pingreq,     [MQTT_DISCONNECT] = handle__disconnect,
 };
 
-mconn *mconn__new(broker *br, bloop *lp, const mconn_io *io, void *t)
+mconn *mconn__new(broker *br, bloop *lp, const net_transport *io, void *t)
 {
     mconn *c = calloc(1, sizeof *c);
     if (!c)
@@ -50,22 +61,43 @@ const char *mconn__peer(mconn *c)
     return p ? p : "?";
 }
 
+#ifndef NDEBUG
+void mconn__assert_loop(const mconn *c)
+{
+    net_loop *cur = net_loop_current();
+    assert((!cur || !c->lp->nl || c->lp->nl == cur) && "connection touched off its loop");
+    (void)cur;
+}
+#endif
+
 void mconn__write(mconn *c, const void *p, size_t n)
 {
+    mconn__assert_loop(c);
     if (c->state != MC_CLOSING && c->io->write(c->t, p, n) < 0)
         mconn__close(c);
 }
 
 void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n)
 {
+    mconn__assert_loop(c);
     if (c->state != MC_CLOSING && c->io->write_buf(c->t, b, off, n) < 0)
         mconn__close(c);
 }
 
 size_t mconn__pending(mconn *c) { return c->io->pending(c->t); }
 
+static bool out_ready(mconn *c) { return c->state == MC_CONNECTED; }
+
+const session_out mconn__session_out = {
+    .ready = out_ready,
+    .write = mconn__write,
+    .write_buf = mconn__write_buf,
+    .pending = mconn__pending,
+};
+
 void mconn__close(mconn *c)
 {
+    mconn__assert_loop(c);
     if (c->state == MC_CLOSING)
         return;
     c->state = MC_CLOSING;
@@ -192,6 +224,7 @@ static long fill_partial(mconn *c, const uint8_t *p, size_t n)
 
 int mconn__feed(mconn *c, const uint8_t *p, size_t n)
 {
+    mconn__assert_loop(c);
     if (c->state == MC_NEW && c->io->now_ms(c->t) >= c->connect_deadline)
         return fail(c, "no CONNECT within connect-timeout");
     while (n > 0) {
@@ -264,6 +297,7 @@ void mconn__free(mconn *c)
 
 void mconn__closed(mconn *c, bool shutdown)
 {
+    mconn__assert_loop(c);
     c->transport_gone = true;
     c->state = MC_CLOSING;
     auth__cancel(c); /* a decision still to come finds nobody */
@@ -276,7 +310,7 @@ void mconn__closed(mconn *c, bool shutdown)
         session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
         if (c->will && !shutdown)
-            session__unref_opt(route__publish(c->lp, c->will));
+            session__unref_opt(route__publish(c->lp, c->will).congested);
         if (s->clean) {
             /* [MQTT-3.1.2-6] a clean session ends with its connection */
             registry__lock(c->br);

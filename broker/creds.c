@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/creds.h"
+#include "broker/mconn.h"
+#include "broker/session.h"
+#include "broker/tap.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 typedef struct xrevoke {
@@ -58,7 +62,7 @@ static void arm(bloop *lp, int64_t due)
 {
     if (!lp->nl || lp->stopped || due <= 0 || (lp->cred_due && lp->cred_due <= due))
         return;
-    int64_t now = persist__wall_ms();
+    int64_t now = clock_wall_ms();
     lp->cred_due = due;
     uv_timer_start(&lp->cred_timer, timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
 }
@@ -68,7 +72,7 @@ static void timer_cb(uv_timer_t *t)
     bloop *lp = t->data;
     int64_t next = 0;
     lp->cred_due = 0;
-    creds__close_expired(lp, persist__wall_ms(), &next);
+    creds__close_expired(lp, clock_wall_ms(), &next);
     arm(lp, next);
 }
 

@@ -14,16 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/quota.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/persist.h"
+#include "broker/session.h"
+#include "common/clock.h"
+#include "mqtt/mqtt_codec.h"
 
 /* Topics up to this length get their PUBLISH header built in one small copy. */
 #define SMALL_TOPIC 200
 
-static void write_publish(mconn *c, bmsg *m, uint8_t qos, bool retain, bool dup, uint16_t pid)
+static void write_publish(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, bool dup,
+                          uint16_t pid)
 {
     if (qos == 0 && !retain) {
         /* The pre-encoded QoS 0 packet, shared by every QoS 0 subscriber. */
-        mconn__write_buf(c, m->b, m->hdr_off, m->payload_off + m->payload_len - m->hdr_off);
+        s->out->write_buf(c, m->b, m->hdr_off, m->payload_off + m->payload_len - m->hdr_off);
         return;
     }
     uint8_t flags = (uint8_t)((dup ? 0x8 : 0) | (qos << 1) | (retain ? 1 : 0));
@@ -35,23 +43,20 @@ static void write_publish(mconn *c, bmsg *m, uint8_t qos, bool retain, bool dup,
         memcpy(hdr + n, topic, 2u + m->topic_len);
         n += 2u + m->topic_len;
     } else {
-        mconn__write(c, hdr, n);
-        mconn__write_buf(c, m->b, m->topic_off - 2, 2u + m->topic_len);
+        s->out->write(c, hdr, n);
+        s->out->write_buf(c, m->b, m->topic_off - 2, 2u + m->topic_len);
         n = 0;
     }
     if (qos) {
         hdr[n++] = (uint8_t)(pid >> 8);
         hdr[n++] = (uint8_t)pid;
     }
-    mconn__write(c, hdr, n);
+    s->out->write(c, hdr, n);
     if (m->payload_len)
-        mconn__write_buf(c, m->b, m->payload_off, m->payload_len);
+        s->out->write_buf(c, m->b, m->payload_off, m->payload_len);
 }
 
-static mconn *live_conn(session *s)
-{
-    return s->conn && s->conn->state == MC_CONNECTED ? s->conn : NULL;
-}
+static mconn *live_conn(session *s) { return s->conn && s->out->ready(s->conn) ? s->conn : NULL; }
 
 static int find_inflight(session *s, uint16_t pid)
 {
@@ -78,17 +83,17 @@ static uint16_t alloc_pid(session *s)
  * when it drained (mconn__drained). */
 static void check_output(session *s, mconn *c)
 {
-    if (mconn__pending(c) > s->br->o.out_congest_bytes)
+    if (s->out->pending(c) > s->br->o.out_congest_bytes)
         flow__congest(s);
 }
 
 static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
 {
-    if (mconn__pending(c) > s->br->o.qos0_drop_bytes) {
+    if (s->out->pending(c) > s->br->o.qos0_drop_bytes) {
         BROKER_STAT_ADD(s->br, dropped_qos0_slow, 1);
         return;
     }
-    write_publish(c, m, 0, retain, false, 0);
+    write_publish(s, c, m, 0, retain, false, 0);
     BROKER_STAT_ADD(s->br, msgs_out, 1);
     check_output(s, c);
 }
@@ -109,7 +114,7 @@ static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
     f->retain = retain;
     if (persist__session_on(s))
         persist__msg_state(session__owner(s), s, f->mid, STORE_MSG_SENT, f->pid);
-    write_publish(c, m, qos, retain, false, f->pid);
+    write_publish(s, c, m, qos, retain, false, f->pid);
     BROKER_STAT_ADD(s->br, msgs_out, 1);
     check_output(s, c);
     return 0;
@@ -216,8 +221,9 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
 
 void session__detached(session *s)
 {
+    session__assert_owner(s);
     atomic_store(&s->online, false);
-    s->offline_since = persist__wall_ms();
+    s->offline_since = clock_wall_ms();
     if (persist__session_on(s) && !s->dead)
         persist__session_put(session__owner(s), s); /* last_seen, for expiry */
     /* Offline, the queue is bounded by max_queued (oldest dropped), and nobody waits. */
@@ -229,6 +235,7 @@ void session__detached(session *s)
 
 void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 {
+    session__assert_owner(s);
     (void)lp;
     if (s->dead) {
         backlog_done(s);
@@ -253,6 +260,7 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
 
 void session__drain(session *s)
 {
+    session__assert_owner(s);
     mconn *c = live_conn(s);
     while (c && s->qhead && (s->qhead->qos == 0 || s->n_inf < s->br->o.max_inflight)) {
         qitem *q = s->qhead;
@@ -277,12 +285,13 @@ void session__maybe_relieve(session *s)
         return;
     mconn *c = live_conn(s);
     if (atomic_load_explicit(&s->backlog, memory_order_relaxed) <= s->br->o.max_queued / 2 &&
-        (!c || mconn__pending(c) <= s->br->o.out_congest_bytes))
+        (!c || s->out->pending(c) <= s->br->o.out_congest_bytes))
         flow__relieve(s->br, s);
 }
 
 void session__resend(session *s)
 {
+    session__assert_owner(s);
     mconn *c = live_conn(s);
     if (!c)
         return;
@@ -290,10 +299,10 @@ void session__resend(session *s)
         inflight *f = &s->inf[i];
         if (f->m) {
             /* [MQTT-4.4.0-1] resend unacknowledged PUBLISH with DUP set [MQTT-3.3.1-1] */
-            write_publish(c, f->m, f->qos, f->retain, true, f->pid);
+            write_publish(s, c, f->m, f->qos, f->retain, true, f->pid);
         } else {
             uint8_t ack[4];
-            mconn__write(c, ack, mqtt_encode_ack(ack, MQTT_PUBREL, f->pid));
+            s->out->write(c, ack, mqtt_encode_ack(ack, MQTT_PUBREL, f->pid));
         }
     }
     session__drain(s);
@@ -309,6 +318,7 @@ static void remove_inflight(session *s, int i)
 /* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. */
 static int complete(session *s, uint16_t pid, uint8_t want)
 {
+    session__assert_owner(s);
     int i = find_inflight(s, pid);
     if (i >= 0 && s->inf[i].state == want) {
         if (persist__session_on(s))
@@ -323,6 +333,7 @@ int session__puback(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT
 
 int session__pubrec(session *s, uint16_t pid)
 {
+    session__assert_owner(s);
     int i = find_inflight(s, pid);
     if (i < 0 || s->inf[i].state == INF_WAIT_PUBACK)
         return 0;
@@ -338,7 +349,7 @@ int session__pubrec(session *s, uint16_t pid)
     mconn *c = live_conn(s);
     if (c) {
         uint8_t ack[4];
-        mconn__write(c, ack, mqtt_encode_ack(ack, MQTT_PUBREL, pid));
+        s->out->write(c, ack, mqtt_encode_ack(ack, MQTT_PUBREL, pid));
     }
     return 0;
 }
@@ -347,6 +358,7 @@ int session__pubcomp(session *s, uint16_t pid) { return complete(s, pid, INF_WAI
 
 bool session__rx_qos2_add(session *s, uint16_t pid)
 {
+    session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++)
         if (s->rx_qos2[i] == pid)
             return false;
@@ -364,6 +376,7 @@ bool session__rx_qos2_add(session *s, uint16_t pid)
 
 void session__rx_qos2_del(session *s, uint16_t pid)
 {
+    session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++) {
         if (s->rx_qos2[i] == pid) {
             s->rx_qos2[i] = s->rx_qos2[--s->n_rx_qos2];

@@ -8,7 +8,12 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/expiry.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/session.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 typedef struct sweep {
@@ -30,7 +35,7 @@ static void sweep_cb(uv_timer_t *t)
 {
     bloop *lp = t->data;
     broker *br = lp->br;
-    sweep w = {lp, persist__wall_ms(), (uint64_t)br->o.session_expiry_s * 1000u};
+    sweep w = {lp, clock_wall_ms(), (uint64_t)br->o.session_expiry_s * 1000u};
     session **v = NULL;
     registry__lock(br);
     size_t n = registry__take(br, is_expired, &w, &v);

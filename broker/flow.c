@@ -33,7 +33,10 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/flow.h"
+#include "broker/mconn.h"
+#include "broker/session.h"
 #include "common/log.h"
 
 typedef struct xwake {

@@ -13,10 +13,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/quota.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handle.h"
+#include "broker/handover.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/session.h"
 #include "common/log.h"
 
-int connect__refuse(mconn *c, uint8_t rc, const char *why)
+int handle__connect_refuse(mconn *c, uint8_t rc, const char *why)
 {
     uint8_t ack[4];
     /* [MQTT-3.2.2-4] a non-zero return code comes with session present 0, and
@@ -56,11 +65,12 @@ static int take_account(mconn *c, const char *aid, qacct **out)
 static void refuse_account(mconn *c, int rc)
 {
     if (rc == ACCT_NOMEM) {
-        connect__refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
+        handle__connect_refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
         return;
     }
     BROKER_STAT_ADD(c->br, quota_sessions, 1);
-    connect__refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "persistent sessions per user quota reached");
+    handle__connect_refuse(c, MQTT_CONNACK_NOT_AUTHORIZED,
+                           "persistent sessions per user quota reached");
 }
 
 static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
@@ -76,7 +86,7 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
         /* broker.h: another principal's session is left alone */
         registry__unlock(br);
         BROKER_STAT_ADD(br, auth_refused, 1);
-        connect__refuse(c, MQTT_CONNACK_ID_REJECTED, "client id held by another principal");
+        handle__connect_refuse(c, MQTT_CONNACK_ID_REJECTED, "client id held by another principal");
         return;
     }
     if (old && !clean && !old->clean) {
@@ -103,7 +113,7 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
         registry__unlock(br);
         session__unref(s);
         session__unref(old);
-        connect__refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
+        handle__connect_refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
         return;
     }
     /* The store must see the old session deleted and the new one created before any
@@ -123,7 +133,8 @@ static void open_session(mconn *c, const uint8_t *id, size_t id_len, bool clean)
     session__unref(s);
 }
 
-void connect__proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean, uint16_t keepalive)
+void handle__connect_proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean,
+                             uint16_t keepalive)
 {
     /* broker.h: a will the principal could not publish refuses the CONNECT */
     const bmsg *w = c->will;
@@ -132,7 +143,7 @@ void connect__proceed(mconn *c, const uint8_t *id, size_t id_len, bool clean, ui
         if (!broker_policy_pub(&c->who, w->b->data + w->topic_off, w->topic_len, a ? a->owns : NULL,
                                a ? a->arg : NULL)) {
             BROKER_STAT_ADD(c->br, auth_refused, 1);
-            connect__refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will topic not allowed");
+            handle__connect_refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will topic not allowed");
             return;
         }
     }
@@ -162,18 +173,18 @@ int handle__connect(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     mqtt_connect k;
     int rc = mqtt_decode_connect(body, n, flags, &k);
     if (rc == MQTT_EPROTOCOL_LEVEL) /* [MQTT-3.1.2-2] */
-        return connect__refuse(c, MQTT_CONNACK_BAD_PROTOCOL, "unsupported protocol level");
+        return handle__connect_refuse(c, MQTT_CONNACK_BAD_PROTOCOL, "unsupported protocol level");
     if (rc == MQTT_EIDENTIFIER) /* [MQTT-3.1.3-8] */
-        return connect__refuse(c, MQTT_CONNACK_ID_REJECTED,
-                               "empty client id without clean session");
+        return handle__connect_refuse(c, MQTT_CONNACK_ID_REJECTED,
+                                      "empty client id without clean session");
     if (rc < 0)
         return -1;
     uint32_t cap = c->br->o.max_keepalive;
     if (cap < 65535 && (k.keepalive == 0 || k.keepalive > cap))
-        return connect__refuse(c, MQTT_CONNACK_ID_REJECTED, "keepalive above max-keepalive");
+        return handle__connect_refuse(c, MQTT_CONNACK_ID_REJECTED, "keepalive above max-keepalive");
     /* The will is built now, while its bytes are at hand; it is checked against the
      * principal's policy once authentication decided. */
     if (make_will(c, &k) < 0)
-        return connect__refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
+        return handle__connect_refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
     return auth__begin(c, &k);
 }

@@ -6,7 +6,16 @@
  * is remembered until PUBREL, so a re-sent PUBLISH with that id is acknowledged again
  * but not routed twice [MQTT-4.3.3-2].
  */
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/handle.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "broker/tap.h"
 
 /* Refused by the topic policy: dropped (neither routed nor retained), yet acknowledged,
  * since 3.1.1 has no negative acknowledgement; a PUBREL that follows gets its PUBCOMP. */
@@ -35,16 +44,27 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     }
     /* PUBACK / PUBREC promise that every durable effect is committed: the retained
      * update, the copies queued for persistent sessions, our own QoS 2 id. */
-    uint32_t before = persist__count(c->lp);
-    if (p.qos == 2 && persist__session_on(s))
+    bool own = p.qos == 2 && persist__session_on(s);
+    uint32_t lost = persist__lost(c->lp);
+    if (own)
         persist__session_put(c->lp, s);
     bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
     if (!m)
         return -1;
-    session *congested = route__publish(c->lp, m);
-    if (congested)
-        flow__block(c, congested); /* stop reading until that subscriber catches up */
-    bool durable = persist__count(c->lp) != before;
+    route_result r = route__publish(c->lp, m);
+    if (r.congested)
+        flow__block(c, r.congested); /* stop reading until that subscriber catches up */
+    bool durable = own || r.durable;
+    if (r.lost || persist__lost(c->lp) != lost) {
+        /* Out of memory: something this PUBLISH had to store was not recorded, so no
+         * PUBACK/PUBREC may promise it; close instead, the client publishes again. A
+         * QoS 2 id is forgotten so that the resend is routed (and stored) again. */
+        if (p.qos == 2)
+            session__rx_qos2_del(s, p.packet_id);
+        bmsg__unref(m);
+        mconn__close(c);
+        return 0;
+    }
     /* broker.h: the in-process tap hears a device once its message is accepted, in the
      * order of the acknowledgements (broker_tap.c) */
     if (c->br->tap)

@@ -11,7 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handle.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
 
 /* What goes out once the subscriptions are durable: SUBACK, then the retained
  * messages of each granted filter. The packet body is kept to walk the filters again. */

@@ -11,7 +11,18 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/auth.h"
+#include "broker/quota.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handover.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "broker/tap.h"
+#include "common/clock.h"
 
 typedef struct xsess {
     net_msg nm;
@@ -52,7 +63,7 @@ void handover__kick(bloop *lp, session *s, bool will)
     session__detached(s);
     if (old->will) {
         if (will)
-            session__unref_opt(route__publish(lp, old->will));
+            session__unref_opt(route__publish(lp, old->will).congested);
         bmsg__unref(old->will);
         old->will = NULL;
     }
@@ -62,9 +73,10 @@ void handover__kick(bloop *lp, session *s, bool will)
 
 void handover__attach(bloop *lp, session *s, mconn *c, bool present)
 {
-    int64_t now = persist__wall_ms();
+    int64_t now = clock_wall_ms();
     c->s = session__ref(s);
     s->conn = c;
+    s->out = &mconn__session_out;
     atomic_store(&s->online_since, (long long)now);
     atomic_store(&s->online, true);
     c->state = MC_CONNECTED;

@@ -13,8 +13,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
-#include "broker/mqtt_topic.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_topic.h"
 
 static bloop *caller_loop(broker *b)
 {
@@ -42,9 +46,9 @@ int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t 
     if (!m)
         return -ENOMEM;
     BROKER_STAT_ADD(b, msgs_in, 1);
-    int routed;
-    session__unref_opt(route__publish_n(lp, m, &routed));
+    route_result r = route__publish(lp, m);
+    session__unref_opt(r.congested);
     bmsg__unref(m);
     route__mark_dirty(lp); /* batches and store rows go out in this iteration */
-    return routed;
+    return (int)r.routed;
 }

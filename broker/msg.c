@@ -9,10 +9,12 @@
  * The QoS 0 / retain 0 form of the PUBLISH is therefore the contiguous range
  * [hdr_off, payload_off + payload_len): fan-out to QoS 0 subscribers shares it whole.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bmsg.h"
+#include "mqtt/mqtt_codec.h"
 
 bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
                 size_t payload_len, uint8_t qos, bool retain)
@@ -57,13 +59,19 @@ bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload
 
 bmsg *bmsg__ref(bmsg *m)
 {
-    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    unsigned prev = atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    assert(prev > 0 && "message used after its last reference was dropped");
+    (void)prev;
     return m;
 }
 
 void bmsg__unref(bmsg *m)
 {
-    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
+    if (!m)
+        return;
+    unsigned prev = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
+    assert(prev > 0 && "message reference count below zero");
+    if (prev == 1) {
         buf_unref(m->b);
         free(m);
     }

@@ -17,9 +17,17 @@
  * connections waiting on it are closed, and their clients publish again on reconnect.
  */
 #include <stdlib.h>
+#include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "common/container_of.h"
 #include "common/log.h"
+#include "mqtt/mqtt_codec.h"
 
 enum pop_kind { P_MSG_ADD, P_MSG_STATE, P_MSG_DEL, P_SESS_NEW, P_SESS_PUT, P_SESS_DEL, P_RET };
 
@@ -55,16 +63,33 @@ typedef struct pjob {
 
 #define PJOB_FIRST_CAP 16u
 
+/* Allocation failure injection (tests): while non-zero, every allocation below fails and
+ * counts it down. Relaxed: a test sets it, the loop thread reads it. */
+atomic_uint persist__fail_allocs;
+
+static void *palloc(void *p, size_t size)
+{
+    unsigned left = atomic_load_explicit(&persist__fail_allocs, memory_order_relaxed);
+    if (left) {
+        atomic_store_explicit(&persist__fail_allocs, left - 1, memory_order_relaxed);
+        return NULL;
+    }
+    return realloc(p, size);
+}
+
 bool persist__session_on(session *s) { return s->br->o.st && !s->clean; }
 
 uint32_t persist__count(bloop *lp) { return lp->pj ? lp->pj->n_ops : 0; }
 
+uint32_t persist__lost(bloop *lp) { return lp->pj_lost; }
+
 static pjob *open_job(bloop *lp)
 {
     if (!lp->pj) {
-        lp->pj = calloc(1, sizeof *lp->pj);
+        lp->pj = palloc(NULL, sizeof *lp->pj);
         if (!lp->pj)
             return NULL;
+        memset(lp->pj, 0, sizeof *lp->pj);
         lp->pj->lp = lp;
     }
     return lp->pj;
@@ -75,7 +100,7 @@ static bool grow(void **v, uint32_t *cap, uint32_t n, size_t size)
     if (n < *cap)
         return true;
     uint32_t ncap = *cap ? *cap * 2 : PJOB_FIRST_CAP;
-    void *nv = realloc(*v, ncap * size);
+    void *nv = palloc(*v, ncap * size);
     if (!nv)
         return false;
     *v = nv;
@@ -96,9 +121,12 @@ static pop *add_op(bloop *lp, uint8_t kind, session *s)
 {
     pjob *j = open_job(lp);
     if (!j || !grow((void **)&j->ops, &j->cap_ops, j->n_ops, sizeof *j->ops)) {
-        /* Without memory the effect is lost; say so rather than abort a loop. */
+        /* Without memory the effect is lost; say so rather than abort a loop, and count
+         * it, so that nothing depending on it is acknowledged (docs/architecture.md,
+         * "Out of memory"). */
         log_error("broker: out of memory recording a durable effect");
         BROKER_STAT_ADD(lp->br, store_errors, 1);
+        lp->pj_lost++;
         return NULL;
     }
     pop *o = &j->ops[j->n_ops++];
@@ -159,6 +187,8 @@ static void session_doc(bloop *lp, session *s, uint8_t kind)
     bson_t *doc = persist__session_doc(s, s->conn ? 0 : s->offline_since);
     pop *o = doc ? add_op(lp, kind, s) : NULL;
     if (!o) {
+        if (!doc)
+            lp->pj_lost++;
         bson_destroy(doc);
         return;
     }
@@ -185,19 +215,32 @@ void persist__retained(bloop *lp, bmsg *m)
     added(lp);
 }
 
+/* Out of memory where an acknowledgement had to wait for a commit: it is never sent
+ * (the promise cannot be kept); the connection is closed and the client retries. */
+static void withhold(mconn *c, const pafter *a)
+{
+    log_error("broker: out of memory queueing an acknowledgement for %s: closing", mconn__peer(c));
+    BROKER_STAT_ADD(c->br, store_errors, 1);
+    if (a->fn)
+        a->fn(c, a->arg, false);
+    mconn__close(c);
+}
+
 static void after(mconn *c, const pafter *a, bool durable)
 {
     bloop *lp = c->lp;
-    pjob *j = NULL;
-    if (c->br->o.st && (durable || c->store_pending))
-        j = open_job(lp);
-    if (!j || !grow((void **)&j->acks, &j->cap_acks, j->n_acks, sizeof *j->acks)) {
+    if (!c->br->o.st || (!durable && !c->store_pending)) {
         if (a->fn)
             a->fn(c, a->arg, true);
         else {
             uint8_t out[4];
             mconn__write(c, out, mqtt_encode_ack(out, a->type, a->pid));
         }
+        return;
+    }
+    pjob *j = open_job(lp);
+    if (!j || !grow((void **)&j->acks, &j->cap_acks, j->n_acks, sizeof *j->acks)) {
+        withhold(c, a);
         return;
     }
     j->acks[j->n_acks++] = *a;
@@ -324,7 +367,7 @@ static void free_job(pjob *j)
 static void job_complete(net_loop *nl, net_msg *nm)
 {
     (void)nl;
-    pjob *j = (pjob *)((char *)nm - offsetof(pjob, nm));
+    pjob *j = container_of(nm, pjob, nm);
     bool ok = j->sj.rc >= 0;
     if (!ok) {
         BROKER_STAT_ADD(j->lp->br, store_errors, 1);

@@ -14,17 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker/broker_int.h"
-#include "broker/mqtt_topic.h"
+#include "broker/persist.h"
+#include "broker/session.h"
+#include "common/clock.h"
+#include "mqtt/mqtt_topic.h"
 
 #define SESSION_DOC_VERSION 1
-
-int64_t persist__wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool append_subs(bson_t *doc, const session *s)
 {

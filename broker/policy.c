@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_topic.h"
 
 typedef bool (*owns_fn)(void *arg, const char *user_id, const uint8_t *dev, size_t len);
 

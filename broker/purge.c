@@ -16,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/handover.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/session.h"
 #include "common/log.h"
 
 typedef struct xpurge {

@@ -21,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/mconn.h"
+#include "broker/quota.h"
+#include "broker/registry.h"
+#include "broker/session.h"
 
 static uint64_t hash_id(const char *p)
 {

@@ -7,17 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/quota.h"
+#include "broker/registry.h"
+#include "broker/session.h"
+#include "common/hash.h"
 
-static uint64_t hash_id(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+static uint64_t hash_id(const uint8_t *p, size_t n) { return hash_fnv1a(p, n); }
 
 void registry__lock(broker *br) { pthread_mutex_lock(&br->reg_lock); }
 

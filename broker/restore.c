@@ -16,8 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/quota.h"
+#include "broker/bmsg.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/restore.h"
+#include "broker/session.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/vec.h"
 
 typedef struct rctx {
     broker *br;
@@ -32,14 +40,8 @@ typedef struct rctx {
 
 static bool push(void ***v, size_t *n, size_t *cap, void *p)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        void **nv = realloc(*v, ncap * sizeof *nv);
-        if (!nv)
-            return false;
-        *v = nv;
-        *cap = ncap;
-    }
+    if (vec_reserve((void **)v, cap, *n + 1, sizeof **v, 64) < 0)
+        return false;
     (*v)[(*n)++] = p;
     return true;
 }
@@ -175,7 +177,7 @@ int broker_restore(broker *br, char *err, size_t errlen)
 {
     if (!br->o.st)
         return 0;
-    rctx x = {.br = br, .now = persist__wall_ms()};
+    rctx x = {.br = br, .now = clock_wall_ms()};
     int rc = store_sync(br->o.st, restore_tx, &x);
     if (rc < 0) {
         snprintf(err, errlen, "restoring broker state: %s", store_strerror(rc));

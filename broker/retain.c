@@ -28,6 +28,7 @@
 #include <stdlib.h>
 
 #include "broker/trie_node.h"
+#include "common/vec.h"
 
 struct mqtt_retain {
     pthread_rwlock_t lock;
@@ -56,14 +57,8 @@ void mqtt_ptrvec_free(mqtt_ptrvec *v)
 
 static int ptrvec_push(mqtt_ptrvec *v, void *p)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        void **nv = realloc(v->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        v->v = nv;
-        v->cap = cap;
-    }
+    if (vec_reserve((void **)&v->v, &v->cap, v->n + 1, sizeof *v->v, 16) < 0)
+        return -ENOMEM;
     v->v[v->n++] = p;
     return 0;
 }

@@ -11,7 +11,12 @@
  */
 #include <stdlib.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/persist.h"
+#include "broker/route.h"
+#include "broker/session.h"
 
 typedef struct xitem {
     session *s;
@@ -179,37 +184,39 @@ static void assign_mid(broker *br, bmsg *m)
         m->mid = atomic_fetch_add_explicit(&br->next_mid, 1, memory_order_relaxed);
 }
 
-session *route__publish(bloop *lp, bmsg *m)
-{
-    int routed;
-    return route__publish_n(lp, m, &routed);
-}
-
-session *route__publish_n(bloop *lp, bmsg *m, int *routed)
+static void route_matches(bloop *lp, bmsg *m, route_result *r)
 {
     broker *br = lp->br;
-    *routed = 0;
-    session *congested = NULL;
+    int n = mqtt_trie_match(br->subs, m->b->data + m->topic_off, m->topic_len, &lp->hits);
+    if (n <= 0)
+        return;
+    r->routed = (uint32_t)lp->hits.n;
+    for (size_t i = 0; i < lp->hits.n; i++) {
+        session *s = lp->hits.v[i].sub;
+        uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;
+        count_in(br, &r->congested, s);
+        if (qos && persist__session_on(s))
+            persist__msg_add(lp, s, m, qos, false);
+        /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
+        deliver_or_forward(lp, s, m, qos, false);
+    }
+}
+
+route_result route__publish(bloop *lp, bmsg *m)
+{
+    broker *br = lp->br;
+    route_result r = {0};
+    uint32_t before = persist__count(lp), lost = persist__lost(lp);
     assign_mid(br, m);
     if (m->retain) {
         update_retained(br, m);
         if (br->o.st)
             persist__retained(lp, m);
     }
-    int n = mqtt_trie_match(br->subs, m->b->data + m->topic_off, m->topic_len, &lp->hits);
-    if (n <= 0)
-        return NULL;
-    *routed = (int)lp->hits.n;
-    for (size_t i = 0; i < lp->hits.n; i++) {
-        session *s = lp->hits.v[i].sub;
-        uint8_t qos = lp->hits.v[i].qos < m->qos ? lp->hits.v[i].qos : m->qos;
-        count_in(br, &congested, s);
-        if (qos && persist__session_on(s))
-            persist__msg_add(lp, s, m, qos, false);
-        /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
-        deliver_or_forward(lp, s, m, qos, false);
-    }
-    return congested;
+    route_matches(lp, m, &r);
+    r.durable = persist__count(lp) != before;
+    r.lost = persist__lost(lp) != lost;
+    return r;
 }
 
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos)

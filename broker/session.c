@@ -5,10 +5,15 @@
  * connection holds one, the trie holds none (the broker unsubscribes before the state
  * is destroyed) but every lookup result and every cross-loop delivery holds one.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/quota.h"
+#include "broker/bmsg.h"
+#include "broker/flow.h"
+#include "broker/session.h"
 
 session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean)
 {
@@ -30,13 +35,19 @@ session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len
 
 session *session__ref(session *s)
 {
-    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    unsigned prev = atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    assert(prev > 0 && "session used after its last reference was dropped");
+    (void)prev;
     return s;
 }
 
 void session__unref(session *s)
 {
-    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+    if (!s)
+        return;
+    unsigned prev = atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel);
+    assert(prev > 0 && "session reference count below zero");
+    if (prev != 1)
         return;
     /* The last reference can go on any loop; by then no loop owns live state. */
     session__destroy_state(s);
@@ -54,6 +65,18 @@ void session__hold(void *s) { session__ref(s); }
 void session__release(void *s) { session__unref(s); }
 
 bloop *session__owner(session *s) { return atomic_load_explicit(&s->owner, memory_order_acquire); }
+
+#ifndef NDEBUG
+void session__assert_owner(session *s)
+{
+    net_loop *cur = net_loop_current();
+    bloop *owner = session__owner(s);
+    assert((!cur || !owner || !owner->nl || owner->nl == cur) &&
+           "session touched off its owner loop");
+    (void)cur;
+    (void)owner;
+}
+#endif
 
 static void drop_queue(session *s)
 {

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/session.h"
 
 static sub **find(session *s, const uint8_t *f, uint16_t n)
 {
@@ -45,6 +46,7 @@ int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
 
 int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
 {
+    session__assert_owner(s);
     sub **pp = entry(s, f, n);
     if (!pp)
         return -ENOMEM;
@@ -61,6 +63,7 @@ int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
 
 int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
 {
+    session__assert_owner(s);
     sub **pp = find(s, f, n);
     if (!pp)
         return -ENOENT;

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 
 #include "broker/trie_node.h"
+#include "common/vec.h"
 
 struct mqtt_trie {
     pthread_rwlock_t lock;
@@ -67,15 +68,7 @@ static int hits_reserve(mqtt_trie_hits *h, size_t need)
 {
     if (need <= h->cap)
         return 0;
-    size_t cap = h->cap ? h->cap * 2 : 16;
-    while (cap < need)
-        cap *= 2;
-    mqtt_trie_hit *v = realloc(h->v, cap * sizeof(*v));
-    if (v == NULL)
-        return -ENOMEM;
-    h->v = v;
-    h->cap = cap;
-    return 0;
+    return vec_reserve((void **)&h->v, &h->cap, need, sizeof *h->v, 16) < 0 ? -ENOMEM : 0;
 }
 
 /* Collapses duplicate subscribers to their highest QoS [MQTT-3.3.5-1], keeping the first

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 #include "broker/trie.h"
 
 /* How a node hangs off its parent, so pruning knows which slot to clear. */

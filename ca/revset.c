@@ -19,6 +19,7 @@
 
 #include "ca/ca.h"
 #include "ca/ca_int.h"
+#include "common/hash.h"
 
 #define INITIAL_SLOTS 64
 #define RAW_MAX       256 /* leading zeros accepted before the digits, for foreign input */
@@ -69,13 +70,7 @@ static int normalise(const char *in, char out[CA_SERIAL_HEX + 1])
 }
 
 /* FNV-1a: the keys are random serials, so no need for a keyed hash. */
-static size_t hash(const char *s)
-{
-    uint64_t h = 14695981039346656037u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return (size_t)h;
-}
+static size_t hash(const char *s) { return (size_t)hash_fnv1a_str(s); }
 
 /* The slot holding @key, or the empty one where it would go. */
 static slot *find(slot *slots, size_t cap, const char *key)

@@ -1,5 +1,6 @@
 #include "common/buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,12 +28,18 @@ buf *buf_from(const void *p, size_t n)
 
 buf *buf_ref(buf *b)
 {
-    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    unsigned prev = atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    assert(prev > 0 && "buffer used after its last reference was dropped");
+    (void)prev;
     return b;
 }
 
 void buf_unref(buf *b)
 {
-    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+    if (!b)
+        return;
+    unsigned prev = atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel);
+    assert(prev > 0 && "buffer reference count below zero");
+    if (prev == 1)
         free(b);
 }

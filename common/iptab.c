@@ -11,15 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 #define IP_INITIAL_CAP 64u
 
-static size_t hash_ip(const char *ip)
-{
-    size_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *ip; ip++)
-        h = (h ^ (unsigned char)*ip) * 1099511628211ull;
-    return h;
-}
+static size_t hash_ip(const char *ip) { return (size_t)hash_fnv1a_str(ip); }
 
 int iptab_init(iptab *t)
 {

@@ -6,17 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+#include "common/container_of.h"
 #include "devices/cmdq_int.h"
 #include "common/log.h"
 
 #define SWEEP_MAX 1000 /* commands expired per sweep job */
-
-int64_t cmdq__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void *cmdq__zalloc(size_t size)
 {
@@ -37,7 +32,7 @@ static int sweep_run(store_tx *tx, store_job *j)
 {
     (void)j;
     unsigned n = 0;
-    int rc = store_command_expire(tx, cmdq__now_ms(), SWEEP_MAX, NULL, NULL, &n);
+    int rc = store_command_expire(tx, clock_wall_ms(), SWEEP_MAX, NULL, NULL, &n);
     if (n)
         log_info("queued commands: %u expired", n);
     return rc;
@@ -45,7 +40,7 @@ static int sweep_run(store_tx *tx, store_job *j)
 
 static void sweep_done(store_job *j)
 {
-    cmdq *q = (cmdq *)(void *)((char *)j - offsetof(cmdq, sweep_job));
+    cmdq *q = container_of(j, cmdq, sweep_job);
     atomic_store(&q->sweeping, false);
 }
 
@@ -86,7 +81,7 @@ uint32_t cmdq_max_queued(const cmdq *q) { return q->o.max_queued; }
 static int recover(store_tx *tx, void *arg)
 {
     unsigned *n = arg;
-    return store_command_requeue(tx, cmdq__now_ms(), n);
+    return store_command_requeue(tx, clock_wall_ms(), n);
 }
 
 int cmdq_recover(cmdq *q)

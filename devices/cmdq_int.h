@@ -29,7 +29,6 @@ struct cmdq {
     store_job sweep_job;
 };
 
-int64_t cmdq__now_ms(void);
 /* Zeroed memory for a struct embedding a bson_t (which asks for 128-byte alignment, more
  * than calloc promises); free() frees it. NULL when memory runs out. */
 void *cmdq__zalloc(size_t size);

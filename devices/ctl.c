@@ -6,21 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "devices/ctl_int.h"
-
-int64_t ctl__wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Tap, device's loop: an answer (or any message) of @dev on "server/{dev}/{api}". */
 static void on_device_publish(void *arg, net_loop *l, const char *dev, const char *api,
@@ -41,9 +28,9 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
     int hit = 0;
     size_t ng = 0;
     if (d) {
-        d->last_seen = ctl__wall_ms();
+        d->last_seen = clock_wall_ms();
         if (!a.has_rid || ours)
-            hit = ctl__dev_match(d, api, a.has_rid, loop, seq, mono_ms(), &k);
+            hit = ctl__dev_match(d, api, a.has_rid, loop, seq, clock_mono_ms(), &k);
         if (hit && !a.has_rid && a.status != 502) /* it answered without echoing rid */
             d->legacy = true;
         if (hit)

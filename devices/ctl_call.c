@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "devices/ctl_int.h"
@@ -68,10 +69,6 @@ typedef struct answer_msg {
     uint32_t len;
     uint8_t value[]; /* BSON */
 } answer_msg;
-
-static uint64_t now_us(void) { return uv_hrtime() / 1000; }
-
-static int64_t mono_ms(void) { return (int64_t)(uv_hrtime() / 1000000); }
 
 /* ---- the loop's table ------------------------------------------------------------------ */
 
@@ -179,7 +176,7 @@ static void finish_err(ctl_call *k, int status, const char *code, const char *ms
     if (status == 429)
         r.retry_after_s = 1;
     if (k->sent_us)
-        r.latency_us = (int64_t)(now_us() - k->sent_us);
+        r.latency_us = (int64_t)(clock_mono_us() - k->sent_us);
     finish(k, &r);
 }
 
@@ -194,7 +191,7 @@ static int leave_device(ctl_call *k, int64_t *last_seen, bool *online)
     ctl__shard *sh;
     ctl__dev *d = ctl__table_lock(&c->t, k->dev, false, &sh);
     if (d) {
-        where = ctl__dev_forget(d, &k->t, mono_ms(), c->o.legacy_grace_ms);
+        where = ctl__dev_forget(d, &k->t, clock_mono_ms(), c->o.legacy_grace_ms);
         ng = ctl__dev_grant(&c->t, d, g, CTL_GRANTS_MAX);
         *last_seen = d->last_seen;
         *online = d->online;
@@ -215,7 +212,7 @@ static bool publish(ctl_call *k)
     topic[n++] = '/';
     memcpy(topic + n, k->t.api, strlen(k->t.api) + 1);
     if (!k->sent_us)
-        k->sent_us = now_us();
+        k->sent_us = clock_mono_us();
     int routed = broker_publish(k->lp->c->b, topic, (const uint8_t *)k->payload, k->len, 1);
     if (routed > 0)
         return true;
@@ -318,7 +315,7 @@ static void on_answer(net_loop *l, net_msg *m)
     ctl_reply r = {.status = a->status, .value = &v, .device_status = a->device_status};
     r.err_code = a->code;
     r.err_msg = a->msg;
-    r.latency_us = (int64_t)(now_us() - k->sent_us);
+    r.latency_us = (int64_t)(clock_mono_us() - k->sent_us);
     finish(k, &r);
     free(a);
 }

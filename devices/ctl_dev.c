@@ -10,15 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "devices/ctl_int.h"
 
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
+static uint64_t hash_id(const char *s) { return hash_fnv1a_str(s); }
 
 int ctl__table_init(ctl__table *t, uint32_t max_inflight, uint32_t max_queued)
 {

@@ -138,7 +138,6 @@ struct ctl {
 
 #define CTL_COUNT(c, field) atomic_fetch_add_explicit(&(c)->field, 1, memory_order_relaxed)
 
-int64_t ctl__wall_ms(void);
 /* Posts a grant to the loop of every ticket in @k (@from: any loop of the server). */
 void ctl__post_grants(ctl *c, net_loop *from, const ctl__ticket *k, size_t n);
 /* Posts the answer @a of call @k to its loop. */

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/devlog.h"
+#include "common/clock.h"
+#include "common/container_of.h"
 #include "devices/cmdq_int.h"
+#include "devices/devlog.h"
 
 #define API_MAX  64   /* ctl's api name bound */
 #define LATER_MS 1000 /* ctl said busy: the next round of that device after this long */
@@ -111,7 +113,7 @@ static int claim_run(store_tx *tx, store_job *j)
     ctl_presence(r->q->c, r->dev, &pi);
     if (!pi.online) /* gone meanwhile: its next connect kicks again */
         return 0;
-    r->now = cmdq__now_ms();
+    r->now = clock_wall_ms();
     int rc = store_command_each_queued(tx, r->dev, CMDQ_BATCH, collect, r);
     for (size_t i = 0; rc == 0 && i < r->n; i++)
         rc = store_command_set_state(tx, r->items[i].id, STORE_CMD_QUEUED, STORE_CMD_SENT, r->now,
@@ -161,7 +163,7 @@ void cmdq__on_connected(void *arg, const dev_event *e)
 static int outcome_run(store_tx *tx, store_job *j)
 {
     outcome *o = (outcome *)(void *)j;
-    int64_t now = cmdq__now_ms();
+    int64_t now = clock_wall_ms();
     const char *from = STORE_CMD_SENT;
     int rc = 0;
     if (o->answered) {
@@ -333,7 +335,7 @@ static void on_reply(void *arg, const ctl_reply *rep)
 
 static void round_start(net_loop *l, net_msg *m)
 {
-    round *r = (round *)(void *)((char *)m - offsetof(round, m));
+    round *r = container_of(m, round, m);
     if (cmdq__closing(r->q, l)) { /* SENT until the next start-up's recovery */
         round_free(r);
         return;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "devices/devlog.h"
 #include "store/store_app.h"
 
@@ -81,13 +82,6 @@ const char *devlog_outcome(int status)
     default:
         return "internal";
     }
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* @src into @dst (@cap bytes with the NUL); false when NULL, empty or too long. */
@@ -177,7 +171,7 @@ static bool call_fill(call_job *j, const devlog_call_info *c)
     j->has_code = copy(j->code, sizeof j->code, c->error_code);
     j->status = c->status;
     j->latency_us = c->latency_us > 0 ? c->latency_us : 0;
-    j->at = c->at_ms ? c->at_ms : wall_ms();
+    j->at = c->at_ms ? c->at_ms : clock_wall_ms();
     bool quiet = private_api(c->api);
     if (c->params && !quiet && !(j->params = bson_copy(c->params)))
         return false;
@@ -249,7 +243,7 @@ void devlog_presence(void *arg, net_loop *l, const char *dev, bool online, int64
     j->d = d;
     j->online = online;
     j->has_reason = copy(j->reason, sizeof j->reason, reason);
-    j->at = at_ms ? at_ms : wall_ms();
+    j->at = at_ms ? at_ms : clock_wall_ms();
     j->sj.run = event_run;
     j->sj.done = event_done;
     store_submit(d->st, &j->sj);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "net/memio.h"
 
 static http_req *held;
 
@@ -84,8 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    .authenticate = authenticate};
     http_server *s = http_server_new(&o);
     http_server_add_routes(s, routes, sizeof routes / sizeof routes[0]);
-    hmemio io = {0};
-    hconn *c = hconn__new(s, &hmemio_ops, &io);
+    net_memio io = {0};
+    hconn *c = hconn__new(s, &net_memio_ops, &io);
     size_t pos = 0;
     while (c && pos < size) {
         uint8_t ctl = data[pos++];
@@ -107,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hconn__closed(c);
     if (held)
         answer_held(); /* after the close: must only free */
-    hmemio__free(&io);
+    net_memio_free(&io);
     http_server_free(s);
     return 0;
 }

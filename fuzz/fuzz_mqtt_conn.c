@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
+#include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     broker *br = broker_new(&o);
     bloop *lp = bloop__new(br, NULL);
-    memio io[2] = {{0}, {0}};
+    net_memio io[2] = {{0}, {0}};
     mconn *c[2];
     for (int i = 0; i < 2; i++)
-        c[i] = mconn__new(br, lp, &memio_ops, &io[i]);
+        c[i] = mconn__new(br, lp, &net_memio_ops, &io[i]);
     size_t pos = 0;
     while (pos < size) {
         uint8_t ctl = data[pos++];
@@ -38,11 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             io[k].closed = true;
         pos += len;
         /* Keep captured output small: a client that never reads. */
-        memio__consume(&io[k], io[k].len);
+        net_memio_consume(&io[k], io[k].len);
     }
     for (int i = 0; i < 2; i++) {
         mconn__closed(c[i], false);
-        memio__free(&io[i]);
+        net_memio_free(&io[i]);
     }
     broker_free(br);
     bloop__free(lp);

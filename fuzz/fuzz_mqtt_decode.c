@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 #define MAX_PACKET 1024
 

@@ -1,6 +1,6 @@
 /*
  * Fuzzes the topic policy (broker/policy.c) against what it promises, checked with the
- * reference matcher (broker/mqtt_topic.h): whatever a principal may subscribe to only
+ * reference matcher (mqtt/mqtt_topic.h): whatever a principal may subscribe to only
  * ever matches topics of its own devices, and it publishes only there.
  *
  * Input layout: data[0] = principal kind (% 3); data[1] = id length (% 24), then the id;
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_topic.h"
 
 #define PROBE_MAX 4096
 

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
-#include "broker/mqtt_topic.h"
+#include "broker/persist.h"
+#include "broker/session.h"
+#include "mqtt/mqtt_topic.h"
 
 #define MAX_ITEMS 64
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_topic.h"
 
 static void check(bool cond)
 {

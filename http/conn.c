@@ -1,7 +1,7 @@
 /*
  * conn — one HTTP/1.1 connection: feeding bytes to the parser, the limits and timeouts,
- * keep-alive and pipelining. Reaches the transport only through hconn_io, so unit tests
- * and the fuzz target drive it from bytes (conn_memio.c); conn_net.c plugs it into net.
+ * keep-alive and pipelining. Reaches the transport only through net_transport, so unit tests
+ * and the fuzz target drive it from bytes (net/memio.c); conn_net.c plugs it into net.
  *
  * Pipelining: one request at a time. The parser pauses at the end of each message; the
  * request is dispatched and input that arrives (or was left over) while it waits for its
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "http/http_int.h"
 
@@ -118,7 +119,7 @@ static int on_headers_done(void *u)
     r->method = http__method_from_name(hparse__method(c->p));
     r->head = r->method == HTTP_HEAD;
     r->http_minor = (uint8_t)hparse__minor(c->p);
-    r->start_us = uv_hrtime() / 1000;
+    r->start_us = clock_mono_us();
     http__req_set_id(r);
     if (hparse__major(c->p) != 1)
         return refuse(c, 505, "http_version_not_supported", "only HTTP/1.x is served");
@@ -345,7 +346,7 @@ void hconn__timeout(hconn *c)
     }
 }
 
-hconn *hconn__new(http_server *s, const hconn_io *io, void *t)
+hconn *hconn__new(http_server *s, const net_transport *io, void *t)
 {
     hconn *c = calloc(1, sizeof *c);
     if (!c)

@@ -39,7 +39,7 @@ static void io_set_timer(void *t, uint64_t ms)
         uv_timer_stop(&h->timer);
 }
 
-static const hconn_io net_io = {
+static const net_transport net_io = {
     .write = io_write,
     .close = io_close,
     .pause = io_pause,

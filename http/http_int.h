@@ -16,6 +16,7 @@
 #include "common/iptab.h"
 #include "http/conn_parse.h"
 #include "http/http.h"
+#include "net/transport.h"
 
 #define HTTP_MAX_RESP_HEADERS 16
 #define HTTP_MAX_REQ_HEADERS  100
@@ -54,19 +55,7 @@ const http__route *http__route_find(const http_server *s, enum http_method m,
 int http__route_compile(http__route *out, const http_route *row);
 bool http__route_same_shape(const http__route *a, const http__route *b);
 
-/* ---- transport vtable (mirrors broker's mconn_io) -------------------------------------- */
-
-typedef struct hconn_io {
-    int (*write)(void *t, const void *p, size_t n);
-    void (*close)(void *t); /* flush, then close; closed() follows later */
-    void (*pause)(void *t);
-    void (*resume)(void *t);
-    /* One-shot timer: hconn__timeout() after @ms; 0 stops it. */
-    void (*set_timer)(void *t, uint64_t ms);
-    uint64_t (*now_ms)(void *t);
-    const char *(*peer)(void *t); /* "ip:port" or "[ip]:port" */
-    net_loop *(*loop)(void *t);   /* NULL without a loop (fuzzing) */
-} hconn_io;
+/* ---- connections (transport: net/transport.h; timeouts through set_timer) ------------- */
 
 enum hconn_phase {
     HC_IDLE = 0, /* between requests: idle timeout */
@@ -78,7 +67,7 @@ enum hconn_phase {
 
 typedef struct hconn {
     http_server *s;
-    const hconn_io *io;
+    const net_transport *io;
     void *t;
     hparse *p;
     enum hconn_phase phase;
@@ -96,7 +85,7 @@ typedef struct hconn {
     char peer_ip[48];
 } hconn;
 
-hconn *hconn__new(http_server *s, const hconn_io *io, void *t);
+hconn *hconn__new(http_server *s, const net_transport *io, void *t);
 /* Bytes from the transport. Always 0: errors answer and close through io. */
 int hconn__feed(hconn *c, const uint8_t *p, size_t n);
 void hconn__timeout(hconn *c);
@@ -104,18 +93,6 @@ void hconn__timeout(hconn *c);
 void hconn__closed(hconn *c);
 /* The response of the waiting request was queued (called by response.c). */
 void hconn__answered(hconn *c, bool keep_alive);
-
-/* In-memory transport for unit tests and the fuzz target (conn_memio.c). */
-typedef struct hmemio {
-    uint8_t *out;
-    size_t len, cap;
-    bool closed, paused;
-    uint64_t timer_ms; /* last set_timer value */
-    uint64_t now_ms;
-} hmemio;
-
-extern const hconn_io hmemio_ops;
-void hmemio__free(hmemio *m);
 
 /* ---- the request (request.c) ----------------------------------------------------------- */
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "http/http_int.h"
@@ -159,7 +160,7 @@ static void access_log(const http_req *r, int status, size_t bytes)
         return;
     char path[256];
     log_path(r, path, sizeof path);
-    uint64_t us = r->start_us ? uv_hrtime() / 1000 - r->start_us : 0;
+    uint64_t us = r->start_us ? clock_mono_us() - r->start_us : 0;
     log_info("http %s %s %d %zu %lluus id=%s peer=%s", http_method_name(r->method), path, status,
              bytes, (unsigned long long)us, r->id[0] ? r->id : "-", r->peer);
 }

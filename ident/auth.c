@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "ident/auth_int.h"
 #include "ident/passwd.h"
 
@@ -90,12 +91,7 @@ void auth_free(auth *a)
     free(a);
 }
 
-int64_t auth__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t auth__now_ms(void) { return clock_wall_ms(); }
 
 /* ---- tokens ---------------------------------------------------------------------------- */
 

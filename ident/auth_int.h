@@ -18,11 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/container_of.h"
 #include "common/json.h"
 #include "ident/auth.h"
 #include "store/store_app.h"
 
-#define AUTH_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define AUTH_CONTAINER(p, type, member) container_of(p, type, member)
 
 /* ---- tokens and codes (auth_token.c, pure) --------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "ident/auth_int.h"
 
 #define PROBE 16
@@ -47,13 +48,7 @@ void auth__iplim_free(auth__iplim *l)
 
 /* FNV-1a: the table is small and full slots are recycled, so a chosen collision only
  * costs the attacker's own addresses a slot. */
-static size_t slot_of(const char *ip)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = ip; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return h % AUTH_IP_SLOTS;
-}
+static size_t slot_of(const char *ip) { return hash_fnv1a32_str(ip) % AUTH_IP_SLOTS; }
 
 static bool live(const auth__iplim *l, const auth__ip_slot *s, int64_t now)
 {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "ident/auth_int.h"
 
 struct auth__uentry {
@@ -23,13 +24,7 @@ struct auth__uentry {
     char user_id[STORE_ID_MAX + 1];
 };
 
-static size_t bucket(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h % AUTH_UCACHE_BUCKETS;
-}
+static size_t bucket(const char *s) { return hash_fnv1a32_str(s) % AUTH_UCACHE_BUCKETS; }
 
 void auth__ucache_init(auth__ucache *c)
 {

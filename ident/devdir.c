@@ -5,6 +5,7 @@
  * more entries than buckets, so chains stay short.
  */
 #include "ident/devdir.h"
+#include "common/hash.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -30,13 +31,7 @@ struct devdir {
 };
 
 /* FNV-1a: ids are random, so any spreading hash is fine. */
-static size_t hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return (size_t)h;
-}
+static size_t hash(const uint8_t *p, size_t n) { return (size_t)hash_fnv1a(p, n); }
 
 devdir *devdir_new(void)
 {

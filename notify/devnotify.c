@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/json.h"
 #include "ident/devdir.h"
@@ -96,23 +97,9 @@ void devnotify_kick(devnotify *dn)
 
 unsigned devnotify_keep(const devnotify *dn) { return dn->keep; }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool devnotify_take(devnotify *dn, const char *dev, bool *record)
 {
-    return ratelimit_take(dn->rl, dev, mono_ms(), record);
+    return ratelimit_take(dn->rl, dev, clock_mono_ms(), record);
 }
 
 /* ---- the store job ----------------------------------------------------------------------- */
@@ -168,7 +155,7 @@ static void submit(devnotify *dn, const char *dev, const char *recipient, const 
     copy_str(j->rid, sizeof j->rid, rid);
     memcpy(j->message, message ? message : "", mlen + 1);
     j->reason = reason;
-    j->now = wall_ms();
+    j->now = clock_wall_ms();
     j->sj.run = job_run;
     j->sj.done = job_done;
     store_submit(dn->st, &j->sj);

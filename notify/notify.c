@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "notify/notify_int.h"
 
@@ -40,7 +41,7 @@ static int64_t sleep_ms(const notify *n)
 {
     if (n->next_due == 0)
         return NOTIFY_POLL_MS;
-    int64_t d = n->next_due - notify__now_ms();
+    int64_t d = n->next_due - clock_wall_ms();
     return d < 1 ? 1 : d < NOTIFY_POLL_MS ? d : NOTIFY_POLL_MS;
 }
 

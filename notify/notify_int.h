@@ -88,8 +88,6 @@ struct notify {
     notify_stats stats;
 };
 
-/** Wall-clock milliseconds since the epoch (the outbox's time base). */
-int64_t notify__now_ms(void);
 /** Claims a batch of due items and delivers each (stopping early when n->stop is set).
  *  true when a full batch was claimed, so more may be due at once. Notifier thread. */
 bool notify__round(notify *n);

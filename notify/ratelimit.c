@@ -2,6 +2,7 @@
  * ratelimit — token buckets in a chained hash table (see ratelimit.h).
  */
 #include "notify/ratelimit.h"
+#include "common/hash.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -70,15 +71,7 @@ void ratelimit_free(ratelimit *rl)
 }
 
 /* FNV-1a: keys are ids we issued or checked, not chosen to collide. */
-static size_t hash(const char *k)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *k; k++) {
-        h ^= (unsigned char)*k;
-        h *= 1099511628211ull;
-    }
-    return (size_t)h;
-}
+static size_t hash(const char *k) { return (size_t)hash_fnv1a_str(k); }
 
 static int64_t level(const ratelimit *rl, const bucket *b, int64_t now)
 {

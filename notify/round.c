@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "notify/notify_int.h"
 #include "store/store_app.h"
@@ -42,13 +43,6 @@ typedef struct batch {
     item it[NOTIFY_BATCH];
     unsigned n;
 } batch;
-
-int64_t notify__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t notify__backoff(uint32_t backoff_ms, int32_t attempts)
 {
@@ -171,7 +165,7 @@ static const char *what(const item *it, const notify_mail *m, char *buf, size_t 
 static void give_up(notify *n, const item *it, const notify_mail *m, const char *why)
 {
     char w[STORE_NAME_MAX + NOTIFY_SUBJECT_MAX + 32];
-    outcome o = {.it = it, .why = why, .now = notify__now_ms()};
+    outcome o = {.it = it, .why = why, .now = clock_wall_ms()};
     log_error("notify: %s: failed for good after %d attempt(s): %s", what(it, m, w, sizeof w),
               it->attempts + 1, why);
     record(n, fail_fn, &o);
@@ -182,7 +176,7 @@ static void retry_later(notify *n, const item *it, const notify_mail *m, const c
 {
     char w[STORE_NAME_MAX + NOTIFY_SUBJECT_MAX + 32];
     int64_t delay = notify__backoff(n->backoff_ms, it->attempts);
-    outcome o = {.it = it, .due_at = notify__now_ms() + delay, .why = why};
+    outcome o = {.it = it, .due_at = clock_wall_ms() + delay, .why = why};
     log_warn("notify: %s: attempt %d failed: %s; retry in %lld ms", what(it, m, w, sizeof w),
              it->attempts + 1, why, (long long)delay);
     record(n, retry_fn, &o);
@@ -212,7 +206,7 @@ static void deliver(notify *n, const item *it)
         return;
     int rc = ch->send(ch->ctx, &m, why, sizeof why);
     if (rc == NOTIFY_SENT) {
-        outcome o = {.it = it, .now = notify__now_ms()};
+        outcome o = {.it = it, .now = clock_wall_ms()};
         log_info("notify: %s: sent (%s)", what(it, &m, w, sizeof w), ch->name);
         record(n, delete_fn, &o);
         count(n, &n->stats.sent);
@@ -233,7 +227,7 @@ static bool stopping(notify *n)
 
 bool notify__round(notify *n)
 {
-    batch b = {.now = notify__now_ms()};
+    batch b = {.now = clock_wall_ms()};
     if (n->next_due && n->next_due <= b.now)
         n->next_due = 0; /* those retries are due: this claim takes them */
     int rc = store_sync(n->st, claim_fn, &b);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/store_db.h"
 
@@ -81,9 +82,9 @@ static int run_batch(store *st, store_job *first, size_t n, uint64_t *commit_us)
             step_static(&tx, sql_rollback);
         return rc;
     }
-    uint64_t t0 = store__now_us();
+    uint64_t t0 = clock_mono_us();
     rc = step_static(&tx, sql_commit);
-    *commit_us = store__now_us() - t0;
+    *commit_us = clock_mono_us() - t0;
     if (rc < 0 && !sqlite3_get_autocommit(tx.db))
         step_static(&tx, sql_rollback);
     return rc;
@@ -104,7 +105,7 @@ static void complete(store *st, store_job *first, size_t n, int batch_rc, uint64
     pthread_mutex_lock(&st->qlock);
     st->jobs += n;
     st->jobs_failed += failed;
-    st->last_commit_us = store__now_us();
+    st->last_commit_us = clock_mono_us();
     st->last_batch = n;
     pthread_mutex_unlock(&st->qlock);
     /* Counters first, so a done() that looks at the stats sees its own job counted. */
@@ -187,7 +188,7 @@ static void window_wait(store *st)
     uint64_t deadline = st->last_commit_us + st->window_us;
     struct timespec ts;
 
-    if (!st->last_commit_us || st->depth >= target || store__now_us() >= deadline)
+    if (!st->last_commit_us || st->depth >= target || clock_mono_us() >= deadline)
         return;
     timespec_at_us(&ts, deadline);
     st->wait_target = target;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/store_db.h"
 
@@ -31,13 +32,6 @@ const char *store_strerror(int rc)
     if (rc > 0 || -rc >= (int)(sizeof rc_names / sizeof rc_names[0]))
         return "unknown store error";
     return rc_names[-rc];
-}
-
-uint64_t store__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* journal_mode answers with the mode now in force: anything but "wal" is a failure. */

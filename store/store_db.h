@@ -60,8 +60,6 @@ struct store {
     atomic_ullong checkpoints;
 };
 
-/* Monotonic clock in microseconds. */
-uint64_t store__now_us(void);
 /* Runs @sql (no results wanted) on the connection; logs and maps failures. */
 int store__exec(sqlite3 *db, const char *sql);
 /* Steps a write statement once and resets it: 0 on SQLITE_DONE, else a STORE_E* code. */

@@ -24,13 +24,14 @@
 #include <stdint.h>
 
 #include "ca/ca.h"
+#include "common/container_of.h"
 #include "api/api.h"
 #include "api/devices/devices.h"
 #include "api/job.h"
 #include "api/json.h"
 #include "store/store_app.h"
 
-#define DEV_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define DEV_CONTAINER(p, type, member) container_of(p, type, member)
 
 /* ---- rules (dev_rules.c, pure) ----------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "devices/ctl.h"
 #include "api/devices/dev_int.h"
@@ -135,12 +136,7 @@ void dev__respond_no_ca(http_req *r)
     http_respond_error(r, 503, "no_ca", "this server has no certificate authority of its own");
 }
 
-int64_t dev__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t dev__now_ms(void) { return clock_wall_ms(); }
 
 int dev__find(store_tx *tx, const char *owner_id, const char *key, bson_t **out)
 {

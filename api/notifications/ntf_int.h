@@ -6,13 +6,14 @@
 
 #include <stddef.h>
 
+#include "common/container_of.h"
 #include "api/api.h"
 #include "api/job.h"
 #include "api/json.h"
 #include "api/notifications/notifications.h"
 #include "store/store_app.h"
 
-#define NTF_CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define NTF_CONTAINER(p, type, member) container_of(p, type, member)
 
 void ntf__recipients_get(http_req *r);
 void ntf__recipients_put(http_req *r);

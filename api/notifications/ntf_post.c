@@ -12,16 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "api/notifications/ntf_int.h"
 #include "ident/devdir.h"
 #include "notify/devnotify.h"
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct post_op {
     http_job j;
@@ -148,6 +142,6 @@ void ntf__post(http_req *r)
         return;
     }
     snprintf(o->user, sizeof o->user, "%s", user);
-    o->now = wall_ms();
+    o->now = clock_wall_ms();
     http_job_submit(&o->j, r, post_run, post_done);
 }

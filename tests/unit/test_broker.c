@@ -3,12 +3,21 @@
  * transport: real codec, real trie, real sessions; no sockets.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+#include "broker/mconn.h"
+#include "broker/registry.h"
+#include "broker/route.h"
+#include "broker/session.h"
+#include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
+#include "net/net_int.h"
 
 typedef struct client {
-    memio io;
+    net_memio io;
     mconn *c;
 } client;
 
@@ -41,14 +50,14 @@ static void teardown(void)
 static void cl_open(client *k)
 {
     memset(&k->io, 0, sizeof k->io);
-    k->c = mconn__new(br, lp, &memio_ops, &k->io);
+    k->c = mconn__new(br, lp, &net_memio_ops, &k->io);
     cr_assert_not_null(k->c);
 }
 
 static void cl_gone(client *k)
 {
     mconn__closed(k->c, false);
-    memio__free(&k->io);
+    net_memio_free(&k->io);
 }
 
 static void feed(client *k, const uint8_t *p, size_t n)
@@ -84,7 +93,7 @@ static bool next_pkt(client *k, uint8_t *type, uint8_t *flags, uint8_t *body, si
     cr_assert_leq(hl + rem, k->io.len, "partial packet in output");
     memcpy(body, k->io.out + hl, rem);
     *len = rem;
-    memio__consume(&k->io, hl + rem);
+    net_memio_consume(&k->io, hl + rem);
     return true;
 }
 
@@ -525,3 +534,72 @@ Test(broker, longest_client_id_accepted)
     cr_assert_eq(a.c->s->id_len, 65535);
     cl_gone(&a);
 }
+
+/* route__publish says what happened: how many sessions, which one is congested. */
+Test(broker_limits, route_publish_reports_routed_and_congested)
+{
+    setup_with(1, 2, true);
+    client a, b;
+    connect_ok(&a, "ra", true);
+    subscribe(&a, "r/#", 1);
+    connect_ok(&b, "rb", true);
+    subscribe(&b, "r/x", 0);
+
+    bmsg *none = bmsg__new((const uint8_t *)"q/x", 3, (const uint8_t *)"m", 1, 1, false);
+    route_result r = route__publish(lp, none);
+    cr_assert_eq(r.routed, 0);
+    cr_assert_null(r.congested);
+    cr_assert(!r.durable && !r.lost, "no store: nothing durable, nothing lost");
+    bmsg__unref(none);
+
+    session *want = registry__find(br, (const uint8_t *)"ra", 2);
+    session *congested = NULL;
+    for (int i = 0; i < 3 && !congested; i++) {
+        bmsg *m = bmsg__new((const uint8_t *)"r/x", 3, (const uint8_t *)"m", 1, 1, false);
+        r = route__publish(lp, m);
+        bmsg__unref(m);
+        cr_assert_eq(r.routed, 2, "both subscribers");
+        cr_assert(!r.durable);
+        congested = r.congested;
+    }
+    /* a's window holds one, its queue max_queued (2): the third message congests it */
+    cr_assert_eq(congested, want);
+    session__unref(congested);
+    cl_gone(&a);
+    cl_gone(&b);
+}
+
+#ifndef NDEBUG
+/* Debug builds check the contracts the comments state; release builds compile them out. */
+
+Test(broker_debug, message_ref_after_release_aborts, .init = setup, .fini = teardown,
+     .signal = SIGABRT)
+{
+    bmsg *m = bmsg__new((const uint8_t *)"d/x", 3, (const uint8_t *)"m", 1, 0, false);
+    atomic_store(&m->refs, 0); /* as if its last reference had been dropped */
+    bmsg__ref(m);
+}
+
+Test(broker_debug, session_unref_below_zero_aborts, .init = setup, .fini = teardown,
+     .signal = SIGABRT)
+{
+    session *s = session__new(br, lp, (const uint8_t *)"d", 1, true);
+    atomic_store(&s->refs, 0);
+    session__unref(s);
+}
+
+Test(broker_debug, connection_touched_off_its_loop_aborts, .init = setup, .fini = teardown,
+     .signal = SIGABRT)
+{
+    char err[128];
+    net_server_opts so = {.workers = 2};
+    net_server *ns = net_server_new(&so, NULL, err, sizeof err);
+    cr_assert_not_null(ns, "%s", err);
+    bloop *own = bloop__new(br, net_server_loop(ns, 0));
+    net_memio io = {0};
+    mconn *c = mconn__new(br, own, &net_memio_ops, &io);
+    cr_assert_not_null(c);
+    net__loop_set_current(net_server_loop(ns, 1)); /* this thread now runs loop 1 */
+    mconn__write(c, "x", 1);
+}
+#endif

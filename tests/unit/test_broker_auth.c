@@ -11,8 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/creds.h"
+#include "broker/mconn.h"
+#include "broker/persist.h"
+#include "broker/registry.h"
+#include "broker/restore.h"
+#include "broker/session.h"
 #include "broker_srv_util.h"
+#include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 /* ---- a hook with scripted answers ------------------------------------------------------ */
 
@@ -76,10 +84,10 @@ static void answer(uint8_t rc, enum broker_who who, const char *id)
     copy_str(hk.p.id, sizeof hk.p.id, id, strlen(id));
 }
 
-/* ---- broker and clients over memio ------------------------------------------------------ */
+/* ---- broker and clients over net_memio ------------------------------------------------------ */
 
 typedef struct client {
-    memio io;
+    net_memio io;
     mconn *c;
 } client;
 
@@ -116,14 +124,14 @@ static void teardown(void)
 static void cl_open(client *k)
 {
     memset(&k->io, 0, sizeof k->io);
-    k->c = mconn__new(br, lp, &memio_ops, &k->io);
+    k->c = mconn__new(br, lp, &net_memio_ops, &k->io);
     cr_assert_not_null(k->c);
 }
 
 static void cl_gone(client *k)
 {
     mconn__closed(k->c, false);
-    memio__free(&k->io);
+    net_memio_free(&k->io);
 }
 
 static void feed(client *k, const uint8_t *p, size_t n)
@@ -175,7 +183,7 @@ static bool next_pkt(client *k, uint8_t *type, uint8_t *flags, uint8_t *body, si
     cr_assert_leq(hl + rem, k->io.len, "partial packet in output");
     memcpy(body, k->io.out + hl, rem);
     *len = rem;
-    memio__consume(&k->io, hl + rem);
+    net_memio_consume(&k->io, hl + rem);
     return true;
 }
 

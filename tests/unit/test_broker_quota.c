@@ -7,7 +7,12 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/mconn.h"
+#include "broker/quota.h"
+#include "broker/registry.h"
+#include "broker/session.h"
+#include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 /* ---- a hook that accepts everyone as the principal the test names ---------------------- */
 
@@ -41,7 +46,7 @@ static bool account_of(void *arg, const char *dev, char out[BROKER_PRINCIPAL_ID_
 static const broker_auth hook_ops = {.connect = on_connect, .owns = owns};
 
 typedef struct client {
-    memio io;
+    net_memio io;
     mconn *c;
 } client;
 
@@ -86,7 +91,7 @@ static bool next_pkt(client *k, uint8_t *type, uint8_t *body, size_t *len)
         return false;
     memcpy(body, k->io.out + hl, rem);
     *len = rem;
-    memio__consume(&k->io, hl + rem);
+    net_memio_consume(&k->io, hl + rem);
     return true;
 }
 
@@ -97,7 +102,7 @@ static uint8_t connect_as(client *k, const char *id, enum broker_who who, const 
     next_who = (broker_principal){.who = who};
     memcpy(next_who.id, pid, strlen(pid) + 1);
     memset(&k->io, 0, sizeof k->io);
-    k->c = mconn__new(br, lp, &memio_ops, &k->io);
+    k->c = mconn__new(br, lp, &net_memio_ops, &k->io);
     cr_assert_not_null(k->c);
     mqtt_connect m = {.level = 4, .clean_session = clean, .keepalive = 60};
     m.client_id = (mqtt_str){(const uint8_t *)id, (uint16_t)strlen(id)};
@@ -117,7 +122,7 @@ static uint8_t connect_as(client *k, const char *id, enum broker_who who, const 
 static void gone(client *k)
 {
     mconn__closed(k->c, false);
-    memio__free(&k->io);
+    net_memio_free(&k->io);
 }
 
 static void subscribe(client *k, const char *filter)

@@ -13,8 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/broker_int.h"
+#include "broker/bloop.h"
+#include "broker/mconn.h"
+#include "broker/session.h"
 #include "broker_srv_util.h"
+#include "mqtt/mqtt_codec.h"
+#include "net/memio.h"
 
 /* ---- the tap: a recorder ------------------------------------------------------------------ */
 
@@ -127,10 +131,10 @@ static bool owns(void *arg, const char *user_id, const uint8_t *dev, size_t len)
 
 static const broker_auth auth_ops = {.connect = on_connect, .owns = owns};
 
-/* ---- broker and clients over memio -------------------------------------------------------- */
+/* ---- broker and clients over net_memio -------------------------------------------------------- */
 
 typedef struct client {
-    memio io;
+    net_memio io;
     mconn *c;
 } client;
 
@@ -213,7 +217,7 @@ static bool next_pkt(client *k, uint8_t *type, uint8_t *flags, uint8_t *body, si
     cr_assert_leq(hl + rem, k->io.len, "partial packet in output");
     memcpy(body, k->io.out + hl, rem);
     *len = rem;
-    memio__consume(&k->io, hl + rem);
+    net_memio_consume(&k->io, hl + rem);
     return true;
 }
 
@@ -236,7 +240,7 @@ static void expect_ack(client *k, uint8_t want, uint16_t pid)
 static void cl_connect(client *k, const char *id, const char *user, bool clean)
 {
     memset(&k->io, 0, sizeof k->io);
-    k->c = mconn__new(br, lp, &memio_ops, &k->io);
+    k->c = mconn__new(br, lp, &net_memio_ops, &k->io);
     cr_assert_not_null(k->c);
     uint8_t out[256];
     feed(k, out, encode_connect(out, sizeof out, id, user, clean, 60));
@@ -249,7 +253,7 @@ static void cl_connect(client *k, const char *id, const char *user, bool clean)
 static void cl_gone(client *k)
 {
     mconn__closed(k->c, false);
-    memio__free(&k->io);
+    net_memio_free(&k->io);
 }
 
 static void publish(client *k, const char *topic, uint8_t qos, uint16_t pid, const char *payload)
@@ -406,7 +410,7 @@ Test(tap, connect_and_disconnect_pipelined)
     /* a DISCONNECT held behind the CONNECT still comes after the online */
     client d;
     memset(&d.io, 0, sizeof d.io);
-    d.c = mconn__new(br, lp, &memio_ops, &d.io);
+    d.c = mconn__new(br, lp, &net_memio_ops, &d.io);
     uint8_t out[256];
     size_t n = encode_connect(out, sizeof out, "d1", "d1", true, 60);
     out[n++] = 0xe0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "net/memio.h"
 
 static void h_ok(http_req *r)
 {
@@ -120,7 +121,7 @@ static const http_route conn_routes[] = {
 
 typedef struct fx {
     http_server *s;
-    hmemio io;
+    net_memio io;
     hconn *c;
 } fx;
 
@@ -131,7 +132,7 @@ static void fx_init(fx *f, const http_opts *o)
     http_opts d = {.no_access_log = true};
     f->s = http_server_new(o ? o : &d);
     cr_assert_eq(http_server_add_routes(f->s, conn_routes, 4), 0);
-    f->c = hconn__new(f->s, &hmemio_ops, &f->io);
+    f->c = hconn__new(f->s, &net_memio_ops, &f->io);
     cr_assert_not_null(f->c);
 }
 
@@ -139,7 +140,7 @@ static void fx_free(fx *f)
 {
     if (f->c)
         hconn__closed(f->c);
-    hmemio__free(&f->io);
+    net_memio_free(&f->io);
     http_server_free(f->s);
 }
 
@@ -253,17 +254,17 @@ Test(http_conn, per_ip_counter_released_on_close)
     http_opts o = {.max_conns_per_ip = 1, .no_access_log = true};
     fx f;
     fx_init(&f, &o);
-    hmemio io2 = {0};
-    hconn *c2 = hconn__new(f.s, &hmemio_ops, &io2);
+    net_memio io2 = {0};
+    hconn *c2 = hconn__new(f.s, &net_memio_ops, &io2);
     cr_assert(io2.closed, "second connection from the same IP refused");
     cr_assert(memmem(io2.out, io2.len, "HTTP/1.1 503", 12));
     hconn__closed(c2);
-    hmemio__free(&io2);
+    net_memio_free(&io2);
     hconn__closed(f.c);
     f.c = NULL;
-    c2 = hconn__new(f.s, &hmemio_ops, &io2);
+    c2 = hconn__new(f.s, &net_memio_ops, &io2);
     cr_assert_not(io2.closed, "slot freed by the close");
     hconn__closed(c2);
-    hmemio__free(&io2);
+    net_memio_free(&io2);
     fx_free(&f);
 }

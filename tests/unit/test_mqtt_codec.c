@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 #define U(s)   ((const uint8_t *)(s))
 #define STR(s) ((mqtt_str){U(s), (uint16_t)(sizeof(s) - 1)})

@@ -1,8 +1,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_topic.h"
 
 #define U(s)       ((const uint8_t *)(s))
 #define BYTES(lit) U(lit), sizeof(lit) - 1

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "common/clock.h"
 #include "notify/notify.h"
 #include "notify/notify_int.h"
 #include "store/store_app.h"
@@ -60,7 +61,7 @@ typedef struct mail_args {
 static int add_fn(store_tx *tx, void *arg)
 {
     const mail_args *a = arg;
-    return notify_mail_add(tx, a->to, a->subject, a->text, notify__now_ms());
+    return notify_mail_add(tx, a->to, a->subject, a->text, clock_wall_ms());
 }
 
 static int add_mail(const char *to, const char *subject, const char *text)
@@ -268,7 +269,7 @@ Test(notify, smtp_connection_refused_is_retried_later)
     char url[128];
     snprintf(url, sizeof url, "smtp://notifyuser:url-secret-pw@127.0.0.1:%d", free_port());
     cr_assert_eq(add_mail("carol@example.com", "Code", "secret body 777111"), 0);
-    int64_t before = notify__now_ms();
+    int64_t before = clock_wall_ms();
     notify *n = start(&(notify_opts){.st = st,
                                      .smtp_url = url,
                                      .smtp_user = "notifyuser",

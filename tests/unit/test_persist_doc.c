@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
+#include "broker/persist.h"
+#include "broker/session.h"
 
 typedef struct got {
     char filters[8][64];

@@ -8,9 +8,9 @@
  * The encoder writes everything up to the payload so one payload buffer can follow many
  * per-subscriber headers (QoS and packet id differ per subscriber).
  */
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_topic.h"
-#include "broker/mqtt_wire.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_topic.h"
+#include "mqtt/mqtt_wire.h"
 
 #define PF_RETAIN    0x1
 #define PF_QOS_SHIFT 1

@@ -22,9 +22,9 @@
  */
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_topic.h"
-#include "broker/mqtt_wire.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_topic.h"
+#include "mqtt/mqtt_wire.h"
 
 #define CF_RESERVED       0x01
 #define CF_CLEAN          0x02

@@ -21,11 +21,11 @@
  * Names are checked on every PUBLISH, so their scan tests 8 bytes per step for "plain"
  * (ASCII, not NUL, not a wildcard) and only drops to byte steps around other bytes.
  */
-#include "broker/mqtt_topic.h"
+#include "mqtt/mqtt_topic.h"
 
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 #define ONES 0x0101010101010101ull
 #define HIGH 0x8080808080808080ull

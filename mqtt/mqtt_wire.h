@@ -5,14 +5,14 @@
  * touching them and fails with MQTT_EMALFORMED, so a truncated field can never be read
  * past the end. Writers assume the caller has already checked the total size.
  */
-#ifndef IOT_BROKER_MQTT_WIRE_H
-#define IOT_BROKER_MQTT_WIRE_H
+#ifndef IOT_MQTT_MQTT_WIRE_H
+#define IOT_MQTT_MQTT_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "broker/mqtt_codec.h"
+#include "mqtt/mqtt_codec.h"
 
 typedef struct mqtt__rd {
     const uint8_t *p;

@@ -11,8 +11,8 @@
  *
  * A packet id is never 0 [MQTT-2.3.1-1].
  */
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_wire.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_wire.h"
 
 int mqtt_decode_ack(const uint8_t *body, size_t n, uint16_t *packet_id)
 {

@@ -13,8 +13,8 @@
  * CONNACK, SUBACK, UNSUBACK and PINGRESP only travel server -> client; 0 and 15 are
  * reserved. A server receiving any of these closes the connection.
  */
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_wire.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_wire.h"
 
 #define FLAGS_REJECT  0xFF /* type never valid from a client */
 #define FLAGS_PUBLISH 0xFE /* flags carry DUP/QoS/RETAIN */

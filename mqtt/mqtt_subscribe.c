@@ -21,9 +21,9 @@
  * The decoders validate the whole list before anything acts on it; the *_next iterators
  * then walk the already-checked bytes without copying them.
  */
-#include "broker/mqtt_codec.h"
-#include "broker/mqtt_topic.h"
-#include "broker/mqtt_wire.h"
+#include "mqtt/mqtt_codec.h"
+#include "mqtt/mqtt_topic.h"
+#include "mqtt/mqtt_wire.h"
 
 #define SUBACK_FAILURE 0x80
 

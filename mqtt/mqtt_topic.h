@@ -1,8 +1,8 @@
 /**
  * mqtt_topic — UTF-8 and topic syntax rules of MQTT 3.1.1 (pure functions, any thread).
  */
-#ifndef IOT_BROKER_MQTT_TOPIC_H
-#define IOT_BROKER_MQTT_TOPIC_H
+#ifndef IOT_MQTT_MQTT_TOPIC_H
+#define IOT_MQTT_MQTT_TOPIC_H
 
 #include <stdbool.h>
 #include <stddef.h>

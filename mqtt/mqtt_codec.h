@@ -12,8 +12,8 @@
  * return means the connection must be closed, except MQTT_EPROTOCOL_LEVEL /
  * MQTT_EIDENTIFIER which ask for a CONNACK with that return code first.
  */
-#ifndef IOT_BROKER_MQTT_CODEC_H
-#define IOT_BROKER_MQTT_CODEC_H
+#ifndef IOT_MQTT_MQTT_CODEC_H
+#define IOT_MQTT_MQTT_CODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>

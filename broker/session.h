@@ -1,0 +1,132 @@
+/*
+ * session — a client session: state, queues, inflight window, subscriptions
+ * (session.c, deliver.c, subs.c). Owner loop only unless said otherwise.
+ * Internal header of broker/ (not for other folders). Convention: every internal name a
+ * broker header declares starts with that header's name and two underscores
+ * (broker/session.h: session__*, broker/route.h: route__*); types are the concern's nouns.
+ */
+#ifndef IOT_BROKER_SESSION_H
+#define IOT_BROKER_SESSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/bloop.h"
+#include "broker/bmsg.h"
+
+typedef struct qitem {
+    struct qitem *next;
+    bmsg *m;
+    uint8_t qos;
+    bool retain;
+} qitem;
+
+enum inf_state { INF_WAIT_PUBACK = 1, INF_WAIT_PUBREC = 2, INF_WAIT_PUBCOMP = 3 };
+
+typedef struct inflight {
+    bmsg *m;      /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    uint64_t mid; /* the message's store id (persistent sessions) */
+    uint16_t pid;
+    uint8_t qos;
+    uint8_t state;
+    bool retain;
+} inflight;
+
+typedef struct sub {
+    struct sub *next;
+    uint8_t qos;
+    uint16_t len;
+    uint8_t filter[];
+} sub;
+
+/* Output hook: a session reaches its connection only through these calls (the connection
+ * layer fills them, conn.c: mconn__session_out), so deliveries never touch connection
+ * internals. @c is the attached connection, opaque here; owner loop only. */
+typedef struct session_out {
+    bool (*ready)(mconn *c); /* CONNACK sent: deliveries may be written */
+    void (*write)(mconn *c, const void *p, size_t n);
+    void (*write_buf)(mconn *c, buf *b, size_t off, size_t n);
+    size_t (*pending)(mconn *c); /* bytes queued in the transport */
+} session_out;
+
+struct session {
+    atomic_uint refs;
+    _Atomic(bloop *) owner;
+    broker *br;
+    bool clean;
+    bool in_registry;       /* guarded by br->reg_lock */
+    bool dead;              /* state destroyed; deliveries are dropped */
+    mconn *conn;            /* attached connection, on the owner loop, or NULL */
+    const session_out *out; /* how to write to conn (set with it) */
+    sub *subs;
+    inflight *inf; /* in send order; n_inf <= br->o.max_inflight */
+    uint32_t n_inf;
+    qitem *qhead, *qtail;
+    uint32_t qlen;
+    uint16_t next_pid;
+    /* Back-pressure (flow.c): set by the owner, read by publishing loops. */
+    atomic_bool congested;      /* online queue reached max_queued: publishers wait */
+    atomic_bool slow;           /* congested for too long: publishers stop waiting */
+    atomic_ullong waiter_loops; /* bit (loop index % 64) of loops with waiting publishers */
+    atomic_uint backlog;        /* routed to this session and not yet written or dropped:
+                                 * counted by publishers, so congestion shows before the
+                                 * owner loop has even seen the messages */
+    atomic_bool online;         /* a connection is attached (owner writes) */
+    atomic_uint relieved;       /* times relieved: progress, as seen by waiting publishers */
+    int64_t offline_since;      /* wall-clock ms the session went offline (expiry.c) */
+    atomic_llong online_since;  /* wall-clock ms of the CONNACK of the attached connection
+                                 * (owner writes; broker_client_online reads) */
+    uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
+    uint32_t n_rx_qos2, cap_rx_qos2;
+    broker_principal who; /* who created it; set before it is registered, then immutable
+                           * (cold: kept apart from the delivery state above) */
+    qacct *acct;          /* the account paying for it (persistent only; quota.c), or NULL;
+                           * set before it is registered, then immutable */
+    uint32_t acct_q;      /* owner loop: queued messages counted in acct->queued */
+    uint16_t id_len;
+    char id[]; /* NUL-terminated client id */
+};
+
+session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean);
+session *session__ref(session *s);
+void session__unref(session *s);
+void session__unref_opt(session *s);
+void session__hold(void *s);
+void session__release(void *s);
+/* Owner loop: drop subscriptions, queues and inflight state; marks it dead. */
+void session__destroy_state(session *s);
+bloop *session__owner(session *s);
+/* Debug builds: asserts that the calling thread may touch @s's mutable state, i.e. is
+ * its owner loop's thread. A thread outside any loop (tests, shutdown) and a stand-alone
+ * owner (no net loop) are not checked. Compiled out with NDEBUG (release builds). */
+#ifdef NDEBUG
+#define session__assert_owner(s) ((void)0)
+#else
+void session__assert_owner(session *s);
+#endif
+
+/* deliver.c — owner loop */
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
+void session__drain(session *s);
+void session__resend(session *s);
+/* The session lost its connection: trim the queue to max_queued, release publishers. */
+void session__detached(session *s);
+/* Relieves a congested session whose queue and output have come down (flow.c). */
+void session__maybe_relieve(session *s);
+int session__puback(session *s, uint16_t pid);
+int session__pubrec(session *s, uint16_t pid);
+int session__pubcomp(session *s, uint16_t pid);
+bool session__rx_qos2_add(session *s, uint16_t pid); /* false if already there */
+int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
+                         uint16_t pid);
+void session__rx_qos2_del(session *s, uint16_t pid);
+
+/* subs.c — owner loop */
+int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+/* The list only, not the trie (restore.c, before the session has an owner loop). */
+int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+int session__unsubscribe(session *s, const uint8_t *f, uint16_t n);
+void session__unsubscribe_all(session *s);
+
+#endif
