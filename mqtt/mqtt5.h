@@ -262,7 +262,7 @@ int mqtt5_encode_puback(uint8_t *out, size_t cap, uint8_t type, const mqtt5_ack 
 /** DISCONNECT (3.14): an empty body is reason 0x00 with no properties. */
 int mqtt5_decode_disconnect(const uint8_t *body, size_t n, uint8_t flags, mqtt5_ack *out);
 int mqtt5_encode_disconnect(uint8_t *out, size_t cap, const mqtt5_ack *a);
-/** AUTH (3.15): an empty body is reason 0x00 with no properties [MQTT-3.15.2-1]. */
+/** AUTH (3.15): an empty body is reason 0x00 with no properties (3.15.2.1). */
 int mqtt5_decode_auth(const uint8_t *body, size_t n, uint8_t flags, mqtt5_ack *out);
 int mqtt5_encode_auth(uint8_t *out, size_t cap, const mqtt5_ack *a);
 

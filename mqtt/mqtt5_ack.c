@@ -10,7 +10,7 @@
  *   AUTH        0xF0  [u8 reason [properties]]                 (3.15.2)
  *
  * A missing reason code means 0x00 Success and missing properties mean none (3.4.2.1,
- * 3.14.2.1, [MQTT-3.15.2-1]); encoders write the shortest form. A reason code the packet
+ * 3.14.2.1, 3.15.2.1); encoders write the shortest form. A reason code the packet
  * may not carry (see mqtt5_reason.c) is a malformed packet. A packet id is never 0.
  */
 #include "mqtt/mqtt5.h"
@@ -55,7 +55,7 @@ static int decode_no_id(const uint8_t *body, size_t n, uint8_t flags, uint8_t ty
     mqtt__rd r = {body, n, 0};
 
     memset(out, 0, sizeof *out);
-    if (flags != 0) /* [MQTT-2.1.3-1] */
+    if (flags != 0) /* [MQTT-2.1.3-1], for DISCONNECT [MQTT-3.14.1-1] */
         return MQTT_EMALFORMED;
     return read_tail(&r, type, out);
 }

@@ -60,7 +60,7 @@
 #define V_MULTIPU 0x2  /* may repeat in a PUBLISH only (Subscription Identifier) */
 #define V_BOOL    0x4  /* 0 or 1 */
 #define V_NONZERO 0x8  /* 0 is a protocol error */
-#define V_TOPIC   0x10 /* a topic name: no wildcards (3.3.2.3.5) */
+#define V_TOPIC   0x10 /* a topic name: no wildcards [MQTT-3.3.2-14] */
 
 typedef struct prop_rule {
     uint8_t type; /* enum mqtt5_prop_type; 0 = unknown identifier */
@@ -168,7 +168,7 @@ static int check_prop(const mqtt5_prop *pr, uint8_t type, uint64_t *seen)
     if (!(rule->packets & B(type))) /* not valid for this packet (2.2.2.2) */
         return MQTT_EMALFORMED;
     if (rule->rules & V_TOPIC && !mqtt_topic_name_valid(pr->str.p, pr->str.len))
-        return MQTT_EMALFORMED; /* 3.3.2.3.5 */
+        return MQTT_EMALFORMED; /* [MQTT-3.3.2-14] */
     if (*seen & (1ull << pr->id) && !(rule->rules & V_MULTI) &&
         !(rule->rules & V_MULTIPU && type == MQTT_PUBLISH))
         return MQTT_EPROTOCOL;

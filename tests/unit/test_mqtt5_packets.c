@@ -420,7 +420,7 @@ Test(mqtt5_auth, forms_and_round_trip)
     uint8_t pb[32], out[64], type, flags;
     size_t n;
     mqtt5_ack d;
-    cr_assert_eq(mqtt5_decode_auth(NULL, 0, 0, &d), MQTT_OK); /* [MQTT-3.15.2-1] */
+    cr_assert_eq(mqtt5_decode_auth(NULL, 0, 0, &d), MQTT_OK); /* 3.15.2.1 */
     mqtt5_prop props[] = {{.id = MQTT5_AUTH_METHOD, .str = S("SCRAM-SHA-1")},
                           {.id = MQTT5_AUTH_DATA, .str = S("\x01\x02")}};
     mqtt5_ack a = {.reason = MQTT5_RC_CONTINUE_AUTH, .props = build(pb, sizeof pb, props, 2)};
