@@ -30,6 +30,7 @@ static void walk(const mqtt5_props *props, uint8_t type)
     uint8_t *out = malloc(props->len + 1);
     mqtt5_props view;
     size_t pos = 0, count = 0;
+    uint64_t ids = 0;
 
     check(list && out);
     while (mqtt5_prop_next(props, &pos, &list[count])) {
@@ -38,12 +39,16 @@ static void walk(const mqtt5_props *props, uint8_t type)
         check(in(&list[count].str, props->p, props->len));
         check(in(&list[count].val, props->p, props->len));
         check(mqtt5_prop_get(props, list[count].id, &first) && first.id == list[count].id);
+        check(mqtt5_props_has(props, list[count].id));
+        ids |= 1ull << list[count].id;
         count++;
     }
+    check(ids == props->present);
     check(pos == props->len);
     check(mqtt5_props_size(list, count) == props->len);
     int len = mqtt5_props_build(out, props->len + 1, list, count, &view);
     check(len >= 0 && (uint32_t)len == props->len && view.len == props->len);
+    check(view.present == props->present);
     check(props->len == 0 || memcmp(out, props->p, props->len) == 0);
     free(list);
     free(out);

@@ -136,7 +136,14 @@ uint8_t mqtt5_err_reason(int err);
 typedef struct mqtt5_props {
     const uint8_t *p;
     uint32_t len;
+    uint64_t present; /* bit (1 << id) for each identifier in the block */
 } mqtt5_props;
+
+/** Does the block hold property @id? O(1): a bit set by the decoder and the builder. */
+static inline bool mqtt5_props_has(const mqtt5_props *props, uint8_t id)
+{
+    return id < 64 && (props->present >> id & 1u);
+}
 
 /** One property. Integers (byte, two/four byte, VBI) are in @num; UTF-8 strings and
  *  binary data in @str; a user property's name in @str and value in @val. */
@@ -166,7 +173,8 @@ bool mqtt5_prop_allowed(uint8_t id, uint8_t type);
  */
 int mqtt5_props_decode(const uint8_t *p, size_t n, uint8_t type, mqtt5_props *out, size_t *used);
 
-/** Next property of a validated block; @pos starts at 0. Returns 1, or 0 at the end. */
+/** Next property of a validated block; @pos starts at 0. Returns 1, or 0 at the end.
+ *  Bounds are checked (an unvalidated block is never over-read); UTF-8 is not re-checked. */
 int mqtt5_prop_next(const mqtt5_props *props, size_t *pos, mqtt5_prop *out);
 /** First property @id of a validated block into @out; false when absent. */
 bool mqtt5_prop_get(const mqtt5_props *props, uint8_t id, mqtt5_prop *out);

@@ -112,15 +112,18 @@ bool mqtt5_prop_allowed(uint8_t id, uint8_t type)
 
 size_t mqtt5_vbi_len(uint32_t v) { return v < 128u ? 1 : v < 16384u ? 2 : v < 2097152u ? 3 : 4; }
 
-static int read_utf8(mqtt__rd *r, mqtt_str *s)
+static int read_utf8(mqtt__rd *r, mqtt_str *s, bool check)
 {
-    if (mqtt__rd_lenbytes(r, &s->p, &s->len) < 0 || !mqtt_utf8_valid(s->p, s->len))
-        return MQTT_EMALFORMED; /* [MQTT-1.5.4-1] [MQTT-1.5.4-2] */
+    if (mqtt__rd_lenbytes(r, &s->p, &s->len) < 0)
+        return MQTT_EMALFORMED;
+    if (check && !mqtt_utf8_valid(s->p, s->len)) /* [MQTT-1.5.4-1] [MQTT-1.5.4-2] */
+        return MQTT_EMALFORMED;
     return 0;
 }
 
-/* One property at the cursor: identifier and a value of its type. */
-static int read_prop(mqtt__rd *r, mqtt5_prop *out)
+/* One property at the cursor: identifier and a value of its type; strings are UTF-8
+ * checked when @check (the decoder), not when walking an already validated block. */
+static int read_prop(mqtt__rd *r, mqtt5_prop *out, bool check)
 {
     uint16_t u16;
 
@@ -150,9 +153,10 @@ static int read_prop(mqtt__rd *r, mqtt5_prop *out)
     case MQTT5_T_VBI:
         return mqtt5__rd_vbi(r, &out->num);
     case MQTT5_T_UTF8:
-        return read_utf8(r, &out->str);
+        return read_utf8(r, &out->str, check);
     case MQTT5_T_PAIR:
-        return read_utf8(r, &out->str) < 0 ? MQTT_EMALFORMED : read_utf8(r, &out->val);
+        return read_utf8(r, &out->str, check) < 0 ? MQTT_EMALFORMED
+                                                  : read_utf8(r, &out->val, check);
     case MQTT5_T_BINARY:
         return mqtt__rd_lenbytes(r, &out->str.p, &out->str.len);
     default:
@@ -192,7 +196,7 @@ int mqtt5_props_decode(const uint8_t *p, size_t n, uint8_t type, mqtt5_props *ou
         return MQTT_EMALFORMED; /* the block overruns the packet */
     mqtt__rd b = {p + r.pos, len, 0};
     while (mqtt__rd_left(&b) > 0) {
-        if ((rc = read_prop(&b, &pr)) < 0 || (rc = check_prop(&pr, type, &seen)) < 0)
+        if ((rc = read_prop(&b, &pr, true)) < 0 || (rc = check_prop(&pr, type, &seen)) < 0)
             return rc;
     }
     /* 3.1.2.11.10, 3.15.2.2.3: data without a method */
@@ -200,6 +204,7 @@ int mqtt5_props_decode(const uint8_t *p, size_t n, uint8_t type, mqtt5_props *ou
         return MQTT_EPROTOCOL;
     out->p = p + r.pos;
     out->len = len;
+    out->present = seen;
     *used = r.pos + len;
     return MQTT_OK;
 }
@@ -209,7 +214,7 @@ int mqtt5_prop_next(const mqtt5_props *props_, size_t *pos, mqtt5_prop *out)
     mqtt__rd r = {props_->p, props_->len, *pos};
 
     /* Bounds still checked so a block that was never validated cannot be over-read. */
-    if (*pos >= props_->len || read_prop(&r, out) < 0)
+    if (*pos >= props_->len || read_prop(&r, out, false) < 0)
         return 0;
     *pos = r.pos;
     return 1;
@@ -219,6 +224,8 @@ bool mqtt5_prop_get(const mqtt5_props *props_, uint8_t id, mqtt5_prop *out)
 {
     size_t pos = 0;
 
+    if (!mqtt5_props_has(props_, id))
+        return false;
     while (mqtt5_prop_next(props_, &pos, out))
         if (out->id == id)
             return true;
@@ -293,8 +300,11 @@ int mqtt5_props_build(uint8_t *out, size_t cap, const mqtt5_prop *list, size_t c
         return MQTT_EMALFORMED;
     if (size > cap)
         return MQTT_ENOSPACE;
-    for (size_t i = 0; i < count; i++)
+    view->present = 0;
+    for (size_t i = 0; i < count; i++) {
         p = put_prop(p, &list[i]);
+        view->present |= 1ull << list[i].id; /* ids < 0x2B: mqtt5_props_size checked them */
+    }
     view->p = out;
     view->len = (uint32_t)size;
     return (int)size;

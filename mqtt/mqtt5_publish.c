@@ -33,7 +33,6 @@ int mqtt5_decode_publish(const uint8_t *body, size_t n, uint8_t flags, bool from
                          mqtt5_publish *out)
 {
     mqtt__rd r = {body, n, 0};
-    mqtt5_prop pr;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -50,10 +49,10 @@ int mqtt5_decode_publish(const uint8_t *body, size_t n, uint8_t flags, bool from
     if ((rc = mqtt5__rd_props(&r, MQTT_PUBLISH, &out->props)) < 0)
         return rc;
     /* 3.3.2.1: a zero-length topic needs a Topic Alias, else a protocol error */
-    if (out->topic.len == 0 && !mqtt5_prop_get(&out->props, MQTT5_TOPIC_ALIAS, &pr))
+    if (out->topic.len == 0 && !mqtt5_props_has(&out->props, MQTT5_TOPIC_ALIAS))
         return MQTT_EPROTOCOL;
     /* [MQTT-3.3.4-6] a client never sends a Subscription Identifier */
-    if (from_client && mqtt5_prop_get(&out->props, MQTT5_SUBSCRIPTION_ID, &pr))
+    if (from_client && mqtt5_props_has(&out->props, MQTT5_SUBSCRIPTION_ID))
         return MQTT_EPROTOCOL;
     out->payload = body + r.pos;
     out->payload_len = mqtt__rd_left(&r);

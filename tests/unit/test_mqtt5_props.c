@@ -173,6 +173,10 @@ Test(mqtt5_props, get_finds_the_first)
     cr_assert(mqtt5_prop_get(&p, MQTT5_TOPIC_ALIAS, &got));
     cr_assert_eq(got.num, 9);
     cr_assert_not(mqtt5_prop_get(&p, MQTT5_CONTENT_TYPE, &got));
+    cr_assert(mqtt5_props_has(&p, MQTT5_TOPIC_ALIAS));
+    cr_assert(mqtt5_props_has(&p, MQTT5_USER_PROPERTY));
+    cr_assert_not(mqtt5_props_has(&p, MQTT5_CONTENT_TYPE));
+    cr_assert_not(mqtt5_props_has(&p, 200));
 }
 
 Test(mqtt5_props, empty_block)
