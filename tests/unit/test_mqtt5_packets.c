@@ -586,3 +586,42 @@ Test(mqtt5_suback, round_trip_suback_and_unsuback)
     static const uint8_t none[] = {0, 1, 0};
     cr_assert_eq(mqtt5_decode_suback(none, 3, MQTT_SUBACK, &d), MQTT_EMALFORMED);
 }
+
+Test(mqtt5_encoders, small_buffers_are_refused_before_writing)
+{
+    uint8_t out[4] = {0xAA, 0xAA, 0xAA, 0xAA};
+    mqtt_str f = S("a/b");
+    uint8_t opt = 1, code = 0;
+    mqtt5_connect c = {.c = {.level = 5, .client_id = S("abc")}};
+    mqtt5_connack a = {.reason = 0};
+    mqtt5_ack k = {.packet_id = 1, .reason = MQTT5_RC_NO_MATCHING_SUBSCRIBERS};
+    mqtt5_subacks s = {.packet_id = 1, .codes = &code, .count = 1};
+    cr_assert_eq(mqtt5_encode_connect(out, sizeof out, &c), MQTT_ENOSPACE);
+    cr_assert_eq(mqtt5_encode_connack(out, 2, &a), MQTT_ENOSPACE);
+    cr_assert_eq(mqtt5_encode_puback(out, 4, MQTT_PUBACK, &k), MQTT_ENOSPACE);
+    cr_assert_eq(mqtt5_encode_subscribe(out, sizeof out, MQTT_SUBSCRIBE, 1, NULL, &f, &opt, 1),
+                 MQTT_ENOSPACE);
+    cr_assert_eq(mqtt5_encode_suback(out, 4, MQTT_SUBACK, &s), MQTT_ENOSPACE);
+    k.reason = MQTT5_RC_SERVER_SHUTTING_DOWN;
+    cr_assert_eq(mqtt5_encode_disconnect(out, 2, &k), MQTT_ENOSPACE);
+    for (size_t i = 0; i < sizeof out; i++)
+        cr_assert_eq(out[i], 0xAA, "byte %zu written", i);
+    /* options with UNSUBSCRIBE, none with SUBSCRIBE, another type */
+    uint8_t big[64];
+    cr_assert_eq(mqtt5_encode_subscribe(big, sizeof big, MQTT_UNSUBSCRIBE, 1, NULL, &f, &opt, 1),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(mqtt5_encode_subscribe(big, sizeof big, MQTT_SUBSCRIBE, 1, NULL, &f, NULL, 1),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(mqtt5_encode_subscribe(big, sizeof big, MQTT_PUBLISH, 1, NULL, &f, NULL, 1),
+                 MQTT_EMALFORMED);
+    cr_assert_eq(mqtt5_publish_header_len(65536, 0, 0, 0), 0);
+}
+
+Test(mqtt5_connect, property_length_beyond_the_packet)
+{
+    static const uint8_t b[] = {0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 0, 9, 0x21, 0, 1, 0, 0};
+    static const uint8_t vbi5[] = {0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 0, 0x80, 0x80, 0x80, 0x80, 1};
+    mqtt5_connect m;
+    cr_assert_eq(mqtt5_decode_connect(b, sizeof b, 0, &m), MQTT_EMALFORMED);
+    cr_assert_eq(mqtt5_decode_connect(vbi5, sizeof vbi5, 0, &m), MQTT_EMALFORMED);
+}
