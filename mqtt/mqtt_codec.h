@@ -57,6 +57,7 @@ enum mqtt_err {
     MQTT_EPROTOCOL_LEVEL = -5, /* level != 4: CONNACK 0x01 then close [MQTT-3.1.2-2] */
     MQTT_EIDENTIFIER = -6,     /* client id rejected: CONNACK 0x02 then close */
     MQTT_ENOSPACE = -7,        /* encoder: output buffer too small */
+    MQTT_EPROTOCOL = -8,       /* MQTT 5.0 only: protocol error, reason code 0x82 */
 };
 
 /** A view into the input buffer. Not NUL-terminated. */
