@@ -74,6 +74,7 @@ setRoutes(routes, render);
 
 (async () => {
   if (await api.refresh()) await loadMe();
+  await render();
   document.body.dataset.ready = '1';
-  render();
+  performance.mark('iot-interactive'); // the first page is up and its handlers attached
 })();

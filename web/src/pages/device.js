@@ -90,12 +90,14 @@ function credentialsView(d, base) {
 
 function unregisterView(d, base) {
   const name = field(`Type the device name (${d.name}) to confirm`, { name: 'confirm-name', autocomplete: 'off' });
-  return form([name], 'Unregister', async (msg) => {
+  const f = form([name], 'Unregister', async (msg) => {
     if (name.input.value !== d.name) { msg.show('The name does not match.', 'error'); return; }
     const r = await api.call('DELETE', base);
     if (!r.ok) { msg.show(api.errorText(r), 'error'); return; }
     go('/devices');
   });
+  f.querySelector('button').className = 'danger';
+  return f;
 }
 
 export async function page(ctx) {
@@ -112,7 +114,8 @@ export async function page(ctx) {
   const timer = setInterval(async () => {
     const x = await api.call('GET', base);
     if (!x.ok) return;
-    if (x.data.online !== d.online) { evs.load(); cmds.load(); }
+    if (x.data.online !== d.online) evs.load();
+    cmds.load(); // queued commands change state when the device comes back
     d = x.data;
     facts.replaceChildren(summary(d));
     title.replaceChildren(d.name, ' ', dot(d.online));
