@@ -104,6 +104,20 @@ async function signUp(page, user, email) {
   await page.waitForURL(/\/signin/);
 }
 
+async function deviceTypes(page) {
+  await page.getByRole('navigation').getByRole('link', { name: 'Types' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('sensor');
+  await page.getByLabel('Required attributes (comma-separated)').fill('room');
+  await page.getByRole('button', { name: 'Create type' }).click();
+  await page.waitForSelector('tr[data-type="sensor"]');
+  await page.getByRole('navigation').getByRole('link', { name: 'Register' }).click();
+  await page.getByLabel('Device name').fill('typed');
+  await page.getByLabel('Device type (optional)').fill('sensor');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.waitForSelector('.notice.error');
+  assert.match(await page.locator('.notice.error').textContent(), /room/);
+}
+
 async function register(page) {
   await page.getByRole('navigation').getByRole('link', { name: 'Register' }).click();
   await page.getByLabel('Device name').fill('bench-sensor');
@@ -144,6 +158,12 @@ async function controlPanel(page, figures) {
   await page.locator('#uart-send').click();
   t = await answer(page, 'uart', 200);
   assert.match(t, /hello from the browser/);
+  await page.getByLabel('Recipient').fill(env.IOT_USER + '@example.com');
+  await page.getByLabel('Message').fill('door open');
+  await page.getByRole('group', { name: 'Notification' }).getByRole('button', { name: 'Send' }).click();
+  await answer(page, 'notification', 200);
+  await page.waitForFunction(() => /sent/.test(document.querySelector('[aria-labelledby="ntf-h"]').textContent),
+    null, { timeout: TIMEOUT });
   await page.locator('#rtc-read').click();
   assert.match(await answer(page, 'rtc', 200), /\d{4}-\d\d-\d\dT/);
   await page.locator('#net-read').click();
@@ -175,6 +195,7 @@ async function main() {
     const user = env.IOT_USER, email = user + '@example.com';
     step('sign up'); await signUp(page, user, email);
     step('sign in'); await signIn(page, user);
+    step('device types'); await deviceTypes(page);
     step('register'); const { id, tarPath } = await register(page);
     step('device online'); await ask('device-start ' + tarPath);
     await page.getByRole('link', { name: 'Open the device page' }).click();

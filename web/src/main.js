@@ -10,6 +10,7 @@ import * as register from './pages/register.js';
 import * as device from './pages/device.js';
 import * as account from './pages/account.js';
 import * as admin from './pages/admin.js';
+import * as types from './pages/types.js';
 import { loadMe, session } from './session.js';
 
 const routes = [
@@ -22,6 +23,7 @@ const routes = [
   { path: '/devices', page: devices.list, auth: 'user' },
   { path: '/devices/new', page: register.page, auth: 'user' },
   { path: '/devices/:id', page: device.page, auth: 'user' },
+  { path: '/device-types', page: types.page, auth: 'user' },
   { path: '/account', page: account.page, auth: 'user' },
   { path: '/admin/users', page: admin.users, auth: 'admin' },
   { path: '/admin/devices', page: admin.devices, auth: 'admin' },

@@ -68,6 +68,20 @@ function eventsView(base) {
   return box;
 }
 
+function notificationsView(base) {
+  const box = h('div');
+  box.load = async () => {
+    const r = await api.call('GET', base + '/notifications' + api.q({ limit: 20 }));
+    if (!r.ok) return;
+    const ns = r.data.notifications;
+    box.replaceChildren(ns.length ? table(['When', 'Channel', 'Recipient', 'Status', 'Detail'],
+      ns.map((n) => [when(n.created_at), n.channel, n.recipient || '—', n.status,
+        n.reason || n.last_error || (n.sent_at ? 'sent ' + when(n.sent_at) : '')]))
+      : h('p', { class: 'muted' }, 'No notifications yet.'));
+  };
+  return box;
+}
+
 function credentialsView(d, base) {
   const msg = notice();
   const out = h('div');
@@ -110,12 +124,14 @@ export async function page(ctx) {
   const title = h('h1', null, d.name, ' ', dot(d.online));
   const chart = latencyChart(Math.min(760, Math.max(260, window.innerWidth - 64)));
   const cmds = commandsView(base), hist = historyView(base, chart), evs = eventsView(base);
-  const onAnswer = () => { cmds.load(); hist.load(); };
+  const ntfs = notificationsView(base);
+  const onAnswer = () => { cmds.load(); hist.load(); ntfs.load(); };
   const timer = setInterval(async () => {
     const x = await api.call('GET', base);
     if (!x.ok) return;
     if (x.data.online !== d.online) evs.load();
     cmds.load(); // queued commands change state when the device comes back
+    ntfs.load(); // and notifications when the notifier delivers them
     d = x.data;
     facts.replaceChildren(summary(d));
     title.replaceChildren(d.name, ' ', dot(d.online));
@@ -123,13 +139,14 @@ export async function page(ctx) {
   const onResize = () => chart.resize(Math.min(760, Math.max(260, window.innerWidth - 64)));
   window.addEventListener('resize', onResize);
   ctx.onLeave(() => { clearInterval(timer); window.removeEventListener('resize', onResize); chart.destroy(); });
-  cmds.load(); hist.load(); evs.load();
+  cmds.load(); hist.load(); evs.load(); ntfs.load();
   const sec = (id, t, ...kids) => h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t), ...kids);
   return h('div', { class: 'device' }, title, facts, panel(d, onAnswer),
     sec('lat-h', 'Command latency', chart.el),
     sec('cmd-h', 'Queued commands', cmds),
     sec('hist-h', 'History', hist),
     sec('ev-h', 'Connection events', evs),
+    sec('ntf-h', 'Notifications', ntfs),
     sec('cred-h', 'Credentials', credentialsView(d, base)),
     sec('del-h', 'Unregister', unregisterView(d, base)));
 }

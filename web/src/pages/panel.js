@@ -34,6 +34,7 @@ export function panel(dev, onAnswer) {
   const mode = () => (queue.checked ? api.q({ mode: 'queue' }) : '');
   async function run(out, method, path, body, apiName) {
     out.textContent = '…';
+    delete out.dataset.status; // set again by the answer
     const r = await api.call(method, base + path + mode(), body);
     out.show(r);
     onAnswer(apiName, r);
