@@ -242,6 +242,37 @@ async function main() {
     await shot(phone, 'device-390', false);
     await phone.context().close();
 
+    step('rotate, unregister');
+    await page.goto(BASE + '/devices/' + id);
+    page.on('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'New MQTT secret' }).click();
+    await page.waitForSelector('pre.pem');
+    assert.match(await page.locator('pre.pem').textContent(), /^[0-9a-f]{64}$/);
+    await page.getByLabel('Type the device name (bench-sensor) to confirm').fill('bench-sensor');
+    await page.getByRole('button', { name: 'Unregister' }).click();
+    await page.waitForURL(/\/devices$/);
+    await page.waitForSelector('text=No devices here yet');
+
+    step('forgot, reset');
+    const anon = await newPage(browser);
+    await anon.goto(BASE + '/forgot');
+    await anon.getByLabel('E-mail').fill(email);
+    await anon.getByRole('button', { name: 'Send reset code' }).click();
+    await anon.waitForSelector('.notice.ok');
+    const code = await ask('code ' + email + ' reset');
+    await anon.getByRole('link', { name: 'I have a code' }).click();
+    await anon.getByLabel('Username').fill(user);
+    await anon.getByLabel('Code from the e-mail').fill(code);
+    await anon.getByLabel('New password').fill(PW + ' again');
+    await anon.getByRole('button', { name: 'Set password' }).click();
+    await anon.waitForSelector('.notice.ok');
+    await anon.goto(BASE + '/signin');
+    await anon.getByLabel('Username or e-mail').fill(user);
+    await anon.getByLabel('Password').fill(PW + ' again');
+    await anon.getByRole('button', { name: 'Sign in' }).click();
+    await anon.waitForURL(/\/devices$/);
+    await anon.context().close();
+
     step('sign out');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/signin/);

@@ -7,7 +7,7 @@ This file owns the processes: the server, a real SMTP sink (the confirmation cod
 from the mail), and examples/device.py started from the bundle the browser downloaded.
 tests/e2e/dashboard.mjs drives the browser and asks for those over a line protocol on
 its stdin/stdout:
-    code EMAIL        -> the six-digit code mailed to EMAIL
+    code EMAIL [KIND] -> the six-digit code mailed to EMAIL (KIND: confirm, reset)
     device-start TAR  -> extracts the downloaded bundle, starts examples/device.py with it
     device-stop       -> stops that device
 and prints "result JSON" at the end (figures for docs/benchmarks.md). Screenshots go to
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import unittest
 
 from device_harness import DeviceServer, PW, uname
@@ -78,9 +79,18 @@ class TestDashboard(unittest.TestCase):
 
     # ---- what the browser script asks for ----
 
-    def code_for(self, addr):
-        mail = self.sink.wait_for(addr, timeout=15)
-        return re.search(r"\b(\d{6})\b", mail.body).group(1)
+    def code_for(self, addr, kind):
+        """The code in the first mail to @addr whose subject names @kind ("confirm" or
+        "reset"; the device's notifications go to the same address)."""
+        deadline = time.monotonic() + 15
+        while True:
+            for m in list(self.sink.messages):
+                if addr.lower() in (r.lower() for r in m.rcpt_tos) and \
+                        kind in m.subject.lower():
+                    return re.search(r"\b(\d{6})\b", m.body).group(1)
+            if time.monotonic() > deadline:
+                raise AssertionError("no %s mail to %s" % (kind, addr))
+            time.sleep(0.05)
 
     def start_device(self, tar_path):
         dest = os.path.join(self.dir, "bundle")
@@ -123,7 +133,8 @@ class TestDashboard(unittest.TestCase):
     def answer(self, line):
         cmd, _, arg = line.partition(" ")
         if cmd == "code":
-            return self.code_for(arg)
+            addr, _, kind = arg.partition(" ")
+            return self.code_for(addr, kind or "confirm")
         if cmd == "device-start":
             return self.start_device(arg)
         if cmd == "device-stop":
@@ -155,6 +166,8 @@ class TestDashboard(unittest.TestCase):
             if node.poll() is None:
                 node.kill()
                 node.wait()
+            node.stdin.close()
+            node.stdout.close()
         self.assertEqual(rc, 0, "the browser script failed (its output is above)")
         self.assertIsNotNone(result)
         self.assertEqual(result["csp_violations"], [])
