@@ -242,16 +242,26 @@ async function main() {
     await shot(phone, 'device-390', false);
     await phone.context().close();
 
-    step('rotate, unregister');
+    step('edit, rotate, unregister');
     await page.goto(BASE + '/devices/' + id);
     page.on('dialog', (d) => d.accept());
+    await page.getByLabel('Attributes (JSON object', { exact: false }).fill('{"room": "lab"}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForSelector('text={"room":"lab"}');
     await page.getByRole('button', { name: 'New MQTT secret' }).click();
     await page.waitForSelector('pre.pem');
     assert.match(await page.locator('pre.pem').textContent(), /^[0-9a-f]{64}$/);
-    await page.getByLabel('Type the device name (bench-sensor) to confirm').fill('bench-sensor');
+    await page.getByLabel('Type the device name to confirm').fill('bench-sensor');
     await page.getByRole('button', { name: 'Unregister' }).click();
     await page.waitForURL(/\/devices$/);
     await page.waitForSelector('text=No devices here yet');
+
+    step('sign out');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/signin/);
+    await page.goto(BASE + '/devices');
+    await page.waitForURL(/\/signin/); // the cookie is gone: no silent session
+    await page.context().close();
 
     step('forgot, reset');
     const anon = await newPage(browser);
@@ -272,13 +282,6 @@ async function main() {
     await anon.getByRole('button', { name: 'Sign in' }).click();
     await anon.waitForURL(/\/devices$/);
     await anon.context().close();
-
-    step('sign out');
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(/\/signin/);
-    await page.goto(BASE + '/devices');
-    await page.waitForURL(/\/signin/); // the cookie is gone: no silent session
-    await page.context().close();
   } finally {
     await browser.close();
   }

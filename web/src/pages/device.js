@@ -102,10 +102,26 @@ function credentialsView(d, base) {
   return h('div', null, h('div', { class: 'inline' }, secret, cert), msg, out);
 }
 
-function unregisterView(d, base) {
-  const name = field(`Type the device name (${d.name}) to confirm`, { name: 'confirm-name', autocomplete: 'off' });
+function editView(d, base, onSaved) {
+  const name = field('Name', { name: 'device_name', value: d.name, maxlength: 128 });
+  const attrs = field('Attributes (JSON object; the type\u2019s required ones stay)', {
+    name: 'device_attributes', value: JSON.stringify(d.attributes || {}) });
+  return form([name, attrs], 'Save', async (msg) => {
+    let a;
+    try { a = JSON.parse(attrs.input.value || '{}'); } catch {
+      msg.show('Attributes: not valid JSON', 'error'); return;
+    }
+    const r = await api.call('PATCH', base, { name: name.input.value.trim(), attributes: a });
+    if (!r.ok) { msg.show(api.errorText(r), 'error'); return; }
+    msg.show('Saved.', 'ok');
+    onSaved(r.data);
+  });
+}
+
+function unregisterView(current, base) {
+  const name = field('Type the device name to confirm', { name: 'confirm-name', autocomplete: 'off' });
   const f = form([name], 'Unregister', async (msg) => {
-    if (name.input.value !== d.name) { msg.show('The name does not match.', 'error'); return; }
+    if (name.input.value !== current().name) { msg.show('The name does not match.', 'error'); return; }
     const r = await api.call('DELETE', base);
     if (!r.ok) { msg.show(api.errorText(r), 'error'); return; }
     go('/devices');
@@ -147,6 +163,11 @@ export async function page(ctx) {
     sec('hist-h', 'History', hist),
     sec('ev-h', 'Connection events', evs),
     sec('ntf-h', 'Notifications', ntfs),
+    sec('edit-h', 'Name and attributes', editView(d, base, (x) => {
+      d = x;
+      facts.replaceChildren(summary(d));
+      title.replaceChildren(d.name, ' ', dot(d.online));
+    })),
     sec('cred-h', 'Credentials', credentialsView(d, base)),
-    sec('del-h', 'Unregister', unregisterView(d, base)));
+    sec('del-h', 'Unregister', unregisterView(() => d, base)));
 }

@@ -48,6 +48,12 @@ export function page() {
   const gen = h('input', { type: 'radio', name: 'method', id: 'm-gen', value: 'gen', checked: true });
   const csrRadio = h('input', { type: 'radio', name: 'method', id: 'm-csr', value: 'csr' });
   const csr = field('Certificate signing request (PEM)', { name: 'csr', multiline: true });
+  const csrFile = h('input', { type: 'file', id: 'csr-file', accept: '.csr,.pem,.req,text/plain' });
+  csrFile.addEventListener('change', async () => {
+    const f = csrFile.files[0];
+    if (f) csr.input.value = f.size <= 8192 ? await f.text() : '';
+  });
+  csr.append(h('label', { for: 'csr-file' }, 'or upload a .csr / .pem file'), csrFile);
   csr.hidden = true;
   const toggle = () => { csr.hidden = !csrRadio.checked; };
   gen.addEventListener('change', toggle);
