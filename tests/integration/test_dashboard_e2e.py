@@ -15,6 +15,7 @@ build/<dir>/e2e/ (IOT_E2E_OUT).
 """
 
 import base64
+import filecmp
 import hashlib
 import json
 import os
@@ -48,7 +49,10 @@ def spki_pin(cert_path):
 def node_modules(out_dir):
     """tests/e2e's packages (playwright-core) installed from its lock file into the build tree."""
     dest = os.path.join(out_dir, "node")
-    if not os.path.isdir(os.path.join(dest, "node_modules", "playwright-core")):
+    lock = os.path.join(E2E, "package-lock.json")
+    have = os.path.join(dest, "package-lock.json")
+    same = os.path.exists(have) and filecmp.cmp(have, lock, shallow=False)
+    if not same or not os.path.isdir(os.path.join(dest, "node_modules", "playwright-core")):
         os.makedirs(dest, exist_ok=True)
         for f in ("package.json", "package-lock.json"):
             shutil.copy(os.path.join(E2E, f), dest)
