@@ -217,6 +217,15 @@ async function main() {
     assert.equal(await other.locator(`tr[data-device="${id}"]`).count(), 0);
     await other.goto(BASE + '/devices/' + id);
     await other.waitForSelector('.notice.error');
+    assert.match(await other.locator('.notice.error').textContent(), /not found|no such/i);
+    await other.getByRole('navigation').getByRole('link', { name: 'Register' }).click();
+    await other.getByLabel('Device name').fill('other-device');
+    await other.getByRole('button', { name: 'Register' }).click();
+    const otherId = (await other.locator('#device-id').textContent()).trim();
+    await other.getByRole('navigation').getByRole('link', { name: 'Account' }).click();
+    await other.getByLabel('Given name').fill('Grace');
+    await other.getByRole('button', { name: 'Save', exact: true }).click();
+    await other.waitForSelector('text=Saved.');
     await other.context().close();
 
     step('admin');
@@ -224,6 +233,9 @@ async function main() {
     await signIn(admin, env.IOT_ADMIN);
     await admin.getByRole('navigation').getByRole('link', { name: 'All devices' }).click();
     await admin.waitForSelector(`tr[data-device="${id}"]`);
+    await admin.waitForSelector(`tr[data-device="${otherId}"]`); // both users' devices
+    await admin.getByRole('navigation').getByRole('link', { name: 'Users' }).click();
+    await admin.waitForSelector(`td:text-is("${env.IOT_OTHER}")`);
     await admin.context().close();
 
     step('390 px');

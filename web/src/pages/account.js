@@ -9,7 +9,11 @@ export function page() {
   const given = field('Given name', { name: 'given_name', value: me.given_name || '', autocomplete: 'given-name' });
   const family = field('Family name', { name: 'family_name', value: me.family_name || '', autocomplete: 'family-name' });
   const names = form([given, family], 'Save', async (msg) => {
-    const r = await api.call('PATCH', '/v1/me', { given_name: given.input.value.trim(), family_name: family.input.value.trim() });
+    const body = {}; // only what is filled in: an account made by the CLI may have no names
+    if (given.input.value.trim()) body.given_name = given.input.value.trim();
+    if (family.input.value.trim()) body.family_name = family.input.value.trim();
+    if (!Object.keys(body).length) { msg.show('Nothing to save.', 'error'); return; }
+    const r = await api.call('PATCH', '/v1/me', body);
     if (!r.ok) { msg.show(api.errorText(r), 'error'); return; }
     await loadMe();
     msg.show('Saved.', 'ok');
