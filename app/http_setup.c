@@ -15,6 +15,7 @@
 #include "api/admin/admin.h"
 #include "api/devices/devices.h"
 #include "api/notifications/notifications.h"
+#include "api/web/web.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {
@@ -96,6 +97,7 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .no_access_log = cfg->no_access_log,
         .hsts_max_age_s = cfg->hsts_max_age_s,
         .authenticate = auth_authenticate,
+        .fallback = web_serve,
     };
     h->hs = h->au ? http_server_new(&ho) : NULL;
     if (!h->hs || add_routes(h) < 0) {

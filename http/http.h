@@ -88,6 +88,9 @@ typedef struct http_opts {
      *  call http_req_set_principal() then next(r) (now or later, on r's loop), or answer
      *  r itself (401/403/429...). NULL: such routes answer 401. */
     void (*authenticate)(http_req *r, enum http_auth need, void (*next)(http_req *r));
+    /** A GET or HEAD whose path no route has goes here instead of the 404 (the dashboard's
+     *  static files, api/web/). It answers like a public handler. NULL: 404. */
+    http_handler fallback;
 } http_opts;
 
 /** Creates the server. Routes are added with http_server_add_routes before the loops run. */

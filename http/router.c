@@ -8,7 +8,7 @@
  * ("/devices/search" over "/devices/{id}"). A path matched by routes of other methods only
  * gets 405 with Allow (GET implies HEAD; OPTIONS is listed only when a route has it —
  * there is no automatic OPTIONS/CORS handling). No route at all: 404, or 501 for a method
- * we do not know.
+ * we do not know; a GET/HEAD without a route goes to http_opts.fallback when there is one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -175,6 +175,10 @@ void http__dispatch(http_req *r)
         for (size_t i = 0; i < n; i++)
             segs[i] = r->arena + off[i];
         rt = http__route_find(r->s, r->method, segs, n, &allow);
+    }
+    if (!rt && !allow && r->s->o.fallback && (r->method == HTTP_GET || r->method == HTTP_HEAD)) {
+        r->s->o.fallback(r);
+        return;
     }
     if (!rt && !allow) {
         if (r->method == HTTP_OTHER)

@@ -9,7 +9,15 @@ try_pkgs=(mosquitto-clients curl jq python3-paho-mqtt)
 # util-linux: unshare, for test_cli's default-listener check in a network namespace.
 test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl jq util-linux python3-aiosmtpd gnuplot-nox)
 
-want=("${pkgs[@]}" "${try_pkgs[@]}")
+# The dashboard's build (web/: npm ci + esbuild) needs node and npm; Debian's when there
+# are none (a node from elsewhere, e.g. NodeSource, which bundles npm, is used as it is).
+# chromium: the browser the dashboard's end-to-end test drives (tests/e2e/).
+web_pkgs=()
+command -v node >/dev/null 2>&1 || web_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || web_pkgs+=(npm)
+test_pkgs+=(chromium)
+
+want=("${pkgs[@]}" "${try_pkgs[@]}" "${web_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
 
 missing=()

@@ -55,6 +55,21 @@ void auth__respond_401(http_req *r, bool had_token);
 /* { access_token, refresh_token, token_type, expires_in } */
 void auth__respond_tokens(http_req *r, const char *access, const char *refresh, uint32_t ttl_s);
 
+/* ---- the refresh-token cookie (auth_cookie.c) ------------------------------------------- */
+
+/* The value of cookie @name in the Cookie header text @hdr (NULL: none) into @out: 0, or
+ * -1 when absent, empty or not shorter than @cap. Pure. */
+int auth__cookie_find(const char *hdr, const char *name, char *out, size_t cap);
+/* The request's refresh-token cookie into @out, as auth__cookie_find. */
+int auth__cookie_refresh(http_req *r, char *out, size_t cap);
+void auth__cookie_set(http_req *r, const char *refresh, uint32_t max_age_s);
+/* Adds the Set-Cookie that expires the refresh-token cookie. */
+void auth__cookie_clear(http_req *r);
+/* A new token pair: auth__respond_tokens, or with @cookie the refresh token in the cookie
+ * only and {access_token, token_type, expires_in} in the body. */
+void auth__respond_session(http_req *r, const auth *a, const char *access, const char *refresh,
+                           bool cookie);
+
 /* Checks @code of (@user_id, @kind) in a job: a wrong one counts an attempt and the code
  * goes after AUTH_CODE_TRIES. 0, or a verdict; <0 for store failures. */
 #define AUTH_CODE_TRIES 5

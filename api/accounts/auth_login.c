@@ -27,6 +27,7 @@ typedef struct login_op {
     char name[ACCT_EMAIL_MAX + 1]; /* normalised username or e-mail; "" when invalid */
     char key[LOGIN_KEY_MAX + 1];   /* what the lockout counts: name, else the raw text */
     bool by_email;
+    bool cookie; /* "cookie": true, the browser dashboard (auth_cookie.c) */
     char *password;
     int stage; /* 1: lookup, 2: issue tokens */
     bool found, confirmed, good;
@@ -90,7 +91,7 @@ static int login_run(store_tx *tx, http_job *hj)
 static void login_answer(http_req *r, login_op *l)
 {
     if (l->good && l->confirmed)
-        auth__respond_tokens(r, l->pair.access, l->pair.refresh, l->a->o.access_ttl_s);
+        auth__respond_session(r, l->a, l->pair.access, l->pair.refresh, l->cookie);
     else if (l->good)
         http_respond_error(r, 403, "not_confirmed", "confirm the e-mail address first");
     else {
@@ -195,12 +196,14 @@ static bool login_limited(http_req *r, auth *a, const char *key)
 void auth__login(http_req *r)
 {
     const char *name, *pw;
+    bool cookie = false;
     json_field f[] = {
         {"username", JSON_STR, JSON_REQUIRED, .max_len = LOGIN_KEY_MAX, .str = &name},
         {"password", JSON_STR, JSON_REQUIRED, .max_len = ACCT_PASSWORD_MAX, .str = &pw},
+        {"cookie", JSON_BOOL, JSON_OPTIONAL, .b = &cookie},
     };
     bson_t body;
-    if (json_body_decode(r, &body, f, 2) < 0)
+    if (json_body_decode(r, &body, f, 3) < 0)
         return;
     auth *a = auth__of(r);
     login_op *l = calloc(1, sizeof *l);
@@ -209,6 +212,7 @@ void auth__login(http_req *r)
         goto out;
     }
     l->a = a;
+    l->cookie = cookie;
     l->stage = 1;
     login_name(l, name);
     if (login_limited(r, a, l->key))

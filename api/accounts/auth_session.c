@@ -6,7 +6,8 @@
  * was copied: the whole family is revoked (both holders must log in again) and the
  * answer is 401. The run() functions return 0 on those refusals so the revocation commits.
  * Logout revokes the caller's access token and its family (the refresh tokens of that
- * login), and the family of a refresh token in the body when it is the caller's.
+ * login), and the family of a refresh token in the body when it is the caller's, and
+ * expires the refresh cookie. The cookie form of both: auth_cookie.c.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ typedef struct refresh_op {
     char family[STORE_ID_MAX + 1];
     char user_id[STORE_ID_MAX + 1];
     bool reused;
+    bool cookie; /* the token came from the cookie: so does the answer */
     auth__verdict v;
 } refresh_op;
 
@@ -62,38 +64,72 @@ static void refresh_done(http_job *hj, int rc)
     }
     if (rc < 0)
         http_job_respond_fail(hj->req, rc, "auth");
-    else if (f->v.status)
+    else if (f->v.status) {
+        if (f->cookie)
+            auth__cookie_clear(hj->req);
         auth__respond_verdict(hj->req, &f->v);
-    else
-        auth__respond_tokens(hj->req, f->pair.access, f->pair.refresh, f->a->o.access_ttl_s);
+    } else {
+        auth__respond_session(hj->req, f->a, f->pair.access, f->pair.refresh, f->cookie);
+    }
     OPENSSL_cleanse(&f->pair, sizeof f->pair);
     free(f);
 }
 
+/* The refresh token: the body's refresh_token, else (no body, or a body without it) the
+ * cookie, whose answer then goes back as a cookie (auth_cookie.c). 0, or <0 answered. */
+static int refresh_token_of(http_req *r, char *tok, size_t cap, bool *cookie)
+{
+    const char *t = NULL;
+    size_t len = 0, blen = 0;
+    bool want = false;
+    http_req_body(r, &blen);
+    if (blen) {
+        json_field fl[] = {
+            {"refresh_token", JSON_STR, JSON_OPTIONAL, .max_len = 256, .str = &t, .len = &len},
+            {"cookie", JSON_BOOL, JSON_OPTIONAL, .b = &want},
+        };
+        bson_t body;
+        if (json_body_decode(r, &body, fl, 2) < 0)
+            return -1;
+        if (t)
+            snprintf(tok, cap, "%.*s", (int)(len < cap ? len : 0), t);
+        bson_destroy(&body);
+    }
+    *cookie = !t;
+    if (t && want) {
+        http_respond_field(r, "cookie", "the token comes from the cookie: leave out refresh_token");
+        return -1;
+    }
+    if (!t && auth__cookie_refresh(r, tok, cap) < 0) {
+        http_respond_field(r, "refresh_token", "required (in the body or the refresh cookie)");
+        return -1;
+    }
+    return 0;
+}
+
 void auth__refresh(http_req *r)
 {
-    const char *tok;
-    size_t len = 0;
-    json_field fl[] = {
-        {"refresh_token", JSON_STR, JSON_REQUIRED, .max_len = 256, .str = &tok, .len = &len},
-    };
-    bson_t body;
-    if (json_body_decode(r, &body, fl, 1) < 0)
+    char tok[257] = "";
+    bool cookie = false;
+    if (refresh_token_of(r, tok, sizeof tok, &cookie) < 0)
         return;
     refresh_op *f = calloc(1, sizeof *f);
     if (!f || auth__pair_new(&f->pair) < 0) {
         http_job_respond_fail(r, STORE_ENOMEM, "auth");
-    } else if (!auth__token_ok(tok, len)) {
+    } else if (!auth__token_ok(tok, strlen(tok))) {
         auth__verdict v = {401, "unauthorized", "the refresh token is invalid", 0};
+        if (cookie)
+            auth__cookie_clear(r);
         auth__respond_verdict(r, &v);
     } else {
         f->a = auth__of(r);
-        auth__token_hash(tok, len, f->hash);
+        f->cookie = cookie;
+        auth__token_hash(tok, strlen(tok), f->hash);
         http_job_submit(&f->j, r, refresh_run, refresh_done);
         f = NULL;
     }
+    OPENSSL_cleanse(tok, sizeof tok);
     free(f);
-    bson_destroy(&body);
 }
 
 /* ---- logout -------------------------------------------------------------------------- */
@@ -141,10 +177,12 @@ static void logout_done(http_job *hj, int rc)
         auth__revoked(o->a, o->user_id, o->fam1);
         auth__revoked(o->a, o->user_id, o->fam2);
     }
-    if (rc < 0)
+    if (rc < 0) {
         http_job_respond_fail(hj->req, rc, "auth");
-    else
+    } else {
+        auth__cookie_clear(hj->req); /* a browser session ends with its cookie */
         http_respond_json(hj->req, 204, NULL);
+    }
     free(o);
 }
 

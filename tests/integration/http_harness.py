@@ -75,8 +75,10 @@ class Http:
                     if ":" in line:
                         k, v = line.split(":", 1)
                         hs[k.strip().lower()] = v.strip()
-            with open(out, "rb") as f:
-                rawb = f.read()
+            rawb = b""
+            if os.path.exists(out):  # curl writes no file for a body-less answer (304)
+                with open(out, "rb") as f:
+                    rawb = f.read()
             doc = None
             if rawb:
                 try:

@@ -268,3 +268,35 @@ Test(http_conn, per_ip_counter_released_on_close)
     net_memio_free(&io2);
     fx_free(&f);
 }
+
+static void h_fallback(http_req *r) { http_respond_raw(r, 200, "text/plain", "fallback", 8); }
+
+Test(http_conn, fallback_takes_get_and_head_without_a_route)
+{
+    fx f;
+    http_opts o = {.no_access_log = true, .fallback = h_fallback};
+    fx_init(&f, &o);
+    feed(&f, "GET /no/such/path HTTP/1.1\r\n\r\n");
+    cr_assert_eq(count(&f, "HTTP/1.1 200"), 1);
+    cr_assert_eq(count(&f, "fallback"), 1);
+    feed(&f, "HEAD /other HTTP/1.1\r\n\r\n");
+    cr_assert_eq(count(&f, "HTTP/1.1 200"), 2);
+    cr_assert_eq(count(&f, "fallback"), 1, "HEAD: headers only");
+    /* a route still wins; other methods and paths with routes keep 404/405 */
+    feed(&f, "GET /d/search HTTP/1.1\r\n\r\n");
+    cr_assert_eq(count(&f, "search"), 1);
+    feed(&f, "POST /no/such/path HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    cr_assert_eq(count(&f, "HTTP/1.1 404"), 1);
+    feed(&f, "GET /body HTTP/1.1\r\n\r\n");
+    cr_assert_eq(count(&f, "HTTP/1.1 405"), 1);
+    fx_free(&f);
+}
+
+Test(http_conn, no_fallback_is_404)
+{
+    fx f;
+    fx_init(&f, NULL);
+    feed(&f, "GET /no/such/path HTTP/1.1\r\n\r\n");
+    cr_assert_eq(count(&f, "HTTP/1.1 404"), 1);
+    fx_free(&f);
+}
