@@ -59,7 +59,8 @@ static int split_host(const char *hp, config_listen *out, const char **rest, con
         }
         *rest = end + 1;
     } else {
-        end = h + strcspn(h, ":");
+        bool ws = out->scheme == CONFIG_WS || out->scheme == CONFIG_WSS;
+        end = h + strcspn(h, ws ? ":/" : ":"); /* a ws URL's path may follow the host */
         *rest = end;
         if (*end == ':' && strchr(end + 1, ':')) {
             *why = "IPv6 addresses need brackets: [::1]:PORT";

@@ -5,8 +5,8 @@
 
 #include "net/ws_frame.h"
 
-static const uint8_t MASKED_HELLO[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f,
-                                       0x9f, 0x4d, 0x51, 0x58};
+static const uint8_t MASKED_HELLO[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+                                       0x7f, 0x9f, 0x4d, 0x51, 0x58};
 
 Test(ws_frame, rfc_masked_hello)
 {
@@ -111,8 +111,7 @@ Test(ws_frame, reserved_opcodes_fail)
     for (size_t i = 0; i < sizeof bad; i++) {
         uint8_t f[] = {(uint8_t)(0x80 | bad[i]), 0x80, 1, 2, 3, 4};
         net_ws_hdr h;
-        cr_assert_eq(net_ws_parse_header(f, sizeof f, true, &h), NET_WS_E_OPCODE, "op %x",
-                     bad[i]);
+        cr_assert_eq(net_ws_parse_header(f, sizeof f, true, &h), NET_WS_E_OPCODE, "op %x", bad[i]);
     }
 }
 
