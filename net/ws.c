@@ -9,8 +9,11 @@
  *
  * Output: each write of the inner protocol becomes one unfragmented binary frame. The
  * server's frames are not masked (RFC 6455 5.1), so a shared buf goes out unchanged after
- * its own 2-10 byte header: net_conn_write copies the header, net_conn_write_buf queues
+ * its own 2-10 byte header: the transport's write copies the header, its write_buf queues
  * the payload by reference.
+ *
+ * The framing runs over any net_transport (net_conn_transport in the server), so the unit
+ * tests and the fuzz target drive it over net/memio.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +27,9 @@
 /* Unmasked payload is handed on in pieces of this size. */
 #define UNMASK_CHUNK (16 * 1024)
 
-typedef struct net_ws {
-    net_conn *nc;
+struct net_ws {
+    const net_transport *lo; /* the connection below: net_conn_transport in the server */
+    void *lt;
     const net_ws_opts *o;
     void *inner;
     uint8_t hdr[NET_WS_MAX_HEADER]; /* a frame header being gathered */
@@ -36,7 +40,7 @@ typedef struct net_ws {
     bool in_msg;   /* a fragmented binary message continues (RFC 6455 5.4) */
     bool closing;  /* a close frame was sent: input is ignored, output refused */
     uint8_t ctrl[NET_WS_MAX_CONTROL];
-} net_ws;
+};
 
 /* ---- output ------------------------------------------------------------------------- */
 
@@ -47,10 +51,10 @@ static int send_frame(net_ws *w, uint8_t op, const void *p, size_t n)
     if (n <= SMALL_WRITE) {
         if (n)
             memcpy(b + h, p, n);
-        return net_conn_write(w->nc, b, h + n);
+        return w->lo->write(w->lt, b, h + n);
     }
-    int r = net_conn_write(w->nc, b, h);
-    return r < 0 ? r : net_conn_write(w->nc, p, n);
+    int r = w->lo->write(w->lt, b, h);
+    return r < 0 ? r : w->lo->write(w->lt, p, n);
 }
 
 /* Sends a close frame with @status (once) and closes after it is flushed. */
@@ -61,7 +65,7 @@ static void close_with(net_ws *w, uint16_t status)
     w->closing = true;
     uint8_t code[2] = {(uint8_t)(status >> 8), (uint8_t)status};
     (void)send_frame(w, NET_WS_CLOSE, code, sizeof code);
-    net_conn_close(w->nc);
+    w->lo->close(w->lt);
 }
 
 static int io_write(void *t, const void *p, size_t n)
@@ -76,22 +80,51 @@ static int io_write_buf(void *t, buf *b, size_t off, size_t n)
     if (w->closing)
         return -1;
     uint8_t h[NET_WS_MAX_OUT_HEADER];
-    int r = net_conn_write(w->nc, h, net_ws_write_header(h, NET_WS_BINARY, true, n));
-    return r < 0 ? r : net_conn_write_buf(w->nc, b, off, n);
+    int r = w->lo->write(w->lt, h, net_ws_write_header(h, NET_WS_BINARY, true, n));
+    return r < 0 ? r : w->lo->write_buf(w->lt, b, off, n);
 }
 
-static size_t io_pending(void *t) { return net_conn_pending(((net_ws *)t)->nc); }
+static size_t io_pending(void *t)
+{
+    net_ws *w = t;
+    return w->lo->pending(w->lt);
+}
 static void io_close(void *t) { close_with(t, NET_WS_NORMAL); }
 static void io_set_timeout(void *t, uint64_t ms)
 {
-    net_conn_set_idle_timeout(((net_ws *)t)->nc, ms);
+    net_ws *w = t;
+    w->lo->set_timeout(w->lt, ms);
 }
-static void io_pause(void *t) { net_conn_pause(((net_ws *)t)->nc); }
-static void io_resume(void *t) { net_conn_resume(((net_ws *)t)->nc); }
-static uint64_t io_now_ms(void *t) { return net_loop_now(net_conn_loop(((net_ws *)t)->nc)); }
-static const char *io_peer(void *t) { return net_conn_peer(((net_ws *)t)->nc); }
-static const char *io_cert_cn(void *t) { return net_conn_peer_cn(((net_ws *)t)->nc); }
-static net_loop *io_loop(void *t) { return net_conn_loop(((net_ws *)t)->nc); }
+static void io_pause(void *t)
+{
+    net_ws *w = t;
+    w->lo->pause(w->lt);
+}
+static void io_resume(void *t)
+{
+    net_ws *w = t;
+    w->lo->resume(w->lt);
+}
+static uint64_t io_now_ms(void *t)
+{
+    net_ws *w = t;
+    return w->lo->now_ms(w->lt);
+}
+static const char *io_peer(void *t)
+{
+    net_ws *w = t;
+    return w->lo->peer(w->lt);
+}
+static const char *io_cert_cn(void *t)
+{
+    net_ws *w = t;
+    return w->lo->cert_cn(w->lt);
+}
+static net_loop *io_loop(void *t)
+{
+    net_ws *w = t;
+    return w->lo->loop(w->lt);
+}
 
 static const net_transport ws_io = {
     .write = io_write,
@@ -111,8 +144,8 @@ static const net_transport ws_io = {
 
 static void fail(net_ws *w, uint16_t status, const char *why)
 {
-    log_debug("ws: conn %llu %s: %s, closing with %u", (unsigned long long)net_conn_id(w->nc),
-              net_conn_peer(w->nc), why, status);
+    const char *peer = w->lo->peer(w->lt);
+    log_debug("ws %s: %s, closing with %u", peer ? peer : "?", why, status);
     close_with(w, status);
 }
 
@@ -227,9 +260,8 @@ static int take_payload(net_ws *w, const uint8_t **p, size_t *n)
     return 0;
 }
 
-static int proto_data(void *state, const uint8_t *p, size_t n)
+int net_ws_feed(net_ws *w, const uint8_t *p, size_t n)
 {
-    net_ws *w = state;
     while (!w->closing) {
         if (!w->in_frame) {
             if (n == 0)
@@ -245,16 +277,15 @@ static int proto_data(void *state, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* ---- the net protocol --------------------------------------------------------------- */
-
-static void *proto_open(net_conn *nc, void *arg)
+net_ws *net_ws_open(const net_ws_opts *o, const net_transport *lo, void *lt)
 {
     net_ws *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->nc = nc;
-    w->o = arg;
-    w->inner = w->o->inner->open(w->o->inner_arg, &ws_io, w);
+    w->lo = lo;
+    w->lt = lt;
+    w->o = o;
+    w->inner = o->inner->open(o->inner_arg, &ws_io, w);
     if (!w->inner) {
         free(w);
         return NULL;
@@ -262,19 +293,30 @@ static void *proto_open(net_conn *nc, void *arg)
     return w;
 }
 
-static void proto_close(void *state, enum net_close_reason why)
+void net_ws_closed(net_ws *w, enum net_close_reason why)
 {
-    net_ws *w = state;
     w->o->inner->close(w->inner, why);
     free(w);
 }
 
-static void proto_drain(void *state)
+void net_ws_drained(net_ws *w)
 {
-    net_ws *w = state;
     if (w->o->inner->drain)
         w->o->inner->drain(w->inner);
 }
+
+/* ---- the net protocol --------------------------------------------------------------- */
+
+static void *proto_open(net_conn *nc, void *arg)
+{
+    return net_ws_open(arg, &net_conn_transport, nc);
+}
+
+static int proto_data(void *state, const uint8_t *p, size_t n) { return net_ws_feed(state, p, n); }
+
+static void proto_close(void *state, enum net_close_reason why) { net_ws_closed(state, why); }
+
+static void proto_drain(void *state) { net_ws_drained(state); }
 
 const net_proto net_ws_proto = {
     .name = "mqtt-ws",

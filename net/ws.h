@@ -39,6 +39,18 @@ typedef struct net_ws_opts {
     uint64_t max_frame;
 } net_ws_opts;
 
+typedef struct net_ws net_ws;
+
+/** The framing over any transport @lo/@lt (a net connection in the server, net/memio.h in
+ *  tests and fuzzing): opens the inner protocol. NULL when it refused or out of memory. */
+net_ws *net_ws_open(const net_ws_opts *o, const net_transport *lo, void *lt);
+/** Bytes from the peer. 0, or <0 when the connection should be aborted. */
+int net_ws_feed(net_ws *w, const uint8_t *p, size_t n);
+/** The transport below is gone: closes the inner protocol and frees @w. */
+void net_ws_closed(net_ws *w, enum net_close_reason why);
+/** The transport's output drained below its low-water mark. */
+void net_ws_drained(net_ws *w);
+
 /** The framing protocol; its open() argument is a const net_ws_opts * that outlives the
  *  server. Only reached through a switch from HTTP (it sends no handshake itself). */
 extern const net_proto net_ws_proto;
