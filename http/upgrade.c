@@ -73,6 +73,10 @@ static int switch_to(hconn *c, const http_upgrade *u, const net_proto *np, void 
     http__req_free(r);
     c->phase = HC_CLOSING; /* no more input reaches this hconn */
     c->io->set_timer(c->t, 0);
+    if (c->paused) { /* paused for a full pipeline: the new protocol reads for itself */
+        c->paused = false;
+        c->io->resume(c->t);
+    }
     if (w < 0) {
         c->io->close(c->t);
         return HTTP__UP_SWITCHED;
