@@ -199,6 +199,13 @@ static int take_header(net_ws *w, const uint8_t **p, size_t *n)
     return 1;
 }
 
+/* [RFC 6455 7.4] 1004-1006 and 1015 are reserved and never sent; 1016-2999 belong to
+ * future revisions; 3000-4999 are for libraries and applications. */
+static bool status_sendable(uint16_t s)
+{
+    return (s >= 1000 && s <= 1003) || (s >= 1007 && s <= 1014) || (s >= 3000 && s <= 4999);
+}
+
 static void on_close_frame(net_ws *w)
 {
     uint16_t status = NET_WS_NORMAL;
@@ -209,7 +216,7 @@ static void on_close_frame(net_ws *w)
     if (w->f.len >= 2)
         status = (uint16_t)(w->ctrl[0] << 8 | w->ctrl[1]);
     /* [RFC 6455 5.5.1] answer with a close frame, echoing the status */
-    close_with(w, status < 1000 || status >= 5000 ? NET_WS_PROTOCOL_ERROR : status);
+    close_with(w, status_sendable(status) ? status : NET_WS_PROTOCOL_ERROR);
 }
 
 static void control_done(net_ws *w)

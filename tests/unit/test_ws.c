@@ -189,3 +189,18 @@ Test(ws, inner_refusal_aborts)
     cr_assert_eq(R.closed, 1);
     net_memio_free(&M);
 }
+
+Test(ws, reserved_close_status_is_answered_1002)
+{
+    uint8_t f[32];
+    net_ws *w = open_ws();
+    cr_assert_eq(net_ws_feed(w, f, mk(f, 0x88, "\x03\xed", 2)), 0); /* 1005: never sent */
+    assert_closed_with(NET_WS_PROTOCOL_ERROR);
+    net_ws_closed(w, NET_CLOSE_LOCAL);
+    net_memio_free(&M);
+    w = open_ws();
+    cr_assert_eq(net_ws_feed(w, f, mk(f, 0x88, "", 0)), 0); /* no status: 1000 */
+    assert_closed_with(NET_WS_NORMAL);
+    net_ws_closed(w, NET_CLOSE_LOCAL);
+    net_memio_free(&M);
+}
