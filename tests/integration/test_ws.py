@@ -456,5 +456,18 @@ class WsAuthTest(unittest.TestCase):
         self.assertEqual(c.connect()[0], 0)
 
 
+    def test_device_certificate_on_wss(self):
+        tok = self.api.login(self.user)
+        dev = register_device(self.api, tok, self.dir)
+        c = WsClient(self.srv.wss_port, "/ws-test", dev.ctx(self.srv.cafile), client_id=dev.id)
+        self.addCleanup(c.close)
+        self.assertEqual(c.connect()[0], 0)
+        c.publish("devices/%s/x" % dev.id, b"x", qos=1)  # still connected: PUBACK comes
+        other = WsClient(self.srv.wss_port, "/ws-test", self.srv.tls_context(),
+                         client_id=dev.id)  # the same id without the certificate
+        self.addCleanup(other.close)
+        self.assertEqual(other.connect()[0], 5)
+
+
 if __name__ == "__main__":
     unittest.main()
