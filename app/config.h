@@ -18,12 +18,20 @@
 
 /** Listener schemes. Every TLS listener serves MQTT and HTTP by ALPN; the scheme only
  *  picks the default protocol for clients that send no ALPN (mosquitto_pub sends none). */
-enum config_scheme { CONFIG_MQTT = 0, CONFIG_MQTTS = 1, CONFIG_HTTP = 2, CONFIG_HTTPS = 3 };
+enum config_scheme {
+    CONFIG_MQTT = 0,
+    CONFIG_MQTTS = 1,
+    CONFIG_HTTP = 2,
+    CONFIG_HTTPS = 3,
+    CONFIG_WS = 4,  /* MQTT over WebSocket (plain TCP) */
+    CONFIG_WSS = 5, /* MQTT over WebSocket over TLS */
+};
 
 typedef struct config_listen {
     enum config_scheme scheme;
     char host[256]; /* literal IPv4/IPv6 (no brackets) or a name such as "localhost" */
     uint16_t port;  /* 0 allowed: pick a free port */
+    char path[64];  /* ws/wss: the HTTP path of the WebSocket handshake ("/mqtt") */
 } config_listen;
 
 typedef struct iot_config {
@@ -51,6 +59,9 @@ typedef struct iot_config {
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */
+    /* MQTT over WebSocket */
+    char ws_allowed_origins[1024]; /* "ws-allowed-origins": comma-separated; "" = any */
+    uint32_t ws_max_frame;         /* "ws-max-frame" bytes; 0 = max-packet-size + 5 */
     /* HTTP API */
     uint32_t http_max_body;        /* "http-max-body" bytes, default 1048576 */
     uint32_t http_idle_timeout_ms; /* "http-idle-timeout" ms, default 60000 */
@@ -112,12 +123,13 @@ int config_parse_text(iot_config *c, const char *text, size_t len, const char *n
  *  in order (flags override the file). "--help" sets *help. Returns 0 or -1 with @err. */
 int config_parse_args(iot_config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
 
-/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://; IPv6 as [::1]:PORT.
+/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://, ws://HOST:PORT/PATH,
+ *  wss://; IPv6 as [::1]:PORT.
  *  Plain http:// is refused on anything but a loopback address (tokens and passwords
  *  travel in it). */
 int config_parse_listen(const char *url, config_listen *out, char *err, size_t errlen);
 
-/** "mqtt", "mqtts", "http" or "https". */
+/** "mqtt", "mqtts", "http", "https", "ws" or "wss". */
 const char *config_scheme_name(enum config_scheme s);
 
 /** Prints usage with every key, its default and meaning. */

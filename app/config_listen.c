@@ -5,10 +5,13 @@
  *   mqtts://HOST[:PORT]    MQTT over TLS (HTTP too, by ALPN), default port 8883
  *   https://HOST[:PORT]    HTTP over TLS (MQTT too, by ALPN), default port 8443
  *   http://HOST[:PORT]     plain HTTP, loopback only, default port 8080
+ *   ws://HOST[:PORT][/PATH]   MQTT over WebSocket, default port 8083, path /mqtt
+ *   wss://HOST[:PORT][/PATH]  MQTT over WebSocket over TLS, default port 8084, path /mqtt
  *   HOST                   IPv4 literal, name (letters, digits, '-', '.') or [IPv6 literal]
  *   PORT                   0..65535 in decimal; 0 lets the kernel pick a free port
  *
- * Nothing may follow the port (no path, no query): a typo should fail loudly.
+ * Nothing else may follow the port (no query; a path only for ws/wss): a typo should fail
+ * loudly. A path is '/' then letters, digits, '-', '_', '.', '/'.
  */
 #include "app/config_int.h"
 
@@ -56,7 +59,8 @@ static int split_host(const char *hp, config_listen *out, const char **rest, con
         }
         *rest = end + 1;
     } else {
-        end = h + strcspn(h, ":");
+        bool ws = out->scheme == CONFIG_WS || out->scheme == CONFIG_WSS;
+        end = h + strcspn(h, ws ? ":/" : ":"); /* a ws URL's path may follow the host */
         *rest = end;
         if (*end == ':' && strchr(end + 1, ':')) {
             *why = "IPv6 addresses need brackets: [::1]:PORT";
@@ -104,11 +108,33 @@ typedef struct scheme_row {
 } scheme_row;
 
 static const scheme_row schemes[] = {
-    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883},
-    {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
-    {"https://", "https", CONFIG_HTTPS, 8443},
-    {"http://", "http", CONFIG_HTTP, 8080},
+    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883}, {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
+    {"https://", "https", CONFIG_HTTPS, 8443}, {"http://", "http", CONFIG_HTTP, 8080},
+    {"wss://", "wss", CONFIG_WSS, 8084},       {"ws://", "ws", CONFIG_WS, 8083},
 };
+
+static bool is_path_char(char ch) { return is_name_char(ch) || ch == '_' || ch == '/'; }
+
+/* ws/wss: an optional path after the port ("/mqtt" when absent). @rest points at it. */
+static int parse_path(const char *rest, config_listen *l, const char **why)
+{
+    if (*rest == '\0') {
+        memcpy(l->path, "/mqtt", sizeof "/mqtt");
+        return 0;
+    }
+    size_t n = strlen(rest);
+    if (*rest != '/' || n >= sizeof l->path) {
+        *why = "path must start with '/' and be shorter than 64 characters";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!is_path_char(rest[i])) {
+            *why = "path may only hold letters, digits, '-', '_', '.' and '/'";
+            return -1;
+        }
+    memcpy(l->path, rest, n + 1);
+    return 0;
+}
 
 static const scheme_row *find_scheme(const char *url)
 {
@@ -141,7 +167,8 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
     const char *hp, *rest, *why = NULL;
     const scheme_row *sr = find_scheme(url);
     if (!sr)
-        return fail(err, errlen, url, "scheme must be mqtt://, mqtts://, http:// or https://");
+        return fail(err, errlen, url,
+                    "scheme must be mqtt://, mqtts://, http://, https://, ws:// or wss://");
     l.scheme = sr->scheme;
     l.port = sr->port;
     hp = url + strlen(sr->prefix);
@@ -151,7 +178,21 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
         return fail(err, errlen, url,
                     "plain http:// only on a loopback address (127.0.0.1, ::1, localhost); "
                     "use https://");
-    if (*rest != '\0' && (*rest != ':' || parse_port(rest + 1, &l.port) < 0))
+    bool ws = l.scheme == CONFIG_WS || l.scheme == CONFIG_WSS;
+    char port[8] = "";
+    if (*rest == ':') { /* the port runs to the end, or to the path of a ws URL */
+        size_t pl = ws ? strcspn(rest + 1, "/") : strlen(rest + 1);
+        if (pl < sizeof port) {
+            memcpy(port, rest + 1, pl);
+            port[pl] = '\0';
+        }
+        if (pl >= sizeof port || parse_port(port, &l.port) < 0)
+            return fail(err, errlen, url, "port must be a number 0..65535");
+        rest += 1 + pl;
+    }
+    if (ws && parse_path(rest, &l, &why) < 0)
+        return fail(err, errlen, url, why);
+    if (!ws && *rest != '\0')
         return fail(err, errlen, url, "port must be a number 0..65535 and end the URL");
     *out = l;
     return 0;

@@ -11,6 +11,7 @@
 #include "app/cmd.h"
 #include "app/config.h"
 #include "app/http_setup.h"
+#include "app/ws_setup.h"
 #include "broker/broker.h"
 #include "devices/devlog.h"
 #include "devices/cmdq.h"
@@ -26,7 +27,8 @@
 static bool wants_tls(const iot_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_listen; i++)
-        if (cfg->listen[i].scheme == CONFIG_MQTTS || cfg->listen[i].scheme == CONFIG_HTTPS)
+        if (cfg->listen[i].scheme == CONFIG_MQTTS || cfg->listen[i].scheme == CONFIG_HTTPS ||
+            cfg->listen[i].scheme == CONFIG_WSS)
             return true;
     return false;
 }
@@ -165,13 +167,26 @@ static void listener_protos(const config_listen *l, broker *br, http_server *hs,
     }
 }
 
-static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, http_server *hs)
+/* ws:// and wss://: HTTP for the handshake only, then MQTT in WebSocket frames. */
+static void ws_listener_protos(const config_listen *l, http_server *ws_hs, net_listener_opts *lo)
+{
+    lo->tls = l->scheme == CONFIG_WSS;
+    lo->protos[0] = &http_proto;
+    lo->proto_args[0] = ws_hs;
+    lo->n_protos = 1;
+}
+
+static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, http_server *hs,
+                         const app_ws *ws)
 {
     char err[512];
     for (size_t i = 0; i < cfg->n_listen; i++) {
         const config_listen *l = &cfg->listen[i];
         net_listener_opts lo = {.host = l->host, .port = l->port};
-        listener_protos(l, br, hs, &lo);
+        if (app_ws_listener(ws, i))
+            ws_listener_protos(l, app_ws_listener(ws, i), &lo);
+        else
+            listener_protos(l, br, hs, &lo);
         /* Plain HTTP counts its own (http-max-conns-per-ip); every other listener may
          * carry MQTT, so one host cannot take the whole descriptor budget. */
         if (l->scheme != CONFIG_HTTP)
@@ -180,8 +195,9 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
             log_error("listen %s:%u: %s", l->host, l->port, err);
             return -1;
         }
-        log_info("listening on %s://%s:%u%s", config_scheme_name(l->scheme), l->host,
-                 net_server_listener_port(srv, i), lo.tls ? " (mqtt and http/1.1 by ALPN)" : "");
+        log_info("listening on %s://%s:%u%s%s", config_scheme_name(l->scheme), l->host,
+                 net_server_listener_port(srv, i), app_ws_listener(ws, i) ? l->path : "",
+                 lo.tls && !app_ws_listener(ws, i) ? " (mqtt and http/1.1 by ALPN)" : "");
     }
     return 0;
 }
@@ -316,6 +332,7 @@ static int run(const iot_config *cfg)
     devnotify *dn = NULL;
     cmdq *cq = NULL;
     devlog *dl = NULL;
+    app_ws ws = {0};
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -374,7 +391,9 @@ static int run(const iot_config *cfg)
         goto out;
     }
     web.api.net = srv; /* read by GET /v1/admin/stats once the loops run */
-    if (add_listeners(srv, cfg, br, web.hs) < 0)
+    if (app_ws_open(&ws, cfg, br, web.hs) < 0)
+        goto out;
+    if (add_listeners(srv, cfg, br, web.hs, &ws) < 0)
         goto out;
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
@@ -390,6 +409,7 @@ out:
         app_http_stop_notifier(&web);
     app_store_close(st);
     net_server_free(srv);
+    app_ws_free(&ws);   /* its servers served connections of srv */
     devnotify_free(dn); /* every job it submitted has completed */
     cmdq_free(cq);      /* likewise */
     if (dl && rc == 0)

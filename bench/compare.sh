@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # iotcloud (--workers 1 and 2) against Debian's mosquitto, same scenarios, same settings,
-# on loopback, in one run: pub/sub throughput plain and TLS, MQTT request/response round
+# on loopback, in one run: pub/sub throughput plain, TLS and WebSocket (ws://, mosquitto's
+# "protocol websockets" listener), MQTT request/response round
 # trips at 1,000/s, and connection ramps (plain, TLS). Prints one table with each broker's
 # figure and the ratio iotcloud/mosquitto per scenario.
 #
@@ -44,6 +45,8 @@ ulimit -n "$(ulimit -Hn)" # connect scenarios: one descriptor per connection on 
 
 plain=$((20000 + RANDOM % 20000))
 tls=$((plain + 1))
+ws=$((plain + 2))
+wsopt="--ws /mqtt"
 ca=$work/data/ca
 bench=./build/release/iotbench
 tlsopt="--tls --cafile $ca/ca.crt"
@@ -60,6 +63,9 @@ scenarios=(
   "tls-1to1-q1|pubsub|--pubs 1 --qos 1 $tlsopt"
   "tls-fanin10-q1|pubsub|--topic-mode fanin --pubs 10 --qos 1 $tlsopt"
   "tls-fanout10-q1|pubsub|--topic-mode fanout --subs 10 --qos 1 $tlsopt"
+  "ws-1to1-q0|pubsub|--pubs 1 --qos 0 $wsopt"
+  "ws-1to1-q1|pubsub|--pubs 1 --qos 1 $wsopt"
+  "ws-fanout10-q0|pubsub|--topic-mode fanout --subs 10 --qos 0 $wsopt"
   "reqrep-1k-q0|rtt|--topic-mode reqrep --rate 1000 --qos 0"
   "reqrep-1k-q1|rtt|--topic-mode reqrep --rate 1000 --qos 1"
   "tls-reqrep-1k-q1|rtt|--topic-mode reqrep --rate 1000 --qos 1 $tlsopt"
@@ -81,6 +87,7 @@ start_broker() { # name [nodelay]
     iotcloud-*)
       ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
         --listen "mqtt://127.0.0.1:$plain" --listen "mqtts://127.0.0.1:$tls" \
+        --listen "ws://127.0.0.1:$ws/mqtt" \
         --workers "${1#iotcloud-w}" --max-conns-per-ip 0 --max-handshakes 100000 \
         --log-level warn 2>"$work/$1.log" &
       ;;
@@ -90,12 +97,13 @@ start_broker() { # name [nodelay]
       printf '%s\n' "user root" "per_listener_settings false" "allow_anonymous true" \
         "persistence false" "log_dest none" "set_tcp_nodelay ${2:-false}" \
         "listener $plain 127.0.0.1" "listener $tls 127.0.0.1" "cafile $ca/ca.crt" \
-        "certfile $ca/server.crt" "keyfile $ca/server.key" > "$work/mosq.conf"
+        "certfile $ca/server.crt" "keyfile $ca/server.key" \
+        "listener $ws 127.0.0.1" "protocol websockets" > "$work/mosq.conf"
       mosquitto -c "$work/mosq.conf" 2>"$work/$1.log" &
       ;;
   esac
   echo $! > "$work/pid"
-  wait_port "$plain" && wait_port "$tls" && return 0
+  wait_port "$plain" && wait_port "$tls" && wait_port "$ws" && return 0
   echo "compare: $1 did not start" >&2; cat "$work/$1.log" >&2; exit 1
 }
 
@@ -108,6 +116,7 @@ field() { # file key -> first number after "key":
 run_one() { # broker name kind args
   local b=$1 name=$2 kind=$3 args=$4 port=$plain json="$out/compare-$1-$2.json"
   [[ $args == *--tls* ]] && port=$tls
+  [[ $args == *--ws* ]] && port=$ws
   rm -f "$json"
   # shellcheck disable=SC2086
   case $kind in

@@ -53,6 +53,7 @@ static void usage(FILE *f)
             "  --alpn P             ALPN protocol offered with --tls, default mqtt\n"
             "  --username U         CONNECT user name\n"
             "  --password P         CONNECT password (visible in ps; for test brokers)\n"
+            "  --ws PATH            MQTT over WebSocket (ws://, plain TCP) on PATH, e.g. /mqtt\n"
             "  --json FILE          also write the result as JSON\n",
             IOTBENCH_MIN_SIZE);
 }
@@ -132,6 +133,7 @@ enum {
     OPT_ALPN,
     OPT_USERNAME,
     OPT_PASSWORD,
+    OPT_WS,
     OPT_HELP
 };
 
@@ -153,6 +155,9 @@ static int apply_tls_opt(iotbench_opts *o, int opt, const char *arg)
     case OPT_PASSWORD:
         o->password = arg;
         return 0;
+    case OPT_WS:
+        o->ws_path = arg;
+        return *arg == '/' ? 0 : -1;
     default:
         return -1;
     }
@@ -260,6 +265,7 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
         {"alpn", required_argument, NULL, OPT_ALPN},
         {"username", required_argument, NULL, OPT_USERNAME},
         {"password", required_argument, NULL, OPT_PASSWORD},
+        {"ws", required_argument, NULL, OPT_WS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -287,6 +293,10 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
     }
     if ((o->cafile || o->alpn != default_alpn) && !o->tls) {
         fprintf(stderr, "iotbench: --cafile and --alpn need --tls\n");
+        return -1;
+    }
+    if (o->ws_path && o->tls) {
+        fprintf(stderr, "iotbench: --ws is plain ws:// only (no --tls)\n");
         return -1;
     }
     if (o->password && !o->username) {

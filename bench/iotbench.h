@@ -39,6 +39,7 @@ typedef struct iotbench_opts {
     const char *alpn;     /* --tls: ALPN protocol offered, NULL: none */
     const char *username; /* NULL: CONNECT without credentials */
     const char *password; /* never printed */
+    const char *ws_path;  /* --ws: MQTT over WebSocket on this HTTP path; NULL: plain MQTT */
 } iotbench_opts;
 
 /* Payload header every publisher writes: publisher index, sequence, send time. */

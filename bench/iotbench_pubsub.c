@@ -402,6 +402,8 @@ static void connect_client(struct run *run, mqtt_client *c, char kind, int i)
     mqtt_client_set_persistent(c, kind == 's' && run->o->persistent);
     mqtt_client_set_credentials(c, run->o->username, run->o->password);
     rc = run->tls ? mqtt_client_set_tls(c, run->tls) : 0;
+    if (rc == 0 && run->o->ws_path)
+        rc = mqtt_client_set_ws(c, run->o->ws_path);
     if (rc == 0)
         rc = mqtt_client_connect(c, (const struct sockaddr *)&run->addr, id, KEEPALIVE_S);
     if (rc < 0) {

@@ -7,8 +7,14 @@
 #include "bench/iotbench_tls.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* WebSocket: an output buffer goes out as frames of at most WS_FRAME bytes (a server
+ * limits frames to about its largest packet: iotcloud max-packet-size + 5). */
+#define WS_FRAME      (1u << 20)
+#define WS_MAX_FRAMES (MQTT_CLIENT_MAX_OUTPUT / WS_FRAME + 1)
 
 /* Room offered to libuv for every read. */
 #define RX_CHUNK (64u * 1024u)
@@ -41,7 +47,17 @@ struct mqtt_client {
     const char *username; /* caller's strings, NULL: not sent */
     const char *password;
     iotbench_tls *tls; /* NULL: plain TCP */
-    uint8_t *cin;      /* TLS: ciphertext read buffer, RX_CHUNK bytes */
+    uint8_t *cin;      /* TLS / WebSocket: raw read buffer, RX_CHUNK bytes */
+    /* WebSocket (mqtt_client_set_ws): handshake, then frames both ways */
+    const char *ws_path; /* NULL: MQTT straight on TCP */
+    uv_write_t ws_req_w;
+    char ws_req[320];
+    char ws_head[1024]; /* the 101 answer being read */
+    size_t ws_head_len;
+    uint8_t ws_fh[14]; /* a server frame header being read */
+    size_t ws_fh_len;
+    uint64_t ws_left;                  /* payload bytes of the current server frame still to read */
+    uint8_t ws_out[WS_MAX_FRAMES][14]; /* headers of the frames being written */
 };
 
 /* TLS: one uv_write of ciphertext; @data marks the write of an output buffer. */
@@ -136,6 +152,124 @@ static int tls_flush(mqtt_client *c, bool data)
     return rc;
 }
 
+/* ---- WebSocket: masked binary frames out (key 0: a valid mask that leaves the payload
+ * as it is, so the client spends nothing on it; the server unmasks all the same), the
+ * server's unmasked frames in, their payload appended to rx ----------------------------- */
+
+static size_t ws_frame_head(uint8_t *h, size_t n)
+{
+    size_t k;
+
+    h[0] = 0x82;
+    if (n < 126) {
+        h[1] = (uint8_t)(0x80 | n);
+        k = 2;
+    } else if (n <= 0xFFFF) {
+        h[1] = 0x80 | 126;
+        h[2] = (uint8_t)(n >> 8);
+        h[3] = (uint8_t)n;
+        k = 4;
+    } else {
+        h[1] = 0x80 | 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+        k = 10;
+    }
+    memset(h + k, 0, 4);
+    return k + 4;
+}
+
+static int rx_reserve(mqtt_client *c, size_t n);
+
+/* Frame payload into rx; control frames from the server (close) end the client. */
+static int ws_frames(mqtt_client *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (c->ws_left == 0) {
+            size_t need = 2;
+            while (c->ws_fh_len < need && n > 0) {
+                c->ws_fh[c->ws_fh_len++] = *p++;
+                n--;
+                if (c->ws_fh_len == 2)
+                    need = 2 + ((c->ws_fh[1] & 0x7F) == 126   ? 2
+                                : (c->ws_fh[1] & 0x7F) == 127 ? 8
+                                                              : 0);
+            }
+            if (c->ws_fh_len < 2 || c->ws_fh_len < need)
+                return 0;
+            if ((c->ws_fh[0] & 0x0F) >= 8)
+                return UV_EOF; /* close (we never ping) */
+            uint64_t len = c->ws_fh[1] & 0x7F;
+            if (len == 126)
+                len = (uint64_t)c->ws_fh[2] << 8 | c->ws_fh[3];
+            else if (len == 127) {
+                len = 0;
+                for (int i = 0; i < 8; i++)
+                    len = len << 8 | c->ws_fh[2 + i];
+            }
+            c->ws_fh_len = 0;
+            c->ws_left = len;
+            continue;
+        }
+        size_t k = c->ws_left < n ? (size_t)c->ws_left : n;
+        if (rx_reserve(c, k) < 0)
+            return UV_ENOMEM;
+        memcpy(c->rx + c->rx_len, p, k);
+        c->rx_len += k;
+        c->ws_left -= k;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static void ws_req_cb(uv_write_t *req, int status)
+{
+    mqtt_client *c = req->data;
+
+    if (status < 0 && !c->closing)
+        fail(c, status);
+}
+
+static int ws_start(mqtt_client *c)
+{
+    int k = snprintf(c->ws_req, sizeof c->ws_req,
+                     "GET %s HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+                     c->ws_path);
+    if (k < 0 || (size_t)k >= sizeof c->ws_req)
+        return UV_EINVAL;
+    uv_buf_t b = uv_buf_init(c->ws_req, (unsigned)k);
+    c->ws_req_w.data = c;
+    return uv_write(&c->ws_req_w, (uv_stream_t *)&c->tcp, &b, 1, ws_req_cb);
+}
+
+/* Raw bytes: the 101 answer first, frames after it. */
+static int ws_input(mqtt_client *c, const uint8_t *p, size_t n)
+{
+    if (!c->connected) {
+        size_t k = sizeof c->ws_head - 1 - c->ws_head_len;
+        k = k < n ? k : n;
+        memcpy(c->ws_head + c->ws_head_len, p, k);
+        c->ws_head_len += k;
+        c->ws_head[c->ws_head_len] = '\0';
+        char *end = strstr(c->ws_head, "\r\n\r\n");
+        if (!end)
+            return c->ws_head_len == sizeof c->ws_head - 1 ? UV_EPROTO : 0;
+        if (strncmp(c->ws_head, "HTTP/1.1 101", 12) != 0) {
+            fprintf(stderr, "iotbench: WebSocket handshake refused: %.40s\n", c->ws_head);
+            return UV_EPROTO;
+        }
+        size_t used = (size_t)(end + 4 - c->ws_head) - (c->ws_head_len - k);
+        c->connected = true;
+        kick(c);
+        p += used;
+        n -= used;
+    }
+    return ws_frames(c, p, n);
+}
+
 static int io_write(mqtt_client *c, struct outbuf *ob)
 {
     uv_buf_t b = uv_buf_init((char *)ob->p, (unsigned)ob->len);
@@ -143,6 +277,17 @@ static int io_write(mqtt_client *c, struct outbuf *ob)
     if (c->tls)
         return iotbench_tls_write(c->tls, ob->p, ob->len) < 0 ? UV_EPROTO : tls_flush(c, true);
     c->write_req.data = c;
+    if (c->ws_path) { /* masked binary frames of at most WS_FRAME; mask key 0 */
+        uv_buf_t v[2 * WS_MAX_FRAMES];
+        size_t nv = 0;
+        for (size_t off = 0; off < ob->len; off += WS_FRAME) {
+            size_t n = ob->len - off < WS_FRAME ? ob->len - off : WS_FRAME;
+            uint8_t *h = c->ws_out[nv / 2];
+            v[nv++] = uv_buf_init((char *)h, (unsigned)ws_frame_head(h, n));
+            v[nv++] = uv_buf_init((char *)ob->p + off, (unsigned)n);
+        }
+        return uv_write(&c->write_req, (uv_stream_t *)&c->tcp, v, (unsigned)nv, io_write_cb);
+    }
     return uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, io_write_cb);
 }
 
@@ -165,7 +310,7 @@ static void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     mqtt_client *c = h->data;
 
-    if (c->tls)
+    if (c->tls || c->ws_path)
         *buf = uv_buf_init((char *)c->cin, RX_CHUNK);
     else if (rx_reserve(c, RX_CHUNK) < 0)
         *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to the read cb */
@@ -228,6 +373,12 @@ static void io_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             fail(c, rc);
             return;
         }
+    } else if (c->ws_path) {
+        rc = ws_input(c, (const uint8_t *)buf->base, (size_t)nread);
+        if (rc < 0) {
+            fail(c, rc);
+            return;
+        }
     } else {
         c->rx_len += (size_t)nread;
     }
@@ -249,11 +400,13 @@ static void io_connect_cb(uv_connect_t *req, int status)
     rc = uv_read_start((uv_stream_t *)&c->tcp, io_alloc_cb, io_read_cb);
     if (rc == 0 && c->tls)
         rc = tls_handshake(c); /* ClientHello */
+    else if (rc == 0 && c->ws_path)
+        rc = ws_start(c); /* CONNECT waits for the 101 */
     if (rc < 0) {
         fail(c, rc);
         return;
     }
-    if (!c->tls) {
+    if (!c->tls && !c->ws_path) {
         c->connected = true;
         kick(c); /* CONNECT was queued by mqtt_client_connect */
     }
@@ -448,6 +601,13 @@ int mqtt_client_set_tls(mqtt_client *c, SSL_CTX *ctx)
     c->cin = malloc(RX_CHUNK);
     c->tls = c->cin ? iotbench_tls_new(ctx) : NULL;
     return c->tls ? 0 : UV_ENOMEM;
+}
+
+int mqtt_client_set_ws(mqtt_client *c, const char *path)
+{
+    c->cin = c->cin ? c->cin : malloc(RX_CHUNK);
+    c->ws_path = path;
+    return c->cin ? 0 : UV_ENOMEM;
 }
 
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,

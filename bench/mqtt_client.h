@@ -64,6 +64,11 @@ void mqtt_client_set_credentials(mqtt_client *c, const char *username, const cha
  *  stderr) closes the client with UV_EPROTO. 0 or UV_ENOMEM. */
 int mqtt_client_set_tls(mqtt_client *c, SSL_CTX *ctx);
 
+/** Before mqtt_client_connect: MQTT over WebSocket (plain TCP) on HTTP path @path (which
+ *  must outlive the client): the opening handshake first, then each output buffer as one
+ *  masked binary frame. 0 or UV_ENOMEM. */
+int mqtt_client_set_ws(mqtt_client *c, const char *path);
+
 /** Connects to @addr and sends CONNECT once TCP is up. */
 int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char *client_id,
                         uint16_t keepalive);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "net/net.h"
+#include "net/ws.h"
 #include "store/store.h"
 
 typedef struct broker broker;
@@ -225,6 +226,9 @@ bool broker_client_online(broker *b, const char *client_id, int64_t *since);
 
 /** The MQTT protocol for net listeners; its open() argument is the broker. */
 extern const net_proto broker_mqtt_proto;
+/** MQTT inside WebSocket frames (net/ws.h): net_ws_opts.inner with inner_arg = the
+ *  broker. The same connection logic as broker_mqtt_proto over the framing transport. */
+extern const net_ws_inner broker_ws_inner;
 /** net_server_opts.loop_init / loop_fini with loop_arg = the broker. */
 void broker_loop_init(net_loop *l, void *b);
 void broker_loop_fini(net_loop *l, void *b);

@@ -1,5 +1,7 @@
 /*
- * net_glue — the MQTT protocol as a net_proto: connects net connections to mconn.
+ * net_glue — the MQTT protocol as a net_proto: connects net connections to mconn; and
+ * the same as the inner protocol of a WebSocket connection (net/ws.h), where mconn reaches
+ * its bytes through the framing transport instead of the net connection.
  */
 #include "broker/bloop.h"
 #include "broker/mconn.h"
@@ -44,6 +46,18 @@ static void proto_drain(void *state) { mconn__drained(state); }
 const net_proto broker_mqtt_proto = {
     .name = "mqtt",
     .open = proto_open,
+    .data = proto_data,
+    .close = proto_close,
+    .drain = proto_drain,
+};
+
+static void *ws_open(void *arg, const net_transport *io, void *t)
+{
+    return mconn__new(arg, bloop__of(io->loop(t)), io, t);
+}
+
+const net_ws_inner broker_ws_inner = {
+    .open = ws_open,
     .data = proto_data,
     .close = proto_close,
     .drain = proto_drain,

@@ -280,7 +280,11 @@ static void process(hconn *c, const uint8_t *p, size_t n)
         n -= used;
         if (rc == HP_PAUSED) {
             c->req->dispatched = true;
-            http__dispatch(c->req); /* may answer at once: hconn__answered */
+            int up = http__upgrade(c, p, n);
+            if (up == HTTP__UP_SWITCHED)
+                break; /* the bytes left belong to the new protocol */
+            if (up == HTTP__UP_NONE)
+                http__dispatch(c->req); /* may answer at once: hconn__answered */
         }
     }
     c->in_process = false;

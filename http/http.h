@@ -103,6 +103,36 @@ int http_server_add_routes(http_server *s, const http_route *routes, size_t n);
 size_t http_server_routes(const http_server *s, const http_route **out, size_t max);
 const char *http_method_name(enum http_method m);
 
+/** A protocol switch (RFC 9110 7.8) on one path, e.g. WebSocket on "/mqtt". The HTTP core
+ *  knows only the path and the Upgrade token; @accept decides the rest. */
+typedef struct http_upgrade {
+    const char *path;  /* decoded path served ("/mqtt"); other paths route as usual */
+    const char *token; /* Upgrade token ("websocket"); a request to @path without it: 426 */
+    /** Runs on the request's loop for a GET to @path asking to upgrade to @token. Either
+     *  adds the 101 answer's headers (http_req_add_header) and returns the protocol the
+     *  connection switches to, with its open() argument in *@arg; or answers @r itself
+     *  (http_respond_*: 400, 403, 426...) and returns NULL. */
+    const net_proto *(*accept)(void *ctx, http_req *r, void **arg);
+    void *ctx;
+} http_upgrade;
+
+#define HTTP_MAX_UPGRADES 4
+
+/** Adds an upgrade (kept by reference: it must outlive the server). Main thread, before
+ *  the loops run. 0, or <0 when HTTP_MAX_UPGRADES are set already. */
+int http_server_add_upgrade(http_server *s, const http_upgrade *u);
+
+/** RFC 6455 opening handshake as an http_upgrade accept function (http/ws_upgrade.c):
+ *  @ctx is a const http_ws_opts * that outlives the server. */
+typedef struct http_ws_opts {
+    const char *const *protocols; /* subprotocols served, e.g. {"mqtt", "mqttv3.1"} */
+    size_t n_protocols;
+    const char *origins;    /* comma-separated allowed Origin values; NULL or "": any */
+    const net_proto *proto; /* what runs on the connection after the 101 */
+    void *proto_arg;
+} http_ws_opts;
+const net_proto *http_ws_accept(void *ctx, http_req *r, void **arg);
+
 /** The HTTP protocol for net listeners: ALPN id "http/1.1"; proto_arg = http_server *. */
 extern const net_proto http_proto;
 

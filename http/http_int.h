@@ -42,6 +42,8 @@ struct http_server {
     http__route *routes;
     size_t nroutes, cap;
     iptab ips;
+    const http_upgrade *up[HTTP_MAX_UPGRADES];
+    size_t nup;
     atomic_ullong requests, status_4xx, status_5xx, conns, refused_ip, parse_errors, timeouts;
 };
 
@@ -161,6 +163,12 @@ int http__req_add_param(http_req *r, const char *name, size_t nlen, uint32_t val
 /* Percent-decodes @n bytes of @in into @out (room for n + 1). '+' becomes ' ' when
  * @plus. -1 on an invalid escape or %00. Returns the decoded length. */
 long http__pct_decode(const char *in, size_t n, char *out, bool plus);
+
+/* upgrade.c: a complete request to an upgrade path. HTTP__UP_NONE: not one (route it);
+ * HTTP__UP_ANSWERED: answered (426 or the accept function's refusal); HTTP__UP_SWITCHED:
+ * the connection now runs another protocol that was handed @rest, @c takes no input. */
+enum { HTTP__UP_NONE = 0, HTTP__UP_ANSWERED = 1, HTTP__UP_SWITCHED = 2 };
+int http__upgrade(hconn *c, const uint8_t *rest, size_t n);
 
 /* Runs the router on a complete request (router.c): handler, auth hook, 404/405/501. */
 void http__dispatch(http_req *r);

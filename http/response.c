@@ -68,6 +68,8 @@ static const char *reason(int status)
         return "Unsupported Media Type";
     case 422:
         return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
     case 429:
         return "Too Many Requests";
     case 431:

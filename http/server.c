@@ -25,6 +25,14 @@ static void apply_defaults(http_opts *o)
         o->max_pipeline = 16;
 }
 
+int http_server_add_upgrade(http_server *s, const http_upgrade *u)
+{
+    if (s->nup == HTTP_MAX_UPGRADES)
+        return -1;
+    s->up[s->nup++] = u;
+    return 0;
+}
+
 http_server *http_server_new(const http_opts *o)
 {
     http_server *s = calloc(1, sizeof *s);

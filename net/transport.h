@@ -15,6 +15,7 @@
 #include "common/buf.h"
 
 typedef struct net_loop net_loop;
+struct net_proto;
 
 typedef struct net_transport {
     /** Queues @n bytes (copied). 0, or <0 when the transport is closed or over its cap. */
@@ -39,6 +40,11 @@ typedef struct net_transport {
     const char *(*cert_cn)(void *t);
     /** The loop the connection runs on; NULL without a loop (fuzzing). */
     net_loop *(*loop)(void *t);
+    /** Switches the connection to protocol @p (an HTTP Upgrade): opens it with @arg and
+     *  hands it @rest, the bytes that followed the request. From then on input goes to
+     *  @p; the calling protocol receives nothing more and is freed by the transport once
+     *  its call returns. 0, or <0 when @p refused (the connection closes). */
+    int (*upgrade)(void *t, const struct net_proto *p, void *arg, const uint8_t *rest, size_t n);
 } net_transport;
 
 /** The transport over a net connection (@t: the net_conn); no set_timer. */

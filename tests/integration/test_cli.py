@@ -61,7 +61,7 @@ class CliTest(unittest.TestCase):
         self.assertTrue(res.stderr.strip(), "no error message on stderr")
 
     def test_bad_listen_url_rejected(self):
-        res = run_cli(["--data-dir", self.tmp.name, "--listen", "ws://127.0.0.1:1"])
+        res = run_cli(["--data-dir", self.tmp.name, "--listen", "ftp://127.0.0.1:1"])
         self.assertEqual(res.returncode, 2)
         self.assertIn("scheme", res.stderr)
 

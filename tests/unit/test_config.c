@@ -203,13 +203,36 @@ Test(config, parse_listen_good)
     cr_assert_str_eq(l.host, "my-host.example.com");
 }
 
+Test(config, parse_listen_websocket)
+{
+    config_listen l;
+    cr_assert_eq(config_parse_listen("wss://0.0.0.0:8084/mqtt", &l, err, sizeof err), 0);
+    cr_assert_eq(l.scheme, CONFIG_WSS);
+    cr_assert_eq(l.port, 8084);
+    cr_assert_str_eq(l.path, "/mqtt");
+    cr_assert_eq(config_parse_listen("ws://127.0.0.1:8083/a/b-c_d.e", &l, err, sizeof err), 0);
+    cr_assert_eq(l.scheme, CONFIG_WS);
+    cr_assert_str_eq(l.path, "/a/b-c_d.e");
+    cr_assert_eq(config_parse_listen("ws://[::1]", &l, err, sizeof err), 0);
+    cr_assert_eq(l.port, 8083, "default port");
+    cr_assert_str_eq(l.path, "/mqtt", "default path");
+    cr_assert_eq(config_parse_listen("wss://h/x", &l, err, sizeof err), 0);
+    cr_assert_eq(l.port, 8084);
+    cr_assert_str_eq(l.path, "/x");
+}
+
 Test(config, parse_listen_bad)
 {
     static const struct {
         const char *url, *why;
     } bad[] = {
         {"http://0.0.0.0:80", "loopback"},
-        {"ws://a:1", "scheme"},
+        {"wss:/a:1", "scheme"},
+        {"ws://a:1/mq tt", "path may only"},
+        {"ws://a:1mqtt", "port"},
+        {"ws://a:1?x=1", "port"},
+        {"wss://a/mqtt?x", "path may only"},
+        {"mqtts://a:1/mqtt", "port"},
         {"MQTT://a:1", "scheme"},
         {"0.0.0.0:1883", "scheme"},
         {"mqtt://", "host is required"},
