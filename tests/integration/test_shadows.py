@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -201,6 +202,124 @@ class ShadowCase(TwoUserCase):
         kind, doc = self.request(c, aws(dev, "get"), None, aws(dev, "get"))
         self.assertEqual(doc["state"]["reported"], {"up": True})
         self.assertEqual(doc["version"], 1)
+
+
+    # ---- REST for owners -----------------------------------------------------------------
+
+    def rest(self, method, dev, name=None, body=None, token=None):
+        path = "/v1/devices/%s/shadows" % dev.id + ("/" + name if name else "")
+        return self.api.call(method, path, body, token=token or self.token)
+
+    def test_rest_desired_reaches_online_device_as_delta(self):
+        dev = self.device()
+        sub = subprocess.Popen(self.mosq("mosquitto_sub", dev, [
+            "-q", "1", "-C", "1", "-W", "20", "-t", aws(dev, "update") + "/delta"]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            # wait until the subscription is live: the device shows online
+            for _ in range(100):
+                r = self.api.call("GET", "/v1/devices/" + dev.id, token=self.token)
+                if r.json.get("online"):
+                    break
+                time.sleep(0.05)
+            time.sleep(0.3)
+            r = self.rest("PATCH", dev, body={"state": {"desired": {"led": "on"}},
+                                              "clientToken": "app"})
+            self.assertEqual(r.status, 200, r.raw)
+            self.assertEqual(r.json["version"], 1)
+            self.assertEqual(r.json["clientToken"], "app")
+            out, err = sub.communicate(timeout=25)
+        finally:
+            if sub.poll() is None:
+                sub.kill()
+                sub.communicate()
+        self.assertEqual(sub.returncode, 0, err)
+        delta = json.loads(out)
+        self.assertEqual(delta["state"], {"led": "on"})
+        self.assertEqual(delta["version"], 1)
+
+    def test_rest_offline_device_gets_delta_later(self):
+        dev = self.device()
+        # a persistent session, then offline
+        c = self.connect(dev)
+        c.close()
+        from device_harness import mqtt_client
+        p = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile), clean=False)
+        self.clients.append(p)
+        self.assertEqual(p.connect()[0], 0)
+        p.subscribe("%s/shadow/update/delta" % dev.id, 1)
+        p.close()
+        r = self.rest("PATCH", dev, body={"state": {"desired": {"fan": 3}}})
+        self.assertEqual(r.status, 200, r.raw)
+        # the persistent session gets the delta on reconnect
+        p2 = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile), clean=False)
+        self.clients.append(p2)
+        self.assertEqual(p2.connect()[0], 0)
+        m = p2.wait_messages(1, topic="%s/shadow/update/delta" % dev.id)
+        self.assertEqual(json.loads(m[0].payload)["state"], {"fan": 3})
+        p2.close()
+        # a clean session sees it on get
+        c = self.connect(dev)
+        c.subscribe("$aws/things/%s/shadow/get/+" % dev.id, 1)
+        kind, doc = self.request(c, aws(dev, "get"), None, aws(dev, "get"))
+        self.assertEqual(doc["state"]["delta"], {"fan": 3})
+
+    def test_rest_owner_checks_and_versions(self):
+        dev = self.device()
+        r = self.rest("GET", dev)
+        self.assertEqual((r.status, r.json["classic"], r.json["shadows"]), (200, None, []))
+        r = self.rest("PATCH", dev, "cfg", {"state": {"desired": {"x": 1}}})
+        self.assertEqual(r.status, 200, r.raw)
+        r = self.rest("PATCH", dev, None, {"state": {"reported": {"y": 2}}})
+        self.assertEqual(r.status, 200, r.raw)
+        r = self.rest("PATCH", dev, None, {"state": {"reported": {"y": 3}}, "version": 5})
+        self.assertEqual((r.status, r.json["error"]["code"]), (409, "version_conflict"))
+        r = self.rest("PATCH", dev, None, {"state": {"reported": {"y": 3}}, "version": 1})
+        self.assertEqual((r.status, r.json["version"]), (200, 2))
+        r = self.rest("GET", dev)
+        self.assertEqual(r.json["classic"]["state"]["reported"], {"y": 3})
+        self.assertEqual([(s["name"], s["version"]) for s in r.json["shadows"]],
+                         [("", 2), ("cfg", 1)])
+        r = self.rest("GET", dev, "cfg")
+        self.assertEqual(r.json["state"]["delta"], {"x": 1})
+        self.assertEqual(self.rest("PATCH", dev, "cfg", {"state": 1}).status, 400)
+        self.assertEqual(self.rest("PATCH", dev, "bad/name", {"state": {}}).status, 404)
+        self.assertEqual(self.rest("GET", dev, "nope").status, 404)
+        # another user: 404 for everything, and nothing changes
+        for m, n, b in (("GET", None, None), ("GET", "cfg", None),
+                        ("PATCH", "cfg", {"state": {"desired": {"x": 9}}}),
+                        ("DELETE", "cfg", None), ("DELETE", None, None)):
+            r = self.rest(m, dev, n, b, token=self.other_token)
+            self.assertEqual(r.status, 404, (m, n, r.raw))
+        self.assertEqual(self.rest("GET", dev, "cfg").json["state"]["desired"], {"x": 1})
+        r = self.rest("DELETE", dev, "cfg")
+        self.assertEqual((r.status, r.json["version"]), (200, 1))
+        self.assertEqual(self.rest("GET", dev, "cfg").status, 404)
+
+
+class ShadowRestartTest(unittest.TestCase):
+    def test_restart_keeps_shadows(self):
+        from device_harness import Api, DeviceServer, scratch_dir
+        import shutil
+        srv = DeviceServer()
+        user = srv.add_user(uname("owner"))
+        srv.start()
+        self.addCleanup(srv.kill9)
+        d = scratch_dir()
+        self.addCleanup(shutil.rmtree, d, True)
+        api = Api(srv)
+        tok = api.login(user)
+        dev = register_device(api, tok, d)
+        path = "/v1/devices/%s/shadows/cfg" % dev.id
+        for v in range(3):
+            r = api.call("PATCH", path, {"state": {"desired": {"v": v}}}, token=tok)
+            self.assertEqual(r.status, 200, r.raw)
+        srv.signal_and_wait()
+        srv.start()
+        tok = api.login(user)
+        r = api.call("GET", path, token=tok)
+        self.assertEqual((r.status, r.json["version"], r.json["state"]["desired"]),
+                         (200, 3, {"v": 2}), r.raw)
 
 
 if __name__ == "__main__":
