@@ -418,7 +418,7 @@ out:
     cmdq_free(cq);      /* likewise */
     if (dl && rc == 0)
         log_devlog_stats(dl);
-    devlog_free(dl); /* likewise */
+    devlog_free(dl);   /* likewise */
     shd_svc_free(shd); /* likewise */
     if (web_open)
         app_http_free(&web);

@@ -173,7 +173,8 @@ bool broker_policy_sub(const broker_principal *p, const uint8_t *filter, size_t 
     if (p->who == BROKER_WHO_ANON)
         return true;
     if (p->who == BROKER_WHO_DEVICE && n > 0 && filter[0] == '$')
-        return n <= UINT16_MAX && mqtt_topic_filter_valid(filter, n) && aws_device_sub(p, filter, n);
+        return n <= UINT16_MAX && mqtt_topic_filter_valid(filter, n) &&
+               aws_device_sub(p, filter, n);
     if (!shape_ok(filter, n) || n > UINT16_MAX || !mqtt_topic_filter_valid(filter, n))
         return false;
     if (p->who == BROKER_WHO_DEVICE)

@@ -33,8 +33,8 @@
 
 #include "store/store.h"
 
-#define SHD_NAME_MAX  64  /* a named shadow's name, bytes ([a-zA-Z0-9:_-]) */
-#define SHD_TOKEN_MAX 64  /* clientToken, bytes (AWS IoT's limit) */
+#define SHD_NAME_MAX  64 /* a named shadow's name, bytes ([a-zA-Z0-9:_-]) */
+#define SHD_TOKEN_MAX 64 /* clientToken, bytes (AWS IoT's limit) */
 
 typedef struct shd_limits {
     size_t max_size;    /* bytes of JSON, request and resulting state; 8192 */
@@ -73,8 +73,7 @@ int shd_update(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s,
 /** Get: the /accepted document (state with delta, metadata, version) or a 404. */
 int shd_get(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s, shd_result *res);
 /** Delete: the /accepted document ({version, timestamp}) or a 404. The caller deletes. */
-int shd_delete(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s,
-               shd_result *res);
+int shd_delete(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s, shd_result *res);
 
 /** The stored shadow's version (0 when @cur is NULL or has none). */
 int64_t shd_version(const bson_t *cur);
@@ -82,7 +81,7 @@ int64_t shd_version(const bson_t *cur);
 /** Runs @op on shadow (@dev, @name; "" = classic) inside the store transaction @tx: reads,
  *  applies, writes. 0 with @res filled (accepted or rejected), or a STORE_E* (the
  *  transaction must fail). */
-int shd_run(store_tx *tx, enum shd_op op, const char *dev, const char *name,
-            const uint8_t *req, size_t len, const shd_limits *lim, shd_result *res);
+int shd_run(store_tx *tx, enum shd_op op, const char *dev, const char *name, const uint8_t *req,
+            size_t len, const shd_limits *lim, shd_result *res);
 
 #endif

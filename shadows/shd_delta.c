@@ -60,8 +60,8 @@ static bool copy_meta(const bson_t *meta, const char *key, bson_t *out_meta)
 }
 
 /* Both hold objects under @key: the nested delta, appended only when not empty. */
-static bool sub_delta(const bson_iter_t *di, const bson_iter_t *ri, const bson_t *meta,
-                      bson_t *out, bson_t *out_meta)
+static bool sub_delta(const bson_iter_t *di, const bson_iter_t *ri, const bson_t *meta, bson_t *out,
+                      bson_t *out_meta)
 {
     const char *key = bson_iter_key(di);
     bson_t d, r, m, o, om;

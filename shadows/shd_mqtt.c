@@ -54,8 +54,8 @@ void shd_svc_detach(shd_svc *s)
 
 const shd_limits *shd_svc_limits(const shd_svc *s) { return &s->lim; }
 
-static void publish_doc(shd_svc *s, const char *dev, bool aws, const char *name,
-                        enum shd_op op, const char *kind, const bson_t *doc)
+static void publish_doc(shd_svc *s, const char *dev, bool aws, const char *name, enum shd_op op,
+                        const char *kind, const bson_t *doc)
 {
     char topic[SHD_TOPIC_MAX];
     size_t n = 0;

@@ -12,7 +12,7 @@
 
 typedef struct shd_topic {
     enum shd_op op;
-    bool aws;                     /* $aws/things/... (else the native form) */
+    bool aws;                    /* $aws/things/... (else the native form) */
     char name[SHD_NAME_MAX + 1]; /* "" = classic */
 } shd_topic;
 
@@ -26,7 +26,7 @@ struct shd_svc {
 /* The tap's {api} of a device @dev as a shadow request; -1 when it is none. */
 int shd__topic_parse(const char *dev, const char *api, shd_topic *t);
 /* The reply topic @kind ("accepted", "delta", ...) of @op on (@dev, @name). */
-int shd__topic_reply(const char *dev, bool aws, const char *name, enum shd_op op,
-                     const char *kind, char *out, size_t cap);
+int shd__topic_reply(const char *dev, bool aws, const char *name, enum shd_op op, const char *kind,
+                     char *out, size_t cap);
 
 #endif

@@ -130,8 +130,7 @@ int shd_get(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s, sh
     return 0;
 }
 
-int shd_delete(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s,
-               shd_result *res)
+int shd_delete(const bson_t *cur, const uint8_t *req, size_t len, int64_t now_s, shd_result *res)
 {
     bson_t r;
     if (shd__request(req, len, &r, res, now_s) < 0)

@@ -40,8 +40,8 @@ static int do_update(store_tx *tx, const char *dev, const char *name, const bson
     return rc;
 }
 
-int shd_run(store_tx *tx, enum shd_op op, const char *dev, const char *name,
-            const uint8_t *req, size_t len, const shd_limits *lim, shd_result *res)
+int shd_run(store_tx *tx, enum shd_op op, const char *dev, const char *name, const uint8_t *req,
+            size_t len, const shd_limits *lim, shd_result *res)
 {
     int64_t now = clock_wall_ms() / 1000;
     bson_t *cur = NULL;

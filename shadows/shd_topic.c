@@ -75,8 +75,8 @@ static const char *op_name(enum shd_op op)
     return op == SHD_GET ? "get" : op == SHD_UPDATE ? "update" : "delete";
 }
 
-int shd__topic_reply(const char *dev, bool aws, const char *name, enum shd_op op,
-                     const char *kind, char *out, size_t cap)
+int shd__topic_reply(const char *dev, bool aws, const char *name, enum shd_op op, const char *kind,
+                     char *out, size_t cap)
 {
     int n;
     if (aws)

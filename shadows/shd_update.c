@@ -38,8 +38,9 @@ static int section(upd *u, const char *key, bool *has, bool *null, bson_t *out,
         return 0;
     }
     if (!shd__sub(&u->state, key, out))
-        return shd__reject(res, 400, key[0] == 'd' ? "Invalid desired node: must be an object"
-                                                   : "Invalid reported node: must be an object",
+        return shd__reject(res, 400,
+                           key[0] == 'd' ? "Invalid desired node: must be an object"
+                                         : "Invalid reported node: must be an object",
                            now);
     if (!shd__within(out, lim))
         return shd__reject(res, 400, "JSON contains too many levels of nesting or keys", now);
@@ -99,8 +100,7 @@ static void new_section(const bson_t *cur, const char *key, bool has, bool null,
     bson_destroy(&m);
 }
 
-static void build_next(const bson_t *cur, const upd *u, int64_t version, int64_t now,
-                       bson_t *next)
+static void build_next(const bson_t *cur, const upd *u, int64_t version, int64_t now, bson_t *next)
 {
     bson_t st, md;
     bson_t state, meta;

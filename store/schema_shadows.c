@@ -7,11 +7,10 @@
  */
 #include "store/store_int.h"
 
-const char *const store__shadows_migration =
-    "CREATE TABLE shadows ("
-    "  device_id TEXT NOT NULL,"
-    "  name TEXT NOT NULL,"
-    "  version INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL,"
-    "  doc BLOB NOT NULL,"
-    "  PRIMARY KEY (device_id, name)) WITHOUT ROWID;";
+const char *const store__shadows_migration = "CREATE TABLE shadows ("
+                                             "  device_id TEXT NOT NULL,"
+                                             "  name TEXT NOT NULL,"
+                                             "  version INTEGER NOT NULL,"
+                                             "  updated_at INTEGER NOT NULL,"
+                                             "  doc BLOB NOT NULL,"
+                                             "  PRIMARY KEY (device_id, name)) WITHOUT ROWID;";

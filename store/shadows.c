@@ -19,10 +19,7 @@ static const char sql_list[] = "SELECT name, version, updated_at FROM shadows"
 static const char sql_count[] = "SELECT count(*) FROM shadows WHERE device_id = ?1 AND name <> ''";
 
 /* The shadow's name: "" (classic) or a short name. */
-static bool shadow_name_ok(const char *name)
-{
-    return name && strlen(name) <= STORE_NAME_MAX;
-}
+static bool shadow_name_ok(const char *name) { return name && strlen(name) <= STORE_NAME_MAX; }
 
 static int bind_key(sqlite3_stmt *s, const char *dev, const char *name)
 {

@@ -42,8 +42,7 @@ int shd__rest_key(http_req *r, char out[STORE_NAME_MAX + 1])
     return 0;
 }
 
-int shd__rest_find(store_tx *tx, const char *owner, const char *key,
-                   char out[STORE_ID_MAX + 1])
+int shd__rest_find(store_tx *tx, const char *owner, const char *key, char out[STORE_ID_MAX + 1])
 {
     bson_t *doc = NULL;
     int rc = STORE_ENOTFOUND;
@@ -79,9 +78,10 @@ static int op_run(store_tx *tx, http_job *hj)
 
 static const char *err_code(int code)
 {
-    return code == 404 ? "not_found" : code == 409 ? "version_conflict"
-                                     : code == 413 ? "too_large"
-                                                   : "bad_request";
+    return code == 404   ? "not_found"
+           : code == 409 ? "version_conflict"
+           : code == 413 ? "too_large"
+                         : "bad_request";
 }
 
 static void op_done(http_job *hj, int rc)
