@@ -13,14 +13,21 @@ accepted (p50, p99) from the clientToken.
 
   IOTCLOUD_BIN=build/ci/iotcloud /usr/bin/python3 bench/shadow.py \\
       [--devices 8] [--procs 2] [--window 32] [--duration 10] [--json out.json]
+
+With --devsim, the devices are the C simulator (build/ci/devsim --shadow-window W, one
+process, one loop) instead of paho: throughput only (accepted and deltas per second from
+its status line, sampled once a second), no latency; each update there sets desired and
+reported, so every update also yields a delta.
 """
 
 import argparse
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import ssl
+import subprocess
 import sys
 import time
 
@@ -103,6 +110,49 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))] if v else 0.0
 
 
+def devsim_counts(line):
+    """(accepted, deltas) from a devsim status line, or None."""
+    m = re.search(r"shadow (\d+) sent (\d+) accepted (\d+) rejected (\d+) deltas", line)
+    return (int(m.group(2)), int(m.group(4)), int(m.group(3))) if m else None
+
+
+def run_devsim(srv, devs, d, a):
+    certdir = os.path.join(d, "certs")
+    os.makedirs(certdir, exist_ok=True)
+    for x in devs:
+        shutil.copy(x.cert, os.path.join(certdir, x.id + ".crt"))
+        shutil.copy(x.key, os.path.join(certdir, x.id + ".key"))
+    exe = os.path.join(os.path.dirname(os.environ["IOTCLOUD_BIN"]), "devsim")
+    p = subprocess.Popen([exe, "--host", "127.0.0.1", "--port", str(srv.tls_port), "--cafile",
+                          srv.cafile, "--certdir", certdir, "--shadow-window", str(a.window),
+                          "--rate", "1000"], stderr=subprocess.PIPE, text=True)
+    samples = []
+    cpu0 = cpu_s(srv.proc.pid)
+    t_end = time.time() + 2 + a.duration + 1
+    try:
+        for line in p.stderr:
+            c = devsim_counts(line)
+            if c:
+                samples.append((time.time(), c))
+            if time.time() >= t_end:
+                break
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    server_cpu = cpu_s(srv.proc.pid) - cpu0
+    # the window: from the sample 2 s in to the last one
+    t0 = samples[0][0] + 2
+    first = next(s for s in samples if s[0] >= t0)
+    last = samples[-1]
+    dt = last[0] - first[0]
+    acc = last[1][0] - first[1][0]
+    return {"client": "devsim", "devices": a.devices, "window": a.window,
+            "duration_s": dt, "accepted_per_s": acc / dt,
+            "deltas_per_s": (last[1][1] - first[1][1]) / dt,
+            "rejected": last[1][2], "server_cpu_s": server_cpu,
+            "server_cpu_us_per_update": server_cpu * 1e6 / max(1, last[1][0])}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--devices", type=int, default=8)
@@ -110,6 +160,7 @@ def main():
     ap.add_argument("--window", type=int, default=32)
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--json")
+    ap.add_argument("--devsim", action="store_true", help="C devices (throughput only)")
     a = ap.parse_args()
     srv = DeviceServer()
     user = srv.add_user(uname("bench"))
@@ -119,6 +170,13 @@ def main():
         api = Api(srv)
         tok = api.login(user)
         devs = [register_device(api, tok, d) for _ in range(a.devices)]
+        if a.devsim:
+            out = run_devsim(srv, devs, d, a)
+            print(json.dumps(out, indent=1))
+            if a.json:
+                with open(a.json, "w") as f:
+                    json.dump(out, f)
+            return
         q = mp.Queue()
         groups = [[(x.id, x.cert, x.key) for x in devs[i::a.procs]] for i in range(a.procs)]
         ps = [mp.Process(target=worker, args=(srv.tls_port, srv.cafile, g, a.window,

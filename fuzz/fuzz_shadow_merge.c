@@ -17,8 +17,7 @@
 #include "common/json.h"
 #include "shadows/shadow.h"
 
-static const shd_limits LIM = {
-    .max_size = 8192, .max_depth = 6, .max_keys = 500, .max_named = 100};
+static const shd_limits LIM = {.max_size = 8192, .max_depth = 6, .max_keys = 500, .max_named = 100};
 
 static void check(bool cond)
 {

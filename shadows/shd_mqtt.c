@@ -54,17 +54,26 @@ void shd_svc_detach(shd_svc *s)
 
 const shd_limits *shd_svc_limits(const shd_svc *s) { return &s->lim; }
 
-static void publish_doc(shd_svc *s, const char *dev, bool aws, const char *name, enum shd_op op,
-                        const char *kind, const bson_t *doc)
+/* Publishes @text on the reply topic @kind of @op, in one namespace. */
+static void publish_text(shd_svc *s, const char *dev, bool aws, const char *name, enum shd_op op,
+                         const char *kind, const char *text, size_t n)
 {
     char topic[SHD_TOPIC_MAX];
+    if (shd__topic_reply(dev, aws, name, op, kind, topic, sizeof topic) == 0)
+        broker_publish(s->br, topic, (const uint8_t *)text, n, 1);
+}
+
+/* @doc encoded once, published in one namespace or (@both) in the two. */
+static void publish_doc(shd_svc *s, const char *dev, bool aws, bool both, const char *name,
+                        enum shd_op op, const char *kind, const bson_t *doc)
+{
     size_t n = 0;
-    if (shd__topic_reply(dev, aws, name, op, kind, topic, sizeof topic) < 0)
-        return;
     char *text = json_text(doc, &n);
     if (!text)
         return;
-    broker_publish(s->br, topic, (const uint8_t *)text, n, 1);
+    publish_text(s, dev, aws, name, op, kind, text, n);
+    if (both)
+        publish_text(s, dev, !aws, name, op, kind, text, n);
     bson_free(text);
 }
 
@@ -73,12 +82,11 @@ void shd_svc_publish(shd_svc *s, const char *dev, const char *name, enum shd_op 
 {
     if (res->code != 0 || op != SHD_UPDATE || atomic_load(&s->detached))
         return;
-    for (int aws = 0; aws < 2; aws++) { /* a device may listen in either namespace */
-        if (res->has_delta)
-            publish_doc(s, dev, aws, name, op, "delta", &res->delta);
-        if (res->has_documents)
-            publish_doc(s, dev, aws, name, op, "documents", &res->documents);
-    }
+    /* a device may listen in either namespace */
+    if (res->has_delta)
+        publish_doc(s, dev, false, true, name, op, "delta", &res->delta);
+    if (res->has_documents)
+        publish_doc(s, dev, false, true, name, op, "documents", &res->documents);
 }
 
 static void req_free(req_job *j)
@@ -98,7 +106,7 @@ static void req_reply(net_loop *l, net_msg *m)
     }
     const char *kind = j->res.code == 0 ? "accepted" : "rejected";
     if (!atomic_load(&j->svc->detached))
-        publish_doc(j->svc, j->dev, j->t.aws, j->t.name, j->t.op, kind, &j->res.reply);
+        publish_doc(j->svc, j->dev, j->t.aws, false, j->t.name, j->t.op, kind, &j->res.reply);
     shd_svc_publish(j->svc, j->dev, j->t.name, j->t.op, &j->res);
     req_free(j);
 }
