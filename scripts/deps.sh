@@ -9,6 +9,23 @@ try_pkgs=(mosquitto-clients curl jq python3-paho-mqtt)
 # util-linux: unshare, for test_cli's default-listener check in a network namespace.
 test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl jq util-linux python3-aiosmtpd gnuplot-nox)
 
+# The AWS IoT Device SDK for JavaScript (npm), which tests/integration/test_shadows_aws_sdk.py
+# runs against the server; under build/node, never committed.
+node_sdk() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/build/node"
+  [ -d "$dir/node_modules/aws-iot-device-sdk" ] && return 0
+  if ! command -v npm >/dev/null; then
+    local s=""
+    [ "$(id -u)" -ne 0 ] && s="sudo"
+    DEBIAN_FRONTEND=noninteractive $s apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --silent aws-iot-device-sdk@2.2.16 >&2
+}
+[ "${1:-}" = "--test" ] && node_sdk
+
 want=("${pkgs[@]}" "${try_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
 
