@@ -297,6 +297,24 @@ class ShadowCase(TwoUserCase):
         self.assertEqual(self.rest("GET", dev, "cfg").status, 404)
 
 
+class ShadowLimitsTest(TwoUserCase):
+    EXTRA = ("--shadow-max-named", "1", "--shadow-max-size", "300")
+
+    def test_configured_limits(self):
+        dev = register_device(self.api, self.token, self.dir)
+        base = "/v1/devices/%s/shadows" % dev.id
+        ok = {"state": {"desired": {"a": 1}}}
+        self.assertEqual(self.api.call("PATCH", base + "/one", ok, token=self.token).status, 200)
+        r = self.api.call("PATCH", base + "/two", ok, token=self.token)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r.raw)
+        # the classic shadow is not a named one; updating an existing named one is fine
+        self.assertEqual(self.api.call("PATCH", base, ok, token=self.token).status, 200)
+        self.assertEqual(self.api.call("PATCH", base + "/one", ok, token=self.token).status, 200)
+        big = {"state": {"desired": {"b": "x" * 300}}}
+        r = self.api.call("PATCH", base, big, token=self.token)
+        self.assertEqual((r.status, r.json["error"]["code"]), (413, "too_large"), r.raw)
+
+
 class ShadowRestartTest(unittest.TestCase):
     def test_restart_keeps_shadows(self):
         from device_harness import Api, DeviceServer, scratch_dir
