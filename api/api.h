@@ -23,6 +23,7 @@ struct ctl;
 struct devnotify;
 struct devlog;
 struct net_server;
+struct shd_svc;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -56,6 +57,8 @@ typedef struct api {
                            * notification answers 503 */
     struct devlog *dl;      /* device activity recorder (devices/devlog.h); NULL: calls are
                            * not recorded */
+    struct shd_svc *shd;    /* device shadows (shadows/shd_svc.h); NULL: shadow routes
+                             * answer 503 */
     struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
                              * once the server exists; NULL: that route answers 503 */
     api_mqtt_info mqtt;

@@ -122,6 +122,14 @@ static const config_key keys[] = {
      "device history rows kept per device (0: no history)"},
     {"device-events-max", KIND_U32, F(device_events_max), 0, 1000000, "N",
      "connect / disconnect events kept per device (0: none)"},
+    {"shadow-max-size", KIND_U32, F(shadow_max_size), 256, 1048576, "BYTES",
+     "device shadow: largest request and state, bytes of JSON (beyond: 413)"},
+    {"shadow-max-depth", KIND_U32, F(shadow_max_depth), 1, 32, "N",
+     "device shadow: object levels under desired / reported (beyond: 400)"},
+    {"shadow-max-keys", KIND_U32, F(shadow_max_keys), 1, 100000, "N",
+     "device shadow: keys and array elements per section (beyond: 400)"},
+    {"shadow-max-named", KIND_U32, F(shadow_max_named), 0, 100000, "N",
+     "device shadow: named shadows per device (beyond: 400)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -202,6 +210,10 @@ void config_defaults(iot_config *c)
     c->device_max_commands_queued = 1000;
     c->device_history_max = 1000;
     c->device_events_max = 200;
+    c->shadow_max_size = 8192;
+    c->shadow_max_depth = 6;
+    c->shadow_max_keys = 500;
+    c->shadow_max_named = 100;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;

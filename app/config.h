@@ -88,6 +88,10 @@ typedef struct iot_config {
     uint32_t device_max_commands_queued; /* "device-max-commands-queued", default 1000 */
     uint32_t device_history_max; /* "device-history-max" per device, default 1000 (0: off) */
     uint32_t device_events_max;  /* "device-events-max" per device, default 200 (0: off) */
+    uint32_t shadow_max_size;    /* "shadow-max-size" bytes, default 8192 */
+    uint32_t shadow_max_depth;   /* "shadow-max-depth", default 6 */
+    uint32_t shadow_max_keys;    /* "shadow-max-keys" per section, default 500 */
+    uint32_t shadow_max_named;   /* "shadow-max-named" per device, default 100 */
     char public_host[256];       /* "public-host": name devices connect to; default host name */
     /* notifier */
     char smtp_url[CONFIG_PATH_MAX]; /* "smtp-url": smtp[s]://host:port; "" = log channel */

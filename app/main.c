@@ -23,6 +23,7 @@
 #include "ident/mqtt_auth.h"
 #include "net/net.h"
 #include "notify/devnotify.h"
+#include "shadows/shd_svc.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -292,6 +293,25 @@ static devlog *make_devlog(const iot_config *cfg, store *st, ctl *c)
     return d;
 }
 
+/* Device shadows: requests from the device-event bus, answered after their commit. */
+static shd_svc *make_shadows(const iot_config *cfg, store *st, broker *br, ctl *c)
+{
+    shd_limits lim = {.max_size = cfg->shadow_max_size,
+                      .max_depth = cfg->shadow_max_depth,
+                      .max_keys = cfg->shadow_max_keys,
+                      .max_named = cfg->shadow_max_named};
+    shd_svc *s = shd_svc_new(st, br, &lim);
+    if (!s) {
+        log_error("device shadows: out of memory");
+        return NULL;
+    }
+    if (dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, shd_svc_on_event, s) < 0) {
+        shd_svc_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 static void log_devlog_stats(devlog *d)
 {
     devlog_stats s;
@@ -333,6 +353,7 @@ static int run(const iot_config *cfg)
     cmdq *cq = NULL;
     devlog *dl = NULL;
     app_ws ws = {0};
+    shd_svc *shd = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -350,7 +371,8 @@ static int run(const iot_config *cfg)
     }
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
-        !(cq = make_cmdq(cfg, st, dc, dl)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
+        cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -374,6 +396,7 @@ static int run(const iot_config *cfg)
     web.api.ctl = dc;
     web.api.cq = cq;
     web.api.dl = dl;
+    web.api.shd = shd;
     hooks = (loop_hooks){br, dc, cq};
     net_server_opts so = {
         .workers = cfg->workers,
@@ -405,6 +428,7 @@ out:
      * waits in a stopped loop's queue); net runs those completions as it frees the loops
      * (answering requests whose connections are gone); then the API and the broker go. */
     devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
+    shd_svc_detach(shd);  /* nor publish into a stopped broker */
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
@@ -414,7 +438,8 @@ out:
     cmdq_free(cq);      /* likewise */
     if (dl && rc == 0)
         log_devlog_stats(dl);
-    devlog_free(dl); /* likewise */
+    devlog_free(dl);   /* likewise */
+    shd_svc_free(shd); /* likewise */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

@@ -39,6 +39,7 @@ static void usage(FILE *f)
         "              (--certdir DIR | --secrets FILE | --anonymous)\n"
         "              [--count N] [--prefix P] [--legacy] [--reply-delay-ms MS]\n"
         "              [--malformed-every K] [--rate PER_S] [--parallel M] [--quiet]\n"
+        "              [--shadow-window W]\n"
         "  --certdir DIR       one device per DIR/ID.crt + DIR/ID.key (mutual TLS)\n"
         "  --secrets FILE      one device per line \"ID SECRET\" (username ID, password SECRET)\n"
         "  --anonymous         ids PREFIX-1..PREFIX-N without credentials (needs --count)\n"
@@ -49,7 +50,8 @@ static void usage(FILE *f)
         "  --malformed-every K every K-th answer is broken JSON\n"
         "  --rate PER_S        new connections per second (default 500)\n"
         "  --parallel M        connections being set up at once at most (default 256)\n"
-        "  --quiet             no status line\n");
+        "  --quiet             no status line\n"
+        "  --shadow-window W   keep W shadow updates in flight per device (bench/shadow.py)\n");
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -65,7 +67,7 @@ static int num(const char *s, long min, long max, long *out)
     return 0;
 }
 
-enum { OPT_REPLY_DELAY = 256, OPT_MALFORMED, OPT_ANON };
+enum { OPT_REPLY_DELAY = 256, OPT_MALFORMED, OPT_ANON, OPT_SHADOW };
 
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, 'h'},
@@ -82,6 +84,7 @@ static const struct option long_opts[] = {
     {"rate", required_argument, NULL, 'r'},
     {"parallel", required_argument, NULL, 'm'},
     {"quiet", no_argument, NULL, 'q'},
+    {"shadow-window", required_argument, NULL, OPT_SHADOW},
     {"help", no_argument, NULL, 'H'},
     {NULL, 0, NULL, 0},
 };
@@ -133,6 +136,8 @@ static int set_opt(devsim_opts *o, int ch, const char *v, int *modes)
     case 'q':
         o->quiet = true;
         return 0;
+    case OPT_SHADOW:
+        return num(v, 0, 1000, &o->shadow_window);
     default:
         return -1;
     }
@@ -203,12 +208,15 @@ static void print_status(app *a, bool final)
 
     fprintf(stderr,
             "%sdevsim: %zu devices, %llu connected, %llu connects, %llu drops, %llu refused, "
-            "%llu requests, %llu answers, %llu errors, %llu malformed%s",
+            "%llu requests, %llu answers, %llu errors, %llu malformed, shadow %llu sent %llu "
+            "accepted %llu rejected %llu deltas%s",
             a->tty && !final ? "\r" : "", a->sim.ndevs, (unsigned long long)s->connected,
             (unsigned long long)s->connects, (unsigned long long)s->drops,
             (unsigned long long)s->refused, (unsigned long long)s->requests,
             (unsigned long long)s->answers, (unsigned long long)s->errors,
-            (unsigned long long)s->malformed, a->tty && !final ? "   " : "\n");
+            (unsigned long long)s->malformed, (unsigned long long)s->shadow_sent,
+            (unsigned long long)s->shadow_accepted, (unsigned long long)s->shadow_rejected,
+            (unsigned long long)s->shadow_deltas, a->tty && !final ? "   " : "\n");
     fflush(stderr);
 }
 

@@ -53,6 +53,7 @@ typedef struct devsim_opts {
     double rate;          /* new connections per second */
     long parallel;        /* connections between connect() and SUBACK at most */
     bool quiet;           /* no live status line */
+    long shadow_window;   /* shadow updates in flight per device; 0 = none (devsim_shadow.c) */
 } devsim_opts;
 
 typedef struct devsim_stats {
@@ -64,6 +65,7 @@ typedef struct devsim_stats {
     uint64_t errors;    /* answers with status >= 400 (or withheld in legacy mode) */
     uint64_t malformed; /* answers deliberately broken */
     uint64_t refused;   /* CONNACK with a non-zero return code */
+    uint64_t shadow_sent, shadow_accepted, shadow_rejected, shadow_deltas; /* --shadow-window */
 } devsim_stats;
 
 typedef struct devsim devsim;
@@ -108,6 +110,7 @@ typedef struct devsim_dev {
     bool restarting;    /* set_status restart: "restarting" for DEVSIM_RESTART_MS */
     uv_timer_t restart_timer;
     devsim_reply *replies; /* answers waiting for --reply-delay-ms */
+    uint64_t shadow_seq;   /* last shadow update sent (devsim_shadow.c) */
 } devsim_dev;
 
 struct devsim {
@@ -161,5 +164,13 @@ void devsim__api_request(devsim_dev *d, const char *api, size_t api_len, const u
                          size_t len);
 /** Drops the answers still waiting for --reply-delay-ms (the connection went away). */
 void devsim__api_drop_replies(devsim_dev *d);
+
+/* ---- devsim_shadow.c --------------------------------------------------------------------- */
+
+/** The device is up: sends its first --shadow-window updates (none when 0). */
+void devsim__shadow_start(devsim_dev *d);
+/** @api (under ID/) is a shadow reply: counted, the next update sent; true when it was one
+ *  (then it is not a request). */
+bool devsim__shadow_reply(devsim_dev *d, const char *api, size_t n);
 
 #endif

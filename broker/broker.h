@@ -189,7 +189,8 @@ void broker_close_principal(broker *b, enum broker_who who, const char *id, cons
  * broker for the same connection (broker_publish from a callback is allowed). */
 typedef struct broker_tap {
     /** A PUBLISH from a DEVICE principal that passed the topic policy, on a topic under
-     *  "server/{dev}/" (@api = the rest of the topic, may contain '/'). Called on the
+     *  "server/{dev}/" (@api = the rest of the topic, may contain '/'), or under
+     *  "$aws/things/{dev}/shadow/" (@api = the whole topic, starting "$aws/"). Called on the
      *  publisher's loop once the message is accepted (after it is routed to any MQTT
      *  subscribers; for QoS 1/2 once it is durable where the broker persists it).
      *  @payload is valid during the call only. */
@@ -216,7 +217,8 @@ void broker_set_tap(broker *b, const broker_tap *t);
  *  (net_loop_current() != NULL) or, in tests without net, any thread: not retained, @qos
  *  0 or 1, routed like a client's PUBLISH (live subscribers on any loop, persistent
  *  sessions, durably queued at QoS 1 for offline ones). No topic policy applies (the
- *  server may publish anywhere but "$..."). Returns the number of sessions it was routed
+ *  server may publish anywhere but "$...", except "$aws/things/..." where the shadow
+ *  service answers devices). Returns the number of sessions it was routed
  *  to (0: nobody subscribes, e.g. the device is offline), or <0 (bad topic, memory). */
 int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos);
 

@@ -1,6 +1,6 @@
 /*
  * broker_tap — the in-process observer of devices (broker.h, broker_tap): what a DEVICE
- * publishes under "server/{its id}/{api}", and its connections coming and going; and
+ * publishes under "server/{its id}/{api}" (or its AWS IoT shadow topics), and its connections coming and going; and
  * broker_client_online.
  *
  * Cost without a tap: one pointer test per accepted PUBLISH (handle_publish.c) and per
@@ -42,10 +42,27 @@ void broker_set_tap(broker *b, const broker_tap *t) { b->tap = t; }
 
 static bool is_device(const mconn *c) { return c->who.who == BROKER_WHO_DEVICE; }
 
-/* The {api} of "server/{id}/{api}" (non-empty), or NULL. */
+static const char AWS_PREFIX[] = "$aws/things/";
+#define AWS_PREFIX_LEN (sizeof AWS_PREFIX - 1)
+
+/* A device's own "$aws/things/{id}/shadow/..." (the policy let nothing else in): the
+ * whole topic is the api. */
+static bool aws_shadow(const mconn *c, const uint8_t *t, size_t n, size_t idn)
+{
+    return n > AWS_PREFIX_LEN + idn + 8 && memcmp(t, AWS_PREFIX, AWS_PREFIX_LEN) == 0 &&
+           memcmp(t + AWS_PREFIX_LEN, c->who.id, idn) == 0 &&
+           memcmp(t + AWS_PREFIX_LEN + idn, "/shadow/", 8) == 0;
+}
+
+/* The {api} of "server/{id}/{api}" (non-empty), or the whole "$aws/things/{id}/shadow/..."
+ * topic, or NULL. */
 static const uint8_t *api_of(const mconn *c, const uint8_t *t, size_t n, size_t *api_len)
 {
     size_t idn = strlen(c->who.id);
+    if (idn > 0 && aws_shadow(c, t, n, idn)) {
+        *api_len = n;
+        return t;
+    }
     size_t head = SERVER_PREFIX_LEN + idn + 1;
     if (idn == 0 || n <= head || memcmp(t, SERVER_PREFIX, SERVER_PREFIX_LEN) != 0 ||
         memcmp(t + SERVER_PREFIX_LEN, c->who.id, idn) != 0 || t[head - 1] != '/')

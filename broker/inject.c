@@ -33,8 +33,10 @@ static bloop *caller_loop(broker *b)
 int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
 {
     size_t n = strlen(topic);
-    /* broker.h: a valid topic name [MQTT-4.7.3-1]/[MQTT-3.3.2-2], never "$..." */
-    if (qos > 1 || n == 0 || n > UINT16_MAX || topic[0] == '$' ||
+    /* broker.h: a valid topic name [MQTT-4.7.3-1]/[MQTT-3.3.2-2], never "$..." but the
+     * AWS IoT namespace the shadow service answers in */
+    if (qos > 1 || n == 0 || n > UINT16_MAX ||
+        (topic[0] == '$' && strncmp(topic, "$aws/things/", 12) != 0) ||
         !mqtt_topic_name_valid((const uint8_t *)topic, n))
         return -EINVAL;
     if (len > MQTT_MAX_REMAINING)

@@ -7,10 +7,14 @@
  *   USER  uid  "server/{dev}" | "server/{dev}/..."     "{dev}" | "{dev}/..."
  *              with owns(uid, dev)                     with owns(uid, dev)
  *
+ *   DEVICE id  "$aws/things/{id}/shadow/..."            "$aws/things/{id}/shadow/{op}" |
+ *                                                      "$aws/things/{id}/shadow/name/{n}/{op}"
+ *              (AWS IoT device shadow topics, docs/shadows.md; {op}: get, update, delete)
+ *
  * "..." are further levels (wildcards allowed in a filter). The levels that name a
  * device ({id}, {dev}) must be literal: no '+', no '#', not empty, not "server", not
  * starting with '$'. No level may be empty and no topic may start with '$' [MQTT-4.7.2-1]
- * (the broker's own namespace). A device whose id is "server" gets nothing: its id
+ * (the broker's own namespace) but a device's own "$aws/things/{id}/shadow/" topics. A device whose id is "server" gets nothing: its id
  * level would otherwise be the prefix of every device's uplink.
  *
  * Pure: no allocation, no global state; @owns is called at most once per check.
@@ -103,6 +107,60 @@ static bool device_pub(const broker_principal *p, const uint8_t *t, size_t n)
     return device_level_ok((const uint8_t *)p->id, idn) && d && same(dev, d, p->id, idn);
 }
 
+static const char AWS[] = "$aws/things/";
+#define AWS_LEN (sizeof AWS - 1)
+static const char SHADOW[] = "/shadow/";
+#define SHADOW_LEN (sizeof SHADOW - 1)
+
+/* The part of @t after "$aws/things/{id}/shadow/" (non-empty, no empty level) in *@rest,
+ * when @t is the device's own shadow namespace. */
+static bool aws_own(const broker_principal *p, const uint8_t *t, size_t n, const uint8_t **rest,
+                    size_t *rn)
+{
+    size_t idn = id_of(p);
+    size_t head = AWS_LEN + idn + SHADOW_LEN;
+    if (!device_level_ok((const uint8_t *)p->id, idn) || n <= head ||
+        memcmp(t, AWS, AWS_LEN) != 0 || memcmp(t + AWS_LEN, p->id, idn) != 0 ||
+        memcmp(t + AWS_LEN + idn, SHADOW, SHADOW_LEN) != 0 || t[n - 1] == '/')
+        return false;
+    for (size_t i = head; i < n; i++)
+        if (t[i] == '/' && t[i - 1] == '/')
+            return false;
+    *rest = t + head;
+    *rn = n - head;
+    return true;
+}
+
+static bool is_op(const uint8_t *s, size_t n)
+{
+    return (n == 3 && memcmp(s, "get", 3) == 0) || (n == 6 && memcmp(s, "update", 6) == 0) ||
+           (n == 6 && memcmp(s, "delete", 6) == 0);
+}
+
+/* "{op}" or "name/{n}/{op}" after "$aws/things/{id}/shadow/". */
+static bool aws_device_pub(const broker_principal *p, const uint8_t *t, size_t n)
+{
+    const uint8_t *r;
+    size_t rn;
+    if (!aws_own(p, t, n, &r, &rn))
+        return false;
+    if (is_op(r, rn))
+        return true;
+    if (rn <= 5 || memcmp(r, "name/", 5) != 0)
+        return false;
+    r += 5;
+    rn -= 5;
+    size_t k = level_len(r, rn);
+    return k < rn && is_op(r + k + 1, rn - k - 1);
+}
+
+static bool aws_device_sub(const broker_principal *p, const uint8_t *f, size_t n)
+{
+    const uint8_t *r;
+    size_t rn;
+    return aws_own(p, f, n, &r, &rn);
+}
+
 static bool user_owns(const broker_principal *p, const uint8_t *dev, size_t d, owns_fn owns,
                       void *arg)
 {
@@ -114,6 +172,9 @@ bool broker_policy_sub(const broker_principal *p, const uint8_t *filter, size_t 
 {
     if (p->who == BROKER_WHO_ANON)
         return true;
+    if (p->who == BROKER_WHO_DEVICE && n > 0 && filter[0] == '$')
+        return n <= UINT16_MAX && mqtt_topic_filter_valid(filter, n) &&
+               aws_device_sub(p, filter, n);
     if (!shape_ok(filter, n) || n > UINT16_MAX || !mqtt_topic_filter_valid(filter, n))
         return false;
     if (p->who == BROKER_WHO_DEVICE)
@@ -130,6 +191,8 @@ bool broker_policy_pub(const broker_principal *p, const uint8_t *topic, size_t n
 {
     if (p->who == BROKER_WHO_ANON)
         return true;
+    if (p->who == BROKER_WHO_DEVICE && n > 0 && topic[0] == '$')
+        return n <= UINT16_MAX && mqtt_topic_name_valid(topic, n) && aws_device_pub(p, topic, n);
     if (!shape_ok(topic, n) || n > UINT16_MAX || !mqtt_topic_name_valid(topic, n))
         return false;
     if (p->who == BROKER_WHO_DEVICE)

@@ -21,7 +21,7 @@
  *
  * Version 2: application collections (schema_app.c); version 3: device notifications
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
- * idempotency keys (schema_activity.c).
+ * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c).
  */
 #include <stdio.h>
 
@@ -44,14 +44,15 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 4
+#define NMIGRATIONS 5
 
 static const char *migration_sql(int version)
 {
     return version == 1   ? migration_broker
            : version == 2 ? store__app_migration
            : version == 3 ? store__notify_migration
-                          : store__activity_migration;
+           : version == 4 ? store__activity_migration
+                          : store__shadows_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

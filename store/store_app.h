@@ -473,4 +473,24 @@ int store_history_list(store_tx *tx, const char *device_id, const store_history_
 /** Deletes every history row of @device_id; how many in *@n (may be NULL). */
 int store_history_delete_device(store_tx *tx, const char *device_id, unsigned *n);
 
+/* ---- shadows ------------------------------------------------------------------------------
+ * Device shadows (docs/shadows.md): (device_id, name) -> the shadow document, an opaque
+ * BSON blob that shadows/ reads and writes whole; name "" is the classic shadow. */
+
+/** The shadow document of (@dev, @name) in *@out (bson_destroy it); STORE_ENOTFOUND. */
+int store_shadow_get(store_tx *tx, const char *dev, const char *name, bson_t **out);
+/** Creates or replaces the shadow (@version and @updated_at, seconds, are its columns). */
+int store_shadow_put(store_tx *tx, const char *dev, const char *name, int64_t version,
+                     int64_t updated_at, const bson_t *doc);
+/** Deletes the shadow; STORE_ENOTFOUND if it is absent. */
+int store_shadow_delete(store_tx *tx, const char *dev, const char *name);
+/** Deletes every shadow of @dev (the device is deleted). */
+int store_shadow_delete_device(store_tx *tx, const char *dev);
+/** Calls @cb for every shadow of @dev, by name ("" first); a non-zero value stops and is
+ *  returned. */
+typedef int (*store_shadow_cb)(void *arg, const char *name, int64_t version, int64_t updated_at);
+int store_shadow_list(store_tx *tx, const char *dev, store_shadow_cb cb, void *arg);
+/** How many named shadows @dev has (the classic one not counted). */
+int store_shadow_count(store_tx *tx, const char *dev, uint64_t *out);
+
 #endif

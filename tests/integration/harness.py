@@ -171,6 +171,31 @@ def iotcloud_bin():
     return path
 
 
+def npm_modules(src_dir, name):
+    """The npm packages of test tooling folder @src_dir (its package.json and committed
+    package-lock.json), installed with `npm ci` beside the binary under test on first use
+    (again when the lock file changes). Returns the node_modules path for NODE_PATH. No
+    node or npm fails the test: scripts/deps.sh installs them."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise AssertionError("node and npm are missing: run scripts/deps.sh --test")
+    dest = os.path.join(os.path.dirname(os.path.abspath(iotcloud_bin())), "npm", name)
+    lock = os.path.join(src_dir, "package-lock.json")
+    have = os.path.join(dest, "package-lock.json")
+    with open(lock, "rb") as f:
+        want = f.read()
+    same = False
+    if os.path.exists(have):
+        with open(have, "rb") as f:
+            same = f.read() == want
+    if not same or not os.path.isdir(os.path.join(dest, "node_modules")):
+        os.makedirs(dest, exist_ok=True)
+        for f in ("package.json", "package-lock.json"):
+            shutil.copy(os.path.join(src_dir, f), dest)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", dest], check=True,
+                       stdout=subprocess.DEVNULL, timeout=600)
+    return os.path.join(dest, "node_modules")
+
+
 def run_cli(args, timeout=10.0):
     """Runs the iotcloud binary to completion (for --help / bad config checks)."""
     return subprocess.run([iotcloud_bin()] + list(args), stdin=subprocess.DEVNULL,

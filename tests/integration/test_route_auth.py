@@ -71,6 +71,12 @@ ROUTES = {
     ("GET", "/v1/admin/users"): (ADMIN, None),
     ("GET", "/v1/admin/devices"): (ADMIN, None),
     ("GET", "/v1/admin/stats"): (ADMIN, None),
+    ("GET", "/v1/devices/{id}/shadows"): (OBJECT, None),
+    ("PATCH", "/v1/devices/{id}/shadows"): (OBJECT, {"state": {"desired": {"a": 1}}}),
+    ("DELETE", "/v1/devices/{id}/shadows"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
+    ("PATCH", "/v1/devices/{id}/shadows/{name}"): (OBJECT, {"state": {"desired": {"a": 1}}}),
+    ("DELETE", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
 }
 
 

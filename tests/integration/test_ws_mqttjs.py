@@ -5,40 +5,22 @@ on the same wire. MQTT.js is installed with `npm ci` from the committed lock fil
 build tree on first use (node and npm come from scripts/deps.sh); a missing node fails the
 test."""
 
-import filecmp
 import os
-import shutil
 import subprocess
 import unittest
 
-from harness import HOST, iotcloud_only
+from harness import HOST, iotcloud_only, npm_modules
 from test_ws import WsBroker
 
 JS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ws-js")
 
-
-def node_modules():
-    """tests/ws-js's packages (MQTT.js) installed from its lock file beside the binary."""
-    dest = os.path.join(os.path.dirname(os.path.abspath(os.environ["IOTCLOUD_BIN"])), "ws-js")
-    lock = os.path.join(JS_DIR, "package-lock.json")
-    have = os.path.join(dest, "package-lock.json")
-    same = os.path.exists(have) and filecmp.cmp(have, lock, shallow=False)
-    if not same or not os.path.isdir(os.path.join(dest, "node_modules", "mqtt")):
-        os.makedirs(dest, exist_ok=True)
-        for f in ("package.json", "package-lock.json"):
-            shutil.copy(os.path.join(JS_DIR, f), dest)
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", dest], check=True,
-                       stdout=subprocess.DEVNULL, timeout=600)
-    return os.path.join(dest, "node_modules")
 
 
 @iotcloud_only("the wss:// path of iotcloud's listener")
 class MqttJsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not shutil.which("node") or not shutil.which("npm"):
-            raise AssertionError("node and npm are missing: run scripts/deps.sh --test")
-        cls.node_path = node_modules()
+        cls.node_path = npm_modules(JS_DIR, "ws-js")
         cls.broker = WsBroker((), allow_anonymous=True).start()
         cls.addClassCleanup(cls.broker.kill9)
 

@@ -310,6 +310,27 @@ Test(tap, device_publish_qos0_and_qos1_reported_once)
     cl_gone(&d);
 }
 
+Test(tap, device_aws_shadow_publish_reported_with_whole_topic)
+{
+    client d;
+    cl_connect(&d, "d1", "d1", true);
+    n_ev = 0;
+    publish(&d, "$aws/things/d1/shadow/update", 1, 5, "{}");
+    expect_ack(&d, MQTT_PUBACK, 5);
+    cr_assert_eq(n_ev, 1);
+    expect_pub_ev(0, "d1", "$aws/things/d1/shadow/update", "{}");
+    publish(&d, "$aws/things/d1/shadow/name/cfg/get", 0, 0, "");
+    cr_assert_eq(n_ev, 2);
+    expect_pub_ev(1, "d1", "$aws/things/d1/shadow/name/cfg/get", "");
+    /* another thing, or not a shadow topic: refused by the policy, never reported */
+    publish(&d, "$aws/things/d2/shadow/update", 1, 6, "{}");
+    expect_ack(&d, MQTT_PUBACK, 6);
+    publish(&d, "$aws/things/d1/jobs/get", 1, 7, "{}");
+    expect_ack(&d, MQTT_PUBACK, 7);
+    cr_assert_eq(n_ev, 2);
+    cl_gone(&d);
+}
+
 Test(tap, device_publish_routed_before_report)
 {
     client spy, d;
@@ -513,6 +534,24 @@ Test(tap, server_publish_qos1_to_subscribed_device)
     cl_gone(&d);
 }
 
+Test(tap, server_publish_to_aws_shadow_reply_topic)
+{
+    client d;
+    cl_connect(&d, "d1", "d1", true);
+    subscribe(&d, "$aws/things/d1/shadow/#", 1);
+    const char *t = "$aws/things/d1/shadow/update/accepted";
+    cr_assert_eq(broker_publish(br, t, (const uint8_t *)"{}", 2, 0), 1);
+    uint8_t type, flags, body[128];
+    size_t len;
+    cr_assert(next_pkt(&d, &type, &flags, body, &len));
+    cr_assert_eq(type, MQTT_PUBLISH);
+    mqtt_publish p;
+    cr_assert_eq(mqtt_decode_publish(body, len, flags, &p), 0);
+    cr_assert_eq(p.topic.len, strlen(t));
+    cr_assert_eq(memcmp(p.topic.p, t, p.topic.len), 0);
+    cl_gone(&d);
+}
+
 Test(tap, server_publish_qos0_and_nobody)
 {
     client d;
@@ -533,7 +572,8 @@ Test(tap, server_publish_qos0_and_nobody)
 
 Test(tap, server_publish_refuses_bad_topics)
 {
-    static const char *const bad[] = {"", "$x", "$SYS/a", "a/+/b", "a/#", "+", "#"};
+    static const char *const bad[] = {"",    "$x", "$SYS/a", "$aws/other",     "a/+/b",
+                                      "a/#", "+",  "#",      "$aws/things/+/x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert_lt(broker_publish(br, bad[i], (const uint8_t *)"x", 1, 0), 0, "%s", bad[i]);
     cr_assert_lt(broker_publish(br, "d1/x", (const uint8_t *)"x", 1, 2), 0, "QoS 2");
