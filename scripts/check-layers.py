@@ -27,10 +27,11 @@ ALLOWED = {
     "ident": ["common", "net", "store", "ca", "broker"],
     "devices": ["common", "net", "store", "mqtt", "broker", "ident"],
     "notify": ["common", "net", "store", "ident"],
+    "telemetry": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "api": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify"],
+            "notify", "telemetry"],
     "app": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "api"],
+            "notify", "api", "telemetry"],
 }
 ANYTHING = {"bench", "tests", "fuzz", "examples"}
 SKIP = {"build", "docs", "scripts", ".git", ".ci"}
