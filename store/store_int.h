@@ -42,5 +42,7 @@ extern const char *const store__app_migration;
 extern const char *const store__notify_migration;
 /* SQL of migration 4 (device activity, schema_activity.c). */
 extern const char *const store__activity_migration;
+/* SQL of migration 6 (telemetry, schema_telemetry.c). */
+extern const char *const store__telemetry_migration;
 
 #endif

@@ -152,8 +152,7 @@ static int batch_item(parse_ctx *c, bson_iter_t *item)
         const char *k = bson_iter_key(&it);
         if (!strcmp(k, "ts"))
             continue;
-        if (strcmp(k, "values") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
-            !bson_iter_recurse(&it, &vals))
+        if (strcmp(k, "values") || !BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &vals))
             return fail(c, "bad_json", k);
         have = true;
         while (bson_iter_next(&vals))
