@@ -118,6 +118,16 @@ static const config_key keys[] = {
      "device history rows kept per device (0: no history)"},
     {"device-events-max", KIND_U32, F(device_events_max), 0, 1000000, "N",
      "connect / disconnect events kept per device (0: none)"},
+    {"telemetry-retention", KIND_U32, F(telemetry_retention_d), 1, 36500, "DAYS",
+     "raw telemetry points kept this long"},
+    {"telemetry-rollup-retention", KIND_U32, F(telemetry_rollup_retention_d), 1, 36500, "DAYS",
+     "telemetry 1-minute and 1-hour rollups kept this long"},
+    {"telemetry-queue-max", KIND_U32, F(telemetry_queue_max), 1, 10000000, "N",
+     "telemetry points waiting for the store at once (beyond: dropped, counted)"},
+    {"telemetry-max-points", KIND_U32, F(telemetry_max_points), 1, 100000, "N",
+     "points in one telemetry message (beyond: the message is rejected)"},
+    {"telemetry-max-keys", KIND_U32, F(telemetry_max_keys), 1, 100000, "N",
+     "telemetry series (keys) per device (beyond: new keys are refused, counted)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -207,6 +217,11 @@ void config_defaults(iot_config *c)
     c->quota_recipients = 50;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
+    c->telemetry_retention_d = 30;
+    c->telemetry_rollup_retention_d = 365;
+    c->telemetry_queue_max = 100000;
+    c->telemetry_max_points = 1000;
+    c->telemetry_max_keys = 100;
 }
 
 static const config_key *find_key(const char *name)

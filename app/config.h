@@ -97,6 +97,12 @@ typedef struct iot_config {
     uint32_t quota_recipients;   /* "max-recipients-per-user", default 50 */
     uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
     uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
+    /* telemetry (docs/telemetry.md) */
+    uint32_t telemetry_retention_d;        /* "telemetry-retention" days, default 30 */
+    uint32_t telemetry_rollup_retention_d; /* "telemetry-rollup-retention" days, default 365 */
+    uint32_t telemetry_queue_max;          /* "telemetry-queue-max" points, default 100000 */
+    uint32_t telemetry_max_points;         /* "telemetry-max-points" per message, default 1000 */
+    uint32_t telemetry_max_keys;           /* "telemetry-max-keys" per device, default 100 */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,
