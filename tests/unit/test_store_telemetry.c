@@ -267,3 +267,37 @@ static int bad_fn(store_tx *tx, void *arg)
 }
 
 Test(store_telemetry, bad_arguments) { cr_assert_eq(store_sync(st, bad_fn, NULL), 0); }
+
+static int dev_fn(store_tx *tx, void *arg)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int rc = store_device_create(tx, arg, "u1", arg, "-", NULL, &doc);
+    bson_destroy(&doc);
+    return rc;
+}
+
+static int del_dev_fn(store_tx *tx, void *arg) { return store_device_delete(tx, "u1", arg); }
+
+static long long count_of(const char *table, const char *dev)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE device_id = '%s'", table, dev);
+    return raw_int(sql);
+}
+
+Test(store_telemetry, device_delete_takes_its_telemetry)
+{
+    cr_assert_eq(store_sync(st, dev_fn, "d1"), 0);
+    cr_assert_eq(store_sync(st, dev_fn, "d2"), 0);
+    add_num("d1", "t", 1000, 1, 0);
+    add_num("d2", "t", 1000, 1, 0);
+    cr_assert_eq(store_sync(st, del_dev_fn, "d1"), 0);
+    store_close(st);
+    cr_assert_eq(count_of("telemetry", "d1"), 0);
+    cr_assert_eq(count_of("telemetry_rollup", "d1"), 0);
+    cr_assert_eq(count_of("telemetry_latest", "d1"), 0);
+    cr_assert_eq(count_of("telemetry", "d2"), 1);
+    cr_assert_eq(count_of("telemetry_rollup", "d2"), 2);
+    cr_assert_eq(count_of("telemetry_latest", "d2"), 1);
+    st = open_store();
+}
