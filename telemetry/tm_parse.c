@@ -51,7 +51,8 @@ static bool ts_of(const bson_iter_t *it, int64_t *ts)
         break;
     case BSON_TYPE_DOUBLE:
         d = bson_iter_double(it);
-        if (!(d >= 1 && d <= (double)TM_TS_MAX) || d != floor(d))
+        /* in range first, so the cast is defined; then integral (no libm needed) */
+        if (!(d >= 1 && d <= (double)TM_TS_MAX) || (double)(int64_t)d != d)
             return false;
         *ts = (int64_t)d;
         break;
