@@ -128,6 +128,14 @@ static const config_key keys[] = {
      "points in one telemetry message (beyond: the message is rejected)"},
     {"telemetry-max-keys", KIND_U32, F(telemetry_max_keys), 1, 100000, "N",
      "telemetry series (keys) per device (beyond: new keys are refused, counted)"},
+    {"device-log-max-lines", KIND_U32, F(device_log_max_lines), 1, 1000000, "N",
+     "device log lines kept per device (server/{id}/log)"},
+    {"device-log-retention", KIND_U32, F(device_log_retention_d), 1, 36500, "DAYS",
+     "device log lines kept this long"},
+    {"device-log-line-max", KIND_U32, F(device_log_line_max), 32, 65536, "BYTES",
+     "longest device log line kept (longer: cut and marked ...[truncated])"},
+    {"device-log-rate", KIND_U32, F(device_log_rate), 1, 1000000, "N",
+     "device log lines per device per minute, burst N (beyond: dropped, counted)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -222,6 +230,10 @@ void config_defaults(iot_config *c)
     c->telemetry_queue_max = 100000;
     c->telemetry_max_points = 1000;
     c->telemetry_max_keys = 100;
+    c->device_log_max_lines = 1000;
+    c->device_log_retention_d = 7;
+    c->device_log_line_max = 1024;
+    c->device_log_rate = 60;
 }
 
 static const config_key *find_key(const char *name)

@@ -103,6 +103,10 @@ typedef struct iot_config {
     uint32_t telemetry_queue_max;          /* "telemetry-queue-max" points, default 100000 */
     uint32_t telemetry_max_points;         /* "telemetry-max-points" per message, default 1000 */
     uint32_t telemetry_max_keys;           /* "telemetry-max-keys" per device, default 100 */
+    uint32_t device_log_max_lines;         /* "device-log-max-lines" per device, default 1000 */
+    uint32_t device_log_retention_d;       /* "device-log-retention" days, default 7 */
+    uint32_t device_log_line_max;          /* "device-log-line-max" bytes, default 1024 */
+    uint32_t device_log_rate;              /* "device-log-rate" lines/device/min, default 60 */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

@@ -295,6 +295,10 @@ static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
         .events_max = cfg->device_events_max,
         .retention_ms = (int64_t)cfg->telemetry_retention_d * 86400000,
         .rollup_retention_ms = (int64_t)cfg->telemetry_rollup_retention_d * 86400000,
+        .log_max_lines = cfg->device_log_max_lines,
+        .log_retention_ms = (int64_t)cfg->device_log_retention_d * 86400000,
+        .log_line_max = cfg->device_log_line_max,
+        .log_rate = cfg->device_log_rate,
     };
     tm_ingest *ti = tm_ingest_new(st, &o);
     if (!ti) {
@@ -313,9 +317,10 @@ static void log_telemetry_stats(tm_ingest *ti)
     tm_ingest_stats s;
     tm_ingest_stats_get(ti, &s);
     log_info("telemetry: %llu messages, %llu points stored in %llu batches, %llu rejected, "
-             "%llu dropped (queue full), %llu duplicates, %llu over the key limit, %llu failed",
+             "%llu dropped (queue full), %llu duplicates, %llu over the key limit, %llu failed; "
+             "device logs: %llu lines, %llu rate-limited, %llu rejected",
              s.messages, s.points, s.batches, s.rejected, s.dropped, s.duplicates, s.over_keys,
-             s.failed);
+             s.failed, s.log_lines, s.log_limited, s.log_rejected);
 }
 
 static void log_stats(broker *br)

@@ -96,7 +96,7 @@ until grep -q " $ndev connected," "$work/devsim.log" 2>/dev/null; do
 done
 cpu0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
 t_load=$SECONDS
-python3 bench/telemetry_probe.py latency --https-port "$hport" --mqtt-port "$mport" \
+/usr/bin/python3 bench/telemetry_probe.py latency --https-port "$hport" --mqtt-port "$mport" \
   --cafile "$ca" --token-file "$work/token" --device "$probe" --cert "$work/probe/$probe.crt" \
   --key "$work/probe/$probe.key" -n "$probes"
 rest=$((secs - (SECONDS - t_load)))
@@ -114,9 +114,9 @@ grep -h "telemetry:" "$work/server.log" || true
 sqlite3 "$work/data/iotcloud.db" "SELECT 'rows stored: ' || count(*) FROM telemetry"
 
 echo "== $days days of one key into the store, then agg=avg interval=1h over them" >&2
-python3 bench/telemetry_probe.py fill --db "$work/data/iotcloud.db" --device "$probe" \
+/usr/bin/python3 bench/telemetry_probe.py fill --db "$work/data/iotcloud.db" --device "$probe" \
   --days "$days"
 start_server
 login
-python3 bench/telemetry_probe.py query --https-port "$hport" --cafile "$ca" \
+/usr/bin/python3 bench/telemetry_probe.py query --https-port "$hport" --cafile "$ca" \
   --token-file "$work/token" --device "$probe" --days "$days" -n 50

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Telemetry probes for bench/telemetry.sh (docs/benchmarks.md "Telemetry").
 
   latency  one device (its certificate) publishes a reading with a fresh ts, QoS 1, and

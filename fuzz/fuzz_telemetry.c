@@ -1,10 +1,11 @@
 /*
- * Fuzzes the telemetry payload parser (telemetry/tm_parse.c) on an exactly-sized copy of
- * the input.
+ * Fuzzes the telemetry payload parser (telemetry/tm_parse.c) and the device log line
+ * parser (telemetry/tm_log.c) on exactly-sized copies of the input.
  *
  * Checks: a refusal leaves the batch empty with a terminated reason; an accepted batch has
  * 1..max points, each with a valid key, a ts in 1..2^53, a finite number or a boolean 0/1
- * or a string of at most TM_STR_MAX bytes.
+ * or a string of at most TM_STR_MAX bytes. A log line is NUL-terminated, non-empty, within
+ * the length asked for, and ends with the marker exactly when it was cut.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "telemetry/tm_log.h"
 #include "telemetry/tm_parse.h"
 
 #define MAX_POINTS 64
@@ -34,6 +36,22 @@ static void check_point(const tm_point *p)
         check(p->type == TM_STR && p->str && strlen(p->str) <= TM_STR_MAX);
 }
 
+static void check_log(const uint8_t *p, size_t n)
+{
+    tm_log_line l;
+    char why[32];
+    size_t max = TM_LOG_LEN_MIN + n % 64;
+    if (tm_log_parse(p, n, 1700000000000LL, max, &l, why, sizeof why) < 0) {
+        check(!l.msg && memchr(why, '\0', sizeof why) && why[0]);
+        return;
+    }
+    check(l.msg && l.len > 0 && l.len <= max && strlen(l.msg) == l.len);
+    check(l.level >= TM_LOG_DEBUG && l.level <= TM_LOG_ERROR);
+    size_t m = sizeof TM_LOG_CUT - 1;
+    check(!l.cut || (l.len >= m && !memcmp(l.msg + l.len - m, TM_LOG_CUT, m)));
+    tm_log_free(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *p = malloc(size ? size : 1);
@@ -52,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_point(&b.pts[i]);
     }
     tm_batch_free(&b);
+    check_log(p, size);
     free(p);
     return 0;
 }

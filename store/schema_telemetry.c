@@ -15,6 +15,9 @@
  *                     per minute or hour instead of every point.
  *   telemetry_latest  the newest point of each (device, key): GET .../telemetry/latest
  *                     and the key list without scanning the series.
+ *   device_logs       log lines devices publish on server/{id}/log, newest by id per
+ *                     device; capped per device by count and age by the insert
+ *                     (store/device_logs.c).
  */
 #include "store/store_int.h"
 
@@ -44,4 +47,12 @@ const char *const store__telemetry_migration =
     "  key TEXT NOT NULL,"
     "  ts INTEGER NOT NULL,"
     "  v,"
-    "  PRIMARY KEY (device_id, key)) WITHOUT ROWID;";
+    "  PRIMARY KEY (device_id, key)) WITHOUT ROWID;"
+
+    "CREATE TABLE device_logs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  device_id TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  level INTEGER NOT NULL,"
+    "  msg TEXT NOT NULL);"
+    "CREATE INDEX device_logs_device ON device_logs (device_id, id);";

@@ -527,7 +527,29 @@ int store_telemetry_delete(store_tx *tx, const char *device_id, int64_t from, in
  *  bucket starts before @rollup_before. Both are range deletes on the primary key. */
 int store_telemetry_trim(store_tx *tx, const char *device_id, const char *key, int64_t raw_before,
                          int64_t rollup_before);
-/** Deletes everything of @device_id (a device that is unregistered). */
+/** Deletes everything of @device_id (a device that is unregistered): its series, rollups,
+ *  latest values and its log lines. */
 int store_telemetry_delete_device(store_tx *tx, const char *device_id);
+
+/* ---- device logs (schema_telemetry.c, docs/telemetry.md "Device logs") ------------------
+ * Lines a device published, newest first by id. Capped per device by the insert (about
+ * @keep lines, STORE_ACTIVITY_SLACK more between trims) and by age (@before). */
+
+typedef struct store_device_log {
+    int64_t id;            /* set by the store */
+    const char *device_id; /* key */
+    int64_t ts;            /* ms, the device's or the arrival time */
+    int level;             /* 0 debug, 1 info, 2 warn, 3 error */
+    const char *msg;
+} store_device_log;
+
+/** Adds @l; when a trim is due, keeps about @keep lines of the device and none with ts <
+ *  @before (0: no age limit). */
+int store_device_log_add(store_tx *tx, const store_device_log *l, unsigned keep, int64_t before);
+/** Calls @cb for the lines of @device_id with id < @before_id (0: from the newest), level
+ *  >= @level, ts >= @since, msg containing @q (NULL: any), newest first, at most @limit. */
+int store_device_log_list(store_tx *tx, const char *device_id, int64_t before_id, int level,
+                          int64_t since, const char *q, unsigned limit,
+                          int (*cb)(void *arg, const store_device_log *l), void *arg);
 
 #endif

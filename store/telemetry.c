@@ -66,6 +66,7 @@ static const char sql_trim_rollup[] = "DELETE FROM telemetry_rollup WHERE device
                                       " AND key = ?2 AND res IN (?4, ?5) AND bucket < ?3";
 static const char sql_drop_raw[] = "DELETE FROM telemetry WHERE device_id = ?1";
 static const char sql_drop_rollup[] = "DELETE FROM telemetry_rollup WHERE device_id = ?1";
+static const char sql_drop_logs[] = "DELETE FROM device_logs WHERE device_id = ?1";
 
 static bool series_ok(const char *device_id, const char *key)
 {
@@ -323,5 +324,7 @@ int store_telemetry_delete_device(store_tx *tx, const char *device_id)
     int rc = run_ints(tx, sql_drop_raw, device_id, NULL, 0);
     if (rc == 0)
         rc = run_ints(tx, sql_drop_rollup, device_id, NULL, 0);
+    if (rc == 0)
+        rc = run_ints(tx, sql_drop_logs, device_id, NULL, 0);
     return rc < 0 ? rc : run_ints(tx, sql_latest_clear, device_id, NULL, 0);
 }

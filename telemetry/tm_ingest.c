@@ -14,16 +14,24 @@
 #include "common/clock.h"
 #include "store/store_app.h"
 #include "telemetry/tm_ingest.h"
+#include "telemetry/tm_log.h"
 #include "telemetry/tm_parse.h"
+#include "telemetry/tm_rate.h"
 
 #define QUEUE_DEFAULT  100000
 #define EVENTS_DEFAULT 200
 #define TRIM_EVERY     256 /* a series is trimmed on about 1 point in TRIM_EVERY */
+#define LOG_LINES_DEF  1000
+#define LOG_LINE_DEF   1024
+#define LOG_RATE_DEF   60
+#define DROP_NOTE      "[log lines dropped: over the device's rate]"
 
 typedef struct rec {
     struct rec *next;
     char dev[STORE_ID_MAX + 1];
     tm_batch b;                       /* points; empty for a rejection */
+    tm_log_line log;                  /* a device log line when log.msg is set */
+    const char *ev_kind;              /* a rejection's event kind (NULL: telemetry_rejected) */
     char reason[24 + TM_KEY_MAX + 2]; /* a rejection's reason */
     int64_t at;
 } rec;
@@ -46,6 +54,8 @@ struct tm_ingest {
     bool inflight;       /* a drain job runs, lock */
     drain_job job;       /* the one drain job */
     atomic_ullong messages, rejected, dropped, points, dups, over, failed, batches;
+    atomic_ullong log_lines, log_limited, log_rejected;
+    tm_rate *rate; /* device log lines */
 };
 
 tm_ingest *tm_ingest_new(store *st, const tm_ingest_opts *o)
@@ -60,6 +70,16 @@ tm_ingest *tm_ingest_new(store *st, const tm_ingest_opts *o)
         ti->o.queue_max = QUEUE_DEFAULT;
     if (!ti->o.events_max)
         ti->o.events_max = EVENTS_DEFAULT;
+    if (!ti->o.log_max_lines)
+        ti->o.log_max_lines = LOG_LINES_DEF;
+    if (!ti->o.log_line_max)
+        ti->o.log_line_max = LOG_LINE_DEF;
+    if (!ti->o.log_rate)
+        ti->o.log_rate = LOG_RATE_DEF;
+    if (!(ti->rate = tm_rate_new(ti->o.log_rate))) {
+        free(ti);
+        return NULL;
+    }
     pthread_mutex_init(&ti->lock, NULL);
     pthread_cond_init(&ti->idle, NULL);
     ti->job.ti = ti;
@@ -71,6 +91,7 @@ static void free_list(rec *r)
     while (r) {
         rec *next = r->next;
         tm_batch_free(&r->b);
+        tm_log_free(&r->log);
         free(r);
         r = next;
     }
@@ -81,6 +102,7 @@ void tm_ingest_free(tm_ingest *ti)
     if (!ti)
         return;
     free_list(ti->head);
+    tm_rate_free(ti->rate);
     pthread_mutex_destroy(&ti->lock);
     pthread_cond_destroy(&ti->idle);
     free(ti);
@@ -123,6 +145,14 @@ static int write_point(store_tx *tx, drain_job *j, const rec *r, const tm_point 
     return rc;
 }
 
+static int write_log(store_tx *tx, tm_ingest *ti, const rec *r, int64_t now)
+{
+    store_device_log l = {
+        .device_id = r->dev, .ts = r->log.ts, .level = r->log.level, .msg = r->log.msg};
+    return store_device_log_add(tx, &l, ti->o.log_max_lines,
+                                ti->o.log_retention_ms ? now - ti->o.log_retention_ms : 0);
+}
+
 static int drain_run(store_tx *tx, store_job *sj)
 {
     drain_job *j = (drain_job *)(void *)sj;
@@ -131,8 +161,10 @@ static int drain_run(store_tx *tx, store_job *sj)
     for (rec *r = j->head; r; r = r->next) {
         int rc = 0;
         if (r->reason[0])
-            rc = store_device_event_add(tx, r->dev, "telemetry_rejected", r->reason, r->at,
-                                        j->ti->o.events_max);
+            rc = store_device_event_add(tx, r->dev, r->ev_kind ? r->ev_kind : "telemetry_rejected",
+                                        r->reason, r->at, j->ti->o.events_max);
+        if (r->log.msg)
+            rc = write_log(tx, j->ti, r, now);
         for (size_t i = 0; rc >= 0 && i < r->b.n; i++)
             rc = write_point(tx, j, r, &r->b.pts[i], now);
         if (rc < 0 && rc != STORE_EINVAL)
@@ -238,11 +270,70 @@ void tm_ingest_message(tm_ingest *ti, const char *dev, const uint8_t *p, size_t 
     }
 }
 
+/* A new record of @dev (dev checked by the caller), or NULL (counted as dropped). */
+static rec *new_rec(tm_ingest *ti, const char *dev, int64_t now_ms)
+{
+    rec *r = calloc(1, sizeof *r);
+    if (!r) {
+        atomic_fetch_add(&ti->dropped, 1);
+        return NULL;
+    }
+    memcpy(r->dev, dev, strlen(dev) + 1);
+    r->at = now_ms;
+    return r;
+}
+
+/* The warn line that stands for the lines a rate limit drops. */
+static int drop_note(tm_log_line *l, int64_t now_ms)
+{
+    *l = (tm_log_line){.level = TM_LOG_WARN, .ts = now_ms, .len = sizeof DROP_NOTE - 1};
+    if (!(l->msg = malloc(sizeof DROP_NOTE)))
+        return -1;
+    memcpy(l->msg, DROP_NOTE, sizeof DROP_NOTE);
+    return 0;
+}
+
+void tm_ingest_log(tm_ingest *ti, const char *dev, const uint8_t *p, size_t n, int64_t now_ms)
+{
+    size_t dlen = dev ? strlen(dev) : 0;
+    bool first_drop = false;
+    if (!ti || dlen == 0 || dlen > STORE_ID_MAX)
+        return;
+    bool ok = tm_rate_take(ti->rate, dev, now_ms, &first_drop);
+    if (!ok)
+        atomic_fetch_add(&ti->log_limited, 1);
+    if (!ok && !first_drop)
+        return;
+    rec *r = new_rec(ti, dev, now_ms);
+    if (!r)
+        return;
+    char why[24];
+    int rc = ok ? tm_log_parse(p, n, now_ms, ti->o.log_line_max, &r->log, why, sizeof why)
+                : drop_note(&r->log, now_ms);
+    if (rc < 0 && ok) {
+        atomic_fetch_add(&ti->log_rejected, 1);
+        snprintf(r->reason, sizeof r->reason, "%s", why);
+        r->ev_kind = "log_rejected";
+    }
+    bool line = r->log.msg != NULL; /* read before the queue (and the drain) owns r */
+    if (!enqueue(ti, r)) {
+        atomic_fetch_add(&ti->dropped, 1);
+        free_list(r);
+        return;
+    }
+    if (line)
+        atomic_fetch_add(&ti->log_lines, 1);
+}
+
 void tm_ingest_on_event(void *arg, const dev_event *e)
 {
-    if (e->kind == DEV_EV_MESSAGE && e->api && !strcmp(e->api, "telemetry"))
-        tm_ingest_message(arg, e->dev, e->payload ? e->payload : (const uint8_t *)"", e->len,
-                          clock_wall_ms());
+    const uint8_t *p = e->payload ? e->payload : (const uint8_t *)"";
+    if (e->kind != DEV_EV_MESSAGE || !e->api)
+        return;
+    if (!strcmp(e->api, "telemetry"))
+        tm_ingest_message(arg, e->dev, p, e->len, clock_wall_ms());
+    else if (!strcmp(e->api, "log"))
+        tm_ingest_log(arg, e->dev, p, e->len, clock_wall_ms());
 }
 
 void tm_ingest_flush(tm_ingest *ti)
@@ -265,6 +356,9 @@ void tm_ingest_stats_get(tm_ingest *ti, tm_ingest_stats *out)
     out->over_keys = atomic_load(&ti->over);
     out->failed = atomic_load(&ti->failed);
     out->batches = atomic_load(&ti->batches);
+    out->log_lines = atomic_load(&ti->log_lines);
+    out->log_limited = atomic_load(&ti->log_limited);
+    out->log_rejected = atomic_load(&ti->log_rejected);
     pthread_mutex_lock(&ti->lock);
     out->pending = ti->queued;
     pthread_mutex_unlock(&ti->lock);

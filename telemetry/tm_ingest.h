@@ -44,6 +44,10 @@ typedef struct tm_ingest_opts {
     uint32_t events_max;         /* device events kept per device (rejections); 0 = 200 */
     int64_t retention_ms;        /* raw points kept; 0 = forever */
     int64_t rollup_retention_ms; /* rollups kept; 0 = forever */
+    uint32_t log_max_lines;      /* device log lines kept per device; 0 = 1000 */
+    int64_t log_retention_ms;    /* device log lines kept; 0 = forever */
+    uint32_t log_line_max;       /* bytes of one line (longer: cut, marked); 0 = 1024 */
+    uint32_t log_rate;           /* lines per device per minute (burst as many); 0 = 60 */
 } tm_ingest_opts;
 
 /** @st must outlive it. NULL: out of memory. */
@@ -54,21 +58,26 @@ void tm_ingest_flush(tm_ingest *ti);
 /** After the store closed (every drain has completed). NULL is ignored. */
 void tm_ingest_free(tm_ingest *ti);
 
-/** The DEV_EV_MESSAGE subscriber (@arg = the tm_ingest): handles api "telemetry". */
+/** The DEV_EV_MESSAGE subscriber (@arg = the tm_ingest): handles api "telemetry" and
+ *  api "log" (device logs: tm_log.h; rate-limited per device, the first line dropped in a
+ *  row is replaced by a warn line saying lines are being dropped). */
 void tm_ingest_on_event(void *arg, const dev_event *e);
 /** One message of device @dev received at @now_ms. Never blocks. */
 void tm_ingest_message(tm_ingest *ti, const char *dev, const uint8_t *p, size_t n, int64_t now_ms);
 
 typedef struct tm_ingest_stats {
-    unsigned long long messages;   /* telemetry messages seen */
-    unsigned long long rejected;   /* refused by the parser */
-    unsigned long long dropped;    /* messages dropped: queue full */
-    unsigned long long points;     /* points committed */
-    unsigned long long duplicates; /* points ignored: (device, key, ts) already stored */
-    unsigned long long over_keys;  /* points refused: the device's series limit */
-    unsigned long long failed;     /* points lost to a failed drain (store error) */
-    unsigned long long batches;    /* drain jobs committed */
-    unsigned long long pending;    /* points queued now */
+    unsigned long long messages;     /* telemetry messages seen */
+    unsigned long long rejected;     /* refused by the parser */
+    unsigned long long dropped;      /* messages dropped: queue full */
+    unsigned long long points;       /* points committed */
+    unsigned long long duplicates;   /* points ignored: (device, key, ts) already stored */
+    unsigned long long over_keys;    /* points refused: the device's series limit */
+    unsigned long long failed;       /* points lost to a failed drain (store error) */
+    unsigned long long batches;      /* drain jobs committed */
+    unsigned long long pending;      /* points queued now */
+    unsigned long long log_lines;    /* log lines queued for the store */
+    unsigned long long log_limited;  /* log lines dropped by the per-device rate */
+    unsigned long long log_rejected; /* log payloads refused by the parser */
 } tm_ingest_stats;
 void tm_ingest_stats_get(tm_ingest *ti, tm_ingest_stats *out);
 

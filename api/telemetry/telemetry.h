@@ -8,6 +8,8 @@
  *            {device, latest: {key: {ts, v}}}
  *   DELETE /v1/devices/{id}/telemetry?from=&to=                        user
  *            {deleted: n}
+ *   GET    /v1/devices/{id}/logs?level=&since=&q=&limit=&cursor=       user
+ *            {logs: [{id, ts, level, msg}], next: id | null}      (newest first)
  *
  * {id} is a device id or name of the caller's; another user's device answers 404 like a
  * missing one. A bad query value answers 400 naming it. All store work runs in store jobs.

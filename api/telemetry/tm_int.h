@@ -35,5 +35,6 @@ void tmapi__append_value(bson_t *doc, const store_tm_point *p);
 void tmapi__query(http_req *r);
 void tmapi__latest(http_req *r);
 void tmapi__delete(http_req *r);
+void tmapi__logs(http_req *r);
 
 #endif

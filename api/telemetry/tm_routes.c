@@ -12,6 +12,7 @@ static const http_route routes[] = {
     {HTTP_GET, "/v1/devices/{id}/telemetry", tmapi__query, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/devices/{id}/telemetry/latest", tmapi__latest, HTTP_AUTH_USER},
     {HTTP_DELETE, "/v1/devices/{id}/telemetry", tmapi__delete, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/logs", tmapi__logs, HTTP_AUTH_USER},
 };
 
 int telemetry_add_routes(http_server *s)

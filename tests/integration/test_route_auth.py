@@ -66,6 +66,7 @@ ROUTES = {
     ("GET", "/v1/devices/{id}/telemetry"): (OBJECT, None),
     ("GET", "/v1/devices/{id}/telemetry/latest"): (OBJECT, None),
     ("DELETE", "/v1/devices/{id}/telemetry"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/logs"): (OBJECT, None),
     ("POST", "/v1/devices/{id}/notifications/direct"): (OBJECT, {"recipient": "x@example.com",
                                                                  "message": "hello"}),
     ("GET", "/v1/devices/{id}/commands"): (OBJECT, None),

@@ -6,6 +6,8 @@ their access token).
                  the device's events, bad query values (400 naming them), isolation between
                  owners (404), live values to the owner's apps, the per-device key limit
   RestartCase    points visible to a query (committed) survive a clean stop and a kill -9
+  LogsCase       device log lines (server/{id}/log): text and JSON, filters, truncation
+                 with a marker, the per-device rate limit, bad lines as events, 404
 """
 
 import json
@@ -34,13 +36,13 @@ class Base(TwoUserCase):
     def device(self, token=None):
         return register_device(self.api, token or self.token, self.dir)
 
-    def pub(self, dev, payload, qos=1):
+    def pub(self, dev, payload, qos=1, api="telemetry"):
         """Publishes @payload as the device with mosquitto_pub (its certificate)."""
         if not isinstance(payload, str):
             payload = json.dumps(payload)
         p = subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(self.srv.tls_port),
                             "--cafile", self.srv.cafile, "--cert", dev.cert, "--key", dev.key,
-                            "-i", dev.id, "-q", str(qos), "-t", "server/%s/telemetry" % dev.id,
+                            "-i", dev.id, "-q", str(qos), "-t", "server/%s/%s" % (dev.id, api),
                             "-m", payload], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -240,6 +242,81 @@ class RestartCase(Base):
         self.assertEqual(len(self.get(dev.id, "?keys=v&from=0")["series"]["v"]), 150)
         s = self.get(dev.id, "?keys=v&from=%d&to=%d&agg=count&interval=1h" % (T0, T0 + H))
         self.assertEqual(s["series"]["v"], [{"ts": T0, "v": 150}])
+
+
+@iotcloud_only("device logs are iotcloud's")
+class LogsCase(Base):
+    EXTRA = ("--device-log-rate", "5", "--device-log-line-max", "64")
+
+    def logs(self, dev_id, query="", token=None, status=200):
+        return self.get(dev_id, query, token=token, status=status, path="logs")
+
+    def wait_logs(self, dev_id, n, query=""):
+        deadline = time.monotonic() + WAIT
+        while True:
+            got = self.logs(dev_id, query)["logs"]
+            if len(got) >= n or time.monotonic() > deadline:
+                self.assertEqual(len(got), n, got)
+                return got
+            time.sleep(0.05)
+
+    def test_lines_filters_truncation(self):
+        dev = self.device()
+        self.pub(dev, "boot ok", api="log")
+        self.pub(dev, {"level": "warn", "msg": "temp high", "ts": T0}, api="log")
+        self.pub(dev, {"level": "error", "msg": "sensor 3 failed"}, api="log")
+        self.pub(dev, "x" * 100, api="log")
+        got = self.wait_logs(dev.id, 4)
+        self.assertEqual([(x["level"], x["msg"][:15]) for x in got],
+                         [("info", "x" * 15), ("error", "sensor 3 failed"), ("warn", "temp high"),
+                          ("info", "boot ok")])
+        self.assertEqual(len(got[0]["msg"]), 64)
+        self.assertTrue(got[0]["msg"].endswith("...[truncated]"), got[0]["msg"])
+        self.assertEqual(got[2]["ts"], T0)
+        self.assertEqual([x["msg"] for x in self.logs(dev.id, "?level=warn")["logs"]],
+                         ["sensor 3 failed", "temp high"])
+        self.assertEqual([x["msg"] for x in self.logs(dev.id, "?q=temp")["logs"]], ["temp high"])
+        self.assertEqual(len(self.logs(dev.id, "?since=%d" % (T0 + 1))["logs"]), 3)
+        page = self.logs(dev.id, "?limit=3")
+        self.assertEqual(len(page["logs"]), 3)
+        rest = self.logs(dev.id, "?limit=3&cursor=%d" % page["next"])
+        self.assertEqual(([x["msg"] for x in rest["logs"]], rest["next"]), (["boot ok"], None))
+        for q, field in [("?level=loud", "level"), ("?since=x", "since"), ("?limit=0", "limit"),
+                         ("?q=", "q")]:
+            r = self.api.call("GET", "/v1/devices/%s/logs%s" % (dev.id, q), token=self.token)
+            self.assertEqual((r.status, r.json["error"]["field"]), (400, field), q)
+        self.logs(dev.id, token=self.other_token, status=404)
+
+    def test_bad_lines_are_events(self):
+        dev = self.device()
+        self.pub(dev, '{"msg": 3}', api="log")
+        self.pub(dev, '{"level": "loud", "msg": "x"}', api="log")
+        deadline = time.monotonic() + WAIT
+        while True:
+            ev = [(e["kind"], e["reason"]) for e in self.get(dev.id, path="events")["events"]
+                  if e["kind"] == "log_rejected"]
+            if len(ev) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(sorted(ev), [("log_rejected", "bad_json"), ("log_rejected", "bad_level")])
+        self.assertEqual(self.logs(dev.id)["logs"], [])
+
+    def test_rate_limit_per_device(self):
+        dev, calm = self.device(), self.device()
+        d = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile))
+        self.clients.append(d)
+        self.assertEqual(d.connect()[0], 0)
+        for i in range(20):  # burst of 5 allowed, then one note, the rest dropped
+            d.publish("server/%s/log" % dev.id, b"line %d" % i, qos=1)
+        self.pub(calm, "calm device unaffected", api="log")
+        got = self.wait_logs(dev.id, 6)
+        msgs = [x["msg"] for x in reversed(got)]
+        self.assertEqual(msgs[:5], ["line %d" % i for i in range(5)])
+        self.assertIn("dropped", msgs[5])
+        self.assertEqual(got[0]["level"], "warn")
+        self.wait_logs(calm.id, 1)
+        time.sleep(0.5)
+        self.assertEqual(len(self.logs(dev.id)["logs"]), 6)
 
 
 if __name__ == "__main__":

@@ -268,6 +268,86 @@ static int bad_fn(store_tx *tx, void *arg)
 
 Test(store_telemetry, bad_arguments) { cr_assert_eq(store_sync(st, bad_fn, NULL), 0); }
 
+/* ---- device logs ------------------------------------------------------------------------- */
+
+typedef struct log_arg {
+    store_device_log l;
+    unsigned keep;
+    int64_t before, before_id, since;
+    int level;
+    const char *q;
+    unsigned limit;
+    char seen[512];
+} log_arg;
+
+static int log_add_fn(store_tx *tx, void *arg)
+{
+    log_arg *a = arg;
+    return store_device_log_add(tx, &a->l, a->keep, a->before);
+}
+
+static void log_add(const char *dev, int64_t ts, int level, const char *msg, unsigned keep,
+                    int64_t before)
+{
+    log_arg a = {.l = {.device_id = dev, .ts = ts, .level = level, .msg = msg},
+                 .keep = keep,
+                 .before = before};
+    cr_assert_eq(store_sync(st, log_add_fn, &a), 0);
+}
+
+static int log_cb(void *arg, const store_device_log *l)
+{
+    log_arg *a = arg;
+    size_t n = strlen(a->seen);
+    snprintf(a->seen + n, sizeof a->seen - n, "%s%s", n ? "," : "", l->msg);
+    return 0;
+}
+
+static int log_list_fn(store_tx *tx, void *arg)
+{
+    log_arg *a = arg;
+    return store_device_log_list(tx, "d1", a->before_id, a->level, a->since, a->q, a->limit, log_cb,
+                                 a);
+}
+
+static const char *log_list(int level, int64_t since, const char *q, unsigned limit)
+{
+    static log_arg a;
+    memset(&a, 0, sizeof a);
+    a.level = level;
+    a.since = since;
+    a.q = q;
+    a.limit = limit;
+    cr_assert_eq(store_sync(st, log_list_fn, &a), 0);
+    return a.seen;
+}
+
+Test(store_telemetry, logs_filters_newest_first)
+{
+    log_add("d1", 1000, 0, "boot", 100, 0);
+    log_add("d1", 2000, 2, "temp high", 100, 0);
+    log_add("d2", 2500, 3, "other device", 100, 0);
+    log_add("d1", 3000, 3, "sensor failed", 100, 0);
+    log_add("d1", 4000, 1, "temp ok", 100, 0);
+    cr_assert_str_eq(log_list(0, 0, NULL, 10), "temp ok,sensor failed,temp high,boot");
+    cr_assert_str_eq(log_list(2, 0, NULL, 10), "sensor failed,temp high");
+    cr_assert_str_eq(log_list(0, 2500, NULL, 10), "temp ok,sensor failed");
+    cr_assert_str_eq(log_list(0, 0, "temp", 10), "temp ok,temp high");
+    cr_assert_str_eq(log_list(0, 0, NULL, 1), "temp ok");
+}
+
+Test(store_telemetry, logs_capped_by_count_and_age)
+{
+    char msg[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(msg, sizeof msg, "m%d", i);
+        log_add("d1", 1000 + i, 1, msg, 3, 0); /* keep 3 < slack: trimmed on every insert */
+    }
+    cr_assert_str_eq(log_list(0, 0, NULL, 100), "m9,m8,m7");
+    log_add("d1", 5000, 1, "late", 3, 1008); /* lines older than 1008 go too */
+    cr_assert_str_eq(log_list(0, 0, NULL, 100), "late,m9,m8");
+}
+
 static int dev_fn(store_tx *tx, void *arg)
 {
     bson_t doc = BSON_INITIALIZER;
@@ -291,11 +371,13 @@ Test(store_telemetry, device_delete_takes_its_telemetry)
     cr_assert_eq(store_sync(st, dev_fn, "d2"), 0);
     add_num("d1", "t", 1000, 1, 0);
     add_num("d2", "t", 1000, 1, 0);
+    log_add("d1", 1000, 1, "bye", 10, 0);
     cr_assert_eq(store_sync(st, del_dev_fn, "d1"), 0);
     store_close(st);
     cr_assert_eq(count_of("telemetry", "d1"), 0);
     cr_assert_eq(count_of("telemetry_rollup", "d1"), 0);
     cr_assert_eq(count_of("telemetry_latest", "d1"), 0);
+    cr_assert_eq(count_of("device_logs", "d1"), 0);
     cr_assert_eq(count_of("telemetry", "d2"), 1);
     cr_assert_eq(count_of("telemetry_rollup", "d2"), 2);
     cr_assert_eq(count_of("telemetry_latest", "d2"), 1);
