@@ -130,6 +130,24 @@ static const config_key keys[] = {
      "device shadow: keys and array elements per section (beyond: 400)"},
     {"shadow-max-named", KIND_U32, F(shadow_max_named), 0, 100000, "N",
      "device shadow: named shadows per device (beyond: 400)"},
+    {"telemetry-retention", KIND_U32, F(telemetry_retention_d), 1, 36500, "DAYS",
+     "raw telemetry points kept this long"},
+    {"telemetry-rollup-retention", KIND_U32, F(telemetry_rollup_retention_d), 1, 36500, "DAYS",
+     "telemetry 1-minute and 1-hour rollups kept this long"},
+    {"telemetry-queue-max", KIND_U32, F(telemetry_queue_max), 1, 10000000, "N",
+     "telemetry points waiting for the store at once (beyond: dropped, counted)"},
+    {"telemetry-max-points", KIND_U32, F(telemetry_max_points), 1, 100000, "N",
+     "points in one telemetry message (beyond: the message is rejected)"},
+    {"telemetry-max-keys", KIND_U32, F(telemetry_max_keys), 1, 100000, "N",
+     "telemetry series (keys) per device (beyond: new keys are refused, counted)"},
+    {"device-log-max-lines", KIND_U32, F(device_log_max_lines), 1, 1000000, "N",
+     "device log lines kept per device (server/{id}/log)"},
+    {"device-log-retention", KIND_U32, F(device_log_retention_d), 1, 36500, "DAYS",
+     "device log lines kept this long"},
+    {"device-log-line-max", KIND_U32, F(device_log_line_max), 32, 65536, "BYTES",
+     "longest device log line kept (longer: cut and marked ...[truncated])"},
+    {"device-log-rate", KIND_U32, F(device_log_rate), 1, 1000000, "N",
+     "device log lines per device per minute, burst N (beyond: dropped, counted)"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -223,6 +241,15 @@ void config_defaults(iot_config *c)
     c->quota_recipients = 50;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
+    c->telemetry_retention_d = 30;
+    c->telemetry_rollup_retention_d = 365;
+    c->telemetry_queue_max = 100000;
+    c->telemetry_max_points = 1000;
+    c->telemetry_max_keys = 100;
+    c->device_log_max_lines = 1000;
+    c->device_log_retention_d = 7;
+    c->device_log_line_max = 1024;
+    c->device_log_rate = 60;
 }
 
 static const config_key *find_key(const char *name)

@@ -112,6 +112,16 @@ typedef struct iot_config {
     uint32_t quota_recipients;   /* "max-recipients-per-user", default 50 */
     uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
     uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
+    /* telemetry (docs/telemetry.md) */
+    uint32_t telemetry_retention_d;        /* "telemetry-retention" days, default 30 */
+    uint32_t telemetry_rollup_retention_d; /* "telemetry-rollup-retention" days, default 365 */
+    uint32_t telemetry_queue_max;          /* "telemetry-queue-max" points, default 100000 */
+    uint32_t telemetry_max_points;         /* "telemetry-max-points" per message, default 1000 */
+    uint32_t telemetry_max_keys;           /* "telemetry-max-keys" per device, default 100 */
+    uint32_t device_log_max_lines;         /* "device-log-max-lines" per device, default 1000 */
+    uint32_t device_log_retention_d;       /* "device-log-retention" days, default 7 */
+    uint32_t device_log_line_max;          /* "device-log-line-max" bytes, default 1024 */
+    uint32_t device_log_rate;              /* "device-log-rate" lines/device/min, default 60 */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

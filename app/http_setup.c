@@ -17,6 +17,7 @@
 #include "api/notifications/notifications.h"
 #include "api/shadows/shadows.h"
 #include "api/web/web.h"
+#include "api/telemetry/telemetry.h"
 
 static int start_notifier(app_http *h, const iot_config *cfg, store *st)
 {
@@ -47,7 +48,8 @@ static int add_routes(app_http *h)
 {
     if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
         devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0 ||
-        admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0) {
+        admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0 ||
+        telemetry_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }

@@ -24,6 +24,7 @@
 #include "net/net.h"
 #include "notify/devnotify.h"
 #include "shadows/shd_svc.h"
+#include "telemetry/tm_ingest.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -320,6 +321,44 @@ static void log_devlog_stats(devlog *d)
              s.dropped, s.failed);
 }
 
+/* Telemetry ingestion: device messages on "server/{id}/telemetry" from the event bus. */
+static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
+{
+    tm_ingest_opts o = {
+        .queue_max = cfg->telemetry_queue_max,
+        .max_points = cfg->telemetry_max_points,
+        .max_keys = cfg->telemetry_max_keys,
+        .events_max = cfg->device_events_max,
+        .retention_ms = (int64_t)cfg->telemetry_retention_d * 86400000,
+        .rollup_retention_ms = (int64_t)cfg->telemetry_rollup_retention_d * 86400000,
+        .log_max_lines = cfg->device_log_max_lines,
+        .log_retention_ms = (int64_t)cfg->device_log_retention_d * 86400000,
+        .log_line_max = cfg->device_log_line_max,
+        .log_rate = cfg->device_log_rate,
+    };
+    tm_ingest *ti = tm_ingest_new(st, &o);
+    if (!ti) {
+        log_error("telemetry: out of memory");
+        return NULL;
+    }
+    if (dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, tm_ingest_on_event, ti) < 0) {
+        tm_ingest_free(ti);
+        return NULL;
+    }
+    return ti;
+}
+
+static void log_telemetry_stats(tm_ingest *ti)
+{
+    tm_ingest_stats s;
+    tm_ingest_stats_get(ti, &s);
+    log_info("telemetry: %llu messages, %llu points stored in %llu batches, %llu rejected, "
+             "%llu dropped (queue full), %llu duplicates, %llu over the key limit, %llu failed; "
+             "device logs: %llu lines, %llu rate-limited, %llu rejected",
+             s.messages, s.points, s.batches, s.rejected, s.dropped, s.duplicates, s.over_keys,
+             s.failed, s.log_lines, s.log_limited, s.log_rejected);
+}
+
 static void log_stats(broker *br)
 {
     broker_stats b;
@@ -354,6 +393,7 @@ static int run(const iot_config *cfg)
     devlog *dl = NULL;
     app_ws ws = {0};
     shd_svc *shd = NULL;
+    tm_ingest *ti = NULL;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -372,7 +412,7 @@ static int run(const iot_config *cfg)
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
-        cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(ti = make_telemetry(cfg, st, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -429,6 +469,7 @@ out:
      * (answering requests whose connections are gone); then the API and the broker go. */
     devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
     shd_svc_detach(shd);  /* nor publish into a stopped broker */
+    tm_ingest_flush(ti);  /* the loops stopped: commit what they queued */
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
@@ -440,6 +481,9 @@ out:
         log_devlog_stats(dl);
     devlog_free(dl);   /* likewise */
     shd_svc_free(shd); /* likewise */
+    if (ti && rc == 0)
+        log_telemetry_stats(ti);
+    tm_ingest_free(ti); /* likewise */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

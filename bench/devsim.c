@@ -25,9 +25,11 @@
 typedef struct app {
     devsim sim;
     uv_loop_t loop;
-    uv_timer_t ramp, status;
+    uv_timer_t ramp, status, telem;
     uv_signal_t sigint, sigterm;
-    double budget; /* connects the ramp may start now (fractional) */
+    double budget;       /* connects the ramp may start now (fractional) */
+    double telem_budget; /* readings due now (fractional) */
+    size_t telem_next;   /* the device whose reading is next */
     bool tty;
 } app;
 
@@ -39,7 +41,7 @@ static void usage(FILE *f)
         "              (--certdir DIR | --secrets FILE | --anonymous)\n"
         "              [--count N] [--prefix P] [--legacy] [--reply-delay-ms MS]\n"
         "              [--malformed-every K] [--rate PER_S] [--parallel M] [--quiet]\n"
-        "              [--shadow-window W]\n"
+        "              [--shadow-window W] [--telemetry-ms MS] [--telemetry-keys K]\n"
         "  --certdir DIR       one device per DIR/ID.crt + DIR/ID.key (mutual TLS)\n"
         "  --secrets FILE      one device per line \"ID SECRET\" (username ID, password SECRET)\n"
         "  --anonymous         ids PREFIX-1..PREFIX-N without credentials (needs --count)\n"
@@ -51,7 +53,10 @@ static void usage(FILE *f)
         "  --rate PER_S        new connections per second (default 500)\n"
         "  --parallel M        connections being set up at once at most (default 256)\n"
         "  --quiet             no status line\n"
-        "  --shadow-window W   keep W shadow updates in flight per device (bench/shadow.py)\n");
+        "  --shadow-window W   keep W shadow updates in flight per device (bench/shadow.py)\n"
+
+        "  --telemetry-ms MS   every device publishes a reading every MS ms (QoS 1)\n"
+        "  --telemetry-keys K  values per reading, k0..k{K-1} (default 5)\n");
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -67,7 +72,7 @@ static int num(const char *s, long min, long max, long *out)
     return 0;
 }
 
-enum { OPT_REPLY_DELAY = 256, OPT_MALFORMED, OPT_ANON, OPT_SHADOW };
+enum { OPT_REPLY_DELAY = 256, OPT_MALFORMED, OPT_ANON, OPT_SHADOW, OPT_TELEM_MS, OPT_TELEM_KEYS };
 
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, 'h'},
@@ -85,6 +90,8 @@ static const struct option long_opts[] = {
     {"parallel", required_argument, NULL, 'm'},
     {"quiet", no_argument, NULL, 'q'},
     {"shadow-window", required_argument, NULL, OPT_SHADOW},
+    {"telemetry-ms", required_argument, NULL, OPT_TELEM_MS},
+    {"telemetry-keys", required_argument, NULL, OPT_TELEM_KEYS},
     {"help", no_argument, NULL, 'H'},
     {NULL, 0, NULL, 0},
 };
@@ -138,6 +145,10 @@ static int set_opt(devsim_opts *o, int ch, const char *v, int *modes)
         return 0;
     case OPT_SHADOW:
         return num(v, 0, 1000, &o->shadow_window);
+    case OPT_TELEM_MS:
+        return num(v, 0, 3600000, &o->telemetry_ms);
+    case OPT_TELEM_KEYS:
+        return num(v, 1, 64, &o->telemetry_keys);
     default:
         return -1;
     }
@@ -148,7 +159,7 @@ static int parse_opts(int argc, char **argv, devsim_opts *o)
 {
     int ch, modes = 0;
 
-    *o = (devsim_opts){.prefix = "devsim", .rate = 500, .parallel = 256};
+    *o = (devsim_opts){.prefix = "devsim", .rate = 500, .parallel = 256, .telemetry_keys = 5};
     while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         if (ch == 'H')
             return 1;
@@ -209,14 +220,15 @@ static void print_status(app *a, bool final)
     fprintf(stderr,
             "%sdevsim: %zu devices, %llu connected, %llu connects, %llu drops, %llu refused, "
             "%llu requests, %llu answers, %llu errors, %llu malformed, shadow %llu sent %llu "
-            "accepted %llu rejected %llu deltas%s",
+            "accepted %llu rejected %llu deltas, %llu readings%s",
             a->tty && !final ? "\r" : "", a->sim.ndevs, (unsigned long long)s->connected,
             (unsigned long long)s->connects, (unsigned long long)s->drops,
             (unsigned long long)s->refused, (unsigned long long)s->requests,
             (unsigned long long)s->answers, (unsigned long long)s->errors,
             (unsigned long long)s->malformed, (unsigned long long)s->shadow_sent,
             (unsigned long long)s->shadow_accepted, (unsigned long long)s->shadow_rejected,
-            (unsigned long long)s->shadow_deltas, a->tty && !final ? "   " : "\n");
+            (unsigned long long)s->shadow_deltas, (unsigned long long)s->telemetry,
+            a->tty && !final ? "   " : "\n");
     fflush(stderr);
 }
 
@@ -239,6 +251,17 @@ static void on_ramp(uv_timer_t *t)
         uv_timer_stop(t);
 }
 
+/* Readings: ndevs per telemetry_ms, spread over RAMP_TICK_MS ticks. */
+static void on_telem(uv_timer_t *t)
+{
+    app *a = t->data;
+    devsim *sim = &a->sim;
+    a->telem_budget += (double)sim->ndevs * RAMP_TICK_MS / (double)sim->o.telemetry_ms;
+    size_t n = (size_t)a->telem_budget;
+    a->telem_budget -= (double)n;
+    devsim__telemetry_round(sim, &a->telem_next, n);
+}
+
 static void stop_all(app *a)
 {
     devsim *sim = &a->sim;
@@ -250,6 +273,7 @@ static void stop_all(app *a)
         devsim__dev_stop(&sim->devs[i]);
     uv_close((uv_handle_t *)&a->ramp, NULL);
     uv_close((uv_handle_t *)&a->status, NULL);
+    uv_close((uv_handle_t *)&a->telem, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
@@ -267,15 +291,19 @@ static int start(app *a)
     if (rc == 0)
         rc = uv_timer_init(&a->loop, &a->status);
     if (rc == 0)
+        rc = uv_timer_init(&a->loop, &a->telem);
+    if (rc == 0)
         rc = uv_signal_init(&a->loop, &a->sigint);
     if (rc == 0)
         rc = uv_signal_init(&a->loop, &a->sigterm);
     if (rc < 0)
         return rc; /* only fails on a broken loop: the process exits */
-    a->ramp.data = a->status.data = a->sigint.data = a->sigterm.data = a;
+    a->ramp.data = a->status.data = a->telem.data = a->sigint.data = a->sigterm.data = a;
     uv_signal_start(&a->sigint, on_signal, SIGINT);
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);
     uv_timer_start(&a->ramp, on_ramp, 0, RAMP_TICK_MS);
+    if (a->sim.o.telemetry_ms)
+        uv_timer_start(&a->telem, on_telem, RAMP_TICK_MS, RAMP_TICK_MS);
     if (!a->sim.o.quiet)
         uv_timer_start(&a->status, on_status, 1000, 1000);
     return 0;

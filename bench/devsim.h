@@ -54,6 +54,8 @@ typedef struct devsim_opts {
     long parallel;        /* connections between connect() and SUBACK at most */
     bool quiet;           /* no live status line */
     long shadow_window;   /* shadow updates in flight per device; 0 = none (devsim_shadow.c) */
+    long telemetry_ms;    /* every UP device publishes a reading this often; 0 = never */
+    long telemetry_keys;  /* values per reading (k0..kN-1); default 5 */
 } devsim_opts;
 
 typedef struct devsim_stats {
@@ -66,6 +68,7 @@ typedef struct devsim_stats {
     uint64_t malformed; /* answers deliberately broken */
     uint64_t refused;   /* CONNACK with a non-zero return code */
     uint64_t shadow_sent, shadow_accepted, shadow_rejected, shadow_deltas; /* --shadow-window */
+    uint64_t telemetry; /* readings published on server/ID/telemetry */
 } devsim_stats;
 
 typedef struct devsim devsim;
@@ -156,6 +159,12 @@ void devsim__dev_connect(devsim_dev *d);
 void devsim__dev_stop(devsim_dev *d);
 /** Queues a PUBLISH QoS 1 (retain 0). 0 or a negative error (the connection then drops). */
 int devsim__dev_publish(devsim_dev *d, const char *topic, const uint8_t *payload, size_t len);
+
+/* ---- devsim_telem.c -------------------------------------------------------------------- */
+
+/** Publishes one reading {ts, k0..kN-1} on "server/ID/telemetry" for each of the next @n
+ *  devices (round robin from *@next) that are up. */
+void devsim__telemetry_round(devsim *sim, size_t *next, size_t n);
 
 /* ---- devsim_api.c ---------------------------------------------------------------------- */
 

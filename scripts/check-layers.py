@@ -28,10 +28,11 @@ ALLOWED = {
     "devices": ["common", "net", "store", "mqtt", "broker", "ident"],
     "notify": ["common", "net", "store", "ident"],
     "shadows": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
+    "telemetry": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "api": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "shadows"],
+            "notify", "shadows", "telemetry"],
     "app": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "api", "shadows"],
+            "notify", "api", "shadows", "telemetry"],
 }
 ANYTHING = {"bench", "tests", "fuzz", "examples"}
 SKIP = {"build", "docs", "scripts", ".git", ".ci"}

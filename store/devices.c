@@ -279,7 +279,9 @@ int store_device_delete(store_tx *tx, const char *owner_id, const char *id)
     /* what the device left behind goes with it (a new device may reuse nothing of it) */
     if ((rc = store_history_delete_device(tx, id, NULL)) < 0 ||
         (rc = store_device_event_delete_device(tx, id, NULL)) < 0 ||
-        (rc = store_notification_delete_device(tx, id, NULL)) < 0)
+        (rc = store_notification_delete_device(tx, id, NULL)) < 0 ||
+        (rc = store_telemetry_delete_device(tx, id)) < 0 ||
+        (rc = store_shadow_delete_device(tx, id)) < 0)
         return rc;
     return store_command_delete_device(tx, id, NULL);
 }

@@ -21,7 +21,8 @@
  *
  * Version 2: application collections (schema_app.c); version 3: device notifications
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
- * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c).
+ * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
+ * version 6: telemetry and device logs (schema_telemetry.c).
  */
 #include <stdio.h>
 
@@ -44,7 +45,7 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 5
+#define NMIGRATIONS 6
 
 static const char *migration_sql(int version)
 {
@@ -52,7 +53,8 @@ static const char *migration_sql(int version)
            : version == 2 ? store__app_migration
            : version == 3 ? store__notify_migration
            : version == 4 ? store__activity_migration
-                          : store__shadows_migration;
+           : version == 5 ? store__shadows_migration
+                          : store__telemetry_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

@@ -493,4 +493,83 @@ int store_shadow_list(store_tx *tx, const char *dev, store_shadow_cb cb, void *a
 /** How many named shadows @dev has (the classic one not counted). */
 int store_shadow_count(store_tx *tx, const char *dev, uint64_t *out);
 
+/* ---- telemetry (schema_telemetry.c, docs/telemetry.md) ---------------------------------
+ * Points of (device, key, ts) with a number, a boolean or a string; numeric ones (booleans
+ * count as 0/1) also feed the 1-minute and 1-hour rollups and every point the per-key
+ * latest value, in the same call. A point whose (device, key, ts) is already stored is
+ * ignored (first write wins): a batch re-sent after a lost acknowledgement counts once. */
+
+#define STORE_TM_RES_MIN  60000LL /* rollup resolutions, ms */
+#define STORE_TM_RES_HOUR 3600000LL
+
+enum store_tm_type { STORE_TM_NUM = 0, STORE_TM_BOOL = 1, STORE_TM_STR = 2 };
+
+typedef struct store_tm_point {
+    const char *device_id; /* key */
+    const char *key;       /* the series name (1..64 bytes) */
+    int64_t ts;            /* ms */
+    int type;              /* enum store_tm_type */
+    double num;            /* NUM; BOOL: 0 or 1 */
+    const char *str;       /* STR */
+} store_tm_point;
+
+typedef struct store_tm_rollup {
+    int64_t bucket; /* start of the bucket, ms (a multiple of res) */
+    int64_t cnt;
+    double sum, min, max, last; /* last: the value of the newest point */
+    int64_t last_ts;
+} store_tm_rollup;
+
+enum store_tm_added { STORE_TM_STORED = 0, STORE_TM_DUPLICATE = 1, STORE_TM_OVER_KEYS = 2 };
+
+/** Stores @p. *@out (may be NULL) says whether it was stored, ignored as a duplicate, or
+ *  refused because the device already has @max_keys series (0: no limit). */
+int store_telemetry_add(store_tx *tx, const store_tm_point *p, unsigned max_keys, int *out);
+/** Calls @cb for the points of (@device_id, @key) with @from <= ts < @to, oldest first
+ *  (newest first when @desc), at most @limit. */
+int store_telemetry_raw(store_tx *tx, const char *device_id, const char *key, int64_t from,
+                        int64_t to, bool desc, unsigned limit,
+                        int (*cb)(void *arg, const store_tm_point *p), void *arg);
+/** Calls @cb for the rollups of resolution @res (STORE_TM_RES_*) of (@device_id, @key)
+ *  whose bucket is in [@from, @to), oldest first. */
+int store_telemetry_rollups(store_tx *tx, const char *device_id, const char *key, int64_t res,
+                            int64_t from, int64_t to,
+                            int (*cb)(void *arg, const store_tm_rollup *r), void *arg);
+/** Calls @cb with the newest point of every series of @device_id, by key. */
+int store_telemetry_latest(store_tx *tx, const char *device_id,
+                           int (*cb)(void *arg, const store_tm_point *p), void *arg);
+/** Deletes the points of @device_id with @from <= ts < @to (every key; the number in *@n,
+ *  may be NULL) and recomputes the rollups of the buckets the range touches from the
+ *  points that remain (the latest values too). */
+int store_telemetry_delete(store_tx *tx, const char *device_id, int64_t from, int64_t to,
+                           unsigned *n);
+/** Retention of one series: drops its points older than @raw_before and its rollups whose
+ *  bucket starts before @rollup_before. Both are range deletes on the primary key. */
+int store_telemetry_trim(store_tx *tx, const char *device_id, const char *key, int64_t raw_before,
+                         int64_t rollup_before);
+/** Deletes everything of @device_id (a device that is unregistered): its series, rollups,
+ *  latest values and its log lines. */
+int store_telemetry_delete_device(store_tx *tx, const char *device_id);
+
+/* ---- device logs (schema_telemetry.c, docs/telemetry.md "Device logs") ------------------
+ * Lines a device published, newest first by id. Capped per device by the insert (about
+ * @keep lines, STORE_ACTIVITY_SLACK more between trims) and by age (@before). */
+
+typedef struct store_device_log {
+    int64_t id;            /* set by the store */
+    const char *device_id; /* key */
+    int64_t ts;            /* ms, the device's or the arrival time */
+    int level;             /* 0 debug, 1 info, 2 warn, 3 error */
+    const char *msg;
+} store_device_log;
+
+/** Adds @l; when a trim is due, keeps about @keep lines of the device and none with ts <
+ *  @before (0: no age limit). */
+int store_device_log_add(store_tx *tx, const store_device_log *l, unsigned keep, int64_t before);
+/** Calls @cb for the lines of @device_id with id < @before_id (0: from the newest), level
+ *  >= @level, ts >= @since, msg containing @q (NULL: any), newest first, at most @limit. */
+int store_device_log_list(store_tx *tx, const char *device_id, int64_t before_id, int level,
+                          int64_t since, const char *q, unsigned limit,
+                          int (*cb)(void *arg, const store_device_log *l), void *arg);
+
 #endif

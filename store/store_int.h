@@ -44,5 +44,7 @@ extern const char *const store__notify_migration;
 extern const char *const store__activity_migration;
 /* schema_shadows.c */
 extern const char *const store__shadows_migration;
+/* SQL of migration 6 (telemetry, schema_telemetry.c). */
+extern const char *const store__telemetry_migration;
 
 #endif

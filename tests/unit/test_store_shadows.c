@@ -129,3 +129,30 @@ Test(store_shadows, bad_arguments_and_corrupt_row)
     cr_assert_eq(store_sync(st, get_fn, &a), STORE_ECORRUPT);
     cr_assert_null(a.got);
 }
+
+static int dev_fn(store_tx *tx, void *p)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int rc = store_device_create(tx, p, "u1", p, "-", NULL, &doc);
+    bson_destroy(&doc);
+    return rc;
+}
+
+static int del_dev_fn(store_tx *tx, void *p) { return store_device_delete(tx, "u1", p); }
+
+Test(store_shadows, device_delete_takes_its_shadows)
+{
+    cr_assert_eq(store_sync(st, dev_fn, "d1"), 0);
+    cr_assert_eq(store_sync(st, dev_fn, "d2"), 0);
+    arg a1 = {.dev = "d1", .name = "", .version = 1},
+        n1 = {.dev = "d1", .name = "cfg", .version = 1};
+    arg a2 = {.dev = "d2", .name = "", .version = 1};
+    cr_assert_eq(store_sync(st, put_fn, &a1), 0);
+    cr_assert_eq(store_sync(st, put_fn, &n1), 0);
+    cr_assert_eq(store_sync(st, put_fn, &a2), 0);
+    cr_assert_eq(store_sync(st, del_dev_fn, "d1"), 0);
+    cr_assert_eq(store_sync(st, get_fn, &a1), STORE_ENOTFOUND);
+    cr_assert_eq(store_sync(st, get_fn, &n1), STORE_ENOTFOUND);
+    cr_assert_eq(store_sync(st, get_fn, &a2), 0);
+    bson_destroy(a2.got);
+}

@@ -1,0 +1,40 @@
+/*
+ * tm_int — private to api/telemetry/: the request shared by its handlers.
+ */
+#ifndef IOT_API_TELEMETRY_TM_INT_H
+#define IOT_API_TELEMETRY_TM_INT_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "api/job.h"
+#include "store/store_app.h"
+#include "telemetry/tm_agg.h"
+#include "telemetry/tm_parse.h"
+
+#define TMAPI_KEYS_MAX 32 /* keys= names at most */
+
+/* A request's device: owner and {id} from the path; the resolved id once found. */
+typedef struct tmapi_dev {
+    char owner[STORE_ID_MAX + 1];
+    char key[STORE_NAME_MAX + 1];
+    char id[STORE_ID_MAX + 1];
+    bool found;
+} tmapi_dev;
+
+/* Fills @d from the request (404 answered when {id} cannot be a device: <0). */
+int tmapi__dev_init(http_req *r, tmapi_dev *d);
+/* Store thread: resolves @d (by id, then by name, of its owner). 0 with d->found set or
+ * not; <0 on store errors. */
+int tmapi__dev_find(store_tx *tx, tmapi_dev *d);
+void tmapi__respond_404(http_req *r);
+/* Appends @p's value as "v" (number, boolean or string). */
+void tmapi__append_value(bson_t *doc, const store_tm_point *p);
+
+void tmapi__query(http_req *r);
+void tmapi__latest(http_req *r);
+void tmapi__delete(http_req *r);
+void tmapi__logs(http_req *r);
+
+#endif
