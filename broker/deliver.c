@@ -315,17 +315,22 @@ static void remove_inflight(session *s, int i)
     s->n_inf--;
 }
 
-/* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. */
+/* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. An id
+ * not in flight is ignored (acknowledged twice, or from before a restart); an id in flight
+ * in another state is an acknowledgement of the wrong kind: -1, the connection closes
+ * [MQTT-4.8.0-1] (PUBACK for QoS 2, PUBCOMP for QoS 1 or before our PUBREL). */
 static int complete(session *s, uint16_t pid, uint8_t want)
 {
     session__assert_owner(s);
     int i = find_inflight(s, pid);
-    if (i >= 0 && s->inf[i].state == want) {
-        if (persist__session_on(s))
-            persist__msg_del(session__owner(s), s, s->inf[i].mid);
-        remove_inflight(s, i);
-        session__drain(s);
-    }
+    if (i < 0)
+        return 0;
+    if (s->inf[i].state != want)
+        return -1;
+    if (persist__session_on(s))
+        persist__msg_del(session__owner(s), s, s->inf[i].mid);
+    remove_inflight(s, i);
+    session__drain(s);
     return 0;
 }
 
@@ -335,8 +340,10 @@ int session__pubrec(session *s, uint16_t pid)
 {
     session__assert_owner(s);
     int i = find_inflight(s, pid);
-    if (i < 0 || s->inf[i].state == INF_WAIT_PUBACK)
+    if (i < 0)
         return 0;
+    if (s->inf[i].state == INF_WAIT_PUBACK)
+        return -1; /* [MQTT-4.8.0-1] PUBREC for a QoS 1 message */
     inflight *f = &s->inf[i];
     if (f->state == INF_WAIT_PUBREC) {
         /* [MQTT-4.3.3-1] the message is delivered; only the id stays until PUBCOMP. */
@@ -356,33 +363,34 @@ int session__pubrec(session *s, uint16_t pid)
 
 int session__pubcomp(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT_PUBCOMP); }
 
-bool session__rx_qos2_add(session *s, uint16_t pid)
+int session__rx_qos2_add(session *s, uint16_t pid)
 {
     session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++)
         if (s->rx_qos2[i] == pid)
-            return false;
+            return 0;
     if (s->n_rx_qos2 == s->cap_rx_qos2) {
         uint32_t ncap = s->cap_rx_qos2 ? s->cap_rx_qos2 * 2 : 8;
         uint16_t *n = realloc(s->rx_qos2, ncap * sizeof *n);
         if (!n)
-            return true; /* deliver anyway; at worst a duplicate is not detected */
+            return -1; /* a PUBREL for an id we did not keep would close the connection */
         s->rx_qos2 = n;
         s->cap_rx_qos2 = ncap;
     }
     s->rx_qos2[s->n_rx_qos2++] = pid;
-    return true;
+    return 1;
 }
 
-void session__rx_qos2_del(session *s, uint16_t pid)
+bool session__rx_qos2_del(session *s, uint16_t pid)
 {
     session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++) {
         if (s->rx_qos2[i] == pid) {
             s->rx_qos2[i] = s->rx_qos2[--s->n_rx_qos2];
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 /* restore.c: a message of a restored persistent session, in mid order. A message sent

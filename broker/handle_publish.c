@@ -18,14 +18,22 @@
 #include "broker/tap.h"
 
 /* Refused by the topic policy: dropped (neither routed nor retained), yet acknowledged,
- * since 3.1.1 has no negative acknowledgement; a PUBREL that follows gets its PUBCOMP. */
+ * since 3.1.1 has no negative acknowledgement. A QoS 2 id is remembered (and stored, for a
+ * persistent session) like any other, so the PUBREL that follows is one awaited. */
 static int denied(mconn *c, const mqtt_publish *p)
 {
     BROKER_STAT_ADD(c->br, denied_publish, 1);
     if (p->qos == 1)
         persist__ack(c, MQTT_PUBACK, p->packet_id, false);
-    else if (p->qos == 2)
-        persist__ack(c, MQTT_PUBREC, p->packet_id, false);
+    if (p->qos != 2)
+        return 0;
+    int added = session__rx_qos2_add(c->s, p->packet_id);
+    if (added < 0)
+        return -1;
+    bool durable = added && persist__session_on(c->s);
+    if (durable)
+        persist__session_put(c->lp, c->s);
+    persist__ack(c, MQTT_PUBREC, p->packet_id, durable);
     return 0;
 }
 
@@ -38,7 +46,10 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     session *s = c->s;
     if (c->policed && !auth__may_pub(s, p.topic.p, p.topic.len))
         return denied(c, &p);
-    if (p.qos == 2 && !session__rx_qos2_add(s, p.packet_id)) {
+    int added = p.qos == 2 ? session__rx_qos2_add(s, p.packet_id) : 1;
+    if (added < 0)
+        return -1; /* out of memory: the client publishes again after it reconnects */
+    if (added == 0) {
         persist__ack(c, MQTT_PUBREC, p.packet_id, false);
         return 0;
     }
@@ -82,7 +93,9 @@ int handle__pubrel(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     uint16_t pid;
     if (mqtt_decode_ack(body, n, &pid) < 0)
         return -1;
-    session__rx_qos2_del(c->s, pid);
+    /* [MQTT-4.8.0-1] a PUBREL for an id that awaits none is a protocol violation */
+    if (!session__rx_qos2_del(c->s, pid))
+        return -1;
     /* Once PUBCOMP is out the client may reuse the id: the store must have dropped it
      * first, or a restart would take the next message with that id for a duplicate. */
     bool durable = persist__session_on(c->s);

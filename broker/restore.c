@@ -64,11 +64,7 @@ static int add_sub(void *arg, const persist_sub *ps)
     return session__sub_list_add(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->qos);
 }
 
-static int add_rx2(void *arg, uint16_t pid)
-{
-    session__rx_qos2_add(arg, pid);
-    return 0;
-}
+static int add_rx2(void *arg, uint16_t pid) { return session__rx_qos2_add(arg, pid) < 0 ? -1 : 0; }
 
 static bool expired(rctx *x, int64_t last_seen)
 {

@@ -114,13 +114,17 @@ void session__resend(session *s);
 void session__detached(session *s);
 /* Relieves a congested session whose queue and output have come down (flow.c). */
 void session__maybe_relieve(session *s);
+/* Acknowledgements of our deliveries: 0, or -1 for one of the wrong kind for an id in
+ * flight (a protocol violation [MQTT-4.8.0-1]); an id not in flight is ignored. */
 int session__puback(session *s, uint16_t pid);
 int session__pubrec(session *s, uint16_t pid);
 int session__pubcomp(session *s, uint16_t pid);
-bool session__rx_qos2_add(session *s, uint16_t pid); /* false if already there */
+/* 1 added, 0 already there, -1 out of memory. */
+int session__rx_qos2_add(session *s, uint16_t pid);
 int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
                          uint16_t pid);
-void session__rx_qos2_del(session *s, uint16_t pid);
+/* false when @pid was not awaiting a PUBREL. */
+bool session__rx_qos2_del(session *s, uint16_t pid);
 
 /* subs.c — owner loop */
 int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
