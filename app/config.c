@@ -148,6 +148,8 @@ static const config_key keys[] = {
      "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
     {"max-queued-per-user", KIND_U32, F(quota_queued), 1, 100000000, "N",
      "messages queued for a user's offline persistent sessions, all summed"},
+    {"sys-interval", KIND_U32, F(sys_interval_s), 0, 86400, "SECONDS",
+     "publish $SYS/broker/... (administrators only) this often; 0 = off"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -207,6 +209,7 @@ void config_defaults(iot_config *c)
     c->quota_recipients = 50;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
+    c->sys_interval_s = 10;
 }
 
 static const config_key *find_key(const char *name)

@@ -64,7 +64,8 @@ struct broker {
         atomic_ullong cred_closed;
         atomic_ullong log_suppressed;
     } st;
-    log_limit errlog; /* connection error lines (conn.c, handle_connect.c) */
+    log_limit errlog;   /* connection error lines (conn.c, handle_connect.c) */
+    int64_t started_ms; /* monotonic ms of broker_new ($SYS uptime) */
 };
 
 /* Logs a connection error line (info) unless error_log_rate lines were written in the
@@ -90,13 +91,16 @@ struct bloop {
     mconn *blocked;        /* publishers paused by back-pressure (flow.c) */
     uv_timer_t flow_timer; /* frees publishers that waited too long */
     bool flow_timer_on;
-    struct pjob *pj;         /* durable effects of this iteration (persist.c) */
-    uint32_t pj_lost;        /* durable effects lost for want of memory (persist.c) */
-    bool stopped;            /* loop_fini ran: durable effects are submitted at once */
-    uv_timer_t expiry_timer; /* purges expired persistent sessions (expiry.c) */
-    mconn *creds;            /* connections with a revocable credential (creds.c) */
-    uv_timer_t cred_timer;   /* closes connections whose credential expired */
-    int64_t cred_due;        /* wall-clock ms cred_timer fires at; 0 = not armed */
+    struct pjob *pj;                   /* durable effects of this iteration (persist.c) */
+    uint32_t pj_lost;                  /* durable effects lost for want of memory (persist.c) */
+    bool stopped;                      /* loop_fini ran: durable effects are submitted at once */
+    uv_timer_t expiry_timer;           /* purges expired persistent sessions (expiry.c) */
+    mconn *creds;                      /* connections with a revocable credential (creds.c) */
+    uv_timer_t cred_timer;             /* closes connections whose credential expired */
+    int64_t cred_due;                  /* wall-clock ms cred_timer fires at; 0 = not armed */
+    atomic_ullong bytes_in, bytes_out; /* on this loop's MQTT connections (sys.h) */
+    struct sys_state *sys;             /* loop 0 with sys_interval: load averages (sys.c) */
+    uv_timer_t sys_timer;              /* publishes $SYS (sys.c) */
 };
 
 bloop *bloop__new(broker *br, net_loop *nl);

@@ -16,6 +16,8 @@
 #include "broker/restore.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/sys.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 broker *broker_new(const broker_opts *o)
@@ -33,6 +35,7 @@ broker *broker_new(const broker_opts *o)
     if (br->o.out_congest_bytes == 0)
         br->o.out_congest_bytes = br->o.qos0_drop_bytes / 2;
     atomic_init(&br->next_mid, 1);
+    br->started_ms = clock_mono_ms();
     pthread_mutex_init(&br->reg_lock, NULL);
     pthread_mutex_init(&br->loops_lock, NULL);
     log_limit_init(&br->errlog, br->o.error_log_rate, 1000);
@@ -155,6 +158,7 @@ void broker_loop_init(net_loop *l, void *b)
     route__loop_init(lp);
     expiry__loop_init(lp);
     creds__loop_init(lp);
+    sys__loop_init(lp);
     restore__adopt(lp);
     pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
@@ -172,6 +176,7 @@ void broker_loop_fini(net_loop *l, void *b)
     persist__flush(lp);
     expiry__loop_fini(lp);
     creds__loop_fini(lp);
+    sys__loop_fini(lp);
     flow__loop_fini(lp);
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at

@@ -15,6 +15,7 @@
 #include "broker/persist.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/sys.h"
 #include "broker/tap.h"
 
 /* Refused by the topic policy: dropped (neither routed nor retained), yet acknowledged,
@@ -44,7 +45,9 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
         return -1;
     BROKER_STAT_ADD(c->br, msgs_in, 1);
     session *s = c->s;
-    if (c->policed && !auth__may_pub(s, p.topic.p, p.topic.len))
+    /* $SYS is the broker's own namespace (sys.c) [MQTT-4.7.2-1]: nobody publishes there */
+    if (sys__topic(p.topic.p, p.topic.len) ||
+        (c->policed && !auth__may_pub(s, p.topic.p, p.topic.len)))
         return denied(c, &p);
     int added = p.qos == 2 ? session__rx_qos2_add(s, p.packet_id) : 1;
     if (added < 0)

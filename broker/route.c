@@ -17,6 +17,7 @@
 #include "broker/persist.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/sys.h"
 
 typedef struct xitem {
     session *s;
@@ -210,7 +211,8 @@ route_result route__publish(bloop *lp, bmsg *m)
     assign_mid(br, m);
     if (m->retain) {
         update_retained(br, m);
-        if (br->o.st)
+        /* $SYS values describe this process (sys.c): retained, never stored */
+        if (br->o.st && !sys__topic(m->b->data + m->topic_off, m->topic_len))
             persist__retained(lp, m);
     }
     route_matches(lp, m, &r);

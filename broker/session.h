@@ -80,6 +80,8 @@ struct session {
     uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     broker_principal who; /* who created it; set before it is registered, then immutable
+                           * but for .admin, which the owner loop sets from each attached
+                           * connection (handover.c) and only it reads (auth__may_sub)
                            * (cold: kept apart from the delivery state above) */
     qacct *acct;          /* the account paying for it (persistent only; quota.c), or NULL;
                            * set before it is registered, then immutable */
