@@ -150,6 +150,8 @@ static const config_key keys[] = {
      "messages queued for a user's offline persistent sessions, all summed"},
     {"sys-interval", KIND_U32, F(sys_interval_s), 0, 86400, "SECONDS",
      "publish $SYS/broker/... (administrators only) this often; 0 = off"},
+    {"shared-sticky", KIND_BOOL, F(shared_sticky), 0, 0, "BOOL",
+     "$share/ groups: one member per publisher instead of round robin"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

@@ -98,6 +98,7 @@ typedef struct iot_config {
     uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
     uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
     uint32_t sys_interval_s;     /* "sys-interval" seconds, default 10; 0 = no $SYS */
+    bool shared_sticky;          /* "shared-sticky", default false (round robin) */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

@@ -66,6 +66,11 @@ struct broker {
     } st;
     log_limit errlog;   /* connection error lines (conn.c, handle_connect.c) */
     int64_t started_ms; /* monotonic ms of broker_new ($SYS uptime) */
+    /* shared subscriptions (share.c): group filter -> groups, the groups, their count */
+    mqtt_trie *shared;
+    struct sgroup *groups;
+    pthread_mutex_t share_lock;
+    atomic_uint n_groups;
 };
 
 /* Logs a connection error line (info) unless error_log_rate lines were written in the
@@ -80,8 +85,9 @@ void broker__errlog(broker *br, const char *fmt, ...) __attribute__((format(prin
 struct bloop {
     broker *br;
     net_loop *nl;
-    mqtt_trie_hits hits; /* scratch for route lookups */
-    mqtt_ptrvec rhits;   /* scratch for retained lookups */
+    mqtt_trie_hits hits;  /* scratch for route lookups */
+    mqtt_ptrvec rhits;    /* scratch for retained lookups */
+    mqtt_trie_hits shits; /* scratch for shared-subscription lookups (share.c) */
     unsigned n_loops;
     struct xdeliver **batch; /* per target loop, posted once per iteration (route.c) */
     bool batch_dirty;

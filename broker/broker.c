@@ -16,6 +16,7 @@
 #include "broker/restore.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "broker/sys.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -41,7 +42,7 @@ broker *broker_new(const broker_opts *o)
     log_limit_init(&br->errlog, br->o.error_log_rate, 1000);
     br->subs = mqtt_trie_new(session__hold);
     br->retained = mqtt_retain_new(bmsg__hold, bmsg__release);
-    if (!br->subs || !br->retained) {
+    if (share__init(br) < 0 || !br->subs || !br->retained) {
         broker_free(br);
         return NULL;
     }
@@ -67,6 +68,7 @@ void broker_free(broker *br)
         bloop__free(br->loops);
         br->loops = next;
     }
+    share__free_all(br);
     if (br->subs)
         mqtt_trie_free(br->subs);
     if (br->retained)
@@ -140,6 +142,7 @@ void bloop__free(bloop *lp)
         return;
     mqtt_trie_hits_free(&lp->hits);
     mqtt_ptrvec_free(&lp->rhits);
+    mqtt_trie_hits_free(&lp->shits);
     route__drop_batches(lp);
     free(lp->batch);
     free(lp);

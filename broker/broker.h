@@ -127,6 +127,7 @@ typedef struct broker_opts {
     uint32_t error_log_rate; /* lines per second for malformed or refused connections
                                   * (the rest are counted in the next line); 0 = all */
     uint32_t sys_interval_s; /* $SYS/broker/... published every this many seconds; 0 = off */
+    uint8_t share_policy;    /* shared subscriptions: 0 round robin, 1 sticky by publisher */
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */

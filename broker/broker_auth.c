@@ -27,6 +27,7 @@
 #include "broker/handle.h"
 #include "broker/mconn.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "broker/sys.h"
 
 struct broker_auth_ticket {
@@ -45,6 +46,10 @@ bool auth__same(const broker_principal *a, const broker_principal *b)
 bool auth__may_sub(const session *s, const uint8_t *f, size_t n)
 {
     const broker_auth *a = s->br->o.auth;
+    /* a shared subscription is judged by the filter inside it (share.c) */
+    uint16_t n16 = (uint16_t)n;
+    share__inner(&f, &n16);
+    n = n16;
     /* $SYS (sys.c): administrators only; ANON (development) has no policy at all */
     if (sys__topic(f, n))
         return s->who.who == BROKER_WHO_ANON || (s->who.who == BROKER_WHO_USER && s->who.admin);

@@ -19,7 +19,9 @@
 #include "broker/bmsg.h"
 #include "broker/flow.h"
 #include "broker/persist.h"
+#include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "common/clock.h"
 #include "mqtt/mqtt_codec.h"
 
@@ -98,7 +100,7 @@ static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
     check_output(s, c);
 }
 
-static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
+static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     if (!s->inf) {
         s->inf = malloc(sizeof *s->inf * s->br->o.max_inflight);
@@ -107,6 +109,7 @@ static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
     }
     inflight *f = &s->inf[s->n_inf++];
     f->m = bmsg__ref(m);
+    f->g = g ? share__ref(g) : NULL;
     f->mid = m->mid;
     f->pid = alloc_pid(s);
     f->qos = qos;
@@ -155,6 +158,7 @@ static void unqueue_oldest(session *s)
     s->qlen--;
     forget(s, old->m, old->qos);
     bmsg__unref(old->m);
+    share__unref(old->g);
     free(old);
     backlog_done(s);
 }
@@ -178,12 +182,16 @@ static bool make_room_quota(session *s)
 }
 
 /* Adds @m at the tail of the queue. */
-static int append(session *s, bmsg *m, uint8_t qos, bool retain)
+static int append(session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     qitem *q = malloc(sizeof *q);
     if (!q)
         return -1;
-    *q = (qitem){.next = NULL, .m = bmsg__ref(m), .qos = qos, .retain = retain};
+    *q = (qitem){.next = NULL,
+                 .m = bmsg__ref(m),
+                 .g = g ? share__ref(g) : NULL,
+                 .qos = qos,
+                 .retain = retain};
     if (s->qtail)
         s->qtail->next = q;
     else
@@ -193,7 +201,7 @@ static int append(session *s, bmsg *m, uint8_t qos, bool retain)
     return 0;
 }
 
-static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
+static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online, sgroup *g)
 {
     uint32_t cap = queue_cap(s, qos, online);
     if (cap == 0 || (qos == 0 && s->qlen >= s->br->o.max_queued)) {
@@ -213,9 +221,55 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
         backlog_done(s);
         return;
     }
-    if (append(s, m, qos, retain) < 0) {
+    if (append(s, m, qos, retain, g) < 0) {
         forget(s, m, qos);
         backlog_done(s);
+    }
+}
+
+static void remove_inflight(session *s, int i);
+
+/* Takes @q (after @prev, or the head) out of the queue; the caller releases it. */
+static void unlink_queued(session *s, qitem *prev, qitem *q)
+{
+    if (prev)
+        prev->next = q->next;
+    else
+        s->qhead = q->next;
+    if (s->qtail == q)
+        s->qtail = prev;
+    s->qlen--;
+}
+
+/* A member of a shared subscription lost its connection: what it had not acknowledged of
+ * the group's messages goes to another online member (share.c), so nothing the broker
+ * acknowledged waits for this one to come back. A QoS 2 message whose PUBREC arrived is
+ * delivered already and stays. Without another online member, everything stays. */
+static void reshare(session *s)
+{
+    bloop *lp = session__owner(s);
+    for (uint32_t i = 0; i < s->n_inf;) {
+        inflight *f = &s->inf[i];
+        if (f->g && f->m && route__reshare(lp, f->g, f->m, s)) {
+            forget(s, f->m, f->qos);
+            remove_inflight(s, (int)i);
+        } else {
+            i++;
+        }
+    }
+    for (qitem *prev = NULL, *q = s->qhead; q;) {
+        qitem *next = q->next;
+        if (q->g && route__reshare(lp, q->g, q->m, s)) {
+            unlink_queued(s, prev, q);
+            forget(s, q->m, q->qos);
+            bmsg__unref(q->m);
+            share__unref(q->g);
+            free(q);
+            backlog_done(s);
+        } else {
+            prev = q;
+        }
+        q = next;
     }
 }
 
@@ -223,6 +277,7 @@ void session__detached(session *s)
 {
     session__assert_owner(s);
     atomic_store(&s->online, false);
+    reshare(s); /* after online=false: share__pick no longer chooses it */
     s->offline_since = clock_wall_ms();
     if (persist__session_on(s) && !s->dead)
         persist__session_put(session__owner(s), s); /* last_seen, for expiry */
@@ -233,7 +288,7 @@ void session__detached(session *s)
     flow__relieve(s->br, s);
 }
 
-void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     session__assert_owner(s);
     (void)lp;
@@ -243,7 +298,8 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
     }
     mconn *c = live_conn(s);
     if (c && !s->qhead &&
-        (qos == 0 || (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain) == 0))) {
+        (qos == 0 ||
+         (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain, g) == 0))) {
         if (qos == 0)
             send_qos0(s, c, m, retain);
         backlog_done(s);
@@ -252,7 +308,7 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
          * anything for a clean session, whose state ends with its connection. */
         backlog_done(s);
     } else {
-        enqueue(s, m, qos, retain, c != NULL);
+        enqueue(s, m, qos, retain, c != NULL, g);
         quota__queue_sync(s);
     }
     session__maybe_relieve(s);
@@ -271,8 +327,9 @@ void session__drain(session *s)
         if (q->qos == 0)
             send_qos0(s, c, q->m, q->retain);
         else
-            send_new(s, c, q->m, q->qos, q->retain);
+            send_new(s, c, q->m, q->qos, q->retain, q->g);
         bmsg__unref(q->m);
+        share__unref(q->g);
         free(q);
         backlog_done(s);
     }
@@ -311,6 +368,7 @@ void session__resend(session *s)
 static void remove_inflight(session *s, int i)
 {
     bmsg__unref(s->inf[i].m);
+    share__unref(s->inf[i].g);
     memmove(&s->inf[i], &s->inf[i + 1], (s->n_inf - (uint32_t)i - 1) * sizeof *s->inf);
     s->n_inf--;
 }
@@ -349,6 +407,8 @@ int session__pubrec(session *s, uint16_t pid)
         /* [MQTT-4.3.3-1] the message is delivered; only the id stays until PUBCOMP. */
         bmsg__unref(f->m);
         f->m = NULL;
+        share__unref(f->g); /* delivered: never handed to another member */
+        f->g = NULL;
         f->state = INF_WAIT_PUBCOMP;
         if (persist__session_on(s))
             persist__msg_state(session__owner(s), s, f->mid, STORE_MSG_RELEASED, pid);
@@ -405,6 +465,7 @@ int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t 
         bool released = state == STORE_MSG_RELEASED;
         s->inf[s->n_inf++] = (inflight){
             .m = released ? NULL : bmsg__ref(m),
+            .g = NULL,
             .mid = m->mid,
             .pid = pid,
             .qos = released ? 2 : qos,
@@ -419,7 +480,7 @@ int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t 
     }
     if (state == STORE_MSG_RELEASED)
         return 0; /* only an id was left, and it cannot be kept: nothing to deliver */
-    if (append(s, m, qos, retain) < 0)
+    if (append(s, m, qos, retain, NULL) < 0)
         return -1;
     atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
     return 0;

@@ -15,8 +15,10 @@
 #include "broker/persist.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "broker/sys.h"
 #include "broker/tap.h"
+#include "common/hash.h"
 
 /* Refused by the topic policy: dropped (neither routed nor retained), yet acknowledged,
  * since 3.1.1 has no negative acknowledgement. A QoS 2 id is remembered (and stored, for a
@@ -65,6 +67,8 @@ int handle__publish(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     bmsg *m = bmsg__new(p.topic.p, p.topic.len, p.payload, p.payload_len, p.qos, p.retain);
     if (!m)
         return -1;
+    if (c->br->o.share_policy == SHARE_STICKY)
+        m->from = hash_fnv1a32_str(s->id) | 1u; /* sticky shared subscriptions (share.c) */
     route_result r = route__publish(c->lp, m);
     if (r.congested)
         flow__block(c, r.congested); /* stop reading until that subscriber catches up */

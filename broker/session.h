@@ -15,9 +15,12 @@
 #include "broker/bloop.h"
 #include "broker/bmsg.h"
 
+typedef struct sgroup sgroup;
+
 typedef struct qitem {
     struct qitem *next;
     bmsg *m;
+    sgroup *g; /* the shared subscription it came through, with a reference, or NULL */
     uint8_t qos;
     bool retain;
 } qitem;
@@ -26,6 +29,7 @@ enum inf_state { INF_WAIT_PUBACK = 1, INF_WAIT_PUBREC = 2, INF_WAIT_PUBCOMP = 3 
 
 typedef struct inflight {
     bmsg *m;      /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    sgroup *g;    /* the shared subscription it came through (a reference), or NULL */
     uint64_t mid; /* the message's store id (persistent sessions) */
     uint16_t pid;
     uint8_t qos;
@@ -109,10 +113,13 @@ void session__assert_owner(session *s);
 #endif
 
 /* deliver.c — owner loop */
-void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
+/* @g: the shared subscription @m came through (share.c), or NULL; the session takes its
+ * own reference. */
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g);
 void session__drain(session *s);
 void session__resend(session *s);
-/* The session lost its connection: trim the queue to max_queued, release publishers. */
+/* The session lost its connection: its unacknowledged messages of shared subscriptions go
+ * to other members (share.c), the queue is trimmed to max_queued, publishers released. */
 void session__detached(session *s);
 /* Relieves a congested session whose queue and output have come down (flow.c). */
 void session__maybe_relieve(session *s);

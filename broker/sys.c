@@ -29,6 +29,7 @@
 #include "broker/registry.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "broker/sys.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -146,7 +147,7 @@ void sys__publish(bloop *lp)
     publish_u(lp, "$SYS/broker/messages/sent", now[LOAD_MSG_OUT]);
     publish_u(lp, "$SYS/broker/bytes/received", now[LOAD_BYTES_IN]);
     publish_u(lp, "$SYS/broker/bytes/sent", now[LOAD_BYTES_OUT]);
-    publish_u(lp, "$SYS/broker/subscriptions/count", mqtt_trie_count(br->subs));
+    publish_u(lp, "$SYS/broker/subscriptions/count", mqtt_trie_count(br->subs) + share__count(br));
     publish_u(lp, "$SYS/broker/retained messages/count", mqtt_retain_count(br->retained));
     if (lp->sys)
         publish_load(lp, lp->sys, now);
