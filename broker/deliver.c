@@ -244,7 +244,8 @@ static void unlink_queued(session *s, qitem *prev, qitem *q)
 /* A member of a shared subscription lost its connection: what it had not acknowledged of
  * the group's messages goes to another online member (share.c), so nothing the broker
  * acknowledged waits for this one to come back. A QoS 2 message whose PUBREC arrived is
- * delivered already and stays. Without another online member, everything stays. */
+ * delivered already and stays. Without another online member everything stays, except
+ * that a clean session (whose state ends now) hands it to an offline persistent member. */
 static void reshare(session *s)
 {
     bloop *lp = session__owner(s);

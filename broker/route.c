@@ -242,8 +242,10 @@ bool route__reshare(bloop *lp, sgroup *g, bmsg *m, session *from)
     session *s = share__pick(g, m, from, &q);
     if (!s)
         return false;
-    if (!atomic_load_explicit(&s->online, memory_order_relaxed)) {
-        session__unref(s); /* from one offline queue to another gains nothing */
+    /* From one persistent session's queue to another's gains nothing; a clean session's
+     * state ends with it, so an offline persistent member is better than a loss. */
+    if (!atomic_load_explicit(&s->online, memory_order_relaxed) && !from->clean) {
+        session__unref(s);
         return false;
     }
     session *cong = NULL;

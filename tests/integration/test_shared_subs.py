@@ -11,6 +11,7 @@ import tempfile
 import time
 import unittest
 
+from device_harness import TwoUserCase, mqtt_client, register_device, uname
 from harness import (BrokerCase, Broker, Client, PUBACK, ack_pkt, iotcloud_only)
 
 SUBACK_FAIL = 0x80
@@ -130,6 +131,23 @@ class SharedTest(BrokerCase):
         self.assertEqual([m.payload for m in back.wait_messages(2, topic=self.topic())],
                          [b"kept1", b"kept2"])
 
+    def test_clean_member_hands_over_to_offline_persistent_member(self):
+        f = "$share/g/%s/#" % self.prefix
+        cid = self.prefix.replace("/", "-") + "-keeper"
+        keeper = self.client(client_id=cid, clean_session=False)
+        keeper.subscribe(f, 1)
+        raw = self.raw(connect=True)
+        raw.subscribe([(f, 1)])
+        keeper.disconnect()  # now only the clean raw member is online
+        pub = self.client()
+        pub.publish(self.topic(), b"h1", 1)
+        pub.publish(self.topic(), b"h2", 1)
+        self.assertEqual(sorted(raw.read_publish().payload for _ in range(2)), [b"h1", b"h2"])
+        raw.abort()  # never acknowledged: the clean member's state ends
+        back = self.client(client_id=cid, clean_session=False)
+        self.assertEqual(sorted(m.payload for m in back.wait_messages(2, topic=self.topic())),
+                         [b"h1", b"h2"])
+
     def test_no_retained_on_shared_subscribe(self):
         pub = self.client()
         pub.publish(self.topic(), b"retained", 1, retain=True)
@@ -219,6 +237,37 @@ class SharedRestartTest(unittest.TestCase):
             self.assertEqual(b.signal_and_wait(), 0)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+
+@iotcloud_only("accounts and topic policy")
+class SharedPolicyTest(TwoUserCase):
+    """The topic policy judges the filter inside $share/{group}/."""
+
+    def test_policy_applies_to_the_inner_filter(self):
+        mine = register_device(self.api, self.token, self.dir)
+        theirs = register_device(self.api, self.other_token, self.dir)
+        apps = []
+        try:
+            for _ in range(2):
+                c = mqtt_client(self.srv, uname("app"), username=self.user, password=self.token)
+                apps.append(c)
+                self.assertEqual(c.connect()[0], 0)
+            f = "$share/workers/server/%s/#" % mine.id
+            self.assertEqual(apps[0].subscribe([(f, 1), ("$share/w/server/%s/#" % theirs.id, 1),
+                                                ("$share/w/#", 1), ("$share/w/$SYS/#", 0)]),
+                             [1, 0x80, 0x80, 0x80])
+            self.assertEqual(apps[1].subscribe(f, 1), [1])
+            dev = mqtt_client(self.srv, mine.id, ctx=mine.ctx(self.srv.cafile))
+            apps.append(dev)
+            self.assertEqual(dev.connect()[0], 0)
+            for i in range(4):
+                dev.publish("server/%s/answer" % mine.id, b"d%d" % i, 1)
+            time.sleep(0.5)
+            counts = [len(c.settle(0.0)) for c in apps[:2]]
+            self.assertEqual(counts, [2, 2])
+        finally:
+            for c in apps:
+                c.close()
 
 
 if __name__ == "__main__":
