@@ -107,11 +107,15 @@ static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, sgr
         if (!s->inf)
             return -1;
     }
+    /* The id is chosen before the slot counts as in flight: alloc_pid looks at every
+     * slot in use, and the new one still holds whatever a freed array left there (a
+     * fresh session's first message then skipped id 1, issue #16). */
+    uint16_t pid = alloc_pid(s);
     inflight *f = &s->inf[s->n_inf++];
     f->m = bmsg__ref(m);
     f->g = g ? share__ref(g) : NULL;
     f->mid = m->mid;
-    f->pid = alloc_pid(s);
+    f->pid = pid;
     f->qos = qos;
     f->state = qos == 1 ? INF_WAIT_PUBACK : INF_WAIT_PUBREC;
     f->retain = retain;

@@ -44,6 +44,19 @@ class PacketIdTest(BrokerCase):
     def test_fresh_session_ids_start_at_one_qos2(self):
         self.assertEqual(self._first_ids(2, False), [1, 2, 3])
 
+    def test_one_fresh_session_after_another_starts_at_one(self):
+        # The bug behind the issue: a new session's inflight array came from memory a
+        # closed session had freed, and the id search saw the old id 1 in the slot being
+        # filled. It shows only after sessions have come and gone, so do that 15 times.
+        pub = self.client()
+        for k in range(15):
+            t = self.topic("s%d" % k)
+            r = self.raw(connect=True)
+            r.subscribe([(t, 1)])
+            pub.publish(t, b"m", 1)
+            self.assertEqual(r.read_publish().pid, 1, "session %d" % k)
+            r.close()
+
     def test_retained_on_subscribe_takes_id_one(self):
         self.assertEqual(self._first_ids(1, True), [1, 2, 3])
 
@@ -59,6 +72,29 @@ class PacketIdTest(BrokerCase):
         r2 = self.raw()
         self.assertEqual(r2.connect(client_id=cid, clean=False)[1], 0)
         self.assertEqual(r2.read_publish().pid, 1)
+
+    def _takeover_first_id(self, first_clean):
+        t = self.topic()
+        cid = "tk-" + self.prefix.replace("/", "-")
+        pub = self.client()
+        r = self.raw()
+        self.assertEqual(r.connect(client_id=cid, clean=first_clean)[1], 0)
+        r.subscribe([(t, 1)])
+        for i in range(3):
+            pub.publish(t, b"old%d" % i, 1)
+            r.send(ack_pkt(PUBACK, r.read_publish().pid))
+        r2 = self.raw()  # takes the id over with a new (clean) session
+        self.assertEqual(r2.connect(client_id=cid, clean=True)[1], 0)
+        r2.subscribe([(t, 1)])
+        pub.publish(t, b"new", 1)
+        p = r2.read_publish()
+        self.assertEqual((p.payload, p.pid), (b"new", 1))
+
+    def test_clean_takeover_of_clean_session_starts_at_one(self):
+        self._takeover_first_id(True)
+
+    def test_clean_takeover_of_persistent_session_starts_at_one(self):
+        self._takeover_first_id(False)
 
 
 @iotcloud_only("wrong-kind acknowledgements close the connection (mosquitto ignores them)")
