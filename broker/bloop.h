@@ -71,6 +71,8 @@ struct broker {
     struct sgroup *groups;
     pthread_mutex_t share_lock;
     atomic_uint n_groups;
+    atomic_bool stopping; /* a connection was closed for shutdown: no more hand-overs of
+                           * shared messages between members (deliver.c) */
 };
 
 /* Logs a connection error line (info) unless error_log_rate lines were written in the

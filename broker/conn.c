@@ -311,6 +311,8 @@ void mconn__closed(mconn *c, bool shutdown)
     session *s = c->s;
     if (s && s->conn == c) {
         s->conn = NULL;
+        if (shutdown)
+            atomic_store(&c->br->stopping, true);
         session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
         if (c->will && !shutdown)

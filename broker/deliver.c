@@ -253,6 +253,8 @@ static void unlink_queued(session *s, qitem *prev, qitem *q)
 static void reshare(session *s)
 {
     bloop *lp = session__owner(s);
+    if (atomic_load(&s->br->stopping))
+        return; /* shutdown: every member stays where it is, and the store keeps it */
     for (uint32_t i = 0; i < s->n_inf;) {
         inflight *f = &s->inf[i];
         if (f->g && f->m && route__reshare(lp, f->g, f->m, s)) {
