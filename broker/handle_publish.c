@@ -100,8 +100,11 @@ int handle__pubrel(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     uint16_t pid;
     if (mqtt_decode_ack(body, n, &pid) < 0)
         return -1;
-    /* [MQTT-4.8.0-1] a PUBREL for an id that awaits none is a protocol violation */
-    if (!session__rx_qos2_del(c->s, pid))
+    /* [MQTT-4.8.0-1] a PUBREL for an id that awaits none is a protocol violation, except
+     * on a resumed session: there it may be the resend [MQTT-4.4.0-1] of a PUBREL whose
+     * PUBCOMP was lost with the previous connection (or a crash after our commit), and
+     * it is answered with PUBCOMP [MQTT-4.3.3-2]; closing would loop the client forever. */
+    if (!session__rx_qos2_del(c->s, pid) && !c->resumed)
         return -1;
     /* Once PUBCOMP is out the client may reuse the id: the store must have dropped it
      * first, or a restart would take the next message with that id for a duplicate. */

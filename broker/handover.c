@@ -90,6 +90,7 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
         persist__session_put(lp, s); /* online: not subject to expiry */
     BROKER_STAT_ADD(lp->br, connects, 1);
     uint8_t ack[4];
+    c->resumed = present;
     /* [MQTT-3.2.2-1]/[MQTT-3.2.2-2] session present only for a resumed session */
     mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
     if (present)

@@ -141,6 +141,23 @@ class WrongAckTest(BrokerCase):
         r.send(ack_pkt(PUBREL, 999))
         r.expect_closed()
 
+    def test_pubrel_resent_on_resumed_session_gets_pubcomp(self):
+        # The PUBCOMP of a completed id was lost with the connection: the client resends
+        # the PUBREL after it resumes [MQTT-4.4.0-1]; it is answered, not a violation.
+        cid = "rel-" + self.prefix.replace("/", "-")
+        r = self.raw()
+        self.assertEqual(r.connect(client_id=cid, clean=False)[1], 0)
+        r.send(publish_pkt(self.topic(), b"q2", qos=2, pid=5))
+        r.expect_packet(PUBREC)
+        r.send(ack_pkt(PUBREL, 5))
+        r.expect_packet(PUBCOMP)
+        r.close()
+        r2 = self.raw()
+        self.assertEqual(r2.connect(client_id=cid, clean=False), (True, 0))
+        r2.send(ack_pkt(PUBREL, 5))
+        self.assertEqual(pid_of(r2.expect_packet(PUBCOMP)), 5)
+        r2.ping()
+
     def test_pubrel_after_pubcomp(self):
         r = self.raw(connect=True)
         r.send(publish_pkt(self.topic(), b"q2", qos=2, pid=7))
