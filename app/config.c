@@ -178,6 +178,10 @@ static const config_key keys[] = {
      "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
     {"max-queued-per-user", KIND_U32, F(quota_queued), 1, 100000000, "N",
      "messages queued for a user's offline persistent sessions, all summed"},
+    {"sys-interval", KIND_U32, F(sys_interval_s), 0, 86400, "SECONDS",
+     "publish $SYS/broker/... (administrators only) this often; 0 = off"},
+    {"shared-sticky", KIND_BOOL, F(shared_sticky), 0, 0, "BOOL",
+     "$share/ groups: one member per publisher instead of round robin"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -250,6 +254,7 @@ void config_defaults(iot_config *c)
     c->device_log_retention_d = 7;
     c->device_log_line_max = 1024;
     c->device_log_rate = 60;
+    c->sys_interval_s = 10;
 }
 
 static const config_key *find_key(const char *name)

@@ -122,6 +122,8 @@ typedef struct iot_config {
     uint32_t device_log_retention_d;       /* "device-log-retention" days, default 7 */
     uint32_t device_log_line_max;          /* "device-log-line-max" bytes, default 1024 */
     uint32_t device_log_rate;              /* "device-log-rate" lines/device/min, default 60 */
+    uint32_t sys_interval_s;               /* "sys-interval" seconds, default 10; 0 = no $SYS */
+    bool shared_sticky;                    /* "shared-sticky", default false (round robin) */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

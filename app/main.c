@@ -139,6 +139,8 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
         .account_of = device_account,
         .account_arg = dd,
         .error_log_rate = cfg->error_log_rate,
+        .sys_interval_s = cfg->sys_interval_s,
+        .share_policy = cfg->shared_sticky ? 1 : 0, /* broker/share.h SHARE_STICKY */
     };
     broker *br = broker_new(&o);
     char err[512];

@@ -64,7 +64,15 @@ struct broker {
         atomic_ullong cred_closed;
         atomic_ullong log_suppressed;
     } st;
-    log_limit errlog; /* connection error lines (conn.c, handle_connect.c) */
+    log_limit errlog;   /* connection error lines (conn.c, handle_connect.c) */
+    int64_t started_ms; /* monotonic ms of broker_new ($SYS uptime) */
+    /* shared subscriptions (share.c): group filter -> groups, the groups, their count */
+    mqtt_trie *shared;
+    struct sgroup *groups;
+    pthread_mutex_t share_lock;
+    atomic_uint n_groups;
+    atomic_bool stopping; /* a connection was closed for shutdown: no more hand-overs of
+                           * shared messages between members (deliver.c) */
 };
 
 /* Logs a connection error line (info) unless error_log_rate lines were written in the
@@ -79,8 +87,9 @@ void broker__errlog(broker *br, const char *fmt, ...) __attribute__((format(prin
 struct bloop {
     broker *br;
     net_loop *nl;
-    mqtt_trie_hits hits; /* scratch for route lookups */
-    mqtt_ptrvec rhits;   /* scratch for retained lookups */
+    mqtt_trie_hits hits;  /* scratch for route lookups */
+    mqtt_ptrvec rhits;    /* scratch for retained lookups */
+    mqtt_trie_hits shits; /* scratch for shared-subscription lookups (share.c) */
     unsigned n_loops;
     struct xdeliver **batch; /* per target loop, posted once per iteration (route.c) */
     bool batch_dirty;
@@ -90,13 +99,16 @@ struct bloop {
     mconn *blocked;        /* publishers paused by back-pressure (flow.c) */
     uv_timer_t flow_timer; /* frees publishers that waited too long */
     bool flow_timer_on;
-    struct pjob *pj;         /* durable effects of this iteration (persist.c) */
-    uint32_t pj_lost;        /* durable effects lost for want of memory (persist.c) */
-    bool stopped;            /* loop_fini ran: durable effects are submitted at once */
-    uv_timer_t expiry_timer; /* purges expired persistent sessions (expiry.c) */
-    mconn *creds;            /* connections with a revocable credential (creds.c) */
-    uv_timer_t cred_timer;   /* closes connections whose credential expired */
-    int64_t cred_due;        /* wall-clock ms cred_timer fires at; 0 = not armed */
+    struct pjob *pj;                   /* durable effects of this iteration (persist.c) */
+    uint32_t pj_lost;                  /* durable effects lost for want of memory (persist.c) */
+    bool stopped;                      /* loop_fini ran: durable effects are submitted at once */
+    uv_timer_t expiry_timer;           /* purges expired persistent sessions (expiry.c) */
+    mconn *creds;                      /* connections with a revocable credential (creds.c) */
+    uv_timer_t cred_timer;             /* closes connections whose credential expired */
+    int64_t cred_due;                  /* wall-clock ms cred_timer fires at; 0 = not armed */
+    atomic_ullong bytes_in, bytes_out; /* on this loop's MQTT connections (sys.h) */
+    struct sys_state *sys;             /* loop 0 with sys_interval: load averages (sys.c) */
+    uv_timer_t sys_timer;              /* publishes $SYS (sys.c) */
 };
 
 bloop *bloop__new(broker *br, net_loop *nl);

@@ -28,6 +28,7 @@ typedef struct bmsg {
     uint32_t topic_off; /* offset of the topic bytes (after the 2-byte length) */
     uint32_t payload_off;
     uint32_t payload_len;
+    uint32_t from; /* hash of the publisher's client id, never 0; 0 = the broker (share.c) */
     buf *b;
 } bmsg;
 

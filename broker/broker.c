@@ -16,6 +16,9 @@
 #include "broker/restore.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
+#include "broker/sys.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 broker *broker_new(const broker_opts *o)
@@ -33,12 +36,13 @@ broker *broker_new(const broker_opts *o)
     if (br->o.out_congest_bytes == 0)
         br->o.out_congest_bytes = br->o.qos0_drop_bytes / 2;
     atomic_init(&br->next_mid, 1);
+    br->started_ms = clock_mono_ms();
     pthread_mutex_init(&br->reg_lock, NULL);
     pthread_mutex_init(&br->loops_lock, NULL);
     log_limit_init(&br->errlog, br->o.error_log_rate, 1000);
     br->subs = mqtt_trie_new(session__hold);
     br->retained = mqtt_retain_new(bmsg__hold, bmsg__release);
-    if (!br->subs || !br->retained) {
+    if (share__init(br) < 0 || !br->subs || !br->retained) {
         broker_free(br);
         return NULL;
     }
@@ -64,6 +68,7 @@ void broker_free(broker *br)
         bloop__free(br->loops);
         br->loops = next;
     }
+    share__free_all(br);
     if (br->subs)
         mqtt_trie_free(br->subs);
     if (br->retained)
@@ -137,6 +142,7 @@ void bloop__free(bloop *lp)
         return;
     mqtt_trie_hits_free(&lp->hits);
     mqtt_ptrvec_free(&lp->rhits);
+    mqtt_trie_hits_free(&lp->shits);
     route__drop_batches(lp);
     free(lp->batch);
     free(lp);
@@ -155,6 +161,7 @@ void broker_loop_init(net_loop *l, void *b)
     route__loop_init(lp);
     expiry__loop_init(lp);
     creds__loop_init(lp);
+    sys__loop_init(lp);
     restore__adopt(lp);
     pthread_mutex_lock(&br->loops_lock);
     lp->next = br->loops;
@@ -172,6 +179,7 @@ void broker_loop_fini(net_loop *l, void *b)
     persist__flush(lp);
     expiry__loop_fini(lp);
     creds__loop_fini(lp);
+    sys__loop_fini(lp);
     flow__loop_fini(lp);
     /* Nothing to free yet: sessions owned by this loop stay in the registry (offline)
      * and keep pointing at its bloop, and messages still in flight between loops at

@@ -51,6 +51,7 @@ typedef struct broker_principal {
     char cred[BROKER_CRED_MAX + 1];       /* credential tag (a token family, "secret"); ""
                                            * = none that can be revoked apart */
     int64_t expires_ms;                   /* wall-clock ms the credential ends; 0 = never */
+    bool admin; /* a USER whose account is an administrator: may read $SYS (sys.c) */
 } broker_principal;
 
 /** What the CONNECT presented. Pointers are valid during the connect() call only. */
@@ -126,6 +127,8 @@ typedef struct broker_opts {
     void *account_arg;
     uint32_t error_log_rate; /* lines per second for malformed or refused connections
                                   * (the rest are counted in the next line); 0 = all */
+    uint32_t sys_interval_s; /* $SYS/broker/... published every this many seconds; 0 = off */
+    uint8_t share_policy;    /* shared subscriptions: 0 round robin, 1 sticky by publisher */
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */

@@ -8,6 +8,10 @@
  *   username and/or client cert  ANON if allow_anonymous,      auth->connect decides
  *                                else 0x04
  *
+ * With allow_anonymous a zero-length user name counts as none (issue #16: conformance
+ * suites connect that way); a user name that is not empty always goes to the hook, whose
+ * refusal stands: a wrong password never falls back to anonymous.
+ *
  * While the hook decides, the connection is in MC_WAIT_AUTH: reading is paused and bytes
  * already received are held (conn.c); they are handled once the session is attached.
  * The ticket belongs to the broker: freed by broker_auth_done, which may come inside
@@ -23,6 +27,8 @@
 #include "broker/handle.h"
 #include "broker/mconn.h"
 #include "broker/session.h"
+#include "broker/share.h"
+#include "broker/sys.h"
 
 struct broker_auth_ticket {
     mconn *c; /* NULL once the connection is gone */
@@ -40,6 +46,13 @@ bool auth__same(const broker_principal *a, const broker_principal *b)
 bool auth__may_sub(const session *s, const uint8_t *f, size_t n)
 {
     const broker_auth *a = s->br->o.auth;
+    /* a shared subscription is judged by the filter inside it (share.c) */
+    uint16_t n16 = (uint16_t)n;
+    share__inner(&f, &n16);
+    n = n16;
+    /* $SYS (sys.c): administrators only; ANON (development) has no policy at all */
+    if (sys__topic(f, n))
+        return s->who.who == BROKER_WHO_ANON || (s->who.who == BROKER_WHO_USER && s->who.admin);
     return s->who.who == BROKER_WHO_ANON ||
            broker_policy_sub(&s->who, f, n, a ? a->owns : NULL, a ? a->arg : NULL);
 }
@@ -104,7 +117,8 @@ int auth__begin(mconn *c, const mqtt_connect *k)
     const char *cn = c->io->cert_cn(c->t);
     if (cn && !*cn)
         cn = NULL;
-    if (!k->has_username && !cn) {
+    bool has_user = k->has_username && (k->username.len > 0 || !c->br->o.allow_anonymous);
+    if (!has_user && !cn) {
         if (!c->br->o.allow_anonymous)
             return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "no credentials");
         handle__connect_proceed(c, k->client_id.p, k->client_id.len, k->clean_session,
@@ -112,9 +126,9 @@ int auth__begin(mconn *c, const mqtt_connect *k)
         return 0;
     }
     /* The user name is UTF-8 checked, so it holds no NUL [MQTT-1.5.3-2]. */
-    char *user = k->has_username ? malloc((size_t)k->username.len + 1) : NULL;
+    char *user = has_user ? malloc((size_t)k->username.len + 1) : NULL;
     broker_auth_ticket *t = ticket_new(c, k);
-    if (!t || (k->has_username && !user)) {
+    if (!t || (has_user && !user)) {
         free(user);
         free(t);
         return handle__connect_refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory");
@@ -127,8 +141,8 @@ int auth__begin(mconn *c, const mqtt_connect *k)
         .client_id = k->client_id.p,
         .client_id_len = k->client_id.len,
         .username = user,
-        .password = k->has_password ? k->password : NULL,
-        .password_len = k->has_password ? k->password_len : 0,
+        .password = has_user && k->has_password ? k->password : NULL,
+        .password_len = has_user && k->has_password ? k->password_len : 0,
         .cert_cn = cn,
         .peer = mconn__peer(c),
         .loop = c->lp ? c->lp->nl : NULL,

@@ -24,6 +24,7 @@
 #include "broker/registry.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/sys.h"
 #include "broker/tap.h"
 #include "common/log.h"
 
@@ -75,6 +76,7 @@ void mconn__write(mconn *c, const void *p, size_t n)
     mconn__assert_loop(c);
     if (c->state != MC_CLOSING && c->io->write(c->t, p, n) < 0)
         mconn__close(c);
+    sys__count(&c->lp->bytes_out, n);
 }
 
 void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n)
@@ -82,6 +84,7 @@ void mconn__write_buf(mconn *c, buf *b, size_t off, size_t n)
     mconn__assert_loop(c);
     if (c->state != MC_CLOSING && c->io->write_buf(c->t, b, off, n) < 0)
         mconn__close(c);
+    sys__count(&c->lp->bytes_out, n);
 }
 
 size_t mconn__pending(mconn *c) { return c->io->pending(c->t); }
@@ -225,6 +228,7 @@ static long fill_partial(mconn *c, const uint8_t *p, size_t n)
 int mconn__feed(mconn *c, const uint8_t *p, size_t n)
 {
     mconn__assert_loop(c);
+    sys__count(&c->lp->bytes_in, n);
     if (c->state == MC_NEW && c->io->now_ms(c->t) >= c->connect_deadline)
         return fail(c, "no CONNECT within connect-timeout");
     while (n > 0) {
@@ -307,6 +311,8 @@ void mconn__closed(mconn *c, bool shutdown)
     session *s = c->s;
     if (s && s->conn == c) {
         s->conn = NULL;
+        if (shutdown)
+            atomic_store(&c->br->stopping, true);
         session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
         if (c->will && !shutdown)

@@ -19,7 +19,9 @@
 #include "broker/bmsg.h"
 #include "broker/flow.h"
 #include "broker/persist.h"
+#include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "common/clock.h"
 #include "mqtt/mqtt_codec.h"
 
@@ -98,17 +100,22 @@ static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
     check_output(s, c);
 }
 
-static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain)
+static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     if (!s->inf) {
         s->inf = malloc(sizeof *s->inf * s->br->o.max_inflight);
         if (!s->inf)
             return -1;
     }
+    /* The id is chosen before the slot counts as in flight: alloc_pid looks at every
+     * slot in use, and the new one still holds whatever a freed array left there (a
+     * fresh session's first message then skipped id 1, issue #16). */
+    uint16_t pid = alloc_pid(s);
     inflight *f = &s->inf[s->n_inf++];
     f->m = bmsg__ref(m);
+    f->g = g ? share__ref(g) : NULL;
     f->mid = m->mid;
-    f->pid = alloc_pid(s);
+    f->pid = pid;
     f->qos = qos;
     f->state = qos == 1 ? INF_WAIT_PUBACK : INF_WAIT_PUBREC;
     f->retain = retain;
@@ -155,6 +162,7 @@ static void unqueue_oldest(session *s)
     s->qlen--;
     forget(s, old->m, old->qos);
     bmsg__unref(old->m);
+    share__unref(old->g);
     free(old);
     backlog_done(s);
 }
@@ -178,12 +186,16 @@ static bool make_room_quota(session *s)
 }
 
 /* Adds @m at the tail of the queue. */
-static int append(session *s, bmsg *m, uint8_t qos, bool retain)
+static int append(session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     qitem *q = malloc(sizeof *q);
     if (!q)
         return -1;
-    *q = (qitem){.next = NULL, .m = bmsg__ref(m), .qos = qos, .retain = retain};
+    *q = (qitem){.next = NULL,
+                 .m = bmsg__ref(m),
+                 .g = g ? share__ref(g) : NULL,
+                 .qos = qos,
+                 .retain = retain};
     if (s->qtail)
         s->qtail->next = q;
     else
@@ -193,7 +205,7 @@ static int append(session *s, bmsg *m, uint8_t qos, bool retain)
     return 0;
 }
 
-static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
+static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online, sgroup *g)
 {
     uint32_t cap = queue_cap(s, qos, online);
     if (cap == 0 || (qos == 0 && s->qlen >= s->br->o.max_queued)) {
@@ -213,9 +225,58 @@ static void enqueue(session *s, bmsg *m, uint8_t qos, bool retain, bool online)
         backlog_done(s);
         return;
     }
-    if (append(s, m, qos, retain) < 0) {
+    if (append(s, m, qos, retain, g) < 0) {
         forget(s, m, qos);
         backlog_done(s);
+    }
+}
+
+static void remove_inflight(session *s, int i);
+
+/* Takes @q (after @prev, or the head) out of the queue; the caller releases it. */
+static void unlink_queued(session *s, qitem *prev, qitem *q)
+{
+    if (prev)
+        prev->next = q->next;
+    else
+        s->qhead = q->next;
+    if (s->qtail == q)
+        s->qtail = prev;
+    s->qlen--;
+}
+
+/* A member of a shared subscription lost its connection: what it had not acknowledged of
+ * the group's messages goes to another online member (share.c), so nothing the broker
+ * acknowledged waits for this one to come back. A QoS 2 message whose PUBREC arrived is
+ * delivered already and stays. Without another online member everything stays, except
+ * that a clean session (whose state ends now) hands it to an offline persistent member. */
+static void reshare(session *s)
+{
+    bloop *lp = session__owner(s);
+    if (atomic_load(&s->br->stopping))
+        return; /* shutdown: every member stays where it is, and the store keeps it */
+    for (uint32_t i = 0; i < s->n_inf;) {
+        inflight *f = &s->inf[i];
+        if (f->g && f->m && route__reshare(lp, f->g, f->m, s)) {
+            forget(s, f->m, f->qos);
+            remove_inflight(s, (int)i);
+        } else {
+            i++;
+        }
+    }
+    for (qitem *prev = NULL, *q = s->qhead; q;) {
+        qitem *next = q->next;
+        if (q->g && route__reshare(lp, q->g, q->m, s)) {
+            unlink_queued(s, prev, q);
+            forget(s, q->m, q->qos);
+            bmsg__unref(q->m);
+            share__unref(q->g);
+            free(q);
+            backlog_done(s);
+        } else {
+            prev = q;
+        }
+        q = next;
     }
 }
 
@@ -223,6 +284,7 @@ void session__detached(session *s)
 {
     session__assert_owner(s);
     atomic_store(&s->online, false);
+    reshare(s); /* after online=false: share__pick no longer chooses it */
     s->offline_since = clock_wall_ms();
     if (persist__session_on(s) && !s->dead)
         persist__session_put(session__owner(s), s); /* last_seen, for expiry */
@@ -233,7 +295,7 @@ void session__detached(session *s)
     flow__relieve(s->br, s);
 }
 
-void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     session__assert_owner(s);
     (void)lp;
@@ -243,7 +305,8 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
     }
     mconn *c = live_conn(s);
     if (c && !s->qhead &&
-        (qos == 0 || (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain) == 0))) {
+        (qos == 0 ||
+         (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain, g) == 0))) {
         if (qos == 0)
             send_qos0(s, c, m, retain);
         backlog_done(s);
@@ -252,7 +315,7 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
          * anything for a clean session, whose state ends with its connection. */
         backlog_done(s);
     } else {
-        enqueue(s, m, qos, retain, c != NULL);
+        enqueue(s, m, qos, retain, c != NULL, g);
         quota__queue_sync(s);
     }
     session__maybe_relieve(s);
@@ -271,8 +334,9 @@ void session__drain(session *s)
         if (q->qos == 0)
             send_qos0(s, c, q->m, q->retain);
         else
-            send_new(s, c, q->m, q->qos, q->retain);
+            send_new(s, c, q->m, q->qos, q->retain, q->g);
         bmsg__unref(q->m);
+        share__unref(q->g);
         free(q);
         backlog_done(s);
     }
@@ -311,21 +375,27 @@ void session__resend(session *s)
 static void remove_inflight(session *s, int i)
 {
     bmsg__unref(s->inf[i].m);
+    share__unref(s->inf[i].g);
     memmove(&s->inf[i], &s->inf[i + 1], (s->n_inf - (uint32_t)i - 1) * sizeof *s->inf);
     s->n_inf--;
 }
 
-/* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. */
+/* The last acknowledgement of a delivery (PUBACK, PUBCOMP) in state @want arrived. An id
+ * not in flight is ignored (acknowledged twice, or from before a restart); an id in flight
+ * in another state is an acknowledgement of the wrong kind: -1, the connection closes
+ * [MQTT-4.8.0-1] (PUBACK for QoS 2, PUBCOMP for QoS 1 or before our PUBREL). */
 static int complete(session *s, uint16_t pid, uint8_t want)
 {
     session__assert_owner(s);
     int i = find_inflight(s, pid);
-    if (i >= 0 && s->inf[i].state == want) {
-        if (persist__session_on(s))
-            persist__msg_del(session__owner(s), s, s->inf[i].mid);
-        remove_inflight(s, i);
-        session__drain(s);
-    }
+    if (i < 0)
+        return 0;
+    if (s->inf[i].state != want)
+        return -1;
+    if (persist__session_on(s))
+        persist__msg_del(session__owner(s), s, s->inf[i].mid);
+    remove_inflight(s, i);
+    session__drain(s);
     return 0;
 }
 
@@ -335,13 +405,17 @@ int session__pubrec(session *s, uint16_t pid)
 {
     session__assert_owner(s);
     int i = find_inflight(s, pid);
-    if (i < 0 || s->inf[i].state == INF_WAIT_PUBACK)
+    if (i < 0)
         return 0;
+    if (s->inf[i].state == INF_WAIT_PUBACK)
+        return -1; /* [MQTT-4.8.0-1] PUBREC for a QoS 1 message */
     inflight *f = &s->inf[i];
     if (f->state == INF_WAIT_PUBREC) {
         /* [MQTT-4.3.3-1] the message is delivered; only the id stays until PUBCOMP. */
         bmsg__unref(f->m);
         f->m = NULL;
+        share__unref(f->g); /* delivered: never handed to another member */
+        f->g = NULL;
         f->state = INF_WAIT_PUBCOMP;
         if (persist__session_on(s))
             persist__msg_state(session__owner(s), s, f->mid, STORE_MSG_RELEASED, pid);
@@ -356,33 +430,34 @@ int session__pubrec(session *s, uint16_t pid)
 
 int session__pubcomp(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT_PUBCOMP); }
 
-bool session__rx_qos2_add(session *s, uint16_t pid)
+int session__rx_qos2_add(session *s, uint16_t pid)
 {
     session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++)
         if (s->rx_qos2[i] == pid)
-            return false;
+            return 0;
     if (s->n_rx_qos2 == s->cap_rx_qos2) {
         uint32_t ncap = s->cap_rx_qos2 ? s->cap_rx_qos2 * 2 : 8;
         uint16_t *n = realloc(s->rx_qos2, ncap * sizeof *n);
         if (!n)
-            return true; /* deliver anyway; at worst a duplicate is not detected */
+            return -1; /* a PUBREL for an id we did not keep would close the connection */
         s->rx_qos2 = n;
         s->cap_rx_qos2 = ncap;
     }
     s->rx_qos2[s->n_rx_qos2++] = pid;
-    return true;
+    return 1;
 }
 
-void session__rx_qos2_del(session *s, uint16_t pid)
+bool session__rx_qos2_del(session *s, uint16_t pid)
 {
     session__assert_owner(s);
     for (uint32_t i = 0; i < s->n_rx_qos2; i++) {
         if (s->rx_qos2[i] == pid) {
             s->rx_qos2[i] = s->rx_qos2[--s->n_rx_qos2];
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 /* restore.c: a message of a restored persistent session, in mid order. A message sent
@@ -397,6 +472,7 @@ int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t 
         bool released = state == STORE_MSG_RELEASED;
         s->inf[s->n_inf++] = (inflight){
             .m = released ? NULL : bmsg__ref(m),
+            .g = NULL,
             .mid = m->mid,
             .pid = pid,
             .qos = released ? 2 : qos,
@@ -411,7 +487,7 @@ int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t 
     }
     if (state == STORE_MSG_RELEASED)
         return 0; /* only an id was left, and it cannot be kept: nothing to deliver */
-    if (append(s, m, qos, retain) < 0)
+    if (append(s, m, qos, retain, NULL) < 0)
         return -1;
     atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
     return 0;

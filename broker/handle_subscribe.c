@@ -4,9 +4,10 @@
  * The whole packet is validated before any filter takes effect, so a malformed entry
  * never leaves half a subscription behind. Granted QoS = requested QoS (we support 2)
  * [MQTT-3.9.3-1]; 0x80 when the principal's topic policy refuses the filter
- * (broker_auth.c) or the subscription cannot be stored. Retained messages
- * matching each granted filter follow the SUBACK [MQTT-3.3.1-6], also when the filter
- * replaced an existing subscription [MQTT-3.8.4-3].
+ * (broker_auth.c), the subscription cannot be stored or a "$share/..." filter is
+ * malformed (share.c). Retained messages matching each granted filter follow the SUBACK
+ * [MQTT-3.3.1-6], also when the filter replaced an existing subscription [MQTT-3.8.4-3];
+ * a shared subscription gets none (MQTT 5.0 4.8.2).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "broker/persist.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
 
 /* What goes out once the subscriptions are durable: SUBACK, then the retained
  * messages of each granted filter. The packet body is kept to walk the filters again. */
@@ -42,7 +44,8 @@ static void subscribe_done(mconn *c, void *arg, bool ok)
         uint8_t qos;
         const uint8_t *codes = sl->ack + sl->ack_len - l.count;
         while (mqtt_subscribe_next(&l, &pos, &f, &qos) == 1) {
-            if (codes[i++] != 0x80)
+            /* MQTT 5.0 4.8.2: no retained messages on a shared subscription */
+            if (codes[i++] != 0x80 && share__kind(f.p, f.len) == 0)
                 route__deliver_retained(c->lp, c->s, f.p, f.len, qos);
         }
     }
@@ -83,6 +86,10 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     mqtt_str f;
     uint8_t qos;
     while (mqtt_subscribe_next(&l, &pos, &f, &qos) == 1) {
+        if (share__kind(f.p, f.len) < 0) {
+            codes[i++] = 0x80; /* [MQTT-4.8.2-1] [MQTT-4.8.2-2] a malformed $share filter */
+            continue;
+        }
         if (!auth__may_sub(c->s, f.p, f.len)) {
             BROKER_STAT_ADD(c->br, denied_subscribe, 1);
             codes[i++] = 0x80; /* [MQTT-3.9.3-2] refused by the topic policy */

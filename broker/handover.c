@@ -80,7 +80,8 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     atomic_store(&s->online_since, (long long)now);
     atomic_store(&s->online, true);
     c->state = MC_CONNECTED;
-    quota__queue_sync(s); /* online: its queue drains, it stops counting (quota.c) */
+    quota__queue_sync(s);        /* online: its queue drains, it stops counting (quota.c) */
+    s->who.admin = c->who.admin; /* the one part of who that follows the login ($SYS) */
     /* broker.h: a resumed session keeps only what its principal may still subscribe to
      * (the put below records it) */
     if (present)
@@ -89,6 +90,7 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
         persist__session_put(lp, s); /* online: not subject to expiry */
     BROKER_STAT_ADD(lp->br, connects, 1);
     uint8_t ack[4];
+    c->resumed = present;
     /* [MQTT-3.2.2-1]/[MQTT-3.2.2-2] session present only for a resumed session */
     mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
     if (present)

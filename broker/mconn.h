@@ -34,6 +34,8 @@ struct mconn {
     bool handover_pending;
     bool clean_disconnect;
     const char *gone_why; /* why the transport ended (net_glue.c), a static name or NULL */
+    bool resumed;         /* CONNACK said session present: the client may resend PUBRELs whose
+                   * PUBCOMP it lost, for ids already completed (handle_publish.c) */
     bool policed;         /* who is not ANON: PUBLISH goes through the topic policy (hot path) */
     session *s;           /* attached session (one reference) */
     bmsg *will;

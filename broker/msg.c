@@ -53,6 +53,7 @@ bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload
     m->topic_off = MQTT_FIXED_HDR_MAX + 2;
     m->payload_off = MQTT_FIXED_HDR_MAX + 2u + topic_len;
     m->payload_len = (uint32_t)payload_len;
+    m->from = 0;
     m->b = b;
     return m;
 }

@@ -135,3 +135,19 @@ size_t registry__take(broker *br, bool (*pred)(session *s, void *arg), void *arg
     *out = v;
     return n;
 }
+
+void registry__count(broker *br, size_t *online, size_t *offline)
+{
+    *online = *offline = 0;
+    registry__lock(br);
+    for (size_t i = 0; i < br->reg_cap; i++) {
+        session *s = br->reg[i];
+        if (!s)
+            continue;
+        if (atomic_load_explicit(&s->online, memory_order_relaxed))
+            (*online)++;
+        else if (!s->clean) /* a clean one is gone with its connection */
+            (*offline)++;
+    }
+    registry__unlock(br);
+}

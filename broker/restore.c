@@ -23,6 +23,7 @@
 #include "broker/registry.h"
 #include "broker/restore.h"
 #include "broker/session.h"
+#include "broker/share.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/vec.h"
@@ -64,11 +65,7 @@ static int add_sub(void *arg, const persist_sub *ps)
     return session__sub_list_add(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->qos);
 }
 
-static int add_rx2(void *arg, uint16_t pid)
-{
-    session__rx_qos2_add(arg, pid);
-    return 0;
-}
+static int add_rx2(void *arg, uint16_t pid) { return session__rx_qos2_add(arg, pid) < 0 ? -1 : 0; }
 
 static bool expired(rctx *x, int64_t last_seen)
 {
@@ -201,7 +198,10 @@ void restore__adopt(bloop *lp)
         session *s = br->restored[i];
         atomic_store_explicit(&s->owner, lp, memory_order_release);
         for (sub *e = s->subs; e; e = e->next)
-            mqtt_trie_subscribe(br->subs, e->filter, e->len, s, e->qos);
+            if (share__kind(e->filter, e->len) == 1)
+                share__join(br, s, e->filter, e->len, e->qos);
+            else
+                mqtt_trie_subscribe(br->subs, e->filter, e->len, s, e->qos);
         session__unref(s); /* the registry keeps its own */
         br->restored[i] = NULL;
     }

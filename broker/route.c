@@ -17,10 +17,13 @@
 #include "broker/persist.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/share.h"
+#include "broker/sys.h"
 
 typedef struct xitem {
     session *s;
     bmsg *m;
+    sgroup *g; /* shared subscription (a reference), or NULL */
     uint8_t qos;
     bool retain;
 } xitem;
@@ -58,7 +61,8 @@ static void count_out(session *s)
 /* Queues a delivery for @owner's loop; consumes the reference on @s. */
 static void idle_cb(uv_idle_t *h) { (void)h; }
 
-static void batch_add(bloop *lp, bloop *owner, session *s, bmsg *m, uint8_t qos, bool retain)
+static void batch_add(bloop *lp, bloop *owner, session *s, bmsg *m, uint8_t qos, bool retain,
+                      sgroup *g)
 {
     unsigned t = net_loop_index(owner->nl);
     xdeliver *x = lp->batch[t];
@@ -78,7 +82,7 @@ static void batch_add(bloop *lp, bloop *owner, session *s, bmsg *m, uint8_t qos,
         nx->cap = cap;
         lp->batch[t] = x = nx;
     }
-    x->it[x->n++] = (xitem){s, bmsg__ref(m), qos, retain};
+    x->it[x->n++] = (xitem){s, bmsg__ref(m), g ? share__ref(g) : NULL, qos, retain};
     route__mark_dirty(lp);
 }
 
@@ -118,6 +122,7 @@ void route__drop_batches(bloop *lp)
             count_out(x->it[i].s);
             session__unref(x->it[i].s);
             bmsg__unref(x->it[i].m);
+            share__unref(x->it[i].g);
         }
         free(x);
         lp->batch[t] = NULL;
@@ -143,15 +148,15 @@ void route__loop_fini(bloop *lp)
 
 /* Delivers to @s if this loop owns it, else batches it for the owner; consumes the
  * reference on @s. */
-static void deliver_or_forward(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain)
+static void deliver_or_forward(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
     bloop *owner = session__owner(s);
     if (owner == lp || !owner->nl || !lp->nl) {
-        session__deliver(lp, s, m, qos, retain);
+        session__deliver(lp, s, m, qos, retain, g);
         session__unref(s);
         return;
     }
-    batch_add(lp, owner, s, m, qos, retain);
+    batch_add(lp, owner, s, m, qos, retain, g);
 }
 
 static void xdeliver_run(net_loop *nl, net_msg *nm)
@@ -160,8 +165,9 @@ static void xdeliver_run(net_loop *nl, net_msg *nm)
     bloop *lp = bloop__of(nl);
     for (uint32_t i = 0; i < x->n; i++) {
         xitem *it = &x->it[i];
-        deliver_or_forward(lp, it->s, it->m, it->qos, it->retain);
+        deliver_or_forward(lp, it->s, it->m, it->qos, it->retain, it->g);
         bmsg__unref(it->m);
+        share__unref(it->g);
     }
     free(x);
 }
@@ -198,8 +204,54 @@ static void route_matches(bloop *lp, bmsg *m, route_result *r)
         if (qos && persist__session_on(s))
             persist__msg_add(lp, s, m, qos, false);
         /* [MQTT-3.3.1-9] retain is 0 when delivered to existing subscribers */
-        deliver_or_forward(lp, s, m, qos, false);
+        deliver_or_forward(lp, s, m, qos, false, NULL);
     }
+}
+
+/* One member of group @g gets @m (consumes the reference on @s). */
+static void to_member(bloop *lp, sgroup *g, session *s, uint8_t sub_qos, bmsg *m, session **cong)
+{
+    uint8_t qos = sub_qos < m->qos ? sub_qos : m->qos;
+    count_in(lp->br, cong, s);
+    if (qos && persist__session_on(s))
+        persist__msg_add(lp, s, m, qos, false);
+    deliver_or_forward(lp, s, m, qos, false, g);
+}
+
+/* Shared subscriptions (share.c): one member of every matching group. */
+static void route_shared(bloop *lp, bmsg *m, route_result *r)
+{
+    if (share__match(lp->br, m->b->data + m->topic_off, m->topic_len, &lp->shits) <= 0)
+        return;
+    for (size_t i = 0; i < lp->shits.n; i++) {
+        sgroup *g = lp->shits.v[i].sub;
+        uint8_t q;
+        session *s = share__pick(g, m, NULL, &q);
+        if (s) {
+            r->routed++;
+            to_member(lp, g, s, q, m, &r->congested);
+        }
+        share__unref(g);
+    }
+    lp->shits.n = 0;
+}
+
+bool route__reshare(bloop *lp, sgroup *g, bmsg *m, session *from)
+{
+    uint8_t q;
+    session *s = share__pick(g, m, from, &q);
+    if (!s)
+        return false;
+    /* From one persistent session's queue to another's gains nothing; a clean session's
+     * state ends with it, so an offline persistent member is better than a loss. */
+    if (!atomic_load_explicit(&s->online, memory_order_relaxed) && !from->clean) {
+        session__unref(s);
+        return false;
+    }
+    session *cong = NULL;
+    to_member(lp, g, s, q, m, &cong);
+    session__unref_opt(cong); /* nobody to hold back: the broker moves it */
+    return true;
 }
 
 route_result route__publish(bloop *lp, bmsg *m)
@@ -210,10 +262,12 @@ route_result route__publish(bloop *lp, bmsg *m)
     assign_mid(br, m);
     if (m->retain) {
         update_retained(br, m);
-        if (br->o.st)
+        /* $SYS values describe this process (sys.c): retained, never stored */
+        if (br->o.st && !sys__topic(m->b->data + m->topic_off, m->topic_len))
             persist__retained(lp, m);
     }
     route_matches(lp, m, &r);
+    route_shared(lp, m, &r);
     r.durable = persist__count(lp) != before;
     r.lost = persist__lost(lp) != lost;
     return r;
@@ -231,7 +285,7 @@ void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n
         atomic_fetch_add_explicit(&s->backlog, 1, memory_order_relaxed);
         if (q && persist__session_on(s))
             persist__msg_add(lp, s, m, q, true);
-        session__deliver(lp, s, m, q, true);
+        session__deliver(lp, s, m, q, true, NULL);
         bmsg__unref(m);
     }
     lp->rhits.n = 0;

@@ -24,6 +24,10 @@ typedef struct route_result {
 /* Routes @m from @lp's loop: retained index, store rows, every matching session. */
 route_result route__publish(bloop *lp, bmsg *m);
 void route__deliver_retained(bloop *lp, session *s, const uint8_t *f, uint16_t n, uint8_t qos);
+/* A member of shared group @g (share.c) left with @m unacknowledged: another online
+ * member gets it (never @from), or, when @from is a clean session, an offline persistent
+ * one. False when there is none: @from keeps it. */
+bool route__reshare(bloop *lp, sgroup *g, bmsg *m, session *from);
 /* Makes sure route__flush runs at the end of this loop iteration. */
 void route__mark_dirty(bloop *lp);
 /* Posts the pending cross-loop batches (also done once per loop iteration). */

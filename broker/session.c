@@ -14,6 +14,7 @@
 #include "broker/bmsg.h"
 #include "broker/flow.h"
 #include "broker/session.h"
+#include "broker/share.h"
 
 session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len, bool clean)
 {
@@ -84,6 +85,7 @@ static void drop_queue(session *s)
     while (q) {
         qitem *next = q->next;
         bmsg__unref(q->m);
+        share__unref(q->g);
         free(q);
         q = next;
     }
@@ -94,8 +96,10 @@ static void drop_queue(session *s)
 
 static void drop_inflight(session *s)
 {
-    for (uint32_t i = 0; i < s->n_inf; i++)
+    for (uint32_t i = 0; i < s->n_inf; i++) {
         bmsg__unref(s->inf[i].m);
+        share__unref(s->inf[i].g);
+    }
     free(s->inf);
     s->inf = NULL;
     s->n_inf = 0;

@@ -15,9 +15,12 @@
 #include "broker/bloop.h"
 #include "broker/bmsg.h"
 
+typedef struct sgroup sgroup;
+
 typedef struct qitem {
     struct qitem *next;
     bmsg *m;
+    sgroup *g; /* the shared subscription it came through, with a reference, or NULL */
     uint8_t qos;
     bool retain;
 } qitem;
@@ -26,6 +29,7 @@ enum inf_state { INF_WAIT_PUBACK = 1, INF_WAIT_PUBREC = 2, INF_WAIT_PUBCOMP = 3 
 
 typedef struct inflight {
     bmsg *m;      /* NULL once PUBREC arrived (only PUBREL/PUBCOMP remain) */
+    sgroup *g;    /* the shared subscription it came through (a reference), or NULL */
     uint64_t mid; /* the message's store id (persistent sessions) */
     uint16_t pid;
     uint8_t qos;
@@ -80,6 +84,8 @@ struct session {
     uint16_t *rx_qos2;          /* incoming QoS 2 ids awaiting PUBREL */
     uint32_t n_rx_qos2, cap_rx_qos2;
     broker_principal who; /* who created it; set before it is registered, then immutable
+                           * but for .admin, which the owner loop sets from each attached
+                           * connection (handover.c) and only it reads (auth__may_sub)
                            * (cold: kept apart from the delivery state above) */
     qacct *acct;          /* the account paying for it (persistent only; quota.c), or NULL;
                            * set before it is registered, then immutable */
@@ -107,20 +113,27 @@ void session__assert_owner(session *s);
 #endif
 
 /* deliver.c — owner loop */
-void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain);
+/* @g: the shared subscription @m came through (share.c), or NULL; the session takes its
+ * own reference. */
+void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain, sgroup *g);
 void session__drain(session *s);
 void session__resend(session *s);
-/* The session lost its connection: trim the queue to max_queued, release publishers. */
+/* The session lost its connection: its unacknowledged messages of shared subscriptions go
+ * to other members (share.c), the queue is trimmed to max_queued, publishers released. */
 void session__detached(session *s);
 /* Relieves a congested session whose queue and output have come down (flow.c). */
 void session__maybe_relieve(session *s);
+/* Acknowledgements of our deliveries: 0, or -1 for one of the wrong kind for an id in
+ * flight (a protocol violation [MQTT-4.8.0-1]); an id not in flight is ignored. */
 int session__puback(session *s, uint16_t pid);
 int session__pubrec(session *s, uint16_t pid);
 int session__pubcomp(session *s, uint16_t pid);
-bool session__rx_qos2_add(session *s, uint16_t pid); /* false if already there */
+/* 1 added, 0 already there, -1 out of memory. */
+int session__rx_qos2_add(session *s, uint16_t pid);
 int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
                          uint16_t pid);
-void session__rx_qos2_del(session *s, uint16_t pid);
+/* false when @pid was not awaiting a PUBREL. */
+bool session__rx_qos2_del(session *s, uint16_t pid);
 
 /* subs.c — owner loop */
 int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos);

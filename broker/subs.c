@@ -10,6 +10,7 @@
 
 #include "broker/bloop.h"
 #include "broker/session.h"
+#include "broker/share.h"
 
 static sub **find(session *s, const uint8_t *f, uint16_t n)
 {
@@ -35,6 +36,15 @@ static sub **entry(session *s, const uint8_t *f, uint16_t n)
     return &s->subs;
 }
 
+/* The trie, or the shared group, forgets @e of @s. */
+static void untrie(session *s, sub *e)
+{
+    if (share__kind(e->filter, e->len) == 1)
+        share__leave(s->br, s, e->filter, e->len);
+    else
+        mqtt_trie_unsubscribe(s->br->subs, e->filter, e->len, s);
+}
+
 int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
 {
     sub **pp = entry(s, f, n);
@@ -50,7 +60,8 @@ int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
     sub **pp = entry(s, f, n);
     if (!pp)
         return -ENOMEM;
-    int rc = mqtt_trie_subscribe(s->br->subs, f, n, s, qos);
+    int rc = share__kind(f, n) == 1 ? share__join(s->br, s, f, n, qos)
+                                    : mqtt_trie_subscribe(s->br->subs, f, n, s, qos);
     if (rc < 0) {
         sub *e = *pp;
         *pp = e->next;
@@ -69,7 +80,7 @@ int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
         return -ENOENT;
     sub *e = *pp;
     *pp = e->next;
-    mqtt_trie_unsubscribe(s->br->subs, e->filter, e->len, s);
+    untrie(s, e);
     free(e);
     return 0;
 }
@@ -79,7 +90,7 @@ void session__unsubscribe_all(session *s)
     sub *e = s->subs;
     while (e) {
         sub *next = e->next;
-        mqtt_trie_unsubscribe(s->br->subs, e->filter, e->len, s);
+        untrie(s, e);
         free(e);
         e = next;
     }

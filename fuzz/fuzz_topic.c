@@ -2,6 +2,8 @@
  * Fuzzes the UTF-8 and topic validators and the matcher against slow, obviously-correct
  * reference versions written differently (decode code points; split into level arrays).
  *
+ * mqtt_share_split is checked against a level-array version of the $share rules.
+ *
  * Input layout: data[0] picks a split point; the rest is cut there into a filter and a
  * topic. The whole rest is also run through every validator on its own.
  */
@@ -116,6 +118,36 @@ static bool ref_match(const uint8_t *f, size_t fn, const uint8_t *t, size_t tn)
     return fl.n == tl.n;
 }
 
+/* $share/{group}/{filter}: 0 not shared, -1 malformed, 1 with group = level 1 and the
+ * filter = everything after level 1's '/'. */
+static int ref_share(const uint8_t *p, size_t n, size_t *goff, size_t *glen)
+{
+    levels lv;
+    if (!split(p, n, &lv) || lv.n < 2 || lv.len[0] != 6 || memcmp(p, "$share", 6) != 0)
+        return 0;
+    const uint8_t *g = p + lv.off[1];
+    if (lv.n < 3 || lv.len[1] == 0 || memchr(g, '+', lv.len[1]) || memchr(g, '#', lv.len[1]))
+        return -1;
+    if (lv.off[2] == n)
+        return -1; /* nothing after the group's '/' */
+    *goff = lv.off[1];
+    *glen = lv.len[1];
+    return 1;
+}
+
+static void check_share(const uint8_t *p, size_t n)
+{
+    mqtt_share sh;
+    size_t goff = 0, glen = 0;
+    int got = mqtt_share_split(p, n, &sh), want = ref_share(p, n, &goff, &glen);
+    check(got == want);
+    if (got != 1)
+        return;
+    check(sh.group == p + goff && sh.group_len == glen);
+    check(sh.filter == p + goff + glen + 1 && sh.filter + sh.filter_len == p + n);
+    check(sh.filter_len > 0);
+}
+
 /* Every level of @t replaced by '+'. */
 static size_t plus_filter(const uint8_t *t, size_t tn, uint8_t *out)
 {
@@ -138,6 +170,8 @@ static void one(const uint8_t *p, size_t n)
     check(mqtt_utf8_valid(p, n) == ref_utf8(p, n));
     check(name == ref_name(p, n));
     check(filter == ref_filter(p, n));
+    if (filter)
+        check_share(p, n);
     if (!name)
         return;
     check(filter); /* a name is a filter without wildcards */

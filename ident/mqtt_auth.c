@@ -71,9 +71,9 @@ static void refuse_bad(mqtt_auth *m, broker_auth_ticket *t, const char *peer, co
 /* @cred: the credential tag (broker.h) revocation finds the connection by; @expires_ms
  * its end (0 = none). */
 static void accept_as(broker_auth_ticket *t, enum broker_who who, const char *id, const char *cred,
-                      int64_t expires_ms)
+                      int64_t expires_ms, bool admin)
 {
-    broker_principal p = {.who = who, .expires_ms = expires_ms};
+    broker_principal p = {.who = who, .expires_ms = expires_ms, .admin = admin};
     size_t n = strlen(id);
     if (n > BROKER_PRINCIPAL_ID_MAX || strlen(cred) > BROKER_CRED_MAX) {
         broker_auth_done(t, 5, NULL);
@@ -99,7 +99,8 @@ static void by_certificate(mqtt_auth *m, const broker_auth_req *q, broker_auth_t
         refuse(t, 4, q->peer, "user name differs from the certificate's CN");
         return;
     }
-    accept_as(t, BROKER_WHO_DEVICE, cn, "", 0); /* revocation purges it (broker_purge_client) */
+    accept_as(t, BROKER_WHO_DEVICE, cn, "", 0,
+              false); /* revocation purges it (broker_purge_client) */
 }
 
 static void by_secret(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket *t)
@@ -112,7 +113,7 @@ static void by_secret(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket
         refuse(t, 2, q->peer, "a device's client id must be its id");
         return;
     }
-    accept_as(t, BROKER_WHO_DEVICE, q->username, MQTT_AUTH_CRED_SECRET, 0);
+    accept_as(t, BROKER_WHO_DEVICE, q->username, MQTT_AUTH_CRED_SECRET, 0, false);
 }
 
 static void token_checked(void *arg, bool ok, const auth_principal *p, const auth_token_info *ti)
@@ -123,7 +124,7 @@ static void token_checked(void *arg, bool ok, const auth_principal *p, const aut
     else if (w->id_fits && devdir_exists(w->m->dd, w->client_id, w->id_len))
         refuse(w->t, 2, w->peer, "client id belongs to a device");
     else /* tagged with its family, closed at its expiry (docs/device-identity.md) */
-        accept_as(w->t, BROKER_WHO_USER, p->user_id, ti->family, ti->expires_at);
+        accept_as(w->t, BROKER_WHO_USER, p->user_id, ti->family, ti->expires_at, p->admin);
     free(w);
 }
 

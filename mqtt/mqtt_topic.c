@@ -180,3 +180,26 @@ bool mqtt_topic_match(const uint8_t *f, size_t fn, const uint8_t *t, size_t tn)
         j++;
     }
 }
+
+#define SHARE_PREFIX     "$share/"
+#define SHARE_PREFIX_LEN (sizeof SHARE_PREFIX - 1)
+
+int mqtt_share_split(const uint8_t *f, size_t n, mqtt_share *out)
+{
+    if (n < SHARE_PREFIX_LEN || memcmp(f, SHARE_PREFIX, SHARE_PREFIX_LEN) != 0)
+        return 0;
+    const uint8_t *g = f + SHARE_PREFIX_LEN;
+    size_t rest = n - SHARE_PREFIX_LEN;
+    const uint8_t *slash = memchr(g, '/', rest);
+    if (!slash || slash == g)
+        return -1; /* no filter, or an empty group name */
+    size_t glen = (size_t)(slash - g);
+    /* [MQTT-4.8.2-2] the ShareName must not contain '/', '+' or '#' */
+    if (memchr(g, '+', glen) || memchr(g, '#', glen))
+        return -1;
+    size_t flen = rest - glen - 1;
+    if (flen == 0)
+        return -1; /* [MQTT-4.8.2-1] a filter must follow the ShareName */
+    *out = (mqtt_share){g, glen, slash + 1, flen};
+    return 1;
+}

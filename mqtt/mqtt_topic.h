@@ -25,4 +25,18 @@ bool mqtt_topic_filter_valid(const uint8_t *p, size_t n);
  *  match topics beginning with '$' [MQTT-4.7.2-1]. Reference semantics for the trie. */
 bool mqtt_topic_match(const uint8_t *f, size_t fn, const uint8_t *t, size_t tn);
 
+/** A shared subscription "$share/{group}/{filter}" (MQTT 5.0 4.8.2, also offered to 3.1.1
+ *  clients): the group name and the filter inside, both within @f. */
+typedef struct mqtt_share {
+    const uint8_t *group;
+    size_t group_len;
+    const uint8_t *filter;
+    size_t filter_len;
+} mqtt_share;
+
+/** 1 when valid filter @f is a well-formed shared subscription (fills @out), 0 when it does
+ *  not start with "$share/" (an ordinary filter), -1 when it does but is malformed: an
+ *  empty group, a group with '+' or '#' [MQTT-4.8.2-2], or no filter after it. */
+int mqtt_share_split(const uint8_t *f, size_t n, mqtt_share *out);
+
 #endif

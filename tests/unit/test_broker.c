@@ -603,3 +603,60 @@ Test(broker_debug, connection_touched_off_its_loop_aborts, .init = setup, .fini 
     mconn__write(c, "x", 1);
 }
 #endif
+
+/* [MQTT-4.8.0-1] an acknowledgement of the wrong kind closes the connection (issue #16). */
+Test(broker, wrong_kind_ack_closes)
+{
+    static const uint8_t wrong[][2] = {{1, MQTT_PUBREC}, {1, MQTT_PUBCOMP}, {2, MQTT_PUBACK}};
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        client a, b;
+        uint8_t rs[64];
+        char topic[8] = {'w', (char)('0' + i), 0};
+        connect_ok(&a, "wa", true);
+        subscribe(&a, topic, wrong[i][0]);
+        connect_ok(&b, "wb", true);
+        publish(&b, topic, "x", wrong[i][0], false, 7);
+        expect_ack(&b, wrong[i][0] == 1 ? MQTT_PUBACK : MQTT_PUBREC, 7);
+        mqtt_publish p = expect_publish(&a, rs);
+        cr_assert_eq(p.packet_id, 1, "a fresh session's first id is 1");
+        ack(&a, wrong[i][1], p.packet_id);
+        cr_assert(a.io.closed, "case %zu", i);
+        cl_gone(&a);
+        cl_gone(&b);
+    }
+}
+
+Test(broker, pubrel_for_id_not_awaiting_closes)
+{
+    client a;
+    connect_ok(&a, "r", true);
+    ack(&a, MQTT_PUBREL, 3);
+    cr_assert(a.io.closed);
+    cl_gone(&a);
+}
+
+Test(broker, shared_subscription_round_robin_and_redelivery)
+{
+    client a, b, p;
+    uint8_t rs[64];
+    connect_ok(&a, "sa", true);
+    subscribe(&a, "$share/g/s/#", 1);
+    connect_ok(&b, "sb", true);
+    subscribe(&b, "$share/g/s/#", 1);
+    connect_ok(&p, "sp", true);
+    publish(&p, "s/1", "one", 1, false, 1);
+    publish(&p, "s/2", "two", 1, false, 2);
+    mqtt_publish pa = expect_publish(&a, rs);
+    cr_assert_eq(pa.payload_len, 3);
+    mqtt_publish pb = expect_publish(&b, rs);
+    cr_assert_eq(pb.payload_len, 3);
+    ack(&b, MQTT_PUBACK, pb.packet_id);
+    expect_nothing(&a);
+    /* a leaves without its PUBACK: its message goes to b */
+    cl_gone(&a);
+    mqtt_publish again = expect_publish(&b, rs);
+    cr_assert_eq(again.topic.len, 3);
+    cr_assert_eq(memcmp(again.topic.p, "s/1", 3), 0);
+    cl_gone(&b);
+    cl_gone(&p);
+}

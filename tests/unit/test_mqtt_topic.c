@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mqtt/mqtt_codec.h"
@@ -226,4 +227,51 @@ Test(topic_match, dollar_topics)
     cr_assert(match("$SYS/monitor/+", "$SYS/monitor/Clients"));
     cr_assert(match("a/+", "a/$b")); /* only the first level is special */
     cr_assert(match("a/#", "a/$b"));
+}
+
+static int share(const char *f, const char **g, const char **flt)
+{
+    static char gb[64], fb[64];
+    mqtt_share sh;
+    int rc = mqtt_share_split((const uint8_t *)f, strlen(f), &sh);
+    if (rc == 1) {
+        snprintf(gb, sizeof gb, "%.*s", (int)sh.group_len, (const char *)sh.group);
+        snprintf(fb, sizeof fb, "%.*s", (int)sh.filter_len, (const char *)sh.filter);
+        *g = gb;
+        *flt = fb;
+    }
+    return rc;
+}
+
+Test(share_split, well_formed)
+{
+    const char *g = NULL, *f = NULL;
+    cr_assert_eq(share("$share/grp/a/b", &g, &f), 1);
+    cr_assert_str_eq(g, "grp");
+    cr_assert_str_eq(f, "a/b");
+    cr_assert_eq(share("$share/g/#", &g, &f), 1);
+    cr_assert_str_eq(f, "#");
+    cr_assert_eq(share("$share/g//x", &g, &f), 1); /* an empty first level is a filter */
+    cr_assert_str_eq(f, "/x");
+}
+
+Test(share_split, ordinary_filters)
+{
+    const char *g, *f;
+    cr_assert_eq(share("a/b", &g, &f), 0);
+    cr_assert_eq(share("$share", &g, &f), 0);
+    cr_assert_eq(share("$SYS/#", &g, &f), 0);
+    cr_assert_eq(share("$sharex/g/a", &g, &f), 0);
+}
+
+Test(share_split, malformed)
+{
+    const char *g, *f;
+    cr_assert_eq(share("$share/", &g, &f), -1);
+    cr_assert_eq(share("$share/g", &g, &f), -1);   /* [MQTT-4.8.2-1] no filter */
+    cr_assert_eq(share("$share/g/", &g, &f), -1);  /* empty filter */
+    cr_assert_eq(share("$share//a", &g, &f), -1);  /* empty group */
+    cr_assert_eq(share("$share/+/a", &g, &f), -1); /* [MQTT-4.8.2-2] */
+    cr_assert_eq(share("$share/#/a", &g, &f), -1);
+    cr_assert_eq(share("$share/g+/a", &g, &f), -1);
 }
