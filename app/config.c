@@ -39,7 +39,7 @@ static const config_key keys[] = {
     {"allow-anonymous", KIND_BOOL, F(allow_anonymous), 0, 0, "BOOL",
      "accept clients that send no username"},
     {"listen", KIND_LISTEN, F(listen), 0, 0, "URL",
-     "mqtt[s]|http[s]://HOST[:PORT], repeatable; replaces the defaults"},
+     "mqtt[s]|http[s]|metrics://HOST[:PORT], repeatable; replaces the defaults"},
     {"cert", KIND_STR, F(cert), 0, 0, "FILE", "server certificate PEM; unset = generated"},
     {"key", KIND_STR, F(key), 0, 0, "FILE", "server private key PEM (with cert)"},
     {"cafile", KIND_STR, F(cafile), 0, 0, "FILE", "CA for client certificates; unset = ours"},

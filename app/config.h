@@ -18,7 +18,13 @@
 
 /** Listener schemes. Every TLS listener serves MQTT and HTTP by ALPN; the scheme only
  *  picks the default protocol for clients that send no ALPN (mosquitto_pub sends none). */
-enum config_scheme { CONFIG_MQTT = 0, CONFIG_MQTTS = 1, CONFIG_HTTP = 2, CONFIG_HTTPS = 3 };
+enum config_scheme {
+    CONFIG_MQTT = 0,
+    CONFIG_MQTTS = 1,
+    CONFIG_HTTP = 2,
+    CONFIG_HTTPS = 3,
+    CONFIG_METRICS = 4, /* plain HTTP serving GET /metrics only (api/metrics), loopback */
+};
 
 typedef struct config_listen {
     enum config_scheme scheme;
@@ -112,12 +118,12 @@ int config_parse_text(iot_config *c, const char *text, size_t len, const char *n
  *  in order (flags override the file). "--help" sets *help. Returns 0 or -1 with @err. */
 int config_parse_args(iot_config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
 
-/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://; IPv6 as [::1]:PORT.
- *  Plain http:// is refused on anything but a loopback address (tokens and passwords
- *  travel in it). */
+/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://, metrics://; IPv6 as
+ *  [::1]:PORT. Plain http:// and metrics:// are refused on anything but a loopback address
+ *  (tokens and passwords travel in the one, the server's counters in the other). */
 int config_parse_listen(const char *url, config_listen *out, char *err, size_t errlen);
 
-/** "mqtt", "mqtts", "http" or "https". */
+/** "mqtt", "mqtts", "http", "https" or "metrics". */
 const char *config_scheme_name(enum config_scheme s);
 
 /** Prints usage with every key, its default and meaning. */

@@ -5,6 +5,8 @@
  *   mqtts://HOST[:PORT]    MQTT over TLS (HTTP too, by ALPN), default port 8883
  *   https://HOST[:PORT]    HTTP over TLS (MQTT too, by ALPN), default port 8443
  *   http://HOST[:PORT]     plain HTTP, loopback only, default port 8080
+ *   metrics://HOST[:PORT]  plain HTTP, GET /metrics only (Prometheus), loopback only,
+ *                          default port 9464
  *   HOST                   IPv4 literal, name (letters, digits, '-', '.') or [IPv6 literal]
  *   PORT                   0..65535 in decimal; 0 lets the kernel pick a free port
  *
@@ -104,10 +106,9 @@ typedef struct scheme_row {
 } scheme_row;
 
 static const scheme_row schemes[] = {
-    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883},
-    {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
-    {"https://", "https", CONFIG_HTTPS, 8443},
-    {"http://", "http", CONFIG_HTTP, 8080},
+    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883},       {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
+    {"https://", "https", CONFIG_HTTPS, 8443},       {"http://", "http", CONFIG_HTTP, 8080},
+    {"metrics://", "metrics", CONFIG_METRICS, 9464},
 };
 
 static const scheme_row *find_scheme(const char *url)
@@ -141,7 +142,8 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
     const char *hp, *rest, *why = NULL;
     const scheme_row *sr = find_scheme(url);
     if (!sr)
-        return fail(err, errlen, url, "scheme must be mqtt://, mqtts://, http:// or https://");
+        return fail(err, errlen, url,
+                    "scheme must be mqtt://, mqtts://, http://, https:// or metrics://");
     l.scheme = sr->scheme;
     l.port = sr->port;
     hp = url + strlen(sr->prefix);
@@ -151,6 +153,10 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
         return fail(err, errlen, url,
                     "plain http:// only on a loopback address (127.0.0.1, ::1, localhost); "
                     "use https://");
+    if (l.scheme == CONFIG_METRICS && !is_loopback(l.host))
+        return fail(err, errlen, url,
+                    "metrics:// only on a loopback address (127.0.0.1, ::1, localhost); "
+                    "remote scrapes use GET /v1/admin/metrics over https://");
     if (*rest != '\0' && (*rest != ':' || parse_port(rest + 1, &l.port) < 0))
         return fail(err, errlen, url, "port must be a number 0..65535 and end the URL");
     *out = l;

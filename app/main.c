@@ -148,11 +148,17 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
 
 /* Which protocols a listener serves: a TLS listener serves both by ALPN, its scheme's
  * protocol first (the default for clients that send no ALPN, like mosquitto_pub). */
-static void listener_protos(const config_listen *l, broker *br, http_server *hs,
+static void listener_protos(const config_listen *l, broker *br, const app_http *web,
                             net_listener_opts *lo)
 {
     const net_proto *mq = &broker_mqtt_proto, *ht = &http_proto;
-    void *mqa = br, *hta = hs;
+    void *mqa = br, *hta = web->hs, *ms = web->ms;
+    if (l->scheme == CONFIG_METRICS) { /* plain HTTP, GET /metrics only */
+        lo->protos[0] = ht;
+        lo->proto_args[0] = ms;
+        lo->n_protos = 1;
+        return;
+    }
     bool http_first = l->scheme == CONFIG_HTTP || l->scheme == CONFIG_HTTPS;
     lo->tls = l->scheme == CONFIG_MQTTS || l->scheme == CONFIG_HTTPS;
     lo->protos[0] = http_first ? ht : mq;
@@ -165,16 +171,16 @@ static void listener_protos(const config_listen *l, broker *br, http_server *hs,
     }
 }
 
-static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, http_server *hs)
+static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, const app_http *web)
 {
     char err[512];
     for (size_t i = 0; i < cfg->n_listen; i++) {
         const config_listen *l = &cfg->listen[i];
         net_listener_opts lo = {.host = l->host, .port = l->port};
-        listener_protos(l, br, hs, &lo);
+        listener_protos(l, br, web, &lo);
         /* Plain HTTP counts its own (http-max-conns-per-ip); every other listener may
          * carry MQTT, so one host cannot take the whole descriptor budget. */
-        if (l->scheme != CONFIG_HTTP)
+        if (l->scheme != CONFIG_HTTP && l->scheme != CONFIG_METRICS)
             lo.max_conns_per_ip = cfg->max_conns_ip;
         if (net_server_listen(srv, &lo, err, sizeof err) < 0) {
             log_error("listen %s:%u: %s", l->host, l->port, err);
@@ -338,7 +344,7 @@ static int run(const iot_config *cfg)
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
     web_open = true;
-    if (app_http_devices(&web, cfg, &ident) < 0)
+    if (app_http_devices(&web, cfg, &ident) < 0 || app_http_metrics(&web, cfg) < 0)
         goto out;
     devnotify_opts dno = {.rate_per_min = cfg->notify_rate, .burst = cfg->notify_burst};
     if (!(dn = devnotify_new(st, web.nt, ident.dd, &dno))) {
@@ -374,7 +380,7 @@ static int run(const iot_config *cfg)
         goto out;
     }
     web.api.net = srv; /* read by GET /v1/admin/stats once the loops run */
-    if (add_listeners(srv, cfg, br, web.hs) < 0)
+    if (add_listeners(srv, cfg, br, &web) < 0)
         goto out;
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);

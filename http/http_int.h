@@ -42,6 +42,10 @@ struct http_server {
     size_t nroutes, cap;
     iptab ips;
     atomic_ullong requests, status_4xx, status_5xx, conns, refused_ip, parse_errors, timeouts;
+    atomic_ullong status_2xx, status_3xx;
+    /* request latency: per bucket of http_latency_bounds_us (not cumulative), the last one
+     * past every bound; and the sum in µs */
+    atomic_ullong lat_bucket[HTTP_LAT_BUCKETS + 1], lat_sum_us;
 };
 
 #define HTTP_STAT_ADD(s, f, n) atomic_fetch_add_explicit(&(s)->f, (n), memory_order_relaxed)

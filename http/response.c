@@ -164,10 +164,21 @@ static void access_log(const http_req *r, int status, size_t bytes)
              bytes, (unsigned long long)us, r->id[0] ? r->id : "-", r->peer);
 }
 
-static void count(http_server *s, int status)
+static void count(const http_req *r, int status)
 {
+    http_server *s = r->s;
+    uint64_t us = r->start_us ? uv_hrtime() / 1000 - r->start_us : 0;
+    size_t b = 0;
+    while (b < HTTP_LAT_BUCKETS && us > http_latency_bounds_us[b])
+        b++;
+    HTTP_STAT_ADD(s, lat_bucket[b], 1);
+    HTTP_STAT_ADD(s, lat_sum_us, us);
     HTTP_STAT_ADD(s, requests, 1);
-    if (status >= 400 && status < 500)
+    if (status >= 200 && status < 300)
+        HTTP_STAT_ADD(s, status_2xx, 1);
+    else if (status >= 300 && status < 400)
+        HTTP_STAT_ADD(s, status_3xx, 1);
+    else if (status >= 400 && status < 500)
         HTTP_STAT_ADD(s, status_4xx, 1);
     else if (status >= 500)
         HTTP_STAT_ADD(s, status_5xx, 1);
@@ -189,7 +200,7 @@ static void respond(http_req *r, int status, const char *ctype, const void *body
     tell_answer(r, status, ctype, body, len);
     hconn *c = r->c;
     if (!c) { /* the connection closed while the handler worked: nobody to answer */
-        count(r->s, status);
+        count(r, status);
         access_log(r, status, 0);
         http__req_free(r);
         return;
@@ -205,7 +216,7 @@ static void respond(http_req *r, int status, const char *ctype, const void *body
             sent += len;
     }
     free(head);
-    count(r->s, status);
+    count(r, status);
     access_log(r, status, sent);
     c->req = NULL;
     http__req_free(r);

@@ -184,6 +184,7 @@ static void admit(net_loop_listener *ll, int fd, const struct sockaddr *sa)
 void net__accept_release(net_conn *c)
 {
     net_server *s = c->loop->srv;
+    STAT_ADD(s, st_closed);
     if (c->flags & NET_CF_HS_COUNTED)
         atomic_fetch_sub(&s->hs_active, 1);
     if (c->flags & NET_CF_IP_COUNTED) {
@@ -275,4 +276,8 @@ void net_server_stats(net_server *s, net_stats *out)
     out->refused_ip = atomic_load_explicit(&s->st_refused_ip, memory_order_relaxed);
     out->refused_handshake = atomic_load_explicit(&s->st_refused_hs, memory_order_relaxed);
     out->handshakes = atomic_load(&s->hs_active);
+    out->closed = atomic_load_explicit(&s->st_closed, memory_order_relaxed);
+    out->tls_full = atomic_load_explicit(&s->st_tls_full, memory_order_relaxed);
+    out->tls_resumed = atomic_load_explicit(&s->st_tls_resumed, memory_order_relaxed);
+    out->tls_failed = atomic_load_explicit(&s->st_tls_failed, memory_order_relaxed);
 }

@@ -129,6 +129,10 @@ typedef struct net_stats {
     uint64_t refused_ip;        /* closed at accept: over max_conns_per_ip */
     uint64_t refused_handshake; /* closed at accept: max_handshakes TLS handshakes running */
     uint64_t handshakes;        /* TLS handshakes running now */
+    uint64_t closed;            /* admitted connections closed since (open = accepted - closed) */
+    uint64_t tls_full;          /* TLS handshakes completed in full */
+    uint64_t tls_resumed;       /* TLS handshakes completed by session resumption */
+    uint64_t tls_failed;        /* TLS handshakes that failed (alert sent, closed) */
 } net_stats;
 void net_server_stats(net_server *s, net_stats *out);
 net_loop *net_server_loop(net_server *s, unsigned i);

@@ -142,6 +142,8 @@ struct net_server {
     bool ips_inited, logs_inited;
     log_limit log_pause, log_refuse;
     atomic_uint_fast64_t st_accepted, st_pauses, st_refused_fd, st_refused_ip, st_refused_hs;
+    /* closed connections and TLS handshakes by outcome, for the metrics endpoint */
+    atomic_uint_fast64_t st_closed, st_tls_full, st_tls_resumed, st_tls_failed;
     net_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;
     net_loop **loops;

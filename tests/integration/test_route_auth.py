@@ -71,6 +71,7 @@ ROUTES = {
     ("GET", "/v1/admin/users"): (ADMIN, None),
     ("GET", "/v1/admin/devices"): (ADMIN, None),
     ("GET", "/v1/admin/stats"): (ADMIN, None),
+    ("GET", "/v1/admin/metrics"): (ADMIN, None),
 }
 
 
