@@ -68,6 +68,10 @@ static const config_key keys[] = {
     {"error-log-rate", KIND_U32, F(error_log_rate), 0, 1000000, "N",
      "log lines per second for malformed or refused MQTT connections; 0 = all"},
     {"log-level", KIND_LOGLEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error"},
+    {"log-format", KIND_STR, F(log_format), 0, 0, "FORMAT",
+     "text (one line per event) or json (one object per line)"},
+    {"log-file", KIND_STR, F(log_file), 0, 0, "FILE",
+     "append the log here, reopened on SIGUSR1 (logrotate); unset = stderr"},
     {"store", KIND_STR, F(store_path), 0, 0, "FILE",
      "SQLite database; unset = DATA-DIR/iotcloud.db"},
     {"store-sync", KIND_STR, F(store_sync), 0, 0, "MODE",
@@ -175,6 +179,7 @@ void config_defaults(iot_config *c)
     c->accept_backoff_ms = 250;
     c->error_log_rate = 10;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->log_format, sizeof c->log_format, "text");
     snprintf(c->store_sync, sizeof c->store_sync, "full");
     c->session_expiry_s = 604800;
     c->http_max_body = 1048576;

@@ -54,6 +54,8 @@ typedef struct iot_config {
     uint32_t accept_backoff_ms;       /* "accept-backoff" ms at the fd limit, default 250 */
     uint32_t error_log_rate;          /* "error-log-rate" lines/s, default 10; 0 = all */
     char log_level[16];               /* "log-level": debug|info|warn|error, default info */
+    char log_format[16];              /* "log-format": text (default) | json */
+    char log_file[CONFIG_PATH_MAX];   /* "log-file": append here, reopen on SIGUSR1; "" = stderr */
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */

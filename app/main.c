@@ -11,6 +11,7 @@
 #include "app/cmd.h"
 #include "app/config.h"
 #include "app/http_setup.h"
+#include "app/logsetup.h"
 #include "broker/broker.h"
 #include "devices/devlog.h"
 #include "devices/cmdq.h"
@@ -438,9 +439,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "iotcloud: %s\n", err);
         return 2;
     }
-    enum log_level lvl;
-    if (log_level_parse(cfg.log_level, &lvl) == 0)
-        log_set_level(lvl);
+    if (app_log_setup(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "iotcloud: %s\n", err);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     return run(&cfg);
 }

@@ -160,8 +160,10 @@ static void access_log(const http_req *r, int status, size_t bytes)
     char path[256];
     log_path(r, path, sizeof path);
     uint64_t us = r->start_us ? uv_hrtime() / 1000 - r->start_us : 0;
-    log_info("http %s %s %d %zu %lluus id=%s peer=%s", http_method_name(r->method), path, status,
-             bytes, (unsigned long long)us, r->id[0] ? r->id : "-", r->peer);
+    const log_field f[] = {
+        {"component", "http"}, {"request_id", r->id[0] ? r->id : NULL}, {"peer", r->peer}};
+    log_kv(LOG_INFO, f, 3, "http %s %s %d %zu %lluus", http_method_name(r->method), path, status,
+           bytes, (unsigned long long)us);
 }
 
 static void count(const http_req *r, int status)
