@@ -72,6 +72,8 @@ static const config_key keys[] = {
      "text (one line per event) or json (one object per line)"},
     {"log-file", KIND_STR, F(log_file), 0, 0, "FILE",
      "append the log here, reopened on SIGUSR1 (logrotate); unset = stderr"},
+    {"shutdown-timeout", KIND_U32, F(shutdown_timeout_ms), 1, HOUR_MS, "MS",
+     "longest graceful stop after SIGTERM; then exit at once with status 1"},
     {"store", KIND_STR, F(store_path), 0, 0, "FILE",
      "SQLite database; unset = DATA-DIR/iotcloud.db"},
     {"store-sync", KIND_STR, F(store_sync), 0, 0, "MODE",
@@ -180,6 +182,7 @@ void config_defaults(iot_config *c)
     c->error_log_rate = 10;
     snprintf(c->log_level, sizeof c->log_level, "info");
     snprintf(c->log_format, sizeof c->log_format, "text");
+    c->shutdown_timeout_ms = 30000;
     snprintf(c->store_sync, sizeof c->store_sync, "full");
     c->session_expiry_s = 604800;
     c->http_max_body = 1048576;

@@ -56,6 +56,7 @@ typedef struct iot_config {
     char log_level[16];               /* "log-level": debug|info|warn|error, default info */
     char log_format[16];              /* "log-format": text (default) | json */
     char log_file[CONFIG_PATH_MAX];   /* "log-file": append here, reopen on SIGUSR1; "" = stderr */
+    uint32_t shutdown_timeout_ms;     /* "shutdown-timeout" ms for a graceful stop, default 30000 */
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */

@@ -12,6 +12,7 @@
 #include "app/config.h"
 #include "app/http_setup.h"
 #include "app/logsetup.h"
+#include "app/shutdown.h"
 #include "broker/broker.h"
 #include "devices/devlog.h"
 #include "devices/cmdq.h"
@@ -323,6 +324,7 @@ static int run(const iot_config *cfg)
     devnotify *dn = NULL;
     cmdq *cq = NULL;
     devlog *dl = NULL;
+    app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -332,6 +334,7 @@ static int run(const iot_config *cfg)
         return 1;
     if (!(st = app_store_open(cfg)))
         return 1;
+    app_shutdown_init(&stop, cfg->shutdown_timeout_ms); /* done at out: */
     if (ident_open(&ident, &cp, st, &tls) < 0)
         goto out;
     if (!(ma = mqtt_auth_new(ident.dd, NULL))) {
@@ -374,6 +377,8 @@ static int run(const iot_config *cfg)
         .loop_init = hooks_init,
         .loop_fini = hooks_fini,
         .loop_arg = &hooks,
+        .on_stop = app_shutdown_arm,
+        .stop_arg = &stop,
     };
     srv = net_server_new(&so, wants_tls(cfg) ? &tls : NULL, err, sizeof err);
     if (!srv) {
@@ -412,6 +417,7 @@ out:
     broker_free(br);
     mqtt_auth_free(ma);
     ident_close(&ident);
+    app_shutdown_done(&stop);
     return rc;
 }
 

@@ -103,6 +103,10 @@ typedef struct net_server_opts {
     uint32_t max_handshakes;
     /** How long a loop stops accepting at the descriptor limit (ms); 0 = 250. */
     uint32_t accept_backoff_ms;
+    /** Optional: called once, on the thread in net_server_run, when the stop begins
+     *  (SIGINT/SIGTERM or net_server_stop), before any connection is closed. */
+    void (*on_stop)(void *arg);
+    void *stop_arg;
 } net_server_opts;
 
 /** Creates the server (loops not yet running). NULL with @err filled on failure. */

@@ -287,6 +287,8 @@ static void begin_stop(net_server *s)
     if (s->stopping)
         return;
     s->stopping = true;
+    if (s->o.on_stop)
+        s->o.on_stop(s->o.stop_arg);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     for (unsigned i = 0; i < s->n_started; i++) {
