@@ -430,6 +430,8 @@ int main(int argc, char **argv)
         return app_cmd_store(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "user") == 0)
         return app_cmd_user(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "doctor") == 0)
+        return app_cmd_doctor(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "routes") == 0)
         return app_cmd_routes(argc - 1, argv + 1);
     config_defaults(&cfg);

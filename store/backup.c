@@ -211,3 +211,13 @@ out:
     sqlite3_close_v2(src);
     return rc;
 }
+
+int store_probe(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int rc = open_db(path, SQLITE_OPEN_READWRITE, &db, err, errlen); /* no CREATE */
+    if (rc == 0)
+        rc = check_db(db, path, err, errlen);
+    sqlite3_close_v2(db);
+    return rc;
+}

@@ -115,6 +115,11 @@ int store_backup(const char *db_path, const char *dst_path, char *err, size_t er
  *  another connection has open (the server must be stopped). */
 int store_restore(const char *src_path, const char *db_path, char *err, size_t errlen);
 
+/** Opens the database at @path without changing it and runs the checks store_restore runs
+ *  on a backup (integrity_check, an iotcloud schema this build can open). For
+ *  `iotcloud doctor`. 0, or <0 with @err. */
+int store_probe(const char *path, char *err, size_t errlen);
+
 /** Counters for a metrics endpoint. Thread-safe snapshot. */
 typedef struct store_stats {
     unsigned long long jobs;          /* jobs completed */
