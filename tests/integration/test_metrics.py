@@ -7,7 +7,9 @@ metrics`. Counters are compared before and after known traffic: they must move b
 the amounts the traffic causes.
 """
 
+import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -22,6 +24,9 @@ from harness import HOST, WAIT, Client, free_port, iotcloud_bin, iotcloud_only, 
 from http_harness import Http, HttpServer
 
 PW = "Corr3ct-horse-battery-staple"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ALERTS = os.path.join(REPO, "deploy", "prometheus", "iotcloud-alerts.yml")
+DASHBOARD = os.path.join(REPO, "deploy", "grafana", "iotcloud-dashboard.json")
 
 
 class MetricsServer(HttpServer):
@@ -201,6 +206,29 @@ class Metrics(unittest.TestCase):
         self.assertTrue(r.headers["content-type"].startswith("text/plain; version=0.0.4"))
         f = promparse.parse(r.raw.decode("utf-8"))
         self.assertIn("iotcloud_mqtt_connects_total", f)
+
+    def test_deploy_files_name_real_metrics(self):
+        """Every iotcloud_* series the alert rules and the dashboard query is exported."""
+        f = self.scrape()
+        known = set(f)
+        for name, fam in f.items():
+            if fam["type"] == "histogram":
+                known |= {name + "_bucket", name + "_sum", name + "_count"}
+        with open(ALERTS) as fh:
+            text = fh.read()
+        with open(DASHBOARD) as fh:
+            dash = json.load(fh)
+        exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+        self.assertGreater(len(exprs), 10)
+        used = set(re.findall(r"iotcloud_[a-z0-9_]+", text + "\n".join(exprs)))
+        self.assertGreater(len(used), 10)
+        self.assertEqual(used - known, set())
+
+    @unittest.skipUnless(shutil.which("promtool"), "promtool (Debian prometheus) not installed")
+    def test_alert_rules_valid(self):
+        p = subprocess.run(["promtool", "check", "rules", ALERTS], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def test_metrics_listener_serves_only_metrics(self):
         for path in ("/v1/openapi.json", "/healthz", "/v1/admin/metrics"):
