@@ -50,15 +50,16 @@ typedef struct api {
     struct crlgen *cg;
     /* per-user limits on rotation and registration (devices_init); NULL: unlimited */
     struct dev__limit *lim_rotate, *lim_register;
-    struct ctl *ctl;        /* device control (devices/ctl.h); NULL: command routes answer 503 */
-    struct cmdq *cq;        /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
-    struct devnotify *dn;   /* device notifications (notify/devnotify.h); NULL: POST of a
+    struct ctl *ctl;      /* device control (devices/ctl.h); NULL: command routes answer 503 */
+    struct cmdq *cq;      /* queued commands (devices/cmdq.h); NULL: ?mode=queue answers 503 */
+    struct devnotify *dn; /* device notifications (notify/devnotify.h); NULL: POST of a
                            * notification answers 503 */
-    struct devlog *dl;      /* device activity recorder (devices/devlog.h); NULL: calls are
+    struct devlog *dl;    /* device activity recorder (devices/devlog.h); NULL: calls are
                            * not recorded */
     struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
                              * once the server exists; NULL: that route answers 503 */
-    http_server *hs;        /* the API's own server, for its counters on the metrics endpoint */
+    /* the API's own server, for its counters on the metrics endpoint (app/http_setup.c) */
+    http_server *hs;
     api_mqtt_info mqtt;
     uint32_t cert_days;         /* validity of device certificates (config device-cert-days) */
     uint32_t crl_interval_ms;   /* config crl-interval (seconds there); 0: the default */
