@@ -140,6 +140,10 @@ typedef struct net_stats {
 } net_stats;
 void net_server_stats(net_server *s, net_stats *out);
 net_loop *net_server_loop(net_server *s, unsigned i);
+/** Loop lag of worker @i: how late (µs) its once-a-second timer ran last time, i.e. how
+ *  long the loop was busy before it could get to a due event. Any thread; 0 before the
+ *  first tick or for a bad @i. */
+uint64_t net_server_loop_lag_us(net_server *s, unsigned i);
 
 /** Cross-loop message. The sender allocates it (usually embedded in a larger struct) and
  *  the receiver's fn owns it from then on (frees it). Messages from one sender thread to

@@ -5,6 +5,8 @@
  */
 #include "api/metrics/metrics_int.h"
 
+#include <stdio.h>
+
 #include "broker/broker.h"
 #include "devices/ctl.h"
 #include "devices/devlog.h"
@@ -95,6 +97,15 @@ static void render_net(const api *a, prom_buf *b)
         {"iotcloud_net_workers", "worker loops", net_server_workers(a->net)},
     };
     counters(b, gauges, 3, "gauge");
+    metrics__family(b, "iotcloud_net_loop_lag_seconds", "gauge",
+                    "how late each worker loop's once-a-second timer ran last (busy loop)");
+    for (unsigned i = 0; i < net_server_workers(a->net); i++) {
+        char w[16];
+        snprintf(w, sizeof w, "%u", i);
+        const char *const lb[] = {"worker", w, NULL};
+        metrics__sample_us(b, "iotcloud_net_loop_lag_seconds", lb,
+                           net_server_loop_lag_us(a->net, i));
+    }
 }
 
 static void render_http(const api *a, prom_buf *b)

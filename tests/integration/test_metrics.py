@@ -89,7 +89,7 @@ class Metrics(unittest.TestCase):
                               "ops"], input=PW + "\n", stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
-        cls.srv = MetricsServer(data_dir=data)
+        cls.srv = MetricsServer(extra_args=["--workers", "2"], data_dir=data)
         cls.srv.own_dir = True
         cls.srv.start()
         cls.http = Http(cls.srv)
@@ -131,6 +131,18 @@ class Metrics(unittest.TestCase):
             self.assertIn(name, f)
             self.assertEqual(f[name]["type"], t, name)
             self.assertTrue(f[name]["help"], name)
+
+    def test_loop_lag_per_worker(self):
+        time.sleep(1.2)  # one tick of each loop's lag timer
+        f = self.scrape()
+        fam = f["iotcloud_net_loop_lag_seconds"]
+        self.assertEqual(fam["type"], "gauge")
+        workers = self.v(f, "iotcloud_net_workers")
+        self.assertEqual(sorted(dict(l)["worker"] for _, l in fam["samples"]),
+                         sorted(str(i) for i in range(int(workers))))
+        for v in fam["samples"].values():
+            self.assertGreaterEqual(v, 0)
+            self.assertLess(v, 60, "lag is in seconds")
 
     def test_mqtt_counters_move(self):
         before = self.scrape()
