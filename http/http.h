@@ -99,6 +99,9 @@ int http_server_add_routes(http_server *s, const http_route *routes, size_t n);
 /** Every route added, in order of addition, for `iotcloud routes` and the OpenAPI test. */
 size_t http_server_routes(const http_server *s, const http_route **out, size_t max);
 const char *http_method_name(enum http_method m);
+/** Answers of route @i (the order of http_server_routes) by status class: out[0] 1xx ..
+ *  out[4] 5xx. Any thread (relaxed reads). 0, or -1 for a bad @i. */
+int http_server_route_stats(const http_server *s, size_t i, unsigned long long out[5]);
 
 /** The HTTP protocol for net listeners: ALPN id "http/1.1"; proto_arg = http_server *. */
 extern const net_proto http_proto;

@@ -32,6 +32,8 @@ typedef struct http__route {
     size_t seglen[HTTP_MAX_SEGMENTS];
     const char *pname[HTTP_MAX_SEGMENTS]; /* param names (into pat) */
     size_t pnamelen[HTTP_MAX_SEGMENTS];
+    /* answers by status class 1xx..5xx (response.c; zero when added, before the loops) */
+    atomic_ullong by_class[5];
 } http__route;
 
 /* ---- the server (server.c) ------------------------------------------------------------- */

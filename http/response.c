@@ -176,6 +176,8 @@ static void count(const http_req *r, int status)
     HTTP_STAT_ADD(s, lat_bucket[b], 1);
     HTTP_STAT_ADD(s, lat_sum_us, us);
     HTTP_STAT_ADD(s, requests, 1);
+    if (r->route && status >= 100 && status < 600) /* the array is fixed once loops run */
+        HTTP_STAT_ADD(&s->routes[r->route - s->routes], by_class[status / 100 - 1], 1);
     if (status >= 200 && status < 300)
         HTTP_STAT_ADD(s, status_2xx, 1);
     else if (status >= 300 && status < 400)

@@ -88,6 +88,16 @@ out:
     return rc;
 }
 
+int http_server_route_stats(const http_server *s, size_t i, unsigned long long out[5])
+{
+    if (i >= s->nroutes)
+        return -1;
+    http__route *rt = &s->routes[i]; /* atomics are read-only here */
+    for (size_t k = 0; k < 5; k++)
+        out[k] = atomic_load_explicit(&rt->by_class[k], memory_order_relaxed);
+    return 0;
+}
+
 size_t http_server_routes(const http_server *s, const http_route **out, size_t max)
 {
     for (size_t i = 0; i < s->nroutes && i < max; i++)

@@ -108,6 +108,31 @@ static void render_net(const api *a, prom_buf *b)
     }
 }
 
+/* Per route and status class; a series appears once it counts something (some 80 routes
+ * times 5 classes of zeros would bury the rest). */
+static void render_routes(const http_server *hs, prom_buf *b)
+{
+    static const char *const cls[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    const http_route *rows[512];
+    size_t n = http_server_routes(hs, rows, 512);
+    metrics__family(b, "iotcloud_http_route_requests_total", "counter",
+                    "HTTP API answers by route (method, pattern) and status class");
+    for (size_t i = 0; i < n && i < 512; i++) {
+        unsigned long long v[5];
+        if (http_server_route_stats(hs, i, v) < 0)
+            continue;
+        for (size_t k = 0; k < 5; k++) {
+            if (!v[k])
+                continue;
+            const char *const lb[] = {"method", http_method_name(rows[i]->method),
+                                      "route",  rows[i]->pattern,
+                                      "code",   cls[k],
+                                      NULL};
+            metrics__sample(b, "iotcloud_http_route_requests_total", lb, v[k]);
+        }
+    }
+}
+
 static void render_http(const api *a, prom_buf *b)
 {
     if (!a->hs)
@@ -120,6 +145,7 @@ static void render_http(const api *a, prom_buf *b)
                                      s.status_3xx, s.status_4xx, s.status_5xx};
     labelled(b, "iotcloud_http_requests_total", "counter",
              "HTTP API responses sent, by status class", "code", cls, cv, 5);
+    render_routes(a->hs, b);
     const counter_row rows[] = {
         {"iotcloud_http_connections_total", "HTTP connections opened", s.conns},
         {"iotcloud_http_connections_refused_total", "HTTP connections over the per-IP cap",

@@ -176,6 +176,11 @@ class Metrics(unittest.TestCase):
         self.assertEqual(d("iotcloud_http_requests_total", code="2xx"), 2)
         self.assertEqual(d("iotcloud_http_requests_total", code="5xx"), 0)
         self.assertEqual(d("iotcloud_http_request_duration_seconds_count"), 5)
+        route = lambda f, r, c: f["iotcloud_http_route_requests_total"]["samples"].get(
+            ("iotcloud_http_route_requests_total",
+             (("code", c), ("method", "GET"), ("route", r))), 0)
+        self.assertEqual(route(after, "/healthz", "2xx") - route(before, "/healthz", "2xx"), 2)
+        self.assertEqual(route(after, "/healthz", "4xx") - route(before, "/healthz", "4xx"), 0)
         self.assertEqual(d("iotcloud_http_request_duration_seconds_bucket", le="+Inf"), 5)
         # the scrapes themselves are on their own server: not counted as API requests
         self.assertEqual(d("iotcloud_http_connections_total"), 5)
@@ -211,6 +216,12 @@ class Metrics(unittest.TestCase):
 
     def test_admin_route(self):
         self.assertEqual(self.http.call("GET", "/v1/admin/metrics").status, 401)
+        # a pattern with {params} as a label value: escaped and parsed back exactly
+        self.assertEqual(self.http.call("GET", "/v1/devices/some-id").status, 401)
+        f = self.scrape()
+        key = ("iotcloud_http_route_requests_total",
+               (("code", "4xx"), ("method", "GET"), ("route", "/v1/devices/{id}")))
+        self.assertGreaterEqual(f["iotcloud_http_route_requests_total"]["samples"][key], 1)
         tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
         self.assertEqual(tok.status, 200, tok.raw)
         r = self.http.call("GET", "/v1/admin/metrics", token=tok.json["access_token"])
