@@ -178,6 +178,7 @@ static void admit(net_loop_listener *ll, int fd, const struct sockaddr *sa)
         flags |= NET_CF_HS_COUNTED;
     }
     STAT_ADD(s, st_accepted);
+    STAT_ADD(L, open);
     net__conn_adopt(l, L, fd, sa, flags);
 }
 
@@ -185,6 +186,7 @@ void net__accept_release(net_conn *c)
 {
     net_server *s = c->loop->srv;
     STAT_ADD(s, st_closed);
+    atomic_fetch_sub_explicit(&c->lst->open, 1, memory_order_relaxed);
     if (c->flags & NET_CF_HS_COUNTED)
         atomic_fetch_sub(&s->hs_active, 1);
     if (c->flags & NET_CF_IP_COUNTED) {
@@ -267,6 +269,15 @@ void net__listen_close(net_loop *l)
     if (l->backoff_inited && !uv_is_closing((uv_handle_t *)&l->backoff))
         uv_close((uv_handle_t *)&l->backoff, NULL);
 }
+
+uint64_t net_server_listener_conns(net_server *s, size_t i)
+{
+    return i < s->n_lst ? atomic_load_explicit(&s->lst[i].open, memory_order_relaxed) : 0;
+}
+
+size_t net_server_listeners(net_server *s) { return s->n_lst; }
+
+bool net_server_listener_tls(net_server *s, size_t i) { return i < s->n_lst && s->lst[i].o.tls; }
 
 void net_server_stats(net_server *s, net_stats *out)
 {

@@ -116,6 +116,11 @@ net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, ch
 int net_server_listen(net_server *s, const net_listener_opts *o, char *err, size_t errlen);
 /** The bound port of listener @i (order of net_server_listen calls); for port 0. */
 uint16_t net_server_listener_port(net_server *s, size_t i);
+/** Listeners added; connections open now on listener @i; whether it is a TLS one. Any
+ *  thread (relaxed reads), once the listeners are added. */
+size_t net_server_listeners(net_server *s);
+uint64_t net_server_listener_conns(net_server *s, size_t i);
+bool net_server_listener_tls(net_server *s, size_t i);
 /** Runs the loops on worker threads and blocks until SIGINT/SIGTERM or net_server_stop();
  *  then stops accepting, closes every connection (proto close() with NET_CLOSE_SHUTDOWN),
  *  runs loop_fini on every loop and joins the threads. Returns 0. */

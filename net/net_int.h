@@ -29,6 +29,9 @@ typedef struct net_listener {
     net_tls_alpn alpn; /* protocol names, for the TLS ALPN callback */
     int *fds;          /* per loop; -1 once handed to libuv */
     uint16_t port;
+
+    /* connections admitted on this listener and not yet closed (accept.c; metrics) */
+    atomic_uint_fast64_t open;
 } net_listener;
 
 /** A loop's handle for one listener: its listening socket, polled and accepted by hand

@@ -97,6 +97,19 @@ static void render_net(const api *a, prom_buf *b)
         {"iotcloud_net_workers", "worker loops", net_server_workers(a->net)},
     };
     counters(b, gauges, 3, "gauge");
+    metrics__family(b, "iotcloud_net_listener_connections", "gauge",
+                    "connections open now per listener (port; tls: MQTT and HTTP by ALPN)");
+    for (size_t i = 0; i < net_server_listeners(a->net); i++) {
+        char port[8], idx[24];
+        snprintf(port, sizeof port, "%u", net_server_listener_port(a->net, i));
+        snprintf(idx, sizeof idx, "%zu", i);
+        const char *const lb[] = {"listener", idx,
+                                  "port",     port,
+                                  "tls",      net_server_listener_tls(a->net, i) ? "true" : "false",
+                                  NULL};
+        metrics__sample(b, "iotcloud_net_listener_connections", lb,
+                        net_server_listener_conns(a->net, i));
+    }
     metrics__family(b, "iotcloud_net_loop_lag_seconds", "gauge",
                     "how late each worker loop's once-a-second timer ran last (busy loop)");
     for (unsigned i = 0; i < net_server_workers(a->net); i++) {

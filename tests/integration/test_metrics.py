@@ -163,6 +163,17 @@ class Metrics(unittest.TestCase):
         self.assertEqual(d("iotcloud_mqtt_messages_sent_total"), 5)
         self.assertEqual(d("iotcloud_mqtt_messages_dropped_total", reason="queue_full"), 0)
         self.assertGreaterEqual(self.v(after, "iotcloud_net_connections"), 2)
+        on_mqtt = self.v(after, "iotcloud_net_listener_connections", listener="0",
+                         port=str(self.srv.port), tls="false")
+        self.assertGreaterEqual(on_mqtt, 2)  # the two clients (still connected)
+        sub.disconnect()
+        pub.disconnect()
+        deadline = time.monotonic() + WAIT
+        while on_mqtt > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            on_mqtt = self.v(self.scrape(), "iotcloud_net_listener_connections", listener="0",
+                             port=str(self.srv.port), tls="false")
+        self.assertEqual(on_mqtt, 0, "closed connections leave the gauge")
 
     def test_http_counters_and_histogram(self):
         before = self.scrape()
