@@ -61,6 +61,8 @@ typedef struct api {
                              * answer 503 */
     struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
                              * once the server exists; NULL: that route answers 503 */
+    /* the API's own server, for its counters on the metrics endpoint (app/http_setup.c) */
+    http_server *hs;
     api_mqtt_info mqtt;
     uint32_t cert_days;         /* validity of device certificates (config device-cert-days) */
     uint32_t crl_interval_ms;   /* config crl-interval (seconds there); 0: the default */

@@ -23,5 +23,8 @@ int app_cmd_store(int argc, char **argv);
 /** `iotcloud user add [--admin] [--email E] ... NAME` (see app/cmd_user.c): 0 created, 1
  *  refused (taken, weak password, store error), 2 usage. */
 int app_cmd_user(int argc, char **argv);
+/** `iotcloud doctor [--connections N] [server flags]` (app/doctor.c): 0 when the
+ *  configuration and machine look ready, 1 with what to fix, 2 on usage. */
+int app_cmd_doctor(int argc, char **argv);
 
 #endif

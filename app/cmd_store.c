@@ -85,25 +85,58 @@ static int check(const iot_config *cfg)
     return 0;
 }
 
+/* backup FILE / restore FILE: the database named by the configuration on one side. */
+static int copy_cmd(const iot_config *cfg, const char *verb, const char *file)
+{
+    char path[CONFIG_PATH_MAX + 16], err[1024];
+    store_path(cfg, path, sizeof path);
+    bool backup = strcmp(verb, "backup") == 0;
+    int rc = backup ? store_backup(path, file, err, sizeof err)
+                    : store_restore(file, path, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "iotcloud store %s: %s\n", verb, err);
+        return 1;
+    }
+    if (backup)
+        printf("%s: backup of %s written and checked\nok\n", file, path);
+    else
+        printf("%s: restored from %s and checked\nok\n", path, file);
+    return 0;
+}
+
+static const char usage[] = "usage: iotcloud store check [--data-dir DIR | --store FILE]\n"
+                            "       iotcloud store backup FILE [--data-dir DIR | --store FILE]\n"
+                            "       iotcloud store restore FILE [--data-dir DIR | --store FILE]\n";
+
 int app_cmd_store(int argc, char **argv)
 {
     iot_config cfg;
     char err[512];
     bool help = false;
-    if (argc < 2 || strcmp(argv[1], "check") != 0) {
-        fprintf(stderr, "usage: iotcloud store check [--data-dir DIR | --store FILE]\n");
+    const char *verb = argc >= 2 ? argv[1] : "";
+    bool check_verb = strcmp(verb, "check") == 0;
+    bool copy_verb = strcmp(verb, "backup") == 0 || strcmp(verb, "restore") == 0;
+    /* backup and restore take FILE first; the options follow */
+    int skip = copy_verb ? 2 : 1;
+    if ((!check_verb && !copy_verb) ||
+        (copy_verb && (argc < 3 || argv[2][0] == '\0' || argv[2][0] == '-'))) {
+        fputs(usage, stderr);
         return 2;
     }
     config_defaults(&cfg);
-    if (config_parse_args(&cfg, argc - 1, argv + 1, &help, err, sizeof err) < 0 ||
+    if (config_parse_args(&cfg, argc - skip, argv + skip, &help, err, sizeof err) < 0 ||
         app_store_sync_check(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "iotcloud store check: %s\n", err);
+        fprintf(stderr, "iotcloud store %s: %s\n", verb, err);
         return 2;
     }
     if (help) {
-        printf("usage: iotcloud store check [--data-dir DIR | --store FILE]\n"
-               "Runs the database integrity check; exit 0 when sound, 1 when not.\n");
+        printf("%s"
+               "check: runs the database integrity check; exit 0 when sound, 1 when not.\n"
+               "backup: copies the database to FILE (a new file) while the server runs.\n"
+               "restore: replaces the database with FILE (server stopped; FILE must pass\n"
+               "the check).\n",
+               usage);
         return 0;
     }
-    return check(&cfg);
+    return copy_verb ? copy_cmd(&cfg, verb, argv[2]) : check(&cfg);
 }

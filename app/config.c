@@ -39,7 +39,8 @@ static const config_key keys[] = {
     {"allow-anonymous", KIND_BOOL, F(allow_anonymous), 0, 0, "BOOL",
      "accept clients that send no username"},
     {"listen", KIND_LISTEN, F(listen), 0, 0, "URL",
-     "mqtt[s]|http[s]://HOST[:PORT] or ws[s]://HOST[:PORT][/PATH], repeatable"},
+     "mqtt[s]|http[s]|metrics://HOST[:PORT] or ws[s]://HOST[:PORT][/PATH], repeatable; replaces "
+     "the defaults"},
     {"cert", KIND_STR, F(cert), 0, 0, "FILE", "server certificate PEM; unset = generated"},
     {"key", KIND_STR, F(key), 0, 0, "FILE", "server private key PEM (with cert)"},
     {"cafile", KIND_STR, F(cafile), 0, 0, "FILE", "CA for client certificates; unset = ours"},
@@ -68,6 +69,12 @@ static const config_key keys[] = {
     {"error-log-rate", KIND_U32, F(error_log_rate), 0, 1000000, "N",
      "log lines per second for malformed or refused MQTT connections; 0 = all"},
     {"log-level", KIND_LOGLEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error"},
+    {"log-format", KIND_STR, F(log_format), 0, 0, "FORMAT",
+     "text (one line per event) or json (one object per line)"},
+    {"log-file", KIND_STR, F(log_file), 0, 0, "FILE",
+     "append the log here, reopened on SIGUSR1 (logrotate); unset = stderr"},
+    {"shutdown-timeout", KIND_U32, F(shutdown_timeout_ms), 1, HOUR_MS, "MS",
+     "longest graceful stop after SIGTERM; then exit at once with status 1"},
     {"store", KIND_STR, F(store_path), 0, 0, "FILE",
      "SQLite database; unset = DATA-DIR/iotcloud.db"},
     {"store-sync", KIND_STR, F(store_sync), 0, 0, "MODE",
@@ -209,6 +216,8 @@ void config_defaults(iot_config *c)
     c->accept_backoff_ms = 250;
     c->error_log_rate = 10;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->log_format, sizeof c->log_format, "text");
+    c->shutdown_timeout_ms = 30000;
     snprintf(c->store_sync, sizeof c->store_sync, "full");
     c->session_expiry_s = 604800;
     c->http_max_body = 1048576;

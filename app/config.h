@@ -23,8 +23,9 @@ enum config_scheme {
     CONFIG_MQTTS = 1,
     CONFIG_HTTP = 2,
     CONFIG_HTTPS = 3,
-    CONFIG_WS = 4,  /* MQTT over WebSocket (plain TCP) */
-    CONFIG_WSS = 5, /* MQTT over WebSocket over TLS */
+    CONFIG_WS = 4,      /* MQTT over WebSocket (plain TCP) */
+    CONFIG_WSS = 5,     /* MQTT over WebSocket over TLS */
+    CONFIG_METRICS = 6, /* plain HTTP serving GET /metrics only (api/metrics), loopback */
 };
 
 typedef struct config_listen {
@@ -56,6 +57,9 @@ typedef struct iot_config {
     uint32_t accept_backoff_ms;       /* "accept-backoff" ms at the fd limit, default 250 */
     uint32_t error_log_rate;          /* "error-log-rate" lines/s, default 10; 0 = all */
     char log_level[16];               /* "log-level": debug|info|warn|error, default info */
+    char log_format[16];              /* "log-format": text (default) | json */
+    char log_file[CONFIG_PATH_MAX];   /* "log-file": append here, reopen on SIGUSR1; "" = stderr */
+    uint32_t shutdown_timeout_ms;     /* "shutdown-timeout" ms for a graceful stop, default 30000 */
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */
@@ -139,13 +143,13 @@ int config_parse_text(iot_config *c, const char *text, size_t len, const char *n
  *  in order (flags override the file). "--help" sets *help. Returns 0 or -1 with @err. */
 int config_parse_args(iot_config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
 
-/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://, ws://HOST:PORT/PATH,
- *  wss://; IPv6 as [::1]:PORT.
- *  Plain http:// is refused on anything but a loopback address (tokens and passwords
- *  travel in it). */
+/** Parses a listen URL: mqtt://HOST:PORT, mqtts://, http://, https://, metrics://,
+ *  ws://HOST:PORT/PATH, wss://; IPv6 as [::1]:PORT. Plain http:// and metrics:// are refused
+ *  on anything but a loopback address (tokens and passwords travel in the one, the server's
+ *  counters in the other). */
 int config_parse_listen(const char *url, config_listen *out, char *err, size_t errlen);
 
-/** "mqtt", "mqtts", "http", "https", "ws" or "wss". */
+/** "mqtt", "mqtts", "http", "https", "ws", "wss" or "metrics". */
 const char *config_scheme_name(enum config_scheme s);
 
 /** Prints usage with every key, its default and meaning. */

@@ -7,6 +7,8 @@
  *   http://HOST[:PORT]     plain HTTP, loopback only, default port 8080
  *   ws://HOST[:PORT][/PATH]   MQTT over WebSocket, default port 8083, path /mqtt
  *   wss://HOST[:PORT][/PATH]  MQTT over WebSocket over TLS, default port 8084, path /mqtt
+ *   metrics://HOST[:PORT]  plain HTTP, GET /metrics only (Prometheus), loopback only,
+ *                          default port 9464
  *   HOST                   IPv4 literal, name (letters, digits, '-', '.') or [IPv6 literal]
  *   PORT                   0..65535 in decimal; 0 lets the kernel pick a free port
  *
@@ -108,9 +110,13 @@ typedef struct scheme_row {
 } scheme_row;
 
 static const scheme_row schemes[] = {
-    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883}, {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
-    {"https://", "https", CONFIG_HTTPS, 8443}, {"http://", "http", CONFIG_HTTP, 8080},
-    {"wss://", "wss", CONFIG_WSS, 8084},       {"ws://", "ws", CONFIG_WS, 8083},
+    {"mqtts://", "mqtts", CONFIG_MQTTS, 8883},
+    {"mqtt://", "mqtt", CONFIG_MQTT, 1883},
+    {"https://", "https", CONFIG_HTTPS, 8443},
+    {"http://", "http", CONFIG_HTTP, 8080},
+    {"wss://", "wss", CONFIG_WSS, 8084},
+    {"ws://", "ws", CONFIG_WS, 8083},
+    {"metrics://", "metrics", CONFIG_METRICS, 9464},
 };
 
 static bool is_path_char(char ch) { return is_name_char(ch) || ch == '_' || ch == '/'; }
@@ -168,7 +174,8 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
     const scheme_row *sr = find_scheme(url);
     if (!sr)
         return fail(err, errlen, url,
-                    "scheme must be mqtt://, mqtts://, http://, https://, ws:// or wss://");
+                    "scheme must be mqtt://, mqtts://, http://, https://, ws://, wss:// "
+                    "or metrics://");
     l.scheme = sr->scheme;
     l.port = sr->port;
     hp = url + strlen(sr->prefix);
@@ -178,6 +185,10 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
         return fail(err, errlen, url,
                     "plain http:// only on a loopback address (127.0.0.1, ::1, localhost); "
                     "use https://");
+    if (l.scheme == CONFIG_METRICS && !is_loopback(l.host))
+        return fail(err, errlen, url,
+                    "metrics:// only on a loopback address (127.0.0.1, ::1, localhost); "
+                    "remote scrapes use GET /v1/admin/metrics over https://");
     bool ws = l.scheme == CONFIG_WS || l.scheme == CONFIG_WSS;
     char port[8] = "";
     if (*rest == ':') { /* the port runs to the end, or to the path of a ws URL */

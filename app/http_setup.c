@@ -14,6 +14,7 @@
 #include "api/admin/admin_stats.h"
 #include "api/admin/admin.h"
 #include "api/devices/devices.h"
+#include "api/metrics/metrics.h"
 #include "api/notifications/notifications.h"
 #include "api/shadows/shadows.h"
 #include "api/web/web.h"
@@ -49,7 +50,8 @@ static int add_routes(app_http *h)
     if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
         devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0 ||
         admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0 ||
-        telemetry_add_routes(h->hs) < 0) {
+        telemetry_add_routes(h->hs) < 0 ||
+        metrics_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }
@@ -109,6 +111,29 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         app_http_free(h);
         return -1;
     }
+    h->api.hs = h->hs;
+    return 0;
+}
+
+/* Its own server and route table: the API's routes, authentication and per-IP count stay
+ * off this listener, and scrapes do not write access log lines. */
+int app_http_metrics(app_http *h, const iot_config *cfg)
+{
+    bool wanted = false;
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        wanted |= cfg->listen[i].scheme == CONFIG_METRICS;
+    if (!wanted)
+        return 0;
+    http_opts mo = {
+        .idle_timeout_ms = cfg->http_idle_timeout_ms,
+        .max_conns_per_ip = cfg->http_max_conns_ip,
+        .app = &h->api,
+        .no_access_log = true,
+    };
+    if (!(h->ms = http_server_new(&mo)) || metrics_add_scrape_routes(h->ms) < 0) {
+        log_error("metrics: cannot set up the listener's server");
+        return -1;
+    }
     return 0;
 }
 
@@ -159,6 +184,8 @@ void app_http_free(app_http *h)
                  s.timeouts);
     }
     http_server_free(h->hs);
+    http_server_free(h->ms);
+    h->ms = NULL;
     if (h->devices)
         devices_free(&h->api);
     h->devices = false;

@@ -26,6 +26,7 @@ typedef struct app_ident {
 
 typedef struct app_http {
     http_server *hs;
+    http_server *ms; /* the metrics listener's server (GET /metrics only); NULL: none */
     auth *au;
     notify *nt;
     api api;
@@ -40,6 +41,9 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool start_noti
  *  and builds the first CRL (store_sync: before or after store_start, before the loops).
  *  0 or -1 after logging. */
 int app_http_devices(app_http *h, const iot_config *cfg, const app_ident *id);
+/** Builds the metrics listener's server (app_http.ms) when @cfg has a metrics:// listener;
+ *  after app_http_open. 0 or -1 after logging. */
+int app_http_metrics(app_http *h, const iot_config *cfg);
 /** Stops the notifier thread and the CRL builder's thread (both use the store). */
 void app_http_stop_notifier(app_http *h);
 void app_http_free(app_http *h);

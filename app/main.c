@@ -11,6 +11,8 @@
 #include "app/cmd.h"
 #include "app/config.h"
 #include "app/http_setup.h"
+#include "app/logsetup.h"
+#include "app/shutdown.h"
 #include "app/ws_setup.h"
 #include "broker/broker.h"
 #include "devices/devlog.h"
@@ -154,11 +156,17 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
 
 /* Which protocols a listener serves: a TLS listener serves both by ALPN, its scheme's
  * protocol first (the default for clients that send no ALPN, like mosquitto_pub). */
-static void listener_protos(const config_listen *l, broker *br, http_server *hs,
+static void listener_protos(const config_listen *l, broker *br, const app_http *web,
                             net_listener_opts *lo)
 {
     const net_proto *mq = &broker_mqtt_proto, *ht = &http_proto;
-    void *mqa = br, *hta = hs;
+    void *mqa = br, *hta = web->hs, *ms = web->ms;
+    if (l->scheme == CONFIG_METRICS) { /* plain HTTP, GET /metrics only */
+        lo->protos[0] = ht;
+        lo->proto_args[0] = ms;
+        lo->n_protos = 1;
+        return;
+    }
     bool http_first = l->scheme == CONFIG_HTTP || l->scheme == CONFIG_HTTPS;
     lo->tls = l->scheme == CONFIG_MQTTS || l->scheme == CONFIG_HTTPS;
     lo->protos[0] = http_first ? ht : mq;
@@ -180,7 +188,7 @@ static void ws_listener_protos(const config_listen *l, http_server *ws_hs, net_l
     lo->n_protos = 1;
 }
 
-static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, http_server *hs,
+static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, const app_http *web,
                          const app_ws *ws)
 {
     char err[512];
@@ -190,10 +198,10 @@ static int add_listeners(net_server *srv, const iot_config *cfg, broker *br, htt
         if (app_ws_listener(ws, i))
             ws_listener_protos(l, app_ws_listener(ws, i), &lo);
         else
-            listener_protos(l, br, hs, &lo);
+            listener_protos(l, br, web, &lo);
         /* Plain HTTP counts its own (http-max-conns-per-ip); every other listener may
          * carry MQTT, so one host cannot take the whole descriptor budget. */
-        if (l->scheme != CONFIG_HTTP)
+        if (l->scheme != CONFIG_HTTP && l->scheme != CONFIG_METRICS)
             lo.max_conns_per_ip = cfg->max_conns_ip;
         if (net_server_listen(srv, &lo, err, sizeof err) < 0) {
             log_error("listen %s:%u: %s", l->host, l->port, err);
@@ -396,6 +404,7 @@ static int run(const iot_config *cfg)
     app_ws ws = {0};
     shd_svc *shd = NULL;
     tm_ingest *ti = NULL;
+    app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         log_error("data directory %s: %s", cfg->data_dir, strerror(errno));
@@ -405,6 +414,7 @@ static int run(const iot_config *cfg)
         return 1;
     if (!(st = app_store_open(cfg)))
         return 1;
+    app_shutdown_init(&stop, cfg->shutdown_timeout_ms); /* done at out: */
     if (ident_open(&ident, &cp, st, &tls) < 0)
         goto out;
     if (!(ma = mqtt_auth_new(ident.dd, NULL))) {
@@ -419,7 +429,7 @@ static int run(const iot_config *cfg)
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
     web_open = true;
-    if (app_http_devices(&web, cfg, &ident) < 0)
+    if (app_http_devices(&web, cfg, &ident) < 0 || app_http_metrics(&web, cfg) < 0)
         goto out;
     devnotify_opts dno = {.rate_per_min = cfg->notify_rate, .burst = cfg->notify_burst};
     if (!(dn = devnotify_new(st, web.nt, ident.dd, &dno))) {
@@ -449,6 +459,8 @@ static int run(const iot_config *cfg)
         .loop_init = hooks_init,
         .loop_fini = hooks_fini,
         .loop_arg = &hooks,
+        .on_stop = app_shutdown_arm,
+        .stop_arg = &stop,
     };
     srv = net_server_new(&so, wants_tls(cfg) ? &tls : NULL, err, sizeof err);
     if (!srv) {
@@ -458,7 +470,7 @@ static int run(const iot_config *cfg)
     web.api.net = srv; /* read by GET /v1/admin/stats once the loops run */
     if (app_ws_open(&ws, cfg, br, web.hs) < 0)
         goto out;
-    if (add_listeners(srv, cfg, br, web.hs, &ws) < 0)
+    if (add_listeners(srv, cfg, br, &web, &ws) < 0)
         goto out;
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
@@ -496,6 +508,7 @@ out:
     broker_free(br);
     mqtt_auth_free(ma);
     ident_close(&ident);
+    app_shutdown_done(&stop);
     return rc;
 }
 
@@ -508,6 +521,8 @@ int main(int argc, char **argv)
         return app_cmd_store(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "user") == 0)
         return app_cmd_user(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "doctor") == 0)
+        return app_cmd_doctor(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "routes") == 0)
         return app_cmd_routes(argc - 1, argv + 1);
     config_defaults(&cfg);
@@ -523,9 +538,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "iotcloud: %s\n", err);
         return 2;
     }
-    enum log_level lvl;
-    if (log_level_parse(cfg.log_level, &lvl) == 0)
-        log_set_level(lvl);
+    if (app_log_setup(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "iotcloud: %s\n", err);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     return run(&cfg);
 }

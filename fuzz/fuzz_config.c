@@ -23,7 +23,7 @@ static void check_invariants(const iot_config *c)
         abort();
     for (size_t i = 0; i < c->n_listen; i++) {
         check_str(c->listen[i].host, sizeof c->listen[i].host);
-        if (c->listen[i].scheme > CONFIG_HTTPS)
+        if (c->listen[i].scheme > CONFIG_METRICS)
             abort();
     }
     check_str(c->data_dir, sizeof c->data_dir);
@@ -31,6 +31,8 @@ static void check_invariants(const iot_config *c)
     check_str(c->key, sizeof c->key);
     check_str(c->cafile, sizeof c->cafile);
     check_str(c->log_level, sizeof c->log_level);
+    check_str(c->log_format, sizeof c->log_format);
+    check_str(c->log_file, sizeof c->log_file);
     check_str(c->smtp_url, sizeof c->smtp_url);
     check_str(c->smtp_password, sizeof c->smtp_password);
     check_str(c->smtp_from, sizeof c->smtp_from);

@@ -102,6 +102,9 @@ int http_server_add_routes(http_server *s, const http_route *routes, size_t n);
 /** Every route added, in order of addition, for `iotcloud routes` and the OpenAPI test. */
 size_t http_server_routes(const http_server *s, const http_route **out, size_t max);
 const char *http_method_name(enum http_method m);
+/** Answers of route @i (the order of http_server_routes) by status class: out[0] 1xx ..
+ *  out[4] 5xx. Any thread (relaxed reads). 0, or -1 for a bad @i. */
+int http_server_route_stats(const http_server *s, size_t i, unsigned long long out[5]);
 
 /** A protocol switch (RFC 9110 7.8) on one path, e.g. WebSocket on "/mqtt". The HTTP core
  *  knows only the path and the Upgrade token; @accept decides the rest. */
@@ -214,14 +217,25 @@ void http_respond_field(http_req *r, const char *field, const char *why);
 
 /* ---- counters ------------------------------------------------------------------------- */
 
+/** Upper bounds (µs) of the request latency histogram's buckets, ascending. Latency runs
+ *  from the complete request headers to the response being queued. */
+#define HTTP_LAT_BUCKETS 12
+extern const uint64_t http_latency_bounds_us[HTTP_LAT_BUCKETS];
+
 typedef struct http_stats {
     unsigned long long requests;     /* responses sent (all statuses) */
+    unsigned long long status_2xx;   /* of which 2xx (1xx-3xx: requests minus the others) */
+    unsigned long long status_3xx;   /* of which 3xx */
     unsigned long long status_4xx;   /* of which 4xx */
     unsigned long long status_5xx;   /* of which 5xx */
     unsigned long long conns;        /* connections accepted by http_proto */
     unsigned long long refused_ip;   /* connections refused by max_conns_per_ip */
     unsigned long long parse_errors; /* malformed requests (400/413/431/...) */
     unsigned long long timeouts;     /* 408 or silent idle closes */
+    /** Responses per latency bucket (http_latency_bounds_us; [HTTP_LAT_BUCKETS]: slower than
+     *  every bound), not cumulative, and their summed latency in µs. */
+    unsigned long long lat_bucket[HTTP_LAT_BUCKETS + 1];
+    unsigned long long lat_sum_us;
 } http_stats;
 
 void http_server_stats(const http_server *s, http_stats *out);

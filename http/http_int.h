@@ -33,6 +33,8 @@ typedef struct http__route {
     size_t seglen[HTTP_MAX_SEGMENTS];
     const char *pname[HTTP_MAX_SEGMENTS]; /* param names (into pat) */
     size_t pnamelen[HTTP_MAX_SEGMENTS];
+    /* answers by status class 1xx..5xx (response.c; zero when added, before the loops) */
+    atomic_ullong by_class[5];
 } http__route;
 
 /* ---- the server (server.c) ------------------------------------------------------------- */
@@ -45,6 +47,10 @@ struct http_server {
     const http_upgrade *up[HTTP_MAX_UPGRADES];
     size_t nup;
     atomic_ullong requests, status_4xx, status_5xx, conns, refused_ip, parse_errors, timeouts;
+    atomic_ullong status_2xx, status_3xx;
+    /* request latency: per bucket of http_latency_bounds_us (not cumulative), the last one
+     * past every bound; and the sum in µs */
+    atomic_ullong lat_bucket[HTTP_LAT_BUCKETS + 1], lat_sum_us;
 };
 
 #define HTTP_STAT_ADD(s, f, n) atomic_fetch_add_explicit(&(s)->f, (n), memory_order_relaxed)

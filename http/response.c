@@ -163,14 +163,29 @@ static void access_log(const http_req *r, int status, size_t bytes)
     char path[256];
     log_path(r, path, sizeof path);
     uint64_t us = r->start_us ? clock_mono_us() - r->start_us : 0;
-    log_info("http %s %s %d %zu %lluus id=%s peer=%s", http_method_name(r->method), path, status,
-             bytes, (unsigned long long)us, r->id[0] ? r->id : "-", r->peer);
+    const log_field f[] = {
+        {"component", "http"}, {"request_id", r->id[0] ? r->id : NULL}, {"peer", r->peer}};
+    log_kv(LOG_INFO, f, 3, "http %s %s %d %zu %lluus", http_method_name(r->method), path, status,
+           bytes, (unsigned long long)us);
 }
 
-static void count(http_server *s, int status)
+static void count(const http_req *r, int status)
 {
+    http_server *s = r->s;
+    uint64_t us = r->start_us ? uv_hrtime() / 1000 - r->start_us : 0;
+    size_t b = 0;
+    while (b < HTTP_LAT_BUCKETS && us > http_latency_bounds_us[b])
+        b++;
+    HTTP_STAT_ADD(s, lat_bucket[b], 1);
+    HTTP_STAT_ADD(s, lat_sum_us, us);
     HTTP_STAT_ADD(s, requests, 1);
-    if (status >= 400 && status < 500)
+    if (r->route && status >= 100 && status < 600) /* the array is fixed once loops run */
+        HTTP_STAT_ADD(&s->routes[r->route - s->routes], by_class[status / 100 - 1], 1);
+    if (status >= 200 && status < 300)
+        HTTP_STAT_ADD(s, status_2xx, 1);
+    else if (status >= 300 && status < 400)
+        HTTP_STAT_ADD(s, status_3xx, 1);
+    else if (status >= 400 && status < 500)
         HTTP_STAT_ADD(s, status_4xx, 1);
     else if (status >= 500)
         HTTP_STAT_ADD(s, status_5xx, 1);
@@ -192,7 +207,7 @@ static void respond(http_req *r, int status, const char *ctype, const void *body
     tell_answer(r, status, ctype, body, len);
     hconn *c = r->c;
     if (!c) { /* the connection closed while the handler worked: nobody to answer */
-        count(r->s, status);
+        count(r, status);
         access_log(r, status, 0);
         http__req_free(r);
         return;
@@ -208,7 +223,7 @@ static void respond(http_req *r, int status, const char *ctype, const void *body
             sent += len;
     }
     free(head);
-    count(r->s, status);
+    count(r, status);
     access_log(r, status, sent);
     c->req = NULL;
     http__req_free(r);

@@ -96,6 +96,16 @@ out:
     return rc;
 }
 
+int http_server_route_stats(const http_server *s, size_t i, unsigned long long out[5])
+{
+    if (i >= s->nroutes)
+        return -1;
+    http__route *rt = &s->routes[i]; /* atomics are read-only here */
+    for (size_t k = 0; k < 5; k++)
+        out[k] = atomic_load_explicit(&rt->by_class[k], memory_order_relaxed);
+    return 0;
+}
+
 size_t http_server_routes(const http_server *s, const http_route **out, size_t max)
 {
     for (size_t i = 0; i < s->nroutes && i < max; i++)
@@ -113,6 +123,10 @@ const char *http_method_name(enum http_method m)
     return (unsigned)m <= HTTP_OTHER ? names[m] : "OTHER";
 }
 
+const uint64_t http_latency_bounds_us[HTTP_LAT_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 10000000,
+};
+
 void http_server_stats(const http_server *s, http_stats *out)
 {
     http_server *w = (http_server *)s; /* atomics are read-only here */
@@ -123,4 +137,9 @@ void http_server_stats(const http_server *s, http_stats *out)
     out->refused_ip = atomic_load(&w->refused_ip);
     out->parse_errors = atomic_load(&w->parse_errors);
     out->timeouts = atomic_load(&w->timeouts);
+    out->status_2xx = atomic_load(&w->status_2xx);
+    out->status_3xx = atomic_load(&w->status_3xx);
+    for (size_t i = 0; i <= HTTP_LAT_BUCKETS; i++)
+        out->lat_bucket[i] = atomic_load(&w->lat_bucket[i]);
+    out->lat_sum_us = atomic_load(&w->lat_sum_us);
 }

@@ -178,12 +178,15 @@ static void admit(net_loop_listener *ll, int fd, const struct sockaddr *sa)
         flags |= NET_CF_HS_COUNTED;
     }
     STAT_ADD(s, st_accepted);
+    STAT_ADD(L, open);
     net__conn_adopt(l, L, fd, sa, flags);
 }
 
 void net__accept_release(net_conn *c)
 {
     net_server *s = c->loop->srv;
+    STAT_ADD(s, st_closed);
+    atomic_fetch_sub_explicit(&c->lst->open, 1, memory_order_relaxed);
     if (c->flags & NET_CF_HS_COUNTED)
         atomic_fetch_sub(&s->hs_active, 1);
     if (c->flags & NET_CF_IP_COUNTED) {
@@ -267,6 +270,15 @@ void net__listen_close(net_loop *l)
         uv_close((uv_handle_t *)&l->backoff, NULL);
 }
 
+uint64_t net_server_listener_conns(net_server *s, size_t i)
+{
+    return i < s->n_lst ? atomic_load_explicit(&s->lst[i].open, memory_order_relaxed) : 0;
+}
+
+size_t net_server_listeners(net_server *s) { return s->n_lst; }
+
+bool net_server_listener_tls(net_server *s, size_t i) { return i < s->n_lst && s->lst[i].o.tls; }
+
 void net_server_stats(net_server *s, net_stats *out)
 {
     out->accepted = atomic_load_explicit(&s->st_accepted, memory_order_relaxed);
@@ -275,4 +287,8 @@ void net_server_stats(net_server *s, net_stats *out)
     out->refused_ip = atomic_load_explicit(&s->st_refused_ip, memory_order_relaxed);
     out->refused_handshake = atomic_load_explicit(&s->st_refused_hs, memory_order_relaxed);
     out->handshakes = atomic_load(&s->hs_active);
+    out->closed = atomic_load_explicit(&s->st_closed, memory_order_relaxed);
+    out->tls_full = atomic_load_explicit(&s->st_tls_full, memory_order_relaxed);
+    out->tls_resumed = atomic_load_explicit(&s->st_tls_resumed, memory_order_relaxed);
+    out->tls_failed = atomic_load_explicit(&s->st_tls_failed, memory_order_relaxed);
 }

@@ -170,6 +170,9 @@ static void handshake_done(net_conn *c)
     }
     if (c->timer)
         uv_timer_stop(c->timer);
+    atomic_fetch_add_explicit(net__tls_resumed(c->tls) ? &c->loop->srv->st_tls_resumed
+                                                       : &c->loop->srv->st_tls_full,
+                              1, memory_order_relaxed);
     /* A resumed session is not verified again, so its certificate may have been
      * revoked since the ticket was issued. */
     if (net__tls_peer_revoked(c->tls)) {
@@ -216,6 +219,7 @@ static void tls_input(net_conn *c, const uint8_t *p, size_t n)
     if (c->flags & NET_CF_HANDSHAKE) {
         int r = net__tls_handshake(c->tls);
         if (r < 0) {
+            atomic_fetch_add_explicit(&l->srv->st_tls_failed, 1, memory_order_relaxed);
             send_alert(c);
             net__conn_teardown(c, NET_CLOSE_ERROR);
             return;

@@ -97,7 +97,34 @@ int net__loop_init(net_loop *l, net_server *s, unsigned index)
     uv_idle_init(&l->uv, &l->idle);
     l->wake.data = l->check.data = l->idle.data = l;
     uv_check_start(&l->check, on_check);
+    uv_timer_init(&l->uv, &l->lag_timer);
+    l->lag_timer.data = l;
     return 0;
+}
+
+/* libuv re-arms a repeating timer at the loop time of the tick plus the period; a loop
+ * busy with other callbacks runs the next tick late by as much as it was busy. */
+static void on_lag_tick(uv_timer_t *t)
+{
+    net_loop *l = t->data;
+    uint64_t now = uv_hrtime();
+    uint64_t lag = now > l->lag_due_ns ? (now - l->lag_due_ns) / 1000 : 0;
+    atomic_store_explicit(&l->lag_us, lag, memory_order_relaxed);
+    l->lag_due_ns = (uv_now(&l->uv) + NET__LAG_TICK_MS) * 1000000ull;
+}
+
+void net__loop_lag_start(net_loop *l)
+{
+    uv_update_time(&l->uv);
+    l->lag_due_ns = (uv_now(&l->uv) + NET__LAG_TICK_MS) * 1000000ull;
+    uv_timer_start(&l->lag_timer, on_lag_tick, NET__LAG_TICK_MS, NET__LAG_TICK_MS);
+    uv_unref((uv_handle_t *)&l->lag_timer); /* never what keeps a loop alive */
+}
+
+uint64_t net_server_loop_lag_us(net_server *s, unsigned i)
+{
+    net_loop *l = net_server_loop(s, i);
+    return l ? atomic_load_explicit(&l->lag_us, memory_order_relaxed) : 0;
 }
 
 void net__loop_set_current(net_loop *l) { current_loop = l; }

@@ -103,6 +103,10 @@ typedef struct net_server_opts {
     uint32_t max_handshakes;
     /** How long a loop stops accepting at the descriptor limit (ms); 0 = 250. */
     uint32_t accept_backoff_ms;
+    /** Optional: called once, on the thread in net_server_run, when the stop begins
+     *  (SIGINT/SIGTERM or net_server_stop), before any connection is closed. */
+    void (*on_stop)(void *arg);
+    void *stop_arg;
 } net_server_opts;
 
 /** Creates the server (loops not yet running). NULL with @err filled on failure. */
@@ -112,6 +116,11 @@ net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, ch
 int net_server_listen(net_server *s, const net_listener_opts *o, char *err, size_t errlen);
 /** The bound port of listener @i (order of net_server_listen calls); for port 0. */
 uint16_t net_server_listener_port(net_server *s, size_t i);
+/** Listeners added; connections open now on listener @i; whether it is a TLS one. Any
+ *  thread (relaxed reads), once the listeners are added. */
+size_t net_server_listeners(net_server *s);
+uint64_t net_server_listener_conns(net_server *s, size_t i);
+bool net_server_listener_tls(net_server *s, size_t i);
 /** Runs the loops on worker threads and blocks until SIGINT/SIGTERM or net_server_stop();
  *  then stops accepting, closes every connection (proto close() with NET_CLOSE_SHUTDOWN),
  *  runs loop_fini on every loop and joins the threads. Returns 0. */
@@ -129,9 +138,17 @@ typedef struct net_stats {
     uint64_t refused_ip;        /* closed at accept: over max_conns_per_ip */
     uint64_t refused_handshake; /* closed at accept: max_handshakes TLS handshakes running */
     uint64_t handshakes;        /* TLS handshakes running now */
+    uint64_t closed;            /* admitted connections closed since (open = accepted - closed) */
+    uint64_t tls_full;          /* TLS handshakes completed in full */
+    uint64_t tls_resumed;       /* TLS handshakes completed by session resumption */
+    uint64_t tls_failed;        /* TLS handshakes that failed (alert sent, closed) */
 } net_stats;
 void net_server_stats(net_server *s, net_stats *out);
 net_loop *net_server_loop(net_server *s, unsigned i);
+/** Loop lag of worker @i: how late (µs) its once-a-second timer ran last time, i.e. how
+ *  long the loop was busy before it could get to a due event. Any thread; 0 before the
+ *  first tick or for a bad @i. */
+uint64_t net_server_loop_lag_us(net_server *s, unsigned i);
 
 /** Cross-loop message. The sender allocates it (usually embedded in a larger struct) and
  *  the receiver's fn owns it from then on (frees it). Messages from one sender thread to

@@ -29,6 +29,9 @@ typedef struct net_listener {
     net_tls_alpn alpn; /* protocol names, for the TLS ALPN callback */
     int *fds;          /* per loop; -1 once handed to libuv */
     uint16_t port;
+
+    /* connections admitted on this listener and not yet closed (accept.c; metrics) */
+    atomic_uint_fast64_t open;
 } net_listener;
 
 /** A loop's handle for one listener: its listening socket, polled and accepted by hand
@@ -104,6 +107,13 @@ struct net_loop {
     int wake_fd;      /* eventfd; closed in loop_free, after every poster is gone */
     uv_check_t check; /* flushes output once per iteration */
     uv_idle_t idle;   /* keeps poll from blocking while output is queued */
+
+    /* loop.c: a timer ticks once a second; lag_us is how late the last tick ran (read by
+     * the metrics from any thread), lag_due_ns the uv_hrtime() the next one is due */
+    uv_timer_t lag_timer;
+    uint64_t lag_due_ns;
+    atomic_uint_fast64_t lag_us;
+
     uv_mutex_t qlock;
     net_msg *qhead, *qtail;
     bool qclosed; /* wake closed: post only queues */
@@ -142,6 +152,8 @@ struct net_server {
     bool ips_inited, logs_inited;
     log_limit log_pause, log_refuse;
     atomic_uint_fast64_t st_accepted, st_pauses, st_refused_fd, st_refused_ip, st_refused_hs;
+    /* closed connections and TLS handshakes by outcome, for the metrics endpoint */
+    atomic_uint_fast64_t st_closed, st_tls_full, st_tls_resumed, st_tls_failed;
     net_listener lst[NET_MAX_LISTENERS];
     size_t n_lst;
     net_loop **loops;
@@ -184,6 +196,10 @@ void net__hello_free(net_conn *c);
 /* loop.c */
 int net__loop_init(net_loop *l, net_server *s, unsigned index);
 void net__loop_drain(net_loop *l);
+/* Loop lag: a timer every NET__LAG_TICK_MS measures how late it runs (loop.c). Started on
+ * the loop thread before uv_run. */
+#define NET__LAG_TICK_MS 1000u
+void net__loop_lag_start(net_loop *l);
 void net__loop_set_current(net_loop *l);
 
 /* conn.c */

@@ -30,6 +30,7 @@ static void loop_free(net_loop *l)
         uv_close((uv_handle_t *)&l->wake, NULL);
         uv_close((uv_handle_t *)&l->check, NULL);
         uv_close((uv_handle_t *)&l->idle, NULL);
+        uv_close((uv_handle_t *)&l->lag_timer, NULL);
         uv_run(&l->uv, UV_RUN_DEFAULT);
         uv_loop_close(&l->uv);
     }
@@ -233,6 +234,7 @@ static void loop_finish(net_loop *l, net_msg *m)
     uv_close((uv_handle_t *)&l->wake, NULL);
     uv_close((uv_handle_t *)&l->check, NULL);
     uv_close((uv_handle_t *)&l->idle, NULL);
+    uv_close((uv_handle_t *)&l->lag_timer, NULL);
 }
 
 static void close_stray(uv_handle_t *h, void *arg)
@@ -270,6 +272,7 @@ static void loop_thread(void *arg)
     int r = net__listen_start(l);
     if (r < 0)
         log_error("net: loop %u cannot listen: %s", l->index, uv_strerror(r));
+    net__loop_lag_start(l);
     uv_run(&l->uv, UV_RUN_DEFAULT);
     net__loop_drain(l);
     while (uv_loop_close(&l->uv) == UV_EBUSY) { /* defensive: nothing should be left */
@@ -287,6 +290,8 @@ static void begin_stop(net_server *s)
     if (s->stopping)
         return;
     s->stopping = true;
+    if (s->o.on_stop)
+        s->o.on_stop(s->o.stop_arg);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     for (unsigned i = 0; i < s->n_started; i++) {

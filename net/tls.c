@@ -335,6 +335,8 @@ int net__tls_handshake(net_tls *t)
     return r == 1 ? 1 : map_error(t, r);
 }
 
+bool net__tls_resumed(const net_tls *t) { return SSL_session_reused(t->ssl) == 1; }
+
 long net__tls_read(net_tls *t, uint8_t *out, size_t cap)
 {
     ERR_clear_error();

@@ -48,6 +48,8 @@ void net__tls_free(net_tls *t);
 void net__tls_feed(net_tls *t, const uint8_t *p, size_t n);
 /** Advances the handshake: 1 done, NET_TLS_WANT, or an error. */
 int net__tls_handshake(net_tls *t);
+/** True when the finished handshake resumed a session (ticket) instead of a full one. */
+bool net__tls_resumed(const net_tls *t);
 /** Decrypts into @out: byte count > 0, NET_TLS_WANT, NET_TLS_EOF or NET_TLS_ERR. */
 long net__tls_read(net_tls *t, uint8_t *out, size_t cap);
 /** Encrypts @n plaintext bytes into the output (one record per 16 KiB). 0 or an error. */

@@ -133,3 +133,5 @@ out:
         snprintf(err, errlen, "cannot commit the schema migration");
     return rc;
 }
+
+int store__schema_version(void) { return NMIGRATIONS; }

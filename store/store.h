@@ -98,6 +98,28 @@ int store_sync(store *st, int (*fn)(store_tx *tx, void *arg), void *arg);
  *  else <0 with the first problems in @msg. */
 int store_check(store *st, char *msg, size_t len);
 
+/* ---- backup and restore (backup.c) ---------------------------------------------------
+ * Whole-database copies through SQLite's online backup API, for `iotcloud store backup`
+ * and `iotcloud store restore`; each opens its own connections (any thread, blocking). */
+
+/** Copies the database at @db_path into a new file @dst_path while a server may be
+ *  using it: one read transaction, so the copy is the state of one commit (every
+ *  transaction committed before the copy began is in it). The copy is written to
+ *  "@dst_path.partial", checked (integrity_check), synced, then renamed; an existing
+ *  @dst_path is refused. 0, or <0 with @err. */
+int store_backup(const char *db_path, const char *dst_path, char *err, size_t errlen);
+
+/** Replaces the database at @db_path (created when missing) with the backup @src_path.
+ *  Refuses (<0 with @err, nothing changed) a source that fails integrity_check, is not
+ *  an iotcloud database or has a newer schema than this build, and a database that
+ *  another connection has open (the server must be stopped). */
+int store_restore(const char *src_path, const char *db_path, char *err, size_t errlen);
+
+/** Opens the database at @path without changing it and runs the checks store_restore runs
+ *  on a backup (integrity_check, an iotcloud schema this build can open). For
+ *  `iotcloud doctor`. 0, or <0 with @err. */
+int store_probe(const char *path, char *err, size_t errlen);
+
 /** Counters for a metrics endpoint. Thread-safe snapshot. */
 typedef struct store_stats {
     unsigned long long jobs;          /* jobs completed */

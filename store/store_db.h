@@ -72,6 +72,8 @@ int store__exec_one(store_tx *tx, sqlite3_stmt *s);
 /* Brings the schema to the newest version this build knows (schema.c). 0, or <0 with
  * @err filled (STORE_ESCHEMA for a newer database). */
 int store__migrate(sqlite3 *db, char *err, size_t errlen);
+/* The schema version this build writes (the last migration's number). */
+int store__schema_version(void);
 /* Finalises every cached statement (stmt.c). db_lock held or no thread running. */
 void store__stmt_clear(store *st);
 /* Runs one group-commit batch of @n jobs chained by next (queue.c); db_lock not held. */

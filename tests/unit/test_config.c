@@ -521,6 +521,37 @@ Test(config, http_schemes_and_plain_http_loopback_only)
     cr_assert_str_eq(config_scheme_name(CONFIG_HTTPS), "https");
 }
 
+Test(config, metrics_scheme_loopback_only)
+{
+    config_listen l;
+    cr_assert_eq(config_parse_listen("metrics://127.0.0.1", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(l.scheme, CONFIG_METRICS);
+    cr_assert_eq(l.port, 9464);
+    cr_assert_eq(config_parse_listen("metrics://[::1]:0", &l, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(l.port, 0);
+    cr_assert_lt(config_parse_listen("metrics://0.0.0.0:9464", &l, err, sizeof err), 0);
+    cr_assert(strstr(err, "loopback") && strstr(err, "/v1/admin/metrics"), "%s", err);
+    cr_assert_lt(config_parse_listen("metric://127.0.0.1", &l, err, sizeof err), 0);
+    cr_assert(strstr(err, "metrics://"), "%s", err);
+    cr_assert_str_eq(config_scheme_name(CONFIG_METRICS), "metrics");
+}
+
+Test(config, log_and_shutdown_keys)
+{
+    iot_config k;
+    config_defaults(&k);
+    cr_assert_str_eq(k.log_format, "text");
+    cr_assert_str_eq(k.log_file, "");
+    cr_assert_eq(k.shutdown_timeout_ms, 30000);
+    const char *t = "log-format json\nlog-file /var/log/iotcloud.log\nshutdown-timeout 5000\n";
+    cr_assert_eq(config_parse_text(&k, t, strlen(t), "t.conf", err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(k.log_format, "json");
+    cr_assert_str_eq(k.log_file, "/var/log/iotcloud.log");
+    cr_assert_eq(k.shutdown_timeout_ms, 5000);
+    const char *bad = "shutdown-timeout 0\n";
+    cr_assert_lt(config_parse_text(&k, bad, strlen(bad), "t.conf", err, sizeof err), 0);
+}
+
 Test(config, smtp_and_token_keys)
 {
     cr_assert_eq(parse("smtp-url smtp://127.0.0.1:2525\nsmtp-insecure true\n"
