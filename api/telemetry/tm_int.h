@@ -29,6 +29,9 @@ int tmapi__dev_init(http_req *r, tmapi_dev *d);
  * not; <0 on store errors. */
 int tmapi__dev_find(store_tx *tx, tmapi_dev *d);
 void tmapi__respond_404(http_req *r);
+/* A store job's answer: @rc < 0 the store's error (about @what), else 404 when the device
+ * was not @found, else 200 with @out. Destroys @out. */
+void tmapi__finish(http_req *r, int rc, bool found, bson_t *out, const char *what);
 /* Appends @p's value as "v" (number, boolean or string). */
 void tmapi__append_value(bson_t *doc, const store_tm_point *p);
 

@@ -69,13 +69,7 @@ static int logs_run(store_tx *tx, http_job *hj)
 static void logs_done(http_job *hj, int rc)
 {
     logs_op *o = (logs_op *)(void *)hj;
-    if (rc < 0)
-        http_job_respond_fail(hj->req, rc, "device logs");
-    else if (!o->d.found)
-        tmapi__respond_404(hj->req);
-    else
-        http_respond_json(hj->req, 200, &o->out);
-    bson_destroy(&o->out);
+    tmapi__finish(hj->req, rc, o->d.found, &o->out, "device logs");
     free(o);
 }
 

@@ -121,13 +121,7 @@ static int query_run(store_tx *tx, http_job *hj)
 static void query_done(http_job *hj, int rc)
 {
     query_op *o = (query_op *)(void *)hj;
-    if (rc < 0)
-        http_job_respond_fail(hj->req, rc, "telemetry query");
-    else if (!o->d.found)
-        tmapi__respond_404(hj->req);
-    else
-        http_respond_json(hj->req, 200, &o->out);
-    bson_destroy(&o->out);
+    tmapi__finish(hj->req, rc, o->d.found, &o->out, "telemetry query");
     free(o);
 }
 

@@ -22,6 +22,17 @@ int telemetry_add_routes(http_server *s)
 
 void tmapi__respond_404(http_req *r) { http_respond_error(r, 404, "not_found", "no such device"); }
 
+void tmapi__finish(http_req *r, int rc, bool found, bson_t *out, const char *what)
+{
+    if (rc < 0)
+        http_job_respond_fail(r, rc, what);
+    else if (!found)
+        tmapi__respond_404(r);
+    else
+        http_respond_json(r, 200, out);
+    bson_destroy(out);
+}
+
 int tmapi__dev_init(http_req *r, tmapi_dev *d)
 {
     const char *v = http_req_param(r, "id");
