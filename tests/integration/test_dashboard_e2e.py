@@ -136,7 +136,8 @@ class TestDashboard(unittest.TestCase):
 
     def start_device(self, tar_path):
         dev_id, d = self.extract(tar_path)
-        script = open(os.path.join(d, "device.sh")).read()
+        with open(os.path.join(d, "device.sh")) as f:
+            script = f.read()
         assert "--port %d" % self.srv.tls_port in script, script
         self.device = track_process(subprocess.Popen(
             [sys.executable if sys.executable.startswith("/usr/bin") else "/usr/bin/python3",
