@@ -170,6 +170,60 @@ async function controlPanel(page, figures) {
   assert.match(await answer(page, 'network', 200), /MAC .* IP .* subnet .* gateway/);
 }
 
+// The readings were published before the device first came online (the test's
+// "telemetry" request): the latest values and a chart of their average.
+async function telemetry(page) {
+  const card = page.locator('section[aria-labelledby="tm-h"]');
+  await card.locator('#tm-latest tr[data-key="temp"]').waitFor({ timeout: TIMEOUT });
+  assert.match(await card.locator('#tm-latest tr[data-key="temp"]').textContent(), /20\.5/);
+  assert.match(await card.locator('#tm-latest tr[data-key="humidity"]').textContent(), /40/);
+  await page.getByLabel('Series').selectOption('temp');
+  // a minute apart: three 1-minute buckets in the last hour
+  await page.waitForFunction(() => document.getElementById('tm-chart')?.dataset.points === '3');
+  await card.scrollIntoViewIfNeeded();
+  await card.screenshot({ path: join(OUT, 'telemetry.png') });
+  await page.getByLabel('Range').selectOption('24h');
+  await page.waitForFunction(() => document.getElementById('tm-chart')?.dataset.range === '24h');
+  assert.ok(Number(await card.locator('#tm-chart').getAttribute('data-points')) >= 1);
+  assert.equal(await card.locator('#tm-chart canvas').count(), 1);
+  assert.ok(await card.locator('#tm-empty').isHidden());
+}
+
+// Desired set from the editor comes back with a delta (examples/device.py reports
+// nothing); a save from a stale editor answers 409 and the view reloads.
+async function shadow(page) {
+  const card = page.locator('section[aria-labelledby="shadow-h"]');
+  const desired = page.getByLabel('Desired state (JSON object)');
+  await desired.fill('{"led": "on"');
+  await card.getByRole('button', { name: 'Update desired' }).click();
+  await card.locator('.notice.error').waitFor();
+  assert.match(await card.locator('.notice.error').textContent(), /not valid JSON/);
+  await desired.fill('{"led": "on", "rate": 5}');
+  await card.getByRole('button', { name: 'Update desired' }).click();
+  await card.locator('text=Saved: version 1.').waitFor();
+  assert.equal((await page.locator('#shadow-version').textContent()).trim(), '1');
+  assert.match(await page.locator('#shadow-desired').textContent(), /"led": "on"/);
+  assert.match(await page.locator('#shadow-delta').textContent(), /"rate": 5/);
+  await card.scrollIntoViewIfNeeded();
+  await card.screenshot({ path: join(OUT, 'shadow.png') });
+  // another tab of the same user saves in between: this editor's version 1 is stale
+  const other = await page.context().newPage();
+  other.setDefaultTimeout(TIMEOUT);
+  await other.goto(page.url());
+  await other.locator('#shadow-version:text-is("1")').waitFor();
+  await other.getByLabel('Desired state (JSON object)').fill('{"led": "off"}');
+  await other.getByRole('button', { name: 'Update desired' }).click();
+  await other.locator('text=Saved: version 2.').waitFor();
+  await other.close();
+  await desired.fill('{"led": "blink"}');
+  await card.getByRole('button', { name: 'Update desired' }).click();
+  await card.locator('.notice.error').waitFor();
+  assert.match(await card.locator('.notice.error').textContent(), /Version conflict/);
+  assert.equal((await page.locator('#shadow-version').textContent()).trim(), '2');
+  assert.match(await page.locator('#shadow-desired').textContent(), /"led": "off"/);
+  assert.doesNotMatch(await page.locator('#shadow-desired').textContent(), /blink/);
+}
+
 async function offlineAndQueue(page) {
   await ask('device-stop');
   await waitOnline(page, false);
@@ -197,11 +251,14 @@ async function main() {
     step('sign in'); await signIn(page, user);
     step('device types'); await deviceTypes(page);
     step('register'); const { id, tarPath } = await register(page);
+    step('telemetry published'); await ask('telemetry ' + tarPath);
     step('device online'); await ask('device-start ' + tarPath);
     await page.getByRole('link', { name: 'Open the device page' }).click();
     await waitOnline(page, true);
     step('control panel'); await controlPanel(page, figures);
     await shot(page, 'device');
+    step('telemetry'); await telemetry(page);
+    step('shadow'); await shadow(page);
     step('offline, queue'); await offlineAndQueue(page);
     step('queued command delivered'); await ask('device-start ' + tarPath);
     await waitOnline(page, true);
@@ -222,6 +279,10 @@ async function main() {
     await other.getByLabel('Device name').fill('other-device');
     await other.getByRole('button', { name: 'Register' }).click();
     const otherId = (await other.locator('#device-id').textContent()).trim();
+    await other.goto(BASE + '/devices/' + otherId); // a new device: the empty states
+    await other.locator('#tm-none').waitFor();
+    assert.match(await other.locator('#tm-none').textContent(), /No telemetry yet/);
+    await other.locator('#shadow-version:text-is("none yet")').waitFor();
     await other.getByRole('navigation').getByRole('link', { name: 'Account' }).click();
     await other.getByLabel('Given name').fill('Grace');
     await other.getByRole('button', { name: 'Save', exact: true }).click();

@@ -10,6 +10,9 @@ its stdin/stdout:
     code EMAIL [KIND] -> the six-digit code mailed to EMAIL (KIND: confirm, reset)
     device-start TAR  -> extracts the downloaded bundle, starts examples/device.py with it
     device-stop       -> stops that device
+    telemetry TAR     -> publishes a few readings as that device (mosquitto_pub with the
+                         bundle's certificate; asked while examples/device.py is stopped,
+                         as the device's client id can be connected once only)
 and prints "result JSON" at the end (figures for docs/benchmarks.md). Screenshots go to
 build/<dir>/e2e/ (IOT_E2E_OUT).
 """
@@ -96,7 +99,8 @@ class TestDashboard(unittest.TestCase):
                 raise AssertionError("no %s mail to %s" % (kind, addr))
             time.sleep(0.05)
 
-    def start_device(self, tar_path):
+    def extract(self, tar_path):
+        """The bundle extracted: (device id, its folder)."""
         dest = os.path.join(self.dir, "bundle")
         shutil.rmtree(dest, ignore_errors=True)
         with tarfile.open(tar_path) as t:  # plain files under one folder, nothing else
@@ -112,7 +116,28 @@ class TestDashboard(unittest.TestCase):
         d = os.path.join(dest, dev_id)
         mode = os.stat(os.path.join(d, dev_id + ".key")).st_mode & 0o777
         assert mode == 0o600, oct(mode)
-        script = open(os.path.join(d, "device.sh")).read()
+        return dev_id, d
+
+    def publish_telemetry(self, tar_path):
+        """Three temperature/humidity readings a minute apart, ending now (one batch)."""
+        dev_id, d = self.extract(tar_path)
+        now = int(time.time() * 1000)
+        batch = [{"ts": now - i * 60000, "values": {"temp": 20.5 + i, "humidity": 40 + i}}
+                 for i in (2, 1, 0)]
+        p = subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(self.srv.tls_port),
+                            "--cafile", os.path.join(d, "ca.crt"),
+                            "--cert", os.path.join(d, dev_id + ".crt"),
+                            "--key", os.path.join(d, dev_id + ".key"), "-i", dev_id,
+                            "-t", "server/%s/telemetry" % dev_id, "-q", "1",
+                            "-m", json.dumps(batch)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        assert p.returncode == 0, p.stdout
+        return "ok"
+
+    def start_device(self, tar_path):
+        dev_id, d = self.extract(tar_path)
+        with open(os.path.join(d, "device.sh")) as f:
+            script = f.read()
         assert "--port %d" % self.srv.tls_port in script, script
         self.device = track_process(subprocess.Popen(
             [sys.executable if sys.executable.startswith("/usr/bin") else "/usr/bin/python3",
@@ -143,6 +168,8 @@ class TestDashboard(unittest.TestCase):
             return self.start_device(arg)
         if cmd == "device-stop":
             return self.stop_device()
+        if cmd == "telemetry":
+            return self.publish_telemetry(arg)
         raise AssertionError("unknown request from the browser script: " + line)
 
     def test_dashboard(self):

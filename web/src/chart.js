@@ -28,3 +28,31 @@ export function latencyChart(width) {
     destroy() { plot.destroy(); },
   };
 }
+
+// One telemetry series (uPlot): aggregated values against the bucket start, the x axis
+// spanning the chosen range. @label: the text for screen readers until set() names the key.
+export function seriesChart(width, label) {
+  const el = document.createElement('div');
+  el.className = 'chart';
+  el.id = 'tm-chart';
+  el.setAttribute('role', 'img');
+  el.setAttribute('aria-label', label);
+  let span = null; // [from, to] in s: the x axis is the chosen range, not the data's
+  const opts = {
+    width, height: 220,
+    series: [{}, { label: 'avg', stroke: '#047857', width: 2, points: { show: true, size: 4 } }],
+    scales: { x: { time: true, range: (u, lo, hi) => span || [lo, hi] } },
+  };
+  const plot = new uPlot(opts, [[], []], el);
+  return {
+    el,
+    // @points: [{ts (ms), v}] oldest first, as the telemetry API answers; @from, @to: ms
+    set(name, points, from, to) {
+      span = [from / 1000, to / 1000];
+      el.setAttribute('aria-label', 'Average of ' + name + ' over time');
+      plot.setData([points.map((p) => p.ts / 1000), points.map((p) => Number(p.v))]);
+    },
+    resize(w) { plot.setSize({ width: w, height: 220 }); },
+    destroy() { plot.destroy(); },
+  };
+}

@@ -1,13 +1,17 @@
 // One device: state (polled), the control panel, the latency chart, queued commands,
-// call history and connection events, credential rotation and unregistering.
+// call history and connection events, telemetry, the shadow, credential rotation and
+// unregistering.
 import * as api from '../api.js';
 import { latencyChart } from '../chart.js';
 import { dot, field, form, h, notice, when } from '../dom.js';
 import { go, link } from '../router.js';
 import { panel } from './panel.js';
 import { credentials } from './register.js';
+import { shadowView } from './shadow.js';
+import { telemetryView } from './telemetry.js';
 
 const POLL_MS = 2000;
+const TELEMETRY_POLL_MS = 5000;
 
 function table(cols, rows) {
   return h('div', { class: 'scroll' }, h('table', null,
@@ -138,7 +142,10 @@ export async function page(ctx) {
   let d = r.data;
   const facts = h('div', null, summary(d));
   const title = h('h1', null, d.name, ' ', dot(d.online));
-  const chart = latencyChart(Math.min(760, Math.max(260, window.innerWidth - 64)));
+  const chartWidth = () => Math.min(760, Math.max(260, window.innerWidth - 64));
+  const chart = latencyChart(chartWidth());
+  const tm = telemetryView(base, chartWidth()), shadow = shadowView(base);
+  const tmTimer = setInterval(() => { if (document.visibilityState === 'visible') tm.load(); }, TELEMETRY_POLL_MS);
   const cmds = commandsView(base), hist = historyView(base, chart), evs = eventsView(base);
   const ntfs = notificationsView(base);
   const onAnswer = () => { cmds.load(); hist.load(); ntfs.load(); };
@@ -152,10 +159,13 @@ export async function page(ctx) {
     facts.replaceChildren(summary(d));
     title.replaceChildren(d.name, ' ', dot(d.online));
   }, POLL_MS);
-  const onResize = () => chart.resize(Math.min(760, Math.max(260, window.innerWidth - 64)));
+  const onResize = () => { chart.resize(chartWidth()); tm.resize(chartWidth()); };
   window.addEventListener('resize', onResize);
-  ctx.onLeave(() => { clearInterval(timer); window.removeEventListener('resize', onResize); chart.destroy(); });
-  cmds.load(); hist.load(); evs.load(); ntfs.load();
+  ctx.onLeave(() => {
+    clearInterval(timer); clearInterval(tmTimer); window.removeEventListener('resize', onResize);
+    chart.destroy(); tm.destroy();
+  });
+  cmds.load(); hist.load(); evs.load(); ntfs.load(); tm.load(); shadow.load();
   const sec = (id, t, ...kids) => h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t), ...kids);
   return h('div', { class: 'device' }, title, facts, panel(d, onAnswer),
     sec('lat-h', 'Command latency', chart.el),
@@ -163,6 +173,8 @@ export async function page(ctx) {
     sec('hist-h', 'History', hist),
     sec('ev-h', 'Connection events', evs),
     sec('ntf-h', 'Notifications', ntfs),
+    sec('tm-h', 'Telemetry', tm),
+    sec('shadow-h', 'Shadow', shadow),
     sec('edit-h', 'Name and attributes', editView(d, base, (x) => {
       d = x;
       facts.replaceChildren(summary(d));
