@@ -9,7 +9,7 @@
 # Every build is warnings-as-errors. After each test stage the number of skipped
 # integration tests is printed with their reasons; the suite also fails when a test left a
 # process running (ctest's integration.suite_end).
-# Environment: FUZZ_SECONDS (default 20) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 / SKIP_TSAN=1
+# Environment: FUZZ_SECONDS (default 10) per target; SKIP_FUZZ=1 / SKIP_ASAN=1 / SKIP_TSAN=1
 # for quick local runs. CI=true (set by CI services and by .ci/run) refuses the SKIP_*
 # shortcuts, so a CI run is always the whole suite.
 set -euo pipefail
@@ -70,7 +70,7 @@ fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   section "fuzz"
-  bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 fi
 
 # The ctest summaries above are the suite's verdict; say it plainly once more.
