@@ -51,7 +51,7 @@
 #include "common/log.h"
 #include "http/http_int.h"
 
-#define MAX_ROUTES     64
+#define MAX_ROUTES     256
 #define INPUT_DEADLINE 8000  /* ms for one input; CI's libFuzzer -timeout is 10 s */
 #define MAX_RESP_HEAD  8192  /* a response header block longer than this is a bug */
 #define MAX_JSON_CHECK 65536 /* JSON bodies up to this size are parsed */
