@@ -71,12 +71,23 @@ static size_t fill(const uint8_t *f, size_t fn, const uint8_t *w, size_t wn, uin
     return o;
 }
 
+/* A device's own shadow topics, "$aws/things/{id}/shadow/..." (docs/shadows.md): the one
+ * "$" namespace a device may use. */
+static bool own_shadow(const broker_principal *p, const uint8_t *t, size_t n)
+{
+    static const char aws[] = "$aws/things/";
+    size_t idn = strlen(p->id), an = sizeof aws - 1;
+    if (p->who != BROKER_WHO_DEVICE || n <= an + idn + 8 || memcmp(t, aws, an) != 0)
+        return false;
+    return memcmp(t + an, p->id, idn) == 0 && memcmp(t + an + idn, "/shadow/", 8) == 0;
+}
+
 /* The topics a principal's subscription may reach: its own prefix. */
 static bool reachable(const broker_principal *p, const uint8_t *t, size_t n)
 {
     size_t idn = strlen(p->id);
     if (p->who == BROKER_WHO_DEVICE)
-        return starts_level(t, n, (const uint8_t *)p->id, idn);
+        return starts_level(t, n, (const uint8_t *)p->id, idn) || own_shadow(p, t, n);
     /* USER: "server/{dev}[/...]" with an owned, literal, non-"server" dev */
     if (!starts_level(t, n, (const uint8_t *)"server", 6) || n <= 7)
         return false;
@@ -88,8 +99,9 @@ static bool publishable(const broker_principal *p, const uint8_t *t, size_t n)
 {
     size_t idn = strlen(p->id);
     if (p->who == BROKER_WHO_DEVICE)
-        return n > 7 && memcmp(t, "server/", 7) == 0 &&
-               starts_level(t + 7, n - 7, (const uint8_t *)p->id, idn);
+        return (n > 7 && memcmp(t, "server/", 7) == 0 &&
+                starts_level(t + 7, n - 7, (const uint8_t *)p->id, idn)) ||
+               own_shadow(p, t, n);
     size_t d = first_level(t, n);
     return d > 0 && !(d == 6 && memcmp(t, "server", 6) == 0) && owns(NULL, p->id, t, d);
 }
@@ -117,7 +129,8 @@ static void check_sub(const broker_principal *p, const uint8_t *f, size_t fn, co
     }
     if (!ok)
         return;
-    check(mqtt_topic_filter_valid(f, fn) && f[0] != '$' && !empty_level(f, fn));
+    check(mqtt_topic_filter_valid(f, fn) && (f[0] != '$' || own_shadow(p, f, fn)) &&
+          !empty_level(f, fn));
     static uint8_t probe[PROBE_MAX];
     size_t pn = fill(f, fn, w, wn, probe);
     if (pn && mqtt_topic_name_valid(probe, pn) && mqtt_topic_match(f, fn, probe, pn))
@@ -137,7 +150,8 @@ static void check_pub(const broker_principal *p, const uint8_t *t, size_t n)
     }
     if (!ok)
         return;
-    check(mqtt_topic_name_valid(t, n) && t[0] != '$' && !empty_level(t, n));
+    check(mqtt_topic_name_valid(t, n) && (t[0] != '$' || own_shadow(p, t, n)) &&
+          !empty_level(t, n));
     check(publishable(p, t, n));
 }
 
