@@ -29,14 +29,6 @@
 #include "mqtt/mqtt5_wire.h"
 #include "mqtt/mqtt_topic.h"
 
-#define CF_RESERVED       0x01
-#define CF_CLEAN          0x02
-#define CF_WILL           0x04
-#define CF_WILL_QOS_SHIFT 3
-#define CF_WILL_RETAIN    0x20
-#define CF_PASSWORD       0x40
-#define CF_USERNAME       0x80
-
 static const uint8_t protocol_name[4] = {'M', 'Q', 'T', 'T'};
 
 int mqtt5_connect_level(const uint8_t *body, size_t n, uint8_t *level)
@@ -54,35 +46,6 @@ int mqtt5_connect_level(const uint8_t *body, size_t n, uint8_t *level)
     if (*level != 4 && *level != MQTT5_LEVEL) /* [MQTT-3.1.2-2] */
         return MQTT_EPROTOCOL_LEVEL;
     return MQTT_OK;
-}
-
-static int read_utf8(mqtt__rd *r, mqtt_str *s)
-{
-    if (mqtt__rd_lenbytes(r, &s->p, &s->len) < 0 || !mqtt_utf8_valid(s->p, s->len))
-        return MQTT_EMALFORMED;
-    return 0;
-}
-
-static int read_flags(mqtt__rd *r, mqtt_connect *c)
-{
-    uint8_t f;
-
-    if (mqtt__rd_u8(r, &f) < 0 || mqtt__rd_u16(r, &c->keepalive) < 0)
-        return MQTT_EMALFORMED;
-    if (f & CF_RESERVED) /* [MQTT-3.1.2-3] */
-        return MQTT_EMALFORMED;
-    c->clean_session = f & CF_CLEAN;
-    c->will = f & CF_WILL;
-    c->will_qos = (f >> CF_WILL_QOS_SHIFT) & 3;
-    c->will_retain = f & CF_WILL_RETAIN;
-    c->has_password = f & CF_PASSWORD;
-    c->has_username = f & CF_USERNAME;
-    /* [MQTT-3.1.2-11] [MQTT-3.1.2-13] no will QoS / retain without a will */
-    if (!c->will && (c->will_qos != 0 || c->will_retain))
-        return MQTT_EMALFORMED;
-    if (c->will_qos == 3) /* [MQTT-3.1.2-12] */
-        return MQTT_EMALFORMED;
-    return 0;
 }
 
 static int read_will(mqtt__rd *r, mqtt5_connect *out)
@@ -103,11 +66,11 @@ static int read_payload(mqtt__rd *r, mqtt5_connect *out)
     mqtt_connect *c = &out->c;
     int rc;
 
-    if (read_utf8(r, &c->client_id) < 0) /* [MQTT-3.1.3-4] */
+    if (mqtt__read_utf8(r, &c->client_id) < 0) /* [MQTT-3.1.3-4] */
         return MQTT_EMALFORMED;
     if (c->will && (rc = read_will(r, out)) < 0) /* [MQTT-3.1.2-9] */
         return rc;
-    if (c->has_username && read_utf8(r, &c->username) < 0) /* [MQTT-3.1.3-12] */
+    if (c->has_username && mqtt__read_utf8(r, &c->username) < 0) /* [MQTT-3.1.3-12] */
         return MQTT_EMALFORMED;
     if (c->has_password && mqtt__rd_lenbytes(r, &c->password, &c->password_len) < 0)
         return MQTT_EMALFORMED; /* [MQTT-3.1.2-19] */
@@ -127,21 +90,13 @@ int mqtt5_decode_connect(const uint8_t *body, size_t n, uint8_t flags, mqtt5_con
     if (out->c.level != MQTT5_LEVEL)
         return MQTT_EPROTOCOL_LEVEL;
     r.pos = 2 + sizeof protocol_name + 1;
-    if ((rc = read_flags(&r, &out->c)) < 0 ||
+    if ((rc = mqtt__connect_flags_read(&r, &out->c)) < 0 ||
         (rc = mqtt5__rd_props(&r, MQTT_CONNECT, &out->props)) < 0 ||
         (rc = read_payload(&r, out)) < 0)
         return rc;
     if (mqtt__rd_left(&r) != 0) /* bytes no flag announced */
         return MQTT_EMALFORMED;
     return MQTT_OK;
-}
-
-static uint8_t connect_flags(const mqtt_connect *c)
-{
-    return (uint8_t)((c->clean_session ? CF_CLEAN : 0) | (c->will ? CF_WILL : 0) |
-                     (c->will_qos & 3) << CF_WILL_QOS_SHIFT |
-                     (c->will_retain ? CF_WILL_RETAIN : 0) | (c->has_password ? CF_PASSWORD : 0) |
-                     (c->has_username ? CF_USERNAME : 0));
 }
 
 static size_t connect_remaining(const mqtt5_connect *m)
@@ -174,7 +129,7 @@ int mqtt5_encode_connect(uint8_t *out, size_t cap, const mqtt5_connect *m)
     p = out + mqtt_encode_fixed_header(out, MQTT_CONNECT, 0, (uint32_t)rem);
     p = mqtt__put_lenbytes(p, protocol_name, sizeof protocol_name);
     *p++ = c->level;
-    *p++ = connect_flags(c);
+    *p++ = mqtt__connect_flags(c);
     p = mqtt__put_u16(p, c->keepalive);
     p = mqtt5__put_props(p, &m->props);
     p = mqtt__put_lenbytes(p, c->client_id.p, c->client_id.len);

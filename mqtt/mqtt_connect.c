@@ -26,17 +26,9 @@
 #include "mqtt/mqtt_topic.h"
 #include "mqtt/mqtt_wire.h"
 
-#define CF_RESERVED       0x01
-#define CF_CLEAN          0x02
-#define CF_WILL           0x04
-#define CF_WILL_QOS_SHIFT 3
-#define CF_WILL_RETAIN    0x20
-#define CF_PASSWORD       0x40
-#define CF_USERNAME       0x80
-
 static const uint8_t protocol_name[4] = {'M', 'Q', 'T', 'T'};
 
-static int read_utf8(mqtt__rd *r, mqtt_str *s)
+int mqtt__read_utf8(mqtt__rd *r, mqtt_str *s)
 {
     if (mqtt__rd_lenbytes(r, &s->p, &s->len) < 0 || !mqtt_utf8_valid(s->p, s->len))
         return MQTT_EMALFORMED;
@@ -61,7 +53,7 @@ static int read_protocol(mqtt__rd *r, mqtt_connect *out)
     return 0;
 }
 
-static int read_flags(mqtt__rd *r, mqtt_connect *out)
+int mqtt__connect_flags_read(mqtt__rd *r, mqtt_connect *out)
 {
     uint8_t f;
 
@@ -80,14 +72,20 @@ static int read_flags(mqtt__rd *r, mqtt_connect *out)
         return MQTT_EMALFORMED;
     if (out->will_qos == 3) /* [MQTT-3.1.2-14] */
         return MQTT_EMALFORMED;
-    if (out->has_password && !out->has_username) /* [MQTT-3.1.2-22] */
-        return MQTT_EMALFORMED;
     return 0;
+}
+
+static int read_flags(mqtt__rd *r, mqtt_connect *out)
+{
+    int rc = mqtt__connect_flags_read(r, out);
+    if (rc == 0 && out->has_password && !out->has_username) /* [MQTT-3.1.2-22] */
+        return MQTT_EMALFORMED;
+    return rc;
 }
 
 static int read_payload(mqtt__rd *r, mqtt_connect *out)
 {
-    if (read_utf8(r, &out->client_id) < 0) /* [MQTT-3.1.3-3] [MQTT-3.1.3-4] */
+    if (mqtt__read_utf8(r, &out->client_id) < 0) /* [MQTT-3.1.3-3] [MQTT-3.1.3-4] */
         return MQTT_EMALFORMED;
     if (out->will) { /* [MQTT-3.1.2-9] */
         if (mqtt__rd_lenbytes(r, &out->will_topic.p, &out->will_topic.len) < 0 ||
@@ -96,7 +94,8 @@ static int read_payload(mqtt__rd *r, mqtt_connect *out)
         if (mqtt__rd_lenbytes(r, &out->will_payload, &out->will_payload_len) < 0)
             return MQTT_EMALFORMED;
     }
-    if (out->has_username && read_utf8(r, &out->username) < 0) /* [MQTT-3.1.2-19] [MQTT-3.1.3-11] */
+    if (out->has_username &&
+        mqtt__read_utf8(r, &out->username) < 0) /* [MQTT-3.1.2-19] [MQTT-3.1.3-11] */
         return MQTT_EMALFORMED;
     if (out->has_password && mqtt__rd_lenbytes(r, &out->password, &out->password_len) < 0)
         return MQTT_EMALFORMED; /* [MQTT-3.1.2-21] */
@@ -144,7 +143,7 @@ int mqtt_decode_connack(const uint8_t *body, size_t n, bool *session_present, ui
     return MQTT_OK;
 }
 
-static uint8_t connect_flags(const mqtt_connect *c)
+uint8_t mqtt__connect_flags(const mqtt_connect *c)
 {
     return (uint8_t)((c->clean_session ? CF_CLEAN : 0) | (c->will ? CF_WILL : 0) |
                      (c->will_qos & 3) << CF_WILL_QOS_SHIFT |
@@ -169,7 +168,7 @@ int mqtt_encode_connect(uint8_t *out, size_t cap, const mqtt_connect *c)
     p = out + mqtt_encode_fixed_header(out, MQTT_CONNECT, 0, (uint32_t)rem);
     p = mqtt__put_lenbytes(p, protocol_name, sizeof protocol_name);
     *p++ = c->level;
-    *p++ = connect_flags(c);
+    *p++ = mqtt__connect_flags(c);
     p = mqtt__put_u16(p, c->keepalive);
     p = mqtt__put_lenbytes(p, c->client_id.p, c->client_id.len);
     if (c->will) {

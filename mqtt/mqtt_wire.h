@@ -80,4 +80,23 @@ static inline int mqtt__publish_flags_ok(uint8_t flags)
     return qos != 3 && !(qos == 0 && (flags & 0x8));
 }
 
+/* CONNECT flags (3.1.2.2 in both 3.1.1 and 5.0) and the parts of CONNECT both versions
+ * share (mqtt_connect.c). */
+#define CF_RESERVED       0x01
+#define CF_CLEAN          0x02
+#define CF_WILL           0x04
+#define CF_WILL_QOS_SHIFT 3
+#define CF_WILL_RETAIN    0x20
+#define CF_PASSWORD       0x40
+#define CF_USERNAME       0x80
+
+/* A length-prefixed UTF-8 string; MQTT_EMALFORMED when short or not valid UTF-8. */
+int mqtt__read_utf8(mqtt__rd *r, mqtt_str *s);
+/* The flags byte and keep-alive into @out: reserved bit, will QoS / retain without a will,
+ * will QoS 3 refused. (A password without a user name is the caller's rule: refused in
+ * 3.1.1, allowed in 5.0.) */
+int mqtt__connect_flags_read(mqtt__rd *r, mqtt_connect *out);
+/* The flags byte @c describes, as it is, consistent or not. */
+uint8_t mqtt__connect_flags(const mqtt_connect *c);
+
 #endif
