@@ -137,6 +137,8 @@ static const config_key keys[] = {
      "device shadow: keys and array elements per section (beyond: 400)"},
     {"shadow-max-named", KIND_U32, F(shadow_max_named), 0, 100000, "N",
      "device shadow: named shadows per device (beyond: 400)"},
+    {"shadow-history", KIND_U32, F(shadow_history), 0, 1000, "N",
+     "device shadow: last versions kept per shadow (0: no history)"},
     {"telemetry-retention", KIND_U32, F(telemetry_retention_d), 1, 36500, "DAYS",
      "raw telemetry points kept this long"},
     {"telemetry-rollup-retention", KIND_U32, F(telemetry_rollup_retention_d), 1, 36500, "DAYS",
@@ -245,6 +247,7 @@ void config_defaults(iot_config *c)
     c->shadow_max_depth = 6;
     c->shadow_max_keys = 500;
     c->shadow_max_named = 100;
+    c->shadow_history = 10;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;

@@ -96,6 +96,7 @@ typedef struct iot_config {
     uint32_t shadow_max_depth;   /* "shadow-max-depth", default 6 */
     uint32_t shadow_max_keys;    /* "shadow-max-keys" per section, default 500 */
     uint32_t shadow_max_named;   /* "shadow-max-named" per device, default 100 */
+    uint32_t shadow_history;     /* "shadow-history" versions kept per shadow, default 10 */
     char public_host[256];       /* "public-host": name devices connect to; default host name */
     /* notifier */
     char smtp_url[CONFIG_PATH_MAX]; /* "smtp-url": smtp[s]://host:port; "" = log channel */

@@ -81,6 +81,8 @@ ROUTES = {
     ("GET", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
     ("PATCH", "/v1/devices/{id}/shadows/{name}"): (OBJECT, {"state": {"desired": {"a": 1}}}),
     ("DELETE", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/shadow/history"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/shadows/{name}/history"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
 }
 
