@@ -183,6 +183,8 @@ static const config_key keys[] = {
      "device types one user may create (beyond: 429 quota_exceeded)"},
     {"max-recipients-per-user", KIND_U32, F(quota_recipients), 1, 100000, "N",
      "notification recipients in one user's allow-list (beyond: 429)"},
+    {"max-provisioning-templates-per-user", KIND_U32, F(quota_prov_templates), 1, 10000, "N",
+     "fleet provisioning templates one user may hold (beyond: 429)"},
     {"max-sessions-per-user", KIND_U32, F(quota_sessions), 1, 10000000, "N",
      "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
     {"max-queued-per-user", KIND_U32, F(quota_queued), 1, 100000000, "N",
@@ -255,6 +257,7 @@ void config_defaults(iot_config *c)
     c->quota_devices = 1000;
     c->quota_device_types = 100;
     c->quota_recipients = 50;
+    c->quota_prov_templates = 20;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
     c->telemetry_retention_d = 30;

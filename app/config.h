@@ -117,6 +117,8 @@ typedef struct iot_config {
     uint32_t quota_recipients;   /* "max-recipients-per-user", default 50 */
     uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
     uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
+    /* fleet provisioning (docs/provisioning.md) */
+    uint32_t quota_prov_templates; /* "max-provisioning-templates-per-user", default 20 */
     /* telemetry (docs/telemetry.md) */
     uint32_t telemetry_retention_d;        /* "telemetry-retention" days, default 30 */
     uint32_t telemetry_rollup_retention_d; /* "telemetry-rollup-retention" days, default 365 */

@@ -23,7 +23,8 @@
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
  * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
  * version 6: telemetry and device logs (schema_telemetry.c); version 7: assigned to the
- * jobs branch (nothing on this one); version 8: shadow history (schema_shadow_history.c).
+ * jobs branch (nothing on this one); version 8: shadow history (schema_shadow_history.c); version 9: provisioning templates
+ * (schema_provisioning.c).
  */
 #include <stdio.h>
 
@@ -46,7 +47,7 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 8
+#define NMIGRATIONS 9
 
 static const char *migration_sql(int version)
 {
@@ -57,7 +58,8 @@ static const char *migration_sql(int version)
            : version == 5 ? store__shadows_migration
            : version == 6 ? store__telemetry_migration
            : version == 7 ? "" /* the jobs branch's number (an empty migration is skipped) */
-                          : store__shadow_history_migration;
+           : version == 8 ? store__shadow_history_migration
+                          : store__provisioning_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

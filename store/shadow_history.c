@@ -54,8 +54,8 @@ int store_shadow_history_add(store_tx *tx, const char *dev, const char *name, in
     int rc;
     if ((rc = bind_key(s, dev, name)) < 0 ||
         (rc = store__rc(sqlite3_bind_int64(s, 3, version))) < 0 ||
-        (rc = store__rc(sqlite3_bind_int64(s, 4, at))) < 0 || (rc = store__doc_bind(s, 5, doc)) < 0 ||
-        (rc = store__step_done(s)) < 0)
+        (rc = store__rc(sqlite3_bind_int64(s, 4, at))) < 0 ||
+        (rc = store__doc_bind(s, 5, doc)) < 0 || (rc = store__step_done(s)) < 0)
         return rc;
     return version > (int64_t)keep ? trim(tx, dev, name, version - (int64_t)keep) : 0;
 }

@@ -513,6 +513,22 @@ int store_shadow_history_list(store_tx *tx, const char *dev, const char *name, i
                               unsigned limit, store_shadow_version_cb cb, void *arg,
                               store_activity_page *pg);
 
+/* ---- provisioning (schema_provisioning.c, docs/provisioning.md) -------------------------
+ * Fleet provisioning templates: id -> owner_id, name (unique per owner) and the template
+ * document {_id, v, owner_id, name, <the caller's fields>}. Owner-scoped: another owner's
+ * template is STORE_ENOTFOUND. */
+
+/** Creates a template; STORE_EEXISTS when @owner_id has one named @name (or @id is taken). */
+int store_prov_template_create(store_tx *tx, const char *id, const char *owner_id, const char *name,
+                               const bson_t *doc);
+int store_prov_template_get(store_tx *tx, const char *owner_id, const char *name, bson_t **out);
+/** Calls @cb for every template of @owner_id, by name; corrupt rows are skipped. */
+int store_prov_template_each(store_tx *tx, const char *owner_id,
+                             int (*cb)(void *arg, const bson_t *doc), void *arg);
+int store_prov_template_count(store_tx *tx, const char *owner_id, uint64_t *out);
+/** STORE_ENOTFOUND when @owner_id has no template @name. */
+int store_prov_template_delete(store_tx *tx, const char *owner_id, const char *name);
+
 /* ---- telemetry (schema_telemetry.c, docs/telemetry.md) ---------------------------------
  * Points of (device, key, ts) with a number, a boolean or a string; numeric ones (booleans
  * count as 0/1) also feed the 1-minute and 1-hour rollups and every point the per-key

@@ -48,5 +48,7 @@ extern const char *const store__shadows_migration;
 extern const char *const store__telemetry_migration;
 /* SQL of migration 8 (shadow history, schema_shadow_history.c). */
 extern const char *const store__shadow_history_migration;
+/* SQL of migration 9 (provisioning templates, schema_provisioning.c). */
+extern const char *const store__provisioning_migration;
 
 #endif

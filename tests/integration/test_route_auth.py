@@ -83,6 +83,10 @@ ROUTES = {
     ("DELETE", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
     ("GET", "/v1/devices/{id}/shadow/history"): (OBJECT, None),
     ("GET", "/v1/devices/{id}/shadows/{name}/history"): (OBJECT, None),
+    ("POST", "/v1/provisioning/templates"): (SELF, {"name": "t"}),
+    ("GET", "/v1/provisioning/templates"): (SELF, None),
+    ("GET", "/v1/provisioning/templates/{name}"): (OBJECT, None),
+    ("DELETE", "/v1/provisioning/templates/{name}"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
 }
 

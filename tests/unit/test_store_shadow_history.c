@@ -39,8 +39,8 @@ static int add_fn(store_tx *tx, void *p)
     arg *a = p;
     bson_t d = BSON_INITIALIZER;
     BSON_APPEND_INT64(&d, "version", a->version);
-    int rc = store_shadow_history_add(tx, a->dev, a->name, a->version, 500 + a->version, &d,
-                                      a->keep);
+    int rc =
+        store_shadow_history_add(tx, a->dev, a->name, a->version, 500 + a->version, &d, a->keep);
     bson_destroy(&d);
     return rc;
 }
@@ -51,8 +51,8 @@ static int one(void *p, int64_t version, int64_t at, const bson_t *doc)
     bson_iter_t it;
     int64_t inner = bson_iter_init_find(&it, doc, "version") ? bson_iter_int64(&it) : -1;
     size_t n = strlen(a->seen);
-    snprintf(a->seen + n, sizeof a->seen - n, "[%lld:%lld:%lld]", (long long)version,
-             (long long)at, (long long)inner);
+    snprintf(a->seen + n, sizeof a->seen - n, "[%lld:%lld:%lld]", (long long)version, (long long)at,
+             (long long)inner);
     return 0;
 }
 
