@@ -16,6 +16,8 @@ static const char sql_get[] = "SELECT id, doc FROM provisioning_templates"
 static const char sql_each[] = "SELECT id, doc FROM provisioning_templates WHERE owner_id = ?1"
                                " ORDER BY name";
 static const char sql_count[] = "SELECT count(*) FROM provisioning_templates WHERE owner_id = ?1";
+static const char sql_replace[] = "UPDATE provisioning_templates SET doc = ?3"
+                                  " WHERE owner_id = ?1 AND name = ?2";
 static const char sql_delete[] = "DELETE FROM provisioning_templates"
                                  " WHERE owner_id = ?1 AND name = ?2";
 
@@ -47,6 +49,30 @@ int store_prov_template_create(store_tx *tx, const char *id, const char *owner_i
         goto out;
     rc = store__step_done(s);
 out:
+    bson_destroy(&full);
+    return rc;
+}
+
+int store_prov_template_replace(store_tx *tx, const char *owner_id, const char *name,
+                                const bson_t *doc)
+{
+    if (!store__key_ok(owner_id) || !store__name_ok(name) || !doc)
+        return STORE_EINVAL;
+    bson_iter_t it;
+    const char *id = bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)
+                         ? bson_iter_utf8(&it, NULL)
+                         : NULL;
+    bson_t full;
+    int rc = store__doc_start(&full, id, doc, owned);
+    if (rc == 0 &&
+        (!BSON_APPEND_UTF8(&full, "owner_id", owner_id) || !BSON_APPEND_UTF8(&full, "name", name)))
+        rc = STORE_EINVAL;
+    sqlite3_stmt *s = rc == 0 ? store__stmt(tx, sql_replace) : NULL;
+    if (rc == 0 && !s)
+        rc = STORE_EIO;
+    if (rc == 0 && (rc = bind_owner_name(s, owner_id, name)) == 0 &&
+        (rc = store__doc_bind(s, 3, &full)) == 0)
+        rc = store__exec_one(tx, s);
     bson_destroy(&full);
     return rc;
 }

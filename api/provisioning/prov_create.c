@@ -4,7 +4,6 @@
  * (key made here) → certificate row + template row. The key is in the 201 only and its
  * buffer is wiped right after (ca_issued_clear).
  */
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +85,7 @@ static void build(create_op *o, int64_t now)
     else
         BSON_APPEND_NULL(&o->doc, "device_type");
     BSON_APPEND_INT64(&o->doc, "max_devices", o->t.max_devices);
+    BSON_APPEND_INT64(&o->doc, "expires_days", o->t.expires_days);
     BSON_APPEND_INT64(&o->doc, "expires_at", o->iss.not_after);
     BSON_APPEND_BOOL(&o->doc, "claim_by_code", o->t.claim_by_code);
     BSON_APPEND_DOCUMENT(&o->doc, "attributes", &o->t.attributes);
@@ -117,19 +117,12 @@ static int create_run(store_tx *tx, http_job *hj)
 
 static void answer(http_req *r, create_op *o)
 {
-    bson_t out = BSON_INITIALIZER, claim;
-    BSON_APPEND_UTF8(&out, "id", o->id);
-    BSON_APPEND_UTF8(&out, "name", o->t.name);
-    bson_concat(&out, &o->doc);
-    BSON_APPEND_DOCUMENT_BEGIN(&out, "claim", &claim);
-    BSON_APPEND_UTF8(&claim, "certificate", o->iss.cert_pem);
-    BSON_APPEND_UTF8(&claim, "private_key", o->iss.key_pem);
-    BSON_APPEND_UTF8(&claim, "serial", o->iss.serial);
-    BSON_APPEND_INT64(&claim, "not_after", o->iss.not_after);
-    bson_append_document_end(&out, &claim);
-    http_respond_json(r, 201, &out);
-    OPENSSL_cleanse((void *)bson_get_data(&out), out.len); /* the key's copy */
-    bson_destroy(&out);
+    bson_t view = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&view, "id", o->id);
+    BSON_APPEND_UTF8(&view, "name", o->t.name);
+    bson_concat(&view, &o->doc);
+    prov__respond_claim(r, &view, &o->iss);
+    bson_destroy(&view);
 }
 
 static void create_done(http_job *hj, int rc)

@@ -10,39 +10,17 @@
 #include <string.h>
 
 #include "api/provisioning/prov_int.h"
-#include "ca/crlgen.h"
-#include "ca/revset.h"
 #include "common/container_of.h"
 #include "common/json.h"
-#include "common/log.h"
-
-#define REASON_CESSATION 5
 
 typedef struct del_op {
     http_job j;
     api *a;
-    bool found, revoked;
+    bool found;
     char owner[STORE_ID_MAX + 1];
     char name[STORE_NAME_MAX + 1];
-    char serial[64];
-    int64_t not_after, at;
+    prov__revocation rev;
 } del_op;
-
-/* The claim certificate's row: its not_after for the revset. */
-static int revoke_claim(store_tx *tx, del_op *o)
-{
-    bson_t *c = NULL;
-    int rc = store_cert_get(tx, o->serial, &c);
-    if (rc == STORE_ENOTFOUND)
-        return 0; /* pruned after its expiry: nothing to revoke */
-    if (rc < 0)
-        return rc;
-    o->not_after = json_doc_i64(c, "not_after");
-    bson_destroy(c);
-    rc = store_cert_revoke(tx, o->serial, REASON_CESSATION, o->at);
-    o->revoked = rc == 0;
-    return rc == STORE_EEXISTS ? 0 : rc;
-}
 
 static int del_run(store_tx *tx, http_job *hj)
 {
@@ -55,10 +33,11 @@ static int del_run(store_tx *tx, http_job *hj)
         return rc;
     o->found = true;
     const char *serial = json_doc_str(d, "claim_serial");
-    snprintf(o->serial, sizeof o->serial, "%s", serial ? serial : "");
+    snprintf(o->rev.serial, sizeof o->rev.serial, "%s", serial ? serial : "");
     bson_destroy(d);
-    o->at = prov__now_ms();
-    if (o->serial[0] && (rc = revoke_claim(tx, o)) < 0)
+    o->rev.reason = PROV_REASON_CESSATION;
+    o->rev.at = prov__now_ms();
+    if ((rc = prov__revoke_claim(tx, &o->rev)) < 0)
         return rc;
     return store_prov_template_delete(tx, o->owner, o->name);
 }
@@ -66,21 +45,12 @@ static int del_run(store_tx *tx, http_job *hj)
 static void del_done(http_job *hj, int rc)
 {
     del_op *o = container_of(hj, del_op, j);
-    api *a = o->a;
     if (rc < 0) {
         http_job_respond_fail(hj->req, rc, "provisioning template");
     } else if (!o->found) {
         prov__404(hj->req);
     } else {
-        if (o->revoked) {
-            revset_entry e = {.serial = o->serial,
-                              .revoked_at = o->at,
-                              .not_after = o->not_after,
-                              .reason = REASON_CESSATION};
-            if (a->rs && revset_put(a->rs, &e) < 0)
-                log_warn("provisioning: revoked claim serial not cached (memory)");
-            crlgen_kick(a->cg);
-        }
+        prov__revoked(o->a, &o->rev);
         http_respond_json(hj->req, 204, NULL);
     }
     free(o);

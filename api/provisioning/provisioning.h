@@ -10,7 +10,11 @@
  *   DELETE /v1/provisioning/templates/{name}  user  204: the template is gone and its claim
  *                                                   certificate revoked (TLS refuses it at
  *                                                   once, the CRL lists it)
- * <template> = {id, name, device_type, max_devices, expires_at, claim_by_code, attributes,
+ *   POST   /v1/provisioning/templates/{name}/claim-certificate
+ *                                             user  201 like POST: a new claim certificate
+ *                                                   (key once), the old one revoked
+ *                                                   (superseded)
+ * <template> = {id, name, device_type, max_devices, expires_days, expires_at, claim_by_code, attributes,
  * claim_serial, created_at} (times in ms). The body of POST: provisioning/prov_template.h.
  * Errors: 400 (naming the field), 404 not_found, 409 name_taken, 429 quota_exceeded
  * (max-provisioning-templates-per-user), 503 without a CA.

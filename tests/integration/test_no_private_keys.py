@@ -59,6 +59,8 @@ class NoPrivateKeyTest(unittest.TestCase):
             for path in ("/v1/provisioning/templates", "/v1/provisioning/templates/batch"):
                 self.assertEqual(call("GET", path, token=tok).status, 200, path)
             call("POST", "/v1/provisioning/templates", {"name": "batch"}, token=tok)  # 409
+            r = call("POST", "/v1/provisioning/templates/batch/claim-certificate", token=tok)
+            self.assertEqual(r.status, 201, r.raw)
             call("GET", "/v1/ca/certificate")
             call("GET", "/v1/ca/crl")
             adm = api.login(admin)
@@ -70,7 +72,9 @@ class NoPrivateKeyTest(unittest.TestCase):
 
             with_key = [k for k, r in replies if MARK in r.raw]
             self.assertEqual(with_key, [("POST", "/v1/devices"),
-                                        ("POST", "/v1/provisioning/templates")],
+                                        ("POST", "/v1/provisioning/templates"),
+                                        ("POST",
+                                         "/v1/provisioning/templates/batch/claim-certificate")],
                              "only the generate_key registration and the template carry a key")
             keygen = [r for k, r in replies if MARK in r.raw][0]
             self.assertEqual(keygen.json["name"], "by-keygen")

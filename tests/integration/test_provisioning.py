@@ -139,6 +139,44 @@ class ProvisioningTemplatesTest(TwoUserCase):
         finally:
             c.close()
 
+    def test_claim_certificate_replaced(self):
+        name = uname("batch")
+        r = self.create({"name": name, "expires_days": 10})
+        self.assertEqual(r.status, 201, r.raw)
+        old_cert, old_key = self.claim_files(r)
+        path = BASE + "/" + name + "/claim-certificate"
+        self.assertEqual(self.api.call("POST", path, token=self.other_token).status, 404)
+        self.assertEqual(self.api.call("POST", BASE + "/nope/claim-certificate",
+                                       token=self.token).status, 404)
+        n = self.api.call("POST", path, token=self.token)
+        self.assertEqual(n.status, 201, n.raw)
+        self.assertEqual((n.json["id"], n.json["name"]), (r.json["id"], name))
+        self.assertNotEqual(n.json["claim"]["serial"], r.json["claim"]["serial"])
+        self.assertEqual(n.json["claim_serial"], n.json["claim"]["serial"])
+        self.assertIn("BEGIN PRIVATE KEY", n.json["claim"]["private_key"])
+        self.assertNotEqual(n.json["claim"]["private_key"], r.json["claim"]["private_key"])
+        self.assertEqual(n.json["expires_days"], 10)
+        g = self.api.call("GET", BASE + "/" + name, token=self.token)
+        self.assertEqual(g.json["claim_serial"], n.json["claim"]["serial"])
+        self.assertNotIn("PRIVATE", g.raw.decode())
+        # the old claim certificate is refused by TLS, the new one passes it
+        c = mqtt_client(self.srv, r.json["id"], ctx=device_ctx(self.srv.cafile, old_cert,
+                                                               old_key))
+        try:
+            with self.assertRaises((ssl.SSLError, OSError, AssertionError)):
+                c.connect(timeout=3)
+        finally:
+            c.close()
+        new_cert, new_key = self.claim_files(n)
+        c = mqtt_client(self.srv, r.json["id"], ctx=device_ctx(self.srv.cafile, new_cert,
+                                                               new_key))
+        try:
+            self.assertEqual(c.connect()[0], 5)
+        finally:
+            c.close()
+        self.assertEqual(self.api.call("DELETE", BASE + "/" + name, token=self.token).status,
+                         204)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -104,6 +104,38 @@ Test(store_provisioning, create_get_list_delete)
     cr_assert_str_eq(l2.seen, "[alpha]");
 }
 
+static int replace_fn(store_tx *tx, void *p)
+{
+    arg *a = p;
+    bson_t *cur = NULL;
+    int rc = store_prov_template_get(tx, a->owner, a->name, &cur);
+    if (rc < 0)
+        return rc;
+    bson_t next = BSON_INITIALIZER;
+    bson_copy_to_excluding_noinit(cur, &next, "max_devices", NULL);
+    BSON_APPEND_INT64(&next, "max_devices", 9);
+    BSON_APPEND_UTF8(&next, "name", "renamed-in-doc"); /* the row's name wins */
+    rc = store_prov_template_replace(tx, a->owner, a->name, &next);
+    bson_destroy(&next);
+    bson_destroy(cur);
+    return rc;
+}
+
+Test(store_provisioning, replace_keeps_id_owner_and_name)
+{
+    cr_assert_eq(create("p1", "u1", "alpha"), 0);
+    arg a = {.owner = "u1", .name = "alpha"};
+    cr_assert_eq(store_sync(st, replace_fn, &a), 0);
+    cr_assert_eq(store_sync(st, get_fn, &a), 0);
+    cr_assert_str_eq(json_doc_str(a.got, "_id"), "p1");
+    cr_assert_str_eq(json_doc_str(a.got, "owner_id"), "u1");
+    cr_assert_str_eq(json_doc_str(a.got, "name"), "alpha");
+    cr_assert_eq(json_doc_i64(a.got, "max_devices"), 9);
+    bson_destroy(a.got);
+    arg other = {.owner = "u2", .name = "alpha"};
+    cr_assert_eq(store_sync(st, replace_fn, &other), STORE_ENOTFOUND, "owner-scoped");
+}
+
 static int bad_fn(store_tx *tx, void *p)
 {
     (void)p;
@@ -116,6 +148,7 @@ static int bad_fn(store_tx *tx, void *p)
     cr_assert_eq(store_prov_template_each(tx, "u", NULL, NULL), STORE_EINVAL);
     cr_assert_eq(store_prov_template_count(tx, "", &n), STORE_EINVAL);
     cr_assert_eq(store_prov_template_delete(tx, "u", ""), STORE_EINVAL);
+    cr_assert_eq(store_prov_template_replace(tx, "u", "n", NULL), STORE_EINVAL);
     return 0;
 }
 
