@@ -1,6 +1,6 @@
 /*
- * Fuzzes the provisioning template body (provisioning/prov_template.h): the input as the
- * body of POST /v1/provisioning/templates.
+ * Fuzzes the provisioning template bodies (provisioning/prov_template.h): the input as the
+ * body of POST /v1/provisioning/templates and as the body of a PATCH.
  *
  * Checks: accepted or refused with status 400 and a code; an accepted template has a name
  * that passes prov_name_ok, max_devices and expires_days within their bounds, a printable
@@ -55,5 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     bson_destroy(&a.attributes);
     bson_destroy(&b.attributes);
+    /* the same bytes as a PATCH body */
+    prov_patch p;
+    json_err e3 = {0};
+    if (prov_patch_parse(data, size, &p, &e3) == 0) {
+        check(p.has_type || p.has_max || p.has_claim || p.has_attrs);
+        check(!p.has_max || (p.max_devices >= 1 && p.max_devices <= PROV_MAX_DEVICES));
+        check(bson_count_keys(&p.attributes) <= PROV_MAX_ATTRS);
+    } else {
+        check(e3.status == 400 && e3.code[0]);
+    }
+    bson_destroy(&p.attributes);
     return 0;
 }

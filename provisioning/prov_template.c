@@ -39,9 +39,9 @@ static bool printable(const char *s, size_t n)
     return n > 0;
 }
 
-/* attributes: an object of at most PROV_MAX_ATTRS strings, copied into t->attributes
+/* attributes: an object of at most PROV_MAX_ATTRS strings, copied into @dst
  * (json_parse refused duplicate keys already). */
-static int take_attrs(const bson_iter_t *at, prov_template *t, json_err *e)
+static int take_attrs(const bson_iter_t *at, bson_t *dst, json_err *e)
 {
     bson_iter_t it;
     unsigned n = 0;
@@ -59,9 +59,18 @@ static int take_attrs(const bson_iter_t *at, prov_template *t, json_err *e)
             return bad(e, "attributes", "keys are 1..64 printable bytes");
         if (vn > PROV_ATTR_VAL_MAX || memchr(v, 0, vn))
             return bad(e, "attributes", "values are at most 256 bytes, no NUL");
-        if (!bson_append_utf8(&t->attributes, k, -1, v, (int)vn))
+        if (!bson_append_utf8(dst, k, -1, v, (int)vn))
             return bad(e, "attributes", "too large");
     }
+    return 0;
+}
+
+static int take_type(const char *s, size_t n, char out[PROV_TYPE_MAX + 1], json_err *e)
+{
+    if (!printable(s, n))
+        return bad(e, "device_type", "1..64 printable bytes expected");
+    memcpy(out, s, n);
+    out[n] = '\0';
     return 0;
 }
 
@@ -87,13 +96,9 @@ static int decode(const bson_t *doc, prov_template *t, json_err *e)
         return bad(e, "name", "1..64 characters of A-Z a-z 0-9 _ - expected");
     memcpy(t->name, name, name_len);
     t->name[name_len] = '\0';
-    if (type) {
-        if (!printable(type, type_len))
-            return bad(e, "device_type", "1..64 printable bytes expected");
-        memcpy(t->device_type, type, type_len);
-        t->device_type[type_len] = '\0';
-    }
-    return f[5].present ? take_attrs(&attrs, t, e) : 0;
+    if (type && take_type(type, type_len, t->device_type, e) < 0)
+        return -1;
+    return f[5].present ? take_attrs(&attrs, &t->attributes, e) : 0;
 }
 
 int prov_template_parse(const uint8_t *p, size_t len, prov_template *t, json_err *e)
@@ -106,6 +111,55 @@ int prov_template_parse(const uint8_t *p, size_t len, prov_template *t, json_err
     if (json_parse(p, len, &doc, e) < 0)
         return -1;
     int rc = decode(&doc, t, e);
+    bson_destroy(&doc);
+    return rc;
+}
+
+/* device_type in a PATCH: a string, or null for none. */
+static int patch_type(const bson_iter_t *it, prov_patch *pt, json_err *e)
+{
+    uint32_t n = 0;
+    pt->has_type = true;
+    if (BSON_ITER_HOLDS_NULL(it))
+        return 0;
+    if (!BSON_ITER_HOLDS_UTF8(it))
+        return bad(e, "device_type", "a string or null expected");
+    const char *s = bson_iter_utf8(it, &n);
+    if (n > PROV_TYPE_MAX || memchr(s, 0, n))
+        return bad(e, "device_type", "1..64 printable bytes expected");
+    return take_type(s, n, pt->device_type, e);
+}
+
+static int decode_patch(const bson_t *doc, prov_patch *pt, json_err *e)
+{
+    bson_iter_t type, attrs;
+    json_field f[] = {
+        {"device_type", JSON_ANY, JSON_OPTIONAL, .doc = &type},
+        {"max_devices", JSON_INT, JSON_OPTIONAL, .min = 1, .max = PROV_MAX_DEVICES,
+         .i64 = &pt->max_devices},
+        {"claim_by_code", JSON_BOOL, JSON_OPTIONAL, .b = &pt->claim_by_code},
+        {"attributes", JSON_OBJ, JSON_OPTIONAL, .doc = &attrs},
+    };
+    if (json_decode(doc, f, sizeof f / sizeof f[0], e) < 0)
+        return -1;
+    pt->has_max = f[1].present;
+    pt->has_claim = f[2].present;
+    pt->has_attrs = f[3].present;
+    if (f[0].present && patch_type(&type, pt, e) < 0)
+        return -1;
+    if (!pt->has_type && !pt->has_max && !pt->has_claim && !pt->has_attrs)
+        return bad(e, "body", "nothing to change");
+    return pt->has_attrs ? take_attrs(&attrs, &pt->attributes, e) : 0;
+}
+
+int prov_patch_parse(const uint8_t *p, size_t len, prov_patch *out, json_err *e)
+{
+    bson_t doc;
+    memset(out, 0, sizeof *out);
+    bson_init(&out->attributes);
+    if (json_parse(p, len, &doc, e) < 0)
+        return -1;
+    int rc = decode_patch(&doc, out, e);
     bson_destroy(&doc);
     return rc;
 }

@@ -50,6 +50,21 @@ typedef struct prov_template {
  *  @t->attributes is initialised in both cases. */
 int prov_template_parse(const uint8_t *p, size_t len, prov_template *t, json_err *e);
 
+/** What PATCH /v1/provisioning/templates/{name} changes: each field as in the table
+ *  above, present or not (device_type null: none); name and expires_days are not
+ *  changeable (400 unknown_field naming them). */
+typedef struct prov_patch {
+    bool has_type, has_max, has_claim, has_attrs;
+    char device_type[PROV_TYPE_MAX + 1]; /* "" with has_type: none */
+    int64_t max_devices;
+    bool claim_by_code;
+    bson_t attributes; /* always initialised by prov_patch_parse: bson_destroy it */
+} prov_patch;
+
+/** Parses a PATCH body (an object with at least one field). 0, or <0 with @e filled;
+ *  @p->attributes is initialised in both cases. */
+int prov_patch_parse(const uint8_t *p, size_t len, prov_patch *out, json_err *e);
+
 /** A template name: 1..PROV_NAME_MAX of A-Z a-z 0-9 _ -. Pure. */
 bool prov_name_ok(const char *s, size_t n);
 

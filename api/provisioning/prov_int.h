@@ -14,6 +14,7 @@ void prov__create(http_req *r);
 void prov__list(http_req *r);
 void prov__get(http_req *r);
 void prov__delete(http_req *r);
+void prov__patch(http_req *r);
 void prov__replace_claim(http_req *r);
 
 /* A claim certificate to revoke: set serial, reason (RFC 5280 CRLReason) and at (ms);

@@ -17,6 +17,7 @@ static const http_route routes[] = {
     {HTTP_GET, "/v1/provisioning/templates", prov__list, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/provisioning/templates/{name}", prov__get, HTTP_AUTH_USER},
     {HTTP_DELETE, "/v1/provisioning/templates/{name}", prov__delete, HTTP_AUTH_USER},
+    {HTTP_PATCH, "/v1/provisioning/templates/{name}", prov__patch, HTTP_AUTH_USER},
     {HTTP_POST, "/v1/provisioning/templates/{name}/claim-certificate", prov__replace_claim,
      HTTP_AUTH_USER},
 };

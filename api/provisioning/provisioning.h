@@ -7,6 +7,9 @@
  *                                                   claim certificate and its key, once
  *   GET    /v1/provisioning/templates         user  {templates: [<template>]} by name
  *   GET    /v1/provisioning/templates/{name}  user  <template>
+ *   PATCH  /v1/provisioning/templates/{name}  user  200 <template>: max_devices,
+ *                                                   claim_by_code, attributes, device_type
+ *                                                   (prov_patch_parse)
  *   DELETE /v1/provisioning/templates/{name}  user  204: the template is gone and its claim
  *                                                   certificate revoked (TLS refuses it at
  *                                                   once, the CRL lists it)

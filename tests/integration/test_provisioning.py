@@ -139,6 +139,41 @@ class ProvisioningTemplatesTest(TwoUserCase):
         finally:
             c.close()
 
+    def test_patch(self):
+        name = uname("batch")
+        r = self.create({"name": name, "attributes": {"a": "1"}})
+        self.assertEqual(r.status, 201, r.raw)
+        tname = uname("type")
+        self.assertEqual(self.api.call("POST", "/v1/device-types",
+                                       {"name": tname, "required": []},
+                                       token=self.token).status, 201)
+        path = BASE + "/" + name
+        p = self.api.call("PATCH", path, {"max_devices": 5, "claim_by_code": True,
+                                          "device_type": tname, "attributes": {"b": "2"}},
+                          token=self.token)
+        self.assertEqual(p.status, 200, p.raw)
+        self.assertEqual((p.json["max_devices"], p.json["claim_by_code"], p.json["device_type"],
+                          p.json["attributes"]), (5, True, tname, {"b": "2"}))
+        self.assertEqual((p.json["id"], p.json["claim_serial"], p.json["expires_at"]),
+                         (r.json["id"], r.json["claim_serial"], r.json["expires_at"]))
+        self.assertNotIn("PRIVATE", p.raw.decode())
+        g = self.api.call("GET", path, token=self.token).json
+        self.assertEqual((g["max_devices"], g["device_type"]), (5, tname))
+        p = self.api.call("PATCH", path, {"device_type": None}, token=self.token)
+        self.assertEqual((p.status, p.json["device_type"], p.json["max_devices"]),
+                         (200, None, 5), p.raw)
+        for body, field in (({}, "body"), ({"name": "x"}, "name"),
+                            ({"max_devices": 0}, "max_devices"),
+                            ({"device_type": "no-such"}, "device_type")):
+            p = self.api.call("PATCH", path, body, token=self.token)
+            self.assertEqual((p.status, p.json["error"].get("field")), (400, field), p.raw)
+        self.assertEqual(self.api.call("PATCH", path, {"max_devices": 9},
+                                       token=self.other_token).status, 404)
+        self.assertEqual(self.api.call("GET", path, token=self.token).json["max_devices"], 5)
+        self.assertEqual(self.api.call("PATCH", BASE + "/nope", {"max_devices": 9},
+                                       token=self.token).status, 404)
+        self.api.call("DELETE", path, token=self.token)
+
     def test_claim_certificate_replaced(self):
         name = uname("batch")
         r = self.create({"name": name, "expires_days": 10})

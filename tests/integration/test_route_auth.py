@@ -87,6 +87,7 @@ ROUTES = {
     ("GET", "/v1/provisioning/templates"): (SELF, None),
     ("GET", "/v1/provisioning/templates/{name}"): (OBJECT, None),
     ("DELETE", "/v1/provisioning/templates/{name}"): (OBJECT, None),
+    ("PATCH", "/v1/provisioning/templates/{name}"): (OBJECT, {"max_devices": 1}),
     ("POST", "/v1/provisioning/templates/{name}/claim-certificate"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
 }

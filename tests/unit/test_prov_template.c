@@ -108,6 +108,54 @@ Test(prov_template, bad_json)
     bson_destroy(&t.attributes);
 }
 
+static int patch(const char *s, prov_patch *p, json_err *e)
+{
+    memset(e, 0, sizeof *e);
+    return prov_patch_parse((const uint8_t *)s, strlen(s), p, e);
+}
+
+Test(prov_template, patch_fields_present_or_not)
+{
+    prov_patch p;
+    json_err e;
+    cr_assert_eq(patch("{\"max_devices\":7}", &p, &e), 0, "%s", e.message);
+    cr_assert(p.has_max && !p.has_type && !p.has_claim && !p.has_attrs);
+    cr_assert_eq(p.max_devices, 7);
+    bson_destroy(&p.attributes);
+    cr_assert_eq(patch("{\"device_type\":null,\"claim_by_code\":false,\"attributes\":{}}", &p, &e),
+                 0, "%s", e.message);
+    cr_assert(p.has_type && p.has_claim && p.has_attrs && !p.has_max);
+    cr_assert_str_eq(p.device_type, "", "null: no type");
+    cr_assert_not(p.claim_by_code);
+    bson_destroy(&p.attributes);
+    cr_assert_eq(patch("{\"device_type\":\"lamp\",\"attributes\":{\"a\":\"b\"}}", &p, &e), 0);
+    cr_assert_str_eq(p.device_type, "lamp");
+    cr_assert_eq(bson_count_keys(&p.attributes), 1);
+    bson_destroy(&p.attributes);
+}
+
+static void patch_refused(const char *body, const char *field)
+{
+    prov_patch p;
+    json_err e;
+    cr_assert_lt(patch(body, &p, &e), 0, "accepted: %s", body);
+    cr_assert_eq(e.status, 400, "%s", body);
+    cr_assert_str_eq(e.field, field, "%s: %s", body, e.message);
+    bson_destroy(&p.attributes);
+}
+
+Test(prov_template, patch_refusals)
+{
+    patch_refused("{}", "body");
+    patch_refused("{\"name\":\"x\"}", "name");
+    patch_refused("{\"expires_days\":3}", "expires_days");
+    patch_refused("{\"max_devices\":0}", "max_devices");
+    patch_refused("{\"device_type\":1}", "device_type");
+    patch_refused("{\"device_type\":\"\"}", "device_type");
+    patch_refused("{\"attributes\":{\"k\":2}}", "attributes");
+    patch_refused("{\"claim_by_code\":\"yes\"}", "claim_by_code");
+}
+
 Test(prov_template, name_alphabet)
 {
     cr_assert(prov_name_ok("aZ09_-", 6));
