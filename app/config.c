@@ -183,7 +183,7 @@ static const config_key keys[] = {
      "device types one user may create (beyond: 429 quota_exceeded)"},
     {"max-recipients-per-user", KIND_U32, F(quota_recipients), 1, 100000, "N",
      "notification recipients in one user's allow-list (beyond: 429)"},
-    {"max-provisioning-templates-per-user", KIND_U32, F(quota_prov_templates), 1, 10000, "N",
+    {"max-provisioning-templates-per-user", KIND_U32, F(quota_prov_templates), 1, 1000, "N",
      "fleet provisioning templates one user may hold (beyond: 429)"},
     {"max-sessions-per-user", KIND_U32, F(quota_sessions), 1, 10000000, "N",
      "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
