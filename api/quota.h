@@ -27,6 +27,9 @@ typedef struct http_quota {
     uint32_t devices;      /* devices per user (config max-devices-per-user) */
     uint32_t device_types; /* own device types per user (max-device-types-per-user) */
     uint32_t recipients;   /* notification recipients per user (max-recipients-per-user) */
+
+    /* provisioning templates per user (max-provisioning-templates-per-user) */
+    uint32_t prov_templates;
 } http_quota;
 
 /** Answers 429 quota_exceeded naming @quota and its @limit. */

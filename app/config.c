@@ -137,6 +137,8 @@ static const config_key keys[] = {
      "device shadow: keys and array elements per section (beyond: 400)"},
     {"shadow-max-named", KIND_U32, F(shadow_max_named), 0, 100000, "N",
      "device shadow: named shadows per device (beyond: 400)"},
+    {"shadow-history", KIND_U32, F(shadow_history), 0, 1000, "N",
+     "device shadow: last versions kept per shadow (0: no history)"},
     {"telemetry-retention", KIND_U32, F(telemetry_retention_d), 1, 36500, "DAYS",
      "raw telemetry points kept this long"},
     {"telemetry-rollup-retention", KIND_U32, F(telemetry_rollup_retention_d), 1, 36500, "DAYS",
@@ -181,6 +183,8 @@ static const config_key keys[] = {
      "device types one user may create (beyond: 429 quota_exceeded)"},
     {"max-recipients-per-user", KIND_U32, F(quota_recipients), 1, 100000, "N",
      "notification recipients in one user's allow-list (beyond: 429)"},
+    {"max-provisioning-templates-per-user", KIND_U32, F(quota_prov_templates), 1, 1000, "N",
+     "fleet provisioning templates one user may hold (beyond: 429)"},
     {"max-sessions-per-user", KIND_U32, F(quota_sessions), 1, 10000000, "N",
      "persistent MQTT sessions of a user and their devices (beyond: CONNACK 5)"},
     {"max-queued-per-user", KIND_U32, F(quota_queued), 1, 100000000, "N",
@@ -245,6 +249,7 @@ void config_defaults(iot_config *c)
     c->shadow_max_depth = 6;
     c->shadow_max_keys = 500;
     c->shadow_max_named = 100;
+    c->shadow_history = 10;
     snprintf(c->smtp_from, sizeof c->smtp_from, "iotcloud@localhost");
     snprintf(c->sms_from, sizeof c->sms_from, "iotcloud");
     c->notify_rate = 10;
@@ -252,6 +257,7 @@ void config_defaults(iot_config *c)
     c->quota_devices = 1000;
     c->quota_device_types = 100;
     c->quota_recipients = 50;
+    c->quota_prov_templates = 20;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
     c->telemetry_retention_d = 30;

@@ -96,6 +96,7 @@ typedef struct iot_config {
     uint32_t shadow_max_depth;   /* "shadow-max-depth", default 6 */
     uint32_t shadow_max_keys;    /* "shadow-max-keys" per section, default 500 */
     uint32_t shadow_max_named;   /* "shadow-max-named" per device, default 100 */
+    uint32_t shadow_history;     /* "shadow-history" versions kept per shadow, default 10 */
     char public_host[256];       /* "public-host": name devices connect to; default host name */
     /* notifier */
     char smtp_url[CONFIG_PATH_MAX]; /* "smtp-url": smtp[s]://host:port; "" = log channel */
@@ -116,6 +117,8 @@ typedef struct iot_config {
     uint32_t quota_recipients;   /* "max-recipients-per-user", default 50 */
     uint32_t quota_sessions;     /* "max-sessions-per-user" (persistent MQTT), default 2000 */
     uint32_t quota_queued;       /* "max-queued-per-user" (offline queues), default 100000 */
+    /* fleet provisioning (docs/provisioning.md) */
+    uint32_t quota_prov_templates; /* "max-provisioning-templates-per-user", default 20 */
     /* telemetry (docs/telemetry.md) */
     uint32_t telemetry_retention_d;        /* "telemetry-retention" days, default 30 */
     uint32_t telemetry_rollup_retention_d; /* "telemetry-rollup-retention" days, default 365 */

@@ -16,6 +16,7 @@
 #include "api/devices/devices.h"
 #include "api/metrics/metrics.h"
 #include "api/notifications/notifications.h"
+#include "api/provisioning/provisioning.h"
 #include "api/shadows/shadows.h"
 #include "api/web/web.h"
 #include "api/telemetry/telemetry.h"
@@ -50,7 +51,8 @@ static int add_routes(app_http *h)
     if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
         devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0 ||
         admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0 ||
-        telemetry_add_routes(h->hs) < 0 || metrics_add_routes(h->hs) < 0) {
+        telemetry_add_routes(h->hs) < 0 || metrics_add_routes(h->hs) < 0 ||
+        provisioning_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }
@@ -92,7 +94,8 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
                    .nt = h->nt,
                    .quota = {.devices = cfg->quota_devices,
                              .device_types = cfg->quota_device_types,
-                             .recipients = cfg->quota_recipients}};
+                             .recipients = cfg->quota_recipients,
+                             .prov_templates = cfg->quota_prov_templates}};
     http_opts ho = {
         .max_body_bytes = cfg->http_max_body,
         .idle_timeout_ms = cfg->http_idle_timeout_ms,

@@ -310,7 +310,8 @@ static shd_svc *make_shadows(const iot_config *cfg, store *st, broker *br, ctl *
     shd_limits lim = {.max_size = cfg->shadow_max_size,
                       .max_depth = cfg->shadow_max_depth,
                       .max_keys = cfg->shadow_max_keys,
-                      .max_named = cfg->shadow_max_named};
+                      .max_named = cfg->shadow_max_named,
+                      .history = cfg->shadow_history};
     shd_svc *s = shd_svc_new(st, br, &lim);
     if (!s) {
         log_error("device shadows: out of memory");

@@ -163,9 +163,19 @@ static bool limited(mqtt_auth *m, const broker_auth_req *q)
     return m->au && ip[0] && auth_peer_limited(m->au, ip, NULL);
 }
 
-static void on_connect(void *arg, const broker_auth_req *q, broker_auth_ticket *t)
+const char *mqtt_auth_username(const char *username)
+{
+    /* The AWS IoT Device SDKs send "?SDK=JavaScript&Version=2.2.13" (their usage metrics)
+     * as the user name: a query, never a name (docs/device-identity.md). */
+    return username && username[0] != '?' ? username : NULL;
+}
+
+static void on_connect(void *arg, const broker_auth_req *q0, broker_auth_ticket *t)
 {
     mqtt_auth *m = arg;
+    broker_auth_req q1 = *q0;
+    const broker_auth_req *q = &q1;
+    q1.username = mqtt_auth_username(q0->username);
     size_t un = q->username ? strlen(q->username) : 0;
     if (q->cert_cn)
         by_certificate(m, q, t);

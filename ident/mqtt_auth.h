@@ -12,6 +12,7 @@
  *     password = an access token                      is a device's id
  *   any username, from an address      -              0x05 (nothing is checked)
  *     with too many recent failures
+ * A username beginning with '?' is the AWS IoT SDKs' metrics query: taken as no username.
  * A username with the shape of a device id ("d" + 24 hex digits, devdir_id_shaped) is
  * always taken as a device; sign-up refuses such user names, so the namespaces never meet.
  * Each 0x04 counts against the peer's address (auth_peer_failed).
@@ -46,6 +47,11 @@ const broker_auth *mqtt_auth_hook(mqtt_auth *m);
  *  per-address limit. "" when @peer is NULL or not of that form, or the address does not
  *  fit. Pure. */
 void mqtt_auth_peer_ip(const char *peer, char *ip, size_t cap);
+
+/** The user name CONNECT presented as this hook reads it: NULL for NULL and for one
+ *  beginning with '?' (the AWS IoT Device SDKs' metrics query, "?SDK=...&Version=...",
+ *  which is no name), else @username. Pure. */
+const char *mqtt_auth_username(const char *username);
 
 /** The credential tag of connections admitted by a device secret. */
 #define MQTT_AUTH_CRED_SECRET "secret"

@@ -41,6 +41,7 @@ typedef struct shd_limits {
     unsigned max_depth; /* object levels under desired/reported; 6 */
     unsigned max_keys;  /* keys per section (all levels); 500 */
     unsigned max_named; /* named shadows per device; 100 */
+    unsigned history;   /* versions kept per shadow (shadow history); 10, 0 = none */
 } shd_limits;
 
 enum shd_op { SHD_GET = 1, SHD_UPDATE, SHD_DELETE };

@@ -36,6 +36,8 @@ static int do_update(store_tx *tx, const char *dev, const char *name, const bson
     if (shd_update(cur, req, len, now, lim, &next, res) < 0)
         return 0; /* rejected: nothing written */
     rc = store_shadow_put(tx, dev, name, res->version, now, &next);
+    if (rc == 0) /* the same transaction: a version is in the history iff accepted */
+        rc = store_shadow_history_add(tx, dev, name, res->version, now, &next, lim->history);
     bson_destroy(&next);
     return rc;
 }
@@ -56,6 +58,8 @@ int shd_run(store_tx *tx, enum shd_op op, const char *dev, const char *name, con
     case SHD_DELETE:
         if (shd_delete(cur, req, len, now, res) == 0)
             rc = store_shadow_delete(tx, dev, name);
+        if (rc == 0 && res->code == 0) /* a new shadow restarts at version 1 */
+            rc = store_shadow_history_delete(tx, dev, name);
         break;
     case SHD_UPDATE:
         rc = do_update(tx, dev, name, cur, req, len, lim, res, now);

@@ -22,7 +22,9 @@
  * Version 2: application collections (schema_app.c); version 3: device notifications
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
  * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
- * version 6: telemetry and device logs (schema_telemetry.c).
+ * version 6: telemetry and device logs (schema_telemetry.c); version 7: assigned to the
+ * jobs branch (nothing on this one); version 8: shadow history (schema_shadow_history.c); version 9: provisioning templates
+ * (schema_provisioning.c).
  */
 #include <stdio.h>
 
@@ -45,7 +47,7 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 6
+#define NMIGRATIONS 9
 
 static const char *migration_sql(int version)
 {
@@ -54,7 +56,10 @@ static const char *migration_sql(int version)
            : version == 3 ? store__notify_migration
            : version == 4 ? store__activity_migration
            : version == 5 ? store__shadows_migration
-                          : store__telemetry_migration;
+           : version == 6 ? store__telemetry_migration
+           : version == 7 ? "" /* the jobs branch's number (an empty migration is skipped) */
+           : version == 8 ? store__shadow_history_migration
+                          : store__provisioning_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

@@ -98,7 +98,9 @@ int store_shadow_delete_device(store_tx *tx, const char *dev)
     if (!s)
         return STORE_EIO;
     int rc = store__bind_text(s, 1, dev);
-    return rc < 0 ? rc : store__step_done(s);
+    if (rc == 0)
+        rc = store__step_done(s);
+    return rc < 0 ? rc : store_shadow_history_delete_device(tx, dev);
 }
 
 int store_shadow_list(store_tx *tx, const char *dev, store_shadow_cb cb, void *arg)

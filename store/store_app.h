@@ -493,6 +493,46 @@ int store_shadow_list(store_tx *tx, const char *dev, store_shadow_cb cb, void *a
 /** How many named shadows @dev has (the classic one not counted). */
 int store_shadow_count(store_tx *tx, const char *dev, uint64_t *out);
 
+/* ---- shadow history (schema_shadow_history.c, docs/shadows.md) ---------------------------
+ * The last versions of each shadow: (device_id, name, version) -> at (seconds) and the
+ * whole shadow document of that version. */
+
+/** Records version @version of (@dev, @name) and drops its versions older than the newest
+ *  @keep (0: records nothing). In the transaction that writes the shadow. */
+int store_shadow_history_add(store_tx *tx, const char *dev, const char *name, int64_t version,
+                             int64_t at, const bson_t *doc, unsigned keep);
+/** Deletes the history of one shadow (it is deleted). */
+int store_shadow_history_delete(store_tx *tx, const char *dev, const char *name);
+/** Deletes the history of every shadow of @dev (store_shadow_delete_device calls it). */
+int store_shadow_history_delete_device(store_tx *tx, const char *dev);
+/** Calls @cb for the versions of (@dev, @name) below @before (0: from the newest), newest
+ *  first, at most @limit (1..); @doc is borrowed for the call. A non-zero value from @cb
+ *  stops and is returned. @pg: n, more, last_id = the last version handed out. */
+typedef int (*store_shadow_version_cb)(void *arg, int64_t version, int64_t at, const bson_t *doc);
+int store_shadow_history_list(store_tx *tx, const char *dev, const char *name, int64_t before,
+                              unsigned limit, store_shadow_version_cb cb, void *arg,
+                              store_activity_page *pg);
+
+/* ---- provisioning (schema_provisioning.c, docs/provisioning.md) -------------------------
+ * Fleet provisioning templates: id -> owner_id, name (unique per owner) and the template
+ * document {_id, v, owner_id, name, <the caller's fields>}. Owner-scoped: another owner's
+ * template is STORE_ENOTFOUND. */
+
+/** Creates a template; STORE_EEXISTS when @owner_id has one named @name (or @id is taken). */
+int store_prov_template_create(store_tx *tx, const char *id, const char *owner_id, const char *name,
+                               const bson_t *doc);
+int store_prov_template_get(store_tx *tx, const char *owner_id, const char *name, bson_t **out);
+/** Replaces the document of @owner_id's template @name with @doc (as read by _get, changed;
+ *  its _id kept, owner_id and name the row's). STORE_ENOTFOUND. */
+int store_prov_template_replace(store_tx *tx, const char *owner_id, const char *name,
+                                const bson_t *doc);
+/** Calls @cb for every template of @owner_id, by name; corrupt rows are skipped. */
+int store_prov_template_each(store_tx *tx, const char *owner_id,
+                             int (*cb)(void *arg, const bson_t *doc), void *arg);
+int store_prov_template_count(store_tx *tx, const char *owner_id, uint64_t *out);
+/** STORE_ENOTFOUND when @owner_id has no template @name. */
+int store_prov_template_delete(store_tx *tx, const char *owner_id, const char *name);
+
 /* ---- telemetry (schema_telemetry.c, docs/telemetry.md) ---------------------------------
  * Points of (device, key, ts) with a number, a boolean or a string; numeric ones (booleans
  * count as 0/1) also feed the 1-minute and 1-hour rollups and every point the per-key

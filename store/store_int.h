@@ -46,5 +46,9 @@ extern const char *const store__activity_migration;
 extern const char *const store__shadows_migration;
 /* SQL of migration 6 (telemetry, schema_telemetry.c). */
 extern const char *const store__telemetry_migration;
+/* SQL of migration 8 (shadow history, schema_shadow_history.c). */
+extern const char *const store__shadow_history_migration;
+/* SQL of migration 9 (provisioning templates, schema_provisioning.c). */
+extern const char *const store__provisioning_migration;
 
 #endif

@@ -11,6 +11,8 @@ static const http_route routes[] = {
     {HTTP_GET, "/v1/devices/{id}/shadows/{name}", shd__rest_get, HTTP_AUTH_USER},
     {HTTP_PATCH, "/v1/devices/{id}/shadows/{name}", shd__rest_update, HTTP_AUTH_USER},
     {HTTP_DELETE, "/v1/devices/{id}/shadows/{name}", shd__rest_delete, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/shadow/history", shd__rest_history, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/shadows/{name}/history", shd__rest_history, HTTP_AUTH_USER},
 };
 
 int shadows_add_routes(http_server *s)

@@ -11,6 +11,10 @@
  *   GET    /v1/devices/{id}/shadows/{name}   user  the named shadow
  *   PATCH  /v1/devices/{id}/shadows/{name}   user  update it
  *   DELETE /v1/devices/{id}/shadows/{name}   user  delete it
+ *   GET    /v1/devices/{id}/shadow/history   user  {versions: [<stored document>], next}:
+ *   GET    /v1/devices/{id}/shadows/{name}/history   the last shadow-history versions of
+ *                                                   the classic / a named shadow, newest
+ *                                                   first (?limit=1..100, ?cursor=next)
  *
  * PATCH takes the AWS IoT update document ({state: {desired?, reported?}, version?,
  * clientToken?}) and answers 200 with the update/accepted document; GET answers the

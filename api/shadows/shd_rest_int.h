@@ -14,6 +14,7 @@ void shd__rest_list(http_req *r);
 void shd__rest_get(http_req *r);
 void shd__rest_update(http_req *r);
 void shd__rest_delete(http_req *r);
+void shd__rest_history(http_req *r);
 
 /* Store thread: the id of device @key (an id, else a name) of @owner into @out;
  * STORE_ENOTFOUND for a missing or another user's device. */

@@ -1,16 +1,16 @@
 // The AWS IoT Device SDK for JavaScript (v1, aws-iot-device-sdk) thingShadow client against
 // iotcloud (tests/integration/test_shadows_aws_sdk.py): register, update reported, get,
 // then wait for a delta (the test PATCHes desired over REST after "ready"). One JSON line
-// per event on stdout. The SDK's metrics user name ("?SDK=JavaScript&Version=...") is off:
-// the broker's authentication refuses a user name other than the certificate's CN
-// (docs/device-identity.md), which is a separate issue.
+// per event on stdout. The SDK's metrics stay on (its default): it sends
+// "?SDK=JavaScript&Version=..." as the user name, which the broker reads as no user name
+// beside the certificate (docs/device-identity.md).
 //   node aws_shadow_client.js HOST PORT CA CERT KEY THING
 const awsIot = require('aws-iot-device-sdk');
 const [host, port, ca, cert, key, thing] = process.argv.slice(2);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const shadows = awsIot.thingShadow({
   host, port: Number(port), protocol: 'mqtts', caPath: ca, certPath: cert, keyPath: key,
-  clientId: thing, enableMetrics: false, keepalive: 30, baseReconnectTimeMs: 250, maximumReconnectTimeMs: 1000,
+  clientId: thing, keepalive: 30, baseReconnectTimeMs: 250, maximumReconnectTimeMs: 1000,
 });
 let step = 'update';
 shadows.on('connect', () => {

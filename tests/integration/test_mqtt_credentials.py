@@ -184,6 +184,26 @@ class DeviceSecretTest(CredCase):
         by_cert.close()
         self.assert_refused(dev.id, new)
 
+    def test_aws_sdk_metrics_user_name_is_no_user_name(self):
+        # the AWS IoT Device SDKs send their metrics as the user name (docs/device-identity.md)
+        tok = self.login(self.users["owner"])["access_token"]
+        dev = register_device(self.api, tok, self.dir)
+        for name in ("?SDK=Python&Version=1.11.0", "?SDK=JavaScript&Version=2.2.13&Platform=x"):
+            c = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile), username=name)
+            self.clients.append(c)
+            self.assertEqual(c.connect()[0], 0, name)
+            c.close()
+        # another user name beside the certificate is still refused
+        c = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile), username="mallory")
+        self.clients.append(c)
+        self.assertEqual(c.connect()[0], BAD_CREDENTIALS)
+        c.close()
+        # without a certificate it is no credential at all, and no token is looked up
+        c = mqtt_client(self.srv, uname("app"), username="?SDK=Python", password="x")
+        self.clients.append(c)
+        self.assertEqual(c.connect()[0], NOT_AUTHORIZED)
+        c.close()
+
     def test_device_id_shaped_usernames_are_reserved(self):
         shaped = "d" + uuid.uuid4().hex[:24]
         r = self.api.call("POST", "/v1/auth/signup",

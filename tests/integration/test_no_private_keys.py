@@ -53,6 +53,14 @@ class NoPrivateKeyTest(unittest.TestCase):
                          "/v1/me"):
                 self.assertEqual(call("GET", path, token=tok).status, 200, path)
             call("PATCH", "/v1/devices/" + gen, {"attributes": {"k": "v"}}, token=tok)
+            # a provisioning template: its claim key in the 201 only (docs/provisioning.md)
+            r = call("POST", "/v1/provisioning/templates", {"name": "batch"}, token=tok)
+            self.assertEqual(r.status, 201, r.raw)
+            for path in ("/v1/provisioning/templates", "/v1/provisioning/templates/batch"):
+                self.assertEqual(call("GET", path, token=tok).status, 200, path)
+            call("POST", "/v1/provisioning/templates", {"name": "batch"}, token=tok)  # 409
+            r = call("POST", "/v1/provisioning/templates/batch/claim-certificate", token=tok)
+            self.assertEqual(r.status, 201, r.raw)
             call("GET", "/v1/ca/certificate")
             call("GET", "/v1/ca/crl")
             adm = api.login(admin)
@@ -63,10 +71,15 @@ class NoPrivateKeyTest(unittest.TestCase):
                  token=tok)
 
             with_key = [k for k, r in replies if MARK in r.raw]
-            self.assertEqual(with_key, [("POST", "/v1/devices")],
-                             "only the generate_key registration carries a key")
+            self.assertEqual(with_key, [("POST", "/v1/devices"),
+                                        ("POST", "/v1/provisioning/templates"),
+                                        ("POST",
+                                         "/v1/provisioning/templates/batch/claim-certificate")],
+                             "only the generate_key registration and the template carry a key")
             keygen = [r for k, r in replies if MARK in r.raw][0]
             self.assertEqual(keygen.json["name"], "by-keygen")
+            claim = [r for k, r in replies if MARK in r.raw][1]
+            self.assertEqual((claim.status, claim.json["name"]), (201, "batch"))
             self.assertEqual(srv.signal_and_wait(), 0)  # keeps the data dir for the scan
             files = [srv.stderr_path] + glob.glob(os.path.join(srv.data_dir, "iotcloud.db*"))
             self.assertTrue(any(f.endswith("iotcloud.db") for f in files))

@@ -81,6 +81,14 @@ ROUTES = {
     ("GET", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
     ("PATCH", "/v1/devices/{id}/shadows/{name}"): (OBJECT, {"state": {"desired": {"a": 1}}}),
     ("DELETE", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/shadow/history"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/shadows/{name}/history"): (OBJECT, None),
+    ("POST", "/v1/provisioning/templates"): (SELF, {"name": "t"}),
+    ("GET", "/v1/provisioning/templates"): (SELF, None),
+    ("GET", "/v1/provisioning/templates/{name}"): (OBJECT, None),
+    ("DELETE", "/v1/provisioning/templates/{name}"): (OBJECT, None),
+    ("PATCH", "/v1/provisioning/templates/{name}"): (OBJECT, {"max_devices": 1}),
+    ("POST", "/v1/provisioning/templates/{name}/claim-certificate"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
 }
 

@@ -32,3 +32,12 @@ Test(mqtt_auth, peer_ip_refuses_what_is_no_address)
     cr_assert_str_eq(ip_of("127.0.0.1:5000", 9), "", "does not fit: not truncated");
     cr_assert_str_eq(ip_of("127.0.0.1:5000", 10), "127.0.0.1");
 }
+
+Test(mqtt_auth, sdk_metrics_query_is_no_user_name)
+{
+    cr_assert_null(mqtt_auth_username("?SDK=JavaScript&Version=2.2.13"));
+    cr_assert_null(mqtt_auth_username("?"));
+    cr_assert_null(mqtt_auth_username(NULL));
+    cr_assert_str_eq(mqtt_auth_username("alice"), "alice");
+    cr_assert_str_eq(mqtt_auth_username("a?SDK=1"), "a?SDK=1", "only a leading '?'");
+}
