@@ -213,6 +213,10 @@ typedef struct broker_tap {
     void *arg;
 } broker_tap;
 
+/** Settings a reload changes for the CONNECTs that follow (any thread; open connections
+ *  keep what they were admitted with): allow_anonymous and max_keepalive of broker_opts. */
+void broker_set_live(broker *b, bool allow_anonymous, uint32_t max_keepalive);
+
 /** The tap (NULL: none). Set before the loops run; the struct must outlive the broker. */
 void broker_set_tap(broker *b, const broker_tap *t);
 
