@@ -21,10 +21,10 @@
 #include "app/sdnotify.h"
 #include "common/log.h"
 
-#define LINE_MAX_LEN   128 /* "reload" and room; longer lines are refused */
-#define REPLY_MAX      1024
-#define READY_POLL_MS  20u
-#define TICK_NO_WD_MS  1000u
+#define LINE_MAX_LEN  128 /* "reload" and room; longer lines are refused */
+#define REPLY_MAX     1024
+#define READY_POLL_MS 20u
+#define TICK_NO_WD_MS 1000u
 
 typedef struct admin_client {
     uv_pipe_t h;
@@ -254,8 +254,8 @@ static void admin_thread(void *arg)
     uv_run(&a->loop, UV_RUN_DEFAULT);
 }
 
-int app_admin_start(app_admin *a, const char *data_dir, app_reload *rl, net_server *srv,
-                    char *err, size_t errlen)
+int app_admin_start(app_admin *a, const char *data_dir, app_reload *rl, net_server *srv, char *err,
+                    size_t errlen)
 {
     a->rl = rl;
     a->srv = srv;

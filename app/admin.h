@@ -41,8 +41,8 @@ typedef struct app_admin {
 /** Binds the admin socket and starts the thread. 0, or -1 with @err filled. @rl and
  *  @srv must outlive app_admin_stop, and @a must outlive net_server_free (worker loops
  *  may still run a liveness ping while they close). */
-int app_admin_start(app_admin *a, const char *data_dir, app_reload *rl, net_server *srv,
-                    char *err, size_t errlen);
+int app_admin_start(app_admin *a, const char *data_dir, app_reload *rl, net_server *srv, char *err,
+                    size_t errlen);
 /** Stops the thread and removes the socket. Safe on a never-started @a. */
 void app_admin_stop(app_admin *a);
 

@@ -25,8 +25,8 @@ static int dial(const char *path, char *err, size_t errlen)
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        snprintf(err, errlen, "%s: %s (is the server running with this data directory?)",
-                 path, strerror(errno));
+        snprintf(err, errlen, "%s: %s (is the server running with this data directory?)", path,
+                 strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;

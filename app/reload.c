@@ -10,8 +10,8 @@
 
 /* Keys a reload applies; every other changed key needs a restart. The TLS files are
  * re-read whether or not their names changed (a renewed certificate keeps its name). */
-static const char *const live_keys[] = {"cert", "key", "cafile", "log-level", "allow-anonymous",
-                                        "max-keepalive"};
+static const char *const live_keys[] = {
+    "cert", "key", "cafile", "log-level", "allow-anonymous", "max-keepalive"};
 
 static bool is_live(const char *key)
 {

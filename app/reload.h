@@ -27,11 +27,11 @@
 
 typedef struct app_reload {
     int argc;
-    char **argv;         /* the command line, re-parsed (with its --config file) */
-    iot_config cur;      /* what is in force */
-    const ca_paths *cp;  /* our own CA's files (when --cert/--cafile are unset) */
-    net_tls_opts tls;    /* the revocation hook is kept; the files are re-read */
-    net_server *srv;     /* NULL: no TLS to reload */
+    char **argv;        /* the command line, re-parsed (with its --config file) */
+    iot_config cur;     /* what is in force */
+    const ca_paths *cp; /* our own CA's files (when --cert/--cafile are unset) */
+    net_tls_opts tls;   /* the revocation hook is kept; the files are re-read */
+    net_server *srv;    /* NULL: no TLS to reload */
     broker *br;
 } app_reload;
 
