@@ -157,6 +157,17 @@ broker *broker_new(const broker_opts *o);
 void broker_free(broker *b);
 void broker_stats_get(broker *b, broker_stats *out);
 
+/** What the broker holds now (gauges, for metrics). Any thread; takes the session
+ *  registry's lock for one walk (never per message). */
+typedef struct broker_gauges {
+    unsigned long long sessions_online;  /* sessions with a connection */
+    unsigned long long sessions_offline; /* persistent sessions without one */
+    unsigned long long queued;           /* messages routed to sessions, not yet written */
+    unsigned long long retained;         /* retained topics */
+    unsigned long long subscriptions;    /* (session, filter) pairs, shared ones included */
+} broker_gauges;
+void broker_gauges_get(broker *b, broker_gauges *out);
+
 /** Thread-safe: the persistent sessions and offline queued messages counted against
  *  @account (a user id) for the per-user quotas; 0 and 0 for an unknown account. */
 void broker_quota_usage(broker *b, const char *account, uint32_t *sessions, uint32_t *queued);

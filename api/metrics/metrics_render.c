@@ -38,6 +38,27 @@ static void labelled(prom_buf *b, const char *name, const char *type, const char
     }
 }
 
+/* Read at scrape time from what the broker holds (broker_gauges_get): nothing is
+ * counted on the publish path for them. */
+static void render_broker_gauges(const api *a, prom_buf *b)
+{
+    broker_gauges g;
+    broker_gauges_get(a->br, &g);
+    static const char *const st[] = {"online", "offline"};
+    const unsigned long long sv[] = {g.sessions_online, g.sessions_offline};
+    labelled(b, "iotcloud_mqtt_sessions", "gauge",
+             "MQTT sessions now: online (connected) and offline (persistent, kept)", "state", st,
+             sv, 2);
+    const counter_row rows[] = {
+        {"iotcloud_mqtt_messages_queued", "messages routed to sessions and not yet written",
+         g.queued},
+        {"iotcloud_mqtt_retained_messages", "retained messages (topics)", g.retained},
+        {"iotcloud_mqtt_subscriptions", "subscriptions (session, filter), shared included",
+         g.subscriptions},
+    };
+    counters(b, rows, 3, "gauge");
+}
+
 static void render_broker(const api *a, prom_buf *b)
 {
     if (!a->br)
@@ -68,6 +89,7 @@ static void render_broker(const api *a, prom_buf *b)
                                      s.quota_sessions};
     labelled(b, "iotcloud_mqtt_denied_total", "counter",
              "CONNECTs, PUBLISHes and SUBSCRIBE filters refused, by reason", "reason", deny, nv, 4);
+    render_broker_gauges(a, b);
 }
 
 static void render_net(const api *a, prom_buf *b)

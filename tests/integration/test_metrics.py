@@ -175,6 +175,58 @@ class Metrics(unittest.TestCase):
                              port=str(self.srv.port), tls="false")
         self.assertEqual(on_mqtt, 0, "closed connections leave the gauge")
 
+    def test_broker_gauges(self):
+        """Sessions online/offline, queued and retained messages, subscriptions: gauges
+        read at scrape time move by exactly what the traffic leaves behind."""
+        g = lambda f, n, **lb: self.v(f, n, **lb)
+        before = self.scrape()
+        for name in ("iotcloud_mqtt_sessions", "iotcloud_mqtt_messages_queued",
+                     "iotcloud_mqtt_retained_messages", "iotcloud_mqtt_subscriptions"):
+            self.assertEqual(before[name]["type"], "gauge", name)
+        topic = "metrics/" + uniq("g")
+        keeper = Client(self.srv.port, client_id=uniq("mkeep"), clean_session=False)
+        keeper.connect()
+        keeper.subscribe(topic, qos=1)
+        online = self.scrape()
+        self.assertEqual(g(online, "iotcloud_mqtt_sessions", state="online")
+                         - g(before, "iotcloud_mqtt_sessions", state="online"), 1)
+        self.assertEqual(g(online, "iotcloud_mqtt_subscriptions")
+                         - g(before, "iotcloud_mqtt_subscriptions"), 1)
+        keeper.disconnect()
+        pub = Client(self.srv.port, client_id=uniq("mgpub"))
+        pub.connect()
+        self.addCleanup(pub.close)
+        for i in range(4):
+            pub.publish(topic, b"q%d" % i, qos=1)
+        pub.publish(topic + "/r", b"kept", qos=1, retain=True)
+        after = self.scrape()
+        deadline = time.monotonic() + WAIT
+        while (g(after, "iotcloud_mqtt_messages_queued")
+               - g(before, "iotcloud_mqtt_messages_queued") < 4
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+            after = self.scrape()
+        self.assertEqual(g(after, "iotcloud_mqtt_sessions", state="offline")
+                         - g(before, "iotcloud_mqtt_sessions", state="offline"), 1)
+        self.assertEqual(g(after, "iotcloud_mqtt_messages_queued")
+                         - g(before, "iotcloud_mqtt_messages_queued"), 4)
+        self.assertEqual(g(after, "iotcloud_mqtt_retained_messages")
+                         - g(before, "iotcloud_mqtt_retained_messages"), 1)
+        # the session comes back and takes its queue: the gauge falls back
+        back = Client(self.srv.port, client_id=keeper.client_id, clean_session=False)
+        back.connect()
+        back.wait_messages(4)
+        self.addCleanup(back.close)
+        deadline = time.monotonic() + WAIT
+        while True:
+            now = self.scrape()
+            q = g(now, "iotcloud_mqtt_messages_queued") - g(before, "iotcloud_mqtt_messages_queued")
+            if q == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(q, 0)
+        pub.publish(topic + "/r", b"", qos=1, retain=True)  # clears the retained message
+
     def test_http_counters_and_histogram(self):
         before = self.scrape()
         for _ in range(3):
