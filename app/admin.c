@@ -283,6 +283,7 @@ int app_admin_start(app_admin *a, const char *data_dir, app_reload *rl, net_serv
 fail:
     uv_walk(&a->loop, close_one, a);
     uv_run(&a->loop, UV_RUN_DEFAULT);
+    signal(SIGHUP, SIG_IGN);
     uv_loop_close(&a->loop);
     if (a->path[0])
         (void)unlink(a->path);
@@ -296,6 +297,9 @@ void app_admin_stop(app_admin *a)
         return;
     uv_async_send(&a->stop);
     uv_thread_join(&a->thread);
+    /* libuv put SIGHUP back to its default (terminate) when its handle closed: a HUP
+     * during the rest of the stop must not kill the process half-way */
+    signal(SIGHUP, SIG_IGN);
     uv_loop_close(&a->loop);
     (void)unlink(a->path);
     a->started = false;

@@ -576,5 +576,6 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* until the admin thread handles it: a reload, never a kill */
     return run(&cfg, argc, argv);
 }

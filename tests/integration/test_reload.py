@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import stat
 import subprocess
@@ -15,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (CONNACK, PINGREQ_PKT, PINGRESP, Broker, RawClient, connect_pkt,
+from harness import (CONNACK, PINGREQ_PKT, PINGRESP, Broker, Client, RawClient, connect_pkt,
                      iotcloud_bin, iotcloud_only, make_test_pki, uniq)
 
 
@@ -187,6 +188,43 @@ class ReloadCase(unittest.TestCase):
             s.connect(os.path.join(self.srv.data_dir, "admin.sock"))
             s.sendall(b"x" * 300)
             self.assertTrue(s.recv(1024).startswith(b"error: line too long"))
+
+
+@iotcloud_only("SIGHUP handling")
+class HupDuringStopCase(unittest.TestCase):
+    """A SIGHUP that arrives while the server stops (after the admin thread ended) is
+    ignored: the stop ends as it would have (here: at --shutdown-timeout, status 1, the
+    store's last commit held up by another process's write lock), not killed by SIGHUP."""
+
+    def test_hup_during_stop_does_not_kill(self):
+        b = Broker(["--shutdown-timeout", "3000"])
+        self.addCleanup(b.kill9)
+        b.start()
+        topic = "hup/" + uniq("t")
+        sub = Client(b.port, client_id=uniq("hsub"), clean_session=False)
+        sub.connect()
+        sub.subscribe(topic, qos=1)
+        sub.disconnect()
+        db = sqlite3.connect(os.path.join(b.data_dir, "iotcloud.db"), timeout=10,
+                             isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        self.addCleanup(db.close)
+        pub = Client(b.port, client_id=uniq("hpub"))
+        pub.connect()
+        self.addCleanup(pub.close)
+        pub.publish(topic, b"stuck", qos=1, wait=False)  # its commit waits for the lock
+        time.sleep(0.3)
+        b.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while "connections accepted" not in b.stderr_text():
+            self.assertLess(time.monotonic(), deadline, b.stderr_text())
+            time.sleep(0.02)
+        b.proc.send_signal(signal.SIGHUP)  # the admin thread is gone by now
+        rc = b.signal_and_wait(signal.SIGCONT, timeout=15)
+        db.execute("ROLLBACK")
+        self.assertEqual(rc, 1, "killed by SIGHUP? %s\n%s" % (rc, b.stderr_text()))
+        self.assertIn("not finished after 3000 ms (shutdown-timeout)", b.stderr_text())
+        b.cleanup()
 
 
 @iotcloud_only("sd_notify")
