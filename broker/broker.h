@@ -167,6 +167,10 @@ typedef struct broker_gauges {
     unsigned long long subscriptions;    /* (session, filter) pairs, shared ones included */
 } broker_gauges;
 void broker_gauges_get(broker *b, broker_gauges *out);
+/** QoS 1/2 messages sent and not yet acknowledged by the sessions that loop @l owns.
+ *  Call on @l (net_loop_current() == l), or once the loops stopped; takes the registry's
+ *  lock for one walk. Summed over the loops for the metrics. */
+unsigned long long broker_loop_inflight(broker *b, net_loop *l);
 
 /** Thread-safe: the persistent sessions and offline queued messages counted against
  *  @account (a user id) for the per-user quotas; 0 and 0 for an unknown account. */

@@ -28,3 +28,21 @@ void broker_gauges_get(broker *br, broker_gauges *out)
     out->retained = mqtt_retain_count(br->retained);
     out->subscriptions = mqtt_trie_count(br->subs) + share__count(br);
 }
+
+/* The owner loop alone touches a session's in-flight window, so each loop counts its own
+ * sessions' (on that loop, from a message the metrics post: no counter on the hot path). */
+unsigned long long broker_loop_inflight(broker *br, net_loop *nl)
+{
+    bloop *lp = bloop__of(nl);
+    unsigned long long n = 0;
+    if (!lp)
+        return 0;
+    registry__lock(br);
+    for (size_t i = 0; i < br->reg_cap; i++) {
+        session *s = br->reg[i];
+        if (s && atomic_load_explicit(&s->owner, memory_order_acquire) == lp)
+            n += s->n_inf;
+    }
+    registry__unlock(br);
+    return n;
+}

@@ -40,7 +40,7 @@ static void labelled(prom_buf *b, const char *name, const char *type, const char
 
 /* Read at scrape time from what the broker holds (broker_gauges_get): nothing is
  * counted on the publish path for them. */
-static void render_broker_gauges(const api *a, prom_buf *b)
+static void render_broker_gauges(const api *a, const metrics_extra *x, prom_buf *b)
 {
     broker_gauges g;
     broker_gauges_get(a->br, &g);
@@ -57,9 +57,15 @@ static void render_broker_gauges(const api *a, prom_buf *b)
          g.subscriptions},
     };
     counters(b, rows, 3, "gauge");
+    if (x->have_inflight) {
+        const counter_row inf = {"iotcloud_mqtt_messages_inflight",
+                                 "QoS 1/2 messages sent to sessions and not yet acknowledged",
+                                 x->inflight};
+        counters(b, &inf, 1, "gauge");
+    }
 }
 
-static void render_broker(const api *a, prom_buf *b)
+static void render_broker(const api *a, const metrics_extra *x, prom_buf *b)
 {
     if (!a->br)
         return;
@@ -89,7 +95,7 @@ static void render_broker(const api *a, prom_buf *b)
                                      s.quota_sessions};
     labelled(b, "iotcloud_mqtt_denied_total", "counter",
              "CONNECTs, PUBLISHes and SUBSCRIBE filters refused, by reason", "reason", deny, nv, 4);
-    render_broker_gauges(a, b);
+    render_broker_gauges(a, x, b);
 }
 
 static void render_net(const api *a, prom_buf *b)
@@ -267,9 +273,9 @@ static void render_notify(const api *a, prom_buf *b)
              "outbox deliveries (mail, SMS), by result", "result", res, v, 3);
 }
 
-void metrics__render(const api *a, prom_buf *b)
+void metrics__render(const api *a, const metrics_extra *x, prom_buf *b)
 {
-    render_broker(a, b);
+    render_broker(a, x, b);
     render_net(a, b);
     render_http(a, b);
     render_store(a, b);

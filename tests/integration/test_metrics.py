@@ -20,7 +20,9 @@ import unittest
 import urllib.request
 
 import promparse
-from harness import HOST, WAIT, Client, free_port, iotcloud_bin, iotcloud_only, run_cli, uniq
+from harness import (CONNACK, HOST, PUBACK, SUBACK, WAIT, Client, RawClient, ack_pkt,
+                     connect_pkt, free_port, iotcloud_bin, iotcloud_only, run_cli,
+                     subscribe_pkt, uniq)
 from http_harness import Http, HttpServer
 
 PW = "Corr3ct-horse-battery-staple"
@@ -226,6 +228,33 @@ class Metrics(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(q, 0)
         pub.publish(topic + "/r", b"", qos=1, retain=True)  # clears the retained message
+
+    def test_inflight_gauge(self):
+        """QoS 1 messages sent to a subscriber that does not PUBACK are in flight; its
+        acknowledgements take them out. Counted by each worker loop on the scrape."""
+        fam = lambda f: self.v(f, "iotcloud_mqtt_messages_inflight")
+        before = self.scrape()
+        self.assertEqual(before["iotcloud_mqtt_messages_inflight"]["type"], "gauge")
+        topic = "metrics/" + uniq("inf")
+        raw = RawClient(self.srv.port)
+        self.addCleanup(raw.sock.close)
+        raw.send(connect_pkt(uniq("mraw")))
+        raw.expect_packet(CONNACK)
+        raw.send(subscribe_pkt(1, [(topic, 1)]))
+        raw.expect_packet(SUBACK)
+        pub = Client(self.srv.port, client_id=uniq("mipub"))
+        pub.connect()
+        self.addCleanup(pub.close)
+        for i in range(3):
+            pub.publish(topic, b"i%d" % i, qos=1)
+        pids = [raw.read_publish().pid for _ in range(3)]
+        self.assertEqual(fam(self.scrape()) - fam(before), 3)
+        for pid in pids:
+            raw.send(ack_pkt(PUBACK, pid))
+        deadline = time.monotonic() + WAIT
+        while fam(self.scrape()) - fam(before) != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(fam(self.scrape()) - fam(before), 0)
 
     def test_http_counters_and_histogram(self):
         before = self.scrape()
