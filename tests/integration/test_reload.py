@@ -190,6 +190,31 @@ class ReloadCase(unittest.TestCase):
             self.assertTrue(s.recv(1024).startswith(b"error: line too long"))
 
 
+@iotcloud_only("admin socket")
+class LongDataDirCase(unittest.TestCase):
+    """A data directory too deep for a unix socket path (108 bytes) still serves: no admin
+    socket, a warning, SIGHUP reloads; `iotcloud reload` says why it cannot reach it."""
+
+    def test_long_data_dir(self):
+        top = tempfile.mkdtemp(prefix="iotcloud-long-")
+        self.addCleanup(shutil.rmtree, top, True)
+        data = os.path.join(top, "d" * 60, "e" * 60)
+        os.makedirs(data, mode=0o700)
+        b = Broker(data_dir=data).start()
+        self.addCleanup(b.kill9)
+        self.assertIn("no admin socket", b.stderr_text())
+        r = subprocess.run([iotcloud_bin(), "reload", "--data-dir", data], capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("path too long", r.stderr)
+        b.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "reloaded:" not in b.stderr_text():
+            self.assertLess(time.monotonic(), deadline, b.stderr_text())
+            time.sleep(0.05)
+        b.stop()
+
+
 @iotcloud_only("SIGHUP handling")
 class HupDuringStopCase(unittest.TestCase):
     """A SIGHUP that arrives while the server stops (after the admin thread ended) is
