@@ -22,7 +22,7 @@ def unit_for_this_build(directory):
     """The unit with /usr/bin/iotcloud replaced by the binary under test (verify checks
     that ExecStart= names an executable)."""
     with open(UNIT) as f:
-        text = f.read().replace("/usr/bin/iotcloud", iotcloud_bin())
+        text = f.read().replace("/usr/bin/iotcloud", os.path.abspath(iotcloud_bin()))
     path = os.path.join(directory, "iotcloud.service")
     with open(path, "w") as f:
         f.write(text)
