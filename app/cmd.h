@@ -26,5 +26,8 @@ int app_cmd_user(int argc, char **argv);
 /** `iotcloud doctor [--connections N] [server flags]` (app/doctor.c): 0 when the
  *  configuration and machine look ready, 1 with what to fix, 2 on usage. */
 int app_cmd_doctor(int argc, char **argv);
+/** `iotcloud reload [--data-dir DIR | --config FILE]` (app/cmd_reload.c): 0 reloaded, 1
+ *  refused or no server, 2 usage. */
+int app_cmd_reload(int argc, char **argv);
 
 #endif

@@ -501,3 +501,44 @@ void config_print_help(FILE *f)
         fprintf(f, "  %-28s %s (default: %s)\n", flag, keys[i].help, def);
     }
 }
+
+static bool listen_equal(const iot_config *a, const iot_config *b)
+{
+    if (a->n_listen != b->n_listen)
+        return false;
+    for (size_t i = 0; i < a->n_listen; i++) {
+        const config_listen *x = &a->listen[i], *y = &b->listen[i];
+        if (x->scheme != y->scheme || x->port != y->port || strcmp(x->host, y->host) != 0 ||
+            strcmp(x->path, y->path) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool key_equal(const config_key *k, const iot_config *a, const iot_config *b)
+{
+    const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+    switch (k->kind) {
+    case KIND_LISTEN:
+        return listen_equal(a, b);
+    case KIND_STR:
+    case KIND_LOGLEVEL:
+        return strncmp(pa, pb, k->size) == 0;
+    default:
+        return memcmp(pa, pb, k->size) == 0;
+    }
+}
+
+size_t config_each_changed(const iot_config *a, const iot_config *b,
+                           void (*fn)(void *arg, const char *key), void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (key_equal(&keys[i], a, b))
+            continue;
+        n++;
+        if (fn)
+            fn(arg, keys[i].name);
+    }
+    return n;
+}

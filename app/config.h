@@ -155,6 +155,11 @@ int config_parse_listen(const char *url, config_listen *out, char *err, size_t e
 /** "mqtt", "mqtts", "http", "https", "ws", "wss" or "metrics". */
 const char *config_scheme_name(enum config_scheme s);
 
+/** Calls @fn (may be NULL) with the name of every key whose value differs between @a and
+ *  @b, in table order; returns how many differ. For a reload (app/reload.c). */
+size_t config_each_changed(const iot_config *a, const iot_config *b,
+                           void (*fn)(void *arg, const char *key), void *arg);
+
 /** Prints usage with every key, its default and meaning. */
 void config_print_help(FILE *f);
 

@@ -8,10 +8,13 @@
 #include <time.h>
 #include <sys/stat.h>
 
+#include "app/admin.h"
 #include "app/cmd.h"
 #include "app/config.h"
 #include "app/http_setup.h"
 #include "app/logsetup.h"
+#include "app/reload.h"
+#include "app/sdnotify.h"
 #include "app/shutdown.h"
 #include "app/ws_setup.h"
 #include "broker/broker.h"
@@ -384,9 +387,31 @@ static void log_stats(broker *br)
              b.denied_publish, b.denied_subscribe, b.purged, b.quota_sessions, b.quota_dropped);
 }
 
-static int run(const iot_config *cfg)
+/* net on_stop: the watchdog on the stop's length, and systemd hears it began. */
+static void on_stop_begin(void *arg)
 {
-    ca_paths cp;
+    app_sd_notify("STOPPING=1");
+    app_shutdown_arm(arg);
+}
+
+/* What a reload starts from: the command line, the settings in force, the TLS files. */
+static void reload_init(app_reload *rl, const iot_config *cfg, int argc, char **argv,
+                        const ca_paths *cp, const net_tls_opts *tls, net_server *srv, broker *br)
+{
+    rl->argc = argc;
+    rl->argv = argv;
+    rl->cur = *cfg;
+    rl->cp = cp->ca_cert[0] ? cp : NULL;
+    rl->tls = *tls;
+    rl->srv = wants_tls(cfg) ? srv : NULL;
+    rl->br = br;
+}
+
+static int run(const iot_config *cfg, int argc, char **argv)
+{
+    static app_reload rl; /* holds a whole iot_config: not on the stack */
+    app_admin adm = {0};
+    ca_paths cp = {0};
     net_tls_opts tls = {0};
     char err[512];
     int rc = 1;
@@ -460,7 +485,7 @@ static int run(const iot_config *cfg)
         .loop_init = hooks_init,
         .loop_fini = hooks_fini,
         .loop_arg = &hooks,
-        .on_stop = app_shutdown_arm,
+        .on_stop = on_stop_begin,
         .stop_arg = &stop,
     };
     srv = net_server_new(&so, wants_tls(cfg) ? &tls : NULL, err, sizeof err);
@@ -473,9 +498,15 @@ static int run(const iot_config *cfg)
         goto out;
     if (add_listeners(srv, cfg, br, &web, &ws) < 0)
         goto out;
+    reload_init(&rl, cfg, argc, argv, &cp, &tls, srv, br);
+    if (app_admin_start(&adm, cfg->data_dir, &rl, srv, err, sizeof err) < 0) {
+        log_error("%s", err);
+        goto out;
+    }
     log_info("iotcloud running with %u worker loop(s), data in %s", net_server_workers(srv),
              cfg->data_dir);
     net_server_run(srv);
+    app_admin_stop(&adm);
     log_net_stats(srv);
     rc = 0;
 out:
@@ -524,6 +555,8 @@ int main(int argc, char **argv)
         return app_cmd_user(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "doctor") == 0)
         return app_cmd_doctor(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "reload") == 0)
+        return app_cmd_reload(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "routes") == 0)
         return app_cmd_routes(argc - 1, argv + 1);
     config_defaults(&cfg);
@@ -544,5 +577,6 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    return run(&cfg);
+    signal(SIGHUP, SIG_IGN); /* until the admin thread handles it: a reload, never a kill */
+    return run(&cfg, argc, argv);
 }

@@ -73,7 +73,13 @@ struct broker {
     atomic_uint n_groups;
     atomic_bool stopping; /* a connection was closed for shutdown: no more hand-overs of
                            * shared messages between members (deliver.c) */
+    /* settings a reload changes (broker_set_live), read once per CONNECT */
+    atomic_bool live_anon;
+    atomic_uint live_keepalive;
 };
+
+/* broker_opts.allow_anonymous as a reload last set it (broker.c). */
+bool broker__allow_anon(const broker *br);
 
 /* Logs a connection error line (info) unless error_log_rate lines were written in the
  * last second; a dropped line is counted and reported with the next one written.

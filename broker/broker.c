@@ -36,6 +36,7 @@ broker *broker_new(const broker_opts *o)
     if (br->o.out_congest_bytes == 0)
         br->o.out_congest_bytes = br->o.qos0_drop_bytes / 2;
     atomic_init(&br->next_mid, 1);
+    broker_set_live(br, br->o.allow_anonymous, br->o.max_keepalive);
     br->started_ms = clock_mono_ms();
     pthread_mutex_init(&br->reg_lock, NULL);
     pthread_mutex_init(&br->loops_lock, NULL);
@@ -96,6 +97,17 @@ void broker__errlog(broker *br, const char *fmt, ...)
         log_info("%s (%llu similar lines not logged)", line, (unsigned long long)more);
     else
         log_info("%s", line);
+}
+
+void broker_set_live(broker *br, bool allow_anonymous, uint32_t max_keepalive)
+{
+    atomic_store_explicit(&br->live_anon, allow_anonymous, memory_order_relaxed);
+    atomic_store_explicit(&br->live_keepalive, max_keepalive, memory_order_relaxed);
+}
+
+bool broker__allow_anon(const broker *br)
+{
+    return atomic_load_explicit(&br->live_anon, memory_order_relaxed);
 }
 
 void broker_stats_get(broker *br, broker_stats *out)

@@ -157,6 +157,21 @@ broker *broker_new(const broker_opts *o);
 void broker_free(broker *b);
 void broker_stats_get(broker *b, broker_stats *out);
 
+/** What the broker holds now (gauges, for metrics). Any thread; takes the session
+ *  registry's lock for one walk (never per message). */
+typedef struct broker_gauges {
+    unsigned long long sessions_online;  /* sessions with a connection */
+    unsigned long long sessions_offline; /* persistent sessions without one */
+    unsigned long long queued;           /* messages routed to sessions, not yet written */
+    unsigned long long retained;         /* retained topics */
+    unsigned long long subscriptions;    /* (session, filter) pairs, shared ones included */
+} broker_gauges;
+void broker_gauges_get(broker *b, broker_gauges *out);
+/** QoS 1/2 messages sent and not yet acknowledged by the sessions that loop @l owns.
+ *  Call on @l (net_loop_current() == l), or once the loops stopped; takes the registry's
+ *  lock for one walk. Summed over the loops for the metrics. */
+unsigned long long broker_loop_inflight(broker *b, net_loop *l);
+
 /** Thread-safe: the persistent sessions and offline queued messages counted against
  *  @account (a user id) for the per-user quotas; 0 and 0 for an unknown account. */
 void broker_quota_usage(broker *b, const char *account, uint32_t *sessions, uint32_t *queued);
@@ -212,6 +227,10 @@ typedef struct broker_tap {
                         const char *reason);
     void *arg;
 } broker_tap;
+
+/** Settings a reload changes for the CONNECTs that follow (any thread; open connections
+ *  keep what they were admitted with): allow_anonymous and max_keepalive of broker_opts. */
+void broker_set_live(broker *b, bool allow_anonymous, uint32_t max_keepalive);
 
 /** The tap (NULL: none). Set before the loops run; the struct must outlive the broker. */
 void broker_set_tap(broker *b, const broker_tap *t);

@@ -88,7 +88,7 @@ static int refuse(mconn *c, uint8_t rc, const char *why)
 /* Without a hook (tests, fuzzing): allow_anonymous alone decides, as it always did. */
 static int without_hook(mconn *c, const mqtt_connect *k)
 {
-    if (!c->br->o.allow_anonymous)
+    if (!broker__allow_anon(c->br))
         return refuse(c,
                       k->has_username ? MQTT_CONNACK_BAD_CREDENTIALS : MQTT_CONNACK_NOT_AUTHORIZED,
                       "not authorized");
@@ -117,9 +117,9 @@ int auth__begin(mconn *c, const mqtt_connect *k)
     const char *cn = c->io->cert_cn(c->t);
     if (cn && !*cn)
         cn = NULL;
-    bool has_user = k->has_username && (k->username.len > 0 || !c->br->o.allow_anonymous);
+    bool has_user = k->has_username && (k->username.len > 0 || !broker__allow_anon(c->br));
     if (!has_user && !cn) {
-        if (!c->br->o.allow_anonymous)
+        if (!broker__allow_anon(c->br))
             return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "no credentials");
         handle__connect_proceed(c, k->client_id.p, k->client_id.len, k->clean_session,
                                 k->keepalive);

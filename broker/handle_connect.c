@@ -179,7 +179,7 @@ int handle__connect(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
                                       "empty client id without clean session");
     if (rc < 0)
         return -1;
-    uint32_t cap = c->br->o.max_keepalive;
+    uint32_t cap = atomic_load_explicit(&c->br->live_keepalive, memory_order_relaxed);
     if (cap < 65535 && (k.keepalive == 0 || k.keepalive > cap))
         return handle__connect_refuse(c, MQTT_CONNACK_ID_REJECTED, "keepalive above max-keepalive");
     /* The will is built now, while its bytes are at hand; it is checked against the

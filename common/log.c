@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define LINE_MAX_BYTES 4096 /* longer lines are cut (JSON stays valid) */
 #define PATH_CAP       1024
 
-static enum log_level min_level = LOG_INFO;
+static _Atomic int min_level = LOG_INFO; /* a reload changes it while threads log */
 static enum log_format format = LOG_FORMAT_TEXT;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 /* The descriptor every line goes to. A log file keeps its number for the whole run:
@@ -22,9 +23,15 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static int log_fd = STDERR_FILENO;
 static char log_path[PATH_CAP];
 
-void log_set_level(enum log_level lvl) { min_level = lvl; }
+void log_set_level(enum log_level lvl)
+{
+    atomic_store_explicit(&min_level, (int)lvl, memory_order_relaxed);
+}
 
-int log_enabled(enum log_level lvl) { return lvl >= min_level; }
+int log_enabled(enum log_level lvl)
+{
+    return (int)lvl >= atomic_load_explicit(&min_level, memory_order_relaxed);
+}
 
 void log_set_format(enum log_format f) { format = f; }
 
@@ -113,7 +120,7 @@ static void vlog(enum log_level lvl, const log_field *fields, size_t n, const ch
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-    if (lvl < min_level)
+    if (!log_enabled(lvl))
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -123,7 +130,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 void log_kv(enum log_level lvl, const log_field *fields, size_t n, const char *fmt, ...)
 {
-    if (lvl < min_level)
+    if (!log_enabled(lvl))
         return;
     va_list ap;
     va_start(ap, fmt);

@@ -25,7 +25,8 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 };
 
-/** Sets the minimum level written (default LOG_INFO). Call before threads start. */
+/** Sets the minimum level written (default LOG_INFO). Any thread (a reload calls it while
+ *  the loops log). */
 void log_set_level(enum log_level lvl);
 /** Parses "debug", "info", "warn", "error"; returns 0 or -1 for an unknown name. */
 int log_level_parse(const char *name, enum log_level *out);

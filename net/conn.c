@@ -201,7 +201,7 @@ static int tls_begin(net_conn *c, const uint8_t **p, size_t *n)
     }
     if (r == NET_HELLO_MORE)
         return 0;
-    c->tls = net__tls_new(c->loop->srv->tls, &c->lst->alpn);
+    c->tls = net__tls_new(c->loop->tls, &c->lst->alpn);
     if (!c->tls) {
         log_warn("net: conn %s: out of memory for TLS", c->peer);
         net__conn_teardown(c, NET_CLOSE_ERROR);

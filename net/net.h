@@ -125,6 +125,12 @@ bool net_server_listener_tls(net_server *s, size_t i);
  *  then stops accepting, closes every connection (proto close() with NET_CLOSE_SHUTDOWN),
  *  runs loop_fini on every loop and joins the threads. Returns 0. */
 int net_server_run(net_server *s);
+/** Thread-safe, blocking (reads files; call off the loops): loads @o's certificate, key
+ *  and CA into a new TLS context and has every loop use it for the connections it accepts
+ *  from then on; open connections keep their context. On error (bad file, key not
+ *  matching) returns <0 with @err filled and nothing changes. Only the files and the
+ *  revocation hook of @o are used (the handshake timeout stays). */
+int net_server_tls_reload(net_server *s, const net_tls_opts *o, char *err, size_t errlen);
 /** Thread-safe; async-signal-unsafe. Asks net_server_run to return. */
 void net_server_stop(net_server *s);
 void net_server_free(net_server *s);

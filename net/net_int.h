@@ -129,6 +129,9 @@ struct net_loop {
     bool stopping, stop_reported;
     bool started, closed; /* thread created / uv_loop_close done */
     void *user;
+    /* TLS context for new connections: one reference, swapped by a reload message
+     * (server.c net_server_tls_reload); touched only on this loop's thread once it runs */
+    net_tls_ctx *tls;
     uv_buf_t *iov; /* scratch iovec array for writes */
     size_t iov_cap;
     uint8_t plain[NET_TLS_RECORD]; /* TLS: decrypted input / gathered output */

@@ -36,6 +36,7 @@ static void loop_free(net_loop *l)
     }
     /* Messages posted after the loop stopped (e.g. store completions) run here. */
     net__loop_drain(l);
+    net__tls_ctx_free(l->tls);
     close(l->wake_fd);
     uv_mutex_destroy(&l->qlock);
     free(l->iov);
@@ -118,6 +119,8 @@ net_server *net_server_new(const net_server_opts *o, const net_tls_opts *tls, ch
         if (!s->loops[i])
             goto oom;
         int r = net__loop_init(s->loops[i], s, i);
+        if (r == 0)
+            s->loops[i]->tls = net__tls_ctx_ref(s->tls);
         if (r < 0) {
             free(s->loops[i]);
             s->loops[i] = NULL;
@@ -404,6 +407,58 @@ void net_server_stop(net_server *s)
     if (s->main_live)
         uv_async_send(&s->stop_async);
     uv_mutex_unlock(&s->lock);
+}
+
+/* ---- TLS reload: the new context reaches each loop by a message, so a loop's accept
+ * path reads its own pointer with no lock; connections keep the context they began with */
+
+typedef struct tls_swap {
+    net_msg m;
+    net_tls_ctx *x; /* one reference, handed to the loop */
+} tls_swap;
+
+static void tls_swap_run(net_loop *l, net_msg *m)
+{
+    tls_swap *w = (tls_swap *)m;
+    net__tls_ctx_free(l->tls);
+    l->tls = w->x;
+    free(w);
+}
+
+int net_server_tls_reload(net_server *s, const net_tls_opts *o, char *err, size_t errlen)
+{
+    if (!s->tls) {
+        snprintf(err, errlen, "tls: the server has no TLS listener");
+        return -EINVAL;
+    }
+    net_tls_ctx *x = net__tls_ctx_new(o, err, errlen);
+    if (!x)
+        return -EINVAL; /* the loops keep the context they have */
+    tls_swap **w = calloc(s->workers, sizeof *w);
+    for (unsigned i = 0; w && i < s->workers; i++)
+        if (!(w[i] = malloc(sizeof **w)))
+            goto oom;
+    if (!w)
+        goto oom;
+    uv_mutex_lock(&s->lock);
+    net_tls_ctx *old = s->tls;
+    s->tls = x;
+    uv_mutex_unlock(&s->lock);
+    net__tls_ctx_free(old);
+    for (unsigned i = 0; i < s->workers; i++) {
+        w[i]->m.fn = tls_swap_run;
+        w[i]->x = net__tls_ctx_ref(x);
+        net_loop_post(s->loops[i], &w[i]->m);
+    }
+    free(w);
+    return 0;
+oom:
+    for (unsigned i = 0; w && i < s->workers; i++)
+        free(w[i]);
+    free(w);
+    net__tls_ctx_free(x);
+    snprintf(err, errlen, "tls: out of memory");
+    return -ENOMEM;
 }
 
 void net_server_free(net_server *s)

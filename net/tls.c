@@ -11,6 +11,7 @@
 #include "net/tls.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +35,19 @@
 /* Cap on ciphertext waiting in one engine; the transport's max_output limits far below. */
 #define OUT_MAX ((size_t)INT_MAX)
 
+/* Refcounted: the server and each loop hold one reference to the context new connections
+ * use, and every session holds one to the context it was made from, so a reload can swap
+ * the loops' context while the old one lives on for the connections that use it. */
 struct net_tls_ctx {
     SSL_CTX *ctx;
+    atomic_uint refs;
     bool (*revoked)(void *arg, const void *x509);
     void *revoked_arg;
 };
 
 struct net_tls {
     SSL *ssl;
+    net_tls_ctx *x; /* one reference, dropped in net__tls_free */
     const net_tls_alpn *alpn;
     const uint8_t *in;
     size_t in_len;
@@ -258,6 +264,7 @@ net_tls_ctx *net__tls_ctx_new(const net_tls_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "tls: out of memory");
         goto fail;
     }
+    atomic_init(&x->refs, 1);
     x->revoked = o->revoked;
     x->revoked_arg = o->revoked_arg;
     SSL_CTX_set_app_data(x->ctx, x);
@@ -269,9 +276,16 @@ fail:
     return NULL;
 }
 
+net_tls_ctx *net__tls_ctx_ref(net_tls_ctx *x)
+{
+    if (x)
+        atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+    return x;
+}
+
 void net__tls_ctx_free(net_tls_ctx *x)
 {
-    if (!x)
+    if (!x || atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) != 1)
         return;
     SSL_CTX_free(x->ctx);
     free(x);
@@ -285,6 +299,7 @@ net_tls *net__tls_new(net_tls_ctx *x, const net_tls_alpn *alpn)
         return NULL;
     t->alpn = alpn;
     t->alpn_index = -1;
+    t->x = net__tls_ctx_ref(x);
     t->ssl = SSL_new(x->ctx);
     io = BIO_new(io_method);
     if (!t->ssl || !io)
@@ -297,6 +312,7 @@ net_tls *net__tls_new(net_tls_ctx *x, const net_tls_alpn *alpn)
 fail:
     BIO_free(io);
     SSL_free(t->ssl);
+    net__tls_ctx_free(t->x);
     free(t);
     ERR_clear_error();
     return NULL;
@@ -307,6 +323,7 @@ void net__tls_free(net_tls *t)
     if (!t)
         return;
     SSL_free(t->ssl);
+    net__tls_ctx_free(t->x);
     free(t->out);
     free(t);
 }

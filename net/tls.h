@@ -6,8 +6,10 @@
  * (net__tls_write) and takes the ciphertext to send (net__tls_out). This keeps the
  * TLS layer testable without a network and lets the transport batch its writes.
  *
- * Threading: one net_tls_ctx (wrapping one SSL_CTX) is shared by all loops; each net_tls
- * belongs to one connection and is used only on that connection's loop.
+ * Threading: a net_tls_ctx (wrapping one SSL_CTX) is shared by all loops and refcounted
+ * (any thread); each net_tls belongs to one connection, is used only on that connection's
+ * loop and holds a reference to the context it was made from (a reload swaps the loops'
+ * context while older connections keep theirs).
  */
 #ifndef IOT_NET_TLS_H
 #define IOT_NET_TLS_H
@@ -36,6 +38,9 @@ enum {
 
 /** Loads certificate, key and optional client CA. NULL with @err filled on failure. */
 net_tls_ctx *net__tls_ctx_new(const struct net_tls_opts *o, char *err, size_t errlen);
+/** Takes one more reference (any thread); returns @x. */
+net_tls_ctx *net__tls_ctx_ref(net_tls_ctx *x);
+/** Drops one reference; the last one frees. NULL is ignored. */
 void net__tls_ctx_free(net_tls_ctx *x);
 
 /** New server-side session; @alpn must outlive it. NULL on OOM. */

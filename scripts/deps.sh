@@ -3,11 +3,11 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the test clients and fuzzing toolchain)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev python3 python3-yaml)
+pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev libsystemd-dev python3 python3-yaml)
 # The clients the README's "Try it" uses (scripts/run.sh installs them with the server's).
 try_pkgs=(mosquitto-clients curl jq python3-paho-mqtt)
 # util-linux: unshare, for test_cli's default-listener check in a network namespace.
-test_pkgs=(libcriterion-dev clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl jq util-linux python3-aiosmtpd gnuplot-nox python3-cryptography prometheus)
+test_pkgs=(libcriterion-dev systemd clang clang-format libclang-rt-14-dev mosquitto-clients python3-paho-mqtt python3 git curl jq util-linux python3-aiosmtpd gnuplot-nox python3-cryptography prometheus)
 
 # The dashboard's build (web/: npm ci + esbuild) needs node and npm; Debian's when there
 # are none (a node from elsewhere, e.g. NodeSource, which bundles npm, is used as it is).

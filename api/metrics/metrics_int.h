@@ -35,7 +35,13 @@ void metrics__sample_us(prom_buf *b, const char *name, const char *const *labels
 void metrics__histogram(prom_buf *b, const char *name, const uint64_t *bounds_us,
                         const unsigned long long *counts, size_t n_bounds, uint64_t sum_us);
 
+/** Figures a scrape gathers from every loop before it renders (metrics.c). */
+typedef struct metrics_extra {
+    bool have_inflight;
+    unsigned long long inflight; /* QoS 1/2 messages in flight, all loops */
+} metrics_extra;
+
 /** Renders every family into @b (empty on entry). */
-void metrics__render(const api *a, prom_buf *b);
+void metrics__render(const api *a, const metrics_extra *x, prom_buf *b);
 
 #endif

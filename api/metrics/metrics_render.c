@@ -38,7 +38,34 @@ static void labelled(prom_buf *b, const char *name, const char *type, const char
     }
 }
 
-static void render_broker(const api *a, prom_buf *b)
+/* Read at scrape time from what the broker holds (broker_gauges_get): nothing is
+ * counted on the publish path for them. */
+static void render_broker_gauges(const api *a, const metrics_extra *x, prom_buf *b)
+{
+    broker_gauges g;
+    broker_gauges_get(a->br, &g);
+    static const char *const st[] = {"online", "offline"};
+    const unsigned long long sv[] = {g.sessions_online, g.sessions_offline};
+    labelled(b, "iotcloud_mqtt_sessions", "gauge",
+             "MQTT sessions now: online (connected) and offline (persistent, kept)", "state", st,
+             sv, 2);
+    const counter_row rows[] = {
+        {"iotcloud_mqtt_messages_queued", "messages routed to sessions and not yet written",
+         g.queued},
+        {"iotcloud_mqtt_retained_messages", "retained messages (topics)", g.retained},
+        {"iotcloud_mqtt_subscriptions", "subscriptions (session, filter), shared included",
+         g.subscriptions},
+    };
+    counters(b, rows, 3, "gauge");
+    if (x->have_inflight) {
+        const counter_row inf = {"iotcloud_mqtt_messages_inflight",
+                                 "QoS 1/2 messages sent to sessions and not yet acknowledged",
+                                 x->inflight};
+        counters(b, &inf, 1, "gauge");
+    }
+}
+
+static void render_broker(const api *a, const metrics_extra *x, prom_buf *b)
 {
     if (!a->br)
         return;
@@ -68,6 +95,7 @@ static void render_broker(const api *a, prom_buf *b)
                                      s.quota_sessions};
     labelled(b, "iotcloud_mqtt_denied_total", "counter",
              "CONNECTs, PUBLISHes and SUBSCRIBE filters refused, by reason", "reason", deny, nv, 4);
+    render_broker_gauges(a, x, b);
 }
 
 static void render_net(const api *a, prom_buf *b)
@@ -245,9 +273,9 @@ static void render_notify(const api *a, prom_buf *b)
              "outbox deliveries (mail, SMS), by result", "result", res, v, 3);
 }
 
-void metrics__render(const api *a, prom_buf *b)
+void metrics__render(const api *a, const metrics_extra *x, prom_buf *b)
 {
-    render_broker(a, b);
+    render_broker(a, x, b);
     render_net(a, b);
     render_http(a, b);
     render_store(a, b);

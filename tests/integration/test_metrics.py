@@ -20,7 +20,9 @@ import unittest
 import urllib.request
 
 import promparse
-from harness import HOST, WAIT, Client, free_port, iotcloud_bin, iotcloud_only, run_cli, uniq
+from harness import (CONNACK, HOST, PUBACK, SUBACK, WAIT, Client, RawClient, ack_pkt,
+                     connect_pkt, free_port, iotcloud_bin, iotcloud_only, run_cli,
+                     subscribe_pkt, uniq)
 from http_harness import Http, HttpServer
 
 PW = "Corr3ct-horse-battery-staple"
@@ -174,6 +176,85 @@ class Metrics(unittest.TestCase):
             on_mqtt = self.v(self.scrape(), "iotcloud_net_listener_connections", listener="0",
                              port=str(self.srv.port), tls="false")
         self.assertEqual(on_mqtt, 0, "closed connections leave the gauge")
+
+    def test_broker_gauges(self):
+        """Sessions online/offline, queued and retained messages, subscriptions: gauges
+        read at scrape time move by exactly what the traffic leaves behind."""
+        g = lambda f, n, **lb: self.v(f, n, **lb)
+        before = self.scrape()
+        for name in ("iotcloud_mqtt_sessions", "iotcloud_mqtt_messages_queued",
+                     "iotcloud_mqtt_retained_messages", "iotcloud_mqtt_subscriptions"):
+            self.assertEqual(before[name]["type"], "gauge", name)
+        topic = "metrics/" + uniq("g")
+        keeper = Client(self.srv.port, client_id=uniq("mkeep"), clean_session=False)
+        keeper.connect()
+        keeper.subscribe(topic, qos=1)
+        online = self.scrape()
+        self.assertEqual(g(online, "iotcloud_mqtt_sessions", state="online")
+                         - g(before, "iotcloud_mqtt_sessions", state="online"), 1)
+        self.assertEqual(g(online, "iotcloud_mqtt_subscriptions")
+                         - g(before, "iotcloud_mqtt_subscriptions"), 1)
+        keeper.disconnect()
+        pub = Client(self.srv.port, client_id=uniq("mgpub"))
+        pub.connect()
+        self.addCleanup(pub.close)
+        for i in range(4):
+            pub.publish(topic, b"q%d" % i, qos=1)
+        pub.publish(topic + "/r", b"kept", qos=1, retain=True)
+        after = self.scrape()
+        deadline = time.monotonic() + WAIT
+        while (g(after, "iotcloud_mqtt_messages_queued")
+               - g(before, "iotcloud_mqtt_messages_queued") < 4
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+            after = self.scrape()
+        self.assertEqual(g(after, "iotcloud_mqtt_sessions", state="offline")
+                         - g(before, "iotcloud_mqtt_sessions", state="offline"), 1)
+        self.assertEqual(g(after, "iotcloud_mqtt_messages_queued")
+                         - g(before, "iotcloud_mqtt_messages_queued"), 4)
+        self.assertEqual(g(after, "iotcloud_mqtt_retained_messages")
+                         - g(before, "iotcloud_mqtt_retained_messages"), 1)
+        # the session comes back and takes its queue: the gauge falls back
+        back = Client(self.srv.port, client_id=keeper.client_id, clean_session=False)
+        back.connect()
+        back.wait_messages(4)
+        self.addCleanup(back.close)
+        deadline = time.monotonic() + WAIT
+        while True:
+            now = self.scrape()
+            q = g(now, "iotcloud_mqtt_messages_queued") - g(before, "iotcloud_mqtt_messages_queued")
+            if q == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(q, 0)
+        pub.publish(topic + "/r", b"", qos=1, retain=True)  # clears the retained message
+
+    def test_inflight_gauge(self):
+        """QoS 1 messages sent to a subscriber that does not PUBACK are in flight; its
+        acknowledgements take them out. Counted by each worker loop on the scrape."""
+        fam = lambda f: self.v(f, "iotcloud_mqtt_messages_inflight")
+        before = self.scrape()
+        self.assertEqual(before["iotcloud_mqtt_messages_inflight"]["type"], "gauge")
+        topic = "metrics/" + uniq("inf")
+        raw = RawClient(self.srv.port)
+        self.addCleanup(raw.sock.close)
+        raw.send(connect_pkt(uniq("mraw")))
+        raw.expect_packet(CONNACK)
+        raw.send(subscribe_pkt(1, [(topic, 1)]))
+        raw.expect_packet(SUBACK)
+        pub = Client(self.srv.port, client_id=uniq("mipub"))
+        pub.connect()
+        self.addCleanup(pub.close)
+        for i in range(3):
+            pub.publish(topic, b"i%d" % i, qos=1)
+        pids = [raw.read_publish().pid for _ in range(3)]
+        self.assertEqual(fam(self.scrape()) - fam(before), 3)
+        for pid in pids:
+            raw.send(ack_pkt(PUBACK, pid))
+        deadline = time.monotonic() + WAIT
+        while fam(self.scrape()) - fam(before) != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(fam(self.scrape()) - fam(before), 0)
 
     def test_http_counters_and_histogram(self):
         before = self.scrape()

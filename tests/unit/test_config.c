@@ -594,3 +594,35 @@ Test(config, per_user_quotas)
     cr_assert_neq(parse("max-devices-per-user 0\n"), 0, "a quota of nothing is refused");
     cr_assert_neq(parse("max-queued-per-user 100000001\n"), 0);
 }
+
+/* config_each_changed: the reload's list of changed keys (app/reload.c). */
+typedef struct changed_keys {
+    char names[512];
+    size_t n;
+} changed_keys;
+
+static void note_key(void *arg, const char *key)
+{
+    changed_keys *k = arg;
+    size_t len = strlen(k->names);
+    snprintf(k->names + len, sizeof k->names - len, "%s%s", k->n++ ? "," : "", key);
+}
+
+Test(config, each_changed_names_what_differs)
+{
+    static iot_config b;
+    changed_keys k = {0};
+    config_defaults(&b);
+    cr_assert_eq(config_each_changed(&c, &b, note_key, &k), 0);
+    cr_assert(parse("workers 3\nlog-level debug\ncert /a.pem\nlisten mqtt://127.0.0.1:1\n") == 0,
+              "%s", err);
+    cr_assert_eq(config_each_changed(&b, &c, note_key, &k), 4);
+    cr_assert_str_eq(k.names, "workers,listen,cert,log-level");
+    /* the same listeners parsed again compare equal; another port does not */
+    const char *t = "workers 3\nlog-level debug\ncert /a.pem\nlisten mqtt://127.0.0.1:1\n";
+    cr_assert(config_parse_text(&b, t, strlen(t), "b.conf", err, sizeof err) == 0, "%s", err);
+    cr_assert_eq(config_each_changed(&b, &c, NULL, NULL), 0);
+    t = "listen mqtt://127.0.0.1:2\n";
+    cr_assert(config_parse_text(&b, t, strlen(t), "b.conf", err, sizeof err) == 0, "%s", err);
+    cr_assert_eq(config_each_changed(&b, &c, NULL, NULL), 1);
+}
