@@ -29,10 +29,12 @@ ALLOWED = {
     "notify": ["common", "net", "store", "ident"],
     "shadows": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "telemetry": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
+    "rules": ["common", "net", "store", "mqtt", "broker", "ident", "devices", "notify",
+              "shadows", "telemetry"],
     "api": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "shadows", "telemetry"],
+            "notify", "shadows", "telemetry", "rules"],
     "app": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "api", "shadows", "telemetry"],
+            "notify", "api", "shadows", "telemetry", "rules"],
 }
 ANYTHING = {"bench", "tests", "fuzz", "examples"}
 SKIP = {"build", "docs", "scripts", ".git", ".ci"}
