@@ -22,7 +22,9 @@
  * Version 2: application collections (schema_app.c); version 3: device notifications
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
  * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
- * version 6: telemetry and device logs (schema_telemetry.c).
+ * version 6: telemetry and device logs (schema_telemetry.c); versions 7-9: assigned to
+ * other branches (empty here until they merge); version 10: rules (schema_rules.c);
+ * version 11: alarms (schema_alarms.c).
  */
 #include <stdio.h>
 
@@ -45,16 +47,19 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 6
+#define NMIGRATIONS 11
 
 static const char *migration_sql(int version)
 {
-    return version == 1   ? migration_broker
-           : version == 2 ? store__app_migration
-           : version == 3 ? store__notify_migration
-           : version == 4 ? store__activity_migration
-           : version == 5 ? store__shadows_migration
-                          : store__telemetry_migration;
+    return version == 1    ? migration_broker
+           : version == 2  ? store__app_migration
+           : version == 3  ? store__notify_migration
+           : version == 4  ? store__activity_migration
+           : version == 5  ? store__shadows_migration
+           : version == 6  ? store__telemetry_migration
+           : version == 10 ? store__rules_migration
+           : version == 11 ? store__alarms_migration
+                           : NULL;
 }
 
 static int user_version(sqlite3 *db, int *out)

@@ -46,5 +46,9 @@ extern const char *const store__activity_migration;
 extern const char *const store__shadows_migration;
 /* SQL of migration 6 (telemetry, schema_telemetry.c). */
 extern const char *const store__telemetry_migration;
+/* SQL of migration 10 (rules, schema_rules.c). */
+extern const char *const store__rules_migration;
+/* SQL of migration 11 (alarms, schema_alarms.c). */
+extern const char *const store__alarms_migration;
 
 #endif

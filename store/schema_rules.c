@@ -1,0 +1,34 @@
+/*
+ * schema_rules — migration 10: rules (store_app.h "rules", docs/rules.md "Storage").
+ *
+ *   rules             one row per rule: its owner, whether it runs, its definition as the
+ *                     owner gave it (BSON: name, sql or source + condition, actions; the
+ *                     engine compiles it again at start-up) and its counters, which the
+ *                     action drain adds to in the transaction that ran the actions.
+ *   rule_deadletters  work a rule could not do (queue full, action failed): newest by id,
+ *                     capped per rule by the insert; the owner reads them.
+ */
+#include "store/store_int.h"
+
+const char *const store__rules_migration =
+    "CREATE TABLE rules ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  owner_id TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  def BLOB NOT NULL,"
+    "  matched INTEGER NOT NULL DEFAULT 0,"
+    "  actions_ok INTEGER NOT NULL DEFAULT 0,"
+    "  actions_failed INTEGER NOT NULL DEFAULT 0,"
+    "  dropped INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  last_error_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE INDEX rules_owner ON rules (owner_id, created_at);"
+    "CREATE TABLE rule_deadletters ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule_id TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  msg BLOB NOT NULL);"
+    "CREATE INDEX rule_deadletters_rule ON rule_deadletters (rule_id, id);";
