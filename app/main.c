@@ -27,6 +27,7 @@
 #include "notify/devnotify.h"
 #include "shadows/shd_svc.h"
 #include "telemetry/tm_ingest.h"
+#include "rules/rules.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -369,6 +370,41 @@ static void log_telemetry_stats(tm_ingest *ti)
              s.failed, s.log_lines, s.log_limited, s.log_rejected);
 }
 
+/* The rules engine: device messages from the event bus, its rules from the store. */
+static rules *make_rules(const iot_config *cfg, store *st, broker *br, devdir *dd, devnotify *dn,
+                         shd_svc *shd, ctl *c)
+{
+    rules_opts o = {
+        .queue_max = cfg->rule_queue_max,
+        .max_per_user = cfg->rules_per_user,
+        .dead_keep = cfg->rule_dead_letters,
+        .alarm_history = cfg->alarm_history,
+        .lim = {.max_len = cfg->rule_max_len, .max_depth = cfg->rule_max_depth},
+        .shadow = shd_svc_limits(shd),
+    };
+    rules *r = rules_new(st, br, dd, dn, &o);
+    if (!r) {
+        log_error("rules: out of memory");
+        return NULL;
+    }
+    if (rules_load(r) < 0 ||
+        dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, rules_on_event, r) < 0) {
+        log_error("rules: cannot load the stored rules");
+        rules_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void log_rules_stats(rules *r)
+{
+    rules_stats s;
+    rules_stats_get(r, &s);
+    log_info("rules: %llu messages, %llu matches, %llu queued, %llu dropped (queue full), "
+             "%llu actions ok, %llu failed",
+             s.messages, s.matched, s.queued, s.dropped, s.actions_ok, s.actions_failed);
+}
+
 static void log_stats(broker *br)
 {
     broker_stats b;
@@ -404,6 +440,7 @@ static int run(const iot_config *cfg)
     app_ws ws = {0};
     shd_svc *shd = NULL;
     tm_ingest *ti = NULL;
+    rules *rl = NULL;
     app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -439,6 +476,9 @@ static int run(const iot_config *cfg)
     web.api.dn = dn;
     if (dev_events_subscribe(ctl_events(dc), DEV_EV_MESSAGE, on_device_message, dn) < 0)
         goto out;
+    if (!(rl = make_rules(cfg, st, br, ident.dd, dn, shd, dc)))
+        goto out;
+    web.api.rules = rl;
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;
@@ -484,6 +524,8 @@ out:
     devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
     shd_svc_detach(shd);  /* nor publish into a stopped broker */
     tm_ingest_flush(ti);  /* the loops stopped: commit what they queued */
+    if (rl)
+        rules_flush(rl); /* likewise for the rules' work */
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
@@ -498,6 +540,9 @@ out:
     if (ti && rc == 0)
         log_telemetry_stats(ti);
     tm_ingest_free(ti); /* likewise */
+    if (rl && rc == 0)
+        log_rules_stats(rl);
+    rules_free(rl); /* likewise */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)
