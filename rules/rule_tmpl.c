@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rules/rule_def.h"
@@ -34,9 +35,17 @@ static void put(out *o, const char *s, size_t n)
 static void put_num(out *o, double d)
 {
     char b[40];
-    int k = d == floor(d) && fabs(d) < 9007199254740992.0
-                ? snprintf(b, sizeof b, "%lld", (long long)d)
-                : snprintf(b, sizeof b, "%.17g", d);
+    int k = 0;
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        k = snprintf(b, sizeof b, "%lld", (long long)d);
+    } else {
+        /* the shortest form that reads back as the same double (95.9, not 95.900...06) */
+        for (int prec = 15; prec <= 17; prec++) {
+            k = snprintf(b, sizeof b, "%.*g", prec, d);
+            if (strtod(b, NULL) == d)
+                break;
+        }
+    }
     put(o, b, (size_t)k);
 }
 

@@ -1,0 +1,379 @@
+"""Rules and alarms end to end (docs/rules.md): devices publish with their certificates
+(mosquitto_pub, paho), users manage rules and alarms over REST, apps see republished
+messages over MQTT, a real SMTP server (aiosmtpd) gets the notify actions.
+
+  CrudCase      create / get / list / patch / enable / disable / delete, malformed rules
+                (400 naming the field and the position), republish to another user's
+                device refused, another user's 404, the per-user quota, POST /v1/rules/test
+  ActionCase    republish with templates to the owner's app, owner isolation, telemetry,
+                shadow and notify actions, failed actions counted and dead-lettered, alarms
+                raised (de-duplicated, mail on raise), acknowledged, cleared by a rule and
+                by hand, filters
+  RestartCase   rules and alarms survive a clean stop and a kill -9; the work a rule
+                queued before a clean stop is done
+"""
+
+import json
+import subprocess
+import time
+import unittest
+import uuid
+
+from device_harness import TwoUserCase, mqtt_client, register_device, uname
+from harness import iotcloud_only
+from smtp_sink import SmtpSink
+
+WAIT = 15.0
+
+
+def own_email(user):
+    return user + "@localhost.localdomain"  # `iotcloud user add` default, confirmed
+
+
+class Base(TwoUserCase):
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.srv.assert_running()
+
+    def device(self, token=None):
+        return register_device(self.api, token or self.token, self.dir)
+
+    def pub(self, dev, payload, api="telemetry", qos=1):
+        if not isinstance(payload, str):
+            payload = json.dumps(payload)
+        p = subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(self.srv.tls_port),
+                            "--cafile", self.srv.cafile, "--cert", dev.cert, "--key", dev.key,
+                            "-i", dev.id, "-q", str(qos), "-t", "server/%s/%s" % (dev.id, api),
+                            "-m", payload], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def call(self, method, path, body=None, token=None, status=200):
+        r = self.api.call(method, path, body, token=token or self.token)
+        self.assertEqual(r.status, status, r.raw)
+        return r.json
+
+    def create(self, body, token=None, status=201):
+        body = dict(body)
+        body.setdefault("name", uname("rule"))
+        return self.call("POST", "/v1/rules", body, token=token, status=status)
+
+    def rule(self, rid, token=None):
+        return self.call("GET", "/v1/rules/" + rid, token=token)
+
+    def wait(self, what, fn, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while True:
+            got = fn()
+            if got or time.monotonic() > deadline:
+                self.assertTrue(got, "waiting for " + what)
+                return got
+            time.sleep(0.05)
+
+    def wait_counter(self, rid, name, n, token=None):
+        return self.wait("%s >= %d" % (name, n),
+                         lambda: self.rule(rid, token)["counters"][name] >= n and
+                         self.rule(rid, token))
+
+    def alarms(self, query="", token=None):
+        return self.call("GET", "/v1/alarms" + query, token=token)["alarms"]
+
+
+@iotcloud_only("rules are iotcloud's")
+class CrudCase(Base):
+    EXTRA = ("--max-rules-per-user", "3")
+
+    def test_create_read_update_delete(self):
+        dev = self.device()
+        r = self.create({"sql": "SELECT temp FROM 'server/+/telemetry' WHERE temp > 30",
+                         "description": "hot",
+                         "actions": [{"type": "alarm_raise", "alarm": "hot"}]})
+        rid = r["id"]
+        self.assertTrue(r["enabled"])
+        self.assertEqual(r["counters"], {"matched": 0, "actions_ok": 0, "actions_failed": 0,
+                                         "dropped": 0, "last_error": None, "last_error_at": 0})
+        self.assertEqual(self.rule(rid)["description"], "hot")
+        self.assertIn(rid, [x["id"] for x in self.call("GET", "/v1/rules")["rules"]])
+        # another user sees nothing of it
+        self.call("GET", "/v1/rules/" + rid, token=self.other_token, status=404)
+        self.call("DELETE", "/v1/rules/" + rid, token=self.other_token, status=404)
+        self.call("POST", "/v1/rules/%s/disable" % rid, token=self.other_token, status=404)
+        self.assertEqual(self.call("GET", "/v1/rules", token=self.other_token)["rules"], [])
+        # patch replaces top-level fields; the rest stays
+        p = self.call("PATCH", "/v1/rules/" + rid,
+                      {"name": "renamed", "sql": "SELECT * FROM 'server/%s/#'" % dev.id})
+        self.assertEqual((p["name"], p["description"]), ("renamed", "hot"))
+        self.assertEqual(p["actions"], [{"type": "alarm_raise", "alarm": "hot"}])
+        self.assertFalse(self.call("POST", "/v1/rules/%s/disable" % rid)["enabled"])
+        self.assertFalse(self.rule(rid)["enabled"])
+        self.assertTrue(self.call("POST", "/v1/rules/%s/enable" % rid)["enabled"])
+        bad = self.call("PATCH", "/v1/rules/" + rid, {"condition": "x >"}, status=400)
+        self.assertEqual(bad["error"]["field"], "condition")
+        self.assertEqual(self.rule(rid)["name"], "renamed", "a refused patch changes nothing")
+        self.call("DELETE", "/v1/rules/" + rid, status=204)
+        self.call("GET", "/v1/rules/" + rid, status=404)
+        self.call("DELETE", "/v1/rules/" + rid, status=404)
+
+    def test_malformed_rules_name_field_and_position(self):
+        act = [{"type": "alarm_clear", "alarm": "x"}]
+        cases = [
+            ({"sql": "SELECT * FROM 'a/b' WHERE temp >", "actions": act}, "sql",
+             "at position 32: unexpected end"),
+            ({"sql": "SELECT * FORM 'a'", "actions": act}, "sql", "at position 9: expected FROM"),
+            ({"source": "a/#/b", "actions": act}, "source", "filter"),
+            ({"source": "a/b", "condition": "abs(1, 2)", "actions": act}, "condition",
+             "at position 5: abs takes at most 1"),
+            ({"source": "a/b", "condition": "round(x) > 'unterminated", "actions": act},
+             "condition", "at position 11: unterminated string"),
+            ({"source": "a/b", "actions": []}, "actions", "at least one"),
+            ({"source": "a/b", "actions": [{"type": "explode"}]}, "actions[0].type", "expected"),
+            ({"source": "a/b", "actions": [{"type": "republish", "topic": "other/x"}]},
+             "actions[0].topic", "server/"),
+            ({"source": "a/b", "actions": [{"type": "notify", "recipient": "a@b.c"}]},
+             "actions[0].message", "required"),
+            ({"source": "a/b", "actions": [{"type": "alarm_raise", "alarm": "t",
+                                            "severity": "apocalyptic"}]},
+             "actions[0].severity", "major"),
+            ({"source": "a/b", "actions": [{"type": "alarm_raise", "alarm": "t", "bogus": 1}]},
+             "actions[0].bogus", ""),
+            ({"sql": "SELECT * FROM 'a'", "source": "a", "actions": act}, "source", "either"),
+            ({"source": "a/b", "condition": "(" * 40 + "1" + ")" * 40, "actions": act},
+             "condition", "nested deeper than 32"),
+            ({"source": "a/b", "condition": "1 = 1 " * 1000, "actions": act}, "condition",
+             "4096"),
+        ]
+        for body, field, text in cases:
+            with self.subTest(body=body):
+                e = self.create(body, status=400)["error"]
+                self.assertEqual(e["field"], field, e)
+                self.assertIn(text, e["message"])
+        self.assertEqual(self.call("POST", "/v1/rules", "not json", status=400)["error"]["code"],
+                         "bad_json")
+
+    def test_republish_only_to_own_devices(self):
+        mine = self.device()
+        theirs = self.device(self.other_token)
+        body = {"source": "server/+/telemetry",
+                "actions": [{"type": "republish", "topic": "server/%s/alerts" % theirs.id}]}
+        e = self.create(body, status=400)["error"]
+        self.assertIn("not one of your devices", e["message"])
+        body["actions"][0]["topic"] = "server/no-such-device/alerts"
+        self.create(body, status=400)
+        body["actions"][0]["topic"] = "server/%s/alerts" % mine.id
+        rid = self.create(body)["id"]
+        body["actions"][0]["topic"] = "server/%s/alerts" % theirs.id
+        self.call("PATCH", "/v1/rules/" + rid, {"actions": body["actions"]}, status=400)
+        body["actions"][0]["topic"] = "server/${deviceid()}/alerts"
+        self.call("PATCH", "/v1/rules/" + rid, {"actions": body["actions"]})
+        self.call("DELETE", "/v1/rules/" + rid, status=204)
+
+    def test_quota(self):
+        body = {"source": "server/+/x", "actions": [{"type": "alarm_clear", "alarm": "a"}]}
+        tok = self.api.login(self.other)
+        ids = [self.create(body, token=tok)["id"] for _ in range(3)]
+        e = self.create(body, token=tok, status=409)["error"]
+        self.assertEqual(e["code"], "quota_exceeded")
+        for rid in ids:
+            self.call("DELETE", "/v1/rules/" + rid, token=tok, status=204)
+
+    def test_rule_test_endpoint_has_no_side_effects(self):
+        dev = self.device()
+        rule = {"sql": "SELECT temp, round(temp * 1.8 + 32, 1) AS f, deviceid() AS dev "
+                       "FROM 'server/+/telemetry' WHERE temp > 30 AND startswith(topic(3), 'tele')",
+                "actions": [{"type": "republish", "topic": "server/${deviceid()}/hot",
+                             "payload": "{\"f\": ${f}, \"d\": \"${dev}\"}"},
+                            {"type": "alarm_raise", "alarm": "hot", "severity": "critical"}]}
+        t = self.call("POST", "/v1/rules/test",
+                      {"rule": rule, "topic": "server/%s/telemetry" % dev.id,
+                       "payload": {"temp": 35.5}})
+        self.assertTrue(t["matched"])
+        self.assertEqual(t["selection"], {"temp": 35.5, "f": 95.9, "dev": dev.id})
+        self.assertEqual(t["actions"][0], {"type": "republish", "topic": "server/%s/hot" % dev.id,
+                                           "payload": "{\"f\": 95.9, \"d\": \"%s\"}" % dev.id})
+        self.assertEqual(t["actions"][1]["severity"], "critical")
+        t = self.call("POST", "/v1/rules/test",
+                      {"rule": rule, "topic": "server/%s/telemetry" % dev.id,
+                       "payload": "{\"temp\": 20}"})
+        self.assertEqual((t["matched"], t["selection"], t["actions"]), (False, None, []))
+        e = self.call("POST", "/v1/rules/test",
+                      {"rule": {"sql": "SELECT * FROM 'a' WHERE", "actions": rule["actions"]},
+                       "topic": "a"}, status=400)["error"]
+        self.assertEqual(e["field"], "rule.sql")
+        self.assertEqual(self.alarms(), [], "test raised nothing")
+
+
+@iotcloud_only("rules are iotcloud's")
+class ActionCase(Base):
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = SmtpSink().start()
+        cls.EXTRA = ("--smtp-url", cls.sink.url, "--smtp-insecure", "--smtp-from",
+                     "noreply@iot.example", "--notify-burst", "100", "--notify-rate", "100")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.sink.stop()
+
+    def mail_with(self, text, timeout=WAIT):
+        return self.wait("a mail with " + text,
+                         lambda: [m for m in list(self.sink.messages) if text in m.body])[0]
+
+    def app(self, user, token, topic):
+        c = mqtt_client(self.srv, uname("app"), username=user, password=token)
+        self.clients.append(c)
+        self.assertEqual(c.connect()[0], 0)
+        self.assertEqual(c.subscribe(topic, 1), [1])
+        return c
+
+    def test_republish_templates_and_isolation(self):
+        sensor, panel = self.device(), self.device()
+        rid = self.create({
+            "sql": "SELECT temp, temp * 1.8 + 32 AS f FROM 'server/+/telemetry' WHERE temp > 30",
+            "actions": [{"type": "republish", "topic": "server/%s/display" % panel.id,
+                         "payload": "{\"from\": \"${deviceid()}\", \"f\": ${f}}", "qos": 1},
+                        {"type": "republish", "topic": "server/${deviceid()}/echo"}]})["id"]
+        spy_rid = self.create({"source": "server/+/telemetry",
+                               "actions": [{"type": "alarm_raise", "alarm": "spy"}]},
+                              token=self.other_token)["id"]
+        app = self.app(self.user, self.token, "server/%s/display" % panel.id)
+        echo = self.app(self.user, self.token, "server/%s/echo" % sensor.id)
+        self.pub(sensor, {"temp": 20})
+        self.pub(sensor, {"temp": 35})
+        got = app.wait_messages(1)
+        self.assertEqual(json.loads(got[0].payload), {"from": sensor.id, "f": 95})
+        self.assertEqual(got[0].topic, "server/%s/display" % panel.id)
+        self.assertEqual(json.loads(echo.wait_messages(1)[0].payload), {"temp": 35, "f": 95})
+        r = self.wait_counter(rid, "matched", 1)
+        self.assertEqual(r["counters"]["actions_ok"], 2)
+        time.sleep(0.3)
+        self.assertEqual(len(app.messages), 1, "20 does not pass the WHERE")
+        # the other user's catch-all rule never saw this user's messages
+        self.assertEqual(self.rule(spy_rid, self.other_token)["counters"]["matched"], 0)
+        self.assertEqual(self.alarms(token=self.other_token), [])
+        # a disabled rule does nothing
+        self.call("POST", "/v1/rules/%s/disable" % rid)
+        self.pub(sensor, {"temp": 40})
+        time.sleep(0.3)
+        self.assertEqual(len(app.messages), 1)
+        self.assertEqual(self.rule(rid)["counters"]["matched"], 1)
+
+    def test_telemetry_and_shadow_actions(self):
+        dev = self.device()
+        rid = self.create({
+            "sql": "SELECT round((temp - 32) / 1.8, 2) AS c, on FROM 'server/+/raw'",
+            "actions": [{"type": "telemetry", "keys": {"temp_c": "c"}},
+                        {"type": "shadow", "section": "reported", "keys": ["c", "on"]}]})["id"]
+        self.pub(dev, {"temp": 212, "on": True}, api="raw")
+        self.wait_counter(rid, "actions_ok", 2)
+        series = self.call("GET", "/v1/devices/%s/telemetry?keys=temp_c&from=0" % dev.id)
+        self.assertEqual([p["v"] for p in series["series"]["temp_c"]], [100.0])
+        shadow = self.call("GET", "/v1/devices/%s/shadows" % dev.id)["classic"]
+        self.assertEqual(shadow["state"]["reported"], {"c": 100, "on": True})
+
+    def test_notify_action_and_failures(self):
+        dev = self.device()
+        tag = uuid.uuid4().hex
+        ok = self.create({"source": "server/+/door", "condition": "open = true",
+                          "actions": [{"type": "notify", "recipient": own_email(self.user),
+                                       "message": "door ${name} opened " + tag}]})["id"]
+        bad = self.create({"source": "server/+/door",
+                           "actions": [{"type": "notify", "recipient": "stranger@example.org",
+                                        "message": "hello"},
+                                       {"type": "telemetry", "keys": {"x": "missing"}}]})["id"]
+        self.pub(dev, {"open": True, "name": "front"}, api="door")
+        mail = self.mail_with("door front opened " + tag)
+        self.assertIn(own_email(self.user), mail.rcpt_tos)
+        r = self.wait_counter(bad, "actions_failed", 2)
+        self.assertEqual(r["counters"]["actions_ok"], 0)
+        self.assertIn("missing", r["counters"]["last_error"])
+        self.assertGreater(r["counters"]["last_error_at"], 0)
+        dead = self.call("GET", "/v1/rules/%s/deadletters" % bad)["deadletters"]
+        self.assertEqual(len(dead), 1)
+        self.assertEqual(dead[0]["message"], {"open": True, "name": "front"})
+        self.assertEqual(self.wait_counter(ok, "actions_ok", 1)["counters"]["actions_failed"], 0)
+        self.call("GET", "/v1/rules/%s/deadletters" % bad, token=self.other_token, status=404)
+
+    def test_alarms_raise_dedup_ack_clear(self):
+        dev, dev2 = self.device(), self.device()
+        self.create({"source": "server/+/telemetry", "condition": "temp > 30",
+                     "actions": [{"type": "alarm_raise", "alarm": "overheat",
+                                  "severity": "critical", "details": "temp ${temp}",
+                                  "notify": own_email(self.user)}]})
+        self.create({"source": "server/+/telemetry", "condition": "temp < 25",
+                     "actions": [{"type": "alarm_clear", "alarm": "overheat"}]})
+        self.pub(dev, {"temp": 35})
+        self.pub(dev, {"temp": 36})
+        self.pub(dev2, {"temp": 31})
+        q = "?device=" + dev.id
+        a = self.wait("count 2", lambda: [x for x in self.alarms(q) if x["count"] == 2])[0]
+        self.assertEqual((a["type"], a["severity"], a["state"], a["acknowledged"]),
+                         ("overheat", "critical", "active", False))
+        self.assertEqual(a["details"], {"text": "temp 36"})
+        self.assertEqual(len(self.alarms(q)), 1, "de-duplicated while active")
+        self.mail_with("Alarm overheat (critical) raised on device " + dev.id)
+        self.wait("dev2's alarm", lambda: self.alarms("?device=" + dev2.id))
+        self.assertEqual(len(self.alarms("?state=active&severity=critical")), 2)
+        self.assertEqual(self.alarms("?severity=minor"), [])
+        # acknowledge, then a rule clears it
+        self.call("POST", "/v1/alarms/%d/ack" % a["id"], token=self.other_token, status=404)
+        acked = self.call("POST", "/v1/alarms/%d/ack" % a["id"])
+        self.assertTrue(acked["acknowledged"])
+        self.assertEqual(acked["acked_by"], self.user)
+        self.assertEqual(len(self.alarms("?ack=true")), 1)
+        self.pub(dev, {"temp": 20})
+        c = self.wait("cleared", lambda: self.alarms(q + "&state=cleared"))[0]
+        self.assertEqual((c["id"], c["cleared_by"]), (a["id"], "rule"))
+        # raised again after the clear: a new alarm, the old one is history
+        self.pub(dev, {"temp": 33})
+        self.wait("raised again", lambda: self.alarms(q + "&state=active"))
+        self.assertEqual(len(self.alarms(q)), 2)
+        # cleared by hand; twice is 409; bad filters are 400
+        b = self.alarms("?device=" + dev2.id)[0]
+        self.call("POST", "/v1/alarms/%d/clear" % b["id"], token=self.other_token, status=404)
+        self.assertEqual(self.call("POST", "/v1/alarms/%d/clear" % b["id"])["state"], "cleared")
+        self.call("POST", "/v1/alarms/%d/clear" % b["id"], status=409)
+        self.call("GET", "/v1/alarms/999999999", status=404)
+        self.call("GET", "/v1/alarms/abc", status=404)
+        self.call("GET", "/v1/alarms?state=sleepy", status=400)
+        self.call("GET", "/v1/alarms?limit=0", status=400)
+        self.assertEqual(self.call("GET", "/v1/alarms/%d" % b["id"])["cleared_by"], self.user)
+
+
+@iotcloud_only("rules are iotcloud's")
+class RestartCase(Base):
+    def test_rules_alarms_and_queued_work_survive(self):
+        dev = self.device()
+        rid = self.create({"source": "server/+/telemetry", "condition": "temp > 30",
+                           "actions": [{"type": "alarm_raise", "alarm": "hot"},
+                                       {"type": "telemetry", "keys": {"hot_temp": "temp"}}]})["id"]
+        self.pub(dev, {"temp": 40})
+        self.wait("alarm", lambda: self.alarms())
+        # a burst, then a clean stop at once: what the rule queued is done before exit
+        for t in range(31, 41):
+            self.pub(dev, {"temp": t}, qos=1)
+        self.assertEqual(self.srv.signal_and_wait(), 0)
+        self.srv.start()
+        self.token = self.api.login(self.user)
+        r = self.rule(rid)
+        self.assertEqual(r["counters"]["matched"], 11)
+        series = self.call("GET", "/v1/devices/%s/telemetry?keys=hot_temp&from=0" % dev.id)
+        self.assertEqual(len(series["series"]["hot_temp"]), 11)
+        self.assertEqual(self.alarms()[0]["count"], 11)
+        # the reloaded rule runs; after a kill -9 the committed state is there
+        self.pub(dev, {"temp": 50})
+        self.wait_counter(rid, "matched", 12)
+        self.srv.kill9()
+        self.srv.start()
+        self.token = self.api.login(self.user)
+        self.assertEqual(self.rule(rid)["counters"]["matched"], 12)
+        self.assertEqual(self.alarms()[0]["count"], 12)
+
+
+if __name__ == "__main__":
+    unittest.main()
