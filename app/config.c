@@ -200,6 +200,10 @@ static const config_key keys[] = {
     {"rule-dead-letters", KIND_U32, F(rule_dead_letters), 1, 100000, "N",
      "dead letters kept per rule (failed or dropped work)"},
     {"alarm-history", KIND_U32, F(alarm_history), 1, 10000000, "N", "cleared alarms kept per user"},
+    {"rule-outbox-max", KIND_U32, F(rule_outbox_max), 1, 10000000, "N",
+     "rule webhook POSTs waiting for delivery (beyond: dead-lettered)"},
+    {"rule-webhook-ca", KIND_STR, F(rule_webhook_ca), 0, 0, "FILE",
+     "CA certificates (PEM) for rule webhook servers; unset = the system's"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -276,6 +280,7 @@ void config_defaults(iot_config *c)
     c->rule_max_depth = 32;
     c->rule_dead_letters = 100;
     c->alarm_history = 1000;
+    c->rule_outbox_max = 10000;
     c->device_log_max_lines = 1000;
     c->device_log_retention_d = 7;
     c->device_log_line_max = 1024;

@@ -135,6 +135,8 @@ typedef struct iot_config {
     uint32_t rule_max_depth;    /* "rule-max-depth" nesting, default 32 */
     uint32_t rule_dead_letters; /* "rule-dead-letters" kept per rule, default 100 */
     uint32_t alarm_history;     /* "alarm-history" cleared alarms per user, default 1000 */
+    uint32_t rule_outbox_max;   /* "rule-outbox-max" webhook POSTs waiting, default 10000 */
+    char rule_webhook_ca[CONFIG_PATH_MAX]; /* "rule-webhook-ca" CA file; "" = system CAs */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

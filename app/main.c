@@ -381,15 +381,18 @@ static rules *make_rules(const iot_config *cfg, store *st, broker *br, devdir *d
         .alarm_history = cfg->alarm_history,
         .lim = {.max_len = cfg->rule_max_len, .max_depth = cfg->rule_max_depth},
         .shadow = shd_svc_limits(shd),
+        .outbox_max = cfg->rule_outbox_max,
+        .webhook_ca = cfg->rule_webhook_ca[0] ? cfg->rule_webhook_ca : NULL,
     };
     rules *r = rules_new(st, br, dd, dn, &o);
     if (!r) {
         log_error("rules: out of memory");
         return NULL;
     }
-    if (rules_load(r) < 0 ||
+    if (rules_load(r) < 0 || rules_webhooks_start(r) < 0 ||
         dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, rules_on_event, r) < 0) {
-        log_error("rules: cannot load the stored rules");
+        log_error("rules: cannot load the stored rules or start the webhook worker");
+        rules_webhooks_stop(r);
         rules_free(r);
         return NULL;
     }
@@ -525,7 +528,8 @@ out:
     shd_svc_detach(shd);  /* nor publish into a stopped broker */
     tm_ingest_flush(ti);  /* the loops stopped: commit what they queued */
     if (rl)
-        rules_flush(rl); /* likewise for the rules' work */
+        rules_flush(rl);     /* likewise for the rules' work */
+    rules_webhooks_stop(rl); /* undelivered webhooks stay in the outbox */
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);

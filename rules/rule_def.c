@@ -97,6 +97,12 @@ static int check_action(rule_action *a, bson_iter_t *keys, bool has_keys, json_e
         if (a->kind == RULE_SHADOW && (!a->section || one_of(a->section, SECTIONS, 2) < 0))
             return refuse(e, "section", "%s: %s", "expected reported or desired");
         return has_keys ? parse_keys(keys, a->kind == RULE_TELEMETRY, a, e) : 0;
+    case RULE_WEBHOOK:
+        /* HTTPS only: a rule must not become a plain-text channel out of the server */
+        if (!a->url || strncmp(a->url, "https://", 8) != 0 || !a->url[8] ||
+            strpbrk(a->url, " \r\n"))
+            return refuse(e, "url", "%s: %s", "expected an https:// URL");
+        return 0;
     case RULE_ALARM_RAISE:
         if (!a->severity)
             a->severity = "major";
@@ -113,8 +119,8 @@ static int check_action(rule_action *a, bson_iter_t *keys, bool has_keys, json_e
 
 static int parse_action(const bson_iter_t *at, int i, rule_action *a, json_err *e)
 {
-    static const char *const KINDS[] = {"republish", "telemetry",   "notify",
-                                        "shadow",    "alarm_raise", "alarm_clear"};
+    static const char *const KINDS[] = {"republish",   "telemetry",   "notify", "shadow",
+                                        "alarm_raise", "alarm_clear", "webhook"};
     bson_t d;
     uint32_t n;
     const uint8_t *p;
@@ -124,7 +130,7 @@ static int parse_action(const bson_iter_t *at, int i, rule_action *a, json_err *
     if (!bson_init_static(&d, p, n))
         return in_action(e, i);
     const char *type = NULL;
-    int64_t qos = 0;
+    int64_t qos = 0, timeout = 5000, retries = 5;
     bson_iter_t keys;
     json_field f[] = {
         {"type", JSON_STR, JSON_REQUIRED, 32, .str = &type},
@@ -139,18 +145,25 @@ static int parse_action(const bson_iter_t *at, int i, rule_action *a, json_err *
         {"severity", JSON_STR, .max_len = 16, .str = &a->severity},
         {"section", JSON_STR, .max_len = 16, .str = &a->section},
         {"keys", JSON_ANY, .doc = &keys},
+        {"url", JSON_STR, .max_len = RULE_URL_MAX, .str = &a->url},
+        {"body", JSON_STR, .max_len = RULE_TEMPLATE_MAX, .str = &a->payload},
+        {"secret", JSON_STR, .max_len = 256, .str = &a->secret},
+        {"timeout_ms", JSON_INT, .min = 100, .max = 30000, .i64 = &timeout},
+        {"retries", JSON_INT, .min = 0, .max = 10, .i64 = &retries},
     };
     if (json_decode(&d, f, sizeof f / sizeof f[0], e) < 0)
         return in_action(e, i);
     int k = one_of(type, KINDS, sizeof KINDS / sizeof KINDS[0]);
     if (k < 0)
         return refuse(e, "type", "%s: %s",
-                      "expected republish, telemetry, notify, shadow, alarm_raise or "
-                      "alarm_clear") < 0
+                      "expected republish, telemetry, notify, shadow, alarm_raise, "
+                      "alarm_clear or webhook") < 0
                    ? in_action(e, i)
                    : -1;
     a->kind = (enum rule_act)(k + 1);
     a->qos = (int)qos;
+    a->timeout_ms = (int)timeout;
+    a->retries = (int)retries;
     if (a->kind == RULE_SHADOW && !a->section)
         a->section = "reported";
     return check_action(a, &keys, f[11].present, e) < 0 ? in_action(e, i) : 0;

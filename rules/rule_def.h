@@ -14,7 +14,9 @@
  *       {"type": "shadow", "section": "reported" | "desired", "keys": ["field", ...]}
  *       {"type": "alarm_raise", "alarm": "type", "severity": "critical|major|minor|warning|
  *        indeterminate", "details": template, "notify": recipient}
- *       {"type": "alarm_clear", "alarm": "type"} ]
+ *       {"type": "alarm_clear", "alarm": "type"}
+ *       {"type": "webhook", "url": "https://...", "body": template, "secret": "...",
+ *        "timeout_ms": 100..30000 (5000), "retries": 0..10 (5)} ]
  *
  * Templates: "${field}" is the SELECT output's field (a dotted path), "${deviceid()}",
  * "${topic()}" and "${timestamp()}" the message's context; a missing field is "null".
@@ -34,6 +36,7 @@
 #define RULE_NAME_MAX     128  /* bytes of a rule's name */
 #define RULE_TEMPLATE_MAX 2048 /* bytes of a template */
 #define RULE_KEYS_MAX     32   /* keys of a telemetry or shadow action */
+#define RULE_URL_MAX      2048 /* bytes of a webhook URL */
 
 enum rule_act {
     RULE_REPUBLISH = 1,
@@ -42,6 +45,7 @@ enum rule_act {
     RULE_SHADOW,
     RULE_ALARM_RAISE,
     RULE_ALARM_CLEAR,
+    RULE_WEBHOOK,
 };
 
 typedef struct rule_action {
@@ -57,6 +61,10 @@ typedef struct rule_action {
     const char *keys[RULE_KEYS_MAX];   /* telemetry: stored names; shadow: fields */
     const char *fields[RULE_KEYS_MAX]; /* telemetry: selected fields */
     int n_keys;                        /* 0: every top-level field of the selection */
+    const char *url;                   /* webhook: https://... */
+    const char *secret;                /* webhook: HMAC key of the signature (NULL: none) */
+    int timeout_ms;                    /* webhook: one attempt */
+    int retries;                       /* webhook: attempts after the first */
 } rule_action;
 
 typedef struct rule_def {

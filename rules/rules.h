@@ -13,7 +13,9 @@
  *   - one work item (the selection, the context, the counts so far) goes to ONE bounded
  *     queue shared by all loops, drained by store jobs (one in flight, every queued item
  *     in its transaction): telemetry, shadow, notify and alarm actions run there, and the
- *     rule's counters are added in the same transaction.
+ *     rule's counters are added in the same transaction; a webhook is rendered and signed
+ *     there and written to the persisted outbox, which a worker thread of its own
+ *     delivers with libcurl (retries with backoff, then the dead letters).
  * Back-pressure: when queue_max items wait, the item is dropped and counted on the rule;
  * the next drain records the count and the first dropped message in the rule's dead-letter
  * list. Routing is never slowed: the loop does a filter match, an evaluation and a copy.
@@ -49,6 +51,8 @@ typedef struct rules_opts {
     uint32_t alarm_history;          /* cleared alarms kept per owner; 0 = 1000 */
     rexpr_limits lim;                /* rule text and nesting */
     const struct shd_limits *shadow; /* for the shadow action; NULL: the action fails */
+    uint32_t outbox_max;             /* webhook POSTs waiting; 0 = 10000 */
+    const char *webhook_ca;          /* CA file for webhook servers; NULL: the system's */
 } rules_opts;
 
 /** @st, @br (may be NULL: republish fails), @dd, @dn (may be NULL: notify fails) must
@@ -60,6 +64,12 @@ rules *rules_new(store *st, struct broker *br, struct devdir *dd, struct devnoti
 int rules_load(rules *r);
 /** Waits until every queued work item is committed (or failed). */
 void rules_flush(rules *r);
+/** Starts the webhook worker (a thread of its own: libcurl, store_sync). Main thread,
+ *  after the store started. 0 or -1. */
+int rules_webhooks_start(rules *r);
+/** Stops it (an attempt in progress ends within its timeout; what is undelivered stays in
+ *  the outbox for the next start). Main thread, before the store closes. */
+void rules_webhooks_stop(rules *r);
 /** After the store closed. NULL is ignored. */
 void rules_free(rules *r);
 

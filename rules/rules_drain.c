@@ -7,6 +7,8 @@
  * failure. An action that fails on its own terms (a refused recipient, a bad key) is
  * counted; only a store error fails the job (its items are then lost and counted failed).
  */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +201,59 @@ static int act_alarm(store_tx *tx, rules_drain *j, const rules_item *it, const r
     return send_note(tx, j, it, a->recipient, text, o);
 }
 
+/* HMAC-SHA256 of @body under @secret, as "sha256=<hex>". */
+static void sign(const char *secret, const char *body, size_t len, char out[7 + 64 + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)body, len, mac, &n);
+    memcpy(out, "sha256=", 7);
+    for (unsigned i = 0; i < n && i < 32; i++) {
+        out[7 + 2 * i] = hex[mac[i] >> 4];
+        out[8 + 2 * i] = hex[mac[i] & 15];
+    }
+    out[7 + 2 * (n < 32 ? n : 32)] = '\0';
+}
+
+/* Renders and signs the POST and writes it to the outbox; the worker delivers it. */
+static int act_webhook(store_tx *tx, rules_drain *j, const rules_item *it, const rule_action *a,
+                       outcome *o, char *text)
+{
+    char sig[7 + 64 + 1];
+    char *json = NULL;
+    size_t len = 0;
+    const char *body = text;
+    if (a->payload) {
+        if (render(it, a->payload, text, TEXT_MAX) < 0)
+            return failed(o, "webhook", "body too long");
+        len = strlen(text);
+    } else if ((body = json = json_text(&it->sel, &len)) == NULL) {
+        return failed(o, "webhook", "the selection cannot be encoded");
+    }
+    if (a->secret)
+        sign(a->secret, body, len, sig);
+    int64_t now = clock_wall_ms();
+    store_rule_hook h = {.rule_id = it->ru->id,
+                         .url = a->url,
+                         .body = body,
+                         .body_len = len,
+                         .signature = a->secret ? sig : NULL,
+                         .timeout_ms = a->timeout_ms,
+                         .max_attempts = a->retries + 1,
+                         .next_at = now,
+                         .created_at = now};
+    bool full = false;
+    int rc = store_rule_hook_add(tx, &h, j->r->o.outbox_max, &full);
+    bson_free(json);
+    if (fatal(rc))
+        return rc;
+    if (rc < 0 || full)
+        return failed(o, "webhook", full ? "outbox full" : "refused by the store");
+    j->hooked = true; /* counted ok or failed once delivered or dead */
+    return 0;
+}
+
 static int run_action(store_tx *tx, rules_drain *j, const rules_item *it, const rule_action *a,
                       outcome *o, char *text)
 {
@@ -214,6 +269,8 @@ static int run_action(store_tx *tx, rules_drain *j, const rules_item *it, const 
     case RULE_ALARM_RAISE:
     case RULE_ALARM_CLEAR:
         return act_alarm(tx, j, it, a, o, text);
+    case RULE_WEBHOOK:
+        return act_webhook(tx, j, it, a, o, text);
     default:
         return 0; /* republish ran on the loop */
     }
@@ -261,7 +318,7 @@ static int drain_run(store_tx *tx, store_job *sj)
     rules_drain *j = (rules_drain *)(void *)sj;
     char *text = malloc(TEXT_MAX);
     int rc = text ? 0 : STORE_ENOMEM;
-    j->notified = false;
+    j->notified = j->hooked = false;
     for (rules_item *it = j->head; rc == 0 && it; it = it->next)
         rc = run_item(tx, j, it, text);
     for (rule *ru = j->drops; rc == 0 && ru; ru = ru->drop_next)
@@ -309,8 +366,10 @@ static void drain_done(store_job *sj)
     rules *r = j->r;
     if (sj->rc < 0)
         atomic_fetch_add(&r->failed, j->n);
-    else if (j->notified && r->dn)
+    if (sj->rc >= 0 && j->notified && r->dn)
         devnotify_kick(r->dn);
+    if (sj->rc >= 0 && j->hooked)
+        rules__hook_kick(r);
     for (rules_item *it = j->head, *next; it; it = next) {
         next = it->next;
         rules__item_free(it);

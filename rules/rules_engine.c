@@ -22,6 +22,7 @@
 #define PER_USER    100
 #define DEAD_KEEP   100
 #define ALARM_KEEP  1000
+#define OUTBOX_DEF  10000
 #define PAYLOAD_MAX 65536 /* rendered republish payload, bytes */
 #define TOPIC_MAX   1024  /* rendered republish topic, bytes */
 
@@ -44,6 +45,13 @@ rules *rules_new(store *st, struct broker *br, struct devdir *dd, struct devnoti
     pthread_rwlock_init(&r->lock, NULL);
     pthread_mutex_init(&r->qlock, NULL);
     pthread_cond_init(&r->idle, NULL);
+    pthread_mutex_init(&r->hook_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->hook_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r->o.outbox_max = r->o.outbox_max ? r->o.outbox_max : OUTBOX_DEF;
     r->job.r = r;
     return r;
 }
@@ -76,6 +84,8 @@ void rules_free(rules *r)
     pthread_rwlock_destroy(&r->lock);
     pthread_mutex_destroy(&r->qlock);
     pthread_cond_destroy(&r->idle);
+    pthread_mutex_destroy(&r->hook_mu);
+    pthread_cond_destroy(&r->hook_cv);
     free(r);
 }
 

@@ -54,6 +54,7 @@ typedef struct rules_drain {
     rule *drops;
     size_t n;
     bool notified; /* a notification was queued: kick the notifier */
+    bool hooked;   /* a webhook was queued: kick the worker */
 } rules_drain;
 
 struct rules {
@@ -72,7 +73,15 @@ struct rules {
     bool inflight;           /* qlock */
     rules_drain job;
     atomic_ullong messages, matched, nqueued, ndropped, ok, failed;
+    /* the webhook worker (rules_webhook.c) */
+    pthread_mutex_t hook_mu;
+    pthread_cond_t hook_cv; /* CLOCK_MONOTONIC */
+    pthread_t hook_thread;
+    bool hook_running, hook_stop, hook_kick; /* hook_mu */
 };
+
+/* Wakes the webhook worker (items were added). Any thread. */
+void rules__hook_kick(struct rules *r);
 
 void rules__unref(rule *ru);
 /* Queues @it (a reference to it->ru held); false when the queue is full (then @it is the

@@ -7,6 +7,9 @@
  *                     action drain adds to in the transaction that ran the actions.
  *   rule_deadletters  work a rule could not do (queue full, action failed): newest by id,
  *                     capped per rule by the insert; the owner reads them.
+ *   rule_webhooks     the webhook outbox: one row per POST still to deliver, with its
+ *                     rendered body and signature header (never the secret), attempts
+ *                     and the time of the next one; deleted once delivered or dead.
  */
 #include "store/store_int.h"
 
@@ -31,4 +34,17 @@ const char *const store__rules_migration =
     "  at INTEGER NOT NULL,"
     "  reason TEXT NOT NULL,"
     "  msg BLOB NOT NULL);"
-    "CREATE INDEX rule_deadletters_rule ON rule_deadletters (rule_id, id);";
+    "CREATE INDEX rule_deadletters_rule ON rule_deadletters (rule_id, id);"
+    "CREATE TABLE rule_webhooks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule_id TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  signature TEXT,"
+    "  timeout_ms INTEGER NOT NULL,"
+    "  max_attempts INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_error TEXT);"
+    "CREATE INDEX rule_webhooks_due ON rule_webhooks (next_at);";

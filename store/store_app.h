@@ -624,6 +624,38 @@ int store_rule_dead_add(store_tx *tx, const char *rule_id, int64_t at, const cha
 int store_rule_dead_list(store_tx *tx, const char *rule_id, unsigned limit,
                          int (*cb)(void *arg, const store_rule_dead *d), void *arg);
 
+/* ---- the webhook outbox (store/rule_hooks.c, docs/rules.md "Webhooks") -----------------
+ * POSTs still to deliver, due by next_at; the worker takes due ones, then deletes them
+ * (delivered, or dead after max_attempts) or moves next_at (a retry). */
+
+typedef struct store_rule_hook {
+    int64_t id; /* set by the store */
+    const char *rule_id;
+    const char *url;
+    const char *body;
+    size_t body_len;
+    const char *signature; /* the signature header's value, NULL: none */
+    int64_t timeout_ms;
+    int64_t max_attempts, attempts;
+    int64_t next_at, created_at;
+    const char *last_error; /* NULL: none */
+} store_rule_hook;
+
+/** Adds @h (due at h->next_at) unless @max items wait already (then *@full, nothing
+ *  added, 0). */
+int store_rule_hook_add(store_tx *tx, const store_rule_hook *h, unsigned max, bool *full);
+/** Calls @cb for at most @limit items due at @now (next_at <= @now), oldest due first. */
+int store_rule_hook_due(store_tx *tx, int64_t now, unsigned limit,
+                        int (*cb)(void *arg, const store_rule_hook *h), void *arg);
+/** The earliest next_at of the outbox in *@at; STORE_ENOTFOUND when it is empty. */
+int store_rule_hook_next(store_tx *tx, int64_t *at);
+/** Deletes item @id (delivered or dead). */
+int store_rule_hook_done(store_tx *tx, int64_t id);
+/** Records a failed attempt of item @id: attempts + 1, next_at, last_error. */
+int store_rule_hook_retry(store_tx *tx, int64_t id, int64_t next_at, const char *err);
+/** Items waiting. */
+int store_rule_hook_count(store_tx *tx, uint64_t *out);
+
 /* ---- alarms (store/alarms.c, schema_alarms.c, docs/rules.md "Alarms") -------------------
  * At most one active alarm per (owner, device, type); cleared ones are the history. */
 

@@ -74,13 +74,48 @@ void rl__op_free(rl_op *o)
     free(o);
 }
 
+/* The actions with every webhook secret replaced by "***" (secrets are never shown). */
+static void append_actions(bson_t *doc, bson_iter_t *it)
+{
+    bson_iter_t arr, act;
+    bson_t out, one;
+    unsigned n = 0;
+    if (!BSON_ITER_HOLDS_ARRAY(it) || !bson_iter_recurse(it, &arr)) {
+        bson_append_iter(doc, "actions", -1, it);
+        return;
+    }
+    BSON_APPEND_ARRAY_BEGIN(doc, "actions", &out);
+    while (bson_iter_next(&arr)) {
+        char k[16];
+        const char *key;
+        bson_uint32_to_string(n++, &key, k, sizeof k);
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &act)) {
+            bson_append_iter(&out, key, -1, &arr);
+            continue;
+        }
+        BSON_APPEND_DOCUMENT_BEGIN(&out, key, &one);
+        while (bson_iter_next(&act)) {
+            if (strcmp(bson_iter_key(&act), "secret") == 0)
+                BSON_APPEND_UTF8(&one, "secret", "***");
+            else
+                bson_append_iter(&one, bson_iter_key(&act), -1, &act);
+        }
+        bson_append_document_end(&out, &one);
+    }
+    bson_append_array_end(doc, &out);
+}
+
 void rl__append_rule(bson_t *doc, const store_rule *sr)
 {
     bson_iter_t it;
-    if (bson_iter_init(&it, sr->def))
-        while (bson_iter_next(&it))
-            if (strcmp(bson_iter_key(&it), "enabled") != 0)
-                bson_append_iter(doc, bson_iter_key(&it), -1, &it);
+    if (!bson_iter_init(&it, sr->def))
+        return;
+    while (bson_iter_next(&it)) {
+        if (strcmp(bson_iter_key(&it), "actions") == 0)
+            append_actions(doc, &it);
+        else if (strcmp(bson_iter_key(&it), "enabled") != 0)
+            bson_append_iter(doc, bson_iter_key(&it), -1, &it);
+    }
     BSON_APPEND_UTF8(doc, "id", sr->id);
     BSON_APPEND_BOOL(doc, "enabled", sr->enabled);
     BSON_APPEND_INT64(doc, "created_at", sr->created_at);

@@ -20,8 +20,8 @@
 
 #define TEXT_MAX 4096
 
-static const char *const KIND_NAMES[] = {"",       "republish",   "telemetry",  "notify",
-                                         "shadow", "alarm_raise", "alarm_clear"};
+static const char *const KIND_NAMES[] = {"",       "republish",   "telemetry",   "notify",
+                                         "shadow", "alarm_raise", "alarm_clear", "webhook"};
 
 static void describe(bson_t *arr, int i, const rule_action *a, const bson_t *sel,
                      const rexpr_ctx *c, char *text)
@@ -34,10 +34,12 @@ static void describe(bson_t *arr, int i, const rule_action *a, const bson_t *sel
     BSON_APPEND_UTF8(&d, "type", KIND_NAMES[a->kind]);
     if (a->kind == RULE_REPUBLISH && rule_render(a->topic, sel, c, text, TEXT_MAX) == 0)
         BSON_APPEND_UTF8(&d, "topic", text);
+    if (a->url)
+        BSON_APPEND_UTF8(&d, "url", a->url);
     if (a->payload && rule_render(a->payload, sel, c, text, TEXT_MAX) == 0)
         BSON_APPEND_UTF8(&d, a->kind == RULE_NOTIFY ? "message" : "payload", text);
-    else if (a->kind == RULE_REPUBLISH || a->kind == RULE_ALARM_RAISE)
-        BSON_APPEND_DOCUMENT(&d, a->kind == RULE_REPUBLISH ? "payload" : "details", sel);
+    else if (a->kind == RULE_REPUBLISH || a->kind == RULE_ALARM_RAISE || a->kind == RULE_WEBHOOK)
+        BSON_APPEND_DOCUMENT(&d, a->kind == RULE_ALARM_RAISE ? "details" : "payload", sel);
     if (a->recipient)
         BSON_APPEND_UTF8(&d, "recipient", a->recipient);
     if (a->alarm)

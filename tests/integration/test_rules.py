@@ -11,10 +11,22 @@ messages over MQTT, a real SMTP server (aiosmtpd) gets the notify actions.
                 by hand, filters
   RestartCase   rules and alarms survive a clean stop and a kill -9; the work a rule
                 queued before a clean stop is done
+  WebhookCase   HTTPS POSTs to a local receiver (http.server + ssl, its own CA): body
+                template, HMAC signature, the secret never shown, retries with backoff
+                after 500s, the dead letter after the last attempt, and a pending POST
+                delivered after a restart (the persisted outbox)
 """
 
+import hashlib
+import hmac
+import http.server
 import json
+import os
+import shutil
+import ssl
 import subprocess
+import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -373,6 +385,139 @@ class RestartCase(Base):
         self.token = self.api.login(self.user)
         self.assertEqual(self.rule(rid)["counters"]["matched"], 12)
         self.assertEqual(self.alarms()[0]["count"], 12)
+
+
+class Receiver:
+    """A local HTTPS server recording every POST; answers statuses.pop(0) (200 when empty)."""
+
+    def __init__(self, directory):
+        self.cert = os.path.join(directory, "hook.crt")
+        key = os.path.join(directory, "hook.key")
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+                            self.cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+                            "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 0, p.stderr
+        self.key = key
+        self.posts = []
+        self.statuses = []
+        self.lock = threading.Lock()
+        rec = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with rec.lock:
+                    rec.posts.append((self.path, dict(self.headers), body))
+                    status = rec.statuses.pop(0) if rec.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return "https://localhost:%d%s" % (self.port, path)
+
+    def on(self, path):
+        with self.lock:
+            return [p for p in self.posts if p[0] == path]
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@iotcloud_only("rules are iotcloud's")
+class WebhookCase(Base):
+    @classmethod
+    def setUpClass(cls):
+        cls.hookdir = tempfile.mkdtemp(prefix="iotcloud-hook-")
+        cls.recv = Receiver(cls.hookdir)
+        cls.EXTRA = ("--rule-webhook-ca", cls.recv.cert)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.recv.stop()
+        shutil.rmtree(cls.hookdir, ignore_errors=True)
+
+    def hook(self, path, **kw):
+        a = {"type": "webhook", "url": self.recv.url(path)}
+        a.update(kw)
+        return a
+
+    def test_delivery_signature_and_secret_hidden(self):
+        dev = self.device()
+        secret = "s3cret-" + uuid.uuid4().hex
+        rid = self.create({"source": "server/+/hook_a", "condition": "temp > 30",
+                           "actions": [self.hook("/a", body="{\"t\": ${temp}, \"d\": "
+                                                           "\"${deviceid()}\"}", secret=secret)]})["id"]
+        self.assertEqual(self.rule(rid)["actions"][0]["secret"], "***")
+        self.assertNotIn(secret, json.dumps(self.call("GET", "/v1/rules")))
+        self.pub(dev, {"temp": 31}, api="hook_a")
+        path, headers, body = self.wait("a POST", lambda: self.recv.on("/a"))[0]
+        self.assertEqual(json.loads(body), {"t": 31, "d": dev.id})
+        want = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        self.assertEqual(headers["X-Iotcloud-Signature"], want)
+        self.assertEqual(headers["X-Iotcloud-Rule"], rid)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        r = self.wait_counter(rid, "actions_ok", 1)
+        self.assertEqual(r["counters"]["actions_failed"], 0)
+        e = self.create({"source": "a/b", "actions": [{"type": "webhook",
+                                                       "url": "http://localhost/x"}]},
+                        status=400)["error"]
+        self.assertEqual(e["field"], "actions[0].url")
+
+    def test_retries_with_backoff_then_delivered(self):
+        dev = self.device()
+        self.recv.statuses[:] = [500, 503]
+        rid = self.create({"source": "server/+/hook_b",
+                           "actions": [self.hook("/b", retries=3)]})["id"]
+        self.pub(dev, {"temp": 5}, api="hook_b")
+        posts = self.wait("3 attempts", lambda: len(self.recv.on("/b")) >= 3 and
+                          self.recv.on("/b"))
+        self.assertEqual([json.loads(p[2]) for p in posts], [{"temp": 5}] * 3)
+        r = self.wait_counter(rid, "actions_ok", 1)
+        self.assertEqual(r["counters"]["actions_failed"], 0)
+        self.assertEqual(self.call("GET", "/v1/rules/%s/deadletters" % rid)["deadletters"], [])
+
+    def test_dead_letter_after_the_last_attempt(self):
+        dev = self.device()
+        rid = self.create({"source": "server/+/hook_d",
+                           "actions": [{"type": "webhook", "url": "https://127.0.0.1:1/none",
+                                        "retries": 1, "timeout_ms": 1000}]})["id"]
+        self.pub(dev, {"temp": 7}, api="hook_d")
+        r = self.wait_counter(rid, "actions_failed", 1)
+        self.assertIn("after 2 attempt(s)", r["counters"]["last_error"])
+        dead = self.call("GET", "/v1/rules/%s/deadletters" % rid)["deadletters"]
+        self.assertEqual(len(dead), 1)
+        self.assertEqual(dead[0]["message"]["url"], "https://127.0.0.1:1/none")
+        self.assertEqual(json.loads(dead[0]["message"]["body"]), {"temp": 7})
+
+    def test_pending_post_survives_a_restart(self):
+        dev = self.device()
+        self.recv.statuses[:] = [503]
+        rid = self.create({"source": "server/+/hook_c",
+                           "actions": [self.hook("/c", retries=5)]})["id"]
+        self.pub(dev, {"temp": 9}, api="hook_c")
+        self.wait("a first attempt", lambda: self.recv.on("/c"))
+        self.assertEqual(self.srv.signal_and_wait(), 0)  # the retry is due in ~1 s
+        self.srv.start()
+        self.token = self.api.login(self.user)
+        posts = self.wait("the retry", lambda: len(self.recv.on("/c")) >= 2 and self.recv.on("/c"))
+        self.assertEqual(json.loads(posts[1][2]), {"temp": 9})
+        self.wait_counter(rid, "actions_ok", 1)
 
 
 if __name__ == "__main__":

@@ -217,3 +217,56 @@ Test(store_rules, alarms_dedup_clear_ack_history)
     seen s = {0};
     cr_assert_eq(store_sync(st, alarms, &s), 0);
 }
+
+static int on_hook(void *arg, const store_rule_hook *h)
+{
+    seen *s = arg;
+    s->alarm_ids[s->n] = h->id;
+    s->count[s->n] = h->attempts;
+    s->n++;
+    return 0;
+}
+
+static int hooks(store_tx *tx, void *arg)
+{
+    seen *s = arg;
+    store_rule_hook h = {.rule_id = "r1",
+                         .url = "https://x/",
+                         .body = "{}",
+                         .body_len = 2,
+                         .timeout_ms = 1000,
+                         .max_attempts = 3,
+                         .next_at = 100,
+                         .created_at = 100};
+    bool full;
+    int64_t at;
+    cr_assert_eq(store_rule_hook_next(tx, &at), STORE_ENOTFOUND);
+    cr_assert_eq(store_rule_hook_add(tx, &h, 2, &full), 0);
+    cr_assert(!full);
+    h.next_at = 200;
+    cr_assert_eq(store_rule_hook_add(tx, &h, 2, &full), 0);
+    cr_assert_eq(store_rule_hook_add(tx, &h, 2, &full), 0);
+    cr_assert(full, "capped at 2");
+    cr_assert_eq(store_rule_hook_next(tx, &at), 0);
+    cr_assert_eq(at, 100);
+    cr_assert_eq(store_rule_hook_due(tx, 150, 10, on_hook, s), 0);
+    cr_assert_eq(s->n, 1, "only the due one");
+    int64_t id = s->alarm_ids[0];
+    cr_assert_eq(store_rule_hook_retry(tx, id, 300, "HTTP 500"), 0);
+    s->n = 0;
+    cr_assert_eq(store_rule_hook_due(tx, 1000, 10, on_hook, s), 0);
+    cr_assert_eq(s->n, 2);
+    cr_assert_eq(s->alarm_ids[1], id, "due later now");
+    cr_assert_eq(s->count[1], 1, "one attempt recorded");
+    cr_assert_eq(store_rule_hook_done(tx, id), 0);
+    uint64_t n;
+    cr_assert_eq(store_rule_hook_count(tx, &n), 0);
+    cr_assert_eq(n, 1);
+    return 0;
+}
+
+Test(store_rules, webhook_outbox)
+{
+    seen s = {0};
+    cr_assert_eq(store_sync(st, hooks, &s), 0);
+}
