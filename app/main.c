@@ -382,6 +382,7 @@ static rules *make_rules(const iot_config *cfg, store *st, broker *br, devdir *d
         .lim = {.max_len = cfg->rule_max_len, .max_depth = cfg->rule_max_depth},
         .shadow = shd_svc_limits(shd),
         .outbox_max = cfg->rule_outbox_max,
+        .shd_svc = shd,
         .webhook_ca = cfg->rule_webhook_ca[0] ? cfg->rule_webhook_ca : NULL,
     };
     rules *r = rules_new(st, br, dd, dn, &o);

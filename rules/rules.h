@@ -52,6 +52,7 @@ typedef struct rules_opts {
     rexpr_limits lim;                /* rule text and nesting */
     const struct shd_limits *shadow; /* for the shadow action; NULL: the action fails */
     uint32_t outbox_max;             /* webhook POSTs waiting; 0 = 10000 */
+    struct shd_svc *shd_svc;         /* publishes a shadow action's delta; NULL: not told */
     const char *webhook_ca;          /* CA file for webhook servers; NULL: the system's */
 } rules_opts;
 
@@ -75,8 +76,9 @@ void rules_free(rules *r);
 
 /** The DEV_EV_MESSAGE subscriber (@arg = the engine). Never blocks. */
 void rules_on_event(void *arg, const dev_event *e);
-/** Evaluates one message of device @dev (owner @owner) on @topic at @now_ms. */
-void rules_message(rules *r, const char *owner, const char *dev, const char *topic,
+/** Evaluates one message of device @dev (owner @owner) on @topic at @now_ms, received on
+ *  loop @l (NULL in tests: a shadow action's delta is then not published). */
+void rules_message(rules *r, net_loop *l, const char *owner, const char *dev, const char *topic,
                    const uint8_t *p, size_t n, int64_t now_ms);
 
 /** Installs (or replaces) rule @id of @owner, from its stored definition. 0, or <0 when it

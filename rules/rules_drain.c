@@ -18,6 +18,7 @@
 #include "notify/devnotify.h"
 #include "rules/rules_int.h"
 #include "shadows/shadow.h"
+#include "shadows/shd_svc.h"
 #include "telemetry/tm_parse.h"
 
 #define TEXT_MAX 4096 /* a rendered notify message or alarm details */
@@ -95,9 +96,63 @@ static int act_telemetry(store_tx *tx, const rules_item *it, const rule_action *
     return rc;
 }
 
-static int act_shadow(store_tx *tx, rules *r, const rules_item *it, const rule_action *a,
+/* An accepted shadow update of a device, told to it on its loop after the commit. */
+typedef struct rules_shadow_pub {
+    net_msg msg;
+    struct rules_shadow_pub *next;
+    shd_svc *svc;
+    net_loop *loop;
+    char dev[STORE_ID_MAX + 1];
+    shd_result res;
+} rules_shadow_pub;
+
+static void shadow_pub_free(rules_shadow_pub *p)
+{
+    shd_result_fini(&p->res);
+    free(p);
+}
+
+/* The device's loop: what shd_svc_publish says after an update (delta, documents). */
+static void shadow_pub_run(net_loop *l, net_msg *m)
+{
+    (void)l;
+    rules_shadow_pub *p = (rules_shadow_pub *)(void *)m;
+    shd_svc_publish(p->svc, p->dev, "", SHD_UPDATE, &p->res);
+    shadow_pub_free(p);
+}
+
+static void copy_doc(bson_t *dst, const bson_t *src)
+{
+    bson_destroy(dst);
+    bson_copy_to(src, dst);
+}
+
+/* Keeps a copy of @res for drain_done (nothing when the device's loop is unknown). */
+static void shadow_pub_keep(rules_drain *j, const rules_item *it, const shd_result *res)
+{
+    rules_shadow_pub *p;
+    if (!j->r->o.shd_svc || !it->loop || !(p = calloc(1, sizeof *p)))
+        return;
+    shd_result_init(&p->res);
+    p->res.code = res->code;
+    p->res.has_delta = res->has_delta;
+    p->res.has_documents = res->has_documents;
+    p->res.version = res->version;
+    copy_doc(&p->res.reply, &res->reply);
+    copy_doc(&p->res.delta, &res->delta);
+    copy_doc(&p->res.documents, &res->documents);
+    p->svc = j->r->o.shd_svc;
+    p->loop = it->loop;
+    p->msg.fn = shadow_pub_run;
+    memcpy(p->dev, it->dev, sizeof p->dev);
+    p->next = j->pubs;
+    j->pubs = p;
+}
+
+static int act_shadow(store_tx *tx, rules_drain *j, const rules_item *it, const rule_action *a,
                       outcome *o)
 {
+    rules *r = j->r;
     if (!r->o.shadow)
         return failed(o, "shadow", "shadows are not available");
     bson_t req = BSON_INITIALIZER, state, sec;
@@ -120,10 +175,12 @@ static int act_shadow(store_tx *tx, rules *r, const rules_item *it, const rule_a
     shd_result_init(&res);
     int rc = shd_run(tx, SHD_UPDATE, it->dev, "", (const uint8_t *)json, len, r->o.shadow, &res);
     bson_free(json);
-    if (rc >= 0 && res.code != 0)
+    if (rc >= 0 && res.code != 0) {
         failed(o, "shadow", res.message);
-    else if (rc >= 0)
+    } else if (rc >= 0) {
         o->ok++;
+        shadow_pub_keep(j, it, &res);
+    }
     shd_result_fini(&res);
     return fatal(rc) ? rc : 0;
 }
@@ -261,7 +318,7 @@ static int run_action(store_tx *tx, rules_drain *j, const rules_item *it, const 
     case RULE_TELEMETRY:
         return act_telemetry(tx, it, a, o);
     case RULE_SHADOW:
-        return act_shadow(tx, j->r, it, a, o);
+        return act_shadow(tx, j, it, a, o);
     case RULE_NOTIFY:
         if (render(it, a->payload, text, TEXT_MAX) < 0)
             return failed(o, "notify", "message too long");
@@ -319,6 +376,11 @@ static int drain_run(store_tx *tx, store_job *sj)
     char *text = malloc(TEXT_MAX);
     int rc = text ? 0 : STORE_ENOMEM;
     j->notified = j->hooked = false;
+    for (rules_shadow_pub *p = j->pubs, *next; p; p = next) { /* a run that was rolled back */
+        next = p->next;
+        shadow_pub_free(p);
+    }
+    j->pubs = NULL;
     for (rules_item *it = j->head; rc == 0 && it; it = it->next)
         rc = run_item(tx, j, it, text);
     for (rule *ru = j->drops; rc == 0 && ru; ru = ru->drop_next)
@@ -370,6 +432,14 @@ static void drain_done(store_job *sj)
         devnotify_kick(r->dn);
     if (sj->rc >= 0 && j->hooked)
         rules__hook_kick(r);
+    for (rules_shadow_pub *p = j->pubs, *next; p; p = next) {
+        next = p->next;
+        if (sj->rc >= 0)
+            net_loop_post(p->loop, &p->msg); /* told only what was committed */
+        else
+            shadow_pub_free(p);
+    }
+    j->pubs = NULL;
     for (rules_item *it = j->head, *next; it; it = next) {
         next = it->next;
         rules__item_free(it);

@@ -234,7 +234,7 @@ static void republish(rules *r, const rule *ru, const rule_action *a, const rexp
     }
 }
 
-static rules_item *item_new(rule *ru, const rexpr_ctx *c)
+static rules_item *item_new(rule *ru, const rexpr_ctx *c, net_loop *l)
 {
     rules_item *it = calloc(1, sizeof *it);
     if (!it)
@@ -246,15 +246,16 @@ static rules_item *item_new(rule *ru, const rexpr_ctx *c)
     }
     memcpy(it->dev, c->device, strlen(c->device) + 1);
     it->ts = c->ts_ms;
+    it->loop = l;
     atomic_fetch_add(&ru->refs, 1);
     it->ru = ru;
     return it;
 }
 
-static void fire(rules *r, rule *ru, const rexpr_ctx *c)
+static void fire(rules *r, rule *ru, const rexpr_ctx *c, net_loop *l)
 {
     atomic_fetch_add(&r->matched, 1);
-    rules_item *it = item_new(ru, c);
+    rules_item *it = item_new(ru, c, l);
     if (!it) {
         atomic_fetch_add(&r->ndropped, 1);
         return;
@@ -270,7 +271,7 @@ static void fire(rules *r, rule *ru, const rexpr_ctx *c)
         atomic_fetch_add(&r->ndropped, 1);
 }
 
-void rules_message(rules *r, const char *owner, const char *dev, const char *topic,
+void rules_message(rules *r, net_loop *l, const char *owner, const char *dev, const char *topic,
                    const uint8_t *p, size_t n, int64_t now_ms)
 {
     bson_t doc;
@@ -292,7 +293,7 @@ void rules_message(rules *r, const char *owner, const char *dev, const char *top
             c.payload = have ? &doc : NULL;
         }
         if (rexpr_match(ru->def->x, &c))
-            fire(r, ru, &c);
+            fire(r, ru, &c, l);
     }
     pthread_rwlock_unlock(&r->lock);
     if (have)
@@ -311,7 +312,7 @@ void rules_on_event(void *arg, const dev_event *e)
         t = e->api;
     else if ((size_t)snprintf(topic, sizeof topic, "server/%s/%s", e->dev, e->api) >= sizeof topic)
         return;
-    rules_message(r, owner, e->dev, t, e->payload, e->len, clock_wall_ms());
+    rules_message(r, e->loop, owner, e->dev, t, e->payload, e->len, clock_wall_ms());
 }
 
 void rules_stats_get(rules *r, rules_stats *out)

@@ -42,6 +42,7 @@ typedef struct rules_item {
     bson_t sel;
     char dev[STORE_ID_MAX + 1];
     char *topic;
+    net_loop *loop; /* the device's loop (NULL: none) */
     int64_t ts;
     unsigned ok, failed;              /* inline (republish) results */
     char err[STORE_RULE_ERR_MAX + 1]; /* the last inline error ("" none) */
@@ -53,8 +54,9 @@ typedef struct rules_drain {
     rules_item *head;
     rule *drops;
     size_t n;
-    bool notified; /* a notification was queued: kick the notifier */
-    bool hooked;   /* a webhook was queued: kick the worker */
+    bool notified;                 /* a notification was queued: kick the notifier */
+    bool hooked;                   /* a webhook was queued: kick the worker */
+    struct rules_shadow_pub *pubs; /* accepted shadow updates to tell the devices */
 } rules_drain;
 
 struct rules {

@@ -287,6 +287,17 @@ class ActionCase(Base):
         self.assertEqual([p["v"] for p in series["series"]["temp_c"]], [100.0])
         shadow = self.call("GET", "/v1/devices/%s/shadows" % dev.id)["classic"]
         self.assertEqual(shadow["state"]["reported"], {"c": 100, "on": True})
+        # a desired change reaches the connected device as a delta, like a REST update
+        self.create({"sql": "SELECT level AS fan FROM 'server/+/fan'",
+                     "actions": [{"type": "shadow", "section": "desired"}]})
+        d = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile))
+        self.clients.append(d)
+        self.assertEqual(d.connect()[0], 0)
+        delta = "$aws/things/%s/shadow/update/delta" % dev.id
+        self.assertEqual(d.subscribe(delta, 1), [1])
+        d.publish("server/%s/fan" % dev.id, b'{"level": 3}', qos=1)
+        m = d.wait_messages(1, topic=delta)
+        self.assertEqual(json.loads(m[0].payload)["state"], {"fan": 3})
 
     def test_notify_action_and_failures(self):
         dev = self.device()

@@ -57,7 +57,7 @@ static void add_rule(const char *owner, const char *id, const char *json)
 
 static void msg(const char *owner, const char *topic, const char *payload)
 {
-    rules_message(eng, owner, "dev1", topic, (const uint8_t *)payload, strlen(payload), 1000);
+    rules_message(eng, NULL, owner, "dev1", topic, (const uint8_t *)payload, strlen(payload), 1000);
 }
 
 typedef struct seen {
