@@ -124,8 +124,11 @@ static int parse_action(const bson_iter_t *at, int i, rule_action *a, json_err *
     bson_t d;
     uint32_t n;
     const uint8_t *p;
-    if (!BSON_ITER_HOLDS_DOCUMENT(at))
-        return refuse(e, "actions", "%s: %s", "expected objects") < 0 ? in_action(e, i) : -1;
+    if (!BSON_ITER_HOLDS_DOCUMENT(at)) {
+        refuse(e, "actions", "%s: %s", "expected objects");
+        e->field[0] = '\0'; /* the element itself: "actions[i]" */
+        return in_action(e, i);
+    }
     bson_iter_document(at, &n, &p);
     if (!bson_init_static(&d, p, n))
         return in_action(e, i);

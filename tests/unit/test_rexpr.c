@@ -60,6 +60,8 @@ Test(rexpr, comparisons)
     F("name = 'boiler'");
     T("on = true");
     F("on = false");
+    T("'it''s' = \"it's\"");
+    T("\"say \"\"hi\"\"\" = 'say \"hi\"'");
 }
 
 Test(rexpr, mixed_types_and_null)
