@@ -193,6 +193,21 @@ static const config_key keys[] = {
      "publish $SYS/broker/... (administrators only) this often; 0 = off"},
     {"shared-sticky", KIND_BOOL, F(shared_sticky), 0, 0, "BOOL",
      "$share/ groups: one member per publisher instead of round robin"},
+    {"rule-queue-max", KIND_U32, F(rule_queue_max), 1, 10000000, "N",
+     "rule work items waiting for the store (beyond: dropped into the rule's dead letters)"},
+    {"max-rules-per-user", KIND_U32, F(rules_per_user), 1, 100000, "N",
+     "rules one user may have (beyond: 409)"},
+    {"rule-max-len", KIND_U32, F(rule_max_len), 64, 65536, "BYTES",
+     "bytes of a rule's SQL or condition (beyond: 400)"},
+    {"rule-max-depth", KIND_U32, F(rule_max_depth), 2, 256, "N",
+     "nesting of a rule expression: parentheses, functions, NOT, minus (beyond: 400)"},
+    {"rule-dead-letters", KIND_U32, F(rule_dead_letters), 1, 100000, "N",
+     "dead letters kept per rule (failed or dropped work)"},
+    {"alarm-history", KIND_U32, F(alarm_history), 1, 10000000, "N", "cleared alarms kept per user"},
+    {"rule-outbox-max", KIND_U32, F(rule_outbox_max), 1, 10000000, "N",
+     "rule webhook POSTs waiting for delivery (beyond: dead-lettered)"},
+    {"rule-webhook-ca", KIND_STR, F(rule_webhook_ca), 0, 0, "FILE",
+     "CA certificates (PEM) for rule webhook servers; unset = the system's"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -265,6 +280,13 @@ void config_defaults(iot_config *c)
     c->telemetry_queue_max = 100000;
     c->telemetry_max_points = 1000;
     c->telemetry_max_keys = 100;
+    c->rule_queue_max = 10000;
+    c->rules_per_user = 100;
+    c->rule_max_len = 4096;
+    c->rule_max_depth = 32;
+    c->rule_dead_letters = 100;
+    c->alarm_history = 1000;
+    c->rule_outbox_max = 10000;
     c->device_log_max_lines = 1000;
     c->device_log_retention_d = 7;
     c->device_log_line_max = 1024;

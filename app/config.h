@@ -131,6 +131,15 @@ typedef struct iot_config {
     uint32_t device_log_rate;              /* "device-log-rate" lines/device/min, default 60 */
     uint32_t sys_interval_s;               /* "sys-interval" seconds, default 10; 0 = no $SYS */
     bool shared_sticky;                    /* "shared-sticky", default false (round robin) */
+    /* rules and alarms (docs/rules.md) */
+    uint32_t rule_queue_max;    /* "rule-queue-max" work items, default 10000 */
+    uint32_t rules_per_user;    /* "max-rules-per-user", default 100 */
+    uint32_t rule_max_len;      /* "rule-max-len" bytes of rule text, default 4096 */
+    uint32_t rule_max_depth;    /* "rule-max-depth" nesting, default 32 */
+    uint32_t rule_dead_letters; /* "rule-dead-letters" kept per rule, default 100 */
+    uint32_t alarm_history;     /* "alarm-history" cleared alarms per user, default 1000 */
+    uint32_t rule_outbox_max;   /* "rule-outbox-max" webhook POSTs waiting, default 10000 */
+    char rule_webhook_ca[CONFIG_PATH_MAX]; /* "rule-webhook-ca" CA file; "" = system CAs */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

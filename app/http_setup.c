@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "api/alarms/alarms.h"
+#include "api/rules/rules.h"
 #include "api/admin/admin_stats.h"
 #include "api/admin/admin.h"
 #include "api/devices/devices.h"
@@ -52,7 +54,8 @@ static int add_routes(app_http *h)
         devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0 ||
         admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0 ||
         telemetry_add_routes(h->hs) < 0 || metrics_add_routes(h->hs) < 0 ||
-        provisioning_add_routes(h->hs) < 0) {
+        provisioning_add_routes(h->hs) < 0 || rules_add_routes(h->hs) < 0 ||
+        alarms_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }

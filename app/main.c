@@ -30,6 +30,7 @@
 #include "notify/devnotify.h"
 #include "shadows/shd_svc.h"
 #include "telemetry/tm_ingest.h"
+#include "rules/rules.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -373,6 +374,45 @@ static void log_telemetry_stats(tm_ingest *ti)
              s.failed, s.log_lines, s.log_limited, s.log_rejected);
 }
 
+/* The rules engine: device messages from the event bus, its rules from the store. */
+static rules *make_rules(const iot_config *cfg, store *st, broker *br, devdir *dd, devnotify *dn,
+                         shd_svc *shd, ctl *c)
+{
+    rules_opts o = {
+        .queue_max = cfg->rule_queue_max,
+        .max_per_user = cfg->rules_per_user,
+        .dead_keep = cfg->rule_dead_letters,
+        .alarm_history = cfg->alarm_history,
+        .lim = {.max_len = cfg->rule_max_len, .max_depth = cfg->rule_max_depth},
+        .shadow = shd_svc_limits(shd),
+        .outbox_max = cfg->rule_outbox_max,
+        .shd_svc = shd,
+        .webhook_ca = cfg->rule_webhook_ca[0] ? cfg->rule_webhook_ca : NULL,
+    };
+    rules *r = rules_new(st, br, dd, dn, &o);
+    if (!r) {
+        log_error("rules: out of memory");
+        return NULL;
+    }
+    if (rules_load(r) < 0 || rules_webhooks_start(r) < 0 ||
+        dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, rules_on_event, r) < 0) {
+        log_error("rules: cannot load the stored rules or start the webhook worker");
+        rules_webhooks_stop(r);
+        rules_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void log_rules_stats(rules *r)
+{
+    rules_stats s;
+    rules_stats_get(r, &s);
+    log_info("rules: %llu messages, %llu matches, %llu queued, %llu dropped (queue full), "
+             "%llu actions ok, %llu failed",
+             s.messages, s.matched, s.queued, s.dropped, s.actions_ok, s.actions_failed);
+}
+
 static void log_stats(broker *br)
 {
     broker_stats b;
@@ -430,6 +470,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     app_ws ws = {0};
     shd_svc *shd = NULL;
     tm_ingest *ti = NULL;
+    rules *rl = NULL;
     app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -465,6 +506,9 @@ static int run(const iot_config *cfg, int argc, char **argv)
     web.api.dn = dn;
     if (dev_events_subscribe(ctl_events(dc), DEV_EV_MESSAGE, on_device_message, dn) < 0)
         goto out;
+    if (!(rl = make_rules(cfg, st, br, ident.dd, dn, shd, dc)))
+        goto out;
+    web.api.rules = rl;
     mqtt_auth_set_users(ma, web.au);
     web.api.br = br;
     web.api.purge = broker_purge_client;
@@ -516,6 +560,9 @@ out:
     devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
     shd_svc_detach(shd);  /* nor publish into a stopped broker */
     tm_ingest_flush(ti);  /* the loops stopped: commit what they queued */
+    if (rl)
+        rules_flush(rl);     /* likewise for the rules' work */
+    rules_webhooks_stop(rl); /* undelivered webhooks stay in the outbox */
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
@@ -530,6 +577,9 @@ out:
     if (ti && rc == 0)
         log_telemetry_stats(ti);
     tm_ingest_free(ti); /* likewise */
+    if (rl && rc == 0)
+        log_rules_stats(rl);
+    rules_free(rl); /* likewise */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

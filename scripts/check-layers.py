@@ -30,10 +30,12 @@ ALLOWED = {
     "shadows": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "telemetry": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "provisioning": ["common", "net", "store", "ca", "mqtt", "broker", "ident", "devices"],
+    "rules": ["common", "net", "store", "mqtt", "broker", "ident", "devices", "notify",
+              "shadows", "telemetry"],
     "api": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "shadows", "telemetry", "provisioning"],
+            "notify", "shadows", "telemetry", "provisioning", "rules"],
     "app": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "api", "shadows", "telemetry", "provisioning"],
+            "notify", "api", "shadows", "telemetry", "provisioning", "rules"],
 }
 ANYTHING = {"bench", "tests", "fuzz", "examples"}
 SKIP = {"build", "docs", "scripts", ".git", ".ci"}

@@ -23,8 +23,9 @@
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
  * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
  * version 6: telemetry and device logs (schema_telemetry.c); version 7: assigned to the
- * jobs branch (nothing on this one); version 8: shadow history (schema_shadow_history.c); version 9: provisioning templates
- * (schema_provisioning.c).
+ * jobs branch (nothing on this one); version 8: shadow history (schema_shadow_history.c);
+ * version 9: provisioning templates (schema_provisioning.c); version 10: rules
+ * (schema_rules.c); version 11: alarms (schema_alarms.c).
  */
 #include <stdio.h>
 
@@ -47,19 +48,21 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 9
+#define NMIGRATIONS 11
 
 static const char *migration_sql(int version)
 {
-    return version == 1   ? migration_broker
-           : version == 2 ? store__app_migration
-           : version == 3 ? store__notify_migration
-           : version == 4 ? store__activity_migration
-           : version == 5 ? store__shadows_migration
-           : version == 6 ? store__telemetry_migration
-           : version == 7 ? "" /* the jobs branch's number (an empty migration is skipped) */
-           : version == 8 ? store__shadow_history_migration
-                          : store__provisioning_migration;
+    return version == 1    ? migration_broker
+           : version == 2  ? store__app_migration
+           : version == 3  ? store__notify_migration
+           : version == 4  ? store__activity_migration
+           : version == 5  ? store__shadows_migration
+           : version == 6  ? store__telemetry_migration
+           : version == 7  ? "" /* the jobs branch's number (an empty migration is skipped) */
+           : version == 8  ? store__shadow_history_migration
+           : version == 9  ? store__provisioning_migration
+           : version == 10 ? store__rules_migration
+                           : store__alarms_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

@@ -612,4 +612,125 @@ int store_device_log_list(store_tx *tx, const char *device_id, int64_t before_id
                           int64_t since, const char *q, unsigned limit,
                           int (*cb)(void *arg, const store_device_log *l), void *arg);
 
+/* ---- rules (store/rules.c, schema_rules.c, docs/rules.md "Storage") ---------------------
+ * A rule: (id) -> owner, enabled, its definition (BSON as the owner gave it; the engine
+ * compiles it) and counters. Every call is scoped by the owner: a rule of another owner
+ * is STORE_ENOTFOUND. */
+
+#define STORE_RULE_ERR_MAX 200 /* bytes of a rule's last error kept */
+
+typedef struct store_rule {
+    const char *id;
+    const char *owner_id;
+    bool enabled;
+    int64_t created_at, updated_at; /* ms */
+    const bson_t *def;
+    int64_t matched, actions_ok, actions_failed, dropped;
+    const char *last_error; /* NULL: none */
+    int64_t last_error_at;
+} store_rule;
+
+/** Creates the rule (id, owner, enabled, created_at = updated_at, def; counters zero);
+ *  STORE_EEXISTS when the id is taken. */
+int store_rule_add(store_tx *tx, const store_rule *r);
+/** Replaces the definition and enabled flag of @owner's rule @id (counters kept). */
+int store_rule_update(store_tx *tx, const char *owner, const char *id, bool enabled,
+                      const bson_t *def, int64_t now);
+/** Deletes @owner's rule @id and its dead letters. */
+int store_rule_delete(store_tx *tx, const char *owner, const char *id);
+typedef int (*store_rule_cb)(void *arg, const store_rule *r);
+/** Calls @cb for @owner's rule @id (once) or STORE_ENOTFOUND. */
+int store_rule_get(store_tx *tx, const char *owner, const char *id, store_rule_cb cb, void *arg);
+/** Calls @cb for every rule of @owner (NULL: of everyone, for start-up), oldest first; a
+ *  corrupt definition is skipped and reported. */
+int store_rule_list(store_tx *tx, const char *owner, store_rule_cb cb, void *arg);
+/** How many rules @owner has. */
+int store_rule_count(store_tx *tx, const char *owner, uint64_t *out);
+/** Adds to rule @id's counters; @err (NULL: none) becomes its last error at @at. A rule
+ *  deleted meanwhile is no error. */
+int store_rule_counts_add(store_tx *tx, const char *id, int64_t matched, int64_t ok, int64_t failed,
+                          int64_t dropped, const char *err, int64_t at);
+
+typedef struct store_rule_dead {
+    int64_t id;
+    int64_t at;
+    const char *reason;
+    const bson_t *msg; /* what the action was given */
+} store_rule_dead;
+/** Records a dead letter of rule @rule_id, keeping about @keep per rule. */
+int store_rule_dead_add(store_tx *tx, const char *rule_id, int64_t at, const char *reason,
+                        const bson_t *msg, unsigned keep);
+/** Calls @cb for rule @rule_id's dead letters, newest first, at most @limit. */
+int store_rule_dead_list(store_tx *tx, const char *rule_id, unsigned limit,
+                         int (*cb)(void *arg, const store_rule_dead *d), void *arg);
+
+/* ---- the webhook outbox (store/rule_hooks.c, docs/rules.md "Webhooks") -----------------
+ * POSTs still to deliver, due by next_at; the worker takes due ones, then deletes them
+ * (delivered, or dead after max_attempts) or moves next_at (a retry). */
+
+typedef struct store_rule_hook {
+    int64_t id; /* set by the store */
+    const char *rule_id;
+    const char *url;
+    const char *body;
+    size_t body_len;
+    const char *signature; /* the signature header's value, NULL: none */
+    int64_t timeout_ms;
+    int64_t max_attempts, attempts;
+    int64_t next_at, created_at;
+    const char *last_error; /* NULL: none */
+} store_rule_hook;
+
+/** Adds @h (due at h->next_at) unless @max items wait already (then *@full, nothing
+ *  added, 0). */
+int store_rule_hook_add(store_tx *tx, const store_rule_hook *h, unsigned max, bool *full);
+/** Calls @cb for at most @limit items due at @now (next_at <= @now), oldest due first. */
+int store_rule_hook_due(store_tx *tx, int64_t now, unsigned limit,
+                        int (*cb)(void *arg, const store_rule_hook *h), void *arg);
+/** The earliest next_at of the outbox in *@at; STORE_ENOTFOUND when it is empty. */
+int store_rule_hook_next(store_tx *tx, int64_t *at);
+/** Deletes item @id (delivered or dead). */
+int store_rule_hook_done(store_tx *tx, int64_t id);
+/** Records a failed attempt of item @id: attempts + 1, next_at, last_error. */
+int store_rule_hook_retry(store_tx *tx, int64_t id, int64_t next_at, const char *err);
+/** Items waiting. */
+int store_rule_hook_count(store_tx *tx, uint64_t *out);
+
+/* ---- alarms (store/alarms.c, schema_alarms.c, docs/rules.md "Alarms") -------------------
+ * At most one active alarm per (owner, device, type); cleared ones are the history. */
+
+typedef struct store_alarm {
+    int64_t id;
+    const char *owner_id, *device_id, *type, *severity;
+    bool active, acked;
+    const char *rule_id;                                 /* NULL: none */
+    const bson_t *details;                               /* NULL: none */
+    int64_t count;                                       /* raises while active */
+    int64_t raised_at, updated_at, acked_at, cleared_at; /* ms; 0: not yet */
+    const char *acked_by, *cleared_by;                   /* NULL: not yet */
+} store_alarm;
+
+/** Raises (owner, device, type): a new active alarm, or the active one's count, severity,
+ *  details and updated_at refreshed. *@id set; *@created tells which. */
+int store_alarm_raise(store_tx *tx, const store_alarm *a, int64_t now, int64_t *id, bool *created);
+/** Clears the active alarm (@owner, @dev, @type) or, when @type is NULL, the alarm @id of
+ *  @owner; STORE_ENOTFOUND when there is none active. Keeps at most @keep cleared alarms of
+ *  the owner (0: all). *@id set to the cleared alarm. */
+int store_alarm_clear(store_tx *tx, const char *owner, const char *dev, const char *type,
+                      int64_t *id, const char *by, int64_t now, unsigned keep);
+/** Acknowledges @owner's alarm @id (again: no change). STORE_ENOTFOUND. */
+int store_alarm_ack(store_tx *tx, const char *owner, int64_t id, const char *by, int64_t now);
+
+typedef struct store_alarm_filter {
+    int state;            /* 0 any, 1 active, 2 cleared */
+    int acked;            /* 0 any, 1 acknowledged, 2 not acknowledged */
+    const char *severity; /* NULL: any */
+    const char *device;   /* NULL: any */
+    int64_t before_id;    /* 0: from the newest */
+    unsigned limit;
+} store_alarm_filter;
+/** Calls @cb for @owner's alarms matching @f, newest first (@id > 0: that one only). */
+int store_alarm_list(store_tx *tx, const char *owner, int64_t id, const store_alarm_filter *f,
+                     int (*cb)(void *arg, const store_alarm *a), void *arg);
+
 #endif

@@ -50,5 +50,9 @@ extern const char *const store__telemetry_migration;
 extern const char *const store__shadow_history_migration;
 /* SQL of migration 9 (provisioning templates, schema_provisioning.c). */
 extern const char *const store__provisioning_migration;
+/* SQL of migration 10 (rules, schema_rules.c). */
+extern const char *const store__rules_migration;
+/* SQL of migration 11 (alarms, schema_alarms.c). */
+extern const char *const store__alarms_migration;
 
 #endif

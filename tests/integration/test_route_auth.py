@@ -89,6 +89,21 @@ ROUTES = {
     ("DELETE", "/v1/provisioning/templates/{name}"): (OBJECT, None),
     ("PATCH", "/v1/provisioning/templates/{name}"): (OBJECT, {"max_devices": 1}),
     ("POST", "/v1/provisioning/templates/{name}/claim-certificate"): (OBJECT, None),
+    # rules and alarms ({id} filled with a device id: not a rule or alarm of the caller)
+    ("POST", "/v1/rules"): (SELF, {"name": "r", "source": "server/+/telemetry",
+                                   "actions": [{"type": "alarm_clear", "alarm": "a"}]}),
+    ("GET", "/v1/rules"): (SELF, None),
+    ("POST", "/v1/rules/test"): (SELF, None),
+    ("GET", "/v1/rules/{id}"): (OBJECT, None),
+    ("PATCH", "/v1/rules/{id}"): (OBJECT, {"name": "renamed"}),
+    ("DELETE", "/v1/rules/{id}"): (OBJECT, None),
+    ("POST", "/v1/rules/{id}/enable"): (OBJECT, None),
+    ("POST", "/v1/rules/{id}/disable"): (OBJECT, None),
+    ("GET", "/v1/rules/{id}/deadletters"): (OBJECT, None),
+    ("GET", "/v1/alarms"): (SELF, None),
+    ("GET", "/v1/alarms/{id}"): (OBJECT, None),
+    ("POST", "/v1/alarms/{id}/ack"): (OBJECT, None),
+    ("POST", "/v1/alarms/{id}/clear"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
 }
 
