@@ -449,7 +449,7 @@ static void reload_init(app_reload *rl, const iot_config *cfg, int argc, char **
 
 static int run(const iot_config *cfg, int argc, char **argv)
 {
-    static app_reload rl; /* holds a whole iot_config: not on the stack */
+    static app_reload reld; /* holds a whole iot_config: not on the stack */
     app_admin adm = {0};
     ca_paths cp = {0};
     net_tls_opts tls = {0};
@@ -542,8 +542,8 @@ static int run(const iot_config *cfg, int argc, char **argv)
         goto out;
     if (add_listeners(srv, cfg, br, &web, &ws) < 0)
         goto out;
-    reload_init(&rl, cfg, argc, argv, &cp, &tls, srv, br);
-    if (app_admin_start(&adm, cfg->data_dir, &rl, srv, err, sizeof err) < 0) {
+    reload_init(&reld, cfg, argc, argv, &cp, &tls, srv, br);
+    if (app_admin_start(&adm, cfg->data_dir, &reld, srv, err, sizeof err) < 0) {
         log_error("%s", err);
         goto out;
     }
