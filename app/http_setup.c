@@ -102,6 +102,10 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .hsts_max_age_s = cfg->hsts_max_age_s,
         .authenticate = auth_authenticate,
         .fallback = web_serve,
+        .max_streams = cfg->stream_max,
+        .max_streams_per_user = cfg->stream_max_per_user,
+        .stream_buffer_bytes = cfg->stream_buffer,
+        .stream_heartbeat_ms = cfg->stream_heartbeat_ms,
     };
     h->hs = h->au ? http_server_new(&ho) : NULL;
     if (!h->hs || add_routes(h) < 0) {

@@ -27,6 +27,7 @@
 #include "notify/devnotify.h"
 #include "shadows/shd_svc.h"
 #include "telemetry/tm_ingest.h"
+#include "telemetry/tm_live.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -332,7 +333,7 @@ static void log_devlog_stats(devlog *d)
 }
 
 /* Telemetry ingestion: device messages on "server/{id}/telemetry" from the event bus. */
-static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
+static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c, tm_live *live)
 {
     tm_ingest_opts o = {
         .queue_max = cfg->telemetry_queue_max,
@@ -345,6 +346,7 @@ static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
         .log_retention_ms = (int64_t)cfg->device_log_retention_d * 86400000,
         .log_line_max = cfg->device_log_line_max,
         .log_rate = cfg->device_log_rate,
+        .live = live,
     };
     tm_ingest *ti = tm_ingest_new(st, &o);
     if (!ti) {
@@ -404,6 +406,7 @@ static int run(const iot_config *cfg)
     app_ws ws = {0};
     shd_svc *shd = NULL;
     tm_ingest *ti = NULL;
+    tm_live *live = NULL; /* SSE fan-out: freed after the loops */
     app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -424,7 +427,8 @@ static int run(const iot_config *cfg)
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
-        !(ti = make_telemetry(cfg, st, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(live = tm_live_new()) || !(ti = make_telemetry(cfg, st, dc, live)) ||
+        cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -449,6 +453,7 @@ static int run(const iot_config *cfg)
     web.api.cq = cq;
     web.api.dl = dl;
     web.api.shd = shd;
+    web.api.live = live;
     hooks = (loop_hooks){br, dc, cq};
     net_server_opts so = {
         .workers = cfg->workers,
@@ -498,6 +503,7 @@ out:
     if (ti && rc == 0)
         log_telemetry_stats(ti);
     tm_ingest_free(ti); /* likewise */
+    tm_live_free(live); /* its listeners closed with their connections */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

@@ -26,9 +26,9 @@ struct http_stream {
     hconn *c;
     http_stream_def def;
     bool chunked;
-    bool ended;         /* http_stream_end was called: no on_close */
-    bool user_counted;  /* holds a slot in s->users under @user */
-    char user[24];      /* "u:<hash>" */
+    bool ended;        /* http_stream_end was called: no on_close */
+    bool user_counted; /* holds a slot in s->users under @user */
+    char user[24];     /* "u:<hash>" */
     unsigned long long dropped;
 };
 
@@ -53,8 +53,8 @@ static int admit(http_req *r, http_stream *st)
         atomic_fetch_sub(&s->streams_open, 1);
         HTTP_STAT_ADD(s, streams_refused, 1);
         http_req_add_header(r, "Retry-After", "30");
-        http_respond_error(r, 429, "too_many_streams",
-                           "this account has %u streams open already", s->o.max_streams_per_user);
+        http_respond_error(r, 429, "too_many_streams", "this account has %u streams open already",
+                           s->o.max_streams_per_user);
         return -1;
     }
     st->user_counted = true;

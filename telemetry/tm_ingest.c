@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "store/store_app.h"
 #include "telemetry/tm_ingest.h"
+#include "telemetry/tm_live.h"
 #include "telemetry/tm_log.h"
 #include "telemetry/tm_parse.h"
 #include "telemetry/tm_rate.h"
@@ -263,6 +264,8 @@ void tm_ingest_message(tm_ingest *ti, const char *dev, const uint8_t *p, size_t 
     if (tm_parse(p, n, now_ms, ti->o.max_points, &r->b, &e) < 0) {
         atomic_fetch_add(&ti->rejected, 1);
         reject_reason(r, &e);
+    } else {
+        tm_live_telemetry(ti->o.live, dev, &r->b); /* before the queue owns r */
     }
     if (!enqueue(ti, r)) {
         atomic_fetch_add(&ti->dropped, 1);
@@ -316,6 +319,8 @@ void tm_ingest_log(tm_ingest *ti, const char *dev, const uint8_t *p, size_t n, i
         r->ev_kind = "log_rejected";
     }
     bool line = r->log.msg != NULL; /* read before the queue (and the drain) owns r */
+    if (line)
+        tm_live_log(ti->o.live, dev, &r->log);
     if (!enqueue(ti, r)) {
         atomic_fetch_add(&ti->dropped, 1);
         free_list(r);

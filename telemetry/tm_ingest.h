@@ -35,6 +35,8 @@
 #include "devices/events.h"
 #include "store/store.h"
 
+struct tm_live;
+
 typedef struct tm_ingest tm_ingest;
 
 typedef struct tm_ingest_opts {
@@ -48,6 +50,7 @@ typedef struct tm_ingest_opts {
     int64_t log_retention_ms;    /* device log lines kept; 0 = forever */
     uint32_t log_line_max;       /* bytes of one line (longer: cut, marked); 0 = 1024 */
     uint32_t log_rate;           /* lines per device per minute (burst as many); 0 = 60 */
+    struct tm_live *live;        /* live fan-out of what is accepted (tm_live.h); NULL: none */
 } tm_ingest_opts;
 
 /** @st must outlive it. NULL: out of memory. */

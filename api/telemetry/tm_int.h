@@ -35,9 +35,15 @@ void tmapi__finish(http_req *r, int rc, bool found, bson_t *out, const char *wha
 /* Appends @p's value as "v" (number, boolean or string). */
 void tmapi__append_value(bson_t *doc, const store_tm_point *p);
 
+/* keys=a,b,c into @keys (TMAPI_KEYS_MAX rows): 0, 1 when absent (*@n = 0), or <0 after a
+ * 400 naming keys. */
+int tmapi__parse_keys(http_req *r, char (*keys)[TM_KEY_MAX + 1], unsigned *n);
+
 void tmapi__query(http_req *r);
 void tmapi__latest(http_req *r);
 void tmapi__delete(http_req *r);
 void tmapi__logs(http_req *r);
+void tmapi__stream_telemetry(http_req *r);
+void tmapi__stream_logs(http_req *r);
 
 #endif

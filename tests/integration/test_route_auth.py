@@ -82,6 +82,8 @@ ROUTES = {
     ("PATCH", "/v1/devices/{id}/shadows/{name}"): (OBJECT, {"state": {"desired": {"a": 1}}}),
     ("DELETE", "/v1/devices/{id}/shadows/{name}"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
+    ("GET", "/v1/devices/{id}/telemetry/stream"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/logs/stream"): (OBJECT, None),
 }
 
 

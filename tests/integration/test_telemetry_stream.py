@@ -1,0 +1,156 @@
+"""Live streams (docs/telemetry.md "Live streams"): server-sent events of a device's
+telemetry and log lines, over HTTPS, read by a real client (http.client) while the device
+publishes with its certificate (mosquitto_pub).
+
+  StreamCase     values appear live (keys= filter, id = ts), log tail with level=,
+                 heartbeats, owner-checked (404 / 401), bad parameters (400), the
+                 per-user cap (429) freed again when a stream closes
+"""
+
+import http.client
+import json
+import ssl
+import subprocess
+import time
+import unittest
+
+from device_harness import TwoUserCase, register_device
+from harness import HOST, iotcloud_only
+
+WAIT = 15.0
+
+
+class Sse:
+    """One open event stream: read() returns the next event as a dict of its fields
+    (comments under ":"), or None at EOF."""
+
+    def __init__(self, srv, path, token):
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=srv.cafile)
+        self.conn = http.client.HTTPSConnection(HOST, srv.https_port, context=ctx,
+                                                timeout=WAIT)
+        hdrs = {"Accept": "text/event-stream"}
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        self.conn.request("GET", path, headers=hdrs)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+
+    def read(self):
+        ev = {}
+        while True:
+            line = self.resp.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if ev:
+                    return ev
+                continue
+            name, _, value = line.partition(":")
+            ev.setdefault(name or ":", value[1:] if value.startswith(" ") else value)
+
+    def next_event(self, kind):
+        """The next event named @kind (others, heartbeats included, skipped)."""
+        while True:
+            ev = self.read()
+            if ev is None or ev.get("event") == kind:
+                return ev
+
+    def close(self):
+        self.conn.close()
+
+
+@iotcloud_only("telemetry is iotcloud's")
+class StreamCase(TwoUserCase):
+    EXTRA = ("--stream-max-per-user", "2", "--stream-heartbeat", "300")
+
+    def setUp(self):
+        self.streams = []
+
+    def tearDown(self):
+        for s in self.streams:
+            s.close()
+        self.srv.assert_running()
+
+    def open(self, path, token=None, status=200):
+        s = Sse(self.srv, path, self.token if token is None else token)
+        self.streams.append(s)
+        self.assertEqual(s.status, status)
+        return s
+
+    def pub(self, dev, payload, api="telemetry"):
+        if not isinstance(payload, str):
+            payload = json.dumps(payload)
+        p = subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(self.srv.tls_port),
+                            "--cafile", self.srv.cafile, "--cert", dev.cert, "--key", dev.key,
+                            "-i", dev.id, "-q", "1", "-t", "server/%s/%s" % (dev.id, api),
+                            "-m", payload], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_live_values_with_keys_filter(self):
+        dev = register_device(self.api, self.token, self.dir)
+        s = self.open("/v1/devices/%s/telemetry/stream?keys=temp,on" % dev.id)
+        self.assertEqual(s.resp.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(s.read(), {"retry": "3000"})
+        self.pub(dev, {"ts": 1700000000123, "temp": 21.5, "hum": 40, "on": True})
+        ev = s.next_event("telemetry")
+        self.assertEqual(ev["id"], "1700000000123")
+        self.assertEqual(json.loads(ev["data"]), {"device": dev.id, "ts": 1700000000123,
+                                                  "values": {"temp": 21.5, "on": True}})
+        self.pub(dev, {"hum": 41})  # no wanted key: no event
+        self.pub(dev, [{"ts": 1700000001000, "values": {"temp": 22}},
+                       {"ts": 1700000002000, "values": {"temp": 23}}])
+        got = [json.loads(s.next_event("telemetry")["data"]) for _ in range(2)]
+        self.assertEqual([(g["ts"], g["values"]) for g in got],
+                         [(1700000001000, {"temp": 22.0}), (1700000002000, {"temp": 23.0})])
+
+    def test_heartbeat_comments(self):
+        dev = register_device(self.api, self.token, self.dir)
+        s = self.open("/v1/devices/%s/telemetry/stream" % dev.id)
+        s.read()  # retry
+        self.assertEqual(s.read(), {":": "keep-alive"})
+
+    def test_log_tail_with_level(self):
+        dev = register_device(self.api, self.token, self.dir)
+        s = self.open("/v1/devices/%s/logs/stream?level=warn" % dev.id)
+        s.read()
+        self.pub(dev, "booting", api="log")
+        self.pub(dev, {"level": "error", "msg": "disk full", "ts": 1700000000500}, api="log")
+        ev = s.next_event("log")
+        self.assertEqual(ev["id"], "1700000000500")
+        self.assertEqual(json.loads(ev["data"]), {"device": dev.id, "ts": 1700000000500,
+                                                  "level": "error", "msg": "disk full"})
+
+    def test_owner_checked_and_bad_parameters(self):
+        dev = register_device(self.api, self.token, self.dir)
+        self.open("/v1/devices/%s/telemetry/stream" % dev.id, token=self.other_token,
+                  status=404)
+        self.open("/v1/devices/%s/logs/stream" % dev.id, token="", status=401)
+        self.open("/v1/devices/%s/telemetry/stream?keys=a,,b" % dev.id, status=400)
+        self.open("/v1/devices/%s/logs/stream?level=loud" % dev.id, status=400)
+        self.open("/v1/devices/nope/telemetry/stream", status=404)
+
+    def test_per_user_cap_and_release(self):
+        dev = register_device(self.api, self.token, self.dir)
+        path = "/v1/devices/%s/telemetry/stream" % dev.id
+        a = self.open(path)
+        self.open(path)
+        s = Sse(self.srv, path, self.token)
+        self.streams.append(s)
+        self.assertEqual(s.status, 429)
+        self.assertIsNotNone(s.resp.getheader("Retry-After"))
+        self.open(path, token=self.other_token, status=404)  # the other user's own slots
+        a.close()
+        deadline = time.monotonic() + WAIT
+        while True:  # the server sees the close on its next read
+            s = Sse(self.srv, path, self.token)
+            self.streams.append(s)
+            if s.status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(s.status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
