@@ -347,6 +347,8 @@ static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c, tm_li
         .log_line_max = cfg->device_log_line_max,
         .log_rate = cfg->device_log_rate,
         .live = live,
+        .quota_device_day = cfg->telemetry_device_day,
+        .quota_owner_day = cfg->telemetry_owner_day,
     };
     tm_ingest *ti = tm_ingest_new(st, &o);
     if (!ti) {
@@ -366,9 +368,9 @@ static void log_telemetry_stats(tm_ingest *ti)
     tm_ingest_stats_get(ti, &s);
     log_info("telemetry: %llu messages, %llu points stored in %llu batches, %llu rejected, "
              "%llu dropped (queue full), %llu duplicates, %llu over the key limit, %llu failed; "
-             "device logs: %llu lines, %llu rate-limited, %llu rejected",
+             "device logs: %llu lines, %llu rate-limited, %llu rejected; %llu over a day quota",
              s.messages, s.points, s.batches, s.rejected, s.dropped, s.duplicates, s.over_keys,
-             s.failed, s.log_lines, s.log_limited, s.log_rejected);
+             s.failed, s.log_lines, s.log_limited, s.log_rejected, s.over_quota);
 }
 
 static void log_stats(broker *br)
