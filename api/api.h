@@ -25,6 +25,7 @@ struct devlog;
 struct net_server;
 struct shd_svc;
 struct tm_live;
+struct tmapi_tickets;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -72,6 +73,7 @@ typedef struct api {
     http_quota quota;           /* per-user quotas (api/quota.h) */
     struct tm_live *live;       /* live telemetry and log fan-out (telemetry/tm_live.h); NULL: the
                            * stream routes answer 503 */
+    struct tmapi_tickets *tickets; /* stream tickets (api/telemetry/telemetry.h); NULL: 503 */
 } api;
 
 /** The api of a request (http_req_app). */

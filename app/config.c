@@ -163,6 +163,10 @@ static const config_key keys[] = {
      "unsent bytes per live stream before its events are dropped (counted)"},
     {"stream-heartbeat", KIND_U32, F(stream_heartbeat_ms), 100, HOUR_MS, "MS",
      "interval of the keep-alive comment on an idle live stream"},
+    {"stream-ticket-ttl", KIND_U32, F(stream_ticket_ttl_s), 1, 3600, "SECONDS",
+     "validity of a one-use live-stream ticket (browsers: EventSource)"},
+    {"stream-tickets-max", KIND_U32, F(stream_tickets_max), 1, 1000000, "N",
+     "live-stream tickets outstanding at once (beyond: 429)"},
     {"telemetry-device-points-per-day", KIND_U64, F(telemetry_device_day), 0, (uint64_t)1 << 40,
      "N", "telemetry points a device may store per UTC day (beyond: refused, counted); 0 = none"},
     {"telemetry-owner-points-per-day", KIND_U64, F(telemetry_owner_day), 0, (uint64_t)1 << 40, "N",
@@ -279,6 +283,8 @@ void config_defaults(iot_config *c)
     c->stream_max_per_user = 8;
     c->stream_buffer = 256u * 1024;
     c->stream_heartbeat_ms = 15000;
+    c->stream_ticket_ttl_s = 30;
+    c->stream_tickets_max = 1000;
     c->telemetry_device_day = 1000000;
     c->telemetry_owner_day = 5000000000ULL;
     c->sys_interval_s = 10;

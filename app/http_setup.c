@@ -115,6 +115,10 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         return -1;
     }
     h->api.hs = h->hs;
+    if (!(h->api.tickets = tmapi_tickets_new(cfg->stream_ticket_ttl_s, cfg->stream_tickets_max))) {
+        log_error("http: out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -188,6 +192,8 @@ void app_http_free(app_http *h)
     }
     http_server_free(h->hs);
     http_server_free(h->ms);
+    tmapi_tickets_free(h->api.tickets);
+    h->api.tickets = NULL;
     h->ms = NULL;
     if (h->devices)
         devices_free(&h->api);

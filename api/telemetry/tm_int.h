@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "api/telemetry/telemetry.h"
 #include "api/job.h"
 #include "store/store_app.h"
 #include "telemetry/tm_agg.h"
@@ -45,5 +46,17 @@ void tmapi__delete(http_req *r);
 void tmapi__logs(http_req *r);
 void tmapi__stream_telemetry(http_req *r);
 void tmapi__stream_logs(http_req *r);
+void tmapi__ticket_telemetry(http_req *r);
+void tmapi__ticket_logs(http_req *r);
+void tmapi__stream_by_ticket(http_req *r);
+
+/* tm_ticket.c. Issues a ticket of @user for device @dev and stream @kind into @out (44
+ * bytes): 0, -1 (every slot holds a live ticket), -2 (no randomness). */
+int tmapi__ticket_issue(tmapi_tickets *k, const char *user, const char *dev, int kind,
+                        char out[44]);
+/* Takes (and removes) ticket @t: 0 with @user and @dev (STORE_ID_MAX + 1 bytes each) and
+ * *@kind, or -1 (unknown, used, expired). */
+int tmapi__ticket_take(tmapi_tickets *k, const char *t, char *user, char *dev, int *kind);
+uint32_t tmapi__ticket_ttl(const tmapi_tickets *k);
 
 #endif

@@ -15,6 +15,11 @@ static const http_route routes[] = {
     {HTTP_GET, "/v1/devices/{id}/logs", tmapi__logs, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/devices/{id}/telemetry/stream", tmapi__stream_telemetry, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/devices/{id}/logs/stream", tmapi__stream_logs, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/telemetry/stream/ticket", tmapi__ticket_telemetry,
+     HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/logs/stream/ticket", tmapi__ticket_logs, HTTP_AUTH_USER},
+    /* public: the one-use ticket is the credential (tm_ticket.c) */
+    {HTTP_GET, "/v1/streams", tmapi__stream_by_ticket, HTTP_AUTH_NONE},
 };
 
 int telemetry_add_routes(http_server *s)

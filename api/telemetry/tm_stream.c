@@ -14,7 +14,9 @@
  * GET .../telemetry?from=<id+1> or .../logs?since=<id+1> (documented).
  *
  * The device is resolved (and its owner checked) in a store job; then the stream opens on
- * the request's loop and listens to the live fan-out (telemetry/tm_live.h) there.
+ * the request's loop and listens to the live fan-out (telemetry/tm_live.h) there. A
+ * browser, whose EventSource cannot send a header, opens the same stream with a one-use
+ * ticket instead (tm_ticket.c: POST .../stream/ticket, then GET /v1/streams?ticket=).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -175,26 +177,39 @@ static void stream_done(http_job *hj, int rc)
     http_stream_write(o->st, SSE_HELLO, sizeof SSE_HELLO - 1);
 }
 
-static void start(http_req *r, enum tm_live_kind kind)
+/* A new op with keys= and level= read (both checked whatever the kind, so a ticket is not
+ * spent on a request answered 400). NULL after answering. */
+static stream_op *new_op(http_req *r, enum tm_live_kind kind)
 {
     if (!api_of(r)->live) {
         http_respond_error(r, 503, "unavailable", "live streams are not enabled");
-        return;
+        return NULL;
     }
     stream_op *o = calloc(1, sizeof *o);
     if (!o) {
         http_job_respond_fail(r, STORE_ENOMEM, "telemetry stream");
-        return;
+        return NULL;
     }
     o->kind = kind;
-    const char *level = kind == TM_LIVE_LOG ? http_req_query(r, "level") : NULL;
+    const char *level = http_req_query(r, "level");
     if (level && (o->level = tm_log_level_parse(level)) < 0) {
         http_respond_field(r, "level", "one of debug, info, warn, error expected");
         free(o);
-        return;
+        return NULL;
     }
-    if ((kind == TM_LIVE_TELEMETRY && tmapi__parse_keys(r, o->keys, &o->nkeys) < 0) ||
-        tmapi__dev_init(r, &o->d) < 0) {
+    if (tmapi__parse_keys(r, o->keys, &o->nkeys) < 0) {
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void start(http_req *r, enum tm_live_kind kind)
+{
+    stream_op *o = new_op(r, kind);
+    if (!o)
+        return;
+    if (tmapi__dev_init(r, &o->d) < 0) {
         free(o);
         return;
     }
@@ -204,3 +219,74 @@ static void start(http_req *r, enum tm_live_kind kind)
 void tmapi__stream_telemetry(http_req *r) { start(r, TM_LIVE_TELEMETRY); }
 
 void tmapi__stream_logs(http_req *r) { start(r, TM_LIVE_LOG); }
+
+/* ---- tickets (tm_ticket.c) ----------------------------------------------------------- */
+
+static void ticket_done(http_job *hj, int rc)
+{
+    stream_op *o = (stream_op *)(void *)hj;
+    http_req *r = hj->req;
+    char t[48];
+    if (rc < 0 || !o->d.found) {
+        tmapi__finish(r, rc, o->d.found, NULL, "stream ticket");
+    } else if (tmapi__ticket_issue(api_of(r)->tickets, o->d.owner, o->d.id, (int)o->kind, t) < 0) {
+        http_req_add_header(r, "Retry-After", "30");
+        http_respond_error(r, 429, "too_many_tickets", "too many stream tickets outstanding");
+    } else {
+        char url[96];
+        snprintf(url, sizeof url, "/v1/streams?ticket=%s", t);
+        bson_t doc = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&doc, "ticket", t);
+        BSON_APPEND_INT32(&doc, "expires_in", (int32_t)tmapi__ticket_ttl(api_of(r)->tickets));
+        BSON_APPEND_UTF8(&doc, "url", url);
+        http_respond_json(r, 201, &doc);
+        bson_destroy(&doc);
+    }
+    free(o);
+}
+
+static void ticket(http_req *r, enum tm_live_kind kind)
+{
+    if (!api_of(r)->tickets || !api_of(r)->live) {
+        http_respond_error(r, 503, "unavailable", "live streams are not enabled");
+        return;
+    }
+    stream_op *o = calloc(1, sizeof *o);
+    if (!o) {
+        http_job_respond_fail(r, STORE_ENOMEM, "stream ticket");
+        return;
+    }
+    o->kind = kind;
+    if (tmapi__dev_init(r, &o->d) < 0) {
+        free(o);
+        return;
+    }
+    http_job_submit(&o->j, r, stream_run, ticket_done);
+}
+
+void tmapi__ticket_telemetry(http_req *r) { ticket(r, TM_LIVE_TELEMETRY); }
+
+void tmapi__ticket_logs(http_req *r) { ticket(r, TM_LIVE_LOG); }
+
+void tmapi__stream_by_ticket(http_req *r)
+{
+    int kind = 0;
+    http_principal p = {0};
+    if (!api_of(r)->tickets) {
+        http_respond_error(r, 503, "unavailable", "live streams are not enabled");
+        return;
+    }
+    stream_op *o = new_op(r, TM_LIVE_TELEMETRY);
+    if (!o)
+        return;
+    if (tmapi__ticket_take(api_of(r)->tickets, http_req_query(r, "ticket"), o->d.owner, o->d.key,
+                           &kind) < 0) {
+        free(o);
+        http_respond_error(r, 401, "unauthorized", "no such ticket, or it was used or expired");
+        return;
+    }
+    o->kind = (enum tm_live_kind)kind;
+    snprintf(p.user_id, sizeof p.user_id, "%s", o->d.owner);
+    http_req_set_principal(r, &p); /* the stream counts against its user's cap */
+    http_job_submit(&o->j, r, stream_run, stream_done);
+}

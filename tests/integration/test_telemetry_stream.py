@@ -5,6 +5,10 @@ publishes with its certificate (mosquitto_pub).
   StreamCase     values appear live (keys= filter, id = ts), log tail with level=,
                  heartbeats, owner-checked (404 / 401), bad parameters (400), the
                  per-user cap (429) freed again when a stream closes
+  TicketCase     browsers' one-use tickets: POST .../stream/ticket (owner-checked), then
+                 GET /v1/streams?ticket= without a token; a used, unknown or expired
+                 ticket is 401; the ticket's user's cap applies; the access log has no
+                 ticket
 """
 
 import http.client
@@ -60,10 +64,7 @@ class Sse:
         self.conn.close()
 
 
-@iotcloud_only("telemetry is iotcloud's")
-class StreamCase(TwoUserCase):
-    EXTRA = ("--stream-max-per-user", "2", "--stream-heartbeat", "300")
-
+class StreamBase(TwoUserCase):
     def setUp(self):
         self.streams = []
 
@@ -87,6 +88,11 @@ class StreamCase(TwoUserCase):
                             "-m", payload], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
+
+
+@iotcloud_only("telemetry is iotcloud's")
+class StreamCase(StreamBase):
+    EXTRA = ("--stream-max-per-user", "2", "--stream-heartbeat", "300")
 
     def test_live_values_with_keys_filter(self):
         dev = register_device(self.api, self.token, self.dir)
@@ -150,6 +156,56 @@ class StreamCase(TwoUserCase):
                 break
             time.sleep(0.1)
         self.assertEqual(s.status, 200)
+
+
+
+@iotcloud_only("telemetry is iotcloud's")
+class TicketCase(StreamBase):
+    EXTRA = ("--stream-max-per-user", "2", "--stream-ticket-ttl", "1")
+
+    def ticket(self, dev_id, kind="telemetry", token=None, status=201):
+        r = self.api.call("POST", "/v1/devices/%s/%s/stream/ticket" % (dev_id, kind),
+                          token=token or self.token)
+        self.assertEqual(r.status, status, r.raw)
+        return r.json
+
+    def test_ticket_opens_one_stream_once(self):
+        dev = register_device(self.api, self.token, self.dir)
+        t = self.ticket(dev.id)
+        self.assertEqual(t["expires_in"], 1)
+        self.assertEqual(t["url"], "/v1/streams?ticket=" + t["ticket"])
+        s = self.open(t["url"] + "&keys=temp", token="")
+        s.read()
+        self.pub(dev, {"ts": 1700000000999, "temp": 5, "hum": 1})
+        ev = s.next_event("telemetry")
+        self.assertEqual(json.loads(ev["data"])["values"], {"temp": 5.0})
+        self.open(t["url"], token="", status=401)  # used
+        self.open("/v1/streams?ticket=" + "A" * 43, token="", status=401)
+        self.open("/v1/streams", token="", status=401)
+        self.assertNotIn(t["ticket"], self.srv.stderr_text())
+
+    def test_log_ticket_and_expiry(self):
+        dev = register_device(self.api, self.token, self.dir)
+        t = self.ticket(dev.id, "logs")
+        s = self.open(t["url"] + "&level=error", token="")
+        s.read()
+        self.pub(dev, "fine", api="log")
+        self.pub(dev, {"level": "error", "msg": "bad", "ts": 1700000000001}, api="log")
+        self.assertEqual(json.loads(s.next_event("log")["data"])["msg"], "bad")
+        late = self.ticket(dev.id, "logs")
+        time.sleep(1.3)
+        self.open(late["url"], token="", status=401)
+
+    def test_owner_checked_and_capped(self):
+        dev = register_device(self.api, self.token, self.dir)
+        self.ticket(dev.id, token=self.other_token, status=404)
+        self.ticket(dev.id, "nope", status=404)
+        ts = [self.ticket(dev.id) for _ in range(3)]
+        self.open(ts[0]["url"], token="")
+        self.open(ts[1]["url"], token="")
+        self.open(ts[2]["url"], token="", status=429)  # the user's cap, as with a token
+        bad = self.ticket(dev.id)
+        self.open(bad["url"] + "&level=loud", token="", status=400)
 
 
 if __name__ == "__main__":
