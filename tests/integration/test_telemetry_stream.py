@@ -5,6 +5,8 @@ publishes with its certificate (mosquitto_pub).
   StreamCase     values appear live (keys= filter, id = ts), log tail with level=,
                  heartbeats, owner-checked (404 / 401), bad parameters (400), the
                  per-user cap (429) freed again when a stream closes
+  ShutdownCase   a stop with streams open: every stream ends (EOF at the client), the
+                 server exits 0 (the harness's clean-stop check, sanitizers included)
   TicketCase     browsers' one-use tickets: POST .../stream/ticket (owner-checked), then
                  GET /v1/streams?ticket= without a token; a used, unknown or expired
                  ticket is 401; the ticket's user's cap applies; the access log has no
@@ -206,6 +208,31 @@ class TicketCase(StreamBase):
         self.open(ts[2]["url"], token="", status=429)  # the user's cap, as with a token
         bad = self.ticket(dev.id)
         self.open(bad["url"] + "&level=loud", token="", status=400)
+
+
+
+@iotcloud_only("telemetry is iotcloud's")
+class ShutdownCase(unittest.TestCase):
+    def test_stop_with_streams_open(self):
+        from device_harness import Api, DeviceServer, scratch_dir, uname
+        srv = DeviceServer()
+        user = srv.add_user(uname("owner"))
+        srv.start()
+        self.addCleanup(srv.kill9)
+        api = Api(srv)
+        token = api.login(user)
+        dev = register_device(api, token, scratch_dir())
+        streams = [Sse(srv, "/v1/devices/%s/%s/stream" % (dev.id, kind), token)
+                   for kind in ("telemetry", "logs", "telemetry")]
+        for s in streams:
+            self.assertEqual(s.status, 200)
+            self.assertEqual(s.read(), {"retry": "3000"})
+        t0 = time.monotonic()
+        srv.stop()  # raises unless the exit is clean
+        self.assertLess(time.monotonic() - t0, WAIT)
+        for s in streams:
+            self.assertIsNone(s.read(), "the stream ended with the server")
+            s.close()
 
 
 if __name__ == "__main__":
