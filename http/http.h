@@ -228,9 +228,9 @@ void http_respond_field(http_req *r, const char *field, const char *why);
  *  the connection closes). The connection serves nothing else afterwards and ends with
  *  the stream. Lives on the request's loop: every call on that loop.
  *
- *  Back-pressure: a write finding more than stream_buffer_bytes unsent on the connection
- *  is dropped and counted (HTTP_STREAM_DROPPED) instead of buffered; a slow reader loses
- *  messages, never the server's memory. Heartbeats: the @heartbeat bytes are written every
+ *  Back-pressure: a write finding stream_buffer_bytes or more unsent on the connection
+ *  is dropped and counted (HTTP_STREAM_DROPPED) instead of buffered, so at most the cap
+ *  plus one write waits; a slow reader loses messages, never the server's memory. Heartbeats: the @heartbeat bytes are written every
  *  stream_heartbeat_ms the stream is open (keeps proxies and the client's timeout quiet).
  *  Caps: max_streams in all (503) and max_streams_per_user per principal (429). */
 typedef struct http_stream http_stream;

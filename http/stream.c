@@ -123,8 +123,10 @@ int http_stream_write(http_stream *st, const void *p, size_t n)
         return HTTP_STREAM_CLOSED;
     if (n == 0)
         return 0; /* a zero-size chunk would end the body */
+    /* Accepted while less than the cap waits, so the queue holds at most the cap plus one
+     * message (a message larger than the cap still goes out once the reader caught up). */
     size_t pend = c->io->pending ? c->io->pending(c->t) : 0;
-    if (pend + n > opts(st)->stream_buffer_bytes) {
+    if (pend >= opts(st)->stream_buffer_bytes) {
         st->dropped++;
         HTTP_STAT_ADD(c->s, stream_drops, 1);
         return HTTP_STREAM_DROPPED;

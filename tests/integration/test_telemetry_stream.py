@@ -5,6 +5,8 @@ publishes with its certificate (mosquitto_pub).
   StreamCase     values appear live (keys= filter, id = ts), log tail with level=,
                  heartbeats, owner-checked (404 / 401), bad parameters (400), the
                  per-user cap (429) freed again when a stream closes
+  SlowReaderCase a reader that stops reading: events beyond stream-buffer are dropped, the
+                 connection stays, and the next event that fits says how many were lost
   ShutdownCase   a stop with streams open: every stream ends (EOF at the client), the
                  server exits 0 (the harness's clean-stop check, sanitizers included)
   TicketCase     browsers' one-use tickets: POST .../stream/ticket (owner-checked), then
@@ -15,12 +17,14 @@ publishes with its certificate (mosquitto_pub).
 
 import http.client
 import json
+import re
+import socket
 import ssl
 import subprocess
 import time
 import unittest
 
-from device_harness import TwoUserCase, register_device
+from device_harness import TwoUserCase, mqtt_client, register_device
 from harness import HOST, iotcloud_only
 
 WAIT = 15.0
@@ -209,6 +213,59 @@ class TicketCase(StreamBase):
         bad = self.ticket(dev.id)
         self.open(bad["url"] + "&level=loud", token="", status=400)
 
+
+
+@iotcloud_only("telemetry is iotcloud's")
+class SlowReaderCase(StreamBase):
+    EXTRA = ("--stream-buffer", "1024", "--telemetry-max-points", "1000")
+
+    def raw_stream(self, path):
+        """A TLS socket with a tiny receive buffer that sent the GET and read the head."""
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.settimeout(WAIT)
+        raw.connect((HOST, self.srv.https_port))
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.srv.cafile)
+        s = ctx.wrap_socket(raw, server_hostname=HOST)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                   % (path, self.token)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+        return s
+
+    def test_dropped_events_are_counted_and_told(self):
+        dev = register_device(self.api, self.token, self.dir)
+        s = self.raw_stream("/v1/devices/%s/telemetry/stream" % dev.id)
+        c = mqtt_client(self.srv, dev.id, ctx=dev.ctx(self.srv.cafile))
+        self.assertEqual(c.connect()[0], 0)
+        big = json.dumps({"k%d" % i: "x" * 200 for i in range(400)})  # ~90 KB an event
+        for i in range(80):  # ~7 MB: more than the socket buffers hold
+            c.publish("server/%s/telemetry" % dev.id, big.encode(), qos=1)
+        time.sleep(1.0)
+        got = b""
+        s.settimeout(2.0)
+        try:  # drain what was kept, then one small event that fits
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except socket.timeout:
+            pass
+        c.publish("server/%s/telemetry" % dev.id, b'{"small": 1}', qos=1)
+        s.settimeout(WAIT)
+        deadline = time.monotonic() + WAIT
+        while b'"small"' not in got and time.monotonic() < deadline:
+            got += s.recv(65536)
+        c.close()
+        s.close()
+        m = re.search(rb'event: dropped\ndata: \{"dropped": (\d+)\}', got)
+        self.assertIsNotNone(m, got[-500:])
+        self.assertGreater(int(m.group(1)), 0)
+        self.assertLess(int(m.group(1)), 80)
+        self.assertIn(b'"small"', got, "the connection stayed open")
 
 
 @iotcloud_only("telemetry is iotcloud's")
