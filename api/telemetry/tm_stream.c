@@ -164,6 +164,9 @@ static void stream_done(http_job *hj, int rc)
     }
     const http_stream_def def = {
         .ctype = "text/event-stream", .heartbeat = SSE_HEARTBEAT, .on_close = on_close, .arg = o};
+    /* no cache may keep or replay a live stream; nginx must not buffer it either */
+    http_req_add_header(r, "Cache-Control", "no-store");
+    http_req_add_header(r, "X-Accel-Buffering", "no");
     if (!(o->st = http_stream_open(r, &def))) { /* answered: 429/503/HEAD */
         free(o);
         return;

@@ -104,6 +104,7 @@ class StreamCase(StreamBase):
         dev = register_device(self.api, self.token, self.dir)
         s = self.open("/v1/devices/%s/telemetry/stream?keys=temp,on" % dev.id)
         self.assertEqual(s.resp.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(s.resp.getheader("Cache-Control"), "no-store")
         self.assertEqual(s.read(), {"retry": "3000"})
         self.pub(dev, {"ts": 1700000000123, "temp": 21.5, "hum": 40, "on": True})
         ev = s.next_event("telemetry")
