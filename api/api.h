@@ -25,6 +25,8 @@ struct devlog;
 struct net_server;
 struct shd_svc;
 struct rules;
+struct tm_live;
+struct tmapi_tickets;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -71,6 +73,9 @@ typedef struct api {
     uint32_t rotate_per_hour;   /* config device-rotate-per-hour; 0: unlimited */
     uint32_t register_per_hour; /* config device-register-per-hour; 0: unlimited */
     http_quota quota;           /* per-user quotas (api/quota.h) */
+    struct tm_live *live;       /* live telemetry and log fan-out (telemetry/tm_live.h); NULL: the
+                           * stream routes answer 503 */
+    struct tmapi_tickets *tickets; /* stream tickets (api/telemetry/telemetry.h); NULL: 503 */
 } api;
 
 /** The api of a request (http_req_app). */

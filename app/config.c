@@ -157,6 +157,22 @@ static const config_key keys[] = {
      "longest device log line kept (longer: cut and marked ...[truncated])"},
     {"device-log-rate", KIND_U32, F(device_log_rate), 1, 1000000, "N",
      "device log lines per device per minute, burst N (beyond: dropped, counted)"},
+    {"stream-max", KIND_U32, F(stream_max), 1, 1000000, "N",
+     "open live streams (SSE) on the API server in all (beyond: 503)"},
+    {"stream-max-per-user", KIND_U32, F(stream_max_per_user), 1, 100000, "N",
+     "open live streams (SSE) per user (beyond: 429)"},
+    {"stream-buffer", KIND_U32, F(stream_buffer), 1024, 1u << 30, "BYTES",
+     "unsent bytes per live stream before its events are dropped (counted)"},
+    {"stream-heartbeat", KIND_U32, F(stream_heartbeat_ms), 100, HOUR_MS, "MS",
+     "interval of the keep-alive comment on an idle live stream"},
+    {"stream-ticket-ttl", KIND_U32, F(stream_ticket_ttl_s), 1, 3600, "SECONDS",
+     "validity of a one-use live-stream ticket (browsers: EventSource)"},
+    {"stream-tickets-max", KIND_U32, F(stream_tickets_max), 1, 1000000, "N",
+     "live-stream tickets outstanding at once (beyond: 429)"},
+    {"telemetry-device-points-per-day", KIND_U64, F(telemetry_device_day), 0, (uint64_t)1 << 40,
+     "N", "telemetry points a device may store per UTC day (beyond: refused, counted); 0 = none"},
+    {"telemetry-owner-points-per-day", KIND_U64, F(telemetry_owner_day), 0, (uint64_t)1 << 40, "N",
+     "telemetry points a user's devices may store per UTC day; 0 = none"},
     {"public-host", KIND_STR, F(public_host), 0, 0, "NAME",
      "host name devices are told to connect to; unset = this host's name"},
     {"smtp-url", KIND_STR, F(smtp_url), 0, 0, "URL",
@@ -291,6 +307,14 @@ void config_defaults(iot_config *c)
     c->device_log_retention_d = 7;
     c->device_log_line_max = 1024;
     c->device_log_rate = 60;
+    c->stream_max = 1000;
+    c->stream_max_per_user = 8;
+    c->stream_buffer = 256u * 1024;
+    c->stream_heartbeat_ms = 15000;
+    c->stream_ticket_ttl_s = 30;
+    c->stream_tickets_max = 1000;
+    c->telemetry_device_day = 1000000;
+    c->telemetry_owner_day = 5000000000ULL;
     c->sys_interval_s = 10;
 }
 

@@ -129,6 +129,14 @@ typedef struct iot_config {
     uint32_t device_log_retention_d;       /* "device-log-retention" days, default 7 */
     uint32_t device_log_line_max;          /* "device-log-line-max" bytes, default 1024 */
     uint32_t device_log_rate;              /* "device-log-rate" lines/device/min, default 60 */
+    uint32_t stream_max;                   /* "stream-max" SSE streams in all, default 1000 */
+    uint32_t stream_max_per_user;          /* "stream-max-per-user", default 8 */
+    uint32_t stream_buffer;                /* "stream-buffer" bytes per stream, 256 KiB */
+    uint32_t stream_heartbeat_ms;          /* "stream-heartbeat" ms, default 15000 */
+    uint32_t stream_ticket_ttl_s;          /* "stream-ticket-ttl" seconds, default 30 */
+    uint32_t stream_tickets_max;           /* "stream-tickets-max", default 1000 */
+    uint64_t telemetry_device_day;         /* "telemetry-device-points-per-day", 1000000 */
+    uint64_t telemetry_owner_day;          /* "telemetry-owner-points-per-day", 5e9 */
     uint32_t sys_interval_s;               /* "sys-interval" seconds, default 10; 0 = no $SYS */
     bool shared_sticky;                    /* "shared-sticky", default false (round robin) */
     /* rules and alarms (docs/rules.md) */

@@ -108,6 +108,10 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         .hsts_max_age_s = cfg->hsts_max_age_s,
         .authenticate = auth_authenticate,
         .fallback = web_serve,
+        .max_streams = cfg->stream_max,
+        .max_streams_per_user = cfg->stream_max_per_user,
+        .stream_buffer_bytes = cfg->stream_buffer,
+        .stream_heartbeat_ms = cfg->stream_heartbeat_ms,
     };
     h->hs = h->au ? http_server_new(&ho) : NULL;
     if (!h->hs || add_routes(h) < 0) {
@@ -117,6 +121,10 @@ int app_http_open(app_http *h, const iot_config *cfg, store *st, bool with_notif
         return -1;
     }
     h->api.hs = h->hs;
+    if (!(h->api.tickets = tmapi_tickets_new(cfg->stream_ticket_ttl_s, cfg->stream_tickets_max))) {
+        log_error("http: out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -190,6 +198,8 @@ void app_http_free(app_http *h)
     }
     http_server_free(h->hs);
     http_server_free(h->ms);
+    tmapi_tickets_free(h->api.tickets);
+    h->api.tickets = NULL;
     h->ms = NULL;
     if (h->devices)
         devices_free(&h->api);

@@ -31,6 +31,7 @@
 #include "shadows/shd_svc.h"
 #include "telemetry/tm_ingest.h"
 #include "rules/rules.h"
+#include "telemetry/tm_live.h"
 
 static bool wants_tls(const iot_config *cfg)
 {
@@ -337,7 +338,7 @@ static void log_devlog_stats(devlog *d)
 }
 
 /* Telemetry ingestion: device messages on "server/{id}/telemetry" from the event bus. */
-static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
+static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c, tm_live *live)
 {
     tm_ingest_opts o = {
         .queue_max = cfg->telemetry_queue_max,
@@ -350,6 +351,9 @@ static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
         .log_retention_ms = (int64_t)cfg->device_log_retention_d * 86400000,
         .log_line_max = cfg->device_log_line_max,
         .log_rate = cfg->device_log_rate,
+        .live = live,
+        .quota_device_day = cfg->telemetry_device_day,
+        .quota_owner_day = cfg->telemetry_owner_day,
     };
     tm_ingest *ti = tm_ingest_new(st, &o);
     if (!ti) {
@@ -369,9 +373,9 @@ static void log_telemetry_stats(tm_ingest *ti)
     tm_ingest_stats_get(ti, &s);
     log_info("telemetry: %llu messages, %llu points stored in %llu batches, %llu rejected, "
              "%llu dropped (queue full), %llu duplicates, %llu over the key limit, %llu failed; "
-             "device logs: %llu lines, %llu rate-limited, %llu rejected",
+             "device logs: %llu lines, %llu rate-limited, %llu rejected; %llu over a day quota",
              s.messages, s.points, s.batches, s.rejected, s.dropped, s.duplicates, s.over_keys,
-             s.failed, s.log_lines, s.log_limited, s.log_rejected);
+             s.failed, s.log_lines, s.log_limited, s.log_rejected, s.over_quota);
 }
 
 /* The rules engine: device messages from the event bus, its rules from the store. */
@@ -471,6 +475,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     shd_svc *shd = NULL;
     tm_ingest *ti = NULL;
     rules *rl = NULL;
+    tm_live *live = NULL; /* SSE fan-out: freed after the loops */
     app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -491,7 +496,8 @@ static int run(const iot_config *cfg, int argc, char **argv)
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
-        !(ti = make_telemetry(cfg, st, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(live = tm_live_new()) || !(ti = make_telemetry(cfg, st, dc, live)) ||
+        cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -519,6 +525,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     web.api.cq = cq;
     web.api.dl = dl;
     web.api.shd = shd;
+    web.api.live = live;
     hooks = (loop_hooks){br, dc, cq};
     net_server_opts so = {
         .workers = cfg->workers,
@@ -580,6 +587,7 @@ out:
     if (rl && rc == 0)
         log_rules_stats(rl);
     rules_free(rl); /* likewise */
+    tm_live_free(live); /* its listeners closed with their connections */
     if (web_open)
         app_http_free(&web);
     if (br && rc == 0)

@@ -292,8 +292,8 @@ static void process(hconn *c, const uint8_t *p, size_t n)
 
 int hconn__feed(hconn *c, const uint8_t *p, size_t n)
 {
-    if (c->phase == HC_CLOSING)
-        return 0;
+    if (c->phase == HC_CLOSING || c->phase == HC_STREAM)
+        return 0; /* a stream's client has nothing more to say: read only to see it close */
     if (c->phase == HC_WAIT)
         stash(c, p, n);
     else
@@ -345,6 +345,9 @@ void hconn__timeout(hconn *c)
         HTTP_STAT_ADD(c->s, timeouts, 1);
         fail(c, 408, "request_timeout", "request not received in time");
         break;
+    case HC_STREAM:
+        http__stream_tick(c);
+        break;
     default:
         break;
     }
@@ -383,6 +386,7 @@ void hconn__closed(hconn *c)
 {
     if (c->ip_counted)
         iptab_release(&c->s->ips, c->peer_ip);
+    http__stream_gone(c);
     if (c->req) {
         if (c->req->dispatched) {
             http_req *r = c->req;

@@ -23,6 +23,7 @@ static int io_write(void *t, const void *p, size_t n)
 {
     return net_conn_write(((hnet *)t)->nc, p, n);
 }
+static size_t io_pending(void *t) { return net_conn_pending(((hnet *)t)->nc); }
 static void io_close(void *t) { net_conn_close(((hnet *)t)->nc); }
 static void io_pause(void *t) { net_conn_pause(((hnet *)t)->nc); }
 static void io_resume(void *t) { net_conn_resume(((hnet *)t)->nc); }
@@ -72,6 +73,7 @@ static void drop_hconn(hnet *h)
 
 static const net_transport net_io = {
     .write = io_write,
+    .pending = io_pending,
     .close = io_close,
     .pause = io_pause,
     .resume = io_resume,

@@ -91,6 +91,12 @@ typedef struct http_opts {
     /** A GET or HEAD whose path no route has goes here instead of the 404 (the dashboard's
      *  static files, api/web/). It answers like a public handler. NULL: 404. */
     http_handler fallback;
+    /* streamed responses (http_stream_open) */
+    uint32_t max_streams;          /* open streams in all; default 1000 -> 503 */
+    uint32_t max_streams_per_user; /* open streams per principal; default 8 -> 429 */
+    uint32_t stream_buffer_bytes;  /* unsent bytes per stream before writes are dropped;
+                                    * default 262144 */
+    uint32_t stream_heartbeat_ms;  /* heartbeat chunk interval; default 15000 */
 } http_opts;
 
 /** Creates the server. Routes are added with http_server_add_routes before the loops run. */
@@ -215,6 +221,45 @@ void http_respond_error(http_req *r, int status, const char *code, const char *f
 /** 400 {"error":{"code":"invalid_field","message":"@field: @why","field":@field}}. */
 void http_respond_field(http_req *r, const char *field, const char *why);
 
+/* ---- streamed responses (http/stream.c) --------------------------------------------- */
+
+/** A response that stays open: 200 with the head sent at once, then chunks written as the
+ *  handler has them (Transfer-Encoding: chunked over HTTP/1.1; HTTP/1.0: raw bytes until
+ *  the connection closes). The connection serves nothing else afterwards and ends with
+ *  the stream. Lives on the request's loop: every call on that loop.
+ *
+ *  Back-pressure: a write finding stream_buffer_bytes or more unsent on the connection
+ *  is dropped and counted (HTTP_STREAM_DROPPED) instead of buffered, so at most the cap
+ *  plus one write waits; a slow reader loses messages, never the server's memory. Heartbeats: the @heartbeat bytes are written every
+ *  stream_heartbeat_ms the stream is open (keeps proxies and the client's timeout quiet).
+ *  Caps: max_streams in all (503) and max_streams_per_user per principal (429). */
+typedef struct http_stream http_stream;
+
+typedef struct http_stream_def {
+    const char *ctype;     /* Content-Type of the stream ("text/event-stream") */
+    const char *heartbeat; /* bytes written at each heartbeat (NULL: none) */
+    /** The stream ended without http_stream_end: the client went away, the connection was
+     *  refused more output, or the server stops. Runs on the loop, once; the stream is
+     *  freed when it returns (no http_stream_* call on it from then on, this one included). */
+    void (*on_close)(void *arg);
+    void *arg;
+} http_stream_def;
+
+#define HTTP_STREAM_DROPPED (-1) /* http_stream_write: over the buffer cap, counted */
+#define HTTP_STREAM_CLOSED  (-2) /* http_stream_write: the connection is closing */
+
+/** Answers @r (which it frees) with the stream's head and returns the stream; or answers
+ *  @r with an error (503 over max_streams, 429 over max_streams_per_user; a HEAD request
+ *  gets the head alone) and returns NULL. @d is copied. */
+http_stream *http_stream_open(http_req *r, const http_stream_def *d);
+/** Writes @n bytes as one chunk. 0, HTTP_STREAM_DROPPED or HTTP_STREAM_CLOSED. */
+int http_stream_write(http_stream *st, const void *p, size_t n);
+/** Ends the stream (the last chunk) and closes its connection once flushed; on_close is
+ *  not called, and @st must not be used again. */
+void http_stream_end(http_stream *st);
+/** Writes dropped so far on @st. */
+unsigned long long http_stream_dropped(const http_stream *st);
+
 /* ---- counters ------------------------------------------------------------------------- */
 
 /** Upper bounds (µs) of the request latency histogram's buckets, ascending. Latency runs
@@ -236,6 +281,9 @@ typedef struct http_stats {
      *  every bound), not cumulative, and their summed latency in µs. */
     unsigned long long lat_bucket[HTTP_LAT_BUCKETS + 1];
     unsigned long long lat_sum_us;
+    unsigned long long streams_open;    /* streamed responses open now */
+    unsigned long long streams_refused; /* refused by max_streams / max_streams_per_user */
+    unsigned long long stream_drops;    /* stream writes dropped (slow readers) */
 } http_stats;
 
 void http_server_stats(const http_server *s, http_stats *out);

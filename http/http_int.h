@@ -48,6 +48,8 @@ struct http_server {
     size_t nup;
     atomic_ullong requests, status_4xx, status_5xx, conns, refused_ip, parse_errors, timeouts;
     atomic_ullong status_2xx, status_3xx;
+    atomic_ullong streams_open, streams_refused, stream_drops;
+    iptab users; /* open streams per principal (key: a hash of the user id, stream.c) */
     /* request latency: per bucket of http_latency_bounds_us (not cumulative), the last one
      * past every bound; and the sum in µs */
     atomic_ullong lat_bucket[HTTP_LAT_BUCKETS + 1], lat_sum_us;
@@ -71,6 +73,7 @@ enum hconn_phase {
     HC_BODY,     /* body: body timeout from the end of the headers */
     HC_WAIT,     /* dispatched, waiting for the respond call */
     HC_CLOSING,  /* answered with close (or refused): ignore input */
+    HC_STREAM,   /* a streamed response is open (stream.c): input is ignored */
 };
 
 typedef struct hconn {
@@ -91,6 +94,7 @@ typedef struct hconn {
     const char *err_code;
     const char *err_msg;
     char peer_ip[48];
+    http_stream *st; /* HC_STREAM: the open stream (freed in hconn__closed) */
 } hconn;
 
 hconn *hconn__new(http_server *s, const net_transport *io, void *t);
@@ -101,6 +105,11 @@ void hconn__timeout(hconn *c);
 void hconn__closed(hconn *c);
 /* The response of the waiting request was queued (called by response.c). */
 void hconn__answered(hconn *c, bool keep_alive);
+
+/* stream.c: the heartbeat timer fired (HC_STREAM) / the connection is gone: on_close,
+ * then the stream is freed. */
+void http__stream_tick(hconn *c);
+void http__stream_gone(hconn *c);
 
 /* ---- the request (request.c) ----------------------------------------------------------- */
 
@@ -178,6 +187,11 @@ int http__upgrade(hconn *c, const uint8_t *rest, size_t n);
 
 /* Runs the router on a complete request (router.c): handler, auth hook, 404/405/501. */
 void http__dispatch(http_req *r);
+
+/* response.c: the head of a 200 answer without Content-Length for a stream (chunked:
+ * Transfer-Encoding: chunked, else Connection: close). Logs and counts the answer. The
+ * caller writes it, frees it and frees @r. NULL: out of memory. */
+char *http__stream_head(http_req *r, const char *ctype, bool chunked, size_t *len);
 
 /* Answers a connection-level error (no handler) with a JSON error and close. */
 void http__respond_fatal(http_req *r, int status, const char *code, const char *msg);

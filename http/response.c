@@ -14,6 +14,7 @@
  * attacker could forge or strip it; over TLS it tells browsers to use https from now on.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,7 @@ static void put(char *b, size_t cap, size_t *len, const char *fmt, ...)
         *len = (size_t)k < cap - *len ? *len + (size_t)k : cap - 1;
 }
 
+/* @body_len SIZE_MAX: a stream, no Content-Length (@keep: chunked, else it ends by close). */
 static char *build_head(const http_req *r, int status, const char *ctype, size_t body_len,
                         bool keep, bool json, size_t *out_len)
 {
@@ -128,7 +130,9 @@ static char *build_head(const http_req *r, int status, const char *ctype, size_t
         status, reason(status), http__date(), r->id);
     if (ctype)
         put(b, cap, &n, "Content-Type: %s\r\n", ctype);
-    if (status >= 200 && status != 204 && status != 304)
+    if (body_len == SIZE_MAX) /* [RFC 9112 7.1] chunked; without it, close ends the body */
+        put(b, cap, &n, "%s", keep ? "Transfer-Encoding: chunked\r\n" : "");
+    else if (status >= 200 && status != 204 && status != 304)
         put(b, cap, &n, "Content-Length: %zu\r\n", body_len);
     if (json && !has_xhdr(r, "Cache-Control"))
         put(b, cap, &n, "Cache-Control: no-store\r\n");
@@ -228,6 +232,15 @@ static void respond(http_req *r, int status, const char *ctype, const void *body
     c->req = NULL;
     http__req_free(r);
     hconn__answered(c, keep);
+}
+
+char *http__stream_head(http_req *r, const char *ctype, bool chunked, size_t *len)
+{
+    tell_answer(r, 200, ctype, NULL, 0);
+    char *head = build_head(r, 200, ctype, SIZE_MAX, chunked, false, len);
+    count(r, 200);
+    access_log(r, 200, head ? *len : 0);
+    return head;
 }
 
 void http_respond_raw(http_req *r, int status, const char *content_type, const void *body,

@@ -23,6 +23,14 @@ static void apply_defaults(http_opts *o)
         o->max_conns_per_ip = 256;
     if (!o->max_pipeline)
         o->max_pipeline = 16;
+    if (!o->max_streams)
+        o->max_streams = 1000;
+    if (!o->max_streams_per_user)
+        o->max_streams_per_user = 8;
+    if (!o->stream_buffer_bytes)
+        o->stream_buffer_bytes = 256u * 1024;
+    if (!o->stream_heartbeat_ms)
+        o->stream_heartbeat_ms = 15000;
 }
 
 int http_server_add_upgrade(http_server *s, const http_upgrade *u)
@@ -45,6 +53,11 @@ http_server *http_server_new(const http_opts *o)
         free(s);
         return NULL;
     }
+    if (iptab_init(&s->users) < 0) {
+        iptab_fini(&s->ips);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -53,6 +66,7 @@ void http_server_free(http_server *s)
     if (!s)
         return;
     iptab_fini(&s->ips);
+    iptab_fini(&s->users);
     free(s->routes);
     free(s);
 }
@@ -142,4 +156,7 @@ void http_server_stats(const http_server *s, http_stats *out)
     for (size_t i = 0; i <= HTTP_LAT_BUCKETS; i++)
         out->lat_bucket[i] = atomic_load(&w->lat_bucket[i]);
     out->lat_sum_us = atomic_load(&w->lat_sum_us);
+    out->streams_open = atomic_load(&w->streams_open);
+    out->streams_refused = atomic_load(&w->streams_refused);
+    out->stream_drops = atomic_load(&w->stream_drops);
 }

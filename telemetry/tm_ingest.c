@@ -14,8 +14,10 @@
 #include "common/clock.h"
 #include "store/store_app.h"
 #include "telemetry/tm_ingest.h"
+#include "telemetry/tm_live.h"
 #include "telemetry/tm_log.h"
 #include "telemetry/tm_parse.h"
+#include "telemetry/tm_quota.h"
 #include "telemetry/tm_rate.h"
 
 #define QUEUE_DEFAULT  100000
@@ -41,7 +43,7 @@ typedef struct drain_job {
     tm_ingest *ti;
     rec *head;
     size_t points;
-    unsigned long long stored, dups, over;
+    unsigned long long stored, dups, over, quota;
 } drain_job;
 
 struct tm_ingest {
@@ -54,8 +56,9 @@ struct tm_ingest {
     bool inflight;       /* a drain job runs, lock */
     drain_job job;       /* the one drain job */
     atomic_ullong messages, rejected, dropped, points, dups, over, failed, batches;
-    atomic_ullong log_lines, log_limited, log_rejected;
-    tm_rate *rate; /* device log lines */
+    atomic_ullong log_lines, log_limited, log_rejected, over_quota;
+    tm_rate *rate;   /* device log lines */
+    tm_quota *quota; /* store thread (the drain) */
 };
 
 tm_ingest *tm_ingest_new(store *st, const tm_ingest_opts *o)
@@ -76,7 +79,11 @@ tm_ingest *tm_ingest_new(store *st, const tm_ingest_opts *o)
         ti->o.log_line_max = LOG_LINE_DEF;
     if (!ti->o.log_rate)
         ti->o.log_rate = LOG_RATE_DEF;
-    if (!(ti->rate = tm_rate_new(ti->o.log_rate))) {
+    ti->rate = tm_rate_new(ti->o.log_rate);
+    ti->quota = tm_quota_new(ti->o.quota_device_day, ti->o.quota_owner_day);
+    if (!ti->rate || !ti->quota) {
+        tm_rate_free(ti->rate);
+        tm_quota_free(ti->quota);
         free(ti);
         return NULL;
     }
@@ -103,6 +110,7 @@ void tm_ingest_free(tm_ingest *ti)
         return;
     free_list(ti->head);
     tm_rate_free(ti->rate);
+    tm_quota_free(ti->quota);
     pthread_mutex_destroy(&ti->lock);
     pthread_cond_destroy(&ti->idle);
     free(ti);
@@ -153,13 +161,37 @@ static int write_log(store_tx *tx, tm_ingest *ti, const rec *r, int64_t now)
                                 ti->o.log_retention_ms ? now - ti->o.log_retention_ms : 0);
 }
 
+/* The day quotas: true when @r's points may be stored; else they are counted and the
+ * device's first refusal of the day becomes an event. <0 in *@rc: the event failed. */
+static bool quota_ok(store_tx *tx, drain_job *j, const rec *r, int64_t now, int *rc)
+{
+    bool first = false;
+    tm_ingest *ti = j->ti;
+    enum tm_quota_verdict v = tm_quota_take(ti->quota, tx, r->dev, r->b.n, now, &first);
+    if (v == TM_QUOTA_OK)
+        return true;
+    j->quota += r->b.n;
+    if (first) {
+        char why[64];
+        snprintf(why, sizeof why, "%s_day: %llu", v == TM_QUOTA_OWNER ? "owner" : "device",
+                 (unsigned long long)tm_quota_limit(ti->quota, v));
+        *rc = store_device_event_add(tx, r->dev, "telemetry_quota", why, r->at, ti->o.events_max);
+    }
+    return false;
+}
+
 static int drain_run(store_tx *tx, store_job *sj)
 {
     drain_job *j = (drain_job *)(void *)sj;
     int64_t now = clock_wall_ms();
-    j->stored = j->dups = j->over = 0;
+    j->stored = j->dups = j->over = j->quota = 0;
     for (rec *r = j->head; r; r = r->next) {
         int rc = 0;
+        if (r->b.n && !quota_ok(tx, j, r, now, &rc)) {
+            if (rc < 0 && rc != STORE_EINVAL)
+                return rc;
+            continue;
+        }
         if (r->reason[0])
             rc = store_device_event_add(tx, r->dev, r->ev_kind ? r->ev_kind : "telemetry_rejected",
                                         r->reason, r->at, j->ti->o.events_max);
@@ -195,6 +227,7 @@ static void drain_done(store_job *sj)
         atomic_fetch_add(&ti->points, j->stored);
         atomic_fetch_add(&ti->dups, j->dups);
         atomic_fetch_add(&ti->over, j->over);
+        atomic_fetch_add(&ti->over_quota, j->quota);
         atomic_fetch_add(&ti->batches, 1);
     }
     free_list(j->head);
@@ -263,6 +296,8 @@ void tm_ingest_message(tm_ingest *ti, const char *dev, const uint8_t *p, size_t 
     if (tm_parse(p, n, now_ms, ti->o.max_points, &r->b, &e) < 0) {
         atomic_fetch_add(&ti->rejected, 1);
         reject_reason(r, &e);
+    } else {
+        tm_live_telemetry(ti->o.live, dev, &r->b); /* before the queue owns r */
     }
     if (!enqueue(ti, r)) {
         atomic_fetch_add(&ti->dropped, 1);
@@ -316,6 +351,8 @@ void tm_ingest_log(tm_ingest *ti, const char *dev, const uint8_t *p, size_t n, i
         r->ev_kind = "log_rejected";
     }
     bool line = r->log.msg != NULL; /* read before the queue (and the drain) owns r */
+    if (line)
+        tm_live_log(ti->o.live, dev, &r->log);
     if (!enqueue(ti, r)) {
         atomic_fetch_add(&ti->dropped, 1);
         free_list(r);
@@ -359,6 +396,7 @@ void tm_ingest_stats_get(tm_ingest *ti, tm_ingest_stats *out)
     out->log_lines = atomic_load(&ti->log_lines);
     out->log_limited = atomic_load(&ti->log_limited);
     out->log_rejected = atomic_load(&ti->log_rejected);
+    out->over_quota = atomic_load(&ti->over_quota);
     pthread_mutex_lock(&ti->lock);
     out->pending = ti->queued;
     pthread_mutex_unlock(&ti->lock);

@@ -35,6 +35,8 @@
 #include "devices/events.h"
 #include "store/store.h"
 
+struct tm_live;
+
 typedef struct tm_ingest tm_ingest;
 
 typedef struct tm_ingest_opts {
@@ -48,6 +50,9 @@ typedef struct tm_ingest_opts {
     int64_t log_retention_ms;    /* device log lines kept; 0 = forever */
     uint32_t log_line_max;       /* bytes of one line (longer: cut, marked); 0 = 1024 */
     uint32_t log_rate;           /* lines per device per minute (burst as many); 0 = 60 */
+    struct tm_live *live;        /* live fan-out of what is accepted (tm_live.h); NULL: none */
+    uint64_t quota_device_day;   /* points a UTC day per device (tm_quota.h); 0 = none */
+    uint64_t quota_owner_day;    /* points a UTC day per owner; 0 = none */
 } tm_ingest_opts;
 
 /** @st must outlive it. NULL: out of memory. */
@@ -78,6 +83,7 @@ typedef struct tm_ingest_stats {
     unsigned long long log_lines;    /* log lines queued for the store */
     unsigned long long log_limited;  /* log lines dropped by the per-device rate */
     unsigned long long log_rejected; /* log payloads refused by the parser */
+    unsigned long long over_quota;   /* points refused by a day quota (tm_quota.h) */
 } tm_ingest_stats;
 void tm_ingest_stats_get(tm_ingest *ti, tm_ingest_stats *out);
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "api/telemetry/telemetry.h"
 #include "api/job.h"
 #include "store/store_app.h"
 #include "telemetry/tm_agg.h"
@@ -35,9 +36,27 @@ void tmapi__finish(http_req *r, int rc, bool found, bson_t *out, const char *wha
 /* Appends @p's value as "v" (number, boolean or string). */
 void tmapi__append_value(bson_t *doc, const store_tm_point *p);
 
+/* keys=a,b,c into @keys (TMAPI_KEYS_MAX rows): 0, 1 when absent (*@n = 0), or <0 after a
+ * 400 naming keys. */
+int tmapi__parse_keys(http_req *r, char (*keys)[TM_KEY_MAX + 1], unsigned *n);
+
 void tmapi__query(http_req *r);
 void tmapi__latest(http_req *r);
 void tmapi__delete(http_req *r);
 void tmapi__logs(http_req *r);
+void tmapi__stream_telemetry(http_req *r);
+void tmapi__stream_logs(http_req *r);
+void tmapi__ticket_telemetry(http_req *r);
+void tmapi__ticket_logs(http_req *r);
+void tmapi__stream_by_ticket(http_req *r);
+
+/* tm_ticket.c. Issues a ticket of @user for device @dev and stream @kind into @out (44
+ * bytes): 0, -1 (every slot holds a live ticket), -2 (no randomness). */
+int tmapi__ticket_issue(tmapi_tickets *k, const char *user, const char *dev, int kind,
+                        char out[44]);
+/* Takes (and removes) ticket @t: 0 with @user and @dev (STORE_ID_MAX + 1 bytes each) and
+ * *@kind, or -1 (unknown, used, expired). */
+int tmapi__ticket_take(tmapi_tickets *k, const char *t, char *user, char *dev, int *kind);
+uint32_t tmapi__ticket_ttl(const tmapi_tickets *k);
 
 #endif

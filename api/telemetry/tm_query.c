@@ -128,26 +128,9 @@ static void query_done(http_job *hj, int rc)
 /* keys=a,b,c into o->keys; absent: every key. 0 or <0 after a 400. */
 static int parse_keys(http_req *r, query_op *o)
 {
-    const char *v = http_req_query(r, "keys");
-    if (!v) {
-        o->all_keys = true;
-        return 0;
-    }
-    for (;;) { /* an empty name (",," or a trailing comma) is refused by tm_key_ok */
-        const char *comma = strchr(v, ',');
-        size_t n = comma ? (size_t)(comma - v) : strlen(v);
-        if (!tm_key_ok(v, n) || o->nkeys == TMAPI_KEYS_MAX) {
-            http_respond_field(r, "keys",
-                               "1 to 32 comma-separated names of 1..64 characters "
-                               "of A-Z a-z 0-9 _ . - expected");
-            return -1;
-        }
-        memcpy(o->keys[o->nkeys], v, n);
-        o->keys[o->nkeys++][n] = '\0';
-        if (!comma)
-            return 0;
-        v = comma + 1;
-    }
+    int rc = tmapi__parse_keys(r, o->keys, &o->nkeys);
+    o->all_keys = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 static int parse_agg(http_req *r, query_op *o)

@@ -13,6 +13,13 @@ static const http_route routes[] = {
     {HTTP_GET, "/v1/devices/{id}/telemetry/latest", tmapi__latest, HTTP_AUTH_USER},
     {HTTP_DELETE, "/v1/devices/{id}/telemetry", tmapi__delete, HTTP_AUTH_USER},
     {HTTP_GET, "/v1/devices/{id}/logs", tmapi__logs, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/telemetry/stream", tmapi__stream_telemetry, HTTP_AUTH_USER},
+    {HTTP_GET, "/v1/devices/{id}/logs/stream", tmapi__stream_logs, HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/telemetry/stream/ticket", tmapi__ticket_telemetry,
+     HTTP_AUTH_USER},
+    {HTTP_POST, "/v1/devices/{id}/logs/stream/ticket", tmapi__ticket_logs, HTTP_AUTH_USER},
+    /* public: the one-use ticket is the credential (tm_ticket.c) */
+    {HTTP_GET, "/v1/streams", tmapi__stream_by_ticket, HTTP_AUTH_NONE},
 };
 
 int telemetry_add_routes(http_server *s)
@@ -81,4 +88,27 @@ void tmapi__append_value(bson_t *doc, const store_tm_point *p)
         BSON_APPEND_BOOL(doc, "v", p->num != 0);
     else
         BSON_APPEND_DOUBLE(doc, "v", p->num);
+}
+
+int tmapi__parse_keys(http_req *r, char (*keys)[TM_KEY_MAX + 1], unsigned *n)
+{
+    const char *v = http_req_query(r, "keys");
+    *n = 0;
+    if (!v)
+        return 1;
+    for (;;) { /* an empty name (",," or a trailing comma) is refused by tm_key_ok */
+        const char *comma = strchr(v, ',');
+        size_t k = comma ? (size_t)(comma - v) : strlen(v);
+        if (!tm_key_ok(v, k) || *n == TMAPI_KEYS_MAX) {
+            http_respond_field(r, "keys",
+                               "1 to 32 comma-separated names of 1..64 characters "
+                               "of A-Z a-z 0-9 _ . - expected");
+            return -1;
+        }
+        memcpy(keys[*n], v, k);
+        keys[(*n)++][k] = '\0';
+        if (!comma)
+            return 0;
+        v = comma + 1;
+    }
 }

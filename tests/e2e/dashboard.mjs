@@ -224,6 +224,21 @@ async function shadow(page) {
   assert.doesNotMatch(await page.locator('#shadow-desired').textContent(), /blink/);
 }
 
+// With the page open and never reloaded, a reading and a log line published by the
+// device appear: the only way in is the live streams (the page no longer polls them).
+async function liveViews(page, tarPath) {
+  const card = page.locator('section[aria-labelledby="tm-h"]');
+  const logCard = page.locator('section[aria-labelledby="log-h"]');
+  const url = page.url();
+  await ask('live ' + tarPath);
+  await card.locator('#tm-latest tr[data-key="temp"]:has-text("31.25")').waitFor({ timeout: TIMEOUT });
+  await logCard.locator('#log-lines li[data-level="error"]:has-text("live line")').waitFor({ timeout: TIMEOUT });
+  assert.ok(Number(await card.locator('#tm-view').getAttribute('data-live-events')) >= 1);
+  assert.equal(page.url(), url);
+  await logCard.scrollIntoViewIfNeeded();
+  await logCard.screenshot({ path: join(OUT, 'logs.png') });
+}
+
 async function offlineAndQueue(page) {
   await ask('device-stop');
   await waitOnline(page, false);
@@ -260,6 +275,7 @@ async function main() {
     step('telemetry'); await telemetry(page);
     step('shadow'); await shadow(page);
     step('offline, queue'); await offlineAndQueue(page);
+    step('live telemetry and log'); await liveViews(page, tarPath);
     step('queued command delivered'); await ask('device-start ' + tarPath);
     await waitOnline(page, true);
     await page.waitForSelector('.state[data-state="SUCCEEDED"]', { timeout: TIMEOUT });

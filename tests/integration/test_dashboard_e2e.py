@@ -13,6 +13,9 @@ its stdin/stdout:
     telemetry TAR     -> publishes a few readings as that device (mosquitto_pub with the
                          bundle's certificate; asked while examples/device.py is stopped,
                          as the device's client id can be connected once only)
+    live TAR          -> likewise one reading {"temp": 31.25} now and one error log line
+                         "live line", while the device page is open (the page must show
+                         them without a reload: server-sent events)
 and prints "result JSON" at the end (figures for docs/benchmarks.md). Screenshots go to
 build/<dir>/e2e/ (IOT_E2E_OUT).
 """
@@ -118,21 +121,28 @@ class TestDashboard(unittest.TestCase):
         assert mode == 0o600, oct(mode)
         return dev_id, d
 
-    def publish_telemetry(self, tar_path):
-        """Three temperature/humidity readings a minute apart, ending now (one batch)."""
+    def publish_as_device(self, tar_path, api, payload):
         dev_id, d = self.extract(tar_path)
-        now = int(time.time() * 1000)
-        batch = [{"ts": now - i * 60000, "values": {"temp": 20.5 + i, "humidity": 40 + i}}
-                 for i in (2, 1, 0)]
         p = subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(self.srv.tls_port),
                             "--cafile", os.path.join(d, "ca.crt"),
                             "--cert", os.path.join(d, dev_id + ".crt"),
                             "--key", os.path.join(d, dev_id + ".key"), "-i", dev_id,
-                            "-t", "server/%s/telemetry" % dev_id, "-q", "1",
-                            "-m", json.dumps(batch)],
+                            "-t", "server/%s/%s" % (dev_id, api), "-q", "1",
+                            "-m", json.dumps(payload)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
         assert p.returncode == 0, p.stdout
         return "ok"
+
+    def publish_telemetry(self, tar_path):
+        """Three temperature/humidity readings a minute apart, ending now (one batch)."""
+        now = int(time.time() * 1000)
+        batch = [{"ts": now - i * 60000, "values": {"temp": 20.5 + i, "humidity": 40 + i}}
+                 for i in (2, 1, 0)]
+        return self.publish_as_device(tar_path, "telemetry", batch)
+
+    def publish_live(self, tar_path):
+        self.publish_as_device(tar_path, "telemetry", {"temp": 31.25})
+        return self.publish_as_device(tar_path, "log", {"level": "error", "msg": "live line"})
 
     def start_device(self, tar_path):
         dev_id, d = self.extract(tar_path)
@@ -170,6 +180,8 @@ class TestDashboard(unittest.TestCase):
             return self.stop_device()
         if cmd == "telemetry":
             return self.publish_telemetry(arg)
+        if cmd == "live":
+            return self.publish_live(arg)
         raise AssertionError("unknown request from the browser script: " + line)
 
     def test_dashboard(self):

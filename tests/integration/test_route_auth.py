@@ -105,6 +105,11 @@ ROUTES = {
     ("POST", "/v1/alarms/{id}/ack"): (OBJECT, None),
     ("POST", "/v1/alarms/{id}/clear"): (OBJECT, None),
     ("GET", "/v1/admin/metrics"): (ADMIN, None),
+    ("GET", "/v1/devices/{id}/telemetry/stream"): (OBJECT, None),
+    ("GET", "/v1/devices/{id}/logs/stream"): (OBJECT, None),
+    ("POST", "/v1/devices/{id}/telemetry/stream/ticket"): (OBJECT, None),
+    ("POST", "/v1/devices/{id}/logs/stream/ticket"): (OBJECT, None),
+    ("GET", "/v1/streams"): (PUBLIC, None),  # the one-use ticket is the credential
 }
 
 

@@ -5,6 +5,8 @@ their access token).
   TelemetryCase  raw and aggregated queries, latest, range delete, bad payloads counted in
                  the device's events, bad query values (400 naming them), isolation between
                  owners (404), live values to the owner's apps, the per-device key limit
+  QuotaCase      per-device and per-owner points per day: a message beyond is refused
+                 whole, the first refusal of a day is a device event
   RestartCase    points visible to a query (committed) survive a clean stop and a kill -9
   LogsCase       device log lines (server/{id}/log): text and JSON, filters, truncation
                  with a marker, the per-device rate limit, bad lines as events, 404
@@ -221,6 +223,48 @@ class KeyLimitCase(Base):
                 break
             time.sleep(0.05)
         self.assertIn("too_many: e", [e["reason"] for e in ev])
+
+
+@iotcloud_only("telemetry is iotcloud's")
+class QuotaCase(Base):
+    EXTRA = ("--telemetry-device-points-per-day", "5", "--telemetry-owner-points-per-day", "8")
+
+    def quota_events(self, dev_id, n):
+        deadline = time.monotonic() + WAIT
+        while True:
+            ev = self.get(dev_id, "?limit=100", path="events")["events"]
+            got = [e["reason"] for e in ev if e["kind"] == "telemetry_quota"]
+            if len(got) >= n or time.monotonic() > deadline:
+                return got
+            time.sleep(0.05)
+
+    def test_device_and_owner_day_quotas(self):
+        a, b = self.device(), self.device()
+        self.pub(a, {"ts": T0, "x": 1, "y": 1, "z": 1})  # 3 of 5
+        self.pub(a, {"ts": T0 + 1, "x": 2, "y": 2, "z": 2})  # 6 > 5: refused whole
+        self.pub(a, {"ts": T0 + 2, "x": 3, "y": 3})  # 5 of 5
+        self.pub(a, {"ts": T0 + 3, "x": 4})  # refused again: no second event
+        self.wait_series(a.id, "x", 2)
+        self.assertEqual([p["ts"] for p in self.get(a.id, "?keys=x&from=0")["series"]["x"]],
+                         [T0, T0 + 2])
+        self.assertEqual(self.quota_events(a.id, 1), ["device_day: 5"])
+        # the owner has 5 of 8 left to b's messages
+        self.pub(b, {"ts": T0, "x": 1, "y": 1})  # owner 7 of 8
+        self.pub(b, {"ts": T0 + 1, "x": 2, "y": 2})  # owner 9 > 8: refused
+        self.pub(b, {"ts": T0 + 2, "x": 3})  # owner 8 of 8
+        self.wait_series(b.id, "x", 2)
+        self.assertEqual(self.quota_events(b.id, 1), ["owner_day: 8"])
+        # another owner's device is not held by this owner's quota
+        c = self.device(self.other_token)
+        self.pub(c, {"ts": T0, "x": 1, "y": 1, "z": 1})
+        r = self.api.call("GET", "/v1/devices/%s/telemetry?keys=x&from=0" % c.id,
+                          token=self.other_token)
+        deadline = time.monotonic() + WAIT
+        while not r.json["series"].get("x") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            r = self.api.call("GET", "/v1/devices/%s/telemetry?keys=x&from=0" % c.id,
+                              token=self.other_token)
+        self.assertEqual(len(r.json["series"]["x"]), 1)
 
 
 @iotcloud_only("telemetry is iotcloud's")

@@ -1,17 +1,18 @@
 // One device: state (polled), the control panel, the latency chart, queued commands,
-// call history and connection events, telemetry, the shadow, credential rotation and
-// unregistering.
+// call history and connection events, telemetry and the device log (live: server-sent
+// events), the shadow, credential rotation and unregistering.
 import * as api from '../api.js';
 import { latencyChart } from '../chart.js';
 import { dot, field, form, h, notice, when } from '../dom.js';
 import { go, link } from '../router.js';
 import { panel } from './panel.js';
+import { liveStream } from '../live.js';
+import { logsView } from './logs.js';
 import { credentials } from './register.js';
 import { shadowView } from './shadow.js';
 import { telemetryView } from './telemetry.js';
 
 const POLL_MS = 2000;
-const TELEMETRY_POLL_MS = 5000;
 
 function table(cols, rows) {
   return h('div', { class: 'scroll' }, h('table', null,
@@ -145,7 +146,10 @@ export async function page(ctx) {
   const chartWidth = () => Math.min(760, Math.max(260, window.innerWidth - 64));
   const chart = latencyChart(chartWidth());
   const tm = telemetryView(base, chartWidth()), shadow = shadowView(base);
-  const tmTimer = setInterval(() => { if (document.visibilityState === 'visible') tm.load(); }, TELEMETRY_POLL_MS);
+  const logs = logsView(base);
+  // live values and log lines: server-sent events, not polling (docs/telemetry.md)
+  const tmLive = liveStream(base + '/telemetry/stream/ticket', {}, { telemetry: tm.live }, tm.load);
+  const logLive = liveStream(base + '/logs/stream/ticket', {}, { log: logs.live }, logs.load);
   const cmds = commandsView(base), hist = historyView(base, chart), evs = eventsView(base);
   const ntfs = notificationsView(base);
   const onAnswer = () => { cmds.load(); hist.load(); ntfs.load(); };
@@ -162,10 +166,10 @@ export async function page(ctx) {
   const onResize = () => { chart.resize(chartWidth()); tm.resize(chartWidth()); };
   window.addEventListener('resize', onResize);
   ctx.onLeave(() => {
-    clearInterval(timer); clearInterval(tmTimer); window.removeEventListener('resize', onResize);
+    clearInterval(timer); tmLive.close(); logLive.close(); window.removeEventListener('resize', onResize);
     chart.destroy(); tm.destroy();
   });
-  cmds.load(); hist.load(); evs.load(); ntfs.load(); tm.load(); shadow.load();
+  cmds.load(); hist.load(); evs.load(); ntfs.load(); tm.load(); logs.load(); shadow.load();
   const sec = (id, t, ...kids) => h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t), ...kids);
   return h('div', { class: 'device' }, title, facts, panel(d, onAnswer),
     sec('lat-h', 'Command latency', chart.el),
@@ -174,6 +178,7 @@ export async function page(ctx) {
     sec('ev-h', 'Connection events', evs),
     sec('ntf-h', 'Notifications', ntfs),
     sec('tm-h', 'Telemetry', tm),
+    sec('log-h', 'Device log', logs),
     sec('shadow-h', 'Shadow', shadow),
     sec('edit-h', 'Name and attributes', editView(d, base, (x) => {
       d = x;

@@ -1,9 +1,12 @@
 // A device's telemetry (docs/telemetry.md): the latest value of every key, and a chart of
-// one numeric key's average over the last hour, day or week. Polled while the tab is
-// visible; the device page owns the timer and calls load().
+// one numeric key's average over the last hour, day or week. Loaded once, then kept current
+// by the live stream (../live.js): the device page opens it and hands each event to live();
+// load() again fills a gap after the stream broke.
 import * as api from '../api.js';
 import { seriesChart } from '../chart.js';
 import { h, notice, when } from '../dom.js';
+
+const CHART_LIVE_MS = 10000;
 
 // range -> [length in ms, bucket]: about 60 to 300 points whatever the range
 const RANGES = {
@@ -33,7 +36,7 @@ export function telemetryView(base, width) {
   const empty = h('p', { class: 'muted', id: 'tm-empty' }, 'No readings in this range.');
   const msg = notice();
   const chartBox = h('div', { hidden: true }, h('div', { class: 'inline' }, key.wrap, range.wrap), chart.el, empty);
-  const box = h('div', null, latestBox, chartBox, msg);
+  const box = h('div', { id: 'tm-view' }, latestBox, chartBox, msg);
 
   async function loadSeries() {
     const name = key.input.value;
@@ -59,21 +62,38 @@ export function telemetryView(base, width) {
     if (numeric.includes(cur)) key.input.value = cur;
   }
 
-  box.load = async () => {
-    const r = await api.call('GET', base + '/telemetry/latest');
-    if (!r.ok) { msg.show(api.errorText(r), 'error'); return; }
-    msg.clear();
-    const latest = r.data.latest || {};
+  let latest = {};
+  let chartDue = 0;
+  function render() {
     if (!Object.keys(latest).length) {
       latestBox.replaceChildren(h('p', { class: 'muted', id: 'tm-none' },
         'No telemetry yet. A device publishes readings on server/{its id}/telemetry.'));
       chartBox.hidden = true;
-      return;
+      return false;
     }
     latestBox.replaceChildren(latestTable(latest));
     setKeys(latest);
     chartBox.hidden = key.input.options.length === 0;
-    await loadSeries();
+    return true;
+  }
+
+  box.load = async () => {
+    const r = await api.call('GET', base + '/telemetry/latest');
+    if (!r.ok) { msg.show(api.errorText(r), 'error'); return; }
+    msg.clear();
+    latest = r.data.latest || {};
+    if (render()) await loadSeries();
+  };
+  // One event of the live stream: {device, ts, values}. The chart is redrawn at most every
+  // CHART_LIVE_MS (a device may send many readings a second).
+  box.live = (ev) => {
+    for (const [k, v] of Object.entries(ev.values || {})) {
+      if (!latest[k] || latest[k].ts <= ev.ts) latest[k] = { ts: ev.ts, v };
+    }
+    box.dataset.liveEvents = String(Number(box.dataset.liveEvents || 0) + 1);
+    render();
+    const now = Date.now();
+    if (now >= chartDue) { chartDue = now + CHART_LIVE_MS; loadSeries(); }
   };
   key.input.addEventListener('change', loadSeries);
   range.input.addEventListener('change', loadSeries);
