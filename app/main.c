@@ -586,7 +586,7 @@ out:
     tm_ingest_free(ti); /* likewise */
     if (rl && rc == 0)
         log_rules_stats(rl);
-    rules_free(rl); /* likewise */
+    rules_free(rl);     /* likewise */
     tm_live_free(live); /* its listeners closed with their connections */
     if (web_open)
         app_http_free(&web);
