@@ -59,8 +59,7 @@ static int pump(SSL *cl, BIO *c_in, BIO *c_out, net_tls *t, int *done)
 }
 
 /* One connection: handshake, one 2-byte record each way. Returns the server engine. */
-static net_tls *connect_one(net_tls_ctx *sx, SSL_CTX *cx, SSL_SESSION *resume,
-                            SSL_SESSION **keep)
+static net_tls *connect_one(net_tls_ctx *sx, SSL_CTX *cx, SSL_SESSION *resume, SSL_SESSION **keep)
 {
     double t0 = thread_ns();
     net_tls *t = net__tls_new(sx, &alpn);
@@ -110,8 +109,8 @@ static void run(const char *what, net_tls_ctx *sx, SSL_CTX *cx, SSL_SESSION **se
         net__tls_free(t);
         server_ns += thread_ns() - t0;
     }
-    printf("%-8s %d/%d handshakes (%d resumed): server CPU %.1f us per handshake\n", what, ok,
-           n, resumed, ok ? server_ns / 1e3 / ok : 0.0);
+    printf("%-8s %d/%d handshakes (%d resumed): server CPU %.1f us per handshake\n", what, ok, n,
+           resumed, ok ? server_ns / 1e3 / ok : 0.0);
 }
 
 int main(int argc, char **argv)
@@ -123,7 +122,8 @@ int main(int argc, char **argv)
     int n = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 2000;
     int k = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 2000;
     char err[256];
-    net_tls_opts o = {.cert_file = argv[1], .key_file = argv[2], .ca_file = argc > 3 ? argv[3] : NULL};
+    net_tls_opts o = {
+        .cert_file = argv[1], .key_file = argv[2], .ca_file = argc > 3 ? argv[3] : NULL};
     net_tls_ctx *sx = net__tls_ctx_new(&o, err, sizeof err);
     SSL_CTX *cx = SSL_CTX_new(TLS_client_method());
     if (!sx || !cx || n <= 0 || k <= 0) {

@@ -9,16 +9,16 @@
 
 #include "net/wheel.h"
 
-#define T NET_WHEEL_TICK_MS
+#define T   NET_WHEEL_TICK_MS
 #define ROT ((uint64_t)NET_WHEEL_TICK_MS * NET_WHEEL_SLOTS)
 
 typedef struct rec {
     net_wheel_node *order[16];
     size_t n;
     net_wheel *w;
-    net_wheel_node *readd;   /* re-armed from the callback, once, for readd_due */
+    net_wheel_node *readd; /* re-armed from the callback, once, for readd_due */
     uint64_t readd_due;
-    net_wheel_node *victim;  /* deleted from the callback */
+    net_wheel_node *victim; /* deleted from the callback */
 } rec;
 
 static void fired(net_wheel_node *n, void *arg)
