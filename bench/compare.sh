@@ -47,7 +47,8 @@ work=$(mktemp -d)
 trap 'kill $(cat "$work"/pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" # connect scenarios: one descriptor per connection on both sides
 
-plain=$((20000 + RANDOM % 20000))
+# below the ephemeral range (32768+ here), where the clients' own ports would collide
+plain=$((20000 + RANDOM % 12000))
 tls=$((plain + 1))
 ws=$((plain + 2))
 wsopt="--ws /mqtt"

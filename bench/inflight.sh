@@ -35,7 +35,7 @@ for r in $(seq "$reps"); do
     IFS='|' read -r name args <<<"$s"
     [[ $name =~ $only ]] || continue
     for win in $windows; do
-      d=$(mktemp -d) port=$((30000 + RANDOM % 10000))
+      d=$(mktemp -d) port=$((20000 + RANDOM % 12000)) # below the ephemeral range
       "$BIN" --data-dir "$d" --allow-anonymous --listen "mqtt://127.0.0.1:$port" \
         --workers "$W" --max-inflight "$win" --max-conns-per-ip 0 --log-level warn 2>/dev/null &
       pid=$!
