@@ -151,7 +151,7 @@ field() { # file key -> first number after "key":
   sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1" | head -1
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 run_one() { # broker name kind args
   local b=$1 name=$2 kind=$3 args=$4 port=$plain json="$out/compare-$1-$2.json" c0
@@ -169,9 +169,11 @@ run_one() { # broker name kind args
         --server-pid "$(cat "$work/pid")" $args --json "$json" >"$work/run.txt" 2>&1 ;;
   esac || { echo "compare: $b $name failed:" >&2; tail -3 "$work/run.txt" >&2; }
   # broker CPU us per received message, beside the JSON
-  [ -f "$json" ] && awk -v a="$c0" -v b="$(cpu_ticks "$(cat "$work/pid")")" \
-    -v n="$(field "$json" received)" -v t="$(getconf CLK_TCK)" \
-    'BEGIN { if (n > 0) printf "%.2f\n", (b - a) * 1e6 / t / n }' > "${json%.json}.cpu"
+  if [ -f "$json" ]; then
+    awk -v a="$c0" -v b="$(cpu_ticks "$(cat "$work/pid")")" \
+      -v n="$(field "$json" received)" -v t="$(getconf CLK_TCK)" \
+      'BEGIN { if (n > 0) printf "%.2f\n", (b - a) * 1e6 / t / n }' > "${json%.json}.cpu"
+  fi
 }
 
 # Bootstrap: iotcloud makes the CA and server certificate mosquitto's listener uses too.
