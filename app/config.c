@@ -239,7 +239,7 @@ void config_defaults(iot_config *c)
     c->listen[3] = (config_listen){.scheme = CONFIG_HTTP, .host = "127.0.0.1", .port = 8080};
     c->n_listen = 4;
     c->max_packet_size = 1048576;
-    c->max_inflight = 32;
+    c->max_inflight = 128;
     c->max_queued = 1000;
     c->max_keepalive = 65535;
     c->connect_timeout_ms = 10000;

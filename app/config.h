@@ -45,7 +45,7 @@ typedef struct iot_config {
     char key[CONFIG_PATH_MAX];        /* "key" */
     char cafile[CONFIG_PATH_MAX];     /* "cafile", CA for client certificates; "" = ours */
     uint32_t max_packet_size;         /* "max-packet-size", default 1048576 */
-    uint32_t max_inflight;            /* "max-inflight", default 32 (1..65535) */
+    uint32_t max_inflight;            /* "max-inflight", default 128 (1..65535) */
     uint32_t max_queued;              /* "max-queued", default 1000 */
     uint32_t max_keepalive;           /* "max-keepalive" seconds, default 65535 (0..65535) */
     uint32_t connect_timeout_ms;      /* "connect-timeout" ms, default 10000 */

@@ -30,7 +30,7 @@ for r in $(seq "$reps"); do
     IFS='|' read -r name args <<<"$s"
     [[ $name =~ $only ]] || continue
     for which in A B; do
-      d=$(mktemp -d) port=$((30000 + RANDOM % 10000))
+      d=$(mktemp -d) port=$((20000 + RANDOM % 12000)) # below the ephemeral range
       # shellcheck disable=SC2086
       "${bin[$which]}" --data-dir "$d" --allow-anonymous --listen "mqtt://127.0.0.1:$port" \
         --workers "$W" --log-level warn ${xa[$which]} 2>/dev/null &

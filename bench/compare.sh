@@ -6,7 +6,11 @@
 # figure and the ratio iotcloud/mosquitto per scenario.
 #
 # Usage: bench/compare.sh [SECONDS]   (default 5 s measured per pub/sub run, 1 s warm-up)
-# Environment: CONNS (connect scenarios, default 5000), ONLY (regex on scenario names).
+# Environment: CONNS (connect scenarios, default 5000), ONLY (regex on scenario names),
+# FLASHMQ_BIN (a FlashMQ binary built outside this tree, see bench/README.md: adds two
+# columns, FlashMQ with one thread and tcp_nodelay true, and FlashMQ with its defaults).
+# Pub/sub cells also give the broker's CPU per delivered message (utime+stime from
+# /proc/PID/stat over the whole run, warm-up included, / messages received).
 # Runs alternate: for every scenario each broker is started fresh, measured and stopped
 # before the next one starts, so slow drift of a shared machine spreads over all three.
 # Results (JSON per run) go to build/bench-results/compare-<broker>-<scenario>.json.
@@ -43,7 +47,8 @@ work=$(mktemp -d)
 trap 'kill $(cat "$work"/pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" # connect scenarios: one descriptor per connection on both sides
 
-plain=$((20000 + RANDOM % 20000))
+# below the ephemeral range (32768+ here), where the clients' own ports would collide
+plain=$((20000 + RANDOM % 12000))
 tls=$((plain + 1))
 ws=$((plain + 2))
 wsopt="--ws /mqtt"
@@ -73,6 +78,11 @@ scenarios=(
   "conn-tls|connect|$tlsopt"
 )
 brokers=(iotcloud-w1 iotcloud-w2 mosquitto)
+fmq=${FLASHMQ_BIN:-}
+if [ -n "$fmq" ]; then
+  [ -x "$fmq" ] || { echo "compare: FLASHMQ_BIN=$fmq is not executable" >&2; exit 2; }
+  brokers+=(flashmq-t1 flashmq)
+fi
 
 wait_port() { # port
   for _ in $(seq 100); do
@@ -82,7 +92,16 @@ wait_port() { # port
   return 1
 }
 
-start_broker() { # name [nodelay]
+start_broker() { # name [nodelay]: a broker that does not come up gets a second try
+  launch_broker "$@" && return 0
+  kill "$(cat "$work/pid")" 2>/dev/null; wait "$(cat "$work/pid")" 2>/dev/null
+  echo "compare: $1 did not start, retrying:" >&2; cat "$work/$1.log" >&2
+  sleep 1
+  launch_broker "$@" && return 0
+  echo "compare: $1 did not start" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
+launch_broker() { # name [nodelay]
   case $1 in
     iotcloud-*)
       ./build/release/iotcloud --data-dir "$work/data" --allow-anonymous \
@@ -101,23 +120,48 @@ start_broker() { # name [nodelay]
         "listener $ws 127.0.0.1" "protocol websockets" > "$work/mosq.conf"
       mosquitto -c "$work/mosq.conf" 2>"$work/$1.log" &
       ;;
+    flashmq*)
+      flashmq_conf "$1" > "$work/fmq.conf"
+      "$fmq" --config-file "$work/fmq.conf" >"$work/$1.log" 2>&1 &
+      ;;
   esac
   echo $! > "$work/pid"
-  wait_port "$plain" && wait_port "$tls" && wait_port "$ws" && return 0
-  echo "compare: $1 did not start" >&2; cat "$work/$1.log" >&2; exit 1
+  wait_port "$plain" && wait_port "$tls" && wait_port "$ws"
 }
 
-stop_broker() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
+# FlashMQ: "flashmq-t1" one thread and TCP_NODELAY on every listener (its best setting on
+# two cores), "flashmq" its defaults (a thread per CPU, Nagle on); no persistence.
+flashmq_conf() { # name
+  local nd="" l
+  [ "$1" = flashmq-t1 ] && printf 'thread_count 1\n' && nd="  tcp_nodelay true"
+  printf '%s\n' "allow_anonymous true" "log_level error" "log_file $work/fmq-file.log"
+  for l in "mqtt $plain" "mqtt $tls tls" "websockets $ws"; do
+    # shellcheck disable=SC2086
+    set -- $l
+    printf 'listen {\n  protocol %s\n  inet_protocol ip4\n  inet4_bind_address 127.0.0.1\n' "$1"
+    printf '  port %s\n%s\n' "$2" "$nd"
+    [ "${3:-}" = tls ] && printf '  fullchain %s\n  privkey %s\n' "$ca/server.crt" "$ca/server.key"
+    printf '}\n'
+  done
+}
+
+stop_broker() { # a broker that exited during the run is reported, not fatal
+  kill "$(cat "$work/pid")" 2>/dev/null || echo "compare: the broker had exited" >&2
+  wait "$(cat "$work/pid")" 2>/dev/null || true
+}
 
 field() { # file key -> first number after "key":
   sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1" | head -1
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 run_one() { # broker name kind args
-  local b=$1 name=$2 kind=$3 args=$4 port=$plain json="$out/compare-$1-$2.json"
+  local b=$1 name=$2 kind=$3 args=$4 port=$plain json="$out/compare-$1-$2.json" c0
   [[ $args == *--tls* ]] && port=$tls
   [[ $args == *--ws* ]] && port=$ws
-  rm -f "$json"
+  rm -f "$json" "${json%.json}.cpu"
+  c0=$(cpu_ticks "$(cat "$work/pid")")
   # shellcheck disable=SC2086
   case $kind in
     pubsub|rtt)
@@ -127,6 +171,12 @@ run_one() { # broker name kind args
       $bench connect --port "$port" --conns "$conns" --hold 1 \
         --server-pid "$(cat "$work/pid")" $args --json "$json" >"$work/run.txt" 2>&1 ;;
   esac || { echo "compare: $b $name failed:" >&2; tail -3 "$work/run.txt" >&2; }
+  # broker CPU us per received message, beside the JSON
+  if [ -f "$json" ]; then
+    awk -v a="$c0" -v b="$(cpu_ticks "$(cat "$work/pid")")" \
+      -v n="$(field "$json" received)" -v t="$(getconf CLK_TCK)" \
+      'BEGIN { if (n > 0) printf "%.2f\n", (b - a) * 1e6 / t / n }' > "${json%.json}.cpu"
+  fi
 }
 
 # Bootstrap: iotcloud makes the CA and server certificate mosquitto's listener uses too.
@@ -150,7 +200,8 @@ cell() { # file kind -> text
   local f=$1
   [ -f "$f" ] || { echo failed; return; }
   case $2 in
-    pubsub) printf '%.0f/s lost %s' "$(field "$f" delivered_per_s)" "$(field "$f" lost)" ;;
+    pubsub) printf '%.0f/s %sus lost %s' "$(field "$f" delivered_per_s)" \
+      "$(cat "${f%.json}.cpu" 2>/dev/null)" "$(field "$f" lost)" ;;
     rtt) printf '%s/%s us lost %s' "$(field "$f" p50)" "$(field "$f" p99)" "$(field "$f" lost)" ;;
     connect) printf '%.0f/s %s B/c' "$(field "$f" conn_per_s)" "$(field "$f" rss_per_conn)" ;;
   esac
@@ -184,20 +235,31 @@ best() { # kind file1 file2 -> the better iotcloud run
     && echo "$a" || echo "$b"
 }
 
-printf '\n%-17s | %-24s | %-24s | %-24s | %s\n' scenario "iotcloud --workers 1" \
-  "iotcloud --workers 2" mosquitto "iotcloud (best) / mosquitto"
-printf '%s\n' "------------------+--------------------------+--------------------------+--------------------------+----------------------------"
+declare -A title=([iotcloud-w1]="iotcloud --workers 1" [iotcloud-w2]="iotcloud --workers 2"
+  [mosquitto]=mosquitto [flashmq-t1]="flashmq 1 thread nodelay" [flashmq]="flashmq defaults")
+head=$(printf '\n%-17s' scenario) rule=------------------
+for b in "${brokers[@]}"; do
+  head+=$(printf ' | %-30s' "${title[$b]}") rule+=+--------------------------------
+done
+head+=" | iotcloud (best) / mosquitto" rule+=+----------------------------
+[ -n "$fmq" ] && head+=" | iotcloud (best) / flashmq (best)" rule+=+--------------------------------
+printf '%s\n%s\n' "$head" "$rule"
 for s in "${scenarios[@]}"; do
   IFS='|' read -r name kind _ <<< "$s"
   [[ $name =~ $only ]] || continue
   row=$(printf '%-17s' "$name")
   for b in "${brokers[@]}"; do
-    row+=" | $(printf '%-24s' "$(cell "$out/compare-$b-$name.json" "$kind")")"
+    row+=" | $(printf '%-30s' "$(cell "$out/compare-$b-$name.json" "$kind")")"
   done
   i=$(best "$kind" "$out/compare-iotcloud-w1-$name.json" "$out/compare-iotcloud-w2-$name.json")
-  echo "$row | $(ratio "$kind" "$i" "$out/compare-mosquitto-$name.json")"
+  row+=" | $(ratio "$kind" "$i" "$out/compare-mosquitto-$name.json")"
+  if [ -n "$fmq" ]; then
+    f=$(best "$kind" "$out/compare-flashmq-t1-$name.json" "$out/compare-flashmq-$name.json")
+    row+=" | $(ratio "$kind" "$i" "$f")"
+  fi
+  echo "$row"
 done
 echo
-echo "pubsub: delivered msgs/s and messages lost; reqrep: round trip p50/p99 in us at"
+echo "pubsub: delivered msgs/s, broker CPU us per delivered message and messages lost; reqrep: round trip p50/p99 in us at"
 echo "1,000 requests/s (ratio < 1: iotcloud faster); conn: connections/s ramping to $conns"
 echo "and broker RSS growth per connection (ratio < 1: iotcloud smaller)."

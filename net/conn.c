@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,6 @@ static void on_handle_closed(uv_handle_t *h)
     net__accept_release(c);
     net__hello_free(c);
     net__tls_free(c->tls);
-    free(c->timer);
     free(c->peer_cn);
     free(c);
     net__accept_freed(l);
@@ -67,8 +67,7 @@ void net__conn_teardown(net_conn *c, enum net_close_reason why)
     c->flags |= NET_CF_CLOSING;
     c->reason = (uint8_t)why;
     net__out_free(c);
-    if (c->timer)
-        uv_close((uv_handle_t *)c->timer, on_handle_closed);
+    net__wheel_del(&c->loop->wheel, &c->tnode);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
@@ -80,11 +79,13 @@ void net__conn_close_all(net_loop *l, enum net_close_reason why)
 
 /* ---- timers ----------------------------------------------------------------------- */
 
-/* One timer serves both deadlines. Reads only record last_rx; the timer re-arms itself
- * for the remainder when it fires early, so the hot path never touches the timer heap. */
-static void on_timer(uv_timer_t *t)
+/* One deadline per connection serves the handshake, idle and linger timeouts. Reads
+ * only record last_rx; the deadline re-arms itself for the remainder when it fires early,
+ * so the hot path never touches the wheel. */
+static void timer_arm(net_conn *c, uint64_t ms);
+
+static void on_deadline(net_conn *c)
 {
-    net_conn *c = t->data;
     if (c->flags & NET_CF_CLOSE_AFTER) { /* peer would not read the last output */
         net__conn_teardown(c, NET_CLOSE_LOCAL);
         return;
@@ -100,20 +101,45 @@ static void on_timer(uv_timer_t *t)
     if (quiet >= c->idle_ms)
         net__conn_teardown(c, NET_CLOSE_TIMEOUT);
     else
-        uv_timer_start(t, on_timer, c->idle_ms - quiet, 0);
+        timer_arm(c, c->idle_ms - quiet);
 }
 
-static int timer_arm(net_conn *c, uint64_t ms)
+static void wheel_fire(net_wheel_node *n, void *arg)
 {
-    if (!c->timer) {
-        c->timer = malloc(sizeof *c->timer);
-        if (!c->timer)
-            return -ENOMEM;
-        uv_timer_init(&c->loop->uv, c->timer);
-        c->timer->data = c;
-        c->handles++;
-    }
-    return uv_timer_start(c->timer, on_timer, ms, 0);
+    (void)arg;
+    on_deadline((net_conn *)((char *)n - offsetof(net_conn, tnode)));
+}
+
+/* Makes the loop's timer due no later than @due (ms, uv_now clock). */
+static void wheel_timer_by(net_loop *l, uint64_t due);
+
+static void on_wheel_timer(uv_timer_t *t)
+{
+    net_loop *l = t->data;
+    uint64_t now = uv_now(&l->uv);
+    l->wheel_due = UINT64_MAX;
+    net__wheel_expire(&l->wheel, now, wheel_fire, NULL);
+    uint64_t ms = net__wheel_next_ms(&l->wheel, now);
+    if (ms != UINT64_MAX)
+        wheel_timer_by(l, now + ms);
+}
+
+static void wheel_timer_by(net_loop *l, uint64_t due)
+{
+    uint64_t now = uv_now(&l->uv);
+    due += (NET_WHEEL_TICK_MS - due % NET_WHEEL_TICK_MS) % NET_WHEEL_TICK_MS; /* its tick */
+    if (due >= l->wheel_due)
+        return;
+    l->wheel_due = due;
+    uv_timer_start(&l->wheel_timer, on_wheel_timer, due > now ? due - now : 0, 0);
+}
+
+static void timer_arm(net_conn *c, uint64_t ms)
+{
+    net_loop *l = c->loop;
+    uint64_t due = uv_now(&l->uv) + ms;
+    net__wheel_add(&l->wheel, &c->tnode, due);
+    wheel_timer_by(l, due);
 }
 
 void net_conn_set_idle_timeout(net_conn *c, uint64_t ms)
@@ -124,8 +150,8 @@ void net_conn_set_idle_timeout(net_conn *c, uint64_t ms)
     c->last_rx = uv_now(&c->loop->uv);
     if (ms)
         timer_arm(c, ms);
-    else if (c->timer && !(c->flags & NET_CF_HANDSHAKE))
-        uv_timer_stop(c->timer);
+    else if (!(c->flags & NET_CF_HANDSHAKE))
+        net__wheel_del(&c->loop->wheel, &c->tnode);
 }
 
 /* ---- protocol hand-off ------------------------------------------------------------ */
@@ -168,8 +194,7 @@ static void handshake_done(net_conn *c)
         atomic_fetch_sub(&c->loop->srv->hs_active, 1);
         c->flags &= (uint16_t)~NET_CF_HS_COUNTED;
     }
-    if (c->timer)
-        uv_timer_stop(c->timer);
+    net__wheel_del(&c->loop->wheel, &c->tnode);
     atomic_fetch_add_explicit(net__tls_resumed(c->tls) ? &c->loop->srv->st_tls_resumed
                                                        : &c->loop->srv->st_tls_full,
                               1, memory_order_relaxed);
@@ -297,9 +322,7 @@ static int conn_start(net_conn *c)
     net_server *s = c->loop->srv;
     if (c->lst->o.tls) { /* the engine comes with the first complete record: tls_begin */
         c->flags |= NET_CF_HANDSHAKE;
-        int r = timer_arm(c, s->hs_timeout_ms);
-        if (r < 0)
-            return r;
+        timer_arm(c, s->hs_timeout_ms);
     }
     int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (r < 0)
@@ -365,10 +388,7 @@ void net_conn_close(net_conn *c)
         return;
     c->flags |= NET_CF_CLOSE_AFTER;
     uv_read_stop((uv_stream_t *)&c->tcp); /* input after close() is ignored */
-    if (timer_arm(c, CLOSE_LINGER_MS) < 0) {
-        net__conn_teardown(c, NET_CLOSE_LOCAL);
-        return;
-    }
+    timer_arm(c, CLOSE_LINGER_MS);
     net__out_schedule(c); /* the flush closes once everything is out */
 }
 

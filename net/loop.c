@@ -99,6 +99,11 @@ int net__loop_init(net_loop *l, net_server *s, unsigned index)
     uv_check_start(&l->check, on_check);
     uv_timer_init(&l->uv, &l->lag_timer);
     l->lag_timer.data = l;
+    uv_timer_init(&l->uv, &l->wheel_timer);
+    uv_unref((uv_handle_t *)&l->wheel_timer); /* connections keep the loop alive, not it */
+    l->wheel_timer.data = l;
+    net__wheel_init(&l->wheel, uv_now(&l->uv));
+    l->wheel_due = UINT64_MAX;
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "common/log_limit.h"
 #include "net/net.h"
 #include "net/tls.h"
+#include "net/wheel.h"
 
 #define NET_MAX_LISTENERS      8
 #define NET_READ_BUF           (64 * 1024)
@@ -81,7 +82,7 @@ struct net_conn {
     net_tls *tls;   /* NULL for plain TCP, and for TLS until the first record */
     uint8_t *hello; /* TLS: bytes of an incomplete first record (hello.c) */
     uint32_t hello_len, hello_cap;
-    uv_timer_t *timer;         /* lazily allocated: handshake or idle timeout */
+    net_wheel_node tnode;      /* the loop's wheel: handshake, idle or linger deadline */
     net_outq *out;             /* lazily allocated */
     struct net_wreq *inflight; /* at most one uv_write outstanding */
     char *peer_cn;             /* verified client CN, malloc'd */
@@ -93,7 +94,7 @@ struct net_conn {
     size_t pending;   /* queued + in-flight bytes */
     uint16_t flags;
     uint8_t reason;         /* enum net_close_reason once CLOSING */
-    uint8_t handles;        /* libuv handles still open (tcp, timer) */
+    uint8_t handles;        /* libuv handles still open (tcp) */
     uint8_t ip_off, ip_len; /* the address part of peer (the per-IP table's key) */
     char peer[56];          /* "[v6addr]:port" fits */
 };
@@ -113,6 +114,12 @@ struct net_loop {
     uv_timer_t lag_timer;
     uint64_t lag_due_ns;
     atomic_uint_fast64_t lag_us;
+
+    /* conn.c: every connection's deadline in one wheel, served by one timer due at
+     * wheel_due (uv_now ms; UINT64_MAX when stopped) */
+    net_wheel wheel;
+    uv_timer_t wheel_timer;
+    uint64_t wheel_due;
 
     uv_mutex_t qlock;
     net_msg *qhead, *qtail;

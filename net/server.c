@@ -31,6 +31,7 @@ static void loop_free(net_loop *l)
         uv_close((uv_handle_t *)&l->check, NULL);
         uv_close((uv_handle_t *)&l->idle, NULL);
         uv_close((uv_handle_t *)&l->lag_timer, NULL);
+        uv_close((uv_handle_t *)&l->wheel_timer, NULL);
         uv_run(&l->uv, UV_RUN_DEFAULT);
         uv_loop_close(&l->uv);
     }
@@ -238,6 +239,7 @@ static void loop_finish(net_loop *l, net_msg *m)
     uv_close((uv_handle_t *)&l->check, NULL);
     uv_close((uv_handle_t *)&l->idle, NULL);
     uv_close((uv_handle_t *)&l->lag_timer, NULL);
+    uv_close((uv_handle_t *)&l->wheel_timer, NULL);
 }
 
 static void close_stray(uv_handle_t *h, void *arg)

@@ -221,6 +221,38 @@ static int verify_peer(int ok, X509_STORE_CTX *sx)
     return 1;
 }
 
+/* The chain sent after our certificate, settled once per context. A certificate file
+ * without intermediates leaves it unset, and OpenSSL then builds it from the verify store
+ * (our CA) in every handshake: an X509_verify_cert, signature check included, per
+ * connection. Here it is built once (a failed build sends the leaf alone, as the
+ * per-handshake build did) and kept as the context's extra certificates, which each SSL
+ * shares, where a certificate's own chain would be copied into every SSL object. */
+static int ctx_chain(SSL_CTX *ctx, char *err, size_t errlen)
+{
+    STACK_OF(X509) *chain = NULL;
+    if ((SSL_CTX_get0_chain_certs(ctx, &chain) != 1 || !chain) &&
+        SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                          SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0)
+        goto fail;
+    if (SSL_CTX_get0_chain_certs(ctx, &chain) != 1)
+        goto fail;
+    for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        if (!X509_up_ref(x))
+            goto fail;
+        if (!SSL_CTX_add_extra_chain_cert(ctx, x)) {
+            X509_free(x);
+            goto fail;
+        }
+    }
+    SSL_CTX_clear_chain_certs(ctx);
+    SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+    return 0;
+fail:
+    ssl_err(err, errlen, "tls chain", NULL);
+    return -1;
+}
+
 static int ctx_certs(SSL_CTX *ctx, const net_tls_opts *o, char *err, size_t errlen)
 {
     if (!o->cert_file || !o->key_file) {
@@ -237,7 +269,7 @@ static int ctx_certs(SSL_CTX *ctx, const net_tls_opts *o, char *err, size_t errl
         return -1;
     }
     if (!o->ca_file)
-        return 0;
+        return ctx_chain(ctx, err, errlen);
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_file);
     if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1 || !names) {
         sk_X509_NAME_pop_free(names, X509_NAME_free);
@@ -248,7 +280,7 @@ static int ctx_certs(SSL_CTX *ctx, const net_tls_opts *o, char *err, size_t errl
     /* Certificates are optional (password logins exist), but a presented certificate
      * must verify: without FAIL_IF_NO_PEER_CERT only a missing one is tolerated. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_peer);
-    return 0;
+    return ctx_chain(ctx, err, errlen);
 }
 
 net_tls_ctx *net__tls_ctx_new(const net_tls_opts *o, char *err, size_t errlen)

@@ -74,7 +74,7 @@ Test(config, defaults)
     cr_assert_str_eq(c.key, "");
     cr_assert_str_eq(c.cafile, "");
     cr_assert_eq(c.max_packet_size, 1048576);
-    cr_assert_eq(c.max_inflight, 32);
+    cr_assert_eq(c.max_inflight, 128);
     cr_assert_eq(c.max_queued, 1000);
     cr_assert_eq(c.max_keepalive, 65535);
     cr_assert_eq(c.connect_timeout_ms, 10000);
@@ -484,7 +484,7 @@ Test(config, help_lists_every_key_with_default)
         "--max-packet-size",
         "default: 1048576)",
         "--max-inflight",
-        "default: 32)",
+        "default: 128)",
         "--max-queued",
         "default: 1000)",
         "--max-keepalive",

@@ -301,6 +301,38 @@ Test(net, idle_timeout_closes_quiet_connection)
     stop(&h);
 }
 
+/* Every connection's deadline sits in its loop's one timing wheel: quiet connections
+ * time out on their own while the busy ones beside them, re-armed from the same wheel
+ * pass, stay open. */
+Test(net, idle_timeouts_of_many_connections_are_independent)
+{
+    enum { N = 20 };
+    idle_ms = 300;
+    srv h = start(1, 0, &echo_proto);
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = dial(h.port, 0);
+    WAIT_FOR(n_open == N, 2000);
+    for (int round = 0; round < 8; round++) { /* 8 x 60 ms: longer than one timeout */
+        for (int i = 0; i < N; i += 2) {
+            char b;
+            cr_assert_eq(send(fds[i], "x", 1, 0), 1);
+            cr_assert_eq(recv(fds[i], &b, 1, 0), 1, "busy connection %d was closed", i);
+        }
+        usleep(60000);
+    }
+    for (int i = 1; i < N; i += 2) {
+        char b;
+        cr_assert_eq(recv(fds[i], &b, 1, 0), 0, "quiet connection %d must time out", i);
+    }
+    WAIT_FOR(n_close == N / 2, 2000);
+    cr_assert_eq(reasons[NET_CLOSE_TIMEOUT], N / 2);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    WAIT_FOR(n_close == N, 2000);
+    stop(&h);
+}
+
 /* ---- refusing protocols ----------------------------------------------------------- */
 
 static void *refuse_open(net_conn *c, void *arg)

@@ -110,12 +110,14 @@ typedef struct srv {
 
 static void run_thread(void *arg) { net_server_run(arg); }
 
+static const char *srv_cert = "srv.pem"; /* the server's certificate (chain) file */
+
 static srv start(unsigned workers, bool with_ca, unsigned hs_ms)
 {
     srv h = {0};
     char err[256] = "";
     net_server_opts o = {.workers = workers};
-    net_tls_opts t = {.cert_file = pth(0, "srv.pem"),
+    net_tls_opts t = {.cert_file = pth(0, srv_cert),
                       .key_file = pth(1, "srv.key"),
                       .ca_file = with_ca ? pth(2, "ca.pem") : NULL,
                       .handshake_timeout_ms = hs_ms};
@@ -397,6 +399,56 @@ Test(tls, session_ticket_resumes)
     expect_greeting(&b, "A:-\n");
     cli_free(&b);
     SSL_SESSION_free(ticket);
+    stop(&h);
+}
+
+/* The chain a client receives: subject CNs, leaf first. The server settles it once per
+ * context (net/tls.c ctx_chain) instead of OpenSSL building it in every handshake. */
+static int peer_chain(uint16_t port, char cns[4][32])
+{
+    cli a = connect_tls(port, &(cli_opts){0});
+    cr_assert(a.ok);
+    STACK_OF(X509) *sk = SSL_get_peer_cert_chain(a.ssl);
+    int n = sk ? sk_X509_num(sk) : 0;
+    for (int i = 0; i < n && i < 4; i++)
+        X509_NAME_get_text_by_NID(X509_get_subject_name(sk_X509_value(sk, i)), NID_commonName,
+                                  cns[i], 32);
+    cli_free(&a);
+    return n;
+}
+
+Test(tls, chain_is_built_from_the_ca_file_once_and_sent)
+{
+    char cns[4][32] = {{0}};
+    for (int round = 0; round < 2; round++) { /* the same chain in every handshake */
+        srv h = start(1, true, 0);
+        cr_assert_eq(peer_chain(h.port, cns), 2, "leaf and the CA that issued it");
+        cr_assert_str_eq(cns[0], "localhost");
+        cr_assert_str_eq(cns[1], "test-ca");
+        cr_assert_eq(peer_chain(h.port, cns), 2);
+        stop(&h);
+    }
+}
+
+Test(tls, chain_without_ca_is_the_leaf_alone)
+{
+    char cns[4][32] = {{0}};
+    srv h = start(1, false, 0);
+    cr_assert_eq(peer_chain(h.port, cns), 1);
+    cr_assert_str_eq(cns[0], "localhost");
+    stop(&h);
+}
+
+Test(tls, chain_file_certificates_are_sent_as_given)
+{
+    char cmd[256], cns[4][32] = {{0}};
+    snprintf(cmd, sizeof cmd, "cat %s/srv.pem %s/ca2.pem > %s/bundle.pem", dir, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    srv_cert = "bundle.pem"; /* an extra certificate the CA file did not issue */
+    srv h = start(1, true, 0);
+    srv_cert = "srv.pem";
+    cr_assert_eq(peer_chain(h.port, cns), 2);
+    cr_assert_str_eq(cns[1], "evil-ca", "the file's chain, not one built from the CA file");
     stop(&h);
 }
 
