@@ -22,7 +22,8 @@
  * Version 2: application collections (schema_app.c); version 3: device notifications
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
  * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
- * version 6: telemetry and device logs (schema_telemetry.c).
+ * version 6: telemetry and device logs (schema_telemetry.c); version 7: device groups, jobs
+ * and job executions (schema_jobs.c).
  */
 #include <stdio.h>
 
@@ -45,7 +46,7 @@ static const char migration_broker[] =
     "CREATE TABLE retained(topic BLOB PRIMARY KEY NOT NULL, qos INTEGER NOT NULL,"
     " payload BLOB NOT NULL) WITHOUT ROWID;";
 
-#define NMIGRATIONS 6
+#define NMIGRATIONS 7
 
 static const char *migration_sql(int version)
 {
@@ -54,7 +55,8 @@ static const char *migration_sql(int version)
            : version == 3 ? store__notify_migration
            : version == 4 ? store__activity_migration
            : version == 5 ? store__shadows_migration
-                          : store__telemetry_migration;
+           : version == 6 ? store__telemetry_migration
+                          : store__jobs_migration;
 }
 
 static int user_version(sqlite3 *db, int *out)

@@ -46,5 +46,7 @@ extern const char *const store__activity_migration;
 extern const char *const store__shadows_migration;
 /* SQL of migration 6 (telemetry, schema_telemetry.c). */
 extern const char *const store__telemetry_migration;
+/* SQL of migration 7 (groups, jobs, job executions, schema_jobs.c). */
+extern const char *const store__jobs_migration;
 
 #endif
