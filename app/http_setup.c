@@ -16,6 +16,7 @@
 #include "api/devices/devices.h"
 #include "api/metrics/metrics.h"
 #include "api/notifications/notifications.h"
+#include "api/jobs/jobs_api.h"
 #include "api/shadows/shadows.h"
 #include "api/web/web.h"
 #include "api/telemetry/telemetry.h"
@@ -50,7 +51,8 @@ static int add_routes(app_http *h)
     if (api_meta_add_routes(h->hs) < 0 || auth_add_routes(h->au, h->hs) < 0 ||
         devices_add_routes(h->hs) < 0 || ntf_add_routes(h->hs) < 0 ||
         admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0 ||
-        telemetry_add_routes(h->hs) < 0 || metrics_add_routes(h->hs) < 0) {
+        telemetry_add_routes(h->hs) < 0 || metrics_add_routes(h->hs) < 0 ||
+        jobs_api_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }

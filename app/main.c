@@ -25,6 +25,7 @@
 #include "ident/mqtt_auth.h"
 #include "net/net.h"
 #include "notify/devnotify.h"
+#include "jobs/jobs.h"
 #include "shadows/shd_svc.h"
 #include "telemetry/tm_ingest.h"
 
@@ -231,6 +232,7 @@ typedef struct loop_hooks {
     broker *br;
     ctl *ctl;
     cmdq *cq;
+    jobs_svc *jobs;
 } loop_hooks;
 
 static void hooks_init(net_loop *l, void *arg)
@@ -238,6 +240,7 @@ static void hooks_init(net_loop *l, void *arg)
     loop_hooks *h = arg;
     broker_loop_init(l, h->br);
     cmdq_loop_init(h->cq, l);
+    jobs_svc_loop_init(h->jobs, l);
 }
 
 /* Queued commands first: the calls ctl then ends go back to QUEUED without a new round. */
@@ -245,6 +248,7 @@ static void hooks_fini(net_loop *l, void *arg)
 {
     loop_hooks *h = arg;
     cmdq_loop_fini(h->cq, l);
+    jobs_svc_loop_fini(h->jobs, l);
     ctl_loop_fini(h->ctl, l);
     broker_loop_fini(l, h->br);
 }
@@ -331,6 +335,25 @@ static void log_devlog_stats(devlog *d)
              s.dropped, s.failed);
 }
 
+/* Jobs: device requests from the event bus, the scheduler on loop 0 (docs/jobs.md). */
+static jobs_svc *make_jobs(const iot_config *cfg, store *st, broker *br, ctl *c)
+{
+    jobs_limits lim = {.doc_max = cfg->job_document_max,
+                       .max_targets = cfg->job_max_targets,
+                       .details_max = cfg->job_details_max,
+                       .max_jobs = cfg->quota_jobs,
+                       .max_groups = cfg->quota_groups,
+                       .group_max = cfg->group_max_members,
+                       .tick_ms = cfg->jobs_tick_ms};
+    jobs_svc *s = jobs_svc_new(st, br, &lim);
+    if (!s || dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, jobs_svc_on_event, s) < 0) {
+        log_error("jobs: out of memory");
+        jobs_svc_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Telemetry ingestion: device messages on "server/{id}/telemetry" from the event bus. */
 static tm_ingest *make_telemetry(const iot_config *cfg, store *st, ctl *c)
 {
@@ -404,6 +427,7 @@ static int run(const iot_config *cfg)
     app_ws ws = {0};
     shd_svc *shd = NULL;
     tm_ingest *ti = NULL;
+    jobs_svc *jobs = NULL;
     app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -424,7 +448,8 @@ static int run(const iot_config *cfg)
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
-        !(ti = make_telemetry(cfg, st, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(ti = make_telemetry(cfg, st, dc)) || !(jobs = make_jobs(cfg, st, br, dc)) ||
+        cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
@@ -449,7 +474,8 @@ static int run(const iot_config *cfg)
     web.api.cq = cq;
     web.api.dl = dl;
     web.api.shd = shd;
-    hooks = (loop_hooks){br, dc, cq};
+    web.api.jobs = jobs;
+    hooks = (loop_hooks){br, dc, cq, jobs};
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
@@ -483,6 +509,7 @@ out:
      * (answering requests whose connections are gone); then the API and the broker go. */
     devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
     shd_svc_detach(shd);  /* nor publish into a stopped broker */
+    jobs_svc_detach(jobs); /* likewise */
     tm_ingest_flush(ti);  /* the loops stopped: commit what they queued */
     if (web_open)
         app_http_stop_notifier(&web);
@@ -495,6 +522,7 @@ out:
         log_devlog_stats(dl);
     devlog_free(dl);   /* likewise */
     shd_svc_free(shd); /* likewise */
+    jobs_svc_free(jobs); /* likewise */
     if (ti && rc == 0)
         log_telemetry_stats(ti);
     tm_ingest_free(ti); /* likewise */

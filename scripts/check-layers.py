@@ -29,10 +29,11 @@ ALLOWED = {
     "notify": ["common", "net", "store", "ident"],
     "shadows": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "telemetry": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
+    "jobs": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "api": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "shadows", "telemetry"],
+            "notify", "shadows", "telemetry", "jobs"],
     "app": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "api", "shadows", "telemetry"],
+            "notify", "api", "shadows", "telemetry", "jobs"],
 }
 ANYTHING = {"bench", "tests", "fuzz", "examples"}
 SKIP = {"build", "docs", "scripts", ".git", ".ci"}
