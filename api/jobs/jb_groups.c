@@ -41,7 +41,7 @@ static gop *gop_new(http_req *r, bool key)
     const char *k = key ? http_req_param(r, "id") : "";
     if (!s)
         return NULL;
-    if (!k || strlen(k) == 0 || strlen(k) > STORE_NAME_MAX) {
+    if (!k || (key && !k[0]) || strlen(k) > STORE_NAME_MAX) {
         http_respond_error(r, 404, "not_found", "no such group");
         return NULL;
     }
