@@ -509,8 +509,8 @@ out:
      * (answering requests whose connections are gone); then the API and the broker go. */
     devnotify_detach(dn); /* its last completions must not kick a stopped notifier */
     shd_svc_detach(shd);  /* nor publish into a stopped broker */
-    jobs_svc_detach(jobs); /* likewise */
     tm_ingest_flush(ti);  /* the loops stopped: commit what they queued */
+    jobs_svc_detach(jobs);
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
@@ -522,7 +522,7 @@ out:
         log_devlog_stats(dl);
     devlog_free(dl);   /* likewise */
     shd_svc_free(shd); /* likewise */
-    jobs_svc_free(jobs); /* likewise */
+    jobs_svc_free(jobs);
     if (ti && rc == 0)
         log_telemetry_stats(ti);
     tm_ingest_free(ti); /* likewise */

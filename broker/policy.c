@@ -117,8 +117,8 @@ static const char SHADOW[] = "/shadow/";
 
 /* The part of @t after "$aws/things/{id}/shadow/" (non-empty, no empty level) in *@rest,
  * when @t is the device's own shadow namespace. */
-static bool aws_own_in(const broker_principal *p, const uint8_t *t, size_t n,
-                       const char *area, size_t alen, const uint8_t **rest, size_t *rn)
+static bool aws_own_in(const broker_principal *p, const uint8_t *t, size_t n, const char *area,
+                       size_t alen, const uint8_t **rest, size_t *rn)
 {
     size_t idn = id_of(p);
     size_t head = AWS_LEN + idn + alen;
@@ -156,8 +156,8 @@ static bool aws_jobs_pub(const broker_principal *p, const uint8_t *t, size_t n)
     size_t k = level_len(r, rn);
     const uint8_t *op = r + k + 1;
     size_t on = k < rn ? rn - k - 1 : 0;
-    return k > 0 && ((on == 3 && memcmp(op, "get", 3) == 0) ||
-                     (on == 6 && memcmp(op, "update", 6) == 0));
+    return k > 0 &&
+           ((on == 3 && memcmp(op, "get", 3) == 0) || (on == 6 && memcmp(op, "update", 6) == 0));
 }
 
 static bool is_op(const uint8_t *s, size_t n)

@@ -290,8 +290,10 @@ static int do_start_next(store_tx *tx, req *r, body *b, int64_t now)
     }
     const char *code = NULL;
     if (e.status == STORE_EXEC_QUEUED) {
-        job__update u = {.status = STORE_EXEC_IN_PROGRESS, .expected_version = -1,
-                         .exec_number = -1, .step_timeout_ms = b->step_min * 60000};
+        job__update u = {.status = STORE_EXEC_IN_PROGRESS,
+                         .expected_version = -1,
+                         .exec_number = -1,
+                         .step_timeout_ms = b->step_min * 60000};
         details_of(b, &u);
         code = apply(tx, r, &e, &u, false, now, msg, sizeof msg, &rc);
         if (code)
@@ -357,8 +359,10 @@ static int do_update(store_tx *tx, req *r, body *b, int64_t now)
     store_jobexec e;
     bool found;
     char msg[160];
-    job__update u = {.status = status_of(b->status), .expected_version = b->expected,
-                     .exec_number = b->exec_number, .step_timeout_ms = b->step_min * 60000};
+    job__update u = {.status = status_of(b->status),
+                     .expected_version = b->expected,
+                     .exec_number = b->exec_number,
+                     .step_timeout_ms = b->step_min * 60000};
     if (u.status < 0) {
         rejected(r, "InvalidRequest", "status must be IN_PROGRESS, SUCCEEDED, FAILED or REJECTED",
                  b->token, now);

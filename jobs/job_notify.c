@@ -123,8 +123,8 @@ static int on_pending(void *arg, const store_jobexec *e)
         return -1;
     int rc = jobs_exec_summary(e, &item);
     bson_append_document_end(list, &item);
-    if (!p->has_next || (e->status == STORE_EXEC_IN_PROGRESS &&
-                         p->next.status != STORE_EXEC_IN_PROGRESS)) {
+    if (!p->has_next ||
+        (e->status == STORE_EXEC_IN_PROGRESS && p->next.status != STORE_EXEC_IN_PROGRESS)) {
         store_jobexec_fini(&p->next);
         p->next = *e;
         p->next.details = e->details ? bson_copy(e->details) : NULL;

@@ -21,7 +21,7 @@
 
 #include "jobs/jobs_int.h"
 
-#define PENDING                                                                                  \
+#define PENDING                                                                                    \
     (1u << STORE_EXEC_SCHEDULED | 1u << STORE_EXEC_QUEUED | 1u << STORE_EXEC_IN_PROGRESS)
 
 static int timeouts(store_tx *tx, int64_t now, job__ids *touched)
@@ -68,7 +68,8 @@ static bool abort_due(const jobs_cfg *c, const uint64_t *n)
         uint64_t bad = (c->abort[i].fail & JOBS_FAIL_FAILED ? n[STORE_EXEC_FAILED] : 0) +
                        (c->abort[i].fail & JOBS_FAIL_REJECTED ? n[STORE_EXEC_REJECTED] : 0) +
                        (c->abort[i].fail & JOBS_FAIL_TIMED_OUT ? n[STORE_EXEC_TIMED_OUT] : 0);
-        if (done >= (uint64_t)c->abort[i].min && (double)bad * 100.0 > c->abort[i].pct * (double)done)
+        if (done >= (uint64_t)c->abort[i].min &&
+            (double)bad * 100.0 > c->abort[i].pct * (double)done)
             return true;
     }
     return false;
@@ -104,8 +105,8 @@ static void ramp(store_jobdef *j, const jobs_cfg *c, const uint64_t *n)
     }
 }
 
-static int rollout(store_tx *tx, store_jobdef *j, const jobs_cfg *c, const uint64_t *n,
-                   int64_t now, int64_t tick_ms, job__ids *touched)
+static int rollout(store_tx *tx, store_jobdef *j, const jobs_cfg *c, const uint64_t *n, int64_t now,
+                   int64_t tick_ms, job__ids *touched)
 {
     if (!n[STORE_EXEC_SCHEDULED])
         return 0;

@@ -323,9 +323,9 @@ int jobs_cfg_read(const bson_t *doc, jobs_cfg *out)
 
 const char *jobs_exec_status_name(int s)
 {
-    static const char *const names[STORE_EXEC_NSTATUS] = {
-        "SCHEDULED", "QUEUED",   "IN_PROGRESS", "SUCCEEDED", "FAILED",
-        "TIMED_OUT", "REJECTED", "CANCELED",    "REMOVED"};
+    static const char *const names[STORE_EXEC_NSTATUS] = {"SCHEDULED", "QUEUED",   "IN_PROGRESS",
+                                                          "SUCCEEDED", "FAILED",   "TIMED_OUT",
+                                                          "REJECTED",  "CANCELED", "REMOVED"};
     return s >= 0 && s < STORE_EXEC_NSTATUS ? names[s] : "UNKNOWN";
 }
 

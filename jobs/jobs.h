@@ -20,18 +20,18 @@
 #include "devices/events.h"
 #include "store/store_jobs.h"
 
-#define JOBS_ID_MAX       64  /* jobId: [A-Za-z0-9_-]{1,64} (AWS IoT's rule) */
-#define JOBS_TOKEN_MAX    64  /* clientToken */
-#define JOBS_MAX_CRITERIA 4   /* abort / retry criteria per job */
+#define JOBS_ID_MAX       64 /* jobId: [A-Za-z0-9_-]{1,64} (AWS IoT's rule) */
+#define JOBS_TOKEN_MAX    64 /* clientToken */
+#define JOBS_MAX_CRITERIA 4  /* abort / retry criteria per job */
 
 typedef struct jobs_limits {
-    size_t doc_max;        /* job document, bytes of JSON; 32768 */
-    unsigned max_targets;  /* executions one job may create; 10000 */
-    size_t details_max;    /* statusDetails, bytes of JSON; 1024 */
-    unsigned max_jobs;     /* IN_PROGRESS jobs per user; 100 */
-    unsigned max_groups;   /* groups per user; 100 */
-    unsigned group_max;    /* static members per group; 10000 */
-    unsigned tick_ms;      /* scheduler period; 1000 */
+    size_t doc_max;       /* job document, bytes of JSON; 32768 */
+    unsigned max_targets; /* executions one job may create; 10000 */
+    size_t details_max;   /* statusDetails, bytes of JSON; 1024 */
+    unsigned max_jobs;    /* IN_PROGRESS jobs per user; 100 */
+    unsigned max_groups;  /* groups per user; 100 */
+    unsigned group_max;   /* static members per group; 10000 */
+    unsigned tick_ms;     /* scheduler period; 1000 */
 } jobs_limits;
 
 /* ---- the job specification (POST /v1/jobs), pure ---------------------------------- */
@@ -59,10 +59,10 @@ typedef struct jobs_cfg {
 } jobs_cfg;
 
 typedef struct jobs_spec {
-    const char *job_id;      /* NULL: the server picks one */
-    bson_iter_t document;    /* the job document (an object) */
-    bson_iter_t devices;     /* targets.devices (array) when has_devices */
-    bson_iter_t groups;      /* targets.groups (array) when has_groups */
+    const char *job_id;   /* NULL: the server picks one */
+    bson_iter_t document; /* the job document (an object) */
+    bson_iter_t devices;  /* targets.devices (array) when has_devices */
+    bson_iter_t groups;   /* targets.groups (array) when has_groups */
     bool has_devices, has_groups;
     jobs_cfg cfg;
 } jobs_spec;

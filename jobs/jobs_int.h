@@ -13,8 +13,8 @@
 
 /* A device's UpdateJobExecution request, decoded. */
 typedef struct job__update {
-    int status;               /* the status asked for */
-    bson_t details;           /* statusDetails when has_details */
+    int status;     /* the status asked for */
+    bson_t details; /* statusDetails when has_details */
     bool has_details;
     int64_t expected_version; /* -1: not given */
     int64_t exec_number;      /* -1: not given */

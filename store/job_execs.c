@@ -8,8 +8,8 @@
 #include "store/store_app_int.h"
 #include "store/store_jobs.h"
 
-#define COLS                                                                                     \
-    "device_id, job_id, owner_id, status, seq, queued_at, started_at, updated_at, timeout_at,"  \
+#define COLS                                                                                       \
+    "device_id, job_id, owner_id, status, seq, queued_at, started_at, updated_at, timeout_at,"     \
     " version, exec_number, attempts, details"
 static const char sql_put[] = "INSERT OR REPLACE INTO job_execs (" COLS ")"
                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
@@ -179,7 +179,8 @@ int store_jobexec_counts(store_tx *tx, const char *owner_id, const char *job_id,
     if (!s)
         return STORE_EIO;
     int rc, st = SQLITE_DONE;
-    if ((rc = store__bind_text(s, 1, owner_id)) == 0 && (rc = store__bind_text(s, 2, job_id)) == 0) {
+    if ((rc = store__bind_text(s, 1, owner_id)) == 0 &&
+        (rc = store__bind_text(s, 2, job_id)) == 0) {
         while ((st = sqlite3_step(s)) == SQLITE_ROW) {
             int status = sqlite3_column_int(s, 0);
             if (status >= 0 && status < STORE_EXEC_NSTATUS)

@@ -33,7 +33,11 @@ int store_group_count_owned(store_tx *tx, const char *owner_id, uint64_t *out);
 
 /* ---- jobs --------------------------------------------------------------------------- */
 
-enum store_jobdef_status { STORE_JOB_IN_PROGRESS = 1, STORE_JOB_CANCELED = 2, STORE_JOB_COMPLETED = 3 };
+enum store_jobdef_status {
+    STORE_JOB_IN_PROGRESS = 1,
+    STORE_JOB_CANCELED = 2,
+    STORE_JOB_COMPLETED = 3
+};
 
 /** The typed part of a job row: what the scheduler reads and advances each tick. */
 typedef struct store_jobdef {
@@ -58,8 +62,7 @@ int store_jobdef_update(store_tx *tx, const store_jobdef *j);
 int store_jobdef_each(store_tx *tx, const char *owner_id,
                       int (*cb)(void *arg, const store_jobdef *j, const bson_t *doc), void *arg);
 /** Every IN_PROGRESS job of every owner (the scheduler's walk), typed part only. */
-int store_jobdef_each_active(store_tx *tx, int (*cb)(void *arg, const store_jobdef *j),
-                             void *arg);
+int store_jobdef_each_active(store_tx *tx, int (*cb)(void *arg, const store_jobdef *j), void *arg);
 /** IN_PROGRESS jobs of @owner_id (the per-user quota). */
 int store_jobdef_count_active(store_tx *tx, const char *owner_id, uint64_t *out);
 

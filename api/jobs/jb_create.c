@@ -55,8 +55,8 @@ static void answer(cop *o, http_req *r, int rc, int ok_status, const char *state
 static int create_run(store_tx *tx, http_job *hj)
 {
     cop *o = container_of(hj, cop, j);
-    int rc = jobs_create(tx, o->owner, &o->spec, &o->body, jobs_svc_limits(o->svc),
-                         clock_wall_ms(), o->id, &o->status, o->err, sizeof o->err, &o->pubs);
+    int rc = jobs_create(tx, o->owner, &o->spec, &o->body, jobs_svc_limits(o->svc), clock_wall_ms(),
+                         o->id, &o->status, o->err, sizeof o->err, &o->pubs);
     return rc > 0 ? 0 : rc; /* a refusal is decided before anything is written */
 }
 
@@ -114,7 +114,10 @@ static int cancel_run(store_tx *tx, http_job *hj)
     return rc;
 }
 
-static void cancel_done(http_job *hj, int rc) { answer(container_of(hj, cop, j), hj->req, rc, 200, "CANCELED"); }
+static void cancel_done(http_job *hj, int rc)
+{
+    answer(container_of(hj, cop, j), hj->req, rc, 200, "CANCELED");
+}
 
 void jb__job_cancel(http_req *r)
 {

@@ -219,8 +219,8 @@ void jb__group_create(http_req *r)
     if (o->has_devices == o->has_query || !o->name[0])
         http_respond_error(r, 400, "bad_request", "a group has a name and devices or a query");
     else if (o->has_devices && !strings(&o->devices, false, o->lim->group_max, &count))
-        http_respond_error(r, 400, "bad_request",
-                           "devices: at most %u device ids or names", o->lim->group_max);
+        http_respond_error(r, 400, "bad_request", "devices: at most %u device ids or names",
+                           o->lim->group_max);
     else if (o->has_query && !query_ok(o))
         http_respond_error(r, 400, "bad_request",
                            "query: {type?: string, attrs?: {name: string}} (64 attrs at most)");

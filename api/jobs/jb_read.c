@@ -141,8 +141,8 @@ static int get_run(store_tx *tx, http_job *hj)
     if (bson_iter_init(&it, doc))
         while (bson_iter_next(&it)) {
             const char *k = bson_iter_key(&it);
-            if (strcmp(k, "_id") && strcmp(k, "v") && strcmp(k, "owner_id") &&
-                strcmp(k, "jobId") && strcmp(k, "description"))
+            if (strcmp(k, "_id") && strcmp(k, "v") && strcmp(k, "owner_id") && strcmp(k, "jobId") &&
+                strcmp(k, "description"))
                 bson_append_iter(&o->out, k, -1, &it);
         }
     bson_destroy(doc);
