@@ -373,6 +373,55 @@ class JobsCase(TwoUserCase):
         self.assertEqual(r.status, 400)
 
 
+class DevsimJobsTest(TwoUserCase):
+    """bench/devsim --jobs (the C simulator) runs a rolled-out job to completion."""
+
+    def test_devsim_runs_jobs_to_completion(self):
+        from harness import iotcloud_bin
+        import subprocess
+        exe = os.environ.get("DEVSIM_BIN") or os.path.join(os.path.dirname(iotcloud_bin()),
+                                                           "devsim")
+        self.assertTrue(os.access(exe, os.X_OK), "devsim not built: " + exe)
+        certdir = os.path.join(self.dir, "certs")
+        os.makedirs(certdir)
+        devs = [register_device(self.api, self.token, self.dir) for _ in range(4)]
+        for d in devs:
+            shutil.copy(d.cert, os.path.join(certdir, d.id + ".crt"))
+            shutil.copy(d.key, os.path.join(certdir, d.id + ".key"))
+        # one job queued before the devices connect, one rolled out while they are up
+        early = uname("early")
+        r = self.api.call("POST", "/v1/jobs", {"jobId": early, "document": {},
+                                               "targets": {"devices": [devs[0].id]}},
+                          token=self.token)
+        self.assertEqual(r.status, 201, r.raw)
+        sim = subprocess.Popen([exe, "--host", "localhost", "--port", str(self.srv.tls_port),
+                                "--cafile", self.srv.cafile, "--certdir", certdir, "--jobs",
+                                "--quiet"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            jid = uname("sim")
+            r = self.api.call("POST", "/v1/jobs", {
+                "jobId": jid, "document": {"op": "noop"},
+                "targets": {"devices": [d.id for d in devs]},
+                "jobExecutionsRolloutConfig": {"maximumPerMinute": 600}}, token=self.token)
+            self.assertEqual(r.status, 201, r.raw)
+            for job in (early, jid):
+                end = time.time() + 30
+                while time.time() < end:
+                    j = self.api.call("GET", "/v1/jobs/" + job, token=self.token).json
+                    if j["status"] == "COMPLETED":
+                        break
+                    time.sleep(0.2)
+                self.assertEqual(j["status"], "COMPLETED", j)
+            self.assertEqual(j["counts"]["SUCCEEDED"], 4, j)
+            r = self.api.call("GET", "/v1/jobs/%s/executions" % jid, token=self.token)
+            self.assertEqual({e["statusDetails"]["by"] for e in r.json["executions"]},
+                             {"devsim"})
+        finally:
+            sim.terminate()
+            sim.wait(timeout=30)
+
+
 class JobsRestartTest(unittest.TestCase):
     def test_kill9_mid_job_keeps_executions(self):
         srv = DeviceServer(extra_args=("--jobs-tick", "100"))
