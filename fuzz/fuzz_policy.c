@@ -77,10 +77,11 @@ static bool own_shadow(const broker_principal *p, const uint8_t *t, size_t n)
 {
     static const char aws[] = "$aws/things/";
     size_t idn = strlen(p->id), an = sizeof aws - 1;
-    if (p->who != BROKER_WHO_DEVICE || n <= an + idn + 8 || memcmp(t, aws, an) != 0)
+    if (p->who != BROKER_WHO_DEVICE || n <= an + idn + 6 || memcmp(t, aws, an) != 0 ||
+        memcmp(t + an, p->id, idn) != 0)
         return false;
-    return memcmp(t + an, p->id, idn) == 0 &&
-           (memcmp(t + an + idn, "/shadow/", 8) == 0 || memcmp(t + an + idn, "/jobs/", 6) == 0);
+    return (n > an + idn + 8 && memcmp(t + an + idn, "/shadow/", 8) == 0) ||
+           memcmp(t + an + idn, "/jobs/", 6) == 0;
 }
 
 /* The topics a principal's subscription may reach: its own prefix. */
