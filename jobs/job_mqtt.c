@@ -449,8 +449,9 @@ static void req_done(store_job *sj)
 void jobs_svc_on_event(void *arg, const dev_event *e)
 {
     jobs_svc *s = arg;
-    if (e->kind != DEV_EV_MESSAGE || !e->loop || strlen(e->dev) > STORE_ID_MAX)
-        return;
+    if (e->kind != DEV_EV_MESSAGE || !e->loop || strlen(e->dev) > STORE_ID_MAX ||
+        (strncmp(e->api, "jobs/", 5) != 0 && strncmp(e->api, "$aws/", 5) != 0))
+        return; /* not a jobs request: nothing allocated for it */
     size_t max = s->lim.details_max + 4096;
     size_t len = e->len > max ? max : e->len; /* longer: bad JSON, refused */
     req *r = calloc(1, sizeof *r + len);

@@ -3,8 +3,9 @@
  * loop 0's timer, so every decision is made in a transaction and survives a restart:
  *
  *   1. IN_PROGRESS executions past their timeout become TIMED_OUT;
- *   2. per IN_PROGRESS job: FAILED / TIMED_OUT executions with retries left are queued
- *      again (executionNumber + 1);
+ *   2. per IN_PROGRESS job: pending executions of a device deleted since become REMOVED;
+ *      FAILED / TIMED_OUT executions with retries left are queued again
+ *      (executionNumber + 1);
  *   3. abort: when a criterion's failures exceed thresholdPercentage of at least
  *      minNumberOfExecutedThings finished executions, the job is canceled (SCHEDULED and
  *      QUEUED executions become CANCELED);
@@ -54,6 +55,22 @@ static int retries(store_tx *tx, const store_jobdef *j, const jobs_cfg *c, int64
             continue;
         if ((rc = store_jobexec_put(tx, &v.v[i])) == 0)
             rc = job__ids_add(touched, v.v[i].device_id);
+    }
+    job__vec_free(&v);
+    return rc;
+}
+
+/* Pending executions of deleted devices: REMOVED, so the job can complete. */
+static int removed(store_tx *tx, const store_jobdef *j, int64_t now)
+{
+    job__vec v = {0};
+    int rc = store_jobexec_each_orphan(tx, j->owner_id, j->id, job__collect, &v);
+    for (size_t i = 0; rc == 0 && i < v.n; i++) {
+        v.v[i].status = STORE_EXEC_REMOVED;
+        v.v[i].version++;
+        v.v[i].updated_at = now;
+        v.v[i].timeout_at = 0;
+        rc = store_jobexec_put(tx, &v.v[i]);
     }
     job__vec_free(&v);
     return rc;
@@ -134,7 +151,7 @@ static int one_job(store_tx *tx, store_jobdef *j, int64_t now, int64_t tick_ms, 
     bson_destroy(doc);
     if (rc < 0)
         return 0;
-    if ((rc = retries(tx, j, &c, now, touched)) < 0 ||
+    if ((rc = removed(tx, j, now)) < 0 || (rc = retries(tx, j, &c, now, touched)) < 0 ||
         (rc = store_jobexec_counts(tx, j->owner_id, j->id, n)) < 0)
         return rc;
     if (abort_due(&c, n)) {

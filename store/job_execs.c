@@ -23,6 +23,10 @@ static const char sql_job_seq[] = "SELECT " COLS " FROM job_execs WHERE owner_id
                                   " AND job_id = ?2 AND status = ?3 ORDER BY seq LIMIT ?5";
 static const char sql_counts[] = "SELECT status, count(*) FROM job_execs"
                                  " WHERE owner_id = ?1 AND job_id = ?2 GROUP BY status";
+/* pending executions of the job whose device is gone (deleted since the job began) */
+static const char sql_orphans[] = "SELECT " COLS " FROM job_execs e WHERE owner_id = ?1"
+                                  " AND job_id = ?2 AND status IN (0, 1, 2) AND NOT EXISTS"
+                                  " (SELECT 1 FROM devices d WHERE d.id = e.device_id)";
 static const char sql_due[] = "SELECT " COLS " FROM job_execs WHERE status = 2"
                               " AND timeout_at > 0 AND timeout_at <= ?1";
 
@@ -202,6 +206,22 @@ int store_jobexec_each_due(store_tx *tx, int64_t now, store_jobexec_cb cb, void 
         return STORE_EIO;
     int rc = bind_i64(s, 1, now);
     if (rc < 0) {
+        sqlite3_reset(s);
+        return rc;
+    }
+    return walk(tx, s, cb, arg);
+}
+
+int store_jobexec_each_orphan(store_tx *tx, const char *owner_id, const char *job_id,
+                              store_jobexec_cb cb, void *arg)
+{
+    if (!store__key_ok(owner_id) || !store__key_ok(job_id) || !cb)
+        return STORE_EINVAL;
+    sqlite3_stmt *s = store__stmt(tx, sql_orphans);
+    if (!s)
+        return STORE_EIO;
+    int rc;
+    if ((rc = store__bind_text(s, 1, owner_id)) < 0 || (rc = store__bind_text(s, 2, job_id)) < 0) {
         sqlite3_reset(s);
         return rc;
     }

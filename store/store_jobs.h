@@ -110,6 +110,9 @@ int store_jobexec_each_job(store_tx *tx, const char *owner_id, const char *job_i
 /** Exact count of the job's executions per status. */
 int store_jobexec_counts(store_tx *tx, const char *owner_id, const char *job_id,
                          uint64_t counts[STORE_EXEC_NSTATUS]);
+/** SCHEDULED, QUEUED and IN_PROGRESS executions of the job whose device no longer exists. */
+int store_jobexec_each_orphan(store_tx *tx, const char *owner_id, const char *job_id,
+                              store_jobexec_cb cb, void *arg);
 /** IN_PROGRESS executions whose timeout_at is in (0, @now]. */
 int store_jobexec_each_due(store_tx *tx, int64_t now, store_jobexec_cb cb, void *arg);
 

@@ -401,3 +401,23 @@ Test(jobs, cancel_force_and_twice)
     c.job = "nope";
     cr_assert_eq(store_sync(st, cancel_fn, &c), STORE_ENOTFOUND);
 }
+
+static int delete_dev(store_tx *tx, void *p)
+{
+    (void)p;
+    return store_device_delete(tx, "owner", "dev0001");
+}
+
+Test(jobs, deleted_device_is_removed_and_job_completes)
+{
+    run r = {0};
+    start(&r, 2, "");
+    set_status(&r, 0, 1, STORE_EXEC_SUCCEEDED);
+    tick(&r, T0 + 1000);
+    cr_assert_eq(r.j.status, STORE_JOB_IN_PROGRESS); /* dev0001 still QUEUED */
+    cr_assert_eq(store_sync(st, delete_dev, NULL), 0);
+    tick(&r, T0 + 1100);
+    cr_assert_eq(r.n[STORE_EXEC_REMOVED], 1);
+    cr_assert_eq(r.n[STORE_EXEC_QUEUED], 0);
+    cr_assert_eq(r.j.status, STORE_JOB_COMPLETED);
+}
