@@ -422,6 +422,54 @@ class DevsimJobsTest(TwoUserCase):
             sim.wait(timeout=30)
 
 
+class DevicePyJobsTest(TwoUserCase):
+    """examples/device.py runs its jobs and reports a new firmware version in its shadow."""
+
+    def test_device_py_runs_jobs_and_reports_firmware(self):
+        import subprocess
+        dev = register_device(self.api, self.token, self.dir)
+        jobs = [(uname("ok"), {"firmware_version": "2.1"}), (uname("ko"), {"fail": True})]
+        for jid, doc in jobs:
+            r = self.api.call("POST", "/v1/jobs", {"jobId": jid, "document": doc,
+                                                   "targets": {"devices": [dev.id]}},
+                              token=self.token)
+            self.assertEqual(r.status, 201, r.raw)
+        exe = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "device.py")
+        p = subprocess.Popen([sys.executable, exe, "--host", "localhost", "--port",
+                              str(self.srv.tls_port), "--cafile", self.srv.cafile, "--id", dev.id,
+                              "--cert", dev.cert, "--key", dev.key],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end = time.time() + 30
+            while time.time() < end:
+                ex = {e["jobId"]: e for e in self.api.call(
+                    "GET", "/v1/devices/%s/jobs" % dev.id, token=self.token).json["executions"]}
+                if all(ex[j]["status"] in ("SUCCEEDED", "FAILED") for j, _ in jobs):
+                    break
+                time.sleep(0.2)
+            self.assertEqual((ex[jobs[0][0]]["status"], ex[jobs[0][0]]["statusDetails"]),
+                             ("SUCCEEDED", {"progress": "100%"}), ex)
+            self.assertEqual(ex[jobs[1][0]]["status"], "FAILED", ex)
+            r = self.api.call("GET", "/v1/devices/%s/shadows" % dev.id, token=self.token)
+            self.assertEqual(r.json["classic"]["state"]["reported"]["firmware"], "2.1", r.raw)
+            # a job created while it is idle reaches it through notify-next
+            late = uname("late")
+            r = self.api.call("POST", "/v1/jobs", {"jobId": late, "document": {},
+                                                   "targets": {"devices": [dev.id]}},
+                              token=self.token)
+            self.assertEqual(r.status, 201, r.raw)
+            end = time.time() + 30
+            while time.time() < end:
+                j = self.api.call("GET", "/v1/jobs/" + late, token=self.token).json
+                if j["status"] == "COMPLETED":
+                    break
+                time.sleep(0.2)
+            self.assertEqual(j["counts"]["SUCCEEDED"], 1, j)
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+
+
 class JobsRestartTest(unittest.TestCase):
     def test_kill9_mid_job_keeps_executions(self):
         srv = DeviceServer(extra_args=("--jobs-tick", "100"))
