@@ -213,6 +213,8 @@ static int next_exec(store_tx *tx, const char *dev, store_jobexec *out, bool *fo
     *found = false;
     for (size_t i = 0; rc == 0 && i < v.n; i++) {
         if (!*found || v.v[i].status == STORE_EXEC_IN_PROGRESS) {
+            if (*found)
+                store_jobexec_fini(out); /* the IN_PROGRESS one goes before the queued */
             *out = v.v[i];
             v.v[i].details = NULL;
             if (*found)
