@@ -151,7 +151,7 @@ Test(store, open_empty_file_runs_migrations)
 {
     store *st = open_store();
     store_close(st);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 6);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 7);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name IN"
                          " ('device_events','device_history','commands','idempotency')"),
                  4);
@@ -161,6 +161,9 @@ Test(store, open_empty_file_runs_migrations)
                  5);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name IN"
                          " ('telemetry','telemetry_rollup','telemetry_latest')"),
+                 3);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name IN"
+                         " ('groups','jobs','job_execs')"),
                  3);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE type='trigger'"), 1);
     sqlite3 *db;
@@ -186,18 +189,18 @@ Test(store, reopen_keeps_data_and_does_not_remigrate)
     cr_assert_eq(s.n, 1);
     cr_assert(seen_has(&s, "dev1", 1));
     store_close(st);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 6, "migrated again or past the last version");
+    cr_assert_eq(raw_int("PRAGMA user_version"), 7, "migrated again or past the last version");
 }
 
 Test(store, newer_schema_version_refused)
 {
-    raw_exec("PRAGMA user_version = 7");
+    raw_exec("PRAGMA user_version = 8");
     char err[256] = "";
     store_opts o = {.path = tpath};
     cr_assert_null(store_open(&o, err, sizeof err));
-    cr_assert_str_eq(err, "database schema version 7 is newer than this iotcloud supports (6); "
+    cr_assert_str_eq(err, "database schema version 8 is newer than this iotcloud supports (7); "
                           "refusing to start");
-    cr_assert_eq(raw_int("PRAGMA user_version"), 7, "the file must be left alone");
+    cr_assert_eq(raw_int("PRAGMA user_version"), 8, "the file must be left alone");
 }
 
 Test(store, garbage_file_refused)
