@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,6 +86,8 @@ def main():
                                 "--rate", "500"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
         assert wait_up(sim, a.devices, 300), "devsim did not connect every device"
+        # keep reading its status lines: a full pipe would stop the simulator
+        threading.Thread(target=lambda: [None for _ in sim.stderr], daemon=True).start()
         ids = [f[:-4] for f in os.listdir(certdir) if f.endswith(".crt")]
         tok = api.login(user)
         jid = uname("scale")
