@@ -27,6 +27,7 @@ struct shd_svc;
 struct rules;
 struct tm_live;
 struct tmapi_tickets;
+struct jobs_svc;
 
 /** MQTT settings handed to a newly registered device. */
 typedef struct api_mqtt_info {
@@ -63,6 +64,7 @@ typedef struct api {
     struct shd_svc *shd;    /* device shadows (shadows/shd_svc.h); NULL: shadow routes
                              * answer 503 */
     struct rules *rules;    /* the rules engine (rules/rules.h); NULL: rule routes answer 503 */
+    struct jobs_svc *jobs;  /* jobs and groups (jobs/jobs.h); NULL: their routes answer 503 */
     struct net_server *net; /* admission counters for GET /v1/admin/stats; set by app/main
                              * once the server exists; NULL: that route answers 503 */
     /* the API's own server, for its counters on the metrics endpoint (app/http_setup.c) */

@@ -224,6 +224,20 @@ static const config_key keys[] = {
      "rule webhook POSTs waiting for delivery (beyond: dead-lettered)"},
     {"rule-webhook-ca", KIND_STR, F(rule_webhook_ca), 0, 0, "FILE",
      "CA certificates (PEM) for rule webhook servers; unset = the system's"},
+    {"job-document-max", KIND_U32, F(job_document_max), 256, 1048576, "BYTES",
+     "jobs: largest job document, bytes of JSON (beyond: 413)"},
+    {"job-max-targets", KIND_U32, F(job_max_targets), 1, 1000000, "N",
+     "jobs: devices one job may target, groups resolved (beyond: 400)"},
+    {"job-status-details-max", KIND_U32, F(job_details_max), 64, 65536, "BYTES",
+     "jobs: statusDetails a device reports, bytes of JSON (beyond: rejected)"},
+    {"max-jobs-per-user", KIND_U32, F(quota_jobs), 1, 1000000, "N",
+     "jobs in progress per user (beyond: 429)"},
+    {"max-groups-per-user", KIND_U32, F(quota_groups), 1, 1000000, "N",
+     "device groups per user (beyond: 429)"},
+    {"group-max-members", KIND_U32, F(group_max_members), 1, 1000000, "N",
+     "devices listed in one static group (beyond: 400)"},
+    {"jobs-tick", KIND_U32, F(jobs_tick_ms), 50, 60000, "MS",
+     "jobs scheduler period: rollout, timeouts, retries, abort"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -316,6 +330,13 @@ void config_defaults(iot_config *c)
     c->telemetry_device_day = 1000000;
     c->telemetry_owner_day = 5000000000ULL;
     c->sys_interval_s = 10;
+    c->job_document_max = 32768;
+    c->job_max_targets = 10000;
+    c->job_details_max = 1024;
+    c->quota_jobs = 100;
+    c->quota_groups = 100;
+    c->group_max_members = 10000;
+    c->jobs_tick_ms = 1000;
 }
 
 static const config_key *find_key(const char *name)

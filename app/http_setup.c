@@ -19,6 +19,7 @@
 #include "api/metrics/metrics.h"
 #include "api/notifications/notifications.h"
 #include "api/provisioning/provisioning.h"
+#include "api/jobs/jobs_api.h"
 #include "api/shadows/shadows.h"
 #include "api/web/web.h"
 #include "api/telemetry/telemetry.h"
@@ -55,7 +56,7 @@ static int add_routes(app_http *h)
         admin_stats_add_routes(h->hs) < 0 || shadows_add_routes(h->hs) < 0 ||
         telemetry_add_routes(h->hs) < 0 || metrics_add_routes(h->hs) < 0 ||
         provisioning_add_routes(h->hs) < 0 || rules_add_routes(h->hs) < 0 ||
-        alarms_add_routes(h->hs) < 0) {
+        alarms_add_routes(h->hs) < 0 || jobs_api_add_routes(h->hs) < 0) {
         log_error("http: route table refused");
         return -1;
     }

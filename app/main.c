@@ -28,6 +28,7 @@
 #include "ident/mqtt_auth.h"
 #include "net/net.h"
 #include "notify/devnotify.h"
+#include "jobs/jobs.h"
 #include "shadows/shd_svc.h"
 #include "telemetry/tm_ingest.h"
 #include "rules/rules.h"
@@ -236,6 +237,7 @@ typedef struct loop_hooks {
     broker *br;
     ctl *ctl;
     cmdq *cq;
+    jobs_svc *jobs;
 } loop_hooks;
 
 static void hooks_init(net_loop *l, void *arg)
@@ -243,6 +245,7 @@ static void hooks_init(net_loop *l, void *arg)
     loop_hooks *h = arg;
     broker_loop_init(l, h->br);
     cmdq_loop_init(h->cq, l);
+    jobs_svc_loop_init(h->jobs, l);
 }
 
 /* Queued commands first: the calls ctl then ends go back to QUEUED without a new round. */
@@ -250,6 +253,7 @@ static void hooks_fini(net_loop *l, void *arg)
 {
     loop_hooks *h = arg;
     cmdq_loop_fini(h->cq, l);
+    jobs_svc_loop_fini(h->jobs, l);
     ctl_loop_fini(h->ctl, l);
     broker_loop_fini(l, h->br);
 }
@@ -335,6 +339,25 @@ static void log_devlog_stats(devlog *d)
     devlog_stats_get(d, &s);
     log_info("device activity: %llu records, %llu dropped (store behind), %llu failed", s.recorded,
              s.dropped, s.failed);
+}
+
+/* Jobs: device requests from the event bus, the scheduler on loop 0 (docs/jobs.md). */
+static jobs_svc *make_jobs(const iot_config *cfg, store *st, broker *br, ctl *c)
+{
+    jobs_limits lim = {.doc_max = cfg->job_document_max,
+                       .max_targets = cfg->job_max_targets,
+                       .details_max = cfg->job_details_max,
+                       .max_jobs = cfg->quota_jobs,
+                       .max_groups = cfg->quota_groups,
+                       .group_max = cfg->group_max_members,
+                       .tick_ms = cfg->jobs_tick_ms};
+    jobs_svc *s = jobs_svc_new(st, br, &lim);
+    if (!s || dev_events_subscribe(ctl_events(c), DEV_EV_MESSAGE, jobs_svc_on_event, s) < 0) {
+        log_error("jobs: out of memory");
+        jobs_svc_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 /* Telemetry ingestion: device messages on "server/{id}/telemetry" from the event bus. */
@@ -476,6 +499,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     tm_ingest *ti = NULL;
     rules *rl = NULL;
     tm_live *live = NULL; /* SSE fan-out: freed after the loops */
+    jobs_svc *jobs = NULL;
     app_shutdown stop;
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -497,6 +521,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
         !(live = tm_live_new()) || !(ti = make_telemetry(cfg, st, dc, live)) ||
+        !(jobs = make_jobs(cfg, st, br, dc)) ||
         cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
@@ -526,7 +551,8 @@ static int run(const iot_config *cfg, int argc, char **argv)
     web.api.dl = dl;
     web.api.shd = shd;
     web.api.live = live;
-    hooks = (loop_hooks){br, dc, cq};
+    web.api.jobs = jobs;
+    hooks = (loop_hooks){br, dc, cq, jobs};
     net_server_opts so = {
         .workers = cfg->workers,
         .max_output_bytes = cfg->max_output_bytes,
@@ -570,6 +596,7 @@ out:
     if (rl)
         rules_flush(rl);     /* likewise for the rules' work */
     rules_webhooks_stop(rl); /* undelivered webhooks stay in the outbox */
+    jobs_svc_detach(jobs);
     if (web_open)
         app_http_stop_notifier(&web);
     app_store_close(st);
@@ -581,6 +608,7 @@ out:
         log_devlog_stats(dl);
     devlog_free(dl);   /* likewise */
     shd_svc_free(shd); /* likewise */
+    jobs_svc_free(jobs);
     if (ti && rc == 0)
         log_telemetry_stats(ti);
     tm_ingest_free(ti); /* likewise */

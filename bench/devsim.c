@@ -41,7 +41,7 @@ static void usage(FILE *f)
         "              (--certdir DIR | --secrets FILE | --anonymous)\n"
         "              [--count N] [--prefix P] [--legacy] [--reply-delay-ms MS]\n"
         "              [--malformed-every K] [--rate PER_S] [--parallel M] [--quiet]\n"
-        "              [--shadow-window W] [--telemetry-ms MS] [--telemetry-keys K]\n"
+        "              [--shadow-window W] [--telemetry-ms MS] [--telemetry-keys K] [--jobs]\n"
         "  --certdir DIR       one device per DIR/ID.crt + DIR/ID.key (mutual TLS)\n"
         "  --secrets FILE      one device per line \"ID SECRET\" (username ID, password SECRET)\n"
         "  --anonymous         ids PREFIX-1..PREFIX-N without credentials (needs --count)\n"
@@ -56,7 +56,8 @@ static void usage(FILE *f)
         "  --shadow-window W   keep W shadow updates in flight per device (bench/shadow.py)\n"
 
         "  --telemetry-ms MS   every device publishes a reading every MS ms (QoS 1)\n"
-        "  --telemetry-keys K  values per reading, k0..k{K-1} (default 5)\n");
+        "  --telemetry-keys K  values per reading, k0..k{K-1} (default 5)\n"
+        "  --jobs              run every job queued for a device to SUCCEEDED (docs/jobs.md)\n");
 }
 
 static int num(const char *s, long min, long max, long *out)
@@ -72,7 +73,15 @@ static int num(const char *s, long min, long max, long *out)
     return 0;
 }
 
-enum { OPT_REPLY_DELAY = 256, OPT_MALFORMED, OPT_ANON, OPT_SHADOW, OPT_TELEM_MS, OPT_TELEM_KEYS };
+enum {
+    OPT_REPLY_DELAY = 256,
+    OPT_MALFORMED,
+    OPT_ANON,
+    OPT_SHADOW,
+    OPT_TELEM_MS,
+    OPT_TELEM_KEYS,
+    OPT_JOBS
+};
 
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, 'h'},
@@ -92,6 +101,7 @@ static const struct option long_opts[] = {
     {"shadow-window", required_argument, NULL, OPT_SHADOW},
     {"telemetry-ms", required_argument, NULL, OPT_TELEM_MS},
     {"telemetry-keys", required_argument, NULL, OPT_TELEM_KEYS},
+    {"jobs", no_argument, NULL, OPT_JOBS},
     {"help", no_argument, NULL, 'H'},
     {NULL, 0, NULL, 0},
 };
@@ -149,6 +159,9 @@ static int set_opt(devsim_opts *o, int ch, const char *v, int *modes)
         return num(v, 0, 3600000, &o->telemetry_ms);
     case OPT_TELEM_KEYS:
         return num(v, 1, 64, &o->telemetry_keys);
+    case OPT_JOBS:
+        o->jobs = true;
+        return 0;
     default:
         return -1;
     }
@@ -220,7 +233,8 @@ static void print_status(app *a, bool final)
     fprintf(stderr,
             "%sdevsim: %zu devices, %llu connected, %llu connects, %llu drops, %llu refused, "
             "%llu requests, %llu answers, %llu errors, %llu malformed, shadow %llu sent %llu "
-            "accepted %llu rejected %llu deltas, %llu readings%s",
+            "accepted %llu rejected %llu deltas, %llu readings, jobs %llu started %llu "
+            "succeeded%s",
             a->tty && !final ? "\r" : "", a->sim.ndevs, (unsigned long long)s->connected,
             (unsigned long long)s->connects, (unsigned long long)s->drops,
             (unsigned long long)s->refused, (unsigned long long)s->requests,
@@ -228,6 +242,7 @@ static void print_status(app *a, bool final)
             (unsigned long long)s->malformed, (unsigned long long)s->shadow_sent,
             (unsigned long long)s->shadow_accepted, (unsigned long long)s->shadow_rejected,
             (unsigned long long)s->shadow_deltas, (unsigned long long)s->telemetry,
+            (unsigned long long)s->jobs_started, (unsigned long long)s->jobs_succeeded,
             a->tty && !final ? "   " : "\n");
     fflush(stderr);
 }

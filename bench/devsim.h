@@ -56,6 +56,7 @@ typedef struct devsim_opts {
     long shadow_window;   /* shadow updates in flight per device; 0 = none (devsim_shadow.c) */
     long telemetry_ms;    /* every UP device publishes a reading this often; 0 = never */
     long telemetry_keys;  /* values per reading (k0..kN-1); default 5 */
+    bool jobs;            /* run every job the server queues (devsim_jobs.c) */
 } devsim_opts;
 
 typedef struct devsim_stats {
@@ -68,7 +69,8 @@ typedef struct devsim_stats {
     uint64_t malformed; /* answers deliberately broken */
     uint64_t refused;   /* CONNACK with a non-zero return code */
     uint64_t shadow_sent, shadow_accepted, shadow_rejected, shadow_deltas; /* --shadow-window */
-    uint64_t telemetry; /* readings published on server/ID/telemetry */
+    uint64_t telemetry;                    /* readings published on server/ID/telemetry */
+    uint64_t jobs_started, jobs_succeeded; /* --jobs: executions started and finished */
 } devsim_stats;
 
 typedef struct devsim devsim;
@@ -114,6 +116,7 @@ typedef struct devsim_dev {
     uv_timer_t restart_timer;
     devsim_reply *replies; /* answers waiting for --reply-delay-ms */
     uint64_t shadow_seq;   /* last shadow update sent (devsim_shadow.c) */
+    bool job_busy;         /* --jobs: a start-next or update in flight (devsim_jobs.c) */
 } devsim_dev;
 
 struct devsim {
@@ -181,5 +184,14 @@ void devsim__shadow_start(devsim_dev *d);
 /** @api (under ID/) is a shadow reply: counted, the next update sent; true when it was one
  *  (then it is not a request). */
 bool devsim__shadow_reply(devsim_dev *d, const char *api, size_t n);
+
+/* ---- devsim_jobs.c ----------------------------------------------------------------------- */
+
+/** The device is up: with --jobs, asks for its next job (start-next). */
+void devsim__jobs_start(devsim_dev *d);
+/** @api (under ID/) is a jobs reply or notification: handled (the job run to SUCCEEDED,
+ *  the next one asked for); true when it was one. */
+bool devsim__jobs_reply(devsim_dev *d, const char *api, size_t n, const uint8_t *payload,
+                        size_t len);
 
 #endif

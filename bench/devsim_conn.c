@@ -208,6 +208,7 @@ static void became_up(devsim_dev *d)
     sim->st.connects++;
     uv_timer_start(&d->timer, on_timer, DEVSIM_KEEPALIVE * 500, DEVSIM_KEEPALIVE * 500);
     devsim__shadow_start(d);
+    devsim__jobs_start(d);
 }
 
 static int rx_suback(devsim_dev *d, uint8_t flags, const uint8_t *body, size_t n)
@@ -240,7 +241,9 @@ static int rx_publish(devsim_dev *d, uint8_t flags, const uint8_t *body, size_t 
     /* ID/{api}: anything else under ID/ is an unknown api, answered by the api layer */
     if (p.topic.len > idlen + 1 && memcmp(p.topic.p, d->id, idlen) == 0 &&
         p.topic.p[idlen] == '/' &&
-        !devsim__shadow_reply(d, (const char *)p.topic.p + idlen + 1, p.topic.len - idlen - 1))
+        !devsim__shadow_reply(d, (const char *)p.topic.p + idlen + 1, p.topic.len - idlen - 1) &&
+        !devsim__jobs_reply(d, (const char *)p.topic.p + idlen + 1, p.topic.len - idlen - 1,
+                            p.payload, p.payload_len))
         devsim__api_request(d, (const char *)p.topic.p + idlen + 1, p.topic.len - idlen - 1,
                             p.payload, p.payload_len);
     return 0;

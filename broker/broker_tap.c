@@ -51,7 +51,8 @@ static bool aws_shadow(const mconn *c, const uint8_t *t, size_t n, size_t idn)
 {
     return n > AWS_PREFIX_LEN + idn + 8 && memcmp(t, AWS_PREFIX, AWS_PREFIX_LEN) == 0 &&
            memcmp(t + AWS_PREFIX_LEN, c->who.id, idn) == 0 &&
-           memcmp(t + AWS_PREFIX_LEN + idn, "/shadow/", 8) == 0;
+           (memcmp(t + AWS_PREFIX_LEN + idn, "/shadow/", 8) == 0 ||
+            memcmp(t + AWS_PREFIX_LEN + idn, "/jobs/", 6) == 0); /* docs/jobs.md */
 }
 
 /* The {api} of "server/{id}/{api}" (non-empty), or the whole "$aws/things/{id}/shadow/..."

@@ -10,6 +10,9 @@
  *   DEVICE id  "$aws/things/{id}/shadow/..."            "$aws/things/{id}/shadow/{op}" |
  *                                                      "$aws/things/{id}/shadow/name/{n}/{op}"
  *              (AWS IoT device shadow topics, docs/shadows.md; {op}: get, update, delete)
+ *   DEVICE id  "$aws/things/{id}/jobs/..."              "$aws/things/{id}/jobs/get" | ".../start-next" |
+ *                                                      ".../jobs/{jobId}/get" | ".../jobs/{jobId}/update"
+ *              (AWS IoT Jobs topics, docs/jobs.md)
  *
  * "..." are further levels (wildcards allowed in a filter). The levels that name a
  * device ({id}, {dev}) must be literal: no '+', no '#', not empty, not "server", not
@@ -114,14 +117,14 @@ static const char SHADOW[] = "/shadow/";
 
 /* The part of @t after "$aws/things/{id}/shadow/" (non-empty, no empty level) in *@rest,
  * when @t is the device's own shadow namespace. */
-static bool aws_own(const broker_principal *p, const uint8_t *t, size_t n, const uint8_t **rest,
-                    size_t *rn)
+static bool aws_own_in(const broker_principal *p, const uint8_t *t, size_t n, const char *area,
+                       size_t alen, const uint8_t **rest, size_t *rn)
 {
     size_t idn = id_of(p);
-    size_t head = AWS_LEN + idn + SHADOW_LEN;
+    size_t head = AWS_LEN + idn + alen;
     if (!device_level_ok((const uint8_t *)p->id, idn) || n <= head ||
         memcmp(t, AWS, AWS_LEN) != 0 || memcmp(t + AWS_LEN, p->id, idn) != 0 ||
-        memcmp(t + AWS_LEN + idn, SHADOW, SHADOW_LEN) != 0 || t[n - 1] == '/')
+        memcmp(t + AWS_LEN + idn, area, alen) != 0 || t[n - 1] == '/')
         return false;
     for (size_t i = head; i < n; i++)
         if (t[i] == '/' && t[i - 1] == '/')
@@ -129,6 +132,32 @@ static bool aws_own(const broker_principal *p, const uint8_t *t, size_t n, const
     *rest = t + head;
     *rn = n - head;
     return true;
+}
+
+static bool aws_own(const broker_principal *p, const uint8_t *t, size_t n, const uint8_t **rest,
+                    size_t *rn)
+{
+    return aws_own_in(p, t, n, SHADOW, SHADOW_LEN, rest, rn);
+}
+
+static const char JOBS[] = "/jobs/";
+#define JOBS_LEN (sizeof JOBS - 1)
+
+/* After "$aws/things/{id}/jobs/": "get", "start-next", "{jobId}/get", "{jobId}/update"
+ * (AWS IoT Jobs requests, docs/jobs.md). */
+static bool aws_jobs_pub(const broker_principal *p, const uint8_t *t, size_t n)
+{
+    const uint8_t *r;
+    size_t rn;
+    if (!aws_own_in(p, t, n, JOBS, JOBS_LEN, &r, &rn))
+        return false;
+    if ((rn == 3 && memcmp(r, "get", 3) == 0) || (rn == 10 && memcmp(r, "start-next", 10) == 0))
+        return true;
+    size_t k = level_len(r, rn);
+    const uint8_t *op = r + k + 1;
+    size_t on = k < rn ? rn - k - 1 : 0;
+    return k > 0 &&
+           ((on == 3 && memcmp(op, "get", 3) == 0) || (on == 6 && memcmp(op, "update", 6) == 0));
 }
 
 static bool is_op(const uint8_t *s, size_t n)
@@ -158,7 +187,7 @@ static bool aws_device_sub(const broker_principal *p, const uint8_t *f, size_t n
 {
     const uint8_t *r;
     size_t rn;
-    return aws_own(p, f, n, &r, &rn);
+    return aws_own(p, f, n, &r, &rn) || aws_own_in(p, f, n, JOBS, JOBS_LEN, &r, &rn);
 }
 
 static bool user_owns(const broker_principal *p, const uint8_t *dev, size_t d, owns_fn owns,
@@ -192,7 +221,8 @@ bool broker_policy_pub(const broker_principal *p, const uint8_t *topic, size_t n
     if (p->who == BROKER_WHO_ANON)
         return true;
     if (p->who == BROKER_WHO_DEVICE && n > 0 && topic[0] == '$')
-        return n <= UINT16_MAX && mqtt_topic_name_valid(topic, n) && aws_device_pub(p, topic, n);
+        return n <= UINT16_MAX && mqtt_topic_name_valid(topic, n) &&
+               (aws_device_pub(p, topic, n) || aws_jobs_pub(p, topic, n));
     if (!shape_ok(topic, n) || n > UINT16_MAX || !mqtt_topic_name_valid(topic, n))
         return false;
     if (p->who == BROKER_WHO_DEVICE)

@@ -13,6 +13,12 @@ It subscribes to `ID/#`, answers every request on `server/ID/{api}` (QoS 1, not 
 echoes the request's "rid" and adds "status" (and "error" when the request failed).
 State lives in memory: 32 GPIO pins, a clock offset, fixed network values, a status that
 reads "restarting" for a moment after set_status {"value": "restart"}.
+
+Jobs (docs/jobs.md): after connecting it asks for its next job (`server/ID/jobs/start-next`),
+runs it — reports progress in statusDetails, then SUCCEEDED (FAILED when the document has
+"fail": true) — and asks for the next one; `ID/jobs/notify-next` wakes it when idle. A job
+document with "firmware_version" is "installed": the new version is reported in the
+device's shadow (`server/ID/shadow/update`, state.reported.firmware).
 """
 
 import argparse
@@ -151,12 +157,63 @@ class Device:
         return ans
 
 
+class Jobs:
+    """The AWS IoT Jobs start-next loop over the native topics, one job at a time."""
+
+    def __init__(self, client, device_id):
+        self.client, self.id = client, device_id
+        self.busy, self.running, self.replies = False, None, 0
+
+    def publish(self, rest, body):
+        self.client.publish("server/%s/%s" % (self.id, rest), json.dumps(body), qos=1)
+
+    def start_next(self):
+        self.busy, self.running = True, None
+        self.publish("jobs/start-next", {})
+
+    def run(self, ex):
+        job, doc = ex["jobId"], ex.get("jobDocument", {})
+        logging.info("job %s: %s", job, json.dumps(doc))
+        self.running, self.replies = job, 2  # two updates: IN_PROGRESS, then the outcome
+        self.publish("jobs/%s/update" % job, {"status": "IN_PROGRESS",
+                                              "statusDetails": {"progress": "50%"}})
+        if doc.get("fail"):
+            self.publish("jobs/%s/update" % job, {"status": "FAILED",
+                                                  "statusDetails": {"reason": "asked to fail"}})
+            return
+        version = doc.get("firmware_version")
+        if version is not None:  # "installed": the shadow says so
+            self.publish("shadow/update", {"state": {"reported": {"firmware": str(version)}}})
+        self.publish("jobs/%s/update" % job, {"status": "SUCCEEDED",
+                                              "statusDetails": {"progress": "100%"}})
+
+    def on_message(self, rest, payload):
+        try:
+            doc = json.loads(payload or b"{}")
+        except ValueError:
+            return
+        if rest == "start-next/accepted":
+            if "execution" in doc:
+                self.run(doc["execution"])
+            else:
+                self.busy = False  # nothing pending: notify-next wakes us
+        elif self.running and rest in ("%s/update/accepted" % self.running,
+                                       "%s/update/rejected" % self.running):
+            self.replies -= 1
+            if self.replies == 0:  # both updates answered: the next job
+                self.start_next()
+        elif rest == "notify-next" and "execution" in doc and not self.busy:
+            self.start_next()
+
+
 def on_connect(client, dev, flags, rc):
     if rc != 0:
         logging.error("connection refused: %s", mqtt.connack_string(rc))
         return
     logging.info("connected as %s", dev.id)
     client.subscribe(dev.id + "/#", qos=1)  # again after every reconnect (clean session)
+    dev.jobs = Jobs(client, dev.id)
+    dev.jobs.start_next()
 
 
 def on_disconnect(client, dev, rc):
@@ -169,6 +226,11 @@ def on_message(client, dev, msg):
     if not msg.topic.startswith(prefix):
         return
     api = msg.topic[len(prefix):]
+    if api.startswith("jobs/"):
+        dev.jobs.on_message(api[5:], msg.payload)
+        return
+    if api.startswith("shadow/"):
+        return  # answers to our shadow reports
     ans = dev.handle(api, msg.payload)
     client.publish("server/%s/%s" % (dev.id, api), json.dumps(ans), qos=1, retain=False)
     err = ans.get("error", {}).get("code", "")

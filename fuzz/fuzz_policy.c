@@ -71,15 +71,17 @@ static size_t fill(const uint8_t *f, size_t fn, const uint8_t *w, size_t wn, uin
     return o;
 }
 
-/* A device's own shadow topics, "$aws/things/{id}/shadow/..." (docs/shadows.md): the one
- * "$" namespace a device may use. */
+/* A device's own shadow and jobs topics, "$aws/things/{id}/shadow/..." (docs/shadows.md)
+ * and "$aws/things/{id}/jobs/..." (docs/jobs.md): the one "$" namespace a device may use. */
 static bool own_shadow(const broker_principal *p, const uint8_t *t, size_t n)
 {
     static const char aws[] = "$aws/things/";
     size_t idn = strlen(p->id), an = sizeof aws - 1;
-    if (p->who != BROKER_WHO_DEVICE || n <= an + idn + 8 || memcmp(t, aws, an) != 0)
+    if (p->who != BROKER_WHO_DEVICE || n <= an + idn + 6 || memcmp(t, aws, an) != 0 ||
+        memcmp(t + an, p->id, idn) != 0)
         return false;
-    return memcmp(t + an, p->id, idn) == 0 && memcmp(t + an + idn, "/shadow/", 8) == 0;
+    return (n > an + idn + 8 && memcmp(t + an + idn, "/shadow/", 8) == 0) ||
+           memcmp(t + an + idn, "/jobs/", 6) == 0;
 }
 
 /* The topics a principal's subscription may reach: its own prefix. */

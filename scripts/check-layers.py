@@ -32,10 +32,11 @@ ALLOWED = {
     "provisioning": ["common", "net", "store", "ca", "mqtt", "broker", "ident", "devices"],
     "rules": ["common", "net", "store", "mqtt", "broker", "ident", "devices", "notify",
               "shadows", "telemetry"],
+    "jobs": ["common", "net", "store", "mqtt", "broker", "ident", "devices"],
     "api": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "shadows", "telemetry", "provisioning", "rules"],
+            "notify", "shadows", "telemetry", "provisioning", "rules", "jobs"],
     "app": ["common", "net", "store", "ca", "mqtt", "broker", "http", "ident", "devices",
-            "notify", "api", "shadows", "telemetry", "provisioning", "rules"],
+            "notify", "api", "shadows", "telemetry", "provisioning", "rules", "jobs"],
 }
 ANYTHING = {"bench", "tests", "fuzz", "examples"}
 SKIP = {"build", "docs", "scripts", ".git", ".ci"}

@@ -22,8 +22,8 @@
  * Version 2: application collections (schema_app.c); version 3: device notifications
  * (schema_notify.c); version 4: device activity — events, history, queued commands,
  * idempotency keys (schema_activity.c); version 5: device shadows (schema_shadows.c);
- * version 6: telemetry and device logs (schema_telemetry.c); version 7: assigned to the
- * jobs branch (nothing on this one); version 8: shadow history (schema_shadow_history.c);
+ * version 6: telemetry and device logs (schema_telemetry.c); version 7: device groups, jobs
+ * and job executions (schema_jobs.c); version 8: shadow history (schema_shadow_history.c);
  * version 9: provisioning templates (schema_provisioning.c); version 10: rules
  * (schema_rules.c); version 11: alarms (schema_alarms.c).
  */
@@ -58,7 +58,7 @@ static const char *migration_sql(int version)
            : version == 4  ? store__activity_migration
            : version == 5  ? store__shadows_migration
            : version == 6  ? store__telemetry_migration
-           : version == 7  ? "" /* the jobs branch's number (an empty migration is skipped) */
+           : version == 7  ? store__jobs_migration
            : version == 8  ? store__shadow_history_migration
            : version == 9  ? store__provisioning_migration
            : version == 10 ? store__rules_migration

@@ -54,5 +54,7 @@ extern const char *const store__provisioning_migration;
 extern const char *const store__rules_migration;
 /* SQL of migration 11 (alarms, schema_alarms.c). */
 extern const char *const store__alarms_migration;
+/* SQL of migration 7 (groups, jobs, job executions, schema_jobs.c). */
+extern const char *const store__jobs_migration;
 
 #endif

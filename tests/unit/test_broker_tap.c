@@ -322,12 +322,19 @@ Test(tap, device_aws_shadow_publish_reported_with_whole_topic)
     publish(&d, "$aws/things/d1/shadow/name/cfg/get", 0, 0, "");
     cr_assert_eq(n_ev, 2);
     expect_pub_ev(1, "d1", "$aws/things/d1/shadow/name/cfg/get", "");
-    /* another thing, or not a shadow topic: refused by the policy, never reported */
+    /* another thing, or not a shadow / jobs request: refused by the policy, never reported */
     publish(&d, "$aws/things/d2/shadow/update", 1, 6, "{}");
     expect_ack(&d, MQTT_PUBACK, 6);
-    publish(&d, "$aws/things/d1/jobs/get", 1, 7, "{}");
+    publish(&d, "$aws/things/d1/other/get", 1, 7, "{}");
     expect_ack(&d, MQTT_PUBACK, 7);
+    publish(&d, "$aws/things/d2/jobs/get", 1, 8, "{}");
+    expect_ack(&d, MQTT_PUBACK, 8);
     cr_assert_eq(n_ev, 2);
+    /* its own AWS IoT Jobs requests are reported whole (docs/jobs.md) */
+    publish(&d, "$aws/things/d1/jobs/get", 1, 9, "{}");
+    expect_ack(&d, MQTT_PUBACK, 9);
+    cr_assert_eq(n_ev, 3);
+    expect_pub_ev(2, "d1", "$aws/things/d1/jobs/get", "{}");
     cl_gone(&d);
 }
 

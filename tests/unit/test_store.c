@@ -167,8 +167,8 @@ Test(store, open_empty_file_runs_migrations)
                          " ('telemetry','telemetry_rollup','telemetry_latest')"),
                  3);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name IN"
-                         " ('rules','rule_deadletters','alarms')"),
-                 3);
+                         " ('rules','rule_deadletters','alarms','groups','jobs','job_execs')"),
+                 6);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE type='trigger'"), 1);
     sqlite3 *db;
     sqlite3_stmt *s;
