@@ -521,8 +521,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
         !(live = tm_live_new()) || !(ti = make_telemetry(cfg, st, dc, live)) ||
-        !(jobs = make_jobs(cfg, st, br, dc)) ||
-        cmdq_recover(cq) < 0 || store_start(st) < 0)
+        !(jobs = make_jobs(cfg, st, br, dc)) || cmdq_recover(cq) < 0 || store_start(st) < 0)
         goto out;
     if (app_http_open(&web, cfg, st, true) < 0)
         goto out;
