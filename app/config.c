@@ -189,6 +189,8 @@ static const config_key keys[] = {
      "publish $SYS/broker/... (administrators only) this often; 0 = off"},
     {"shared-sticky", KIND_BOOL, F(shared_sticky), 0, 0, "BOOL",
      "$share/ groups: one member per publisher instead of round robin"},
+    {"max-topic-alias", KIND_U32, F(mqtt5_topic_alias_max), 0, 65535, "N",
+     "MQTT 5 topic aliases a client may set per connection; 0 = none"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -254,6 +256,7 @@ void config_defaults(iot_config *c)
     c->quota_recipients = 50;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
+    c->mqtt5_topic_alias_max = 10;
     c->telemetry_retention_d = 30;
     c->telemetry_rollup_retention_d = 365;
     c->telemetry_queue_max = 100000;

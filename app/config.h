@@ -128,6 +128,7 @@ typedef struct iot_config {
     uint32_t device_log_rate;              /* "device-log-rate" lines/device/min, default 60 */
     uint32_t sys_interval_s;               /* "sys-interval" seconds, default 10; 0 = no $SYS */
     bool shared_sticky;                    /* "shared-sticky", default false (round robin) */
+    uint32_t mqtt5_topic_alias_max;        /* "max-topic-alias", default 10 (0..65535) */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

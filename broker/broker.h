@@ -129,6 +129,8 @@ typedef struct broker_opts {
                                   * (the rest are counted in the next line); 0 = all */
     uint32_t sys_interval_s; /* $SYS/broker/... published every this many seconds; 0 = off */
     uint8_t share_policy;    /* shared subscriptions: 0 round robin, 1 sticky by publisher */
+    /* MQTT 5 Topic Alias Maximum offered to clients (max-topic-alias); 0 = none */
+    uint16_t topic_alias_max;
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */

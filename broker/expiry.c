@@ -1,5 +1,6 @@
 /*
- * expiry — persistent sessions offline longer than session_expiry are purged.
+ * expiry — persistent sessions offline longer than session_expiry are purged; a 5.0
+ * session after its own Session Expiry Interval (3.1.2.11.2, at most session_expiry).
  *
  * Each loop sweeps the registry for the offline persistent sessions it owns, on a timer
  * (a quarter of the expiry, between 250 ms and 60 s). A purged session leaves the
@@ -25,10 +26,14 @@ typedef struct sweep {
 static bool is_expired(session *s, void *arg)
 {
     sweep *w = arg;
-    return !s->clean && session__owner(s) == w->lp &&
-           !atomic_load_explicit(&s->online, memory_order_relaxed) && !s->conn &&
-           s->offline_since > 0 && w->now > s->offline_since &&
-           (uint64_t)(w->now - s->offline_since) >= w->ttl_ms;
+    if (s->clean || session__owner(s) != w->lp) /* expiry_ms is the owner's to read */
+        return false;
+    uint64_t ttl = s->expiry_ms >= 0 ? (uint64_t)s->expiry_ms : w->ttl_ms;
+    if (ttl == 0 && s->expiry_ms < 0)
+        return false; /* session-expiry 0: kept for ever */
+    return !atomic_load_explicit(&s->online, memory_order_relaxed) && !s->conn &&
+           s->offline_since > 0 && w->now >= s->offline_since &&
+           (uint64_t)(w->now - s->offline_since) >= ttl;
 }
 
 static void sweep_cb(uv_timer_t *t)
@@ -45,7 +50,7 @@ static void sweep_cb(uv_timer_t *t)
     persist__flush(lp);
     registry__unlock(br);
     for (size_t i = 0; i < n; i++) {
-        log_info("mqtt: session '%s' expired after %u s offline", v[i]->id, br->o.session_expiry_s);
+        log_info("mqtt: session '%s' expired", v[i]->id);
         session__destroy_state(v[i]);
         session__unref(v[i]);
     }
@@ -58,10 +63,10 @@ void expiry__loop_init(bloop *lp)
     uint64_t ttl = (uint64_t)lp->br->o.session_expiry_s * 1000u;
     uv_timer_init(net_loop_uv(lp->nl), &lp->expiry_timer);
     lp->expiry_timer.data = lp;
-    if (!ttl)
-        return;
-    uint64_t every = ttl / 4;
-    every = every < 250 ? 250 : every > 60000 ? 60000 : every;
+    /* A 5.0 client chooses its session's interval: sweep every second at most, so that
+     * one lives about as long as it asked (a walk of the registry under its lock). */
+    uint64_t every = ttl ? ttl / 4 : 1000;
+    every = every < 250 ? 250 : every > 1000 ? 1000 : every;
     uv_timer_start(&lp->expiry_timer, sweep_cb, every, every);
     uv_unref((uv_handle_t *)&lp->expiry_timer);
 }

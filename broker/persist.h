@@ -42,6 +42,8 @@ void persist__retained(bloop *lp, bmsg *m); /* empty payload deletes */
 /* Sends the 4-byte acknowledgement now, or after the commit when @durable or when an
  * earlier one of @c is still waiting. */
 void persist__ack(mconn *c, uint8_t type, uint16_t pid, bool durable);
+/* persist__ack with a 5.0 reason code (0: the short form); 5.0 connections only. */
+void persist__ack_rc(mconn *c, uint8_t type, uint16_t pid, uint8_t reason, bool durable);
 /* Like persist__ack for an action: @fn(c, arg, ok) runs after the commit (ok false when
  * the store failed; the connection is then closed) or now when nothing waits. */
 void persist__after(mconn *c, void (*fn)(mconn *c, void *arg, bool ok), void *arg, bool durable);

@@ -31,6 +31,8 @@ session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len
     memcpy(s->id, id, id_len);
     s->id[id_len] = '\0';
     s->next_pid = 1;
+    s->ver = 4; /* 3.1.1 until a 5.0 connection attaches */
+    s->expiry_ms = -1;
     return s;
 }
 

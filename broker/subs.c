@@ -30,6 +30,7 @@ static sub **entry(session *s, const uint8_t *f, uint16_t n)
     if (!e)
         return NULL;
     e->len = n;
+    e->opts = 0;
     memcpy(e->filter, f, n);
     e->next = s->subs;
     s->subs = e;
@@ -80,9 +81,22 @@ int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
         return -ENOENT;
     sub *e = *pp;
     *pp = e->next;
+    if (e->opts)
+        s->n_opt_subs--;
     untrie(s, e);
     free(e);
     return 0;
+}
+
+bool session__has_sub(session *s, const uint8_t *f, uint16_t n) { return find(s, f, n) != NULL; }
+
+void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts)
+{
+    sub **pp = find(s, f, n);
+    if (!pp)
+        return;
+    s->n_opt_subs += (opts != 0) - ((*pp)->opts != 0);
+    (*pp)->opts = opts;
 }
 
 void session__unsubscribe_all(session *s)
@@ -95,4 +109,5 @@ void session__unsubscribe_all(session *s)
         e = next;
     }
     s->subs = NULL;
+    s->n_opt_subs = 0;
 }
