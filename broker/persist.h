@@ -57,12 +57,16 @@ typedef struct persist_sub {
     const char *filter;
     uint32_t len;
     uint8_t qos;
+    uint8_t opts; /* MQTT 5.0 subscription options (no-local, retain-as-published) */
 } persist_sub;
 /* Calls @on_sub for each subscription and @on_rx2 for each QoS 2 id of @doc; 0, or <0 when the
  * document is not a session document we understand (nothing should be used then). */
 int persist__session_parse(const bson_t *doc, int64_t *last_seen,
                            int (*on_sub)(void *arg, const persist_sub *ps),
                            int (*on_rx2)(void *arg, uint16_t pid), void *arg);
+/* The MQTT 5.0 Session Expiry Interval of @doc in ms, -1 when it has none (3.1.1:
+ * session-expiry applies); <0 return when malformed. */
+int persist__session_expiry(const bson_t *doc, int64_t *expiry_ms);
 /* The principal recorded in @doc (ANON when absent); <0 when malformed. */
 int persist__session_principal(const bson_t *doc, broker_principal *p);
 

@@ -7,6 +7,7 @@ MQTTv5) and mosquitto_pub/sub -V 5 check that real clients interoperate.
 
 import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -14,7 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from harness import (BrokerCase, HOST, RawClient, iotcloud_only,
+from harness import (Broker, BrokerCase, HOST, RawClient, iotcloud_only,
                      subscribe_pkt, uniq)
 from mqtt5_wire import (ASSIGNED_CLIENT_ID, AUTH_METHOD, CONTENT_TYPE, CORRELATION_DATA,
                         MAX_PACKET_SIZE, MESSAGE_EXPIRY, PAYLOAD_FORMAT, PUBACK,
@@ -386,6 +387,68 @@ class TestSessionAndWill(Mqtt5Case):
         d.send(disconnect5(0))
         d.expect_closed()
         sub.assert_silent(0.3)
+
+
+@iotcloud_only("iotcloud's store")
+class TestPersistence(unittest.TestCase):
+    """5.0 session state (expiry interval, subscription options, queued messages) under
+    kill -9."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="iotcloud-m5-")
+        self.brokers, self.conns = [], []
+
+    def tearDown(self):
+        for c in self.conns:
+            c.close()
+        for b in self.brokers:
+            b.kill9()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self):
+        b = Broker(data_dir=self.dir).start()
+        self.brokers.append(b)
+        return b
+
+    def raw5(self, b, cid, **kw):
+        c = Raw5(b.port)
+        self.conns.append(c)
+        c.present, reason, _ = c.connect5(cid, **kw)
+        self.assertEqual(reason, 0)
+        return c
+
+    def test_session_survives_kill9(self):
+        b, cid = self.start(), uniq("k")
+        c = self.raw5(b, cid, props=[(SESSION_EXPIRY, 600)])
+        c.subscribe(1, [("m5/nl", NO_LOCAL | 1), ("m5/rap", RAP)])
+        c.send(disconnect5())
+        c.expect_closed()
+        p = self.raw5(b, uniq("p"))
+        p.send(publish5("m5/nl", "queued", qos=1, pid=1))
+        p.expect_packet(PUBACK)
+        b.kill9()
+        b = self.start()
+        c = self.raw5(b, cid, clean=False, props=[(SESSION_EXPIRY, 600)])
+        self.assertTrue(c.present)
+        m = parse_publish5(c.read_packet())
+        self.assertEqual((m["topic"], m["payload"]), ("m5/nl", b"queued"))
+        c.send(ack5(PUBACK, m["pid"]))
+        c.send(publish5("m5/nl", "own"))  # no-local survived
+        c.assert_silent(0.4)
+        p = self.raw5(b, uniq("p"))
+        p.send(publish5("m5/rap", "r", retain=True))
+        self.assertTrue(parse_publish5(c.read_packet())["retain"])  # retain-as-published
+
+    def test_expiry_interval_survives_kill9(self):
+        b, cid = self.start(), uniq("k")
+        c = self.raw5(b, cid, props=[(SESSION_EXPIRY, 1)])
+        c.send(disconnect5())
+        c.expect_closed()
+        time.sleep(0.3)
+        b.kill9()
+        time.sleep(1.5)
+        b = self.start()
+        self.assertFalse(self.raw5(b, cid, clean=False).present)
 
 
 class TestRealClients(Mqtt5Case):
