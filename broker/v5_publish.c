@@ -1,6 +1,6 @@
 /*
  * v5_publish — a routed message's MQTT 5.0 properties, and the PUBLISH a 5.0 receiver
- * gets (the 3.1.1 form is built in deliver.c).
+ * receives (the 3.1.1 form is built in deliver.c).
  *
  * A message keeps the property block of its PUBLISH as it came (payload format
  * indicator, content type, response topic, correlation data, user properties in their
