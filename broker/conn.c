@@ -312,6 +312,27 @@ void mconn__free(mconn *c)
     free(c);
 }
 
+/* [MQTT-3.1.2-8] The will of a connection that ended without DISCONNECT. 5.0: with a
+ * Will Delay Interval and a session that outlives the connection, it waits on the session
+ * (expiry.c publishes it when due or when the session ends; a resumption drops it
+ * [MQTT-3.1.3-9]); its Message Expiry Interval runs from its publication. */
+static void publish_will(mconn *c, session *s)
+{
+    int64_t now = clock_wall_ms();
+    if (c->ver == MQTT5_LEVEL && c->will_delay && !s->clean) {
+        bmsg__unref(s->will);
+        s->will = c->will;
+        s->will_at = now + (int64_t)c->will_delay * 1000;
+        if (c->will_expiry_ms)
+            s->will->expire_at = s->will_at + c->will_expiry_ms;
+        c->will = NULL;
+        return;
+    }
+    if (c->will_expiry_ms)
+        c->will->expire_at = now + c->will_expiry_ms;
+    session__unref_opt(route__publish(c->lp, c->will).congested);
+}
+
 void mconn__closed(mconn *c, bool shutdown)
 {
     mconn__assert_loop(c);
@@ -328,11 +349,8 @@ void mconn__closed(mconn *c, bool shutdown)
             atomic_store(&c->br->stopping, true);
         session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
-        if (c->will && !shutdown) {
-            if (c->will_expiry_ms) /* 5.0: the will's expiry runs from now */
-                c->will->expire_at = clock_wall_ms() + c->will_expiry_ms;
-            session__unref_opt(route__publish(c->lp, c->will).congested);
-        }
+        if (c->will && !shutdown)
+            publish_will(c, s);
         if (s->clean) {
             /* [MQTT-3.1.2-6] a clean session ends with its connection */
             registry__lock(c->br);

@@ -13,6 +13,7 @@
 #include "broker/expiry.h"
 #include "broker/persist.h"
 #include "broker/registry.h"
+#include "broker/route.h"
 #include "broker/session.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -21,13 +22,33 @@ typedef struct sweep {
     bloop *lp;
     int64_t now;
     uint64_t ttl_ms;
+    bmsg **wills; /* delayed wills now due, taken from their sessions */
+    size_t n_wills, cap_wills;
 } sweep;
+
+/* Takes the delayed will of @s (owned, offline) when due (3.1.3.2.2). */
+static void take_will(sweep *w, session *s)
+{
+    if (!s->will || w->now < s->will_at || s->conn)
+        return;
+    if (w->n_wills == w->cap_wills) {
+        size_t ncap = w->cap_wills ? w->cap_wills * 2 : 8;
+        bmsg **nv = realloc(w->wills, ncap * sizeof *nv);
+        if (!nv)
+            return; /* the next sweep */
+        w->wills = nv;
+        w->cap_wills = ncap;
+    }
+    w->wills[w->n_wills++] = s->will;
+    s->will = NULL;
+}
 
 static bool is_expired(session *s, void *arg)
 {
     sweep *w = arg;
     if (s->clean || session__owner(s) != w->lp) /* expiry_ms is the owner's to read */
         return false;
+    take_will(w, s);
     uint64_t ttl = s->expiry_ms >= 0 ? (uint64_t)s->expiry_ms : w->ttl_ms;
     if (ttl == 0 && s->expiry_ms < 0)
         return false; /* session-expiry 0: kept for ever */
@@ -40,7 +61,7 @@ static void sweep_cb(uv_timer_t *t)
 {
     bloop *lp = t->data;
     broker *br = lp->br;
-    sweep w = {lp, clock_wall_ms(), (uint64_t)br->o.session_expiry_s * 1000u};
+    sweep w = {lp, clock_wall_ms(), (uint64_t)br->o.session_expiry_s * 1000u, NULL, 0, 0};
     session **v = NULL;
     registry__lock(br);
     size_t n = registry__take(br, is_expired, &w, &v);
@@ -51,9 +72,17 @@ static void sweep_cb(uv_timer_t *t)
     registry__unlock(br);
     for (size_t i = 0; i < n; i++) {
         log_info("mqtt: session '%s' expired", v[i]->id);
+        /* 3.1.3.2.2: a delayed will goes out when its session ends, if not before */
+        if (v[i]->will)
+            session__unref_opt(route__publish(lp, v[i]->will).congested);
         session__destroy_state(v[i]);
         session__unref(v[i]);
     }
+    for (size_t i = 0; i < w.n_wills; i++) {
+        session__unref_opt(route__publish(lp, w.wills[i]).congested);
+        bmsg__unref(w.wills[i]);
+    }
+    free(w.wills);
     BROKER_STAT_ADD(br, sessions_expired, n);
     free(v);
 }

@@ -87,6 +87,8 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     /* what deliveries to this client must respect (deliver.c, v5_publish.c) */
     s->ver = c->ver == MQTT5_LEVEL ? MQTT5_LEVEL : 4;
     s->send_max = c->ver == MQTT5_LEVEL ? c->send_max : 0;
+    bmsg__unref(s->will); /* [MQTT-3.1.3-9] resumed before its Will Delay Interval passed */
+    s->will = NULL;
     s->expiry_ms =
         c->ver != MQTT5_LEVEL || c->expiry_s == UINT32_MAX ? -1 : (int64_t)c->expiry_s * 1000;
     /* broker.h: a resumed session keeps only what its principal may still subscribe to

@@ -115,6 +115,8 @@ void session__destroy_state(session *s)
     free(s->rx_qos2);
     s->rx_qos2 = NULL;
     s->n_rx_qos2 = s->cap_rx_qos2 = 0;
+    bmsg__unref(s->will); /* a delayed will no longer due: the state ended without it */
+    s->will = NULL;
     s->dead = true;
     quota__queue_sync(s); /* its queue no longer counts against its account */
     atomic_store(&s->online, false);

@@ -96,6 +96,8 @@ struct session {
     uint16_t send_max;   /* the client's Receive Maximum, 0 = max_inflight alone */
     int64_t expiry_ms;   /* 5.0 Session Expiry Interval in ms; -1: session_expiry alone */
     uint32_t n_opt_subs; /* subscriptions with options besides QoS (v5__sub_filter) */
+    bmsg *will;          /* 5.0 will waiting for its Will Delay Interval (expiry.c), or NULL */
+    int64_t will_at;     /* wall-clock ms it is due */
     uint16_t id_len;
     char id[]; /* NUL-terminated client id */
 };

@@ -34,7 +34,8 @@ int v5__msg_props(bmsg *m, const mqtt5_props *props, int64_t now_ms)
     while (mqtt5_prop_next(props, &pos, &p) == 1) {
         if (p.id == MQTT5_MESSAGE_EXPIRY) /* [MQTT-3.3.2-5] gone once expired */
             m->expire_at = now_ms + (int64_t)p.num * 1000;
-        else if (p.id != MQTT5_TOPIC_ALIAS && p.id != MQTT5_SUBSCRIPTION_ID) {
+        else if (p.id != MQTT5_TOPIC_ALIAS && p.id != MQTT5_SUBSCRIPTION_ID &&
+                 p.id != MQTT5_WILL_DELAY) { /* a will's delay is no PUBLISH property */
             memcpy(keep + n, props->p + start, pos - start);
             n += pos - start;
         }

@@ -23,7 +23,7 @@ from mqtt5_wire import (ASSIGNED_CLIENT_ID, AUTH_METHOD, CONTENT_TYPE, CORRELATI
                         REQUEST_PROBLEM_INFO, RESPONSE_TOPIC, RETAIN_AVAILABLE,
                         SERVER_KEEP_ALIVE, SESSION_EXPIRY, SHARED_AVAILABLE,
                         SUB_ID_AVAILABLE, SUBSCRIPTION_ID, TOPIC_ALIAS, TOPIC_ALIAS_MAX,
-                        UNSUBACK, USER_PROPERTY, WILDCARD_AVAILABLE, Raw5, ack5,
+                        UNSUBACK, USER_PROPERTY, WILDCARD_AVAILABLE, WILL_DELAY, Raw5, ack5,
                         disconnect5, packet, parse_ack5, parse_publish5, parse_suback5,
                         prop, publish5, subscribe5, unsubscribe5)
 
@@ -371,6 +371,32 @@ class TestSessionAndWill(Mqtt5Case):
         c = self.raw5()
         c.send(disconnect5(0, [(SESSION_EXPIRY, 10)]))
         self.assertEqual(c.expect_disconnect()[0], 0x82)
+
+    def test_will_delay(self):
+        t = self.topic("will")
+        sub = self.raw5()
+        sub.subscribe(1, [(t, 0)])
+        cid = uniq("wd")
+        c = self.raw5(cid, props=[(SESSION_EXPIRY, 60)], will=(t, b"late", 0, False),
+                      will_props=[(WILL_DELAY, 1)])
+        c.close()  # no DISCONNECT
+        sub.assert_silent(0.6)
+        m = parse_publish5(sub.read_packet(timeout=3))
+        self.assertEqual(m["payload"], b"late")
+        self.assertIsNone(prop(m["props"], WILL_DELAY))
+
+    def test_will_delay_cancelled_by_resumption(self):
+        t = self.topic("will")
+        sub = self.raw5()
+        sub.subscribe(1, [(t, 0)])
+        cid = uniq("wd")
+        c = self.raw5(cid, props=[(SESSION_EXPIRY, 60)], will=(t, b"late", 0, False),
+                      will_props=[(WILL_DELAY, 2)])
+        c.close()
+        time.sleep(0.3)
+        again = self.raw5(cid, clean=False, props=[(SESSION_EXPIRY, 60)])
+        self.assertTrue(again.present)
+        sub.assert_silent(2.5)
 
     def test_disconnect_with_will(self):
         t = self.topic("will")
