@@ -117,7 +117,7 @@ static void forget(session *s, bmsg *m, uint8_t qos);
 
 static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
-    if (s->ver == MQTT5_LEVEL && !v5__fits(c, m, qos)) {
+    if (s->ver == MQTT5_LEVEL && !v5__fits(s, c, m, qos)) {
         forget(s, m, qos); /* [MQTT-3.1.2-25] dropped for this receiver, as if sent */
         return 0;
     }

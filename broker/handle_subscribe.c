@@ -89,7 +89,7 @@ static sublater *sublater_new(const uint8_t *body, size_t n, size_t ack_cap, siz
 
 /* One filter of a SUBSCRIBE: its return / reason code; sets *retained when retained
  * messages follow the SUBACK. @opts: the 5.0 options byte (the QoS alone in 3.1.1). */
-static uint8_t subscribe_one(mconn *c, mqtt_str f, uint8_t opts, uint8_t *retained)
+static uint8_t subscribe_one(mconn *c, mqtt_str f, uint8_t opts, uint32_t subid, uint8_t *retained)
 {
     bool v5 = c->ver == MQTT5_LEVEL;
     uint8_t qos = MQTT5_SUB_QOS(opts);
@@ -104,7 +104,8 @@ static uint8_t subscribe_one(mconn *c, mqtt_str f, uint8_t opts, uint8_t *retain
     if (session__subscribe(c->s, f.p, f.len, qos) != 0)
         return v5 ? MQTT5_RC_UNSPECIFIED : 0x80;
     if (v5)
-        session__sub_opts(c->s, f.p, f.len, opts & (MQTT5_SUB_NO_LOCAL | MQTT5_SUB_RETAIN_AS_PUB));
+        session__sub_opts(c->s, f.p, f.len, opts & (MQTT5_SUB_NO_LOCAL | MQTT5_SUB_RETAIN_AS_PUB),
+                          subid);
     /* MQTT 5.0 4.8.2: no retained messages on a shared subscription; 3.8.3.1 retain
      * handling: 0 always, 1 only for a new subscription, 2 never */
     uint8_t rh = v5 ? MQTT5_SUB_RETAIN_HANDLING(opts) : 0;
@@ -113,22 +114,14 @@ static uint8_t subscribe_one(mconn *c, mqtt_str f, uint8_t opts, uint8_t *retain
     return qos;
 }
 
-/* Decodes either version; 5.0: a Subscription Identifier is refused, we offer none. */
+/* Decodes either version. */
 static int decode_sub(mconn *c, const uint8_t *body, size_t n, mqtt5_sublist *l)
 {
     if (c->ver != MQTT5_LEVEL) {
         l->props = (mqtt5_props){0};
         return mqtt_decode_subscribe(body, n, &l->list) < 0 ? -1 : 0;
     }
-    int rc = mqtt5_decode_subscribe(body, n, l);
-    if (rc < 0)
-        return rc;
-    if (mqtt5_props_has(&l->props, MQTT5_SUBSCRIPTION_ID)) {
-        /* 3.2.2.3.12: we said Subscription Identifiers Available 0 */
-        v5__disconnect(c, MQTT5_RC_SUB_IDS_NOT_SUPPORTED, "subscription identifiers not supported");
-        return 1;
-    }
-    return 0;
+    return mqtt5_decode_subscribe(body, n, l);
 }
 
 static int encode_ack(sublater *sl, size_t cap, uint16_t pid, const uint8_t *codes, size_t count)
@@ -158,9 +151,12 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n)
     size_t pos = 0, i = 0;
     mqtt_str f;
     uint8_t opts;
+    mqtt5_prop id;
+    /* 3.8.2.1.2: the identifier goes with every filter of this SUBSCRIBE */
+    uint32_t subid = mqtt5_prop_get(&l.props, MQTT5_SUBSCRIPTION_ID, &id) ? id.num : 0;
     while ((sl->v5 ? mqtt5_subscribe_next(&l, &pos, &f, &opts)
                    : mqtt_subscribe_next(&l.list, &pos, &f, &opts)) == 1) {
-        codes[i] = subscribe_one(c, f, opts, &sl->retained[i]);
+        codes[i] = subscribe_one(c, f, opts, subid, &sl->retained[i]);
         i++;
     }
     int len = encode_ack(sl, cap, l.list.packet_id, codes, l.list.count);

@@ -57,7 +57,8 @@ typedef struct persist_sub {
     const char *filter;
     uint32_t len;
     uint8_t qos;
-    uint8_t opts; /* MQTT 5.0 subscription options (no-local, retain-as-published) */
+    uint8_t opts;   /* MQTT 5.0 subscription options (no-local, retain-as-published) */
+    uint32_t subid; /* MQTT 5.0 Subscription Identifier, 0 = none */
 } persist_sub;
 /* Calls @on_sub for each subscription and @on_rx2 for each QoS 2 id of @doc; 0, or <0 when the
  * document is not a session document we understand (nothing should be used then). */

@@ -4,7 +4,8 @@
  *   { v: 1 or 2,                    document version (unknown versions are refused)
  *     last_seen: int64,             wall-clock ms the session went offline, 0 = online
  *     subs: [ { f: utf8, q: int32,  subscriptions (filter, granted QoS,
- *               o: int32 } ],         v2: MQTT 5.0 no-local 0x04 / retain-as-published 0x08)
+ *               o: int32,             v2: MQTT 5.0 no-local 0x04 / retain-as-published 0x08,
+ *               i: int64 } ],         v2: MQTT 5.0 Subscription Identifier)
  *     exp:  int64,                  v2: MQTT 5.0 Session Expiry Interval in ms
  *     rx2:  [ int32 ],              incoming QoS 2 packet ids awaiting PUBREL
  *     who:  int32,                  principal kind (broker_who); absent = ANON
@@ -22,6 +23,7 @@
 #include "broker/persist.h"
 #include "broker/session.h"
 #include "common/clock.h"
+#include "mqtt/mqtt5.h"
 #include "mqtt/mqtt_topic.h"
 
 #define SESSION_DOC_VERSION 1
@@ -42,6 +44,7 @@ static bool append_subs(bson_t *doc, const session *s)
             !bson_append_utf8(&item, "f", 1, (const char *)e->filter, e->len) ||
             !bson_append_int32(&item, "q", 1, e->qos) ||
             (e->opts && !bson_append_int32(&item, "o", 1, e->opts)) ||
+            (e->subid && !bson_append_int64(&item, "i", 1, e->subid)) ||
             !bson_append_document_end(&arr, &item))
             return false;
     }
@@ -92,6 +95,7 @@ static int parse_sub(const bson_iter_t *it, persist_sub *ps)
     bson_iter_t in;
     bool has_f = false, has_q = false;
     ps->opts = 0;
+    ps->subid = 0;
     if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &in))
         return -1;
     while (bson_iter_next(&in)) {
@@ -110,6 +114,11 @@ static int parse_sub(const bson_iter_t *it, persist_sub *ps)
             if (o & ~SUB_OPTS_MASK)
                 return -1;
             ps->opts = (uint8_t)o;
+        } else if (strcmp(key, "i") == 0 && BSON_ITER_HOLDS_INT64(&in)) {
+            int64_t id = bson_iter_int64(&in);
+            if (id < 1 || id > MQTT5_MAX_VBI) /* 3.8.2.1.2 */
+                return -1;
+            ps->subid = (uint32_t)id;
         }
     }
     if (!has_f || !has_q || ps->len == 0 || ps->len > UINT16_MAX)

@@ -63,8 +63,8 @@ static int on_retained(void *arg, const store_retained *r)
 static int add_sub(void *arg, const persist_sub *ps)
 {
     int rc = session__sub_list_add(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->qos);
-    if (rc == 0 && ps->opts)
-        session__sub_opts(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->opts);
+    if (rc == 0 && (ps->opts || ps->subid))
+        session__sub_opts(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->opts, ps->subid);
     return rc;
 }
 

@@ -40,7 +40,8 @@ typedef struct inflight {
 typedef struct sub {
     struct sub *next;
     uint8_t qos;
-    uint8_t opts; /* MQTT 5.0 subscription options besides QoS (MQTT5_SUB_NO_LOCAL...) */
+    uint8_t opts;   /* MQTT 5.0 subscription options besides QoS (MQTT5_SUB_NO_LOCAL...) */
+    uint32_t subid; /* MQTT 5.0 Subscription Identifier, 0 = none */
     uint16_t len;
     uint8_t filter[];
 } sub;
@@ -95,7 +96,7 @@ struct session {
     uint8_t ver;         /* protocol level of the last connection: 4 or 5 */
     uint16_t send_max;   /* the client's Receive Maximum, 0 = max_inflight alone */
     int64_t expiry_ms;   /* 5.0 Session Expiry Interval in ms; -1: session_expiry alone */
-    uint32_t n_opt_subs; /* subscriptions with options besides QoS (v5__sub_filter) */
+    uint32_t n_opt_subs; /* subscriptions with options or an identifier (v5__sub_filter) */
     bmsg *will;          /* 5.0 will waiting for its Will Delay Interval (expiry.c), or NULL */
     int64_t will_at;     /* wall-clock ms it is due */
     uint16_t id_len;
@@ -152,8 +153,9 @@ int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos)
 int session__unsubscribe(session *s, const uint8_t *f, uint16_t n);
 /* Has @s a subscription to exactly @f? */
 bool session__has_sub(session *s, const uint8_t *f, uint16_t n);
-/* Sets the 5.0 options (no-local, retain-as-published) of subscription @f. */
-void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts);
+/* Sets the 5.0 options (no-local, retain-as-published) and Subscription Identifier (0:
+ * none) of subscription @f. */
+void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts, uint32_t subid);
 void session__unsubscribe_all(session *s);
 
 #endif

@@ -31,6 +31,7 @@ static sub **entry(session *s, const uint8_t *f, uint16_t n)
         return NULL;
     e->len = n;
     e->opts = 0;
+    e->subid = 0;
     memcpy(e->filter, f, n);
     e->next = s->subs;
     s->subs = e;
@@ -81,7 +82,7 @@ int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
         return -ENOENT;
     sub *e = *pp;
     *pp = e->next;
-    if (e->opts)
+    if (e->opts || e->subid)
         s->n_opt_subs--;
     untrie(s, e);
     free(e);
@@ -90,13 +91,15 @@ int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
 
 bool session__has_sub(session *s, const uint8_t *f, uint16_t n) { return find(s, f, n) != NULL; }
 
-void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts)
+void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts, uint32_t subid)
 {
     sub **pp = find(s, f, n);
     if (!pp)
         return;
-    s->n_opt_subs += (opts != 0) - ((*pp)->opts != 0);
-    (*pp)->opts = opts;
+    sub *e = *pp;
+    s->n_opt_subs += (opts || subid) - (e->opts || e->subid);
+    e->opts = opts;
+    e->subid = subid;
 }
 
 void session__unsubscribe_all(session *s)

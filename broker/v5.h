@@ -50,11 +50,12 @@ static inline bool v5__expired(const bmsg *m, int64_t now_ms)
 {
     return m->expire_at != 0 && now_ms >= m->expire_at;
 }
-/* Writes @m as a 5.0 PUBLISH to @c, with the remaining expiry and @subid (0 = none).
+/* Writes @m as a 5.0 PUBLISH to @c, with the remaining expiry and the Subscription
+ * Identifiers of @s's matching subscriptions.
  * false when it exceeds the client's Maximum Packet Size: nothing was written and the
  * message is to be dropped for this receiver [MQTT-3.1.2-24]. */
 /* Does @m as a 5.0 PUBLISH of @qos fit the client's Maximum Packet Size? */
-bool v5__fits(const mconn *c, const bmsg *m, uint8_t qos);
+bool v5__fits(const session *s, const mconn *c, const bmsg *m, uint8_t qos);
 bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool retain, bool dup,
                        uint16_t pid);
 /* The subscription options of @s that apply to @m (v5 sessions with options only):

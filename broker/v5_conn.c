@@ -5,7 +5,7 @@
  * CONNACK properties the broker always sends (3.2.2.3): Receive Maximum (max-inflight),
  * Maximum Packet Size (max-packet-size), Topic Alias Maximum (max-topic-alias, when not
  * 0), Retain Available 1, Wildcard Subscription Available 1, Subscription Identifiers
- * Available 0, Shared Subscription Available 1; and when they apply: Assigned Client
+ * Available 1, Shared Subscription Available 1; and when they apply: Assigned Client
  * Identifier, Server Keep Alive (max-keepalive), Session Expiry Interval (capped by
  * session-expiry). Reason strings only when the client did not turn Request Problem
  * Information off [MQTT-3.1.2-29].
@@ -97,7 +97,7 @@ void v5__connack(mconn *c, bool present, const session *s)
         l[n++] = num(MQTT5_TOPIC_ALIAS_MAX, o->topic_alias_max);
     l[n++] = num(MQTT5_RETAIN_AVAILABLE, 1);
     l[n++] = num(MQTT5_WILDCARD_SUB_AVAILABLE, 1);
-    l[n++] = num(MQTT5_SUB_ID_AVAILABLE, 0);
+    l[n++] = num(MQTT5_SUB_ID_AVAILABLE, 1);
     l[n++] = num(MQTT5_SHARED_SUB_AVAILABLE, 1);
     if (c->assigned_id) /* [MQTT-3.2.2-16] */
         l[n++] = (mqtt5_prop){.id = MQTT5_ASSIGNED_CLIENT_ID,

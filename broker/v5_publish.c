@@ -15,12 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/share.h"
 #include "broker/v5.h"
 #include "common/clock.h"
 #include "mqtt/mqtt_topic.h"
 
 /* Topics up to this length get their PUBLISH header built in one small copy. */
 #define SMALL_TOPIC 200
+/* Subscription Identifiers written with one PUBLISH, at most (overlapping subscriptions
+ * of one session beyond that many are rare; the first ones found are sent). */
+#define MAX_SUBIDS 8
 
 int v5__msg_props(bmsg *m, const mqtt5_props *props, int64_t now_ms)
 {
@@ -64,31 +68,65 @@ static uint32_t expiry_left(const bmsg *m, int64_t now_ms)
     return left < 1 ? 1u : left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
 }
 
-static uint32_t props_len(const bmsg *m) { return m->props_len + (m->expire_at ? 5u : 0u); }
-
-static uint64_t remaining(const bmsg *m, uint8_t qos)
+/* The Subscription Identifiers of @s's subscriptions matching @m's topic, at most
+ * MAX_SUBIDS (3.3.4: one per matching subscription that has one); their bytes in *bytes. */
+static size_t subids(const session *s, const bmsg *m, uint32_t ids[MAX_SUBIDS], size_t *bytes)
 {
-    uint32_t plen = props_len(m);
+    size_t n = 0;
+    *bytes = 0;
+    if (!s->n_opt_subs)
+        return 0;
+    const uint8_t *topic = m->b->data + m->topic_off;
+    for (const sub *e = s->subs; e && n < MAX_SUBIDS; e = e->next) {
+        const uint8_t *f = e->filter;
+        uint16_t fn = e->len;
+        share__inner(&f, &fn);
+        if (e->subid && mqtt_topic_match(f, fn, topic, m->topic_len)) {
+            ids[n++] = e->subid;
+            *bytes += 1 + mqtt5_vbi_len(e->subid);
+        }
+    }
+    return n;
+}
+
+static uint32_t props_len(const bmsg *m, size_t id_bytes)
+{
+    return m->props_len + (m->expire_at ? 5u : 0u) + (uint32_t)id_bytes;
+}
+
+static uint64_t remaining(const bmsg *m, uint8_t qos, size_t id_bytes)
+{
+    uint32_t plen = props_len(m, id_bytes);
     return 2u + m->topic_len + (qos ? 2u : 0u) + mqtt5_vbi_len(plen) + (uint64_t)plen +
            m->payload_len;
 }
 
-bool v5__fits(const mconn *c, const bmsg *m, uint8_t qos)
+static bool fits(const mconn *c, uint64_t rem)
 {
-    uint64_t rem = remaining(m, qos);
     if (rem > MQTT_MAX_REMAINING)
         return false;
     /* [MQTT-3.1.2-24] nothing larger than the client's Maximum Packet Size */
     return !c->max_out || 1u + mqtt5_vbi_len((uint32_t)rem) + rem <= c->max_out;
 }
 
+bool v5__fits(const session *s, const mconn *c, const bmsg *m, uint8_t qos)
+{
+    uint32_t ids[MAX_SUBIDS];
+    size_t id_bytes;
+    subids(s, m, ids, &id_bytes);
+    return fits(c, remaining(m, qos, id_bytes));
+}
+
 bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool retain, bool dup,
                        uint16_t pid)
 {
-    if (!v5__fits(c, m, qos))
+    uint32_t ids[MAX_SUBIDS];
+    size_t id_bytes, nids = subids(s, m, ids, &id_bytes);
+    uint64_t rem64 = remaining(m, qos, id_bytes);
+    if (!fits(c, rem64))
         return false;
-    uint32_t plen = props_len(m), rem = (uint32_t)remaining(m, qos);
-    uint8_t hdr[MQTT_FIXED_HDR_MAX + 2 + SMALL_TOPIC + 2 + 4 + 5];
+    uint32_t plen = props_len(m, id_bytes), rem = (uint32_t)rem64;
+    uint8_t hdr[MQTT_FIXED_HDR_MAX + 2 + SMALL_TOPIC + 2 + 4 + 5 + MAX_SUBIDS * 5];
     uint8_t flags = (uint8_t)((dup ? 0x8 : 0) | (qos << 1) | (retain ? 1 : 0));
     size_t n = (size_t)mqtt_encode_fixed_header(hdr, MQTT_PUBLISH, flags, rem);
     if (m->topic_len <= SMALL_TOPIC) {
@@ -111,6 +149,10 @@ bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool re
         hdr[n++] = (uint8_t)(left >> 16);
         hdr[n++] = (uint8_t)(left >> 8);
         hdr[n++] = (uint8_t)left;
+    }
+    for (size_t i = 0; i < nids; i++) { /* [MQTT-3.3.4-3] the matching subscriptions' ids */
+        hdr[n++] = MQTT5_SUBSCRIPTION_ID;
+        n += put_vbi(hdr + n, ids[i]);
     }
     s->out->write(c, hdr, n);
     if (m->props_len)

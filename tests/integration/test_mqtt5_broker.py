@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from harness import (Broker, BrokerCase, HOST, RawClient, iotcloud_only,
+from harness import (Broker, BrokerCase, HOST, RawClient, enc_varint, iotcloud_only,
                      subscribe_pkt, uniq)
 from mqtt5_wire import (ASSIGNED_CLIENT_ID, AUTH_METHOD, CONTENT_TYPE, CORRELATION_DATA,
                         MAX_PACKET_SIZE, MESSAGE_EXPIRY, PAYLOAD_FORMAT, PUBACK,
@@ -58,7 +58,7 @@ class TestConnect(Mqtt5Case):
         self.assertEqual(prop(p, TOPIC_ALIAS_MAX), 4)
         self.assertEqual(prop(p, RETAIN_AVAILABLE), 1)
         self.assertEqual(prop(p, WILDCARD_AVAILABLE), 1)
-        self.assertEqual(prop(p, SUB_ID_AVAILABLE), 0)
+        self.assertEqual(prop(p, SUB_ID_AVAILABLE), 1)
         self.assertEqual(prop(p, SHARED_AVAILABLE), 1)
         self.assertTrue(prop(p, ASSIGNED_CLIENT_ID, "").startswith("auto-"))
         self.assertIsNone(prop(p, SERVER_KEEP_ALIVE))  # 60 is within max-keepalive
@@ -86,6 +86,12 @@ class TestConnect(Mqtt5Case):
         c = self.raw5()
         c.send(packet(0x32, b"\x00\x03a/b"))  # QoS 1 PUBLISH without packet id
         self.assertEqual(c.expect_disconnect()[0], 0x81)
+
+    @iotcloud_only("max-packet-size")
+    def test_packet_too_large_gets_0x95(self):
+        c = self.raw5()
+        c.send(b"\x30" + enc_varint(2 * 1048576) + b"\x00\x01a")
+        self.assertEqual(c.expect_disconnect()[0], 0x95)
 
     def test_takeover_sends_0x8e(self):
         cid = uniq("t")
@@ -316,11 +322,19 @@ class TestSubscribe(Mqtt5Case):
         _, _, codes = c.subscribe(1, [(self.topic(), 2), ("$share//x", 0), (self.topic(), 1)])
         self.assertEqual(codes, [2, 0x8F, 1])
 
-    @iotcloud_only("subscription identifiers are not offered")
-    def test_subscription_identifier_refused(self):
+    def test_subscription_identifiers(self):
+        t = self.topic("a/b")
         c = self.raw5()
-        c.send(subscribe5(1, [(self.topic(), 0)], props=[(SUBSCRIPTION_ID, 5)]))
-        self.assertEqual(c.expect_disconnect()[0], 0xA1)
+        c.subscribe(1, [(self.prefix + "/#", 0)], props=[(SUBSCRIPTION_ID, 5)])
+        c.subscribe(2, [(t, 1)], props=[(SUBSCRIPTION_ID, 300000)])
+        c.subscribe(3, [(self.prefix + "/+/b", 0)])  # no identifier
+        self.raw5().send(publish5(t, "x", qos=1, pid=1))
+        m = parse_publish5(c.read_packet())
+        ids = sorted(v for k, v in m["props"] if k == SUBSCRIPTION_ID)
+        self.assertEqual(ids, [5, 300000])  # [MQTT-3.3.4-3]
+        self.raw5().send(publish5(self.topic("other"), "y"))
+        m = parse_publish5(c.read_packet())
+        self.assertEqual([v for k, v in m["props"] if k == SUBSCRIPTION_ID], [5])
 
     def test_shared_no_local_is_protocol_error(self):
         c = self.raw5()
@@ -446,7 +460,7 @@ class TestPersistence(unittest.TestCase):
     def test_session_survives_kill9(self):
         b, cid = self.start(), uniq("k")
         c = self.raw5(b, cid, props=[(SESSION_EXPIRY, 600)])
-        c.subscribe(1, [("m5/nl", NO_LOCAL | 1), ("m5/rap", RAP)])
+        c.subscribe(1, [("m5/nl", NO_LOCAL | 1), ("m5/rap", RAP)], props=[(SUBSCRIPTION_ID, 9)])
         c.send(disconnect5())
         c.expect_closed()
         p = self.raw5(b, uniq("p"))
@@ -458,6 +472,7 @@ class TestPersistence(unittest.TestCase):
         self.assertTrue(c.present)
         m = parse_publish5(c.read_packet())
         self.assertEqual((m["topic"], m["payload"]), ("m5/nl", b"queued"))
+        self.assertEqual(prop(m["props"], SUBSCRIPTION_ID), 9)  # the identifier survived
         c.send(ack5(PUBACK, m["pid"]))
         c.send(publish5("m5/nl", "own"))  # no-local survived
         c.assert_silent(0.4)

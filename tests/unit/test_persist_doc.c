@@ -14,6 +14,7 @@ typedef struct got {
     char filters[8][64];
     uint8_t qos[8];
     uint8_t opts[8];
+    uint32_t subid[8];
     size_t n;
     uint16_t rx2[8];
     size_t n_rx2;
@@ -27,6 +28,7 @@ static int on_sub(void *arg, const persist_sub *ps)
     memcpy(g->filters[g->n], ps->filter, ps->len);
     g->filters[g->n][ps->len] = '\0';
     g->opts[g->n] = ps->opts;
+    g->subid[g->n] = ps->subid;
     g->qos[g->n++] = ps->qos;
     return 0;
 }
@@ -47,6 +49,7 @@ static void add_sub(session *s, const char *f, uint8_t qos)
     e->len = (uint16_t)n;
     e->qos = qos;
     e->opts = 0;
+    e->subid = 0;
     memcpy(e->filter, f, n);
     e->next = s->subs;
     s->subs = e;
@@ -186,6 +189,7 @@ Test(persist_doc, mqtt5_fields)
 
     add_sub(s, "nl/#", 2);
     s->subs->opts = 0x0C; /* no-local, retain-as-published */
+    s->subs->subid = 268435455;
     s->n_opt_subs = 1;
     s->expiry_ms = 90000;
     doc = persist__session_doc(s, 5);
@@ -197,6 +201,8 @@ Test(persist_doc, mqtt5_fields)
     cr_assert_eq(g.n, 2);
     cr_assert_str_eq(g.filters[0], "nl/#");
     cr_assert_eq(g.opts[0], 0x0C);
+    cr_assert_eq(g.subid[0], 268435455);
+    cr_assert_eq(g.subid[1], 0);
     cr_assert_eq(g.opts[1], 0);
     cr_assert_eq(persist__session_expiry(doc, &exp), 0);
     cr_assert_eq(exp, 90000);
