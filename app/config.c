@@ -190,7 +190,7 @@ static const config_key keys[] = {
     {"shared-sticky", KIND_BOOL, F(shared_sticky), 0, 0, "BOOL",
      "$share/ groups: one member per publisher instead of round robin"},
     {"max-topic-alias", KIND_U32, F(mqtt5_topic_alias_max), 0, 65535, "N",
-     "MQTT 5 topic aliases a client may set per connection; 0 = none"},
+     "MQTT 5 topic aliases per connection, each direction; 0 = none"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

@@ -73,6 +73,9 @@ struct mconn {
     int64_t will_expiry_ms; /* the will's Message Expiry Interval, ms; 0 = none */
     v5alias *alias;         /* incoming topic aliases, [1..alias_n], or NULL */
     uint16_t alias_n;
+    uint16_t alias_out_max;  /* outgoing aliases we may use: min(client's, max-topic-alias) */
+    uint16_t alias_out_used; /* outgoing aliases set, [1..alias_out_used] */
+    v5alias *alias_out;
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const net_transport *io, void *t);

@@ -22,6 +22,7 @@
 struct v5alias {
     uint16_t len;
     uint8_t *p; /* NULL while unset */
+    uint64_t h; /* outgoing ones: hash of the topic */
 };
 
 /* v5_conn.c */
@@ -40,6 +41,9 @@ void v5__disconnect(mconn *c, uint8_t reason, const char *why);
  * p->topic is the topic. 0, or the DISCONNECT reason code (0x94, 0x82). */
 uint8_t v5__alias_in(mconn *c, mqtt5_publish *p);
 void v5__alias_free(mconn *c);
+/* The outgoing topic alias for @t (@n bytes) on @c (3.3.2.3.4), 0 for none: *known when
+ * the client has it already (the topic is left out). With @commit a new one is taken. */
+uint16_t v5__alias_out(mconn *c, const uint8_t *t, uint16_t n, bool *known, bool commit);
 
 /* v5_publish.c */
 /* Keeps the properties of an incoming PUBLISH on @m: all but topic alias, subscription

@@ -15,6 +15,7 @@
 
 #include "broker/bloop.h"
 #include "broker/v5.h"
+#include "common/hash.h"
 #include "common/log.h"
 
 enum { MAX_PROPS = 12, PROP_BYTES = 512 };
@@ -34,6 +35,9 @@ uint8_t v5__connect(mconn *c, const mqtt5_connect *k)
         c->max_out = p.num;
     if (mqtt5_prop_get(&k->props, MQTT5_SESSION_EXPIRY, &p))
         c->expiry_s = p.num; /* absent: 0, the session ends with the connection */
+    if (mqtt5_prop_get(&k->props, MQTT5_TOPIC_ALIAS_MAX, &p)) /* 3.1.2.11.5: ours to use */
+        c->alias_out_max =
+            (uint16_t)(p.num < c->br->o.topic_alias_max ? p.num : c->br->o.topic_alias_max);
     if (mqtt5_prop_get(&k->props, MQTT5_AUTH_METHOD, &p))
         return MQTT5_RC_BAD_AUTH_METHOD; /* enhanced authentication is not offered (4.12) */
     if (k->c.will && mqtt5_prop_get(&k->will_props, MQTT5_WILL_DELAY, &p))
@@ -156,10 +160,43 @@ uint8_t v5__alias_in(mconn *c, mqtt5_publish *p)
 
 void v5__alias_free(mconn *c)
 {
-    if (!c->alias)
-        return;
-    for (uint32_t i = 0; i <= c->alias_n; i++)
+    for (uint32_t i = 0; c->alias && i <= c->alias_n; i++)
         free(c->alias[i].p);
     free(c->alias);
     c->alias = NULL;
+    for (uint32_t i = 0; c->alias_out && i <= c->alias_out_used; i++)
+        free(c->alias_out[i].p);
+    free(c->alias_out);
+    c->alias_out = NULL;
+}
+
+/* Outgoing aliases are handed out first come, first served, and kept for the life of the
+ * connection (a client's table is small: max-topic-alias, 10 by default), so a linear
+ * scan with a hash check is enough. */
+uint16_t v5__alias_out(mconn *c, const uint8_t *t, uint16_t n, bool *known, bool commit)
+{
+    *known = false;
+    if (!c->alias_out_max)
+        return 0;
+    uint64_t h = hash_fnv1a(t, n);
+    for (uint16_t i = 1; c->alias_out && i <= c->alias_out_used; i++) {
+        const v5alias *e = &c->alias_out[i];
+        if (e->h == h && e->len == n && memcmp(e->p, t, n) == 0) {
+            *known = true;
+            return i;
+        }
+    }
+    if (c->alias_out_used >= c->alias_out_max)
+        return 0;
+    if (!commit)
+        return (uint16_t)(c->alias_out_used + 1);
+    if (!c->alias_out && !(c->alias_out = calloc((size_t)c->alias_out_max + 1, sizeof(v5alias))))
+        return 0;
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, t, n);
+    uint16_t a = ++c->alias_out_used;
+    c->alias_out[a] = (v5alias){.len = n, .p = copy, .h = h};
+    return a;
 }

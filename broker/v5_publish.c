@@ -117,19 +117,30 @@ bool v5__fits(const session *s, const mconn *c, const bmsg *m, uint8_t qos)
     return fits(c, remaining(m, qos, id_bytes));
 }
 
-bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool retain, bool dup,
-                       uint16_t pid)
+/* @aliases false: without a topic alias (none could be recorded). */
+static bool write5(session *s, mconn *c, const bmsg *m, uint8_t qos, bool retain, bool dup,
+                   uint16_t pid, bool aliases)
 {
     uint32_t ids[MAX_SUBIDS];
     size_t id_bytes, nids = subids(s, m, ids, &id_bytes);
-    uint64_t rem64 = remaining(m, qos, id_bytes);
+    const uint8_t *topic = m->b->data + m->topic_off;
+    bool known = false;
+    uint16_t alias = aliases ? v5__alias_out(c, topic, m->topic_len, &known, false) : 0;
+    /* 3.3.2.3.4: a known alias replaces the topic; a new one is sent beside it */
+    size_t extra = alias ? 3u : 0u, saved = known ? m->topic_len : 0u;
+    uint64_t rem64 = remaining(m, qos, id_bytes + extra) - saved;
     if (!fits(c, rem64))
         return false;
-    uint32_t plen = props_len(m, id_bytes), rem = (uint32_t)rem64;
-    uint8_t hdr[MQTT_FIXED_HDR_MAX + 2 + SMALL_TOPIC + 2 + 4 + 5 + MAX_SUBIDS * 5];
+    if (alias && !known && v5__alias_out(c, topic, m->topic_len, &known, true) != alias)
+        return write5(s, c, m, qos, retain, dup, pid, false); /* no memory: without */
+    uint32_t plen = props_len(m, id_bytes + extra), rem = (uint32_t)rem64;
+    uint8_t hdr[MQTT_FIXED_HDR_MAX + 2 + SMALL_TOPIC + 2 + 4 + 5 + 3 + MAX_SUBIDS * 5];
     uint8_t flags = (uint8_t)((dup ? 0x8 : 0) | (qos << 1) | (retain ? 1 : 0));
     size_t n = (size_t)mqtt_encode_fixed_header(hdr, MQTT_PUBLISH, flags, rem);
-    if (m->topic_len <= SMALL_TOPIC) {
+    if (known) {
+        hdr[n++] = 0; /* 3.3.2.3.4: an empty topic stands for the alias */
+        hdr[n++] = 0;
+    } else if (m->topic_len <= SMALL_TOPIC) {
         memcpy(hdr + n, m->b->data + m->topic_off - 2, 2u + m->topic_len);
         n += 2u + m->topic_len;
     } else {
@@ -150,6 +161,11 @@ bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool re
         hdr[n++] = (uint8_t)(left >> 8);
         hdr[n++] = (uint8_t)left;
     }
+    if (alias) {
+        hdr[n++] = MQTT5_TOPIC_ALIAS;
+        hdr[n++] = (uint8_t)(alias >> 8);
+        hdr[n++] = (uint8_t)alias;
+    }
     for (size_t i = 0; i < nids; i++) { /* [MQTT-3.3.4-3] the matching subscriptions' ids */
         hdr[n++] = MQTT5_SUBSCRIPTION_ID;
         n += put_vbi(hdr + n, ids[i]);
@@ -160,6 +176,12 @@ bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool re
     if (m->payload_len)
         s->out->write_buf(c, m->b, m->payload_off, m->payload_len);
     return true;
+}
+
+bool v5__write_publish(session *s, mconn *c, const bmsg *m, uint8_t qos, bool retain, bool dup,
+                       uint16_t pid)
+{
+    return write5(s, c, m, qos, retain, dup, pid, true);
 }
 
 bool v5__sub_filter(const session *s, const bmsg *m, bool *retain)

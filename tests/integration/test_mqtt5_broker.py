@@ -236,6 +236,25 @@ class TestPublish(Mqtt5Case):
             self.assertEqual((m["topic"], m["payload"]), (t, want))
             self.assertIsNone(prop(m["props"], TOPIC_ALIAS))  # per connection
 
+    @iotcloud_only("the broker uses topic aliases towards clients")
+    def test_topic_alias_out(self):
+        t1, t2, t3 = self.topic("1"), self.topic("2"), self.topic("3")
+        sub = self.raw5(props=[(TOPIC_ALIAS_MAX, 2)])
+        sub.subscribe(1, [(self.prefix + "/#", 0)])
+        pub = self.raw5()
+        for t in (t1, t1, t2, t3, t2):
+            pub.send(publish5(t, "x"))
+        got = [parse_publish5(sub.read_packet()) for _ in range(5)]
+        seen = [(m["topic"], prop(m["props"], TOPIC_ALIAS)) for m in got]
+        self.assertEqual(seen, [(t1, 1), ("", 1), (t2, 2), (t3, None), ("", 2)])
+        plain = self.raw5()  # Topic Alias Maximum absent (0): never an alias
+        plain.subscribe(1, [(t1, 0)])
+        pub.send(publish5(t1, "y"))
+        pub.send(publish5(t1, "z"))
+        for _ in range(2):
+            m = parse_publish5(plain.read_packet())
+            self.assertEqual((m["topic"], prop(m["props"], TOPIC_ALIAS)), (t1, None))
+
     @iotcloud_only("max-topic-alias 4")
     def test_topic_alias_above_maximum(self):
         pub = self.raw5()
