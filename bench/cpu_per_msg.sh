@@ -32,7 +32,7 @@ for r in $(seq "$reps"); do
       "${bin[$which]}" --data-dir "$d" --allow-anonymous --listen "mqtt://127.0.0.1:$port" \
         --workers "$W" --log-level warn --max-conns-per-ip 0 2>/dev/null &
       pid=$!
-      for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+      for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
       # shellcheck disable=SC2086
       got=$($bench pubsub --port "$port" --duration "$secs" $args 2>&1 | awk '/^whole run/{print $6}')
       got=${got%,}

@@ -63,6 +63,10 @@ struct session {
     bool clean;
     bool in_registry;       /* guarded by br->reg_lock */
     bool dead;              /* state destroyed; deliveries are dropped */
+    uint8_t ver;            /* MQTT level of the attached (last) connection, 4 or 5; with
+                             * send_max and n_opt_subs read per delivery, so kept here */
+    uint16_t send_max;      /* the client's Receive Maximum, 0 = max_inflight alone */
+    uint32_t n_opt_subs;    /* subscriptions with options or an identifier (v5.h) */
     mconn *conn;            /* attached connection, on the owner loop, or NULL */
     const session_out *out; /* how to write to conn (set with it) */
     sub *subs;
@@ -93,12 +97,9 @@ struct session {
                            * set before it is registered, then immutable */
     uint32_t acct_q;      /* owner loop: queued messages counted in acct->queued */
     /* MQTT 5.0, from the attached connection (handover.c); owner loop */
-    uint8_t ver;         /* protocol level of the last connection: 4 or 5 */
-    uint16_t send_max;   /* the client's Receive Maximum, 0 = max_inflight alone */
-    int64_t expiry_ms;   /* 5.0 Session Expiry Interval in ms; -1: session_expiry alone */
-    uint32_t n_opt_subs; /* subscriptions with options or an identifier (v5__sub_filter) */
-    bmsg *will;          /* 5.0 will waiting for its Will Delay Interval (expiry.c), or NULL */
-    int64_t will_at;     /* wall-clock ms it is due */
+    int64_t expiry_ms; /* 5.0 Session Expiry Interval in ms; -1: session_expiry alone */
+    bmsg *will;        /* 5.0 will waiting for its Will Delay Interval (expiry.c), or NULL */
+    int64_t will_at;   /* wall-clock ms it is due */
     uint16_t id_len;
     char id[]; /* NUL-terminated client id */
 };
