@@ -9,6 +9,11 @@
  * (or a resumed one whose old state was clean) replaces any previous session with that
  * id [MQTT-3.1.2-6]; a persistent one is resumed, wherever it lives [MQTT-3.1.2-4]; a
  * connection already holding that id is closed first [MQTT-3.1.4-2].
+ *
+ * MQTT 5.0 (protocol level 5, v5_conn.c): the same path; the CONNECT properties are taken
+ * first, refusals are 5.0 CONNACKs, a keep-alive above max-keepalive becomes Server Keep
+ * Alive instead of a refusal, Clean Start decides whether an old session is resumed and the
+ * Session Expiry Interval whether the session outlives the connection.
  */
 #include <stdio.h>
 #include <string.h>

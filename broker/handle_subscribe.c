@@ -8,6 +8,12 @@
  * malformed (share.c). Retained messages matching each granted filter follow the SUBACK
  * [MQTT-3.3.1-6], also when the filter replaced an existing subscription [MQTT-3.8.4-3];
  * a shared subscription gets none (MQTT 5.0 4.8.2).
+ *
+ * MQTT 5.0: the same flow with reason codes per filter (0x8F a malformed $share filter,
+ * 0x87 the policy, 0x80 memory), the subscription options (no-local and
+ * retain-as-published kept with the filter, retain handling 0/1/2 deciding the retained
+ * messages) and the SUBSCRIBE's Subscription Identifier; UNSUBACK 0x00 / 0x11 per filter;
+ * DISCONNECT with its reason code and Session Expiry Interval.
  */
 #include <stdlib.h>
 #include <string.h>
