@@ -238,6 +238,8 @@ static const config_key keys[] = {
      "devices listed in one static group (beyond: 400)"},
     {"jobs-tick", KIND_U32, F(jobs_tick_ms), 50, 60000, "MS",
      "jobs scheduler period: rollout, timeouts, retries, abort"},
+    {"max-topic-alias", KIND_U32, F(mqtt5_topic_alias_max), 0, 65535, "N",
+     "MQTT 5 topic aliases per connection, each direction; 0 = none"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -305,6 +307,7 @@ void config_defaults(iot_config *c)
     c->quota_prov_templates = 20;
     c->quota_sessions = 2000;
     c->quota_queued = 100000;
+    c->mqtt5_topic_alias_max = 10;
     c->telemetry_retention_d = 30;
     c->telemetry_rollup_retention_d = 365;
     c->telemetry_queue_max = 100000;

@@ -156,6 +156,7 @@ typedef struct iot_config {
     uint32_t quota_groups;      /* "max-groups-per-user", default 100 */
     uint32_t group_max_members; /* "group-max-members" per static group, default 10000 */
     uint32_t jobs_tick_ms;      /* "jobs-tick" ms, scheduler period, default 1000 */
+    uint32_t mqtt5_topic_alias_max;        /* "max-topic-alias", default 10 (0..65535) */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,

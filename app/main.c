@@ -149,6 +149,7 @@ static broker *make_broker(const iot_config *cfg, store *st, const broker_auth *
         .error_log_rate = cfg->error_log_rate,
         .sys_interval_s = cfg->sys_interval_s,
         .share_policy = cfg->shared_sticky ? 1 : 0, /* broker/share.h SHARE_STICKY */
+        .topic_alias_max = (uint16_t)cfg->mqtt5_topic_alias_max,
     };
     broker *br = broker_new(&o);
     char err[512];

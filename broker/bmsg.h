@@ -30,10 +30,18 @@ typedef struct bmsg {
     uint32_t payload_len;
     uint32_t from; /* hash of the publisher's client id, never 0; 0 = the broker (share.c) */
     buf *b;
+    /* MQTT 5.0 (v5.h): the PUBLISH properties forwarded as they came, without topic
+     * alias, subscription identifier and message expiry (rewritten per delivery) */
+    uint8_t *props; /* NULL when none (every 3.1.1 message) */
+    uint32_t props_len;
+    int64_t expire_at;     /* wall-clock ms the message expires, 0 = never */
+    const void *publisher; /* the publishing session, compared only (no-local), or NULL */
 } bmsg;
 
 bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload,
                 size_t payload_len, uint8_t qos, bool retain);
+/* Gives @m a copy of the property block @p (@n bytes); -1 without memory. */
+int bmsg__set_props(bmsg *m, const uint8_t *p, size_t n);
 bmsg *bmsg__ref(bmsg *m);
 void bmsg__unref(bmsg *m);
 void bmsg__hold(void *m);

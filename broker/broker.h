@@ -129,6 +129,8 @@ typedef struct broker_opts {
                                   * (the rest are counted in the next line); 0 = all */
     uint32_t sys_interval_s; /* $SYS/broker/... published every this many seconds; 0 = off */
     uint8_t share_policy;    /* shared subscriptions: 0 round robin, 1 sticky by publisher */
+    /* MQTT 5 Topic Alias Maximum offered to clients (max-topic-alias); 0 = none */
+    uint16_t topic_alias_max;
 } broker_opts;
 
 /** Counters (monotonic, relaxed atomics; read them from any thread). */
@@ -226,6 +228,11 @@ typedef struct broker_tap {
     void (*on_presence)(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
                         const char *reason);
     void *arg;
+    /** Optional: called instead of on_device_publish for a message that carries MQTT 5.0
+     *  Correlation Data (@corr, @corr_len bytes, valid during the call only). */
+    void (*on_device_answer)(void *arg, net_loop *l, const char *dev, const char *api,
+                             const uint8_t *payload, size_t len, const uint8_t *corr,
+                             size_t corr_len);
 } broker_tap;
 
 /** Settings a reload changes for the CONNECTs that follow (any thread; open connections
@@ -243,6 +250,12 @@ void broker_set_tap(broker *b, const broker_tap *t);
  *  service answers devices). Returns the number of sessions it was routed
  *  to (0: nobody subscribes, e.g. the device is offline), or <0 (bad topic, memory). */
 int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos);
+/** broker_publish with the MQTT 5.0 request properties: Response Topic @response_topic
+ *  and Correlation Data @corr (@corr_len bytes, at most 1024; 0 = none), which 5.0
+ *  subscribers receive and 3.1.1 ones do not. -EINVAL for an invalid response topic. */
+int broker_publish_req(broker *b, const char *topic, const uint8_t *payload, size_t len,
+                       uint8_t qos, const char *response_topic, const uint8_t *corr,
+                       size_t corr_len);
 
 /** Thread-safe: whether client @client_id has a live connection now; when it has, its
  *  connect time (wall-clock ms) in *@since (may be NULL). */

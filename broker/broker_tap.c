@@ -32,6 +32,7 @@
 #include "broker/session.h"
 #include "broker/tap.h"
 #include "common/clock.h"
+#include "mqtt/mqtt5.h"
 
 static const char SERVER_PREFIX[] = "server/";
 #define SERVER_PREFIX_LEN (sizeof SERVER_PREFIX - 1)
@@ -72,6 +73,20 @@ static const uint8_t *api_of(const mconn *c, const uint8_t *t, size_t n, size_t 
     return t + head;
 }
 
+/* The Correlation Data of a 5.0 message (its kept properties, v5_publish.c). */
+static bool correlation(const bmsg *m, mqtt5_prop *out)
+{
+    if (!m->props_len)
+        return false;
+    /* the block was validated on the way in: walked as it is */
+    mqtt5_props view = {.p = m->props, .len = m->props_len, .present = 0};
+    size_t pos = 0;
+    while (mqtt5_prop_next(&view, &pos, out) == 1)
+        if (out->id == MQTT5_CORRELATION_DATA)
+            return true;
+    return false;
+}
+
 static void report(mconn *c, bmsg *m)
 {
     const broker_tap *tap = c->br->tap;
@@ -85,8 +100,13 @@ static void report(mconn *c, bmsg *m)
         return;
     memcpy(s, api, n);
     s[n] = '\0';
-    tap->on_device_publish(tap->arg, c->lp->nl, c->who.id, s, m->b->data + m->payload_off,
-                           m->payload_len);
+    mqtt5_prop corr;
+    if (tap->on_device_answer && correlation(m, &corr))
+        tap->on_device_answer(tap->arg, c->lp->nl, c->who.id, s, m->b->data + m->payload_off,
+                              m->payload_len, corr.str.p, corr.str.len);
+    else
+        tap->on_device_publish(tap->arg, c->lp->nl, c->who.id, s, m->b->data + m->payload_off,
+                               m->payload_len);
     if (s != small)
         free(s);
 }

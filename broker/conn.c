@@ -26,6 +26,8 @@
 #include "broker/session.h"
 #include "broker/sys.h"
 #include "broker/tap.h"
+#include "broker/v5.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 /* Buffers larger than this are released once their packet is handled, so an idle
@@ -38,6 +40,7 @@ static const mconn_handler handlers[16] = {
     [MQTT_PUBREL] = handle__pubrel,       [MQTT_PUBCOMP] = handle__pubcomp,
     [MQTT_SUBSCRIBE] = handle__subscribe, [MQTT_UNSUBSCRIBE] = handle__unsubscribe,
     [MQTT_PINGREQ] = handle__pingreq,     [MQTT_DISCONNECT] = handle__disconnect,
+    [MQTT5_AUTH] = handle__auth,
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const net_transport *io, void *t)
@@ -110,22 +113,30 @@ void mconn__close(mconn *c)
 
 static int dispatch(mconn *c, uint8_t type, uint8_t flags, const uint8_t *body, size_t n)
 {
-    /* [MQTT-2.2.2-2] wrong flags, reserved and server-to-client types close the link */
-    if (mqtt_check_flags_server(type, flags) < 0 || !handlers[type])
-        return -1;
+    /* [MQTT-2.2.2-2] wrong flags, reserved and server-to-client types close the link;
+     * AUTH is a packet of 5.0 only */
+    int ok = c->ver == MQTT5_LEVEL ? mqtt5_check_flags_server(type, flags)
+                                   : mqtt_check_flags_server(type, flags);
+    if (ok < 0 || !handlers[type])
+        return MQTT_EMALFORMED;
     /* [MQTT-3.1.0-1] the first packet must be CONNECT */
     if (c->state == MC_NEW && type != MQTT_CONNECT)
         return -1;
     return handlers[type](c, flags, body, n);
 }
 
-static int fail(mconn *c, const char *why)
+/* @err: the mqtt_err behind it, the reason code of a 5.0 DISCONNECT (4.13). */
+static int fail_rc(mconn *c, const char *why, int err)
 {
     BROKER_STAT_ADD(c->br, protocol_errors, 1);
     broker__errlog(c->br, "mqtt %s: closing: %s", mconn__peer(c), why); /* bounded under a flood */
-    mconn__close(c);
+    uint8_t rc = err == MQTT_EMALFORMED || err == MQTT_ETOOBIG ? mqtt5_err_reason(err)
+                                                               : MQTT5_RC_PROTOCOL_ERROR;
+    v5__disconnect(c, rc, why); /* [MQTT-4.13.1-1]; 3.1.1: closed */
     return 0;
 }
+
+static int fail(mconn *c, const char *why) { return fail_rc(c, why, MQTT_EPROTOCOL); }
 
 static size_t limit(mconn *c)
 {
@@ -136,8 +147,9 @@ static size_t limit(mconn *c)
 static int handle_packet(mconn *c, const uint8_t *p, size_t hl, size_t total)
 {
     uint8_t type = p[0] >> 4, flags = p[0] & 0x0f;
-    if (dispatch(c, type, flags, p + hl, total - hl) < 0)
-        return fail(c, "protocol violation");
+    int rc = dispatch(c, type, flags, p + hl, total - hl);
+    if (rc < 0)
+        return fail_rc(c, rc == MQTT_EMALFORMED ? "malformed packet" : "protocol violation", rc);
     return 0;
 }
 
@@ -200,7 +212,7 @@ static long fill_partial(mconn *c, const uint8_t *p, size_t n)
         if (r == MQTT_EAGAIN)
             return (long)used;
         if (r < 0)
-            return fail(c, r == MQTT_ETOOBIG ? "packet too large" : "malformed length"), -2;
+            return fail_rc(c, r == MQTT_ETOOBIG ? "packet too large" : "malformed length", r), -2;
         size_t total = hl + rem;
         if (c->in_len > total) { /* we took bytes of the next packet: give them back */
             used -= c->in_len - total;
@@ -260,7 +272,7 @@ int mconn__feed(mconn *c, const uint8_t *p, size_t n)
             continue;
         }
         if (r != MQTT_OK && r != MQTT_EAGAIN)
-            return fail(c, r == MQTT_ETOOBIG ? "packet too large" : "malformed length");
+            return fail_rc(c, r == MQTT_ETOOBIG ? "packet too large" : "malformed length", r);
         return stash(c, p, n, r == MQTT_OK ? hl + rem : 0);
     }
     return 0;
@@ -294,9 +306,31 @@ void mconn__free(mconn *c)
 {
     creds__untrack(c);
     bmsg__unref(c->will);
+    v5__alias_free(c);
     free(c->in);
     free(c->held);
     free(c);
+}
+
+/* [MQTT-3.1.2-8] The will of a connection that ended without DISCONNECT. 5.0: with a
+ * Will Delay Interval and a session that outlives the connection, it waits on the session
+ * (expiry.c publishes it when due or when the session ends; a resumption drops it
+ * [MQTT-3.1.3-9]); its Message Expiry Interval runs from its publication. */
+static void publish_will(mconn *c, session *s)
+{
+    int64_t now = clock_wall_ms();
+    if (c->ver == MQTT5_LEVEL && c->will_delay && !s->clean) {
+        bmsg__unref(s->will);
+        s->will = c->will;
+        s->will_at = now + (int64_t)c->will_delay * 1000;
+        if (c->will_expiry_ms)
+            s->will->expire_at = s->will_at + c->will_expiry_ms;
+        c->will = NULL;
+        return;
+    }
+    if (c->will_expiry_ms)
+        c->will->expire_at = now + c->will_expiry_ms;
+    session__unref_opt(route__publish(c->lp, c->will).congested);
 }
 
 void mconn__closed(mconn *c, bool shutdown)
@@ -316,7 +350,7 @@ void mconn__closed(mconn *c, bool shutdown)
         session__detached(s);
         /* [MQTT-3.1.2-8] the will goes out unless DISCONNECT removed it [MQTT-3.1.2-10] */
         if (c->will && !shutdown)
-            session__unref_opt(route__publish(c->lp, c->will).congested);
+            publish_will(c, s);
         if (s->clean) {
             /* [MQTT-3.1.2-6] a clean session ends with its connection */
             registry__lock(c->br);

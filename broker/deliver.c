@@ -22,19 +22,23 @@
 #include "broker/route.h"
 #include "broker/session.h"
 #include "broker/share.h"
+#include "broker/v5.h"
 #include "common/clock.h"
 #include "mqtt/mqtt_codec.h"
 
 /* Topics up to this length get their PUBLISH header built in one small copy. */
 #define SMALL_TOPIC 200
 
-static void write_publish(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, bool dup,
+/* false: too large for a 5.0 receiver, nothing written (v5.h). */
+static bool write_publish(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, bool dup,
                           uint16_t pid)
 {
+    if (s->ver == MQTT5_LEVEL)
+        return v5__write_publish(s, c, m, qos, retain, dup, pid);
     if (qos == 0 && !retain) {
         /* The pre-encoded QoS 0 packet, shared by every QoS 0 subscriber. */
         s->out->write_buf(c, m->b, m->hdr_off, m->payload_off + m->payload_len - m->hdr_off);
-        return;
+        return true;
     }
     uint8_t flags = (uint8_t)((dup ? 0x8 : 0) | (qos << 1) | (retain ? 1 : 0));
     uint32_t remaining = 2u + m->topic_len + (qos ? 2u : 0u) + m->payload_len;
@@ -56,6 +60,14 @@ static void write_publish(session *s, mconn *c, bmsg *m, uint8_t qos, bool retai
     s->out->write(c, hdr, n);
     if (m->payload_len)
         s->out->write_buf(c, m->b, m->payload_off, m->payload_len);
+    return true;
+}
+
+/* The inflight window: max-inflight, and a 5.0 client's Receive Maximum [MQTT-3.3.4-9]. */
+static uint32_t window(const session *s)
+{
+    uint32_t w = s->br->o.max_inflight;
+    return s->send_max && s->send_max < w ? s->send_max : w;
 }
 
 static mconn *live_conn(session *s) { return s->conn && s->out->ready(s->conn) ? s->conn : NULL; }
@@ -95,13 +107,20 @@ static void send_qos0(session *s, mconn *c, bmsg *m, bool retain)
         BROKER_STAT_ADD(s->br, dropped_qos0_slow, 1);
         return;
     }
-    write_publish(s, c, m, 0, retain, false, 0);
+    if (!write_publish(s, c, m, 0, retain, false, 0))
+        return; /* [MQTT-3.1.2-25] too large for this receiver: dropped */
     BROKER_STAT_ADD(s->br, msgs_out, 1);
     check_output(s, c);
 }
 
+static void forget(session *s, bmsg *m, uint8_t qos);
+
 static int send_new(session *s, mconn *c, bmsg *m, uint8_t qos, bool retain, sgroup *g)
 {
+    if (s->ver == MQTT5_LEVEL && !v5__fits(s, c, m, qos)) {
+        forget(s, m, qos); /* [MQTT-3.1.2-25] dropped for this receiver, as if sent */
+        return 0;
+    }
     if (!s->inf) {
         s->inf = malloc(sizeof *s->inf * s->br->o.max_inflight);
         if (!s->inf)
@@ -299,14 +318,21 @@ void session__deliver(bloop *lp, session *s, bmsg *m, uint8_t qos, bool retain, 
 {
     session__assert_owner(s);
     (void)lp;
+    /* [MQTT-3.3.2-5] an expired message is not delivered; options of 5.0 subscriptions
+     * (no-local, retain-as-published) apply to routed messages (v5_publish.c) */
     if (s->dead) {
+        backlog_done(s);
+        return;
+    }
+    if ((m->expire_at && v5__expired(m, clock_wall_ms())) ||
+        (!g && !retain && s->n_opt_subs && !v5__sub_filter(s, m, &retain))) {
+        forget(s, m, qos);
         backlog_done(s);
         return;
     }
     mconn *c = live_conn(s);
     if (c && !s->qhead &&
-        (qos == 0 ||
-         (s->n_inf < s->br->o.max_inflight && send_new(s, c, m, qos, retain, g) == 0))) {
+        (qos == 0 || (s->n_inf < window(s) && send_new(s, c, m, qos, retain, g) == 0))) {
         if (qos == 0)
             send_qos0(s, c, m, retain);
         backlog_done(s);
@@ -325,13 +351,16 @@ void session__drain(session *s)
 {
     session__assert_owner(s);
     mconn *c = live_conn(s);
-    while (c && s->qhead && (s->qhead->qos == 0 || s->n_inf < s->br->o.max_inflight)) {
+    int64_t now = clock_wall_ms();
+    while (c && s->qhead && (s->qhead->qos == 0 || s->n_inf < window(s))) {
         qitem *q = s->qhead;
         s->qhead = q->next;
         if (!s->qhead)
             s->qtail = NULL;
         s->qlen--;
-        if (q->qos == 0)
+        if (q->m->expire_at && v5__expired(q->m, now))
+            forget(s, q->m, q->qos); /* [MQTT-3.3.2-5] expired while queued */
+        else if (q->qos == 0)
             send_qos0(s, c, q->m, q->retain);
         else
             send_new(s, c, q->m, q->qos, q->retain, q->g);
@@ -429,6 +458,8 @@ int session__pubrec(session *s, uint16_t pid)
 }
 
 int session__pubcomp(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT_PUBCOMP); }
+
+int session__pubrec_refused(session *s, uint16_t pid) { return complete(s, pid, INF_WAIT_PUBREC); }
 
 int session__rx_qos2_add(session *s, uint16_t pid)
 {

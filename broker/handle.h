@@ -25,6 +25,7 @@ int handle__subscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__unsubscribe(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__pingreq(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 int handle__disconnect(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
+int handle__auth(mconn *c, uint8_t flags, const uint8_t *body, size_t n);
 
 /* handle_connect.c: answers a CONNECT with the non-zero return code @rc and closes. */
 int handle__connect_refuse(mconn *c, uint8_t rc, const char *why);

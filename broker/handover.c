@@ -22,6 +22,7 @@
 #include "broker/route.h"
 #include "broker/session.h"
 #include "broker/tap.h"
+#include "broker/v5.h"
 #include "common/clock.h"
 
 typedef struct xsess {
@@ -67,7 +68,8 @@ void handover__kick(bloop *lp, session *s, bool will)
         bmsg__unref(old->will);
         old->will = NULL;
     }
-    mconn__close(old);
+    /* [MQTT-3.1.4-3] a 5.0 client learns why: DISCONNECT 0x8E */
+    v5__disconnect(old, MQTT5_RC_SESSION_TAKEN_OVER, "session taken over");
     session__unref(s); /* the connection's reference */
 }
 
@@ -82,6 +84,13 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     c->state = MC_CONNECTED;
     quota__queue_sync(s);        /* online: its queue drains, it stops counting (quota.c) */
     s->who.admin = c->who.admin; /* the one part of who that follows the login ($SYS) */
+    /* what deliveries to this client must respect (deliver.c, v5_publish.c) */
+    s->ver = c->ver == MQTT5_LEVEL ? MQTT5_LEVEL : 4;
+    s->send_max = c->ver == MQTT5_LEVEL ? c->send_max : 0;
+    bmsg__unref(s->will); /* [MQTT-3.1.3-9] resumed before its Will Delay Interval passed */
+    s->will = NULL;
+    s->expiry_ms =
+        c->ver != MQTT5_LEVEL || c->expiry_s == UINT32_MAX ? -1 : (int64_t)c->expiry_s * 1000;
     /* broker.h: a resumed session keeps only what its principal may still subscribe to
      * (the put below records it) */
     if (present)
@@ -92,7 +101,10 @@ void handover__attach(bloop *lp, session *s, mconn *c, bool present)
     uint8_t ack[4];
     c->resumed = present;
     /* [MQTT-3.2.2-1]/[MQTT-3.2.2-2] session present only for a resumed session */
-    mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
+    if (c->ver == MQTT5_LEVEL)
+        v5__connack(c, present, s);
+    else
+        mconn__write(c, ack, mqtt_encode_connack(ack, present, MQTT_CONNACK_ACCEPTED));
     if (present)
         session__resend(s);
     /* before held input runs: a DISCONNECT in it must come after the online */

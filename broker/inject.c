@@ -1,5 +1,7 @@
 /*
- * inject — broker_publish: the server publishes into the router without a connection.
+ * inject — broker_publish: the server publishes into the router without a connection;
+ * broker_publish_req adds the MQTT 5.0 request properties (response topic, correlation
+ * data) that 5.0 subscribers receive.
  *
  * The message is built and routed exactly like a client's PUBLISH (handle_publish.c):
  * one shared buffer, deliveries to sessions of this loop at once and to other loops in
@@ -17,6 +19,7 @@
 #include "broker/bmsg.h"
 #include "broker/route.h"
 #include "broker/session.h"
+#include "broker/v5.h"
 #include "mqtt/mqtt_codec.h"
 #include "mqtt/mqtt_topic.h"
 
@@ -30,7 +33,10 @@ static bloop *caller_loop(broker *b)
     return b->inject_lp;
 }
 
-int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
+/* @props: MQTT 5.0 PUBLISH properties for 5.0 subscribers (3.1.1 ones never see them),
+ * or NULL. */
+static int inject(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos,
+                  const mqtt5_props *props)
 {
     size_t n = strlen(topic);
     /* broker.h: a valid topic name [MQTT-4.7.3-1]/[MQTT-3.3.2-2], never "$..." but the
@@ -45,6 +51,10 @@ int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t 
     if (!lp || lp->br != b)
         return -EINVAL; /* a loop of another server, or out of memory (tests) */
     bmsg *m = bmsg__new((const uint8_t *)topic, (uint16_t)n, payload, len, qos, false);
+    if (m && props && v5__msg_props(m, props, 0) < 0) {
+        bmsg__unref(m);
+        m = NULL;
+    }
     if (!m)
         return -ENOMEM;
     BROKER_STAT_ADD(b, msgs_in, 1);
@@ -53,4 +63,29 @@ int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t 
     bmsg__unref(m);
     route__mark_dirty(lp); /* batches and store rows go out in this iteration */
     return (int)r.routed;
+}
+
+int broker_publish(broker *b, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
+{
+    return inject(b, topic, payload, len, qos, NULL);
+}
+
+int broker_publish_req(broker *b, const char *topic, const uint8_t *payload, size_t len,
+                       uint8_t qos, const char *response_topic, const uint8_t *corr,
+                       size_t corr_len)
+{
+    size_t rn = strlen(response_topic);
+    /* [MQTT-3.3.2-14] a topic name; 1.5.6: binary data of at most 65535 bytes */
+    if (rn == 0 || rn > 1024 || corr_len > 1024 ||
+        !mqtt_topic_name_valid((const uint8_t *)response_topic, rn))
+        return -EINVAL;
+    mqtt5_prop l[2] = {
+        {.id = MQTT5_RESPONSE_TOPIC, .str = {(const uint8_t *)response_topic, (uint16_t)rn}},
+        {.id = MQTT5_CORRELATION_DATA, .str = {corr, (uint16_t)corr_len}},
+    };
+    uint8_t blk[2 * (1 + 2 + 1024)];
+    mqtt5_props props;
+    if (mqtt5_props_build(blk, sizeof blk, l, corr_len ? 2 : 1, &props) < 0)
+        return -EINVAL;
+    return inject(b, topic, payload, len, qos, &props);
 }

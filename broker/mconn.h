@@ -16,6 +16,8 @@
 #include "common/buf.h"
 #include "net/transport.h"
 
+typedef struct v5alias v5alias;
+
 /* Largest packet accepted before CONNECT has been accepted: nothing bigger is buffered
  * for an unauthenticated peer, whatever max_packet_size says. Room for the longest
  * client id the wire allows (65535 bytes) plus a will and credentials of up to 14 KiB. */
@@ -57,6 +59,23 @@ struct mconn {
     bool tap_online;            /* on_presence(online) reported; offline still owed */
     bool in_creds;              /* in lp->creds (creds.c) */
     mconn *cprev, *cnext;
+    /* MQTT 5.0 (v5.h); ver 4 and the rest zero on a 3.1.1 connection */
+    uint8_t ver;            /* protocol level of the CONNECT: 4 or 5 */
+    bool problem_info;      /* Request Problem Information: reason strings may be sent */
+    bool fresh;             /* Clean Start (3.1.2.4) */
+    bool keepalive_capped;  /* max-keepalive replaced the client's: Server Keep Alive */
+    bool expiry_capped;     /* session-expiry lowered the client's interval: CONNACK says */
+    bool assigned_id;       /* the client id is ours: Assigned Client Identifier */
+    uint16_t send_max;      /* the client's Receive Maximum: our window towards it */
+    uint32_t max_out;       /* the client's Maximum Packet Size, 0 = none */
+    uint32_t expiry_s;      /* Session Expiry Interval (CONNECT, then DISCONNECT) */
+    uint32_t will_delay;    /* Will Delay Interval, seconds */
+    int64_t will_expiry_ms; /* the will's Message Expiry Interval, ms; 0 = none */
+    v5alias *alias;         /* incoming topic aliases, [1..alias_n], or NULL */
+    uint16_t alias_n;
+    uint16_t alias_out_max;  /* outgoing aliases we may use: min(client's, max-topic-alias) */
+    uint16_t alias_out_used; /* outgoing aliases set, [1..alias_out_used] */
+    v5alias *alias_out;
 };
 
 mconn *mconn__new(broker *br, bloop *lp, const net_transport *io, void *t);

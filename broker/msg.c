@@ -55,7 +55,24 @@ bmsg *bmsg__new(const uint8_t *topic, uint16_t topic_len, const uint8_t *payload
     m->payload_len = (uint32_t)payload_len;
     m->from = 0;
     m->b = b;
+    m->props = NULL;
+    m->props_len = 0;
+    m->expire_at = 0;
+    m->publisher = NULL;
     return m;
+}
+
+int bmsg__set_props(bmsg *m, const uint8_t *p, size_t n)
+{
+    uint8_t *c = n ? malloc(n) : NULL;
+    if (n && !c)
+        return -1;
+    if (n)
+        memcpy(c, p, n);
+    free(m->props);
+    m->props = c;
+    m->props_len = (uint32_t)n;
+    return 0;
 }
 
 bmsg *bmsg__ref(bmsg *m)
@@ -74,6 +91,7 @@ void bmsg__unref(bmsg *m)
     assert(prev > 0 && "message reference count below zero");
     if (prev == 1) {
         buf_unref(m->b);
+        free(m->props);
         free(m);
     }
 }

@@ -48,8 +48,21 @@ typedef struct pafter {
     void (*fn)(mconn *c, void *arg, bool ok); /* NULL: write the 4-byte ack below */
     void *arg;
     uint8_t type;
+    uint8_t reason; /* 5.0 reason code; 0: the short form, valid in 3.1.1 and 5.0 */
     uint16_t pid;
 } pafter;
+
+/* [MQTT-3.4.2-1] a 5.0 acknowledgement with a reason code other than 0x00 carries it */
+static void write_ack(mconn *c, const pafter *a)
+{
+    uint8_t out[5];
+    size_t n = mqtt_encode_ack(out, a->type, a->pid);
+    if (a->reason) {
+        out[1] = 3;
+        out[n++] = a->reason;
+    }
+    mconn__write(c, out, n);
+}
 
 typedef struct pjob {
     store_job sj;
@@ -232,10 +245,8 @@ static void after(mconn *c, const pafter *a, bool durable)
     if (!c->br->o.st || (!durable && !c->store_pending)) {
         if (a->fn)
             a->fn(c, a->arg, true);
-        else {
-            uint8_t out[4];
-            mconn__write(c, out, mqtt_encode_ack(out, a->type, a->pid));
-        }
+        else
+            write_ack(c, a);
         return;
     }
     pjob *j = open_job(lp);
@@ -251,6 +262,11 @@ static void after(mconn *c, const pafter *a, bool durable)
 void persist__ack(mconn *c, uint8_t type, uint16_t pid, bool durable)
 {
     after(c, &(pafter){.c = c, .type = type, .pid = pid}, durable);
+}
+
+void persist__ack_rc(mconn *c, uint8_t type, uint16_t pid, uint8_t reason, bool durable)
+{
+    after(c, &(pafter){.c = c, .type = type, .reason = reason, .pid = pid}, durable);
 }
 
 void persist__after(mconn *c, void (*fn)(mconn *c, void *arg, bool ok), void *arg, bool durable)
@@ -342,8 +358,7 @@ static void complete_ack(pafter *a, bool ok)
     if (a->fn) {
         a->fn(c, a->arg, ok && live);
     } else if (ok && live) {
-        uint8_t out[4];
-        mconn__write(c, out, mqtt_encode_ack(out, a->type, a->pid));
+        write_ack(c, a);
     }
     if (!ok && live)
         mconn__close(c); /* nothing promised is acknowledged; the client retries */

@@ -42,6 +42,8 @@ void persist__retained(bloop *lp, bmsg *m); /* empty payload deletes */
 /* Sends the 4-byte acknowledgement now, or after the commit when @durable or when an
  * earlier one of @c is still waiting. */
 void persist__ack(mconn *c, uint8_t type, uint16_t pid, bool durable);
+/* persist__ack with a 5.0 reason code (0: the short form); 5.0 connections only. */
+void persist__ack_rc(mconn *c, uint8_t type, uint16_t pid, uint8_t reason, bool durable);
 /* Like persist__ack for an action: @fn(c, arg, ok) runs after the commit (ok false when
  * the store failed; the connection is then closed) or now when nothing waits. */
 void persist__after(mconn *c, void (*fn)(mconn *c, void *arg, bool ok), void *arg, bool durable);
@@ -55,12 +57,17 @@ typedef struct persist_sub {
     const char *filter;
     uint32_t len;
     uint8_t qos;
+    uint8_t opts;   /* MQTT 5.0 subscription options (no-local, retain-as-published) */
+    uint32_t subid; /* MQTT 5.0 Subscription Identifier, 0 = none */
 } persist_sub;
 /* Calls @on_sub for each subscription and @on_rx2 for each QoS 2 id of @doc; 0, or <0 when the
  * document is not a session document we understand (nothing should be used then). */
 int persist__session_parse(const bson_t *doc, int64_t *last_seen,
                            int (*on_sub)(void *arg, const persist_sub *ps),
                            int (*on_rx2)(void *arg, uint16_t pid), void *arg);
+/* The MQTT 5.0 Session Expiry Interval of @doc in ms, -1 when it has none (3.1.1:
+ * session-expiry applies); <0 return when malformed. */
+int persist__session_expiry(const bson_t *doc, int64_t *expiry_ms);
 /* The principal recorded in @doc (ANON when absent); <0 when malformed. */
 int persist__session_principal(const bson_t *doc, broker_principal *p);
 

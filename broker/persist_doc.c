@@ -1,12 +1,18 @@
 /*
  * persist_doc — the session document kept by the store for a persistent session.
  *
- *   { v: 1,                         document version (unknown versions are refused)
+ *   { v: 1 or 2,                    document version (unknown versions are refused)
  *     last_seen: int64,             wall-clock ms the session went offline, 0 = online
- *     subs: [ { f: utf8, q: int32 } ],  subscriptions (filter, granted QoS)
+ *     subs: [ { f: utf8, q: int32,  subscriptions (filter, granted QoS,
+ *               o: int32,             v2: MQTT 5.0 no-local 0x04 / retain-as-published 0x08,
+ *               i: int64 } ],         v2: MQTT 5.0 Subscription Identifier)
+ *     exp:  int64,                  v2: MQTT 5.0 Session Expiry Interval in ms
  *     rx2:  [ int32 ],              incoming QoS 2 packet ids awaiting PUBREL
  *     who:  int32,                  principal kind (broker_who); absent = ANON
  *     wid:  utf8 }                  principal id (DEVICE/USER only)
+ *
+ * Version 2 is written only for a session with MQTT 5.0 state (an expiry interval of its
+ * own, subscription options), so 3.1.1 documents stay as they were; both are read.
  *
  * The parser trusts nothing: a document from a damaged or foreign database is refused
  * as a whole (fuzz/fuzz_session_doc.c).
@@ -17,9 +23,12 @@
 #include "broker/persist.h"
 #include "broker/session.h"
 #include "common/clock.h"
+#include "mqtt/mqtt5.h"
 #include "mqtt/mqtt_topic.h"
 
 #define SESSION_DOC_VERSION 1
+#define SESSION_DOC_V5      2    /* with MQTT 5.0 fields */
+#define SUB_OPTS_MASK       0x0C /* the options kept: no-local, retain-as-published */
 
 static bool append_subs(bson_t *doc, const session *s)
 {
@@ -33,7 +42,10 @@ static bool append_subs(bson_t *doc, const session *s)
         bson_uint32_to_string(i, &k, key, sizeof key);
         if (!bson_append_document_begin(&arr, k, -1, &item) ||
             !bson_append_utf8(&item, "f", 1, (const char *)e->filter, e->len) ||
-            !bson_append_int32(&item, "q", 1, e->qos) || !bson_append_document_end(&arr, &item))
+            !bson_append_int32(&item, "q", 1, e->qos) ||
+            (e->opts && !bson_append_int32(&item, "o", 1, e->opts)) ||
+            (e->subid && !bson_append_int64(&item, "i", 1, e->subid)) ||
+            !bson_append_document_end(&arr, &item))
             return false;
     }
     return bson_append_array_end(doc, &arr);
@@ -67,9 +79,11 @@ bson_t *persist__session_doc(session *s, int64_t last_seen)
     bson_t *doc = bson_new();
     if (!doc)
         return NULL;
-    if (!bson_append_int32(doc, "v", 1, SESSION_DOC_VERSION) ||
+    bool v5 = s->expiry_ms >= 0 || s->n_opt_subs;
+    if (!bson_append_int32(doc, "v", 1, v5 ? SESSION_DOC_V5 : SESSION_DOC_VERSION) ||
         !bson_append_int64(doc, "last_seen", -1, last_seen) || !append_subs(doc, s) ||
-        !append_rx2(doc, s) || !append_who(doc, s)) {
+        !append_rx2(doc, s) || !append_who(doc, s) ||
+        (s->expiry_ms >= 0 && !bson_append_int64(doc, "exp", 3, s->expiry_ms))) {
         bson_destroy(doc);
         return NULL;
     }
@@ -80,6 +94,8 @@ static int parse_sub(const bson_iter_t *it, persist_sub *ps)
 {
     bson_iter_t in;
     bool has_f = false, has_q = false;
+    ps->opts = 0;
+    ps->subid = 0;
     if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &in))
         return -1;
     while (bson_iter_next(&in)) {
@@ -93,6 +109,16 @@ static int parse_sub(const bson_iter_t *it, persist_sub *ps)
                 return -1;
             ps->qos = (uint8_t)q;
             has_q = true;
+        } else if (strcmp(key, "o") == 0 && BSON_ITER_HOLDS_INT32(&in)) {
+            int32_t o = bson_iter_int32(&in);
+            if (o & ~SUB_OPTS_MASK)
+                return -1;
+            ps->opts = (uint8_t)o;
+        } else if (strcmp(key, "i") == 0 && BSON_ITER_HOLDS_INT64(&in)) {
+            int64_t id = bson_iter_int64(&in);
+            if (id < 1 || id > MQTT5_MAX_VBI) /* 3.8.2.1.2 */
+                return -1;
+            ps->subid = (uint32_t)id;
         }
     }
     if (!has_f || !has_q || ps->len == 0 || ps->len > UINT16_MAX)
@@ -128,7 +154,7 @@ static int check_header(const bson_t *doc, int64_t *last_seen)
 {
     bson_iter_t it;
     if (!bson_iter_init_find(&it, doc, "v") || !BSON_ITER_HOLDS_INT32(&it) ||
-        bson_iter_int32(&it) != SESSION_DOC_VERSION)
+        (bson_iter_int32(&it) != SESSION_DOC_VERSION && bson_iter_int32(&it) != SESSION_DOC_V5))
         return -1;
     if (!bson_iter_init_find(&it, doc, "last_seen") || !BSON_ITER_HOLDS_INT64(&it))
         return -1;
@@ -147,6 +173,19 @@ int persist__session_parse(const bson_t *doc, int64_t *last_seen,
         return -1;
     if (bson_iter_init_find(&it, doc, "rx2") && parse_array(&it, false, on_sub, on_rx2, arg) < 0)
         return -1;
+    return 0;
+}
+
+int persist__session_expiry(const bson_t *doc, int64_t *expiry_ms)
+{
+    bson_iter_t it;
+    *expiry_ms = -1;
+    if (!bson_iter_init_find(&it, doc, "exp"))
+        return 0;
+    if (!BSON_ITER_HOLDS_INT64(&it) || bson_iter_int64(&it) < 0 ||
+        bson_iter_int64(&it) > (int64_t)UINT32_MAX * 1000)
+        return -1;
+    *expiry_ms = bson_iter_int64(&it);
     return 0;
 }
 

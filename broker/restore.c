@@ -62,15 +62,21 @@ static int on_retained(void *arg, const store_retained *r)
 
 static int add_sub(void *arg, const persist_sub *ps)
 {
-    return session__sub_list_add(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->qos);
+    int rc = session__sub_list_add(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->qos);
+    if (rc == 0 && (ps->opts || ps->subid))
+        session__sub_opts(arg, (const uint8_t *)ps->filter, (uint16_t)ps->len, ps->opts, ps->subid);
+    return rc;
 }
 
 static int add_rx2(void *arg, uint16_t pid) { return session__rx_qos2_add(arg, pid) < 0 ? -1 : 0; }
 
-static bool expired(rctx *x, int64_t last_seen)
+/* @exp: the session's own 5.0 expiry interval in ms, -1 for session-expiry's. */
+static bool expired(rctx *x, int64_t last_seen, int64_t exp)
 {
-    uint64_t ttl = (uint64_t)x->br->o.session_expiry_s * 1000u;
-    return ttl && last_seen > 0 && x->now > last_seen && (uint64_t)(x->now - last_seen) >= ttl;
+    uint64_t ttl = exp >= 0 ? (uint64_t)exp : (uint64_t)x->br->o.session_expiry_s * 1000u;
+    if (exp < 0 && ttl == 0)
+        return false;
+    return last_seen > 0 && x->now >= last_seen && (uint64_t)(x->now - last_seen) >= ttl;
 }
 
 static int on_session(void *arg, const char *id, const bson_t *doc)
@@ -82,13 +88,14 @@ static int on_session(void *arg, const char *id, const bson_t *doc)
         return STORE_ENOMEM;
     int64_t last_seen = 0;
     if (persist__session_parse(doc, &last_seen, add_sub, add_rx2, s) < 0 ||
-        persist__session_principal(doc, &s->who) < 0) {
+        persist__session_principal(doc, &s->who) < 0 ||
+        persist__session_expiry(doc, &s->expiry_ms) < 0) {
         log_warn("store: session '%s' has a document we cannot read; skipped", id);
         x->skipped++;
         session__unref(s);
         return 0;
     }
-    if (expired(x, last_seen)) {
+    if (expired(x, last_seen, s->expiry_ms)) {
         session__unref(s);
         char *dup = strdup(id);
         return dup && push((void ***)&x->expired, &x->n_exp, &x->cap_exp, dup) ? 0 : STORE_ENOMEM;

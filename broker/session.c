@@ -31,6 +31,8 @@ session *session__new(broker *br, bloop *owner, const uint8_t *id, size_t id_len
     memcpy(s->id, id, id_len);
     s->id[id_len] = '\0';
     s->next_pid = 1;
+    s->ver = 4; /* 3.1.1 until a 5.0 connection attaches */
+    s->expiry_ms = -1;
     return s;
 }
 
@@ -113,6 +115,8 @@ void session__destroy_state(session *s)
     free(s->rx_qos2);
     s->rx_qos2 = NULL;
     s->n_rx_qos2 = s->cap_rx_qos2 = 0;
+    bmsg__unref(s->will); /* a delayed will no longer due: the state ended without it */
+    s->will = NULL;
     s->dead = true;
     quota__queue_sync(s); /* its queue no longer counts against its account */
     atomic_store(&s->online, false);

@@ -40,6 +40,8 @@ typedef struct inflight {
 typedef struct sub {
     struct sub *next;
     uint8_t qos;
+    uint8_t opts;   /* MQTT 5.0 subscription options besides QoS (MQTT5_SUB_NO_LOCAL...) */
+    uint32_t subid; /* MQTT 5.0 Subscription Identifier, 0 = none */
     uint16_t len;
     uint8_t filter[];
 } sub;
@@ -61,6 +63,10 @@ struct session {
     bool clean;
     bool in_registry;       /* guarded by br->reg_lock */
     bool dead;              /* state destroyed; deliveries are dropped */
+    uint8_t ver;            /* MQTT level of the attached (last) connection, 4 or 5; with
+                             * send_max and n_opt_subs read per delivery, so kept here */
+    uint16_t send_max;      /* the client's Receive Maximum, 0 = max_inflight alone */
+    uint32_t n_opt_subs;    /* subscriptions with options or an identifier (v5.h) */
     mconn *conn;            /* attached connection, on the owner loop, or NULL */
     const session_out *out; /* how to write to conn (set with it) */
     sub *subs;
@@ -90,6 +96,10 @@ struct session {
     qacct *acct;          /* the account paying for it (persistent only; quota.c), or NULL;
                            * set before it is registered, then immutable */
     uint32_t acct_q;      /* owner loop: queued messages counted in acct->queued */
+    /* MQTT 5.0, from the attached connection (handover.c); owner loop */
+    int64_t expiry_ms; /* 5.0 Session Expiry Interval in ms; -1: session_expiry alone */
+    bmsg *will;        /* 5.0 will waiting for its Will Delay Interval (expiry.c), or NULL */
+    int64_t will_at;   /* wall-clock ms it is due */
     uint16_t id_len;
     char id[]; /* NUL-terminated client id */
 };
@@ -128,6 +138,8 @@ void session__maybe_relieve(session *s);
 int session__puback(session *s, uint16_t pid);
 int session__pubrec(session *s, uint16_t pid);
 int session__pubcomp(session *s, uint16_t pid);
+/* A 5.0 PUBREC with a failure code: the delivery ends there (no PUBREL). */
+int session__pubrec_refused(session *s, uint16_t pid);
 /* 1 added, 0 already there, -1 out of memory. */
 int session__rx_qos2_add(session *s, uint16_t pid);
 int session__restore_msg(session *s, bmsg *m, uint8_t qos, bool retain, uint8_t state,
@@ -140,6 +152,11 @@ int session__subscribe(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
 /* The list only, not the trie (restore.c, before the session has an owner loop). */
 int session__sub_list_add(session *s, const uint8_t *f, uint16_t n, uint8_t qos);
 int session__unsubscribe(session *s, const uint8_t *f, uint16_t n);
+/* Has @s a subscription to exactly @f? */
+bool session__has_sub(session *s, const uint8_t *f, uint16_t n);
+/* Sets the 5.0 options (no-local, retain-as-published) and Subscription Identifier (0:
+ * none) of subscription @f. */
+void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts, uint32_t subid);
 void session__unsubscribe_all(session *s);
 
 #endif

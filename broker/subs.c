@@ -30,6 +30,8 @@ static sub **entry(session *s, const uint8_t *f, uint16_t n)
     if (!e)
         return NULL;
     e->len = n;
+    e->opts = 0;
+    e->subid = 0;
     memcpy(e->filter, f, n);
     e->next = s->subs;
     s->subs = e;
@@ -80,9 +82,24 @@ int session__unsubscribe(session *s, const uint8_t *f, uint16_t n)
         return -ENOENT;
     sub *e = *pp;
     *pp = e->next;
+    if (e->opts || e->subid)
+        s->n_opt_subs--;
     untrie(s, e);
     free(e);
     return 0;
+}
+
+bool session__has_sub(session *s, const uint8_t *f, uint16_t n) { return find(s, f, n) != NULL; }
+
+void session__sub_opts(session *s, const uint8_t *f, uint16_t n, uint8_t opts, uint32_t subid)
+{
+    sub **pp = find(s, f, n);
+    if (!pp)
+        return;
+    sub *e = *pp;
+    s->n_opt_subs += (opts || subid) - (e->opts || e->subid);
+    e->opts = opts;
+    e->subid = subid;
 }
 
 void session__unsubscribe_all(session *s)
@@ -95,4 +112,5 @@ void session__unsubscribe_all(session *s)
         e = next;
     }
     s->subs = NULL;
+    s->n_opt_subs = 0;
 }

@@ -9,9 +9,11 @@
 #include "common/clock.h"
 #include "devices/ctl_int.h"
 
-/* Tap, device's loop: an answer (or any message) of @dev on "server/{dev}/{api}". */
-static void on_device_publish(void *arg, net_loop *l, const char *dev, const char *api,
-                              const uint8_t *p, size_t n)
+/* Tap, device's loop: an answer (or any message) of @dev on "server/{dev}/{api}".
+ * @corr: the MQTT 5.0 Correlation Data it carries, or NULL: a 5.0 device that answers
+ * with the request's correlation data is matched by it, without "rid" in its JSON. */
+static void on_answer(void *arg, net_loop *l, const char *dev, const char *api, const uint8_t *p,
+                      size_t n, const uint8_t *corr, size_t corr_len)
 {
     ctl *c = arg;
     ctl__answer a;
@@ -22,6 +24,11 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
         .kind = DEV_EV_MESSAGE, .loop = l, .dev = dev, .api = api, .payload = p, .len = n};
     dev_events_publish(&c->ev, &e);
     ctl__answer_parse(p, n, &a);
+    if (!a.has_rid && corr && corr_len > 0 && corr_len < sizeof a.rid) {
+        memcpy(a.rid, corr, corr_len);
+        a.rid[corr_len] = '\0';
+        a.has_rid = true;
+    }
     bool ours = a.has_rid && ctl__rid_decode(a.rid, strlen(a.rid), &loop, &seq) == 0;
     ctl__shard *sh;
     ctl__dev *d = ctl__table_lock(&c->t, dev, true, &sh);
@@ -43,6 +50,12 @@ static void on_device_publish(void *arg, net_loop *l, const char *dev, const cha
     else
         CTL_COUNT(c, late_dropped);
     ctl__answer_done(&a);
+}
+
+static void on_device_publish(void *arg, net_loop *l, const char *dev, const char *api,
+                              const uint8_t *p, size_t n)
+{
+    on_answer(arg, l, dev, api, p, n, NULL, 0);
 }
 
 static void on_presence(void *arg, net_loop *l, const char *dev, bool online, int64_t at_ms,
@@ -86,6 +99,7 @@ ctl *ctl_new(broker *b, const ctl_opts *o)
     ctl__table_init(&c->t, c->o.max_inflight, c->o.max_queued);
     dev_events_init(&c->ev);
     c->tap.on_device_publish = on_device_publish;
+    c->tap.on_device_answer = on_answer;
     c->tap.on_presence = on_presence;
     c->tap.arg = c;
     return c;

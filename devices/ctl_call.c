@@ -213,7 +213,13 @@ static bool publish(ctl_call *k)
     memcpy(topic + n, k->t.api, strlen(k->t.api) + 1);
     if (!k->sent_us)
         k->sent_us = clock_mono_us();
-    int routed = broker_publish(k->lp->c->b, topic, (const uint8_t *)k->payload, k->len, 1);
+    /* MQTT 5.0 request/response (4.10): where to answer and the rid as Correlation Data,
+     * for 5.0 devices; a 3.1.1 device gets the same request without them */
+    char resp[sizeof "server/" + CTL_DEV_MAX + 1 + CTL_API_MAX + 1], rid[CTL_RID_MAX + 1];
+    snprintf(resp, sizeof resp, "server/%s/%s", k->dev, k->t.api);
+    size_t rn = ctl__rid_encode(k->t.loop, k->t.seq, rid);
+    int routed = broker_publish_req(k->lp->c->b, topic, (const uint8_t *)k->payload, k->len, 1,
+                                    resp, (const uint8_t *)rid, rn);
     if (routed > 0)
         return true;
     /* nobody subscribed yet (a device between CONNACK and SUBSCRIBE), or no memory */

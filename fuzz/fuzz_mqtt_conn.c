@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_queued = 8,
         .max_keepalive = 65535,
         .connect_timeout_ms = 10000,
+        .topic_alias_max = 4, /* MQTT 5.0 topic aliases both ways */
     };
     broker *br = broker_new(&o);
     bloop *lp = bloop__new(br, NULL);

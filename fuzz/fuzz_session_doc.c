@@ -19,6 +19,8 @@ typedef struct seen {
     size_t n_subs, n_rx2;
     char filters[MAX_ITEMS][256];
     uint8_t qos[MAX_ITEMS];
+    uint8_t opts[MAX_ITEMS];
+    uint32_t subid[MAX_ITEMS];
     uint16_t rx2[MAX_ITEMS];
 } seen;
 
@@ -36,6 +38,8 @@ static int on_sub(void *arg, const persist_sub *ps)
         return -1; /* keep the check simple: refuse big ones */
     memcpy(w->filters[w->n_subs], ps->filter, ps->len);
     w->filters[w->n_subs][ps->len] = '\0';
+    w->opts[w->n_subs] = ps->opts;
+    w->subid[w->n_subs] = ps->subid;
     w->qos[w->n_subs++] = ps->qos;
     if (w->s) {
         sub *e = malloc(sizeof *e + ps->len);
@@ -43,6 +47,9 @@ static int on_sub(void *arg, const persist_sub *ps)
         e->next = NULL;
         e->len = (uint16_t)ps->len;
         e->qos = ps->qos;
+        e->opts = ps->opts;
+        e->subid = ps->subid;
+        w->s->n_opt_subs += ps->opts || ps->subid;
         memcpy(e->filter, ps->filter, ps->len);
         if (w->tail)
             w->tail->next = e;
@@ -76,14 +83,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a.s = session__new(NULL, NULL, (const uint8_t *)"f", 1, false);
     check(a.s != NULL);
     int64_t seen_a = 0, seen_b = 0;
-    if (persist__session_parse(&doc, &seen_a, on_sub, on_rx2, &a) == 0) {
+    if (persist__session_parse(&doc, &seen_a, on_sub, on_rx2, &a) == 0 &&
+        persist__session_expiry(&doc, &a.s->expiry_ms) == 0) {
         /* rx2 duplicates collapse in the session, so compare against its own list */
         bson_t *again = persist__session_doc(a.s, seen_a);
         check(again != NULL);
         check(persist__session_parse(again, &seen_b, on_sub, on_rx2, &b) == 0);
+        int64_t exp_b = 0;
+        check(persist__session_expiry(again, &exp_b) == 0 && exp_b == a.s->expiry_ms);
         check(seen_a == seen_b && a.n_subs == b.n_subs && b.n_rx2 == a.s->n_rx_qos2);
         for (size_t i = 0; i < a.n_subs; i++)
-            check(strcmp(a.filters[i], b.filters[i]) == 0 && a.qos[i] == b.qos[i]);
+            check(strcmp(a.filters[i], b.filters[i]) == 0 && a.qos[i] == b.qos[i] &&
+                  a.opts[i] == b.opts[i] && a.subid[i] == b.subid[i]);
         bson_destroy(again);
     }
     for (sub *e = a.s->subs; e;) {

@@ -13,6 +13,8 @@
 typedef struct got {
     char filters[8][64];
     uint8_t qos[8];
+    uint8_t opts[8];
+    uint32_t subid[8];
     size_t n;
     uint16_t rx2[8];
     size_t n_rx2;
@@ -25,6 +27,8 @@ static int on_sub(void *arg, const persist_sub *ps)
     cr_assert_lt(ps->len, 64);
     memcpy(g->filters[g->n], ps->filter, ps->len);
     g->filters[g->n][ps->len] = '\0';
+    g->opts[g->n] = ps->opts;
+    g->subid[g->n] = ps->subid;
     g->qos[g->n++] = ps->qos;
     return 0;
 }
@@ -44,6 +48,8 @@ static void add_sub(session *s, const char *f, uint8_t qos)
     cr_assert_not_null(e);
     e->len = (uint16_t)n;
     e->qos = qos;
+    e->opts = 0;
+    e->subid = 0;
     memcpy(e->filter, f, n);
     e->next = s->subs;
     s->subs = e;
@@ -131,7 +137,8 @@ static int parse(bson_t *d)
 Test(persist_doc, refuses_foreign_documents)
 {
     cr_assert_eq(parse(doc_with(1, "ok/+", 1)), 0);
-    cr_assert_lt(parse(doc_with(2, "ok/+", 1)), 0, "unknown version");
+    cr_assert_eq(parse(doc_with(2, "ok/+", 1)), 0, "version 2: with MQTT 5.0 fields");
+    cr_assert_lt(parse(doc_with(3, "ok/+", 1)), 0, "unknown version");
     cr_assert_lt(parse(doc_with(1, "a/#/b", 1)), 0, "'#' not last [MQTT-4.7.1-2]");
     cr_assert_lt(parse(doc_with(1, "a+/b", 1)), 0, "'+' not a whole level");
     cr_assert_lt(parse(doc_with(1, "", 1)), 0, "empty filter");
@@ -162,4 +169,59 @@ Test(persist_doc, refuses_invalid_utf8)
 {
     static const char bad[] = {'a', '/', (char)0xC0, (char)0x80, 0};
     cr_assert_lt(parse(doc_with(1, bad, 1)), 0, "overlong NUL in a filter");
+}
+
+/* MQTT 5.0 state (session expiry interval, subscription options) makes a version 2
+ * document; a 3.1.1 session's stays version 1. */
+Test(persist_doc, mqtt5_fields)
+{
+    session *s = session__new(NULL, NULL, (const uint8_t *)"v5", 2, false);
+    cr_assert_not_null(s);
+    add_sub(s, "plain", 1);
+    bson_t *doc = persist__session_doc(s, 0);
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, doc, "v"));
+    cr_assert_eq(bson_iter_int32(&it), 1);
+    int64_t exp = 0;
+    cr_assert_eq(persist__session_expiry(doc, &exp), 0);
+    cr_assert_eq(exp, -1);
+    bson_destroy(doc);
+
+    add_sub(s, "nl/#", 2);
+    s->subs->opts = 0x0C; /* no-local, retain-as-published */
+    s->subs->subid = 268435455;
+    s->n_opt_subs = 1;
+    s->expiry_ms = 90000;
+    doc = persist__session_doc(s, 5);
+    cr_assert(bson_iter_init_find(&it, doc, "v"));
+    cr_assert_eq(bson_iter_int32(&it), 2);
+    got g = {0};
+    int64_t seen = 0;
+    cr_assert_eq(persist__session_parse(doc, &seen, on_sub, on_rx2, &g), 0);
+    cr_assert_eq(g.n, 2);
+    cr_assert_str_eq(g.filters[0], "nl/#");
+    cr_assert_eq(g.opts[0], 0x0C);
+    cr_assert_eq(g.subid[0], 268435455);
+    cr_assert_eq(g.subid[1], 0);
+    cr_assert_eq(g.opts[1], 0);
+    cr_assert_eq(persist__session_expiry(doc, &exp), 0);
+    cr_assert_eq(exp, 90000);
+    bson_destroy(doc);
+    free_session(s);
+}
+
+Test(persist_doc, refuses_bad_mqtt5_fields)
+{
+    bson_t *doc = BCON_NEW("v", BCON_INT32(2), "last_seen", BCON_INT64(0), "subs", "[", "{", "f",
+                           BCON_UTF8("a"), "q", BCON_INT32(0), "o", BCON_INT32(0x30), "}", "]");
+    got g = {0};
+    int64_t seen = 0, exp = 0;
+    cr_assert_lt(persist__session_parse(doc, &seen, on_sub, on_rx2, &g), 0);
+    bson_destroy(doc);
+    doc = BCON_NEW("v", BCON_INT32(2), "last_seen", BCON_INT64(0), "exp", BCON_INT64(-5));
+    cr_assert_lt(persist__session_expiry(doc, &exp), 0);
+    bson_destroy(doc);
+    doc = BCON_NEW("v", BCON_INT32(3), "last_seen", BCON_INT64(0));
+    cr_assert_lt(persist__session_parse(doc, &seen, on_sub, on_rx2, &g), 0);
+    bson_destroy(doc);
 }
