@@ -149,14 +149,14 @@ typedef struct iot_config {
     uint32_t rule_outbox_max;   /* "rule-outbox-max" webhook POSTs waiting, default 10000 */
     char rule_webhook_ca[CONFIG_PATH_MAX]; /* "rule-webhook-ca" CA file; "" = system CAs */
     /* jobs and groups (docs/jobs.md) */
-    uint32_t job_document_max;  /* "job-document-max" bytes of JSON, default 32768 */
-    uint32_t job_max_targets;   /* "job-max-targets" executions per job, default 10000 */
-    uint32_t job_details_max;   /* "job-status-details-max" bytes, default 1024 */
-    uint32_t quota_jobs;        /* "max-jobs-per-user" in progress, default 100 */
-    uint32_t quota_groups;      /* "max-groups-per-user", default 100 */
-    uint32_t group_max_members; /* "group-max-members" per static group, default 10000 */
-    uint32_t jobs_tick_ms;      /* "jobs-tick" ms, scheduler period, default 1000 */
-    uint32_t mqtt5_topic_alias_max;        /* "max-topic-alias", default 10 (0..65535) */
+    uint32_t job_document_max;      /* "job-document-max" bytes of JSON, default 32768 */
+    uint32_t job_max_targets;       /* "job-max-targets" executions per job, default 10000 */
+    uint32_t job_details_max;       /* "job-status-details-max" bytes, default 1024 */
+    uint32_t quota_jobs;            /* "max-jobs-per-user" in progress, default 100 */
+    uint32_t quota_groups;          /* "max-groups-per-user", default 100 */
+    uint32_t group_max_members;     /* "group-max-members" per static group, default 10000 */
+    uint32_t jobs_tick_ms;          /* "jobs-tick" ms, scheduler period, default 1000 */
+    uint32_t mqtt5_topic_alias_max; /* "max-topic-alias", default 10 (0..65535) */
 } iot_config;
 
 /** Fills the defaults; the default listeners are mqtts://0.0.0.0:8883,
