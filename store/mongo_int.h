@@ -1,0 +1,73 @@
+/*
+ * mongo_int — private to store/: the MongoDB backend's shared pieces (docs/store.md,
+ * "MongoDB backend").
+ *
+ * Split (each file one concern, prefix store__mg_):
+ *   mongo_open.c     URI + credentials, client pool, collections/indexes/schema document
+ *   mongo_queue.c    a batch of jobs and store_sync on a pooled client
+ *   mongo_util.c     collection handles, write options, error mapping, ping
+ *   mongo_docs.c     pure decoders document -> store struct (fuzzed: fuzz_mongo_docs)
+ *   mongo_sessions.c mongo_msgs.c mongo_retained.c   the broker entities
+ *
+ * An entity file of the SQLite backend dispatches to its store__mg_ twin at the top of
+ * each public function (`if (tx->st->mpool) return store__mg_x(...)`), after the argument checks
+ * both backends share. Entities without a twin are listed in store__mg_missing: the server
+ * refuses to start on MongoDB while that list is not empty (store_backend_missing).
+ */
+#ifndef IOT_STORE_MONGO_INT_H
+#define IOT_STORE_MONGO_INT_H
+
+#include "store/store_db.h"
+
+#define STORE_MG_SCHEMA 1 /* version of the MongoDB data model this build writes */
+
+/* Collection names. */
+#define STORE_MG_META     "meta"
+#define STORE_MG_SESSIONS "sessions"
+#define STORE_MG_MSGS     "session_msgs"
+#define STORE_MG_RETAINED "retained"
+
+/* Opens the MongoDB backend for @uri into @st (pool, schema). 0 or <0 with @err. */
+int store__mg_open(store *st, const store_opts *o, char *err, size_t errlen);
+void store__mg_close(store *st);
+/* One batch of jobs on one pooled client; same contract as the SQLite run_batch. */
+int store__mg_run_batch(store *st, store_job *first, size_t n, uint64_t *commit_us);
+int store__mg_sync(store *st, int (*fn)(store_tx *tx, void *arg), void *arg);
+/* ping: 0 when the deployment answers, else STORE_EIO with the reason in @msg. */
+int store__mg_check(store *st, char *msg, size_t len);
+
+/* A handle on @name of the store's database (caller destroys it). */
+mongoc_collection_t *store__mg_coll(store_tx *tx, const char *name);
+/* Options of every write: the store's write concern, plus upsert when asked. */
+void store__mg_wopts(store_tx *tx, bson_t *opts, bool upsert);
+/* Maps a driver error to STORE_E* (11000 duplicate key -> EEXISTS, anything else -> EIO)
+ * and logs it with @what (never the URI: no credentials in the log). */
+int store__mg_err(const bson_error_t *e, const char *what);
+/* The int64 count @key of a write reply (matchedCount, deletedCount...), 0 if absent. */
+int64_t store__mg_count(const bson_t *reply, const char *key);
+
+/* Decoders: false when the document lacks a field or holds one of the wrong type or out
+ * of range; pointers in the out structs point into @doc. Numbers are read with
+ * bson_iter_as_int64 (a server may hand back another numeric type than was written). */
+bool store__mg_session_decode(const bson_t *doc, const char **client_id, bson_t *sess);
+bool store__mg_msg_decode(const bson_t *doc, store_msg *m);
+bool store__mg_retained_decode(const bson_t *doc, store_retained *r);
+
+int store__mg_session_put(store_tx *tx, const char *client_id, const bson_t *doc);
+int store__mg_session_update(store_tx *tx, const char *client_id, const bson_t *doc);
+int store__mg_session_delete(store_tx *tx, const char *client_id);
+int store__mg_session_each(store_tx *tx,
+                           int (*cb)(void *arg, const char *client_id, const bson_t *doc),
+                           void *arg);
+int store__mg_msg_add(store_tx *tx, const char *client_id, const store_msg *m);
+int store__mg_msg_update(store_tx *tx, const char *client_id, uint64_t mid, uint8_t state,
+                         uint16_t pid);
+int store__mg_msg_delete(store_tx *tx, const char *client_id, uint64_t mid);
+int store__mg_msg_each(store_tx *tx, const char *client_id,
+                       int (*cb)(void *arg, const store_msg *m), void *arg);
+int store__mg_msg_max_id(store_tx *tx, uint64_t *out);
+int store__mg_retained_put(store_tx *tx, const store_retained *r);
+int store__mg_retained_delete(store_tx *tx, const uint8_t *topic, uint16_t topic_len);
+int store__mg_retained_each(store_tx *tx, int (*cb)(void *arg, const store_retained *r), void *arg);
+
+#endif
