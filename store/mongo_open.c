@@ -14,7 +14,9 @@
 #include "common/log.h"
 #include "store/mongo_int.h"
 
-#define MG_SELECT_TIMEOUT_MS 5000
+#define MG_SELECT_TIMEOUT_MS 5000  /* no server to write to: fail the job after this */
+#define MG_SOCKET_TIMEOUT_MS 10000 /* a server that stopped answering */
+#define MG_WTIMEOUT_MS       10000 /* majority not reached: fail the job (no ack) */
 #define MG_DEFAULT_DB        "iotcloud"
 
 /* The driver's own log goes to ours, warnings and worse only (its default handler
@@ -147,6 +149,9 @@ static mongoc_uri_t *parse_uri(const store_opts *o, char *err, size_t errlen)
     if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
                                        MG_SELECT_TIMEOUT_MS);
+    /* the driver's default waits 5 min on a silent server, holding every job behind it */
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, MG_SOCKET_TIMEOUT_MS);
     /* [issue #20] retryable writes on: a step-down or blip retries once, exactly once */
     mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, true);
     return uri;
@@ -163,6 +168,8 @@ static mongoc_write_concern_t *write_concern(const store_opts *o)
     } else {
         mongoc_write_concern_set_wmajority(wc, 0);
         mongoc_write_concern_set_journal(wc, true);
+        /* secondaries away: the write is not durable yet, so the job fails (no ack) */
+        mongoc_write_concern_set_wtimeout_int64(wc, MG_WTIMEOUT_MS);
     }
     return wc;
 }
