@@ -24,7 +24,8 @@ static bool num(const bson_t *doc, const char *key, int64_t lo, int64_t hi, int6
     if (BSON_ITER_HOLDS_DOUBLE(&it)) {
         double d = bson_iter_double(&it);
         /* NaN, fractions and values beyond int64 are not ids */
-        if (!(d >= (double)lo && d <= (double)hi) || d != (double)(int64_t)d)
+        /* 2^63 itself does not fit: the bound is exclusive */
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(int64_t)d)
             return false;
     }
     *v = bson_iter_as_int64(&it);
@@ -113,5 +114,53 @@ bool store__mg_retained_decode(const bson_t *doc, store_retained *r)
                           .qos = (uint8_t)qos,
                           .payload = payload,
                           .payload_len = plen};
+    return true;
+}
+
+/*   codes   { _id: { u, k }, u: utf8 user id, k: kind, h: binary hash, x: number expires_at,
+ *             exp: date (TTL), a: number attempts }
+ *   tokens  { _id: binary SHA-256, u: utf8 user id, f: utf8 family, k: kind,
+ *             x: number expires_at, exp: date (TTL), r: bool revoked } */
+
+bool store__mg_code_decode(const bson_t *doc, store_code *out)
+{
+    const uint8_t *h;
+    uint32_t hlen;
+    int64_t x, a;
+    if (!bin(doc, "h", &h, &hlen) || hlen == 0 || hlen > STORE_HASH_MAX ||
+        !num(doc, "x", INT64_MIN, INT64_MAX, &x) || !num(doc, "a", 0, INT32_MAX, &a))
+        return false;
+    memcpy(out->hash, h, hlen);
+    out->hash_len = hlen;
+    out->expires_at = x;
+    out->attempts = (int32_t)a;
+    return true;
+}
+
+/* Copies the UTF-8 @key of @doc into @dst (1..cap-1 bytes). */
+static bool str_into(const bson_t *doc, const char *key, char *dst, size_t cap)
+{
+    const char *s;
+    uint32_t len;
+    if (!utf8(doc, key, &s, &len) || len >= cap)
+        return false;
+    memcpy(dst, s, len + 1);
+    return true;
+}
+
+bool store__mg_token_decode(const bson_t *doc, store_token *out)
+{
+    int64_t k, x;
+    bson_iter_t it;
+    if (!str_into(doc, "u", out->user_id, sizeof out->user_id) ||
+        !str_into(doc, "f", out->family, sizeof out->family) ||
+        !num(doc, "k", STORE_TOKEN_ACCESS, STORE_TOKEN_REFRESH, &k) ||
+        !num(doc, "x", INT64_MIN, INT64_MAX, &x))
+        return false;
+    if (!bson_iter_init_find(&it, doc, "r") || !BSON_ITER_HOLDS_BOOL(&it))
+        return false;
+    out->kind = (int)k;
+    out->expires_at = x;
+    out->revoked = bson_iter_bool(&it);
     return true;
 }
