@@ -17,6 +17,7 @@
 #ifndef IOT_STORE_MONGO_INT_H
 #define IOT_STORE_MONGO_INT_H
 
+#include "store/store_app.h"
 #include "store/store_db.h"
 
 #define STORE_MG_SCHEMA 1 /* version of the MongoDB data model this build writes */
@@ -26,6 +27,8 @@
 #define STORE_MG_SESSIONS "sessions"
 #define STORE_MG_MSGS     "session_msgs"
 #define STORE_MG_RETAINED "retained"
+#define STORE_MG_CODES    "codes"
+#define STORE_MG_TOKENS   "tokens"
 
 /* Opens the MongoDB backend for @uri into @st (pool, schema). 0 or <0 with @err. */
 int store__mg_open(store *st, const store_opts *o, char *err, size_t errlen);
@@ -43,6 +46,14 @@ void store__mg_wopts(store_tx *tx, bson_t *opts, bool upsert);
 /* Maps a driver error to STORE_E* (11000 duplicate key -> EEXISTS, anything else -> EIO)
  * and logs it with @what (never the URI: no credentials in the log). */
 int store__mg_err(const bson_error_t *e, const char *what);
+/* Deletes one / every document matching @q; how many in *@n (may be NULL). */
+int store__mg_delete(store_tx *tx, const char *coll, const bson_t *q, bool many, int64_t *n);
+/* Applies update @u to one / every document matching @q (no upsert); counts may be NULL. */
+int store__mg_update(store_tx *tx, const char *coll, const bson_t *q, const bson_t *u, bool many,
+                     int64_t *matched, int64_t *modified);
+/* A copy of the first document matching @q into @out (caller destroys it on 0), or
+ * STORE_ENOTFOUND / STORE_EIO (then @out is untouched). */
+int store__mg_find_one(store_tx *tx, const char *coll, const bson_t *q, bson_t *out);
 /* The int64 count @key of a write reply (matchedCount, deletedCount...), 0 if absent. */
 int64_t store__mg_count(const bson_t *reply, const char *key);
 
@@ -52,6 +63,8 @@ int64_t store__mg_count(const bson_t *reply, const char *key);
 bool store__mg_session_decode(const bson_t *doc, const char **client_id, bson_t *sess);
 bool store__mg_msg_decode(const bson_t *doc, store_msg *m);
 bool store__mg_retained_decode(const bson_t *doc, store_retained *r);
+bool store__mg_code_decode(const bson_t *doc, store_code *out);
+bool store__mg_token_decode(const bson_t *doc, store_token *out);
 
 int store__mg_session_put(store_tx *tx, const char *client_id, const bson_t *doc);
 int store__mg_session_update(store_tx *tx, const char *client_id, const bson_t *doc);
@@ -69,5 +82,20 @@ int store__mg_msg_max_id(store_tx *tx, uint64_t *out);
 int store__mg_retained_put(store_tx *tx, const store_retained *r);
 int store__mg_retained_delete(store_tx *tx, const uint8_t *topic, uint16_t topic_len);
 int store__mg_retained_each(store_tx *tx, int (*cb)(void *arg, const store_retained *r), void *arg);
+
+/* codes (store_app.h) */
+int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
+                       size_t hash_len, int64_t expires_at);
+int store__mg_code_get(store_tx *tx, const char *user_id, int kind, int64_t now, store_code *out);
+int store__mg_code_fail(store_tx *tx, const char *user_id, int kind, int32_t *attempts);
+int store__mg_code_delete(store_tx *tx, const char *user_id, int kind);
+int store__mg_code_purge(store_tx *tx, int64_t now, unsigned *n);
+/* tokens (store_app.h) */
+int store__mg_token_put(store_tx *tx, const uint8_t *hash, const char *user_id, const char *family,
+                        int kind, int64_t expires_at);
+int store__mg_token_get(store_tx *tx, const uint8_t *hash, store_token *out);
+int store__mg_token_revoke(store_tx *tx, const uint8_t *hash);
+int store__mg_token_revoke_by(store_tx *tx, const char *field, const char *key, unsigned *n);
+int store__mg_token_purge(store_tx *tx, int64_t now, unsigned *n);
 
 #endif

@@ -39,13 +39,21 @@ typedef struct mg_index {
     const char *coll, *name, *k1, *k2; /* k2 may be NULL */
     int d1, d2;                        /* 1 or -1 */
     bool unique;
+    bool ttl; /* expireAfterSeconds 0 on the date field k1 */
 } mg_index;
 
 static const mg_index indexes[] = {
     /* per-session queue in mid order (store_msg_each) */
-    {STORE_MG_MSGS, "c_1_m_1", "c", "m", 1, 1, true},
+    {STORE_MG_MSGS, "c_1_m_1", "c", "m", 1, 1, true, false},
     /* highest live mid (store_msg_max_id) */
-    {STORE_MG_MSGS, "m_-1", "m", NULL, -1, 0, false},
+    {STORE_MG_MSGS, "m_-1", "m", NULL, -1, 0, false, false},
+    /* expired codes and tokens go by themselves; purges and gets check `x` too */
+    {STORE_MG_CODES, "exp_ttl", "exp", NULL, 1, 0, false, true},
+    {STORE_MG_CODES, "x_1", "x", NULL, 1, 0, false, false},
+    {STORE_MG_TOKENS, "exp_ttl", "exp", NULL, 1, 0, false, true},
+    {STORE_MG_TOKENS, "x_1", "x", NULL, 1, 0, false, false},
+    {STORE_MG_TOKENS, "f_1", "f", NULL, 1, 0, false, false}, /* revoke a family */
+    {STORE_MG_TOKENS, "u_1", "u", NULL, 1, 0, false, false}, /* revoke a user's tokens */
 };
 
 static int create_index(mongoc_database_t *db, const mg_index *x, bson_error_t *e)
@@ -63,6 +71,8 @@ static int create_index(mongoc_database_t *db, const mg_index *x, bson_error_t *
     BSON_APPEND_UTF8(&ix, "name", x->name);
     if (x->unique)
         BSON_APPEND_BOOL(&ix, "unique", true);
+    if (x->ttl)
+        BSON_APPEND_INT32(&ix, "expireAfterSeconds", 0);
     bson_append_document_end(&arr, &ix);
     bson_append_array_end(&cmd, &arr);
     bool ok = mongoc_database_write_command_with_opts(db, &cmd, &opts, NULL, e);
@@ -210,7 +220,7 @@ const char *store_backend_missing(const char *backend)
 {
     if (!backend || strcmp(backend, "mongodb") != 0)
         return NULL;
-    return "users, codes, tokens, devices, device types, certificates, outbox, "
+    return "users, devices, device types, certificates, outbox, "
            "idempotency keys, commands, activity, notifications, shadows, telemetry, "
            "device logs";
 }

@@ -37,26 +37,6 @@ int store__mg_session_update(store_tx *tx, const char *client_id, const bson_t *
     return replace(tx, client_id, doc, false);
 }
 
-/* Deletes every document matching @q in @coll; the deleted count in *@n. */
-static int delete_where(store_tx *tx, const char *coll, const bson_t *q, bool many, int64_t *n)
-{
-    mongoc_collection_t *c = store__mg_coll(tx, coll);
-    bson_t opts, reply;
-    bson_error_t e;
-    int rc = 0;
-
-    store__mg_wopts(tx, &opts, false);
-    bool ok = many ? mongoc_collection_delete_many(c, q, &opts, &reply, &e)
-                   : mongoc_collection_delete_one(c, q, &opts, &reply, &e);
-    if (!ok)
-        rc = store__mg_err(&e, "delete");
-    *n = ok ? store__mg_count(&reply, "deletedCount") : 0;
-    bson_destroy(&reply);
-    bson_destroy(&opts);
-    mongoc_collection_destroy(c);
-    return rc;
-}
-
 int store__mg_session_delete(store_tx *tx, const char *client_id)
 {
     int64_t n;
@@ -64,9 +44,9 @@ int store__mg_session_delete(store_tx *tx, const char *client_id)
      * queue (it was being deleted anyway), never messages no session owns. */
     bson_t *qm = BCON_NEW("c", BCON_UTF8(client_id));
     bson_t *qs = BCON_NEW("_id", BCON_UTF8(client_id));
-    int rc = delete_where(tx, STORE_MG_MSGS, qm, true, &n);
+    int rc = store__mg_delete(tx, STORE_MG_MSGS, qm, true, &n);
     if (rc == 0)
-        rc = delete_where(tx, STORE_MG_SESSIONS, qs, false, &n);
+        rc = store__mg_delete(tx, STORE_MG_SESSIONS, qs, false, &n);
     if (rc == 0 && n == 0)
         rc = STORE_ENOTFOUND;
     bson_destroy(qs);

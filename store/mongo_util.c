@@ -55,3 +55,67 @@ int store__mg_check(store *st, char *msg, size_t len)
         snprintf(msg, len, "mongodb unreachable: %s", e.message);
     return STORE_EIO;
 }
+
+int store__mg_delete(store_tx *tx, const char *coll, const bson_t *q, bool many, int64_t *n)
+{
+    mongoc_collection_t *c = store__mg_coll(tx, coll);
+    bson_t opts, reply;
+    bson_error_t e;
+    int rc = 0;
+
+    store__mg_wopts(tx, &opts, false);
+    bool ok = many ? mongoc_collection_delete_many(c, q, &opts, &reply, &e)
+                   : mongoc_collection_delete_one(c, q, &opts, &reply, &e);
+    if (!ok)
+        rc = store__mg_err(&e, "delete");
+    if (n)
+        *n = ok ? store__mg_count(&reply, "deletedCount") : 0;
+    bson_destroy(&reply);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(c);
+    return rc;
+}
+
+int store__mg_update(store_tx *tx, const char *coll, const bson_t *q, const bson_t *u, bool many,
+                     int64_t *matched, int64_t *modified)
+{
+    mongoc_collection_t *c = store__mg_coll(tx, coll);
+    bson_t opts, reply;
+    bson_error_t e;
+    int rc = 0;
+
+    store__mg_wopts(tx, &opts, false);
+    bool ok = many ? mongoc_collection_update_many(c, q, u, &opts, &reply, &e)
+                   : mongoc_collection_update_one(c, q, u, &opts, &reply, &e);
+    if (!ok)
+        rc = store__mg_err(&e, "update");
+    if (matched)
+        *matched = ok ? store__mg_count(&reply, "matchedCount") : 0;
+    if (modified)
+        *modified = ok ? store__mg_count(&reply, "modifiedCount") : 0;
+    bson_destroy(&reply);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(c);
+    return rc;
+}
+
+int store__mg_find_one(store_tx *tx, const char *coll, const bson_t *q, bson_t *out)
+{
+    mongoc_collection_t *c = store__mg_coll(tx, coll);
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, q, opts, NULL);
+    const bson_t *doc;
+    bson_error_t e;
+    int rc = STORE_ENOTFOUND;
+
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_copy_to(doc, out);
+        rc = 0;
+    } else if (mongoc_cursor_error(cur, &e)) {
+        rc = store__mg_err(&e, "lookup");
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+    return rc;
+}
