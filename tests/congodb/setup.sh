@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 pkg=node_modules/@push.rocks/smartmongo
 sha=1f9915eb73859a62183e589a699f58b9fd006c972deb5ce6f61fa945defbc22e
+# ctest -j starts several tests at once: one installs, the others wait for it.
+exec 9>.setup.lock
+flock 9
 [ -f "$pkg/dist_ts/congodb/index.js" ] && [ -d node_modules/mingo ] && exit 0
 npm ci --no-audit --no-fund --ignore-scripts >&2
 tmp=$(mktemp -d)
