@@ -83,6 +83,15 @@ int store__mg_retained_put(store_tx *tx, const store_retained *r);
 int store__mg_retained_delete(store_tx *tx, const uint8_t *topic, uint16_t topic_len);
 int store__mg_retained_each(store_tx *tx, int (*cb)(void *arg, const store_retained *r), void *arg);
 
+/* users (store_app.h); @field of get_by is "_id", "username" or "email" */
+int store__mg_user_create(store_tx *tx, const char *id, const char *username, const char *email,
+                          const bson_t *doc);
+int store__mg_user_get_by(store_tx *tx, const char *field, const char *key, bson_t **out);
+int store__mg_user_list(store_tx *tx, const char *after, unsigned limit,
+                        int (*cb)(void *arg, const bson_t *doc), void *arg, store_page *pg);
+int store__mg_user_update(store_tx *tx, const char *id, const char *username, const char *email,
+                          const bson_t *doc);
+int store__mg_user_delete(store_tx *tx, const char *id);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

@@ -54,6 +54,10 @@ static const mg_index indexes[] = {
     {STORE_MG_TOKENS, "x_1", "x", NULL, 1, 0, false, false},
     {STORE_MG_TOKENS, "f_1", "f", NULL, 1, 0, false, false}, /* revoke a family */
     {STORE_MG_TOKENS, "u_1", "u", NULL, 1, 0, false, false}, /* revoke a user's tokens */
+    {STORE_MG_CODES, "u_1", "u", NULL, 1, 0, false, false},  /* delete a user's codes */
+    /* SQLite's UNIQUE(username) and UNIQUE(email COLLATE NOCASE) */
+    {"users", "username_1", "username", NULL, 1, 0, true, false},
+    {"users", "email_lc_1", "email_lc", NULL, 1, 0, true, false},
 };
 
 static int create_index(mongoc_database_t *db, const mg_index *x, bson_error_t *e)
@@ -220,7 +224,7 @@ const char *store_backend_missing(const char *backend)
 {
     if (!backend || strcmp(backend, "mongodb") != 0)
         return NULL;
-    return "users, devices, device types, certificates, outbox, "
+    return "devices, device types, certificates, outbox, "
            "idempotency keys, commands, activity, notifications, shadows, telemetry, "
            "device logs";
 }

@@ -70,6 +70,24 @@ static void exec(const char *sql)
     cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, err ? err : "?");
 }
 
+/* MongoDB: inserts @d (destroyed here) into @coll as it is, a document the store would
+ * never write (the twin of exec() planting a damaged row). */
+static void mongo_put(const char *coll, bson_t *d)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(st->mcur, st->mdb, coll);
+    bson_error_t e;
+    cr_assert(mongoc_collection_insert_one(c, d, NULL, NULL, &e), "%s", e.message);
+    bson_destroy(d);
+    mongoc_collection_destroy(c);
+}
+
+/* A user document without its version (corrupt), with the keys the store owns. */
+static bson_t *unversioned_user(const char *id, const char *name, const char *email)
+{
+    return BCON_NEW("_id", BCON_UTF8(id), "username", BCON_UTF8(name), "email", BCON_UTF8(email),
+                    "email_lc", BCON_UTF8(email));
+}
+
 /* The UTF-8 field @key of @b, or NULL. */
 static const char *str(const bson_t *b, const char *key)
 {
@@ -221,7 +239,10 @@ Test(store_app, user_list_pages_by_cursor_and_skips_corrupt)
 {
     user("u1", "ada", "ada@example.com");
     user("u2", "bob", "bob@example.com");
-    exec("INSERT INTO users VALUES ('u3', 'eve', 'eve@example.com', x'00')");
+    if (st->mpool)
+        mongo_put("users", unversioned_user("u3", "eve", "eve@example.com"));
+    else
+        exec("INSERT INTO users VALUES ('u3', 'eve', 'eve@example.com', x'00')");
     user("u4", "dan", "dan@example.com");
     ids l = {0};
     store_page pg;
@@ -293,8 +314,15 @@ Test(store_app, user_delete_cascades_codes_and_tokens)
 
 Test(store_app, user_corrupt_row_is_ecorrupt_and_update_repairs_it)
 {
-    exec("INSERT INTO users VALUES ('u1', 'ada', 'ada@x', x'0500000000')"); /* empty doc: no v */
-    exec("INSERT INTO users VALUES ('u2', 'bob', 'bob@x', x'deadbeef')");
+    if (st->mpool) {
+        mongo_put("users", unversioned_user("u1", "ada", "ada@x"));
+        bson_t *bad = unversioned_user("u2", "bob", "bob@x");
+        BSON_APPEND_UTF8(bad, "v", "one"); /* a version of the wrong type */
+        mongo_put("users", bad);
+    } else {
+        exec("INSERT INTO users VALUES ('u1', 'ada', 'ada@x', x'0500000000')"); /* no v */
+        exec("INSERT INTO users VALUES ('u2', 'bob', 'bob@x', x'deadbeef')");
+    }
     bson_t *d = (bson_t *)1;
     cr_assert_eq(store_user_get(tx, "u1", &d), STORE_ECORRUPT);
     cr_assert_null(d);
@@ -309,6 +337,15 @@ Test(store_app, user_corrupt_row_is_ecorrupt_and_update_repairs_it)
 Test(store_app, unknown_document_version_is_corrupt)
 {
     bson_t *d = BCON_NEW("_id", BCON_UTF8("u1"), "v", BCON_INT32(STORE_DOC_V + 1));
+    if (st->mpool) {
+        BSON_APPEND_UTF8(d, "username", "a");
+        BSON_APPEND_UTF8(d, "email", "a@x");
+        BSON_APPEND_UTF8(d, "email_lc", "a@x");
+        mongo_put("users", d);
+        cr_assert_eq(store_user_get(tx, "u1", &d), STORE_ECORRUPT);
+        cr_assert_eq(atomic_load(&st->rows_skipped), 1);
+        return;
+    }
     sqlite3_stmt *s;
     cr_assert_eq(
         sqlite3_prepare_v2(db, "INSERT INTO users VALUES ('u1', 'a', 'a@x', ?1)", -1, &s, NULL),
