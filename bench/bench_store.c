@@ -84,8 +84,7 @@ int main(int argc, char **argv)
     char err[256];
     store *st = store_open(&o, err, sizeof err);
     bjob *jobs = calloc((size_t)n * 2, sizeof *jobs);
-    if (!st || !jobs || n <= 0 || store_sync(st, put_session, "bench") < 0 ||
-        store_start(st) < 0) {
+    if (!st || !jobs || n <= 0 || store_sync(st, put_session, "bench") < 0 || store_start(st) < 0) {
         fprintf(stderr, "bench_store: %s\n", st ? "setup failed" : err);
         return 1;
     }
