@@ -92,6 +92,13 @@ int store__mg_user_list(store_tx *tx, const char *after, unsigned limit,
 int store__mg_user_update(store_tx *tx, const char *id, const char *username, const char *email,
                           const bson_t *doc);
 int store__mg_user_delete(store_tx *tx, const char *id);
+/* idempotency keys (store_idem.h) */
+typedef struct store_idem store_idem;
+int store__mg_idem_claim(store_tx *tx, const char *owner, const char *key, const char *hash,
+                         int64_t now, int64_t ttl_ms, int64_t stale_ms, store_idem *out);
+int store__mg_idem_finish(store_tx *tx, const char *owner, const char *key, int status,
+                          const uint8_t *blob, size_t len);
+int store__mg_idem_release(store_tx *tx, const char *owner, const char *key);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

@@ -58,6 +58,8 @@ static const mg_index indexes[] = {
     /* SQLite's UNIQUE(username) and UNIQUE(email COLLATE NOCASE) */
     {"users", "username_1", "username", NULL, 1, 0, true, false},
     {"users", "email_lc_1", "email_lc", NULL, 1, 0, true, false},
+    {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
+    {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
 };
 
 static int create_index(mongoc_database_t *db, const mg_index *x, bson_error_t *e)
@@ -225,6 +227,6 @@ const char *store_backend_missing(const char *backend)
     if (!backend || strcmp(backend, "mongodb") != 0)
         return NULL;
     return "devices, device types, certificates, outbox, "
-           "idempotency keys, commands, activity, notifications, shadows, telemetry, "
+           "commands, activity, notifications, shadows, telemetry, "
            "device logs";
 }
