@@ -54,6 +54,11 @@ int store__mg_update(store_tx *tx, const char *coll, const bson_t *q, const bson
 /* A copy of the first document matching @q into @out (caller destroys it on 0), or
  * STORE_ENOTFOUND / STORE_EIO (then @out is untouched). */
 int store__mg_find_one(store_tx *tx, const char *coll, const bson_t *q, bson_t *out);
+/* An application document as handed out (store_app.h): @strip (a field only the MongoDB
+ * backend keeps) removed, then checked like a SQLite row (valid, `v` known); a damaged one
+ * is reported as @what and is STORE_ECORRUPT. */
+int store__mg_doc_out(store_tx *tx, const bson_t *found, const char *what, const char *strip,
+                      bson_t **out);
 /* The int64 count @key of a write reply (matchedCount, deletedCount...), 0 if absent. */
 int64_t store__mg_count(const bson_t *reply, const char *key);
 
@@ -99,6 +104,13 @@ int store__mg_idem_claim(store_tx *tx, const char *owner, const char *key, const
 int store__mg_idem_finish(store_tx *tx, const char *owner, const char *key, int status,
                           const uint8_t *blob, size_t len);
 int store__mg_idem_release(store_tx *tx, const char *owner, const char *key);
+/* device types (store_app.h); @owner_id "" = global */
+int store__mg_devtype_create(store_tx *tx, const bson_t *full, const char *owner_id);
+int store__mg_devtype_get(store_tx *tx, const char *owner_id, const char *name, bson_t **out);
+int store__mg_devtype_each(store_tx *tx, const char *owner_id,
+                           int (*cb)(void *arg, const bson_t *doc), void *arg);
+int store__mg_devtype_delete(store_tx *tx, const char *owner_id, const char *name);
+int store__mg_devtype_count_owned(store_tx *tx, const char *owner_id, uint64_t *out);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

@@ -58,6 +58,8 @@ static const mg_index indexes[] = {
     /* SQLite's UNIQUE(username) and UNIQUE(email COLLATE NOCASE) */
     {"users", "username_1", "username", NULL, 1, 0, true, false},
     {"users", "email_lc_1", "email_lc", NULL, 1, 0, true, false},
+    /* SQLite's UNIQUE (owner_id, name) of device types ("" = global) */
+    {"device_types", "scope_1_name_1", "scope", "name", 1, 1, true, false},
     {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
     {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
 };
@@ -226,7 +228,7 @@ const char *store_backend_missing(const char *backend)
 {
     if (!backend || strcmp(backend, "mongodb") != 0)
         return NULL;
-    return "devices, device types, certificates, outbox, "
+    return "devices, certificates, outbox, "
            "commands, activity, notifications, shadows, telemetry, "
            "device logs";
 }

@@ -56,21 +56,9 @@ int store__mg_user_create(store_tx *tx, const char *id, const char *username, co
     return rc;
 }
 
-/* The stored document as handed out: checked like a SQLite row, email_lc removed. */
 static int hand_out(store_tx *tx, const bson_t *found, bson_t **out)
 {
-    bson_t *copy = bson_new();
-    bson_copy_to_excluding_noinit(found, copy, "email_lc", NULL);
-    int rc = store__doc_parse(bson_get_data(copy), copy->len, out);
-    if (rc == STORE_ECORRUPT) {
-        bson_iter_t it;
-        const char *id = bson_iter_init_find(&it, found, "_id") && BSON_ITER_HOLDS_UTF8(&it)
-                             ? bson_iter_utf8(&it, NULL)
-                             : NULL;
-        store__row_skipped(tx, "user", id);
-    }
-    bson_destroy(copy);
-    return rc;
+    return store__mg_doc_out(tx, found, "user", "email_lc", out);
 }
 
 int store__mg_user_get_by(store_tx *tx, const char *field, const char *key, bson_t **out)

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "store/mongo_int.h"
+#include "store/store_app_int.h"
 
 #define MG_DUPLICATE_KEY 11000 /* server error code of a unique index violation */
 
@@ -117,5 +118,22 @@ int store__mg_find_one(store_tx *tx, const char *coll, const bson_t *q, bson_t *
     mongoc_cursor_destroy(cur);
     bson_destroy(opts);
     mongoc_collection_destroy(c);
+    return rc;
+}
+
+int store__mg_doc_out(store_tx *tx, const bson_t *found, const char *what, const char *strip,
+                      bson_t **out)
+{
+    bson_t *copy = bson_new();
+    bson_copy_to_excluding_noinit(found, copy, strip, NULL);
+    int rc = store__doc_parse(bson_get_data(copy), copy->len, out);
+    if (rc == STORE_ECORRUPT) {
+        bson_iter_t it;
+        const char *id = bson_iter_init_find(&it, found, "_id") && BSON_ITER_HOLDS_UTF8(&it)
+                             ? bson_iter_utf8(&it, NULL)
+                             : NULL;
+        store__row_skipped(tx, what, id);
+    }
+    bson_destroy(copy);
     return rc;
 }
