@@ -111,6 +111,15 @@ int store__mg_devtype_each(store_tx *tx, const char *owner_id,
                            int (*cb)(void *arg, const bson_t *doc), void *arg);
 int store__mg_devtype_delete(store_tx *tx, const char *owner_id, const char *name);
 int store__mg_devtype_count_owned(store_tx *tx, const char *owner_id, uint64_t *out);
+/* outbox (store_app.h) */
+int store__mg_outbox_add(store_tx *tx, const char *kind, const bson_t *full, int64_t due_at,
+                         int64_t *id);
+int store__mg_outbox_claim(store_tx *tx, int64_t now, int64_t lease_ms, unsigned max,
+                           int (*cb)(void *arg, int64_t id, const char *kind, int32_t attempts,
+                                     const bson_t *doc),
+                           void *arg);
+int store__mg_outbox_retry(store_tx *tx, int64_t id, int64_t due_at, int32_t *attempts);
+int store__mg_outbox_delete(store_tx *tx, int64_t id);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

@@ -60,6 +60,7 @@ static const mg_index indexes[] = {
     {"users", "email_lc_1", "email_lc", NULL, 1, 0, true, false},
     /* SQLite's UNIQUE (owner_id, name) of device types ("" = global) */
     {"device_types", "scope_1_name_1", "scope", "name", 1, 1, true, false},
+    {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false}, /* due items in order */
     {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
     {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
 };
@@ -228,7 +229,7 @@ const char *store_backend_missing(const char *backend)
 {
     if (!backend || strcmp(backend, "mongodb") != 0)
         return NULL;
-    return "devices, certificates, outbox, "
+    return "devices, certificates, "
            "commands, activity, notifications, shadows, telemetry, "
            "device logs";
 }
