@@ -229,7 +229,8 @@ const char *store_backend_missing(const char *backend)
 {
     if (!backend || strcmp(backend, "mongodb") != 0)
         return NULL;
-    return "devices, certificates, "
-           "commands, activity, notifications, shadows, telemetry, "
-           "device logs";
+    /* Every entity without a MongoDB twin (docs/store.md, "Adding an entity"); an
+     * entity file added to store/ without a twin must be named here too. */
+    return "devices, certificates and revocations, commands, activity (history and events), "
+           "notifications, notification recipients, shadows, telemetry, device logs";
 }
