@@ -58,6 +58,22 @@ static void retained(const bson_t *doc)
     (void)(sum(r.topic, r.topic_len) + sum(r.payload, r.payload_len));
 }
 
+static void code(const bson_t *doc)
+{
+    store_code c;
+    if (store__mg_code_decode(doc, &c))
+        check(c.hash_len >= 1 && c.hash_len <= STORE_HASH_MAX && c.attempts >= 0);
+}
+
+static void token(const bson_t *doc)
+{
+    store_token t;
+    if (!store__mg_token_decode(doc, &t))
+        return;
+    check((t.kind == STORE_TOKEN_ACCESS || t.kind == STORE_TOKEN_REFRESH) && t.user_id[0] &&
+          t.family[0] && strlen(t.user_id) <= STORE_ID_MAX && strlen(t.family) <= STORE_ID_MAX);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     bson_t doc;
@@ -68,5 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     session(&doc);
     msg(&doc);
     retained(&doc);
+    code(&doc);
+    token(&doc);
     return 0;
 }
