@@ -120,6 +120,11 @@ int store__mg_outbox_claim(store_tx *tx, int64_t now, int64_t lease_ms, unsigned
                            void *arg);
 int store__mg_outbox_retry(store_tx *tx, int64_t id, int64_t due_at, int32_t *attempts);
 int store__mg_outbox_delete(store_tx *tx, int64_t id);
+/* notification recipients (store_app.h) */
+int store__mg_recipients_set(store_tx *tx, const char *user_id, const char *const *list, size_t n);
+int store__mg_recipients_each(store_tx *tx, const char *user_id,
+                              int (*cb)(void *arg, const char *recipient), void *arg);
+int store__mg_recipient_allowed(store_tx *tx, const char *user_id, const char *recipient);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

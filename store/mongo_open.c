@@ -60,7 +60,8 @@ static const mg_index indexes[] = {
     {"users", "email_lc_1", "email_lc", NULL, 1, 0, true, false},
     /* SQLite's UNIQUE (owner_id, name) of device types ("" = global) */
     {"device_types", "scope_1_name_1", "scope", "name", 1, 1, true, false},
-    {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false}, /* due items in order */
+    {"notify_recipients", "u_1_l_1", "u", "l", 1, 1, false, false}, /* a user's list */
+    {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false},    /* due items in order */
     {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
     {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
 };
@@ -232,5 +233,5 @@ const char *store_backend_missing(const char *backend)
     /* Every entity without a MongoDB twin (docs/store.md, "Adding an entity"); an
      * entity file added to store/ without a twin must be named here too. */
     return "devices, certificates and revocations, commands, activity (history and events), "
-           "notifications, notification recipients, shadows, telemetry, device logs";
+           "notifications, shadows, telemetry, device logs";
 }

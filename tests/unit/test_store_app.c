@@ -779,6 +779,44 @@ Test(store_app, devtype_each_skips_corrupt)
     cr_assert_eq(atomic_load(&st->rows_skipped), 1);
 }
 
+/* ---- notification recipients ----------------------------------------------------------- */
+
+typedef struct rlist {
+    char v[8][64];
+    int n;
+} rlist;
+
+static int collect_recipient(void *arg, const char *r)
+{
+    rlist *l = arg;
+    cr_assert_lt(l->n, 8);
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", r);
+    return 0;
+}
+
+Test(store_app, recipients_set_each_allowed_ignoring_case)
+{
+    const char *list[] = {"b@x.org", "A@x.org", "a@X.org", "+4915550001"};
+    cr_assert_eq(store_recipients_set(tx, "u1", list, 4), 0);
+    cr_assert_eq(store_recipients_set(tx, "u2", list, 1), 0);
+    rlist l = {0};
+    cr_assert_eq(store_recipients_each(tx, "u1", collect_recipient, &l), 0);
+    cr_assert_eq(l.n, 3, "one entry per address ignoring case");
+    cr_assert_str_eq(l.v[0], "+4915550001");
+    cr_assert_str_eq(l.v[1], "A@x.org", "the first form given is kept");
+    cr_assert_str_eq(l.v[2], "b@x.org");
+    cr_assert_eq(store_recipient_allowed(tx, "u1", "a@x.ORG"), 0);
+    cr_assert_eq(store_recipient_allowed(tx, "u1", "c@x.org"), STORE_ENOTFOUND);
+    cr_assert_eq(store_recipient_allowed(tx, "u2", "A@x.org"), STORE_ENOTFOUND, "per user");
+    cr_assert_eq(store_recipients_set(tx, "u1", NULL, 0), 0);
+    l = (rlist){0};
+    cr_assert_eq(store_recipients_each(tx, "u1", collect_recipient, &l), 0);
+    cr_assert_eq(l.n, 0, "an empty list clears it");
+    cr_assert_eq(store_recipient_allowed(tx, "u2", "b@x.org"), 0, "other users untouched");
+    cr_assert_eq(store_recipients_set(tx, "", list, 1), STORE_EINVAL);
+    cr_assert_eq(store_recipient_allowed(tx, "u1", ""), STORE_EINVAL);
+}
+
 /* ---- certificates ---------------------------------------------------------------------- */
 
 static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
