@@ -125,6 +125,17 @@ int store__mg_recipients_set(store_tx *tx, const char *user_id, const char *cons
 int store__mg_recipients_each(store_tx *tx, const char *user_id,
                               int (*cb)(void *arg, const char *recipient), void *arg);
 int store__mg_recipient_allowed(store_tx *tx, const char *user_id, const char *recipient);
+/* shadows (store_app.h) */
+int store__mg_shadow_get(store_tx *tx, const char *dev, const char *name, bson_t **out);
+int store__mg_shadow_put(store_tx *tx, const char *dev, const char *name, int64_t version,
+                         int64_t updated_at, const bson_t *doc);
+int store__mg_shadow_delete(store_tx *tx, const char *dev, const char *name);
+int store__mg_shadow_delete_device(store_tx *tx, const char *dev);
+int store__mg_shadow_list(store_tx *tx, const char *dev,
+                          int (*cb)(void *arg, const char *name, int64_t version,
+                                    int64_t updated_at),
+                          void *arg);
+int store__mg_shadow_count(store_tx *tx, const char *dev, uint64_t *out);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

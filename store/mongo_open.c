@@ -61,6 +61,7 @@ static const mg_index indexes[] = {
     /* SQLite's UNIQUE (owner_id, name) of device types ("" = global) */
     {"device_types", "scope_1_name_1", "scope", "name", 1, 1, true, false},
     {"notify_recipients", "u_1_l_1", "u", "l", 1, 1, false, false}, /* a user's list */
+    {"shadows", "d_1_n_1", "d", "n", 1, 1, false, false},           /* a device's shadows */
     {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false},    /* due items in order */
     {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
     {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
@@ -233,5 +234,5 @@ const char *store_backend_missing(const char *backend)
     /* Every entity without a MongoDB twin (docs/store.md, "Adding an entity"); an
      * entity file added to store/ without a twin must be named here too. */
     return "devices, certificates and revocations, commands, activity (history and events), "
-           "notifications, shadows, telemetry, device logs";
+           "notifications, telemetry, device logs";
 }
