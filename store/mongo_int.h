@@ -55,7 +55,7 @@ int store__mg_update(store_tx *tx, const char *coll, const bson_t *q, const bson
  * STORE_ENOTFOUND / STORE_EIO (then @out is untouched). */
 int store__mg_find_one(store_tx *tx, const char *coll, const bson_t *q, bson_t *out);
 /* An application document as handed out (store_app.h): @strip (a field only the MongoDB
- * backend keeps) removed, then checked like a SQLite row (valid, `v` known); a damaged one
+ * backend keeps; NULL = none) removed, then checked like a SQLite row (valid, `v` known); a damaged one
  * is reported as @what and is STORE_ECORRUPT. */
 int store__mg_doc_out(store_tx *tx, const bson_t *found, const char *what, const char *strip,
                       bson_t **out);
@@ -136,6 +136,15 @@ int store__mg_shadow_list(store_tx *tx, const char *dev,
                                     int64_t updated_at),
                           void *arg);
 int store__mg_shadow_count(store_tx *tx, const char *dev, uint64_t *out);
+/* certificates (store_app.h); @sn normalised, @full built by certs.c */
+int store__mg_cert_put(store_tx *tx, const bson_t *full);
+int store__mg_cert_get(store_tx *tx, const char *sn, bson_t **out);
+int store__mg_cert_each(store_tx *tx, const char *device_id, bool live_only,
+                        int (*cb)(void *arg, const bson_t *doc), void *arg);
+int store__mg_cert_prune_expired(store_tx *tx, int64_t now, unsigned *n);
+int store__mg_cert_revoke(store_tx *tx, const char *sn, int reason, int64_t when);
+int store__mg_cert_each_revoked(store_tx *tx, int64_t now,
+                                int (*cb)(void *arg, const store_cert_revoked *r), void *arg);
 /* codes (store_app.h) */
 int store__mg_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *hash,
                        size_t hash_len, int64_t expires_at);

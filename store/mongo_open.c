@@ -62,7 +62,9 @@ static const mg_index indexes[] = {
     {"device_types", "scope_1_name_1", "scope", "name", 1, 1, true, false},
     {"notify_recipients", "u_1_l_1", "u", "l", 1, 1, false, false}, /* a user's list */
     {"shadows", "d_1_n_1", "d", "n", 1, 1, false, false},           /* a device's shadows */
-    {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false},    /* due items in order */
+    {"certs", "device_id_1_not_after_1", "device_id", "not_after", 1, 1, false, false},
+    {"certs", "revoked_at_1", "revoked_at", NULL, 1, 0, false, false}, /* the CRL */
+    {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false},       /* due items in order */
     {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
     {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
 };
@@ -233,6 +235,6 @@ const char *store_backend_missing(const char *backend)
         return NULL;
     /* Every entity without a MongoDB twin (docs/store.md, "Adding an entity"); an
      * entity file added to store/ without a twin must be named here too. */
-    return "devices, certificates and revocations, commands, activity (history and events), "
+    return "devices, commands, activity (history and events), "
            "notifications, telemetry, device logs";
 }

@@ -125,7 +125,10 @@ int store__mg_doc_out(store_tx *tx, const bson_t *found, const char *what, const
                       bson_t **out)
 {
     bson_t *copy = bson_new();
-    bson_copy_to_excluding_noinit(found, copy, strip, NULL);
+    if (strip)
+        bson_copy_to_excluding_noinit(found, copy, strip, NULL);
+    else
+        bson_concat(copy, found);
     int rc = store__doc_parse(bson_get_data(copy), copy->len, out);
     if (rc == STORE_ECORRUPT) {
         bson_iter_t it;

@@ -928,7 +928,11 @@ Test(store_app, cert_each_live_and_prune_expired)
 
 Test(store_app, cert_corrupt_doc_still_revocable)
 {
-    exec("INSERT INTO certs VALUES ('0f', 'd1', 100, NULL, NULL, x'0102')");
+    if (st->mpool) /* no v: damaged, but the fields the CRL reads are there */
+        mongo_put("certs", BCON_NEW("_id", BCON_UTF8("0f"), "device_id", BCON_UTF8("d1"),
+                                    "not_after", BCON_INT64(100)));
+    else
+        exec("INSERT INTO certs VALUES ('0f', 'd1', 100, NULL, NULL, x'0102')");
     bson_t *d;
     cr_assert_eq(store_cert_get(tx, "0f", &d), STORE_ECORRUPT);
     cr_assert_eq(store_cert_revoke(tx, "0f", 1, 50), 0);
