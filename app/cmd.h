@@ -15,6 +15,10 @@
 int app_store_sync_check(const iot_config *cfg, char *err, size_t errlen);
 /** Opens (creating and migrating) the configured store; NULL after logging why. */
 store *app_store_open(const iot_config *cfg);
+/* store_uri.c: true when the "store" option is a MongoDB URI; opens that backend (NULL
+ * with the reason logged: unreachable, bad URI, or entities it does not hold yet). */
+bool app_store_is_mongo(const char *opt);
+store *app_store_open_mongo(const iot_config *cfg);
 /** Logs the store's counters and closes it (NULL is fine). */
 void app_store_close(store *st);
 /** `iotcloud store check [--data-dir DIR | --store FILE | other flags]`: 0 when the

@@ -37,6 +37,8 @@ static store *open_at(const iot_config *cfg, const char *path, char *err, size_t
 store *app_store_open(const iot_config *cfg)
 {
     char path[CONFIG_PATH_MAX + 16], err[512];
+    if (app_store_is_mongo(cfg->store_path))
+        return app_store_open_mongo(cfg);
     store_path(cfg, path, sizeof path);
     store *st = open_at(cfg, path, err, sizeof err);
     if (!st)
@@ -63,6 +65,10 @@ void app_store_close(store *st)
 static int check(const iot_config *cfg)
 {
     char path[CONFIG_PATH_MAX + 16], err[512], msg[1024];
+    if (app_store_is_mongo(cfg->store_path)) {
+        fprintf(stderr, "iotcloud store check: SQLite files only (MongoDB: /readyz)\n");
+        return 1;
+    }
     store_path(cfg, path, sizeof path);
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -89,6 +95,10 @@ static int check(const iot_config *cfg)
 static int copy_cmd(const iot_config *cfg, const char *verb, const char *file)
 {
     char path[CONFIG_PATH_MAX + 16], err[1024];
+    if (app_store_is_mongo(cfg->store_path)) {
+        fprintf(stderr, "iotcloud store %s: SQLite files only (MongoDB: mongodump)\n", verb);
+        return 1;
+    }
     store_path(cfg, path, sizeof path);
     bool backup = strcmp(verb, "backup") == 0;
     int rc = backup ? store_backup(path, file, err, sizeof err)

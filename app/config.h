@@ -63,6 +63,8 @@ typedef struct iot_config {
     char store_path[CONFIG_PATH_MAX]; /* "store": SQLite file; "" = DATA-DIR/iotcloud.db */
     char store_sync[16];              /* "store-sync": full (default) | normal */
     uint32_t session_expiry_s;        /* "session-expiry" seconds, default 604800; 0 = never */
+    /* "store-password-file": the MongoDB password's file; "" = $IOTCLOUD_STORE_PASSWORD */
+    char store_password_file[CONFIG_PATH_MAX];
     /* MQTT over WebSocket */
     char ws_allowed_origins[1024]; /* "ws-allowed-origins": comma-separated; "" = any */
     uint32_t ws_max_frame;         /* "ws-max-frame" bytes; 0 = max-packet-size + 5 */

@@ -92,6 +92,16 @@ static void check_data_dir(doctor *d, const iot_config *cfg)
 static void check_store(doctor *d, const iot_config *cfg)
 {
     char path[CONFIG_PATH_MAX + 16], err[1024];
+    if (app_store_is_mongo(cfg->store_path)) {
+        /* never echo the URI: it may carry a password */
+        const char *missing = store_backend_missing("mongodb");
+        if (missing)
+            doctor__say(d, DOCTOR_FIX, "store: the mongodb backend lacks %s (docs/store.md)",
+                        missing);
+        else
+            doctor__say(d, DOCTOR_OK, "store: mongodb (reachability: /readyz)");
+        return;
+    }
     if (cfg->store_path[0])
         snprintf(path, sizeof path, "%s", cfg->store_path);
     else

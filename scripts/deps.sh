@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the test clients and fuzzing toolchain)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev libsystemd-dev python3 python3-yaml)
+pkgs=(build-essential cmake pkg-config libuv1-dev libssl-dev openssl libbson-dev libmongoc-dev libsqlite3-dev node-llhttp libargon2-dev libcurl4-openssl-dev libsystemd-dev python3 python3-yaml)
 # The clients the README's "Try it" uses (scripts/run.sh installs them with the server's).
 try_pkgs=(mosquitto-clients curl jq python3-paho-mqtt)
 # util-linux: unshare, for test_cli's default-listener check in a network namespace.

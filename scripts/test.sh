@@ -41,6 +41,9 @@ section "build (-Werror)"
 cmake -S . -B build/ci -DIOT_WERROR=ON >/dev/null
 cmake --build build/ci -j"$jobs"
 section "tests"
+# CongoDB for the store tests on MongoDB (unit.*.mongodb; tests/congodb/run.sh starts one
+# per test): installed once here, before ctest -j runs them side by side.
+tests/congodb/setup.sh
 (cd build/ci && ctest --output-on-failure -j"$jobs")
 skips ci
 

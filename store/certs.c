@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 #define SERIAL_MAX 40 /* hex digits of a 20-octet serial [RFC 5280 4.1.2.2] */
@@ -76,6 +77,10 @@ int store_cert_put(store_tx *tx, const char *serial, const char *device_id, int6
         rc = STORE_EINVAL;
         goto out;
     }
+    if (tx->st->mpool) {
+        rc = store__mg_cert_put(tx, &full);
+        goto out;
+    }
     sqlite3_stmt *s = store__stmt(tx, sql_insert);
     if (!s) {
         rc = STORE_EIO;
@@ -100,6 +105,8 @@ int store_cert_get(store_tx *tx, const char *serial, bson_t **out)
     *out = NULL;
     if (norm_serial(serial, sn) < 0)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_cert_get(tx, sn, out);
     sqlite3_stmt *s = store__stmt(tx, sql_get);
     if (!s)
         return STORE_EIO;
@@ -112,6 +119,8 @@ int store_cert_each_device(store_tx *tx, const char *device_id,
 {
     if (!store__key_ok(device_id) || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_cert_each(tx, device_id, false, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each_device);
     if (!s)
         return STORE_EIO;
@@ -124,6 +133,8 @@ int store_cert_each_live(store_tx *tx, const char *device_id,
 {
     if (!store__key_ok(device_id) || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_cert_each(tx, device_id, true, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each_live);
     if (!s)
         return STORE_EIO;
@@ -133,6 +144,8 @@ int store_cert_each_live(store_tx *tx, const char *device_id,
 
 int store_cert_prune_expired(store_tx *tx, int64_t now, unsigned *n)
 {
+    if (tx->st->mpool)
+        return store__mg_cert_prune_expired(tx, now, n);
     sqlite3_stmt *s = store__stmt(tx, sql_prune);
     if (!s || sqlite3_bind_int64(s, 1, now) != SQLITE_OK)
         return STORE_EIO;
@@ -180,6 +193,8 @@ int store_cert_revoke(store_tx *tx, const char *serial, int reason, int64_t when
     /* CRLReason 0..10, 7 unused [RFC 5280 5.3.1] */
     if (norm_serial(serial, sn) < 0 || reason < 0 || reason > 10 || reason == 7)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_cert_revoke(tx, sn, reason, when);
     bson_t *cur = NULL, full;
     bool revoked = false;
     bson_init(&full);
@@ -229,6 +244,8 @@ int store_cert_each_revoked(store_tx *tx, int64_t now,
 {
     if (!cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_cert_each_revoked(tx, now, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each_revoked);
     if (!s || sqlite3_bind_int64(s, 1, now) != SQLITE_OK)
         return STORE_EIO;

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char sql_put[] =
@@ -35,6 +36,8 @@ int store_code_put(store_tx *tx, const char *user_id, int kind, const uint8_t *h
     if (!store__key_ok(user_id) || !kind_ok(kind) || !hash || hash_len == 0 ||
         hash_len > STORE_HASH_MAX)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_code_put(tx, user_id, kind, hash, hash_len, expires_at);
     sqlite3_stmt *s = keyed(tx, sql_put, user_id, kind);
     if (!s)
         return STORE_EIO;
@@ -48,6 +51,8 @@ int store_code_get(store_tx *tx, const char *user_id, int kind, int64_t now, sto
 {
     if (!store__key_ok(user_id) || !kind_ok(kind))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_code_get(tx, user_id, kind, now, out);
     sqlite3_stmt *s = keyed(tx, sql_get, user_id, kind);
     if (!s || sqlite3_bind_int64(s, 3, now) != SQLITE_OK)
         return STORE_EIO;
@@ -75,6 +80,8 @@ int store_code_fail(store_tx *tx, const char *user_id, int kind, int32_t *attemp
 {
     if (!store__key_ok(user_id) || !kind_ok(kind))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_code_fail(tx, user_id, kind, attempts);
     sqlite3_stmt *s = keyed(tx, sql_fail, user_id, kind);
     if (!s)
         return STORE_EIO;
@@ -94,12 +101,16 @@ int store_code_delete(store_tx *tx, const char *user_id, int kind)
 {
     if (!store__key_ok(user_id) || !kind_ok(kind))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_code_delete(tx, user_id, kind);
     sqlite3_stmt *s = keyed(tx, sql_delete, user_id, kind);
     return s ? store__exec_one(tx, s) : STORE_EIO;
 }
 
 int store_code_purge(store_tx *tx, int64_t now, unsigned *n)
 {
+    if (tx->st->mpool)
+        return store__mg_code_purge(tx, now, n);
     sqlite3_stmt *s = store__stmt(tx, sql_purge);
     if (!s || sqlite3_bind_int64(s, 1, now) != SQLITE_OK)
         return STORE_EIO;

@@ -4,6 +4,7 @@
  * index covers them) and no owner_id in the document. An owner sees its own types and the
  * global ones; its own hides a global one of the same name.
  */
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char *const owned[] = {"owner_id", "name", "required", NULL};
@@ -63,6 +64,10 @@ int store_devtype_create(store_tx *tx, const char *id, const char *owner_id, con
     int rc = build(&full, id, owner_id, name, required, n_required, doc);
     if (rc < 0)
         goto out;
+    if (tx->st->mpool) {
+        rc = store__mg_devtype_create(tx, &full, owner_id ? owner_id : "");
+        goto out;
+    }
     sqlite3_stmt *s = store__stmt(tx, sql_insert);
     if (!s) {
         rc = STORE_EIO;
@@ -83,6 +88,8 @@ int store_devtype_get(store_tx *tx, const char *owner_id, const char *name, bson
     *out = NULL;
     if ((owner_id && !store__key_ok(owner_id)) || !store__name_ok(name))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_devtype_get(tx, owner_id ? owner_id : "", name, out);
     sqlite3_stmt *s = store__stmt(tx, sql_get);
     if (!s)
         return STORE_EIO;
@@ -98,6 +105,8 @@ int store_devtype_each(store_tx *tx, const char *owner_id, int (*cb)(void *arg, 
 {
     if ((owner_id && !store__key_ok(owner_id)) || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_devtype_each(tx, owner_id ? owner_id : "", cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each);
     if (!s)
         return STORE_EIO;
@@ -109,6 +118,8 @@ int store_devtype_delete(store_tx *tx, const char *owner_id, const char *name)
 {
     if ((owner_id && !store__key_ok(owner_id)) || !store__name_ok(name))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_devtype_delete(tx, owner_id ? owner_id : "", name);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;
@@ -124,6 +135,8 @@ int store_devtype_count_owned(store_tx *tx, const char *owner_id, uint64_t *out)
     *out = 0;
     if (!store__key_ok(owner_id))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_devtype_count_owned(tx, owner_id, out);
     sqlite3_stmt *s = store__stmt(tx, sql_count_owned);
     if (!s)
         return STORE_EIO;

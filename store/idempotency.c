@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 #include "store/store_idem.h"
 
@@ -85,6 +86,8 @@ int store_idem_claim(store_tx *tx, const char *owner, const char *key, const cha
     if (!args_ok(owner, key) || !hash || !hash[0] || strlen(hash) > STORE_IDEM_HASH_MAX || !out)
         return STORE_EINVAL;
     memset(out, 0, sizeof *out);
+    if (tx->st->mpool)
+        return store__mg_idem_claim(tx, owner, key, hash, now, ttl_ms, stale_ms, out);
     int rc = purge(tx, now - ttl_ms);
     if (rc < 0)
         return rc;
@@ -111,6 +114,8 @@ int store_idem_finish(store_tx *tx, const char *owner, const char *key, int stat
 {
     if (!args_ok(owner, key) || status <= 0 || len > INT32_MAX)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_idem_finish(tx, owner, key, status, blob, len);
     sqlite3_stmt *s = store__stmt(tx, sql_finish);
     if (!s)
         return STORE_EIO;
@@ -128,6 +133,8 @@ int store_idem_release(store_tx *tx, const char *owner, const char *key)
 {
     if (!args_ok(owner, key))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_idem_release(tx, owner, key);
     sqlite3_stmt *s = store__stmt(tx, sql_release);
     if (!s)
         return STORE_EIO;

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "store/store_db.h"
+#include "store/mongo_int.h"
 
 static const char sql_body_add[] =
     "INSERT INTO messages(mid, topic, payload, retain) VALUES(?1, ?2, ?3, ?4)"
@@ -64,6 +64,8 @@ int store_msg_add(store_tx *tx, const char *client_id, const store_msg *m)
 
     if (!tx || !client_id || !msg_valid(m))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_msg_add(tx, client_id, m);
     int rc = body_add(tx, m, &inserted);
     if (rc < 0)
         return rc;
@@ -91,6 +93,8 @@ int store_msg_update(store_tx *tx, const char *client_id, uint64_t mid, uint8_t 
 {
     if (!tx || !client_id || mid > INT64_MAX || state > STORE_MSG_RELEASED)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_msg_update(tx, client_id, mid, state, pid);
     sqlite3_stmt *s = store__stmt(tx, sql_update);
     if (!s)
         return STORE_EIO;
@@ -105,6 +109,8 @@ int store_msg_delete(store_tx *tx, const char *client_id, uint64_t mid)
 {
     if (!tx || !client_id || mid > INT64_MAX)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_msg_delete(tx, client_id, mid);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;
@@ -157,6 +163,8 @@ int store_msg_each(store_tx *tx, const char *client_id, int (*cb)(void *arg, con
 {
     if (!tx || !client_id || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_msg_each(tx, client_id, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each);
     if (!s)
         return STORE_EIO;
@@ -180,6 +188,8 @@ int store_msg_max_id(store_tx *tx, uint64_t *out)
 {
     if (!tx || !out)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_msg_max_id(tx, out);
     sqlite3_stmt *s = store__stmt(tx, sql_max_id);
     if (!s)
         return STORE_EIO;

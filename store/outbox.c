@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char *const owned[] = {"kind", NULL};
@@ -29,6 +30,10 @@ int store_outbox_add(store_tx *tx, const char *kind, const bson_t *doc, int64_t 
         goto out;
     if (!BSON_APPEND_UTF8(&full, "kind", kind)) {
         rc = STORE_EINVAL;
+        goto out;
+    }
+    if (tx->st->mpool) {
+        rc = store__mg_outbox_add(tx, kind, &full, due_at, id);
         goto out;
     }
     sqlite3_stmt *s = store__stmt(tx, sql_insert);
@@ -93,6 +98,8 @@ int store_outbox_claim(store_tx *tx, int64_t now, int64_t lease_ms, unsigned max
 {
     if (!cb || max == 0 || max > STORE_PAGE_MAX || lease_ms <= 0)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_outbox_claim(tx, now, lease_ms, max, cb, arg);
     claim_cb c = {.cb = cb, .arg = arg, .bad = calloc(max, sizeof(int64_t))};
     if (!c.bad)
         return STORE_ENOMEM;
@@ -121,6 +128,8 @@ out:
 
 int store_outbox_retry(store_tx *tx, int64_t id, int64_t due_at, int32_t *attempts)
 {
+    if (tx->st->mpool)
+        return store__mg_outbox_retry(tx, id, due_at, attempts);
     sqlite3_stmt *s = store__stmt(tx, sql_retry);
     if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
         sqlite3_bind_int64(s, 2, due_at) != SQLITE_OK)
@@ -139,6 +148,8 @@ int store_outbox_retry(store_tx *tx, int64_t id, int64_t due_at, int32_t *attemp
 
 int store_outbox_delete(store_tx *tx, int64_t id)
 {
+    if (tx->st->mpool)
+        return store__mg_outbox_delete(tx, id);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
         return STORE_EIO;

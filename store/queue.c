@@ -23,7 +23,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/store_db.h"
+#include "store/mongo_int.h"
 
 static const char sql_begin[] = "BEGIN IMMEDIATE";
 static const char sql_commit[] = "COMMIT";
@@ -66,7 +66,9 @@ static int run_job(store_tx *tx, store_job *j)
  * the commit duration in @commit_us. db_lock held. */
 static int run_batch(store *st, store_job *first, size_t n, uint64_t *commit_us)
 {
-    store_tx tx = {st, st->db};
+    if (st->mpool)
+        return store__mg_run_batch(st, first, n, commit_us);
+    store_tx tx = {.st = st, .db = st->db};
     store_job *j = first;
     int rc = step_static(&tx, sql_begin);
 
@@ -229,7 +231,7 @@ int store_start(store *st)
         rc = STORE_ENOMEM;
     st->started = rc == 0 || st->started;
     pthread_mutex_unlock(&st->qlock);
-    if (rc == 0)
+    if (rc == 0 && !st->mpool)
         store__ckpt_start(st, st->path);
     return rc;
 }

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char sql_clear[] = "DELETE FROM notify_recipients WHERE user_id = ?1";
@@ -36,6 +37,8 @@ int store_recipients_set(store_tx *tx, const char *user_id, const char *const *l
         if (!recipient_ok(list[i]))
             return STORE_EINVAL;
     }
+    if (tx->st->mpool)
+        return store__mg_recipients_set(tx, user_id, list, n);
     sqlite3_stmt *s = store__stmt(tx, sql_clear);
     if (!s)
         return STORE_EIO;
@@ -53,6 +56,8 @@ int store_recipients_each(store_tx *tx, const char *user_id,
 {
     if (!store__key_ok(user_id) || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_recipients_each(tx, user_id, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each);
     if (!s)
         return STORE_EIO;
@@ -72,6 +77,8 @@ int store_recipient_allowed(store_tx *tx, const char *user_id, const char *recip
 {
     if (!store__key_ok(user_id) || !recipient_ok(recipient))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_recipient_allowed(tx, user_id, recipient);
     sqlite3_stmt *s = store__stmt(tx, sql_allowed);
     if (!s)
         return STORE_EIO;

@@ -2,7 +2,7 @@
  * Retained messages: topic -> qos, payload. One row per topic; an empty payload never
  * reaches the table ([MQTT-3.3.1-10]: it removes the retained message instead).
  */
-#include "store/store_db.h"
+#include "store/mongo_int.h"
 
 static const char sql_put[] =
     "INSERT INTO retained(topic, qos, payload) VALUES(?1, ?2, ?3)"
@@ -20,6 +20,8 @@ int store_retained_put(store_tx *tx, const store_retained *r)
         int rc = store_retained_delete(tx, r->topic, r->topic_len);
         return rc == STORE_ENOTFOUND ? 0 : rc;
     }
+    if (tx->st->mpool)
+        return store__mg_retained_put(tx, r);
     sqlite3_stmt *s = store__stmt(tx, sql_put);
     if (!s)
         return STORE_EIO;
@@ -33,6 +35,8 @@ int store_retained_delete(store_tx *tx, const uint8_t *topic, uint16_t topic_len
 {
     if (!tx || !topic || topic_len == 0)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_retained_delete(tx, topic, topic_len);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;
@@ -65,6 +69,8 @@ int store_retained_each(store_tx *tx, int (*cb)(void *arg, const store_retained 
 {
     if (!tx || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_retained_each(tx, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each);
     if (!s)
         return STORE_EIO;

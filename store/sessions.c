@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "store/store_db.h"
+#include "store/mongo_int.h"
 
 static const char sql_put[] =
     /* An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first, and that delete
@@ -20,6 +20,8 @@ int store_session_put(store_tx *tx, const char *client_id, const bson_t *doc)
 {
     if (!tx || !client_id || !doc)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_session_put(tx, client_id, doc);
     sqlite3_stmt *s = store__stmt(tx, sql_put);
     if (!s)
         return STORE_EIO;
@@ -32,6 +34,8 @@ int store_session_update(store_tx *tx, const char *client_id, const bson_t *doc)
 {
     if (!tx || !client_id || !doc)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_session_update(tx, client_id, doc);
     sqlite3_stmt *s = store__stmt(tx, sql_update);
     if (!s)
         return STORE_EIO;
@@ -44,6 +48,8 @@ int store_session_delete(store_tx *tx, const char *client_id)
 {
     if (!tx || !client_id)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_session_delete(tx, client_id);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;
@@ -67,6 +73,8 @@ int store_session_each(store_tx *tx, int (*cb)(void *arg, const char *client_id,
 {
     if (!tx || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_session_each(tx, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_each);
     if (!s)
         return STORE_EIO;

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char sql_get[] = "SELECT name, doc FROM shadows WHERE device_id = ?1 AND name = ?2";
@@ -32,6 +33,8 @@ int store_shadow_get(store_tx *tx, const char *dev, const char *name, bson_t **o
     *out = NULL;
     if (!store__key_ok(dev) || !shadow_name_ok(name))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_shadow_get(tx, dev, name, out);
     sqlite3_stmt *s = store__stmt(tx, sql_get);
     if (!s)
         return STORE_EIO;
@@ -67,6 +70,8 @@ int store_shadow_put(store_tx *tx, const char *dev, const char *name, int64_t ve
 {
     if (!store__key_ok(dev) || !shadow_name_ok(name) || !doc)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_shadow_put(tx, dev, name, version, updated_at, doc);
     sqlite3_stmt *s = store__stmt(tx, sql_put);
     if (!s)
         return STORE_EIO;
@@ -83,6 +88,8 @@ int store_shadow_delete(store_tx *tx, const char *dev, const char *name)
 {
     if (!store__key_ok(dev) || !shadow_name_ok(name))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_shadow_delete(tx, dev, name);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;
@@ -94,6 +101,8 @@ int store_shadow_delete_device(store_tx *tx, const char *dev)
 {
     if (!store__key_ok(dev))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_shadow_delete_device(tx, dev);
     sqlite3_stmt *s = store__stmt(tx, sql_delete_dev);
     if (!s)
         return STORE_EIO;
@@ -107,6 +116,8 @@ int store_shadow_list(store_tx *tx, const char *dev, store_shadow_cb cb, void *a
 {
     if (!store__key_ok(dev) || !cb)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_shadow_list(tx, dev, cb, arg);
     sqlite3_stmt *s = store__stmt(tx, sql_list);
     if (!s)
         return STORE_EIO;
@@ -128,6 +139,8 @@ int store_shadow_count(store_tx *tx, const char *dev, uint64_t *out)
     *out = 0;
     if (!store__key_ok(dev))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_shadow_count(tx, dev, out);
     sqlite3_stmt *s = store__stmt(tx, sql_count);
     if (!s)
         return STORE_EIO;

@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/store_db.h"
+#include "store/mongo_int.h"
 
 #define STORE_BUSY_TIMEOUT_MS   5000
 #define STORE_DEFAULT_WINDOW_US 1000
@@ -76,7 +76,7 @@ static int check_opts(const store_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "no database path given");
         return STORE_EINVAL;
     }
-    if (o->backend && strcmp(o->backend, "sqlite") != 0) {
+    if (o->backend && strcmp(o->backend, "sqlite") != 0 && strcmp(o->backend, "mongodb") != 0) {
         snprintf(err, errlen, "unknown backend \"%.32s\"", o->backend);
         return STORE_EINVAL;
     }
@@ -112,6 +112,7 @@ static store *store_alloc(const store_opts *o)
 
 static void store_free(store *st)
 {
+    store__mg_close(st);
     store__stmt_clear(st);
     sqlite3_close_v2(st->db);
     free(st->path);
@@ -131,6 +132,11 @@ static store *open_db(const store_opts *o, char *err, size_t errlen)
     if (!st) {
         snprintf(err, errlen, "out of memory");
         return NULL;
+    }
+    if (o->backend && strcmp(o->backend, "mongodb") == 0) {
+        if (store__mg_open(st, o, err, errlen) < 0)
+            goto fail;
+        return st;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(o->path, &st->db, flags, NULL);
@@ -201,8 +207,10 @@ int store_sync(store *st, int (*fn)(store_tx *tx, void *arg), void *arg)
     /* From inside a job or done() on the store thread this would wait for itself. */
     if (store__on_store_thread(st))
         return STORE_EINVAL;
+    if (st->mpool)
+        return store__mg_sync(st, fn, arg);
     pthread_mutex_lock(&st->db_lock);
-    store_tx tx = {st, st->db};
+    store_tx tx = {.st = st, .db = st->db};
     int rc = store__exec(st->db, "BEGIN IMMEDIATE");
     if (rc == 0)
         rc = tx_finish(st->db, fn(&tx, arg));
@@ -232,6 +240,8 @@ int store_check(store *st, char *msg, size_t len)
     msg[0] = '\0';
     if (!st)
         return STORE_EINVAL;
+    if (st->mpool)
+        return store__mg_check(st, msg, len);
     pthread_mutex_lock(&st->db_lock);
     rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1, &s, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -55,9 +55,17 @@ enum store_rc {
 
 const char *store_strerror(int rc);
 
+/** The entities @backend ("sqlite", "mongodb") does not hold yet, as a comma-separated
+ *  list for an error message, or NULL when it holds every one. A server must refuse to
+ *  start on a backend with missing entities rather than fail at run time. */
+const char *store_backend_missing(const char *backend);
+
 typedef struct store_opts {
-    const char *backend;      /* "sqlite" (default when NULL) */
-    const char *path;         /* sqlite: database file, e.g. "data/iotcloud.db" */
+    const char *backend;      /* "sqlite" (default when NULL) or "mongodb" */
+    const char *path;         /* sqlite: database file, e.g. "data/iotcloud.db";
+                               * mongodb: the URI, mongodb://HOST[:PORT][,...]/DB?... */
+    const char *password;     /* mongodb: set on the URI (kept out of it); NULL = none */
+    bool mongo_w1;            /* mongodb: write concern w:1 instead of majority+j (tests) */
     bool sync_normal;         /* sqlite: synchronous=NORMAL instead of FULL (see docs) */
     unsigned batch_window_us; /* longest wait for more jobs before a commit; 0 = 1000 */
     unsigned max_batch_jobs;  /* jobs per transaction at most; 0 = 4096 */

@@ -58,6 +58,12 @@ struct store {
     unsigned ckpt_mark;  /* WAL size at the last wake-up (store thread only) */
     bool ckpt_stop, ckpt_running;
     atomic_ullong checkpoints;
+
+    /* MongoDB backend (mongo_open.c); NULL pool = SQLite */
+    mongoc_client_pool_t *mpool;
+    char *mdb;                   /* database name */
+    mongoc_write_concern_t *mwc; /* every write's concern: majority+j, or w:1 */
+    mongoc_client_t *mcur;       /* client of the batch or store_sync running (db_lock) */
 };
 
 /* Runs @sql (no results wanted) on the connection; logs and maps failures. */

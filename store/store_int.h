@@ -16,13 +16,14 @@
 #ifndef IOT_STORE_STORE_INT_H
 #define IOT_STORE_STORE_INT_H
 
+#include <mongoc/mongoc.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
 
 struct store_tx {
     store *st;
-    sqlite3 *db;
+    sqlite3 *db; /* SQLite backend; NULL on MongoDB (whose client is st->mcur) */
 };
 
 /* A cached prepared statement for @sql, reset and with bindings cleared, or NULL (the

@@ -3,6 +3,7 @@
  * token so a copy of the database does not hand out valid tokens. Revocation is a flag:
  * a revoked refresh token stays findable until it expires, so its reuse is detected.
  */
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char sql_put[] = "INSERT INTO tokens (hash, user_id, family, kind, expires_at)"
@@ -31,6 +32,8 @@ int store_token_put(store_tx *tx, const uint8_t hash[STORE_TOKEN_HASH], const ch
 {
     if (!hash || !store__key_ok(user_id) || !store__key_ok(family) || !kind_ok(kind))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_token_put(tx, hash, user_id, family, kind, expires_at);
     sqlite3_stmt *s = by_hash(tx, sql_put, hash);
     if (!s)
         return STORE_EIO;
@@ -60,6 +63,8 @@ int store_token_get(store_tx *tx, const uint8_t hash[STORE_TOKEN_HASH], store_to
 {
     if (!hash)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_token_get(tx, hash, out);
     sqlite3_stmt *s = by_hash(tx, sql_get, hash);
     if (!s)
         return STORE_EIO;
@@ -79,6 +84,8 @@ int store_token_revoke(store_tx *tx, const uint8_t hash[STORE_TOKEN_HASH])
 {
     if (!hash)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_token_revoke(tx, hash);
     sqlite3_stmt *s = by_hash(tx, sql_revoke, hash);
     return s ? store__exec_one(tx, s) : STORE_EIO;
 }
@@ -88,6 +95,8 @@ static int bulk_text(store_tx *tx, const char *sql, const char *key, unsigned *n
 {
     if (!store__key_ok(key))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_token_revoke_by(tx, sql == sql_revoke_user ? "u" : "f", key, n);
     sqlite3_stmt *s = store__stmt(tx, sql);
     if (!s)
         return STORE_EIO;
@@ -111,6 +120,8 @@ int store_token_revoke_user(store_tx *tx, const char *user_id, unsigned *n)
 
 int store_token_purge(store_tx *tx, int64_t now, unsigned *n)
 {
+    if (tx->st->mpool)
+        return store__mg_token_purge(tx, now, n);
     sqlite3_stmt *s = store__stmt(tx, sql_purge);
     if (!s || sqlite3_bind_int64(s, 1, now) != SQLITE_OK)
         return STORE_EIO;

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char *const owned[] = {"username", "email", NULL};
@@ -56,6 +57,8 @@ int store_user_create(store_tx *tx, const char *id, const char *username, const 
 {
     if (!store__key_ok(id) || !store__name_ok(username) || !store__name_ok(email))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_user_create(tx, id, username, email, doc);
     return write_user(tx, sql_insert, id, username, email, doc);
 }
 
@@ -64,6 +67,12 @@ static int get_by(store_tx *tx, const char *sql, const char *key, bson_t **out)
     *out = NULL;
     if (!store__name_ok(key))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_user_get_by(tx,
+                                     sql == sql_by_id         ? "_id"
+                                     : sql == sql_by_username ? "username"
+                                                              : "email",
+                                     key, out);
     sqlite3_stmt *s = store__stmt(tx, sql);
     if (!s)
         return STORE_EIO;
@@ -100,6 +109,8 @@ int store_user_list(store_tx *tx, const char *after, unsigned limit,
         return STORE_EINVAL;
     if (!limit)
         limit = STORE_PAGE_MAX;
+    if (tx->st->mpool)
+        return store__mg_user_list(tx, after, limit, cb, arg, pg);
     sqlite3_stmt *s = store__stmt(tx, sql_list);
     if (!s)
         return STORE_EIO;
@@ -144,6 +155,8 @@ int store_user_update(store_tx *tx, const char *id, const char *username, const 
     if (!store__key_ok(id) || (username && !store__name_ok(username)) ||
         (email && !store__name_ok(email)))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_user_update(tx, id, username, email, doc);
     int rc = current_keys(tx, id, cur_user, cur_email, sizeof cur_user);
     if (rc < 0)
         return rc;
@@ -164,6 +177,8 @@ int store_user_delete(store_tx *tx, const char *id)
 {
     if (!store__key_ok(id))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_user_delete(tx, id);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;

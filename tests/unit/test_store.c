@@ -1,5 +1,7 @@
-/* Unit tests for the SQLite store: open/migrations, every entity function, corrupt rows,
- * store_sync and store_check. The store thread is tested in test_store_queue.c. */
+/* Unit tests for the store: open/migrations, every entity function, corrupt rows,
+ * store_sync and store_check. The store thread is tested in test_store_queue.c.
+ * Runs against SQLite, and against MongoDB with IOTCLOUD_TEST_MONGO set (store_util.h;
+ * ctest unit.test_store.mongodb). */
 #include "tests/unit/store_util.h"
 
 TestSuite(store, .init = tmp_setup, .fini = tmp_teardown);
@@ -149,6 +151,7 @@ static uint64_t max_id(store *st)
 
 Test(store, open_empty_file_runs_migrations)
 {
+    SQLITE_ONLY();
     store *st = open_store();
     store_close(st);
     cr_assert_eq(raw_int("PRAGMA user_version"), 11);
@@ -182,6 +185,7 @@ Test(store, open_empty_file_runs_migrations)
 
 Test(store, reopen_keeps_data_and_does_not_remigrate)
 {
+    SQLITE_ONLY();
     store *st = open_store();
     add_session(st, "dev1");
     store_close(st);
@@ -198,6 +202,7 @@ Test(store, reopen_keeps_data_and_does_not_remigrate)
 
 Test(store, newer_schema_version_refused)
 {
+    SQLITE_ONLY();
     raw_exec("PRAGMA user_version = 12");
     char err[256] = "";
     store_opts o = {.path = tpath};
@@ -209,6 +214,7 @@ Test(store, newer_schema_version_refused)
 
 Test(store, garbage_file_refused)
 {
+    SQLITE_ONLY();
     FILE *f = fopen(tpath, "wb");
     cr_assert_not_null(f);
     for (int i = 0; i < 8192; i++)
@@ -226,9 +232,12 @@ Test(store, bad_options_refused)
     cr_assert_null(store_open(NULL, err, sizeof err));
     store_opts o = {.path = NULL};
     cr_assert_null(store_open(&o, err, sizeof err));
+    o = (store_opts){.path = tpath, .backend = "oracle"};
+    cr_assert_null(store_open(&o, err, sizeof err));
+    cr_assert(strstr(err, "unknown backend \"oracle\"") != NULL);
     o = (store_opts){.path = tpath, .backend = "mongodb"};
     cr_assert_null(store_open(&o, err, sizeof err));
-    cr_assert(strstr(err, "unknown backend \"mongodb\"") != NULL);
+    cr_assert(strstr(err, "invalid mongodb URI") != NULL, "%s", err);
     o = (store_opts){.path = "/nonexistent-dir/x/iot.db"};
     cr_assert_null(store_open(&o, NULL, 0));
     o = (store_opts){.path = tpath, .backend = "sqlite", .sync_normal = true};
@@ -236,6 +245,21 @@ Test(store, bad_options_refused)
     cr_assert_not_null(st);
     store_close(st);
     store_close(NULL);
+}
+
+Test(store, mongodb_unreachable_refused_without_leaking_the_password)
+{
+    char err[256];
+    /* port 1: nothing listens; the password is set apart from the URI, as the app does */
+    store_opts o = {.backend = "mongodb",
+                    .path = "mongodb://iot@127.0.0.1:1/db?serverSelectionTimeoutMS=200",
+                    .password = "s3cret-pw"};
+    cr_assert_null(store_open(&o, err, sizeof err));
+    cr_assert(strstr(err, "mongodb unreachable") != NULL, "%s", err);
+    cr_assert(strstr(err, "s3cret-pw") == NULL);
+    cr_assert_str_eq(store_backend_missing("sqlite") ? "x" : "", "");
+    cr_assert_not_null(store_backend_missing("mongodb"), "the server must refuse while a "
+                                                         "MongoDB entity is missing");
 }
 
 /* ---- sessions --------------------------------------------------------------------- */
@@ -298,10 +322,17 @@ Test(store, corrupt_session_doc_skipped_and_counted)
     store *st = open_store();
     add_session(st, "good");
     store_close(st);
-    raw_exec("INSERT INTO sessions VALUES('garbage', x'0102030405060708');"
-             "INSERT INTO sessions VALUES('truncated', x'1000000010760001000000');"
-             "INSERT INTO sessions VALUES('badlen', x'05000000');"
-             "INSERT INTO sessions VALUES('text', 'not a blob');");
+    if (test_mongo()) {
+        raw_mongo_insert("sessions", "{\"_id\": \"text\", \"d\": \"not a document\"}");
+        raw_mongo_insert("sessions", "{\"_id\": 5, \"d\": {\"v\": 1}}");
+        raw_mongo_insert("sessions", "{\"_id\": \"nodoc\"}");
+        raw_mongo_insert("sessions", "{\"_id\": \"\", \"d\": {\"v\": 1}}");
+    } else {
+        raw_exec("INSERT INTO sessions VALUES('garbage', x'0102030405060708');"
+                 "INSERT INTO sessions VALUES('truncated', x'1000000010760001000000');"
+                 "INSERT INTO sessions VALUES('badlen', x'05000000');"
+                 "INSERT INTO sessions VALUES('text', 'not a blob');");
+    }
     st = open_store();
     seen s = {0};
     each_args a = {&s, NULL, 99};
@@ -419,12 +450,15 @@ Test(store, msg_add_without_session_is_notfound_and_leaves_no_body)
 {
     store *st = open_store();
     cr_assert_eq(add_msg(st, "ghost", msg(5, "t", "p")), STORE_ENOTFOUND);
+    cr_assert_eq(max_id(st), 0, "nothing stored");
     store_close(st);
-    cr_assert_eq(raw_int("SELECT count(*) FROM messages"), 0);
+    if (!test_mongo())
+        cr_assert_eq(raw_int("SELECT count(*) FROM messages"), 0);
 }
 
 Test(store, body_shared_and_removed_after_last_reference)
 {
+    SQLITE_ONLY();
     store *st = open_store();
     add_session(st, "c1");
     add_session(st, "c2");
@@ -461,7 +495,13 @@ Test(store, session_delete_cascades_messages)
     s = (seen){0};
     cr_assert_eq(store_sync(st, msgs_each, &a), 0);
     cr_assert_eq(s.n, 0);
+    s = (seen){0};
+    a.client = "c2";
+    cr_assert_eq(store_sync(st, msgs_each, &a), 0);
+    cr_assert_eq(s.n, 1, "the other session keeps its copy");
     store_close(st);
+    if (test_mongo())
+        return;
     cr_assert_eq(raw_int("SELECT count(*) FROM session_msgs"), 1);
     cr_assert_eq(raw_int("SELECT count(*) FROM messages"), 1, "mid 1 gone, mid 2 kept for c2");
     cr_assert_eq(raw_int("SELECT mid FROM messages"), 2);
@@ -485,22 +525,50 @@ Test(store, max_id_is_the_highest_live_mid)
     store_close(st);
 }
 
+/* The MongoDB twins of the damaged rows below, one per decoder check. */
+static void plant_bad_mongo_msgs(void)
+{
+#define BIN_A "{\"$binary\": {\"base64\": \"YQ==\", \"subType\": \"00\"}}"
+#define BIN_0 "{\"$binary\": {\"base64\": \"\", \"subType\": \"00\"}}"
+    static const char *const docs[] = {
+        /* unknown state */
+        "{\"_id\": 2, \"c\": \"c1\", \"m\": 2, \"q\": 1, \"r\": false, \"s\": 7, \"p\": 0,"
+        " \"t\": " BIN_A ", \"b\": " BIN_A "}",
+        /* body missing */
+        "{\"_id\": 3, \"c\": \"c1\", \"m\": 3, \"q\": 1, \"r\": false, \"s\": 0, \"p\": 0}",
+        /* empty topic */
+        "{\"_id\": 4, \"c\": \"c1\", \"m\": 4, \"q\": 1, \"r\": false, \"s\": 0, \"p\": 0,"
+        " \"t\": " BIN_0 ", \"b\": " BIN_A "}",
+        /* pid out of range */
+        "{\"_id\": 5, \"c\": \"c1\", \"m\": 5, \"q\": 1, \"r\": false, \"s\": 0, \"p\": 70000,"
+        " \"t\": " BIN_A ", \"b\": " BIN_A "}",
+        /* qos of the wrong type */
+        "{\"_id\": 6, \"c\": \"c1\", \"m\": 6, \"q\": \"x\", \"r\": false, \"s\": 0, \"p\": 0,"
+        " \"t\": " BIN_A ", \"b\": " BIN_A "}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        raw_mongo_insert("session_msgs", docs[i]);
+}
+
 Test(store, corrupt_message_rows_skipped_and_counted)
 {
     store *st = open_store();
     add_session(st, "c1");
     cr_assert_eq(add_msg(st, "c1", msg(1, "a", "x")), 0);
     store_close(st);
-    raw_exec("PRAGMA foreign_keys=OFF;"
-             "INSERT INTO messages VALUES(2, x'61', x'78', 0);"
-             "INSERT INTO session_msgs VALUES('c1', 2, 1, 7, 0);" /* unknown state */
-             "INSERT INTO session_msgs VALUES('c1', 3, 1, 0, 0);" /* body missing */
-             "INSERT INTO messages VALUES(4, x'', x'78', 0);"     /* empty topic */
-             "INSERT INTO session_msgs VALUES('c1', 4, 1, 0, 0);"
-             "INSERT INTO messages VALUES(5, x'61', x'78', 0);"
-             "INSERT INTO session_msgs VALUES('c1', 5, 1, 0, 70000);" /* pid range */
-             "INSERT INTO messages VALUES(6, x'61', x'78', 0);"
-             "INSERT INTO session_msgs VALUES('c1', 6, 'x', 0, 0);"); /* qos type */
+    if (test_mongo())
+        plant_bad_mongo_msgs();
+    else
+        raw_exec("PRAGMA foreign_keys=OFF;"
+                 "INSERT INTO messages VALUES(2, x'61', x'78', 0);"
+                 "INSERT INTO session_msgs VALUES('c1', 2, 1, 7, 0);" /* unknown state */
+                 "INSERT INTO session_msgs VALUES('c1', 3, 1, 0, 0);" /* body missing */
+                 "INSERT INTO messages VALUES(4, x'', x'78', 0);"     /* empty topic */
+                 "INSERT INTO session_msgs VALUES('c1', 4, 1, 0, 0);"
+                 "INSERT INTO messages VALUES(5, x'61', x'78', 0);"
+                 "INSERT INTO session_msgs VALUES('c1', 5, 1, 0, 70000);" /* pid range */
+                 "INSERT INTO messages VALUES(6, x'61', x'78', 0);"
+                 "INSERT INTO session_msgs VALUES('c1', 6, 'x', 0, 0);"); /* qos type */
     st = open_store();
     seen s = {0};
     each_args a = {&s, "c1", 99};
@@ -608,9 +676,15 @@ Test(store, retained_put_replace_delete_each)
     cr_assert_str_eq(s.topic[0], "a/b");
     store_close(st);
 
-    raw_exec("INSERT INTO retained VALUES(x'78', 9, x'01');"
-             "INSERT INTO retained VALUES(x'79', 1, x'');"
-             "INSERT INTO retained VALUES(x'7a', 1, x'02');");
+    if (test_mongo()) {
+        raw_mongo_insert("retained", "{\"_id\": \"x\", \"q\": 9, \"b\": " BIN_A "}");
+        raw_mongo_insert("retained", "{\"_id\": \"y\", \"q\": 1, \"b\": " BIN_0 "}");
+        raw_mongo_insert("retained", "{\"_id\": \"z\", \"q\": 1, \"b\": " BIN_A "}");
+    } else {
+        raw_exec("INSERT INTO retained VALUES(x'78', 9, x'01');"
+                 "INSERT INTO retained VALUES(x'79', 1, x'');"
+                 "INSERT INTO retained VALUES(x'7a', 1, x'02');");
+    }
     st = open_store();
     s = (ret_seen){.stop_at = 1};
     cr_assert_eq(ret_run(st, do_ret_each, (ret_op){.s = &s}), 5, "early stop");
@@ -633,6 +707,7 @@ static int put_then_fail(store_tx *tx, void *arg)
 
 Test(store, sync_rolls_back_when_fn_fails)
 {
+    SQLITE_ONLY();
     store *st = open_store();
     cr_assert_eq(store_sync(st, put_then_fail, "lost"), STORE_EINVAL);
     cr_assert_eq(store_sync(st, NULL, NULL), STORE_EINVAL);
@@ -655,6 +730,7 @@ Test(store, check_ok)
 
 Test(store, check_reports_damage)
 {
+    SQLITE_ONLY();
     store *st = open_store();
     store_close(st);
     /* An index that disagrees with its table: integrity_check must say so. */

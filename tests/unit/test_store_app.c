@@ -3,6 +3,9 @@
  *
  * Each test opens a fresh store (both migrations) and, with no store thread running, owns
  * its connection as store_sync would; corrupt-row reports are read from rows_skipped.
+ * With IOTCLOUD_TEST_MONGO set, the same tests run on the MongoDB backend (a database per
+ * test; the test holds a pooled client as a batch would); ctest runs there only the
+ * entities ported so far (unit.test_store_app.mongodb filters on them).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -25,17 +28,27 @@ static void setup(void)
     snprintf(dir, sizeof dir, "/tmp/test_store_app_XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/app.db", dir);
-    char err[256];
+    char err[256], uri[256];
     store_opts o = {.path = path};
+    const char *mongo = getenv("IOTCLOUD_TEST_MONGO");
+    if (mongo && *mongo) {
+        snprintf(uri, sizeof uri, "%s/iota_%s", mongo, strrchr(dir, '_') + 1);
+        o = (store_opts){.backend = "mongodb", .path = uri};
+    }
     st = store_open(&o, err, sizeof err);
     cr_assert_not_null(st, "store_open: %s", err);
     /* No store thread runs: the test owns the connection, as store_sync would. */
     db = st->db;
     tx_ = (store_tx){st, db};
+    if (st->mpool)
+        st->mcur = mongoc_client_pool_pop(st->mpool);
 }
 
 static void teardown(void)
 {
+    if (st->mpool)
+        mongoc_client_pool_push(st->mpool, st->mcur);
+    st->mcur = NULL;
     store_close(st);
     char wal[128];
     unlink(path);
@@ -55,6 +68,24 @@ static void exec(const char *sql)
     char *err = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
     cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, err ? err : "?");
+}
+
+/* MongoDB: inserts @d (destroyed here) into @coll as it is, a document the store would
+ * never write (the twin of exec() planting a damaged row). */
+static void mongo_put(const char *coll, bson_t *d)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(st->mcur, st->mdb, coll);
+    bson_error_t e;
+    cr_assert(mongoc_collection_insert_one(c, d, NULL, NULL, &e), "%s", e.message);
+    bson_destroy(d);
+    mongoc_collection_destroy(c);
+}
+
+/* A user document without its version (corrupt), with the keys the store owns. */
+static bson_t *unversioned_user(const char *id, const char *name, const char *email)
+{
+    return BCON_NEW("_id", BCON_UTF8(id), "username", BCON_UTF8(name), "email", BCON_UTF8(email),
+                    "email_lc", BCON_UTF8(email));
 }
 
 /* The UTF-8 field @key of @b, or NULL. */
@@ -208,7 +239,10 @@ Test(store_app, user_list_pages_by_cursor_and_skips_corrupt)
 {
     user("u1", "ada", "ada@example.com");
     user("u2", "bob", "bob@example.com");
-    exec("INSERT INTO users VALUES ('u3', 'eve', 'eve@example.com', x'00')");
+    if (st->mpool)
+        mongo_put("users", unversioned_user("u3", "eve", "eve@example.com"));
+    else
+        exec("INSERT INTO users VALUES ('u3', 'eve', 'eve@example.com', x'00')");
     user("u4", "dan", "dan@example.com");
     ids l = {0};
     store_page pg;
@@ -280,8 +314,15 @@ Test(store_app, user_delete_cascades_codes_and_tokens)
 
 Test(store_app, user_corrupt_row_is_ecorrupt_and_update_repairs_it)
 {
-    exec("INSERT INTO users VALUES ('u1', 'ada', 'ada@x', x'0500000000')"); /* empty doc: no v */
-    exec("INSERT INTO users VALUES ('u2', 'bob', 'bob@x', x'deadbeef')");
+    if (st->mpool) {
+        mongo_put("users", unversioned_user("u1", "ada", "ada@x"));
+        bson_t *bad = unversioned_user("u2", "bob", "bob@x");
+        BSON_APPEND_UTF8(bad, "v", "one"); /* a version of the wrong type */
+        mongo_put("users", bad);
+    } else {
+        exec("INSERT INTO users VALUES ('u1', 'ada', 'ada@x', x'0500000000')"); /* no v */
+        exec("INSERT INTO users VALUES ('u2', 'bob', 'bob@x', x'deadbeef')");
+    }
     bson_t *d = (bson_t *)1;
     cr_assert_eq(store_user_get(tx, "u1", &d), STORE_ECORRUPT);
     cr_assert_null(d);
@@ -296,6 +337,15 @@ Test(store_app, user_corrupt_row_is_ecorrupt_and_update_repairs_it)
 Test(store_app, unknown_document_version_is_corrupt)
 {
     bson_t *d = BCON_NEW("_id", BCON_UTF8("u1"), "v", BCON_INT32(STORE_DOC_V + 1));
+    if (st->mpool) {
+        BSON_APPEND_UTF8(d, "username", "a");
+        BSON_APPEND_UTF8(d, "email", "a@x");
+        BSON_APPEND_UTF8(d, "email_lc", "a@x");
+        mongo_put("users", d);
+        cr_assert_eq(store_user_get(tx, "u1", &d), STORE_ECORRUPT);
+        cr_assert_eq(atomic_load(&st->rows_skipped), 1);
+        return;
+    }
     sqlite3_stmt *s;
     cr_assert_eq(
         sqlite3_prepare_v2(db, "INSERT INTO users VALUES ('u1', 'a', 'a@x', ?1)", -1, &s, NULL),
@@ -441,7 +491,17 @@ Test(store_app, token_purge_expired)
 Test(store_app, token_corrupt_row)
 {
     store_token t;
-    exec("INSERT INTO tokens VALUES (zeroblob(32), 'u1', 'f', 77, 1, 0)");
+    if (st->mpool) {
+        mongoc_collection_t *c = mongoc_client_get_collection(st->mcur, st->mdb, "tokens");
+        bson_t *d = BCON_NEW("_id", BCON_BIN(BSON_SUBTYPE_BINARY, hash_of(0), 32), "u",
+                             BCON_UTF8("u1"), "f", BCON_UTF8("f"), "k", BCON_INT32(77), "x",
+                             BCON_INT64(1), "r", BCON_BOOL(false));
+        cr_assert(mongoc_collection_insert_one(c, d, NULL, NULL, NULL));
+        bson_destroy(d);
+        mongoc_collection_destroy(c);
+    } else {
+        exec("INSERT INTO tokens VALUES (zeroblob(32), 'u1', 'f', 77, 1, 0)");
+    }
     cr_assert_eq(store_token_get(tx, hash_of(0), &t), STORE_ECORRUPT);
     cr_assert_eq(atomic_load(&st->rows_skipped), 1);
 }
@@ -708,11 +768,53 @@ Test(store_app, devtype_scopes)
 Test(store_app, devtype_each_skips_corrupt)
 {
     cr_assert_eq(store_devtype_create(tx, "t1", NULL, "a", NULL, 0, NULL), 0);
-    exec("INSERT INTO device_types VALUES ('t2', '', 'b', x'ffffffff00')");
+    if (st->mpool) /* no v: what a foreign writer might leave */
+        mongo_put("device_types",
+                  BCON_NEW("_id", BCON_UTF8("t2"), "scope", BCON_UTF8(""), "name", BCON_UTF8("b")));
+    else
+        exec("INSERT INTO device_types VALUES ('t2', '', 'b', x'ffffffff00')");
     ids l = {0};
     cr_assert_eq(store_devtype_each(tx, NULL, collect, &l), 0);
     cr_assert_eq(l.n, 1);
     cr_assert_eq(atomic_load(&st->rows_skipped), 1);
+}
+
+/* ---- notification recipients ----------------------------------------------------------- */
+
+typedef struct rlist {
+    char v[8][64];
+    int n;
+} rlist;
+
+static int collect_recipient(void *arg, const char *r)
+{
+    rlist *l = arg;
+    cr_assert_lt(l->n, 8);
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", r);
+    return 0;
+}
+
+Test(store_app, recipients_set_each_allowed_ignoring_case)
+{
+    const char *list[] = {"b@x.org", "A@x.org", "a@X.org", "+4915550001"};
+    cr_assert_eq(store_recipients_set(tx, "u1", list, 4), 0);
+    cr_assert_eq(store_recipients_set(tx, "u2", list, 1), 0);
+    rlist l = {0};
+    cr_assert_eq(store_recipients_each(tx, "u1", collect_recipient, &l), 0);
+    cr_assert_eq(l.n, 3, "one entry per address ignoring case");
+    cr_assert_str_eq(l.v[0], "+4915550001");
+    cr_assert_str_eq(l.v[1], "A@x.org", "the first form given is kept");
+    cr_assert_str_eq(l.v[2], "b@x.org");
+    cr_assert_eq(store_recipient_allowed(tx, "u1", "a@x.ORG"), 0);
+    cr_assert_eq(store_recipient_allowed(tx, "u1", "c@x.org"), STORE_ENOTFOUND);
+    cr_assert_eq(store_recipient_allowed(tx, "u2", "A@x.org"), STORE_ENOTFOUND, "per user");
+    cr_assert_eq(store_recipients_set(tx, "u1", NULL, 0), 0);
+    l = (rlist){0};
+    cr_assert_eq(store_recipients_each(tx, "u1", collect_recipient, &l), 0);
+    cr_assert_eq(l.n, 0, "an empty list clears it");
+    cr_assert_eq(store_recipient_allowed(tx, "u2", "b@x.org"), 0, "other users untouched");
+    cr_assert_eq(store_recipients_set(tx, "", list, 1), STORE_EINVAL);
+    cr_assert_eq(store_recipient_allowed(tx, "u1", ""), STORE_EINVAL);
 }
 
 /* ---- certificates ---------------------------------------------------------------------- */
@@ -826,7 +928,11 @@ Test(store_app, cert_each_live_and_prune_expired)
 
 Test(store_app, cert_corrupt_doc_still_revocable)
 {
-    exec("INSERT INTO certs VALUES ('0f', 'd1', 100, NULL, NULL, x'0102')");
+    if (st->mpool) /* no v: damaged, but the fields the CRL reads are there */
+        mongo_put("certs", BCON_NEW("_id", BCON_UTF8("0f"), "device_id", BCON_UTF8("d1"),
+                                    "not_after", BCON_INT64(100)));
+    else
+        exec("INSERT INTO certs VALUES ('0f', 'd1', 100, NULL, NULL, x'0102')");
     bson_t *d;
     cr_assert_eq(store_cert_get(tx, "0f", &d), STORE_ECORRUPT);
     cr_assert_eq(store_cert_revoke(tx, "0f", 1, 50), 0);
@@ -906,12 +1012,25 @@ Test(store_app, outbox_retry_and_delete)
 
 Test(store_app, outbox_corrupt_rows_are_dropped)
 {
-    exec("INSERT INTO outbox (kind, due_at, doc) VALUES ('mail.confirm', 1, x'050000')");
+    if (st->mpool) /* a document that is not one */
+        mongo_put("outbox",
+                  BCON_NEW("_id", BCON_INT64(1000), "kind", BCON_UTF8("mail.confirm"), "due",
+                           BCON_INT64(1), "a", BCON_INT32(0), "d", BCON_UTF8("x")));
+    else
+        exec("INSERT INTO outbox (kind, due_at, doc) VALUES ('mail.confirm', 1, x'050000')");
     enqueue(1);
     claimed cl = {0};
     cr_assert_eq(store_outbox_claim(tx, 1, 10, 10, on_claim, &cl), 0);
     cr_assert_eq(cl.n, 1);
     cr_assert_eq(atomic_load(&st->rows_skipped), 1);
+    if (st->mpool) {
+        mongoc_collection_t *c = mongoc_client_get_collection(st->mcur, st->mdb, "outbox");
+        bson_t q = BSON_INITIALIZER;
+        cr_assert_eq(mongoc_collection_count_documents(c, &q, NULL, NULL, NULL, NULL), 1,
+                     "the corrupt item is deleted, the good one kept");
+        mongoc_collection_destroy(c);
+        return;
+    }
     sqlite3_stmt *s;
     cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &s, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(s), SQLITE_ROW);

@@ -1,6 +1,7 @@
 /*
  * Idempotency keys in the store (store/store_idem.h) against a real SQLite file: claim,
  * answer, replay lookup, other requests, expiry, stale in-progress rows, release, purge.
+ * With IOTCLOUD_TEST_MONGO set they run on the MongoDB backend (store_util.h).
  */
 #include "store/store_db.h"
 #include "store/store_idem.h"
@@ -18,10 +19,15 @@ static void setup(void)
     tmp_setup();
     st = open_store();
     tx_ = (store_tx){st, st->db}; /* no store thread: the test owns the connection */
+    if (st->mpool)
+        st->mcur = mongoc_client_pool_pop(st->mpool); /* as a batch would */
 }
 
 static void teardown(void)
 {
+    if (st->mpool)
+        mongoc_client_pool_push(st->mpool, st->mcur);
+    st->mcur = NULL;
     store_close(st);
     tmp_teardown();
 }
@@ -36,6 +42,15 @@ static int claim(const char *owner, const char *key, const char *hash, int64_t n
 
 static long long rows(void)
 {
+    if (st->mpool) {
+        mongoc_collection_t *c = mongoc_client_get_collection(st->mcur, st->mdb, "idempotency");
+        bson_t q = BSON_INITIALIZER;
+        bson_error_t e;
+        int64_t n = mongoc_collection_count_documents(c, &q, NULL, NULL, NULL, &e);
+        cr_assert_geq(n, 0, "%s", e.message);
+        mongoc_collection_destroy(c);
+        return n;
+    }
     sqlite3_stmt *s;
     cr_assert_eq(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM idempotency", -1, &s, NULL),
                  SQLITE_OK);

@@ -1,6 +1,9 @@
 /* Unit tests for the store thread (store/queue.c): FIFO completion, group commit,
- * per-job savepoints, commit failure, close semantics and the counters. */
+ * per-job savepoints, commit failure, close semantics and the counters. With
+ * IOTCLOUD_TEST_MONGO set they run on the MongoDB backend (store_util.h), plus a fault
+ * test that freezes and resumes the database server (CONGODB_PID, tests/congodb/run.sh). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -54,6 +57,27 @@ static void tjob_init(tjob *t, int submitter, int seq, const char *id)
     t->submitter = submitter;
     t->seq = seq;
     t->id = id;
+}
+
+static int count_one(void *arg, const char *id, const bson_t *doc)
+{
+    (void)doc;
+    long long *n = arg;
+    n[0]++;
+    n[1] += strcmp(id, "late") == 0 || strcmp(id, "b") == 0;
+    return 0;
+}
+
+static int count_each(store_tx *tx, void *arg) { return store_session_each(tx, count_one, arg); }
+
+/* Sessions in the (closed) store, through the API so both backends answer: n[0] all of
+ * them, n[1] those named "late" or "b" (which must never have been written). */
+static void count_sessions(long long n[2])
+{
+    n[0] = n[1] = 0;
+    store *st = open_store();
+    cr_assert_eq(store_sync(st, count_each, n), 0);
+    store_close(st);
 }
 
 static void reset_counters(void)
@@ -116,11 +140,14 @@ Test(store_queue, two_submitters_fifo_and_group_commit)
     cr_assert_leq(stats.commit_us_p99, stats.commit_us_max);
     cr_assert_gt(stats.commit_us_max, 0);
     store_close(st);
-    cr_assert_eq(raw_int("SELECT count(*) FROM sessions"), 2 * PER_THREAD);
+    long long n[2];
+    count_sessions(n);
+    cr_assert_eq(n[0], 2 * PER_THREAD);
 }
 
 Test(store_queue, failing_job_rolls_back_alone)
 {
+    SQLITE_ONLY(); /* MongoDB has no savepoint: docs/store.md, "Failure isolation" */
     reset_counters();
     store *st = open_store();
     tjob t[3];
@@ -163,6 +190,7 @@ static int poison_commit(store_tx *tx, store_job *j)
 
 Test(store_queue, commit_failure_fails_the_whole_batch)
 {
+    SQLITE_ONLY();
     reset_counters();
     store *st = open_store();
     tjob t[3];
@@ -217,8 +245,10 @@ Test(store_queue, close_runs_queued_jobs_then_refuses)
     cr_assert_eq(atomic_load(&late.done_calls), 1);
     cr_assert_eq(late.job.rc, STORE_ECLOSED);
     cr_assert_eq(atomic_load(&done_total), 3);
-    cr_assert_eq(raw_int("SELECT count(*) FROM sessions"), 2);
-    cr_assert_eq(raw_int("SELECT count(*) FROM sessions WHERE client_id = 'late'"), 0);
+    long long n[2];
+    count_sessions(n);
+    cr_assert_eq(n[0], 2);
+    cr_assert_eq(n[1], 0, "nothing submitted after close was written");
 }
 
 static atomic_int sync_rc;
@@ -294,6 +324,7 @@ static long long file_size(const char *path)
  * returned SQLITE_OK with nothing copied, so the WAL grew without end). */
 Test(store_queue, checkpoint_thread_copies_the_wal_into_the_file)
 {
+    SQLITE_ONLY();
     store *st = open_store();
     cr_assert_eq(store_start(st), 0);
     long long before = file_size(tpath);
@@ -304,4 +335,67 @@ Test(store_queue, checkpoint_thread_copies_the_wal_into_the_file)
     cr_assert_gt(file_size(tpath), before + 4000000, "database file %lld bytes, was %lld",
                  file_size(tpath), before);
     store_close(st);
+}
+
+/* ---- MongoDB: the database goes away under a stream of jobs, then comes back -------- */
+
+static pid_t congodb_pid(void)
+{
+    const char *p = getenv("CONGODB_PID");
+    return p && test_mongo() ? (pid_t)strtol(p, NULL, 10) : 0;
+}
+
+/* Submits a put of session @id and waits for its done(); its rc. */
+static int put_and_wait(store *st, tjob *t, const char *id, int seq)
+{
+    int before = atomic_load(&done_total);
+    tjob_init(t, 0, seq, id);
+    store_submit(st, &t->job);
+    WAIT_FOR(atomic_load(&done_total) == before + 1, 20000);
+    cr_assert_eq(atomic_load(&done_total), before + 1, "job %s never completed", id);
+    return t->job.rc;
+}
+
+/* A frozen server (SIGSTOP: the process keeps its sockets but answers nothing, like a
+ * partitioned primary) must fail jobs with STORE_EIO after the socket timeout, never
+ * complete them as if written; once it is resumed the store recovers by itself and every
+ * job acknowledged before is still there. (A restart would lose CongoDB's in-memory data,
+ * so freezing is how the fault is made here.) */
+Test(store_queue, mongodb_frozen_then_back, .timeout = 120)
+{
+    pid_t pid = congodb_pid();
+    if (!pid)
+        cr_skip_test("needs CongoDB (tests/congodb/run.sh)");
+    char uri[sizeof turi + 64];
+    snprintf(uri, sizeof uri, "%s?serverSelectionTimeoutMS=800&socketTimeoutMS=800",
+             mongo_test_uri());
+    char err[256];
+    store_opts o = {.backend = "mongodb", .path = uri};
+    store *st = store_open(&o, err, sizeof err);
+    cr_assert_not_null(st, "%s", err);
+    cr_assert_eq(store_start(st), 0);
+    reset_counters();
+    static tjob t[64];
+    cr_assert_eq(put_and_wait(st, &t[0], "before", 1), 0);
+
+    cr_assert_eq(kill(pid, SIGSTOP), 0);
+    int rc = put_and_wait(st, &t[1], "during", 2);
+    char msg[256];
+    int crc = store_check(st, msg, sizeof msg);
+    cr_assert_eq(kill(pid, SIGCONT), 0);
+    cr_assert_eq(rc, STORE_EIO, "a job against a frozen database must fail, got %d", rc);
+    cr_assert_eq(crc, STORE_EIO, "store_check while frozen: %s", msg);
+
+    int seq = 3;
+    uint64_t t0 = now_ms();
+    do
+        rc = put_and_wait(st, &t[seq - 1], "after", seq);
+    while (rc != 0 && ++seq < 64 && now_ms() - t0 < 30000);
+    cr_assert_eq(rc, 0, "no recovery after the server came back");
+    cr_assert_eq(store_check(st, msg, sizeof msg), 0, "%s", msg);
+    store_close(st);
+
+    long long n[2];
+    count_sessions(n);
+    cr_assert_geq(n[0], 2, "the acknowledged jobs' sessions are there");
 }

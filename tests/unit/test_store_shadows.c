@@ -1,6 +1,8 @@
 /*
  * Device shadows in a real store file (store/shadows.c): put / get / replace, list and
  * named count, delete, delete of a device's shadows, bad arguments, a corrupt row.
+ * With IOTCLOUD_TEST_MONGO set they run on the MongoDB backend (store_util.h); the device
+ * delete test needs devices there, which are not ported yet (docs/store.md).
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -85,7 +87,7 @@ Test(store_shadows, put_get_replace)
     cr_assert_eq(store_sync(st, get_fn, &a), 0);
     bson_iter_t it;
     cr_assert(bson_iter_init_find(&it, a.got, "version"));
-    cr_assert_eq(bson_iter_int64(&it), 2);
+    cr_assert_eq(bson_iter_as_int64(&it), 2);
     bson_destroy(a.got);
     arg b = {.dev = "d1", .name = "cfg"};
     cr_assert_eq(store_sync(st, get_fn, &b), STORE_ENOTFOUND);
@@ -123,9 +125,16 @@ Test(store_shadows, bad_arguments_and_corrupt_row)
     cr_assert_eq(put("d1", NULL, 1), STORE_EINVAL);
     cr_assert_eq(put("d1", "", 1), 0);
     store_close(st);
-    raw_exec("UPDATE shadows SET doc = x'0102' WHERE device_id = 'd1'");
+    const char *dev = "d1";
+    if (test_mongo()) { /* a shadow whose document is not one */
+        raw_mongo_insert("shadows", "{\"_id\": {\"d\": \"d2\", \"n\": \"\"}, \"d\": \"d2\","
+                                    " \"n\": \"\", \"ver\": 1, \"t\": 0, \"s\": \"x\"}");
+        dev = "d2";
+    } else {
+        raw_exec("UPDATE shadows SET doc = x'0102' WHERE device_id = 'd1'");
+    }
     st = open_store();
-    arg a = {.dev = "d1", .name = ""};
+    arg a = {.dev = dev, .name = ""};
     cr_assert_eq(store_sync(st, get_fn, &a), STORE_ECORRUPT);
     cr_assert_null(a.got);
 }
@@ -142,6 +151,8 @@ static int del_dev_fn(store_tx *tx, void *p) { return store_device_delete(tx, "u
 
 Test(store_shadows, device_delete_takes_its_shadows)
 {
+    if (test_mongo())
+        cr_skip_test("devices are not on MongoDB yet");
     cr_assert_eq(store_sync(st, dev_fn, "d1"), 0);
     cr_assert_eq(store_sync(st, dev_fn, "d2"), 0);
     arg a1 = {.dev = "d1", .name = "", .version = 1},
