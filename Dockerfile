@@ -15,7 +15,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DIOT_TESTS=OFF -DIOT_BENCH=
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libuv1 libssl3 libbson-1.0-0 libsqlite3-0 \
+ && apt-get install -y --no-install-recommends libuv1 libssl3 libbson-1.0-0 libmongoc-1.0-0 libsqlite3-0 \
       libargon2-1 libcurl4 libsystemd0 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 iotcloud \
