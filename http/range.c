@@ -53,8 +53,7 @@ static int suffix(uint64_t len, uint64_t size, http_range *out)
 }
 
 /* first-pos "-" [last-pos], @has_last false for the open form. */
-static int int_range(uint64_t first, uint64_t last, bool has_last, uint64_t size,
-                     http_range *out)
+static int int_range(uint64_t first, uint64_t last, bool has_last, uint64_t size, http_range *out)
 {
     /* [RFC 9110 §14.1.1] a last-pos below first-pos makes the spec invalid */
     if (has_last && last < first)

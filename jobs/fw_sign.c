@@ -40,8 +40,8 @@ static uint8_t *put_str(uint8_t *b, const char *s, size_t n)
     return b + 4 + n;
 }
 
-static int digest(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev,
-                  int64_t exp, uint8_t md[32])
+static int digest(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev, int64_t exp,
+                  uint8_t md[32])
 {
     size_t nf = strlen(fw), nd = strlen(dev);
     unsigned mdlen = 0;
@@ -62,8 +62,8 @@ static int digest(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char
     return rc;
 }
 
-int jobs_fw_sign(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev,
-                 int64_t exp, char hex[JOBS_FW_SIG_HEX + 1])
+int jobs_fw_sign(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev, int64_t exp,
+                 char hex[JOBS_FW_SIG_HEX + 1])
 {
     static const char digit[] = "0123456789abcdef";
     uint8_t md[32];
@@ -88,8 +88,8 @@ static int hexval(char c)
     return -1;
 }
 
-int jobs_fw_verify(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev,
-                   int64_t exp, const char *sig, size_t n, int64_t now)
+int jobs_fw_verify(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev, int64_t exp,
+                   const char *sig, size_t n, int64_t now)
 {
     uint8_t want[32], got[32];
     if (n != JOBS_FW_SIG_HEX)

@@ -23,12 +23,12 @@ enum {
 
 /** Writes the signature of (@fw, @dev, @exp) under @key to @hex: 64 lower-case hex digits
  *  and a NUL. @exp is the expiry in unix seconds. 0, or -1 when the HMAC fails. */
-int jobs_fw_sign(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev,
-                 int64_t exp, char hex[JOBS_FW_SIG_HEX + 1]);
+int jobs_fw_sign(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev, int64_t exp,
+                 char hex[JOBS_FW_SIG_HEX + 1]);
 
 /** Checks the @n-byte signature @sig of (@fw, @dev, @exp) at time @now (unix seconds),
  *  in constant time over the digest. Returns a JOBS_FW_SIG_* value. */
-int jobs_fw_verify(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev,
-                   int64_t exp, const char *sig, size_t n, int64_t now);
+int jobs_fw_verify(const uint8_t key[JOBS_FW_KEY_LEN], const char *fw, const char *dev, int64_t exp,
+                   const char *sig, size_t n, int64_t now);
 
 #endif

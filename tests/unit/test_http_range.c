@@ -51,10 +51,20 @@ Test(http_range, unsatisfiable)
 Test(http_range, malformed_and_multi_range_invalid)
 {
     http_range r;
-    const char *bad[] = {"",           "bytes",           "bytes=",         "bytes=-",
-                         "bytes=5-4",  "bytes=a-b",       "bytes=0-1,5-6",  "bytes=1-2x",
-                         "bytes=--1",  "bytes=1 -2",      "bytes=0-1 ,",    "=0-1x",
-                         "bytes=18446744073709551616-",   "bytes=-99999999999999999999"};
+    const char *bad[] = {"",
+                         "bytes",
+                         "bytes=",
+                         "bytes=-",
+                         "bytes=5-4",
+                         "bytes=a-b",
+                         "bytes=0-1,5-6",
+                         "bytes=1-2x",
+                         "bytes=--1",
+                         "bytes=1 -2",
+                         "bytes=0-1 ,",
+                         "=0-1x",
+                         "bytes=18446744073709551616-",
+                         "bytes=-99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(parse(bad[i], 1000, &r), HTTP_RANGE_INVALID, "%s", bad[i]);
 }
