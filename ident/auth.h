@@ -62,6 +62,12 @@ typedef struct auth_opts {
  *  thread, before the loops (blocking file I/O). */
 int auth_secret_load(const char *data_dir, uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen);
 
+/** The same for any key file DATA_DIR/@file (e.g. firmware-hmac.key): created 0600 with 32
+ *  random bytes on first use, then read; @what names what the key protects in the log and
+ *  in @err. Main thread, before the loops (blocking file I/O). */
+int auth_key_file_load(const char *data_dir, const char *file, const char *what,
+                       uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen);
+
 auth *auth_new(const auth_opts *o);
 void auth_free(auth *a);
 

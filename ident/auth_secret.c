@@ -10,6 +10,8 @@
  * created like the CA keys (O_EXCL, 0600, fsync, then the directory) and its bytes are
  * never logged; a file readable by others is used with a warning; a malformed one stops
  * the server (a silently new key would invalidate every live code on each start).
+ * auth_key_file_load does the same for other keys of the kind (firmware-hmac.key, the key
+ * of signed firmware download URLs).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,8 +63,8 @@ static void sync_dir(const char *dir)
 }
 
 /* Creates @path with a fresh key. 0, 1 when another process created it first, -1. */
-static int create(const char *path, const char *dir, uint8_t key[AUTH_SECRET_LEN], char *err,
-                  size_t errlen)
+static int create(const char *path, const char *dir, const char *what, uint8_t key[AUTH_SECRET_LEN],
+                  char *err, size_t errlen)
 {
     static const char hex[] = "0123456789abcdef";
     char text[HEX_LEN + 1];
@@ -89,9 +91,9 @@ static int create(const char *path, const char *dir, uint8_t key[AUTH_SECRET_LEN
         goto out;
     }
     sync_dir(dir);
-    log_info("auth: created %s (0600): the key of stored codes; copy it to every node that "
+    log_info("auth: created %s (0600): the key of %s; copy it to every node that "
              "shares this store",
-             path);
+             path, what);
     rc = 0;
 out:
     if (fd >= 0)
@@ -100,7 +102,8 @@ out:
     return rc;
 }
 
-static int read_key(const char *path, uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen)
+static int read_key(const char *path, const char *what, uint8_t key[AUTH_SECRET_LEN], char *err,
+                    size_t errlen)
 {
     char text[HEX_LEN + 2];
     struct stat st;
@@ -116,8 +119,8 @@ static int read_key(const char *path, uint8_t key[AUTH_SECRET_LEN], char *err, s
     if (n < 0 || decode(text, (size_t)n, key) < 0)
         snprintf(err, errlen,
                  "%s: not %d hex digits (remove it to make a new key; live "
-                 "codes are then refused)",
-                 path, HEX_LEN);
+                 "%s are then refused)",
+                 path, HEX_LEN, what);
     else
         rc = 0;
     close(fd);
@@ -127,13 +130,19 @@ static int read_key(const char *path, uint8_t key[AUTH_SECRET_LEN], char *err, s
 
 int auth_secret_load(const char *data_dir, uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen)
 {
+    return auth_key_file_load(data_dir, SECRET_FILE, "stored codes", key, err, errlen);
+}
+
+int auth_key_file_load(const char *data_dir, const char *file, const char *what,
+                       uint8_t key[AUTH_SECRET_LEN], char *err, size_t errlen)
+{
     char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, SECRET_FILE) >= sizeof path) {
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, file) >= sizeof path) {
         snprintf(err, errlen, "%s: path too long", data_dir);
         return -1;
     }
-    int rc = create(path, data_dir, key, err, errlen);
+    int rc = create(path, data_dir, what, key, err, errlen);
     if (rc == 1)
-        rc = read_key(path, key, err, errlen);
+        rc = read_key(path, what, key, err, errlen);
     return rc;
 }
