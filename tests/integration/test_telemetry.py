@@ -127,6 +127,7 @@ class TelemetryCase(Base):
         dev = self.device()
         self.pub(dev, [{"ts": T0 + i * 1000, "values": {"a": i, "b": -i}} for i in range(10)])
         self.wait_series(dev.id, "a", 10)
+        self.wait_series(dev.id, "b", 10)  # a batch may split a message's points
         r = self.api.call("DELETE", "/v1/devices/%s/telemetry?from=%d&to=%d"
                           % (dev.id, T0 + 2000, T0 + 5000), token=self.token)
         self.assertEqual((r.status, r.json), (200, {"deleted": 6}), r.raw)
