@@ -518,6 +518,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
         log_error("device identity: out of memory");
         goto out;
     }
+    mqtt_auth_set_store(ma, st); /* claim certificates (ident/mqtt_claim.h) */
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
