@@ -546,6 +546,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     web.api.purge = broker_purge_client;
     /* revoked credentials end the MQTT connections they opened (broker_close_principal) */
     web.api.secret_rotated = mqtt_auth_secret_rotated;
+    web.api.claim_revoked = mqtt_auth_claim_revoked;
     auth_set_revoke_hook(web.au, mqtt_auth_user_revoked, br);
     web.api.ctl = dc;
     web.api.cq = cq;

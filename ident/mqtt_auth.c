@@ -239,6 +239,12 @@ void mqtt_auth_secret_rotated(struct broker *br, const char *device_id)
     broker_close_principal(br, BROKER_WHO_DEVICE, device_id, MQTT_AUTH_CRED_SECRET);
 }
 
+void mqtt_auth_claim_revoked(struct broker *br, const char *template_id, const char *serial)
+{
+    if (serial && serial[0]) /* "": no tag, which would close every claim connection */
+        broker_close_principal(br, BROKER_WHO_CLAIMCERT, template_id, serial);
+}
+
 void mqtt_auth_set_users(mqtt_auth *m, auth *au) { m->au = au; }
 
 void mqtt_auth_set_store(mqtt_auth *m, store *st) { m->st = st; }

@@ -69,5 +69,8 @@ void mqtt_auth_user_revoked(void *br, const char *user_id, const char *family);
 /** For api.secret_rotated: closes device @device_id's connections admitted by its (old)
  *  secret; certificate connections stay. Any thread; never blocks. */
 void mqtt_auth_secret_rotated(struct broker *br, const char *device_id);
+/** For api.claim_revoked: closes the claim connections of template @template_id opened
+ *  with the claim certificate of serial @serial (mqtt_claim.h). Any thread; never blocks. */
+void mqtt_auth_claim_revoked(struct broker *br, const char *template_id, const char *serial);
 
 #endif

@@ -151,6 +151,30 @@ class ProvisioningTemplatesTest(TwoUserCase):
         finally:
             c.close()
 
+    def test_revocation_closes_open_claim_connections(self):
+        name = uname("batch")
+        r = self.create({"name": name})
+        self.assertEqual(r.status, 201, r.raw)
+        cert, key = self.claim_files(r)
+        a = mqtt_client(self.srv, "line-1", ctx=device_ctx(self.srv.cafile, cert, key))
+        try:
+            self.assertEqual(a.connect()[0], 0)
+            path = BASE + "/" + name + "/claim-certificate"
+            n = self.api.call("POST", path, token=self.token)
+            self.assertEqual(n.status, 201, n.raw)
+            a.wait_disconnected()  # superseded: closed at once
+        finally:
+            a.close()
+        cert2, key2 = self.claim_files(n)
+        b = mqtt_client(self.srv, "line-2", ctx=device_ctx(self.srv.cafile, cert2, key2))
+        try:
+            self.assertEqual(b.connect()[0], 0)
+            self.assertEqual(self.api.call("DELETE", BASE + "/" + name,
+                                           token=self.token).status, 204)
+            b.wait_disconnected()  # template deleted: closed at once
+        finally:
+            b.close()
+
     def test_claim_certificate_is_no_device_and_delete_revokes_it(self):
         name = uname("batch")
         r = self.create({"name": name})
