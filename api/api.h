@@ -50,6 +50,9 @@ typedef struct api {
     /* mqtt_auth_secret_rotated (ident/mqtt_auth.h), set by app/main; NULL: nothing to
      * close. Called after a new device secret is committed. */
     void (*secret_rotated)(struct broker *br, const char *device_id);
+    /* mqtt_auth_claim_revoked (ident/mqtt_auth.h), set by app/main; NULL: nothing to
+     * close. Called after a claim certificate's revocation is committed. */
+    void (*claim_revoked)(struct broker *br, const char *template_id, const char *serial);
     /* builds and holds the CRL (ca/crlgen.h); owned by the devices module (devices_init);
      * NULL without a CA */
     struct crlgen *cg;

@@ -518,6 +518,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
         log_error("device identity: out of memory");
         goto out;
     }
+    mqtt_auth_set_store(ma, st); /* claim certificates (ident/mqtt_claim.h) */
     br = make_broker(cfg, st, mqtt_auth_hook(ma), ident.dd);
     if (!br || !(dc = make_ctl(cfg, br)) || !(dl = make_devlog(cfg, st, dc)) ||
         !(cq = make_cmdq(cfg, st, dc, dl)) || !(shd = make_shadows(cfg, st, br, dc)) ||
@@ -545,6 +546,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     web.api.purge = broker_purge_client;
     /* revoked credentials end the MQTT connections they opened (broker_close_principal) */
     web.api.secret_rotated = mqtt_auth_secret_rotated;
+    web.api.claim_revoked = mqtt_auth_claim_revoked;
     auth_set_revoke_hook(web.au, mqtt_auth_user_revoked, br);
     web.api.ctl = dc;
     web.api.cq = cq;

@@ -36,7 +36,14 @@ typedef struct broker broker;
  * counted; a will topic the principal may not publish to refuses the CONNECT (0x05).
  * When a persistent session resumes, its subscriptions are re-checked and the refused
  * ones removed (an owner may have lost a device meanwhile). */
-enum broker_who { BROKER_WHO_ANON = 0, BROKER_WHO_DEVICE = 1, BROKER_WHO_USER = 2 };
+/* CLAIMCERT id = a provisioning template's id (a claim certificate's CN), tmpl = its name:
+ * nothing but fleet provisioning (policy.c, docs/provisioning.md). */
+enum broker_who {
+    BROKER_WHO_ANON = 0,
+    BROKER_WHO_DEVICE = 1,
+    BROKER_WHO_USER = 2,
+    BROKER_WHO_CLAIMCERT = 3
+};
 
 #define BROKER_PRINCIPAL_ID_MAX 64
 #define BROKER_CRED_MAX         64
@@ -52,6 +59,7 @@ typedef struct broker_principal {
                                            * = none that can be revoked apart */
     int64_t expires_ms;                   /* wall-clock ms the credential ends; 0 = never */
     bool admin; /* a USER whose account is an administrator: may read $SYS (sys.c) */
+    char tmpl[BROKER_PRINCIPAL_ID_MAX + 1]; /* CLAIMCERT: its template's name; else "" */
 } broker_principal;
 
 /** What the CONNECT presented. Pointers are valid during the connect() call only. */

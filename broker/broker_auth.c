@@ -173,6 +173,7 @@ void broker_auth_done(broker_auth_ticket *t, uint8_t rc, const broker_principal 
             c->who = *p;
             c->who.id[BROKER_PRINCIPAL_ID_MAX] = '\0';
             c->who.cred[BROKER_CRED_MAX] = '\0';
+            c->who.tmpl[BROKER_PRINCIPAL_ID_MAX] = '\0';
             creds__track(c); /* from now on a revocation reaches it (creds.c) */
             handle__connect_proceed(c, t->id, t->id_len, t->clean, t->keepalive);
         } else {

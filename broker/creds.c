@@ -48,7 +48,10 @@ static void close_revoked(mconn *c, const char *why)
     if (c->state == MC_CLOSING)
         return;
     log_info("mqtt %s: closing: the credential of %s '%s' %s", mconn__peer(c),
-             c->who.who == BROKER_WHO_USER ? "user" : "device", c->who.id, why);
+             c->who.who == BROKER_WHO_USER        ? "user"
+             : c->who.who == BROKER_WHO_CLAIMCERT ? "claim certificate of template"
+                                                  : "device",
+             c->who.id, why);
     bmsg__unref(c->will);
     c->will = NULL;
     tap__offline(c, "revoked");

@@ -14,6 +14,13 @@
  *                                                      ".../jobs/{jobId}/get" | ".../jobs/{jobId}/update"
  *              (AWS IoT Jobs topics, docs/jobs.md)
  *
+ *   CLAIMCERT  "{R}/accepted" | "{R}/rejected"            "{R}" for R one of
+ *              (literal, no wildcard)                  "$aws/certificates/create/json",
+ *                                                      "$aws/certificates/create-from-csr/json",
+ *                                                      "$aws/provisioning-templates/{tmpl}/provision/json"
+ *              (AWS IoT fleet provisioning, docs/provisioning.md; {tmpl}: its own template's
+ *              name; nothing else at all)
+ *
  * "..." are further levels (wildcards allowed in a filter). The levels that name a
  * device ({id}, {dev}) must be literal: no '+', no '#', not empty, not "server", not
  * starting with '$'. No level may be empty and no topic may start with '$' [MQTT-4.7.2-1]
@@ -190,6 +197,46 @@ static bool aws_device_sub(const broker_principal *p, const uint8_t *f, size_t n
     return aws_own(p, f, n, &r, &rn) || aws_own_in(p, f, n, JOBS, JOBS_LEN, &r, &rn);
 }
 
+static const char PROV_HEAD[] = "$aws/provisioning-templates/";
+#define PROV_HEAD_LEN (sizeof PROV_HEAD - 1)
+static const char PROV_TAIL[] = "/provision/json";
+#define PROV_TAIL_LEN (sizeof PROV_TAIL - 1)
+
+static bool is_str(const uint8_t *t, size_t n, const char *s)
+{
+    return n == strlen(s) && memcmp(t, s, n) == 0;
+}
+
+/* "$aws/provisioning-templates/{tmpl}/provision/json" with the principal's own {tmpl}. */
+static bool claim_provision(const broker_principal *p, const uint8_t *t, size_t n)
+{
+    const char *z = memchr(p->tmpl, '\0', sizeof p->tmpl);
+    size_t tn = z ? (size_t)(z - p->tmpl) : 0;
+    return tn > 0 && n == PROV_HEAD_LEN + tn + PROV_TAIL_LEN &&
+           memcmp(t, PROV_HEAD, PROV_HEAD_LEN) == 0 &&
+           memcmp(t + PROV_HEAD_LEN, p->tmpl, tn) == 0 &&
+           memcmp(t + PROV_HEAD_LEN + tn, PROV_TAIL, PROV_TAIL_LEN) == 0;
+}
+
+/* A claim connection's requests (AWS IoT fleet provisioning MQTT API). */
+static bool claim_pub(const broker_principal *p, const uint8_t *t, size_t n)
+{
+    return is_str(t, n, "$aws/certificates/create/json") ||
+           is_str(t, n, "$aws/certificates/create-from-csr/json") || claim_provision(p, t, n);
+}
+
+/* A claim connection's replies: "{request}/accepted" or "{request}/rejected". */
+static bool claim_sub(const broker_principal *p, const uint8_t *f, size_t n)
+{
+    static const char *const ends[] = {"/accepted", "/rejected"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t en = strlen(ends[i]);
+        if (n > en && memcmp(f + n - en, ends[i], en) == 0 && claim_pub(p, f, n - en))
+            return true;
+    }
+    return false;
+}
+
 static bool user_owns(const broker_principal *p, const uint8_t *dev, size_t d, owns_fn owns,
                       void *arg)
 {
@@ -201,6 +248,8 @@ bool broker_policy_sub(const broker_principal *p, const uint8_t *filter, size_t 
 {
     if (p->who == BROKER_WHO_ANON)
         return true;
+    if (p->who == BROKER_WHO_CLAIMCERT) /* literal topics only: no wildcard matches them */
+        return claim_sub(p, filter, n);
     if (p->who == BROKER_WHO_DEVICE && n > 0 && filter[0] == '$')
         return n <= UINT16_MAX && mqtt_topic_filter_valid(filter, n) &&
                aws_device_sub(p, filter, n);
@@ -220,6 +269,8 @@ bool broker_policy_pub(const broker_principal *p, const uint8_t *topic, size_t n
 {
     if (p->who == BROKER_WHO_ANON)
         return true;
+    if (p->who == BROKER_WHO_CLAIMCERT)
+        return claim_pub(p, topic, n);
     if (p->who == BROKER_WHO_DEVICE && n > 0 && topic[0] == '$')
         return n <= UINT16_MAX && mqtt_topic_name_valid(topic, n) &&
                (aws_device_pub(p, topic, n) || aws_jobs_pub(p, topic, n));

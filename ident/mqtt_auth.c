@@ -11,11 +11,13 @@
 
 #include "common/log.h"
 #include "ident/acct_rules.h"
+#include "ident/mqtt_claim.h"
 
 struct mqtt_auth {
     broker_auth hook;
     devdir *dd;
     auth *au;
+    store *st; /* claim certificates' templates (mqtt_claim.h); NULL: none accepted */
 };
 
 /* A user's CONNECT waiting for its token to be looked up. */
@@ -103,6 +105,22 @@ static void by_certificate(mqtt_auth *m, const broker_auth_req *q, broker_auth_t
               false); /* revocation purges it (broker_purge_client) */
 }
 
+/* A claim certificate: its client id is free but never a device's (docs/provisioning.md). */
+static void by_claim(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket *t)
+{
+    const char *id = (const char *)q->client_id;
+    if (devdir_id_shaped(id, q->client_id_len) ||
+        devdir_exists(m->dd, q->client_id, q->client_id_len)) {
+        refuse(t, 2, q->peer, "a claim connection's client id is a device's");
+        return;
+    }
+    if (q->username && strcmp(q->username, q->cert_cn) != 0) {
+        refuse(t, 4, q->peer, "user name differs from the certificate's CN");
+        return;
+    }
+    mqtt_claim_connect(m->st, q, t);
+}
+
 static void by_secret(mqtt_auth *m, const broker_auth_req *q, broker_auth_ticket *t)
 {
     if (!q->password || !devdir_secret_ok(m->dd, q->username, q->password, q->password_len)) {
@@ -177,7 +195,9 @@ static void on_connect(void *arg, const broker_auth_req *q0, broker_auth_ticket 
     const broker_auth_req *q = &q1;
     q1.username = mqtt_auth_username(q0->username);
     size_t un = q->username ? strlen(q->username) : 0;
-    if (q->cert_cn)
+    if (q->cert_cn && mqtt_claim_cn(q->cert_cn))
+        by_claim(m, q, t);
+    else if (q->cert_cn)
         by_certificate(m, q, t);
     else if (!q->username)
         refuse(t, 5, q->peer, "no credentials");
@@ -219,6 +239,14 @@ void mqtt_auth_secret_rotated(struct broker *br, const char *device_id)
     broker_close_principal(br, BROKER_WHO_DEVICE, device_id, MQTT_AUTH_CRED_SECRET);
 }
 
+void mqtt_auth_claim_revoked(struct broker *br, const char *template_id, const char *serial)
+{
+    if (serial && serial[0]) /* "": no tag, which would close every claim connection */
+        broker_close_principal(br, BROKER_WHO_CLAIMCERT, template_id, serial);
+}
+
 void mqtt_auth_set_users(mqtt_auth *m, auth *au) { m->au = au; }
+
+void mqtt_auth_set_store(mqtt_auth *m, store *st) { m->st = st; }
 
 const broker_auth *mqtt_auth_hook(mqtt_auth *m) { return &m->hook; }

@@ -10,6 +10,10 @@
  *   username = a user name (case-      USER user id   0x04 token invalid, expired, revoked
  *     folded as REST login does),                     or of another user; 0x02 client id
  *     password = an access token                      is a device's id
+ *   verified client certificate whose  CLAIMCERT      0x02 client id is a device's; 0x04 a
+ *     CN is a template id ("p"+24 hex) template id    username other than the CN; 0x05 no
+ *                                                     such template or it expired
+ *                                                     (mqtt_claim.h)
  *   any username, from an address      -              0x05 (nothing is checked)
  *     with too many recent failures
  * A username beginning with '?' is the AWS IoT SDKs' metrics query: taken as no username.
@@ -40,6 +44,9 @@ void mqtt_auth_free(mqtt_auth *m);
 /** Sets the accounts module users are checked against (the broker is made before it);
  *  main thread, before the loops run. */
 void mqtt_auth_set_users(mqtt_auth *m, auth *au);
+/** Sets the store claim certificates' templates are looked up in (mqtt_claim.h); main
+ *  thread, before the loops run. Without it a claim certificate is refused (0x03). */
+void mqtt_auth_set_store(mqtt_auth *m, store *st);
 /** The hook for broker_opts.auth; valid until mqtt_auth_free. */
 const broker_auth *mqtt_auth_hook(mqtt_auth *m);
 
@@ -62,5 +69,8 @@ void mqtt_auth_user_revoked(void *br, const char *user_id, const char *family);
 /** For api.secret_rotated: closes device @device_id's connections admitted by its (old)
  *  secret; certificate connections stay. Any thread; never blocks. */
 void mqtt_auth_secret_rotated(struct broker *br, const char *device_id);
+/** For api.claim_revoked: closes the claim connections of template @template_id opened
+ *  with the claim certificate of serial @serial (mqtt_claim.h). Any thread; never blocks. */
+void mqtt_auth_claim_revoked(struct broker *br, const char *template_id, const char *serial);
 
 #endif

@@ -13,6 +13,7 @@ static const char sql_insert[] = "INSERT INTO provisioning_templates (id, owner_
                                  " VALUES (?1, ?2, ?3, ?4)";
 static const char sql_get[] = "SELECT id, doc FROM provisioning_templates"
                               " WHERE owner_id = ?1 AND name = ?2";
+static const char sql_by_id[] = "SELECT id, doc FROM provisioning_templates WHERE id = ?1";
 static const char sql_each[] = "SELECT id, doc FROM provisioning_templates WHERE owner_id = ?1"
                                " ORDER BY name";
 static const char sql_count[] = "SELECT count(*) FROM provisioning_templates WHERE owner_id = ?1";
@@ -86,6 +87,18 @@ int store_prov_template_get(store_tx *tx, const char *owner_id, const char *name
     if (!s)
         return STORE_EIO;
     int rc = bind_owner_name(s, owner_id, name);
+    return rc < 0 ? rc : store__get_doc(tx, s, "provisioning template", out);
+}
+
+int store_prov_template_by_id(store_tx *tx, const char *id, bson_t **out)
+{
+    *out = NULL;
+    if (!store__key_ok(id))
+        return STORE_EINVAL;
+    sqlite3_stmt *s = store__stmt(tx, sql_by_id);
+    if (!s)
+        return STORE_EIO;
+    int rc = store__bind_text(s, 1, id);
     return rc < 0 ? rc : store__get_doc(tx, s, "provisioning template", out);
 }
 

@@ -522,6 +522,9 @@ int store_shadow_history_list(store_tx *tx, const char *dev, const char *name, i
 int store_prov_template_create(store_tx *tx, const char *id, const char *owner_id, const char *name,
                                const bson_t *doc);
 int store_prov_template_get(store_tx *tx, const char *owner_id, const char *name, bson_t **out);
+/** The template whose id is @id (a claim certificate's CN), whoever owns it: the MQTT
+ *  claim connection's lookup (ident/mqtt_claim.c). STORE_ENOTFOUND. */
+int store_prov_template_by_id(store_tx *tx, const char *id, bson_t **out);
 /** Replaces the document of @owner_id's template @name with @doc (as read by _get, changed;
  *  its _id kept, owner_id and name the row's). STORE_ENOTFOUND. */
 int store_prov_template_replace(store_tx *tx, const char *owner_id, const char *name,

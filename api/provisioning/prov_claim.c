@@ -70,6 +70,8 @@ static int claim_run(store_tx *tx, http_job *hj)
     o->found = true;
     const char *serial = json_doc_str(d, "claim_serial");
     snprintf(o->rev.serial, sizeof o->rev.serial, "%s", serial ? serial : "");
+    const char *tid = json_doc_str(d, "_id");
+    snprintf(o->rev.tmpl_id, sizeof o->rev.tmpl_id, "%s", tid ? tid : "");
     o->rev.reason = PROV_REASON_SUPERSEDED;
     o->rev.at = prov__now_ms();
     rc = issue_and_swap(tx, o, d);

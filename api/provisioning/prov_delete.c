@@ -34,6 +34,8 @@ static int del_run(store_tx *tx, http_job *hj)
     o->found = true;
     const char *serial = json_doc_str(d, "claim_serial");
     snprintf(o->rev.serial, sizeof o->rev.serial, "%s", serial ? serial : "");
+    const char *tid = json_doc_str(d, "_id");
+    snprintf(o->rev.tmpl_id, sizeof o->rev.tmpl_id, "%s", tid ? tid : "");
     bson_destroy(d);
     o->rev.reason = PROV_REASON_CESSATION;
     o->rev.at = prov__now_ms();

@@ -21,6 +21,7 @@ void prov__replace_claim(http_req *r);
  * prov__revoke_claim fills not_after and done. */
 typedef struct prov__revocation {
     char serial[64];
+    char tmpl_id[32]; /* the template's id: the claim connections' principal id */
     int reason;
     int64_t at, not_after;
     bool done;

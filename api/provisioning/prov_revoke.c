@@ -38,4 +38,6 @@ void prov__revoked(api *a, const prov__revocation *v)
     if (a->rs && revset_put(a->rs, &e) < 0)
         log_warn("provisioning: revoked claim serial not cached (memory)");
     crlgen_kick(a->cg);
+    if (a->claim_revoked && v->tmpl_id[0]) /* its open claim connections end now */
+        a->claim_revoked(a->br, v->tmpl_id, v->serial);
 }

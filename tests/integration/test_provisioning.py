@@ -1,8 +1,8 @@
 """Fleet provisioning templates (docs/provisioning.md): a template and its claim
 certificate issued by our CA, the private key answered once and never again, owner
 checks, bad bodies, the quota, and deletion revoking the claim certificate (TLS refuses it
-at once). A claim certificate is no device: on its own it gets CONNACK 5 until the MQTT
-provisioning flow lands."""
+at once). A claim certificate connects as a claim connection that may do nothing but
+provision (topic policy), refused once revoked."""
 
 import os
 import ssl
@@ -115,6 +115,66 @@ class ProvisioningTemplatesTest(TwoUserCase):
         self.assertEqual(self.api.call("DELETE", BASE + "/" + made[0], token=self.token).status,
                          404)
 
+    def test_claim_connection_may_only_provision(self):
+        name = uname("batch")
+        r = self.create({"name": name})
+        self.assertEqual(r.status, 201, r.raw)
+        cert, key = self.claim_files(r)
+        a = mqtt_client(self.srv, "factory-a", ctx=device_ctx(self.srv.cafile, cert, key))
+        b = mqtt_client(self.srv, "factory-b", ctx=device_ctx(self.srv.cafile, cert, key))
+        try:
+            self.assertEqual(a.connect()[0], 0, "a claim connection is accepted")
+            self.assertEqual(b.connect()[0], 0, "the client id is free, many at once")
+            prov = "$aws/provisioning-templates/%s/provision/json" % name
+            for req in ("$aws/certificates/create/json",
+                        "$aws/certificates/create-from-csr/json", prov):
+                for end in ("/accepted", "/rejected"):
+                    self.assertEqual(a.subscribe(req + end, 1), [1], req + end)
+            for f in ("#", "$aws/#", "$aws/certificates/create/json/+",
+                      "$aws/provisioning-templates/other/provision/json/accepted",
+                      "$aws/things/%s/shadow/#" % r.json["id"], "server/#",
+                      "$SYS/#"):
+                self.assertEqual(a.subscribe(f, 1), [128], f)
+            # a reply topic is no request: b's publish there is dropped, a gets nothing
+            b.publish("$aws/certificates/create/json/accepted", b"{}", qos=1)
+            b.publish("$aws/provisioning-templates/%s/provision/json/accepted" % name,
+                      b"{}", qos=1)
+            with self.assertRaises(AssertionError):
+                a.wait_messages(1, timeout=1)
+        finally:
+            a.close()
+            b.close()
+        # a device's id cannot be taken by a claim connection
+        c = mqtt_client(self.srv, "d" + "0" * 24, ctx=device_ctx(self.srv.cafile, cert, key))
+        try:
+            self.assertEqual(c.connect()[0], 2)
+        finally:
+            c.close()
+
+    def test_revocation_closes_open_claim_connections(self):
+        name = uname("batch")
+        r = self.create({"name": name})
+        self.assertEqual(r.status, 201, r.raw)
+        cert, key = self.claim_files(r)
+        a = mqtt_client(self.srv, "line-1", ctx=device_ctx(self.srv.cafile, cert, key))
+        try:
+            self.assertEqual(a.connect()[0], 0)
+            path = BASE + "/" + name + "/claim-certificate"
+            n = self.api.call("POST", path, token=self.token)
+            self.assertEqual(n.status, 201, n.raw)
+            a.wait_disconnected()  # superseded: closed at once
+        finally:
+            a.close()
+        cert2, key2 = self.claim_files(n)
+        b = mqtt_client(self.srv, "line-2", ctx=device_ctx(self.srv.cafile, cert2, key2))
+        try:
+            self.assertEqual(b.connect()[0], 0)
+            self.assertEqual(self.api.call("DELETE", BASE + "/" + name,
+                                           token=self.token).status, 204)
+            b.wait_disconnected()  # template deleted: closed at once
+        finally:
+            b.close()
+
     def test_claim_certificate_is_no_device_and_delete_revokes_it(self):
         name = uname("batch")
         r = self.create({"name": name})
@@ -123,7 +183,7 @@ class ProvisioningTemplatesTest(TwoUserCase):
         ctx = device_ctx(self.srv.cafile, cert, key)
         c = mqtt_client(self.srv, r.json["id"], ctx=ctx)
         try:
-            self.assertEqual(c.connect()[0], 5, "TLS accepts it; it is no registered device")
+            self.assertEqual(c.connect()[0], 0, "TLS accepts it: a claim connection")
         finally:
             c.close()
         # another user cannot delete it
@@ -206,7 +266,7 @@ class ProvisioningTemplatesTest(TwoUserCase):
         c = mqtt_client(self.srv, r.json["id"], ctx=device_ctx(self.srv.cafile, new_cert,
                                                                new_key))
         try:
-            self.assertEqual(c.connect()[0], 5)
+            self.assertEqual(c.connect()[0], 0)
         finally:
             c.close()
         self.assertEqual(self.api.call("DELETE", BASE + "/" + name, token=self.token).status,

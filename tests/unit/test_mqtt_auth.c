@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ident/mqtt_auth.h"
+#include "ident/mqtt_claim.h"
 
 static const char *ip_of(const char *peer, size_t cap)
 {
@@ -40,4 +41,19 @@ Test(mqtt_auth, sdk_metrics_query_is_no_user_name)
     cr_assert_null(mqtt_auth_username(NULL));
     cr_assert_str_eq(mqtt_auth_username("alice"), "alice");
     cr_assert_str_eq(mqtt_auth_username("a?SDK=1"), "a?SDK=1", "only a leading '?'");
+}
+
+/* A claim certificate's CN is a template id: "p" + 24 lower-case hex digits; a device's
+ * ("d" + 24) or anything else goes the device way. */
+Test(mqtt_auth, claim_cn_is_a_template_id)
+{
+    cr_expect(mqtt_claim_cn("p0123456789abcdef01234567"));
+    cr_expect(!mqtt_claim_cn("d0123456789abcdef01234567"));
+    cr_expect(!mqtt_claim_cn("p0123456789ABCDEF01234567"));
+    cr_expect(!mqtt_claim_cn("p0123456789abcdef0123456"));
+    cr_expect(!mqtt_claim_cn("p0123456789abcdef012345678"));
+    cr_expect(!mqtt_claim_cn("p0123456789abcdef0123456g"));
+    cr_expect(!mqtt_claim_cn("p"));
+    cr_expect(!mqtt_claim_cn(""));
+    cr_expect(!mqtt_claim_cn(NULL));
 }

@@ -4,6 +4,7 @@
  * "server".
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "broker/broker.h"
@@ -212,4 +213,61 @@ Test(policy, bytes_after_the_id_are_compared_not_assumed)
     cr_assert_not(broker_policy_sub(&p, (const uint8_t *)"d1/#XYZ", 1, owns, NULL));
     /* an embedded NUL is not valid UTF-8 for MQTT [MQTT-1.5.3-2] */
     cr_assert_not(broker_policy_sub(&p, (const uint8_t *)"d1\0/#", 5, owns, NULL));
+}
+
+/* CLAIMCERT of template "batch-1": its provisioning requests and their replies, nothing
+ * else (docs/provisioning.md). */
+static bool claim_may(const char *t, bool sub)
+{
+    broker_principal p = {.who = BROKER_WHO_CLAIMCERT};
+    snprintf(p.id, sizeof p.id, "p0123456789abcdef01234567");
+    snprintf(p.tmpl, sizeof p.tmpl, "batch-1");
+    return sub ? broker_policy_sub(&p, (const uint8_t *)t, strlen(t), owns, NULL)
+               : broker_policy_pub(&p, (const uint8_t *)t, strlen(t), owns, NULL);
+}
+
+Test(policy, claim_connection_only_provisions)
+{
+    static const char *const reqs[] = {"$aws/certificates/create/json",
+                                       "$aws/certificates/create-from-csr/json",
+                                       "$aws/provisioning-templates/batch-1/provision/json"};
+    for (size_t i = 0; i < 3; i++) {
+        char acc[128], rej[128];
+        snprintf(acc, sizeof acc, "%s/accepted", reqs[i]);
+        snprintf(rej, sizeof rej, "%s/rejected", reqs[i]);
+        cr_expect(claim_may(reqs[i], false), "%s", reqs[i]);
+        cr_expect(!claim_may(reqs[i], true), "%s", reqs[i]);
+        cr_expect(claim_may(acc, true) && claim_may(rej, true), "%s", reqs[i]);
+        cr_expect(!claim_may(acc, false) && !claim_may(rej, false), "%s", reqs[i]);
+    }
+    static const char *const no[] = {
+        "#",
+        "$aws/#",
+        "$aws/certificates/create/json/+",
+        "$aws/certificates/+/json/accepted",
+        "$aws/provisioning-templates/batch-2/provision/json",
+        "$aws/provisioning-templates/batch-2/provision/json/accepted",
+        "$aws/provisioning-templates/+/provision/json/accepted",
+        "$aws/provisioning-templates/batch-1/provision/json/x",
+        "$aws/provisioning-templates/batch-1/provision/json/accepted/x",
+        "$aws/provisioning-templates/batch-1x/provision/json",
+        "$aws/provisioning-templates/batch-/provision/json",
+        "$aws/certificates/create/json/other",
+        "server/p0123456789abcdef01234567",
+        "p0123456789abcdef01234567",
+        "$aws/things/p0123456789abcdef01234567/shadow/update",
+        "$SYS/broker/uptime",
+        "d1",
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        cr_expect(!claim_may(no[i], true) && !claim_may(no[i], false), "%s", no[i]);
+}
+
+Test(policy, claim_connection_without_template_gets_nothing)
+{
+    broker_principal p = {.who = BROKER_WHO_CLAIMCERT};
+    const char *t = "$aws/provisioning-templates//provision/json";
+    cr_expect(!broker_policy_pub(&p, (const uint8_t *)t, strlen(t), owns, NULL));
+    t = "$aws/certificates/create/json";
+    cr_expect(broker_policy_pub(&p, (const uint8_t *)t, strlen(t), owns, NULL));
 }

@@ -153,3 +153,29 @@ static int bad_fn(store_tx *tx, void *p)
 }
 
 Test(store_provisioning, bad_arguments) { cr_assert_eq(store_sync(st, bad_fn, NULL), 0); }
+
+static int by_id_fn(store_tx *tx, void *p)
+{
+    arg *a = p;
+    return store_prov_template_by_id(tx, a->id, &a->got);
+}
+
+/* The claim connection's lookup (ident/mqtt_claim.c): by id, whoever owns it. */
+Test(store_provisioning, by_id_across_owners)
+{
+    cr_assert_eq(create("p1", "u1", "alpha"), 0);
+    cr_assert_eq(create("p2", "u2", "alpha"), 0);
+    arg a = {.id = "p2"};
+    cr_assert_eq(store_sync(st, by_id_fn, &a), 0);
+    cr_assert_str_eq(json_doc_str(a.got, "owner_id"), "u2");
+    cr_assert_str_eq(json_doc_str(a.got, "name"), "alpha");
+    bson_destroy(a.got);
+    arg none = {.id = "p9"};
+    cr_assert_eq(store_sync(st, by_id_fn, &none), STORE_ENOTFOUND);
+    cr_assert_null(none.got);
+    arg bad = {.id = ""};
+    cr_assert_eq(store_sync(st, by_id_fn, &bad), STORE_EINVAL);
+    arg d = {.owner = "u2", .name = "alpha"};
+    cr_assert_eq(store_sync(st, del_fn, &d), 0);
+    cr_assert_eq(store_sync(st, by_id_fn, &a), STORE_ENOTFOUND, "deleted");
+}
