@@ -155,10 +155,10 @@ Test(proxy, v1_prefix_asks_for_more)
 Test(proxy, v1_malformed_lines_are_rejected)
 {
     static const char *bad[] = {
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
-        "PROXY TCP4 1.2.3.999 5.6.7.8 1 2\r\n", "PROXY TCP4 ::1 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",   "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
+        "PROXY TCP4 1.2.3.999 5.6.7.8 1 2\r\n",   "PROXY TCP4 ::1 5.6.7.8 1 2\r\n",
         "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
-        "PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n", "PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n",
+        "PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n",     "PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n",
         "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX",
     };
     net_proxy_hdr h;
