@@ -71,6 +71,8 @@ scenarios=(
   "ws-1to1-q0|pubsub|--pubs 1 --qos 0 $wsopt"
   "ws-1to1-q1|pubsub|--pubs 1 --qos 1 $wsopt"
   "ws-fanout10-q0|pubsub|--topic-mode fanout --subs 10 --qos 0 $wsopt"
+  "mqtt5-1to1-q0|pubsub|--pubs 1 --qos 0 --mqtt5"
+  "mqtt5-1to1-q1|pubsub|--pubs 1 --qos 1 --mqtt5"
   "reqrep-1k-q0|rtt|--topic-mode reqrep --rate 1000 --qos 0"
   "reqrep-1k-q1|rtt|--topic-mode reqrep --rate 1000 --qos 1"
   "tls-reqrep-1k-q1|rtt|--topic-mode reqrep --rate 1000 --qos 1 $tlsopt"

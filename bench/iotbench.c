@@ -7,7 +7,7 @@
  *   iotbench pubsub [--host IP] [--port N] [--pubs P] [--subs S] [--qos 0|1]
  *                   [--size BYTES] [--duration S] [--rate MSGS_PER_S]
  *                   [--topic-mode one2one|fanin|fanout|reqrep] [--inflight N]
- *                   [--max-unflushed N] [--warmup S] [--persistent] [--offline]
+ *                   [--max-unflushed N] [--warmup S] [--persistent] [--offline] [--mqtt5]
  *                   [--tls [--cafile FILE] [--alpn P]] [--username U [--password P]]
  *                   [--json FILE]
  */
@@ -44,6 +44,7 @@ static void usage(FILE *f)
             "                       answers on resp/<i>; latency is the round trip\n"
             "  --inflight N         QoS 1 unacked window per publisher, default 64\n"
             "  --max-unflushed N    packets queued but not written per client, default 64\n"
+            "  --mqtt5              every client speaks MQTT 5.0 (default 3.1.1)\n"
             "  --persistent         subscribers connect with clean session 0\n"
             "  --offline            subscribers subscribe and disconnect; after the\n"
             "                       publishers finished they reconnect and drain (QoS 1,\n"
@@ -127,6 +128,7 @@ enum {
     OPT_UNFLUSHED,
     OPT_JSON,
     OPT_PERSISTENT,
+    OPT_MQTT5,
     OPT_OFFLINE,
     OPT_TLS,
     OPT_CAFILE,
@@ -222,6 +224,9 @@ static int apply_opt(iotbench_opts *o, int opt, const char *arg)
     case OPT_OFFLINE:
         o->offline = o->persistent = true;
         return 0;
+    case OPT_MQTT5:
+        o->mqtt5 = true;
+        return 0;
     default:
         return apply_tls_opt(o, opt, arg);
     }
@@ -260,6 +265,7 @@ static int parse_args(int argc, char **argv, iotbench_opts *o)
         {"json", required_argument, NULL, OPT_JSON},
         {"persistent", no_argument, NULL, OPT_PERSISTENT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
+        {"mqtt5", no_argument, NULL, OPT_MQTT5},
         {"tls", no_argument, NULL, OPT_TLS},
         {"cafile", required_argument, NULL, OPT_CAFILE},
         {"alpn", required_argument, NULL, OPT_ALPN},

@@ -32,6 +32,7 @@ typedef struct iotbench_opts {
     int max_unflushed; /* packets queued in the client but not yet written by libuv */
     enum iotbench_mode mode;
     bool persistent;  /* subscribers use clean session 0 */
+    bool mqtt5;       /* --mqtt5: clients speak MQTT 5.0 */
     bool offline;     /* subscribers subscribe, go offline, drain after the publishers */
     const char *json; /* NULL: no JSON file */
     bool tls;

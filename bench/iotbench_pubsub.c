@@ -400,6 +400,7 @@ static void connect_client(struct run *run, mqtt_client *c, char kind, int i)
 
     snprintf(id, sizeof id, "iotbench-%ld-%c%d", (long)getpid(), kind, i);
     mqtt_client_set_persistent(c, kind == 's' && run->o->persistent);
+    mqtt_client_set_v5(c, run->o->mqtt5);
     mqtt_client_set_credentials(c, run->o->username, run->o->password);
     rc = run->tls ? mqtt_client_set_tls(c, run->tls) : 0;
     if (rc == 0 && run->o->ws_path)

@@ -84,6 +84,7 @@ int iotbench_report_json(const iotbench_opts *o, const iotbench_result *r, const
     fprintf(f, "  \"persistent\": %s, \"offline\": %s, \"sessions_lost\": %llu,\n",
             o->persistent ? "true" : "false", o->offline ? "true" : "false",
             (unsigned long long)r->sessions_lost);
+    fprintf(f, "  \"mqtt\": \"%s\",\n", o->mqtt5 ? "5.0" : "3.1.1");
     fprintf(f, "  \"acked_per_s\": %.1f,\n", per_s(r->puback_latency.total, r->measured_s));
     fprintf(f, "  \"warmup_s\": %.3f, \"measured_s\": %.3f,\n", o->warmup, r->measured_s);
     fprintf(

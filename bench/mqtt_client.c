@@ -5,6 +5,7 @@
  * uv_write in flight per connection and, under load, each write carries many packets. */
 #include "bench/mqtt_client.h"
 #include "bench/iotbench_tls.h"
+#include "mqtt/mqtt5.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct mqtt_client {
     bool closing;
     bool close_after_flush;
     bool persistent;
+    bool v5; /* MQTT 5.0 (mqtt_client_set_v5) */
     bool session_present;
     int close_err;
     uint8_t *rx;
@@ -474,7 +476,16 @@ static int rx_connack(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t
 {
     bool present;
     uint8_t rc;
-    int err = mqtt_decode_connack(body, n, &present, &rc);
+    int err;
+
+    if (c->v5) {
+        mqtt5_connack a;
+        err = mqtt5_decode_connack(body, n, &a);
+        present = a.session_present;
+        rc = a.reason;
+    } else {
+        err = mqtt_decode_connack(body, n, &present, &rc);
+    }
 
     if (err < 0)
         return err;
@@ -484,12 +495,28 @@ static int rx_connack(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t
     return 0;
 }
 
+/* 5.0 SUBACK: the codes after the packet id and properties (3.9.2, 3.9.3). */
+static int suback5(const uint8_t *body, size_t n, uint16_t *id, uint8_t *codes, size_t *count)
+{
+    mqtt5_props props;
+    size_t used;
+
+    if (n < 3 || mqtt5_props_decode(body + 2, n - 2, MQTT_SUBACK, &props, &used) < 0)
+        return MQTT_EMALFORMED;
+    *id = (uint16_t)(body[0] << 8 | body[1]);
+    *count = n - 2 - used;
+    if (*count > 0)
+        codes[0] = body[2 + used];
+    return 0;
+}
+
 static int rx_suback(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
 {
     uint16_t id;
     uint8_t codes[8];
     size_t count;
-    int err = mqtt_decode_suback(body, n, &id, codes, sizeof codes, &count);
+    int err = c->v5 ? suback5(body, n, &id, codes, &count)
+                    : mqtt_decode_suback(body, n, &id, codes, sizeof codes, &count);
 
     if (err < 0)
         return err;
@@ -500,10 +527,28 @@ static int rx_suback(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t 
     return 0;
 }
 
+/* A 5.0 PUBLISH as the 3.1.1 view the callbacks take (properties dropped). */
+static int publish5(const uint8_t *body, size_t n, uint8_t flags, mqtt_publish *out)
+{
+    mqtt5_publish m;
+    int err = mqtt5_decode_publish(body, n, flags, false, &m);
+
+    if (err < 0)
+        return err;
+    *out = (mqtt_publish){.qos = m.qos,
+                          .dup = m.dup,
+                          .retain = m.retain,
+                          .topic = m.topic,
+                          .packet_id = m.packet_id,
+                          .payload = m.payload,
+                          .payload_len = m.payload_len};
+    return 0;
+}
+
 static int rx_publish(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
 {
     mqtt_publish p;
-    int err = mqtt_decode_publish(body, n, flags, &p);
+    int err = c->v5 ? publish5(body, n, flags, &p) : mqtt_decode_publish(body, n, flags, &p);
 
     if (err < 0)
         return err;
@@ -517,7 +562,11 @@ static int rx_publish(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t
 static int rx_puback(mqtt_client *c, uint8_t flags, const uint8_t *body, size_t n)
 {
     uint16_t id;
-    int err = mqtt_decode_ack(body, n, &id);
+    mqtt5_ack a;
+    int err = c->v5 ? mqtt5_decode_puback(body, n, MQTT_PUBACK, &a) : mqtt_decode_ack(body, n, &id);
+
+    if (c->v5)
+        id = a.packet_id;
 
     if (err < 0)
         return err;
@@ -588,6 +637,8 @@ void *mqtt_client_data(const mqtt_client *c) { return c->data; }
 
 void mqtt_client_set_persistent(mqtt_client *c, bool persistent) { c->persistent = persistent; }
 
+void mqtt_client_set_v5(mqtt_client *c, bool v5) { c->v5 = v5; }
+
 bool mqtt_client_session_present(const mqtt_client *c) { return c->session_present; }
 
 void mqtt_client_set_credentials(mqtt_client *c, const char *username, const char *password)
@@ -617,7 +668,7 @@ int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char 
     size_t ulen = c->username ? strlen(c->username) : 0;
     size_t plen = c->password ? strlen(c->password) : 0;
     mqtt_connect m = {
-        .level = 4,
+        .level = c->v5 ? MQTT5_LEVEL : 4,
         .clean_session = !c->persistent,
         .keepalive = keepalive,
         .client_id = {(const uint8_t *)client_id, (uint16_t)idlen},
@@ -634,7 +685,8 @@ int mqtt_client_connect(mqtt_client *c, const struct sockaddr *addr, const char 
 
     if (idlen > 0xffff || ulen > 0xffff || plen > 0xffff || !(p = reserve(c, cap)))
         return UV_ENOBUFS;
-    n = mqtt_encode_connect(p, cap, &m);
+    n = c->v5 ? mqtt5_encode_connect(p, cap, &(mqtt5_connect){.c = m})
+              : mqtt_encode_connect(p, cap, &m);
     if (n < 0)
         return UV_EINVAL;
     commit(c, (size_t)n); /* held until the socket is connected */
@@ -646,13 +698,14 @@ int mqtt_client_subscribe(mqtt_client *c, uint16_t packet_id, const char *filter
 {
     size_t flen = strlen(filter);
     mqtt_str f = {(const uint8_t *)filter, (uint16_t)flen};
-    size_t cap = MQTT_FIXED_HDR_MAX + 2 + 2 + flen + 1;
+    size_t cap = MQTT_FIXED_HDR_MAX + 2 + 1 + 2 + flen + 1;
     uint8_t *p;
     int n;
 
     if (flen > 0xffff || !(p = reserve(c, cap)))
         return UV_ENOBUFS;
-    n = mqtt_encode_subscribe(p, cap, packet_id, &f, &qos, 1);
+    n = c->v5 ? mqtt5_encode_subscribe(p, cap, MQTT_SUBSCRIBE, packet_id, NULL, &f, &qos, 1)
+              : mqtt_encode_subscribe(p, cap, packet_id, &f, &qos, 1);
     if (n < 0)
         return UV_EINVAL;
     commit(c, (size_t)n);
@@ -662,14 +715,18 @@ int mqtt_client_subscribe(mqtt_client *c, uint16_t packet_id, const char *filter
 int mqtt_client_publish(mqtt_client *c, const char *topic, size_t topic_len, uint8_t qos,
                         uint16_t packet_id, const uint8_t *payload, size_t len)
 {
-    size_t hl = mqtt_publish_header_len(topic_len, qos, len);
+    size_t hl = c->v5 ? mqtt5_publish_header_len(topic_len, qos, 0, len)
+                      : mqtt_publish_header_len(topic_len, qos, len);
     uint8_t *p;
     int n;
 
     if (hl + len > MQTT_CLIENT_MAX_PACKET || !(p = reserve(c, hl + len)))
         return UV_ENOBUFS;
-    n = mqtt_encode_publish_header(p, hl, (const uint8_t *)topic, topic_len, qos, false, false,
-                                   qos ? packet_id : 0, len);
+    mqtt_str t = {(const uint8_t *)topic, (uint16_t)topic_len};
+    n = c->v5 ? mqtt5_encode_publish_header(p, hl, &t, qos, false, false, qos ? packet_id : 0, NULL,
+                                            len)
+              : mqtt_encode_publish_header(p, hl, (const uint8_t *)topic, topic_len, qos, false,
+                                           false, qos ? packet_id : 0, len);
     if (n < 0)
         return UV_EINVAL;
     memcpy(p + n, payload, len);

@@ -53,6 +53,8 @@ void *mqtt_client_data(const mqtt_client *c);
 /** Before mqtt_client_connect: CONNECT with clean session 0, so the broker keeps the
  *  session (subscriptions, queued messages) after the connection ends. Default: clean. */
 void mqtt_client_set_persistent(mqtt_client *c, bool persistent);
+/* Speak MQTT 5.0 (no properties sent; those received are skipped). Before connect. */
+void mqtt_client_set_v5(mqtt_client *c, bool v5);
 /** The session present flag of the CONNACK (valid from on_connack on). */
 bool mqtt_client_session_present(const mqtt_client *c);
 

@@ -5,6 +5,7 @@
  */
 #include "broker/bloop.h"
 #include "broker/mconn.h"
+#include "broker/v5.h"
 
 static void *proto_open(net_conn *nc, void *arg)
 {
@@ -43,12 +44,25 @@ static void proto_close(void *state, enum net_close_reason why)
 
 static void proto_drain(void *state) { mconn__drained(state); }
 
+/* The server ends the connection: a 5.0 client learns why before the close (4.13). */
+static void proto_ending(void *state, enum net_close_reason why)
+{
+    mconn *c = state;
+    if (c->ver != MQTT5_LEVEL || c->state != MC_CONNECTED)
+        return; /* 3.1.1 has no server DISCONNECT; before CONNACK none may be sent */
+    if (why == NET_CLOSE_TIMEOUT) /* [MQTT-3.1.2-22] */
+        v5__disconnect(c, MQTT5_RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+    else if (why == NET_CLOSE_SHUTDOWN)
+        v5__disconnect(c, MQTT5_RC_SERVER_SHUTTING_DOWN, "server shutting down");
+}
+
 const net_proto broker_mqtt_proto = {
     .name = "mqtt",
     .open = proto_open,
     .data = proto_data,
     .close = proto_close,
     .drain = proto_drain,
+    .ending = proto_ending,
 };
 
 static void *ws_open(void *arg, const net_transport *io, void *t)

@@ -74,7 +74,20 @@ void net__conn_teardown(net_conn *c, enum net_close_reason why)
 void net__conn_close_all(net_loop *l, enum net_close_reason why)
 {
     for (net_conn *c = l->conns; c; c = c->next)
-        net__conn_teardown(c, why);
+        net__conn_end(c, why);
+}
+
+void net__conn_end(net_conn *c, enum net_close_reason why)
+{
+    bool graceful = c->flags & NET_CF_CLOSE_AFTER; /* the protocol's own close, under way */
+    if (!graceful && (c->flags & NET_CF_OPEN) && !(c->flags & NET_CF_CLOSING) && c->proto->ending) {
+        c->proto->ending(c->state, why);
+        if (c->flags & NET_CF_CLOSE_AFTER) { /* it wrote a last word: flush, then close */
+            c->end_reason = (uint8_t)why;
+            return;
+        }
+    }
+    net__conn_teardown(c, why);
 }
 
 /* ---- timers ----------------------------------------------------------------------- */
@@ -87,7 +100,7 @@ static void timer_arm(net_conn *c, uint64_t ms);
 static void on_deadline(net_conn *c)
 {
     if (c->flags & NET_CF_CLOSE_AFTER) { /* peer would not read the last output */
-        net__conn_teardown(c, NET_CLOSE_LOCAL);
+        net__conn_teardown(c, (enum net_close_reason)c->end_reason);
         return;
     }
     if (c->flags & NET_CF_HANDSHAKE) {
@@ -99,7 +112,7 @@ static void on_deadline(net_conn *c)
         return;
     uint64_t quiet = uv_now(&c->loop->uv) - c->last_rx;
     if (quiet >= c->idle_ms)
-        net__conn_teardown(c, NET_CLOSE_TIMEOUT);
+        net__conn_end(c, NET_CLOSE_TIMEOUT);
     else
         timer_arm(c, c->idle_ms - quiet);
 }

@@ -55,6 +55,11 @@ typedef struct net_proto {
     void (*close)(void *state, enum net_close_reason why);
     /** Optional: the output queue fell below the low-water mark after being above it. */
     void (*drain)(void *state);
+    /** Optional: the server is about to close the connection for @why (NET_CLOSE_TIMEOUT:
+     *  idle timeout; NET_CLOSE_SHUTDOWN). The protocol may write a last packet and call
+     *  net_conn_close(): net then flushes it (at most the close linger) and close()
+     *  follows with @why. Without net_conn_close() the connection is dropped at once. */
+    void (*ending)(void *state, enum net_close_reason why);
 } net_proto;
 
 /* ---- server and loops ----------------------------------------------------------------- */

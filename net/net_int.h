@@ -94,6 +94,7 @@ struct net_conn {
     size_t pending;   /* queued + in-flight bytes */
     uint16_t flags;
     uint8_t reason;         /* enum net_close_reason once CLOSING */
+    uint8_t end_reason;     /* the reason a CLOSE_AFTER close reports (net__conn_end) */
     uint8_t handles;        /* libuv handles still open (tcp) */
     uint8_t ip_off, ip_len; /* the address part of peer (the per-IP table's key) */
     char peer[56];          /* "[v6addr]:port" fits */
@@ -219,6 +220,8 @@ void net__conn_adopt(net_loop *l, net_listener *L, int fd, const struct sockaddr
                      uint16_t flags);
 void net__conn_teardown(net_conn *c, enum net_close_reason why);
 void net__conn_close_all(net_loop *l, enum net_close_reason why);
+/* Closes @c for @why, letting its protocol write a last packet first (net_proto.ending). */
+void net__conn_end(net_conn *c, enum net_close_reason why);
 
 /* output.c */
 void net__out_schedule(net_conn *c);

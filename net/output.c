@@ -373,7 +373,7 @@ static void flush_conn(net_conn *c)
         return;
     }
     if ((c->flags & NET_CF_CLOSE_AFTER) && c->pending == 0 && !c->inflight) {
-        net__conn_teardown(c, NET_CLOSE_LOCAL);
+        net__conn_teardown(c, (enum net_close_reason)c->end_reason);
         return;
     }
     check_drain(c);

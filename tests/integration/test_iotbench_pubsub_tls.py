@@ -3,7 +3,8 @@ Behaviour only: the run succeeds and its JSON is consistent; no speed is asserte
 
   PubsubTlsCase   one2one QoS 1 and fanin QoS 0 over verified TLS deliver everything;
                   reqrep round trips (plain QoS 0, TLS QoS 1) are all answered; a wrong CA
-                  fails the run (exit 1); TLS options without --tls exit 2
+                  fails the run (exit 1); TLS options without --tls exit 2; --mqtt5
+                  (plain and TLS) delivers everything as 5.0 clients
 
 iotbench is found beside $IOTCLOUD_BIN; the tests fail when it is missing.
 """
@@ -76,6 +77,18 @@ class PubsubTlsCase(BrokerCase):
                             "--rate", "500"])
         self.assertEqual(r["pubs"], 2)
         self.assertEqual(r["subs"], 1)
+        self.check_complete(r, 1)
+
+    def test_mqtt5_one2one_qos1_and_qos0(self):
+        for qos in (1, 0):
+            r = self.run_bench(["--mqtt5", "--qos", str(qos), "--rate", "2000"], tls=False)
+            self.assertEqual(r["mqtt"], "5.0")
+            self.check_complete(r, qos)
+            self.assertEqual(r["lost"], 0)
+
+    def test_mqtt5_tls_fanin(self):
+        r = self.run_bench(["--mqtt5", "--qos", "1", "--topic-mode", "fanin", "--pubs", "2"])
+        self.assertEqual(r["mqtt"], "5.0")
         self.check_complete(r, 1)
 
     def test_wrong_ca_fails(self):

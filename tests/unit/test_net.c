@@ -129,7 +129,7 @@ static void echo_close(void *st, enum net_close_reason why)
     free(st);
 }
 
-static const net_proto echo_proto = {"echo", echo_open, echo_data, echo_close, NULL};
+static const net_proto echo_proto = {"echo", echo_open, echo_data, echo_close, NULL, NULL};
 
 static void echo_roundtrips(unsigned workers)
 {
@@ -195,7 +195,7 @@ static int pause_data(void *st, const uint8_t *p, size_t n)
     return 0;
 }
 
-static const net_proto pause_proto = {"pause", echo_open, pause_data, echo_close, NULL};
+static const net_proto pause_proto = {"pause", echo_open, pause_data, echo_close, NULL, NULL};
 
 static void resume_msg(net_loop *l, net_msg *m)
 {
@@ -341,7 +341,7 @@ static void *refuse_open(net_conn *c, void *arg)
     return NULL;
 }
 
-static const net_proto refuse_proto = {"refuse", refuse_open, echo_data, echo_close, NULL};
+static const net_proto refuse_proto = {"refuse", refuse_open, echo_data, echo_close, NULL, NULL};
 
 Test(net, open_returning_null_aborts_without_close)
 {
@@ -358,7 +358,7 @@ Test(net, open_returning_null_aborts_without_close)
 
 static int reject_data(void *st, const uint8_t *p, size_t n) { return -1; }
 
-static const net_proto reject_proto = {"reject", echo_open, reject_data, echo_close, NULL};
+static const net_proto reject_proto = {"reject", echo_open, reject_data, echo_close, NULL, NULL};
 
 Test(net, data_error_aborts_connection)
 {
@@ -398,7 +398,7 @@ static void big_close(void *st, enum net_close_reason why)
     n_close++;
 }
 
-static const net_proto big_proto = {"big", big_open, reject_data, big_close, NULL};
+static const net_proto big_proto = {"big", big_open, reject_data, big_close, NULL, NULL};
 
 Test(net, big_buf_reaches_client_and_ref_is_released)
 {
@@ -436,7 +436,7 @@ static int flood_data(void *st, const uint8_t *p, size_t n)
     return 0;
 }
 
-static const net_proto flood_proto = {"flood", echo_open, flood_data, echo_close, NULL};
+static const net_proto flood_proto = {"flood", echo_open, flood_data, echo_close, NULL, NULL};
 
 Test(net, slow_reader_overflows_output_cap)
 {
@@ -466,7 +466,8 @@ static int flood2_data(void *st, const uint8_t *p, size_t n)
     return flood_data(st, p, n);
 }
 
-static const net_proto drain_proto = {"drain", echo_open, flood2_data, echo_close, flood_drain};
+static const net_proto drain_proto = {"drain",    echo_open,   flood2_data,
+                                      echo_close, flood_drain, NULL};
 
 Test(net, fast_reader_gets_drain_not_overflow)
 {

@@ -99,8 +99,8 @@ static void echo_close(void *st, enum net_close_reason why)
     free(st);
 }
 
-static const net_proto proto_mqtt = {"mqtt", greet_open, echo_data, echo_close, NULL};
-static const net_proto proto_http = {"http/1.1", greet_open, echo_data, echo_close, NULL};
+static const net_proto proto_mqtt = {"mqtt", greet_open, echo_data, echo_close, NULL, NULL};
+static const net_proto proto_http = {"http/1.1", greet_open, echo_data, echo_close, NULL, NULL};
 
 typedef struct srv {
     net_server *s;
