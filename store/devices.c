@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "store/mongo_int.h"
 #include "store/store_app_int.h"
 
 static const char *const owned[] = {"owner_id", "name", "type", "attrs", NULL};
@@ -50,6 +51,10 @@ int store_device_create(store_tx *tx, const char *id, const char *owner_id, cons
     int rc = store__doc_start(&full, id, doc, owned);
     if (rc < 0 || (rc = append_owned(&full, owner_id, name, type, attrs)) < 0)
         goto out;
+    if (tx->st->mpool) {
+        rc = store__mg_device_insert(tx, &full);
+        goto out;
+    }
     sqlite3_stmt *s = store__stmt(tx, sql_insert);
     if (!s) {
         rc = STORE_EIO;
@@ -82,6 +87,8 @@ int store_device_get(store_tx *tx, const char *owner_id, const char *id, bson_t 
     *out = NULL;
     if (!store__key_ok(owner_id) || !store__key_ok(id))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_device_get_by(tx, "_id", id, "owner_id", owner_id, out);
     return get2(tx, sql_get, id, owner_id, out);
 }
 
@@ -90,6 +97,8 @@ int store_device_get_any(store_tx *tx, const char *id, bson_t **out)
     *out = NULL;
     if (!store__key_ok(id))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_device_get_by(tx, "_id", id, NULL, NULL, out);
     return get2(tx, sql_get_any, id, NULL, out);
 }
 
@@ -98,6 +107,8 @@ int store_device_get_by_name(store_tx *tx, const char *owner_id, const char *nam
     *out = NULL;
     if (!store__key_ok(owner_id) || !store__name_ok(name))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_device_get_by(tx, "owner_id", owner_id, "name", name, out);
     return get2(tx, sql_by_name, owner_id, name, out);
 }
 
@@ -127,6 +138,8 @@ static int list(store_tx *tx, const char *owner_id, const store_device_filter *f
     if ((owner_id && !store__key_ok(owner_id)) || !cb || !filter_ok(f))
         return STORE_EINVAL;
     unsigned limit = f && f->limit ? f->limit : STORE_PAGE_MAX;
+    if (tx->st->mpool)
+        return store__mg_device_list(tx, owner_id, f, limit, cb, arg, pg);
     sqlite3_stmt *s = store__stmt(tx, sql_list);
     if (!s)
         return STORE_EIO;
@@ -161,6 +174,8 @@ static int count(store_tx *tx, const char *owner_id, const store_device_filter *
 {
     if ((owner_id && !store__key_ok(owner_id)) || !filter_ok(f) || !out)
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_device_count(tx, owner_id, f, out);
     sqlite3_stmt *s = store__stmt(tx, sql_count);
     if (!s)
         return STORE_EIO;
@@ -190,6 +205,9 @@ typedef struct cur_device {
 static int read_current(store_tx *tx, const char *owner_id, const char *id, cur_device *c)
 {
     c->doc = NULL;
+    if (tx->st->mpool)
+        return store__mg_device_current(tx, owner_id, id, c->name, c->type, sizeof c->name,
+                                        &c->doc);
     sqlite3_stmt *s = store__stmt(tx, sql_get);
     if (!s)
         return STORE_EIO;
@@ -224,6 +242,8 @@ static void attrs_of(const bson_t *doc, bson_t *attrs)
 static int write_update(store_tx *tx, const char *owner_id, const char *id, const char *name,
                         const bson_t *doc)
 {
+    if (tx->st->mpool)
+        return store__mg_device_replace(tx, owner_id, id, doc);
     sqlite3_stmt *s = store__stmt(tx, sql_update);
     if (!s)
         return STORE_EIO;
@@ -268,6 +288,8 @@ int store_device_delete(store_tx *tx, const char *owner_id, const char *id)
 {
     if (!store__key_ok(owner_id) || !store__key_ok(id))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_device_delete(tx, owner_id, id);
     sqlite3_stmt *s = store__stmt(tx, sql_delete);
     if (!s)
         return STORE_EIO;
@@ -302,6 +324,8 @@ int store_device_count_owned(store_tx *tx, const char *owner_id, uint64_t *out)
     *out = 0;
     if (!store__key_ok(owner_id))
         return STORE_EINVAL;
+    if (tx->st->mpool)
+        return store__mg_device_count(tx, owner_id, NULL, out);
     sqlite3_stmt *s = store__stmt(tx, sql_count_owned);
     if (!s)
         return STORE_EIO;

@@ -159,5 +159,21 @@ int store__mg_token_get(store_tx *tx, const uint8_t *hash, store_token *out);
 int store__mg_token_revoke(store_tx *tx, const uint8_t *hash);
 int store__mg_token_revoke_by(store_tx *tx, const char *field, const char *key, unsigned *n);
 int store__mg_token_purge(store_tx *tx, int64_t now, unsigned *n);
+/* devices (store_app.h); @full built by devices.c */
+int store__mg_device_insert(store_tx *tx, const bson_t *full);
+/* the device whose @k1 is @v1 (and @k2 is @v2 unless @k2 is NULL) */
+int store__mg_device_get_by(store_tx *tx, const char *k1, const char *v1, const char *k2,
+                            const char *v2, bson_t **out);
+int store__mg_device_list(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                          unsigned limit, int (*cb)(void *arg, const bson_t *doc), void *arg,
+                          store_page *pg);
+int store__mg_device_count(store_tx *tx, const char *owner_id, const store_device_filter *f,
+                           uint64_t *out);
+/* name and type (buffers of @cap) and document of device @id of @owner_id */
+int store__mg_device_current(store_tx *tx, const char *owner_id, const char *id, char *name,
+                             char *type, size_t cap, bson_t **doc);
+int store__mg_device_replace(store_tx *tx, const char *owner_id, const char *id,
+                             const bson_t *full);
+int store__mg_device_delete(store_tx *tx, const char *owner_id, const char *id);
 
 #endif

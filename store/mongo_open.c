@@ -65,6 +65,8 @@ static const mg_index indexes[] = {
     {"certs", "device_id_1_not_after_1", "device_id", "not_after", 1, 1, false, false},
     {"certs", "revoked_at_1", "revoked_at", NULL, 1, 0, false, false}, /* the CRL */
     {"outbox", "due_1__id_1", "due", "_id", 1, 1, false, false},       /* due items in order */
+    /* SQLite's UNIQUE (owner_id, name) of devices */
+    {"devices", "owner_id_1_name_1", "owner_id", "name", 1, 1, true, false},
     {"idempotency", "exp_ttl", "exp", NULL, 1, 0, false, true},
     {"idempotency", "c_1", "c", NULL, 1, 0, false, false}, /* purge by age */
 };
@@ -235,7 +237,7 @@ const char *store_backend_missing(const char *backend)
         return NULL;
     /* Every entity without a MongoDB twin (docs/store.md, "Adding an entity"); an
      * entity file added to store/ without a twin must be named here too. */
-    return "devices, commands, activity (history and events), "
+    return "commands, activity (history and events), "
            "notifications, telemetry, device logs, shadow history, device groups, jobs, "
            "job executions, provisioning templates, rules, rule dead letters and webhook "
            "outbox, alarms";

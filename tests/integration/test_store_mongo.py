@@ -24,7 +24,7 @@ class StoreMongoTest(unittest.TestCase):
                        "mqtt://127.0.0.1:0"], timeout=30)
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("mongodb backend does not hold these entities yet", res.stderr)
-        self.assertIn("devices", res.stderr)
+        self.assertIn("commands", res.stderr)
         self.assertNotIn("Pa55-in-uri", res.stderr + res.stdout)
         self.assertEqual(sanitizer_findings(res.stderr), [])
 

@@ -621,6 +621,12 @@ Test(store_app, device_list_filters_and_count)
     f = (store_device_filter){.name_prefix = "%"};
     cr_assert_eq(store_device_count(tx, "o1", &f, &n), 0);
     cr_assert_eq(n, 0, "no LIKE wildcards");
+    f = (store_device_filter){.name_prefix = "kitchen."};
+    cr_assert_eq(store_device_count(tx, "o1", &f, &n), 0);
+    cr_assert_eq(n, 0, "no regex syntax either");
+    f = (store_device_filter){.name_prefix = "hall-"};
+    cr_assert_eq(store_device_count(tx, "o1", &f, &n), 0);
+    cr_assert_eq(n, 2);
     cr_assert_eq(store_device_count(tx, "o1", NULL, &n), 0);
     cr_assert_eq(n, 5);
     cr_assert_eq(store_device_count(tx, "o3", NULL, &n), 0);
@@ -630,7 +636,11 @@ Test(store_app, device_list_filters_and_count)
 Test(store_app, device_list_skips_corrupt_rows_and_cursor_moves_on)
 {
     device("o1", "d1", "a", "t");
-    exec("INSERT INTO devices VALUES ('d2', 'o1', 'b', 't', x'00')");
+    if (st->mpool) /* the keys the store owns, no version: damaged */
+        mongo_put("devices", BCON_NEW("_id", BCON_UTF8("d2"), "owner_id", BCON_UTF8("o1"), "name",
+                                      BCON_UTF8("b"), "type", BCON_UTF8("t")));
+    else
+        exec("INSERT INTO devices VALUES ('d2', 'o1', 'b', 't', x'00')");
     device("o1", "d4", "d", "t");
     ids l = {0};
     store_page pg;
@@ -686,6 +696,39 @@ Test(store_app, device_delete)
     cr_assert_eq(store_device_delete(tx, "o1", "d1"), 0);
     cr_assert_eq(store_device_delete(tx, "o1", "d1"), STORE_ENOTFOUND);
     device("o1", "d2", "lamp", "light"); /* the name is free again */
+}
+
+Test(store_app, device_delete_takes_its_shadows)
+{
+    device("o1", "d1", "lamp", "light");
+    device("o1", "d2", "fan", "light");
+    bson_t s = BSON_INITIALIZER, *got = NULL;
+    cr_assert_eq(store_shadow_put(tx, "d1", "", 1, 1000, &s), 0);
+    cr_assert_eq(store_shadow_put(tx, "d1", "cfg", 1, 1000, &s), 0);
+    cr_assert_eq(store_shadow_put(tx, "d2", "", 1, 1000, &s), 0);
+    cr_assert_eq(store_device_delete(tx, "o1", "d1"), 0);
+    cr_assert_eq(store_shadow_get(tx, "d1", "", &got), STORE_ENOTFOUND);
+    cr_assert_eq(store_shadow_get(tx, "d1", "cfg", &got), STORE_ENOTFOUND);
+    cr_assert_eq(store_shadow_get(tx, "d2", "", &got), 0, "another device's stays");
+    bson_destroy(got);
+    bson_destroy(&s);
+}
+
+Test(store_app, device_update_repairs_a_corrupt_document)
+{
+    if (st->mpool)
+        mongo_put("devices", BCON_NEW("_id", BCON_UTF8("d1"), "owner_id", BCON_UTF8("o1"), "name",
+                                      BCON_UTF8("lamp"), "type", BCON_UTF8("light")));
+    else
+        exec("INSERT INTO devices VALUES ('d1', 'o1', 'lamp', 'light', x'00')");
+    bson_t *d, attrs = BSON_INITIALIZER, doc = BSON_INITIALIZER;
+    cr_assert_eq(store_device_get(tx, "o1", "d1", &d), STORE_ECORRUPT);
+    cr_assert_eq(store_device_update(tx, "o1", "d1", "x", NULL, NULL), STORE_ECORRUPT);
+    cr_assert_eq(store_device_update(tx, "o1", "d1", NULL, &attrs, &doc), 0);
+    cr_assert_eq(store_device_get(tx, "o1", "d1", &d), 0);
+    cr_assert_str_eq(str(d, "name"), "lamp");
+    cr_assert_str_eq(str(d, "type"), "light");
+    bson_destroy(d);
 }
 
 Test(store_app, device_count_owned_counts_one_owner)
