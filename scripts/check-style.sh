@@ -2,7 +2,8 @@
 # Style checks CI enforces: no banned functions in our C sources, clang-format clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+# Tracked and new (untracked, not ignored) files: a new file is checked before its commit.
+files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 bad=$(grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' $files || true)
 if [ -n "$bad" ]; then
   echo "banned functions (use sized, checked variants):"
