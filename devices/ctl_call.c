@@ -155,12 +155,12 @@ static void count(ctl *c, int status)
 }
 
 const uint64_t ctl_call_bounds_us[CTL_CALL_BUCKETS] = {
-    1000,   2500,    5000,    10000,   25000,    50000,    100000,
+    1000,   2500,   5000,    10000,   25000,    50000,    100000,
     250000, 500000, 1000000, 2500000, 10000000, 30000000,
 };
 
-#define DUR_ADD(a, v)                                                                          \
-    atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + (v),         \
+#define DUR_ADD(a, v)                                                                              \
+    atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + (v),            \
                           memory_order_relaxed)
 
 /* The round trip into this loop's histogram (single writer: no read-modify-write). */

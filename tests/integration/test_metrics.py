@@ -124,6 +124,8 @@ class Metrics(unittest.TestCase):
             "iotcloud_tls_handshakes_total": "counter",
             "iotcloud_http_requests_total": "counter",
             "iotcloud_http_request_duration_seconds": "histogram",
+            "iotcloud_store_commit_duration_seconds": "histogram",
+            "iotcloud_device_call_duration_seconds": "histogram",
             "iotcloud_store_commits_total": "counter",
             "iotcloud_store_queue_depth": "gauge",
             "iotcloud_device_call_outcomes_total": "counter",
@@ -276,6 +278,70 @@ class Metrics(unittest.TestCase):
         self.assertEqual(d("iotcloud_http_request_duration_seconds_bucket", le="+Inf"), 5)
         # the scrapes themselves are on their own server: not counted as API requests
         self.assertEqual(d("iotcloud_http_connections_total"), 5)
+
+    def buckets(self, fams, name):
+        """The (le, cumulative count) pairs of an unlabelled histogram, le ascending."""
+        out = sorted((float(dict(lb)["le"].replace("Inf", "inf")), v)
+                     for (n, lb), v in fams[name]["samples"].items() if n == name + "_bucket")
+        self.assertGreater(len(out), 2, name)
+        self.assertEqual(out[-1][0], float("inf"))
+        for (_, a), (_, b) in zip(out, out[1:]):
+            self.assertLessEqual(a, b, (name, out))  # cumulative: never decreasing
+        self.assertEqual(out[-1][1], self.v(fams, name + "_count"))
+        return out
+
+    def test_store_commit_histogram(self):
+        tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
+        self.assertEqual(tok.status, 200, tok.raw)
+        t0 = time.monotonic()
+        before = self.scrape()
+        n = 4
+        for _ in range(n):  # each write answers after its commit
+            body = {"name": "h-" + os.urandom(6).hex(), "generate_key": True}
+            r = self.http.call("POST", "/v1/devices", body, token=tok.json["access_token"])
+            self.assertEqual(r.status, 201, r.raw)
+        after = self.scrape()
+        elapsed = time.monotonic() - t0
+        name = "iotcloud_store_commit_duration_seconds"
+        self.assertEqual(after[name]["type"], "histogram")
+        for f in (before, after):  # one snapshot: every commit is in the histogram
+            self.assertEqual(self.v(f, name + "_count"), self.v(f, "iotcloud_store_commits_total"))
+            self.buckets(f, name)
+        dc = self.v(after, name + "_count") - self.v(before, name + "_count")
+        ds = self.v(after, name + "_sum") - self.v(before, name + "_sum")
+        self.assertGreaterEqual(dc, n)
+        # commits run one at a time on the store thread: their durations fit in the window
+        self.assertGreater(ds, 0)
+        self.assertLessEqual(ds, elapsed)
+
+    def test_device_call_histogram(self):
+        tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
+        self.assertEqual(tok.status, 200, tok.raw)
+        token = tok.json["access_token"]
+        body = {"name": "hc-" + os.urandom(6).hex(), "generate_key": True}
+        r = self.http.call("POST", "/v1/devices", body, token=token)
+        self.assertEqual(r.status, 201, r.raw)
+        dev = r.json["id"]
+        name = "iotcloud_device_call_duration_seconds"
+        t0 = time.monotonic()
+        before = self.scrape()
+        n = 3
+        for _ in range(n):  # never connected: each call goes through ctl and ends 503
+            c = self.http.call("GET", "/v1/devices/%s/mac" % dev, token=token)
+            self.assertEqual(c.status, 503, c.raw)
+        after = self.scrape()
+        elapsed = time.monotonic() - t0
+        self.assertEqual(after[name]["type"], "histogram")
+        d = lambda s: self.v(after, name + s) - self.v(before, name + s)
+        self.assertEqual(d("_count"), n)
+        self.assertEqual(d("_count"), self.v(after, "iotcloud_device_call_outcomes_total",
+                                             outcome="offline")
+                         - self.v(before, "iotcloud_device_call_outcomes_total",
+                                  outcome="offline"))
+        self.assertGreater(d("_sum"), 0)
+        self.assertLessEqual(d("_sum"), elapsed)  # calls were one after another
+        b0, b1 = self.buckets(before, name), self.buckets(after, name)
+        self.assertEqual(b1[-1][1] - b0[-1][1], n)
 
     def test_tls_handshakes_by_outcome(self):
         before = self.scrape()
