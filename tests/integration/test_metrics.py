@@ -24,6 +24,7 @@ from harness import (CONNACK, HOST, PUBACK, SUBACK, WAIT, Client, RawClient, ack
                      connect_pkt, free_port, iotcloud_bin, iotcloud_only, run_cli,
                      subscribe_pkt, uniq)
 from http_harness import Http, HttpServer
+from test_devsim import DeviceProc, devsim_bin
 
 PW = "Corr3ct-horse-battery-staple"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -342,6 +343,47 @@ class Metrics(unittest.TestCase):
         self.assertLessEqual(d("_sum"), elapsed)  # calls were one after another
         b0, b1 = self.buckets(before, name), self.buckets(after, name)
         self.assertEqual(b1[-1][1] - b0[-1][1], n)
+
+    def test_device_call_histogram_answered(self):
+        """A real device (devsim) answers: REST -> device -> REST round trips counted."""
+        tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
+        token = tok.json["access_token"]
+        body = {"name": "ha-" + os.urandom(6).hex(), "generate_key": True}
+        r = self.http.call("POST", "/v1/devices", body, token=token)
+        self.assertEqual(r.status, 201, r.raw)
+        dev = r.json["id"]
+        r = self.http.call("POST", "/v1/devices/%s/secret" % dev, token=token)
+        self.assertEqual(r.status, 201, r.raw)
+        d = tempfile.mkdtemp(prefix="iotcloud-itest-")
+        secrets = os.path.join(d, "secrets")
+        with open(secrets, "w") as f:
+            f.write("%s %s\n" % (dev, r.json["secret"]))
+        p = DeviceProc([devsim_bin(), "--host", HOST, "--port", str(self.srv.tls_port),
+                        "--cafile", self.srv.cafile, "--secrets", secrets])
+        try:
+            deadline = time.monotonic() + 15
+            while not self.http.call("GET", "/v1/devices/" + dev, token=token).json["online"]:
+                self.assertLess(time.monotonic(), deadline, p.text())
+                time.sleep(0.05)
+            name = "iotcloud_device_call_duration_seconds"
+            t0 = time.monotonic()
+            before = self.scrape()
+            n = 5
+            for _ in range(n):
+                c = self.http.call("GET", "/v1/devices/%s/mac" % dev, token=token)
+                self.assertEqual(c.status, 200, c.raw)
+            after = self.scrape()
+            elapsed = time.monotonic() - t0
+            dv = lambda s, **lb: self.v(after, s, **lb) - self.v(before, s, **lb)
+            self.assertEqual(dv(name + "_count"), n)
+            self.assertEqual(dv("iotcloud_device_call_outcomes_total", outcome="answered"), n)
+            self.assertGreater(dv(name + "_sum"), 0)
+            self.assertLessEqual(dv(name + "_sum"), elapsed)
+            self.buckets(after, name)
+        finally:
+            rc, out = p.stop()
+            shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(rc, 0, out)
 
     def test_tls_handshakes_by_outcome(self):
         before = self.scrape()
