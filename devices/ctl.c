@@ -143,4 +143,11 @@ void ctl_stats_get(ctl *c, ctl_stats *out)
     out->malformed = LOAD(malformed);
     out->device_errors = LOAD(device_errors);
     out->late_dropped = LOAD(late_dropped);
+    memset(out->dur_bucket, 0, sizeof out->dur_bucket);
+    out->dur_sum_us = 0;
+    for (size_t i = 0; i < CTL_MAX_LOOPS; i++) {
+        for (size_t b = 0; b <= CTL_CALL_BUCKETS; b++)
+            out->dur_bucket[b] += LOAD(dur[i].bucket[b]);
+        out->dur_sum_us += LOAD(dur[i].sum_us);
+    }
 }

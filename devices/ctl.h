@@ -89,9 +89,18 @@ typedef struct ctl_presence_info {
 /** What this process knows of @dev's presence. Thread-safe. */
 void ctl_presence(ctl *c, const char *dev, ctl_presence_info *out);
 
+/** Bucket bounds (µs, upper, inclusive) of the call duration histogram. */
+#define CTL_CALL_BUCKETS 13
+extern const uint64_t ctl_call_bounds_us[CTL_CALL_BUCKETS];
+
 typedef struct ctl_stats {
     unsigned long long calls, answered, timeouts, offline, busy, malformed, device_errors,
         late_dropped;
+    /* calls answered to their caller (every outcome but cancelled), per bucket of
+     * ctl_call_bounds_us (not cumulative; the last one: slower than every bound), from
+     * ctl_call_start to the answer, and their total duration */
+    unsigned long long dur_bucket[CTL_CALL_BUCKETS + 1];
+    unsigned long long dur_sum_us;
 } ctl_stats;
 void ctl_stats_get(ctl *c, ctl_stats *out);
 

@@ -50,6 +50,7 @@ struct ctl_call {
     int open_handles;
     uint32_t retry_ms;
     uint64_t sent_us;
+    uint64_t start_us; /* ctl_call_start: the round trip's start */
     ctl_cb cb;
     void *arg;
 };
@@ -153,6 +154,27 @@ static void count(ctl *c, int status)
     }
 }
 
+const uint64_t ctl_call_bounds_us[CTL_CALL_BUCKETS] = {
+    1000,   2500,   5000,    10000,   25000,    50000,    100000,
+    250000, 500000, 1000000, 2500000, 10000000, 30000000,
+};
+
+#define DUR_ADD(a, v)                                                                              \
+    atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + (v),            \
+                          memory_order_relaxed)
+
+/* The round trip into this loop's histogram (single writer: no read-modify-write). */
+static void record_duration(ctl_call *k)
+{
+    uint64_t us = clock_mono_us() - k->start_us;
+    size_t b = 0;
+    while (b < CTL_CALL_BUCKETS && us > ctl_call_bounds_us[b])
+        b++;
+    ctl__dur *d = &k->lp->c->dur[k->lp->index];
+    DUR_ADD(d->bucket[b], 1);
+    DUR_ADD(d->sum_us, us);
+}
+
 /* Answers the caller (unless cancelled), leaves the table and frees after the timers. */
 static void finish(ctl_call *k, ctl_reply *r)
 {
@@ -161,8 +183,10 @@ static void finish(ctl_call *k, ctl_reply *r)
     uv_timer_stop(&k->deadline);
     uv_timer_stop(&k->retry);
     count(k->lp->c, r->status);
-    if (!k->cancelled)
+    if (!k->cancelled) {
+        record_duration(k);
         k->cb(k->arg, r);
+    }
     uv_close((uv_handle_t *)&k->deadline, on_closed);
     uv_close((uv_handle_t *)&k->retry, on_closed);
 }
@@ -444,6 +468,7 @@ ctl_call *ctl_call_start(ctl *c, const char *dev, const char *api, const bson_t 
         return NULL;
     k->cb = cb;
     k->arg = arg;
+    k->start_us = clock_mono_us();
     k->state = K_QUEUED;
     CTL_COUNT(c, calls);
     if (strlen(dev) == 0 || strlen(dev) > CTL_DEV_MAX || !api_ok(api))

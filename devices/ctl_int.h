@@ -125,6 +125,15 @@ void ctl__dev_presence(ctl__dev *d, bool online, int64_t at_ms);
 
 typedef struct ctl__loop ctl__loop;
 
+/* One loop's call durations (ctl_stats.dur_*): written by that loop only (a relaxed load
+ * and store, no read-modify-write), summed by a scrape. Padded to 128 bytes so loops
+ * rarely share a cache line (struct ctl comes from calloc: no 64-byte alignment). */
+typedef struct ctl__dur {
+    _Atomic unsigned long long bucket[CTL_CALL_BUCKETS + 1];
+    _Atomic unsigned long long sum_us;
+    unsigned long long pad_;
+} ctl__dur;
+
 struct ctl {
     broker *b;
     ctl_opts o;
@@ -134,6 +143,7 @@ struct ctl {
     dev_events ev;                   /* the device-event bus ctl publishes to (devices/events.h) */
     _Atomic unsigned long long calls, answered, timeouts, offline, busy, malformed, device_errors,
         late_dropped;
+    ctl__dur dur[CTL_MAX_LOOPS]; /* by loop index */
 };
 
 #define CTL_COUNT(c, field) atomic_fetch_add_explicit(&(c)->field, 1, memory_order_relaxed)

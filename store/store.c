@@ -276,17 +276,26 @@ static unsigned long long hist_pct(const store *st, unsigned p)
     return st->commit_max_us;
 }
 
+const uint64_t store_commit_bounds_us[STORE_COMMIT_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+};
+
 void store__stats_commit(store *st, size_t njobs, uint64_t commit_us)
 {
     int b = 0;
+    size_t pb = 0;
     while (b < STORE_HIST_BUCKETS - 1 && (commit_us >> (b + 1)))
         b++;
+    while (pb < STORE_COMMIT_BUCKETS && commit_us > store_commit_bounds_us[pb])
+        pb++;
     pthread_mutex_lock(&st->qlock);
     st->batches++;
     if (njobs > st->batch_max)
         st->batch_max = njobs;
     st->commits++;
     st->hist[b]++;
+    st->commit_bucket[pb]++;
+    st->commit_sum_us += commit_us;
     if (commit_us > st->commit_max_us)
         st->commit_max_us = commit_us;
     pthread_mutex_unlock(&st->qlock);
@@ -307,6 +316,8 @@ void store_stats_get(store *st, store_stats *out)
     out->commit_us_p50 = hist_pct(st, 50);
     out->commit_us_p99 = hist_pct(st, 99);
     out->commit_us_max = st->commit_max_us;
+    memcpy(out->commit_bucket, st->commit_bucket, sizeof out->commit_bucket);
+    out->commit_sum_us = st->commit_sum_us;
     pthread_mutex_unlock(&st->qlock);
     out->rows_skipped = atomic_load(&st->rows_skipped);
     out->checkpoints = atomic_load(&st->checkpoints);

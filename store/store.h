@@ -128,6 +128,10 @@ int store_restore(const char *src_path, const char *db_path, char *err, size_t e
  *  `iotcloud doctor`. 0, or <0 with @err. */
 int store_probe(const char *path, char *err, size_t errlen);
 
+/** Bucket bounds (µs, upper, inclusive) of the commit latency histogram. */
+#define STORE_COMMIT_BUCKETS 12
+extern const uint64_t store_commit_bounds_us[STORE_COMMIT_BUCKETS];
+
 /** Counters for a metrics endpoint. Thread-safe snapshot. */
 typedef struct store_stats {
     unsigned long long jobs;          /* jobs completed */
@@ -141,6 +145,10 @@ typedef struct store_stats {
     unsigned long long commit_us_max;
     unsigned long long rows_skipped; /* corrupt rows reported and skipped */
     unsigned long long checkpoints;  /* WAL checkpoints run off the commit path */
+    /* commits per bucket of store_commit_bounds_us (not cumulative; the last one: slower
+     * than every bound) and their total duration, for a Prometheus histogram */
+    unsigned long long commit_bucket[STORE_COMMIT_BUCKETS + 1];
+    unsigned long long commit_sum_us;
 } store_stats;
 
 void store_stats_get(store *st, store_stats *out);

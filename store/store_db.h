@@ -46,6 +46,7 @@ struct store {
     unsigned long long jobs, jobs_failed, batches, batch_max, depth, depth_max;
     unsigned long long commit_max_us, commits;
     unsigned long long hist[STORE_HIST_BUCKETS];
+    unsigned long long commit_bucket[STORE_COMMIT_BUCKETS + 1], commit_sum_us;
     atomic_ullong rows_skipped;
 
     /* WAL checkpoints off the commit path (checkpoint.c) */

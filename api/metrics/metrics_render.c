@@ -231,6 +231,10 @@ static void render_store(const api *a, prom_buf *b)
         metrics__family(b, q[i][0], "gauge", q[i][1]);
         metrics__sample_us(b, q[i][0], NULL, qv[i]);
     }
+    metrics__family(b, "iotcloud_store_commit_duration_seconds", "histogram",
+                    "store transaction commit latency (fsync included)");
+    metrics__histogram(b, "iotcloud_store_commit_duration_seconds", store_commit_bounds_us,
+                       s.commit_bucket, STORE_COMMIT_BUCKETS, s.commit_sum_us);
 }
 
 static void render_devices(const api *a, prom_buf *b)
@@ -250,6 +254,10 @@ static void render_devices(const api *a, prom_buf *b)
         counters(b, rows, 2, "counter");
         labelled(b, "iotcloud_device_call_outcomes_total", "counter",
                  "device control calls ended, by outcome", "outcome", out, v, 6);
+        metrics__family(b, "iotcloud_device_call_duration_seconds", "histogram",
+                        "device call round trip, from the REST request to its answer");
+        metrics__histogram(b, "iotcloud_device_call_duration_seconds", ctl_call_bounds_us,
+                           s.dur_bucket, CTL_CALL_BUCKETS, s.dur_sum_us);
     }
     if (a->dl) {
         devlog_stats s;

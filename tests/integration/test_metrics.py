@@ -24,6 +24,7 @@ from harness import (CONNACK, HOST, PUBACK, SUBACK, WAIT, Client, RawClient, ack
                      connect_pkt, free_port, iotcloud_bin, iotcloud_only, run_cli,
                      subscribe_pkt, uniq)
 from http_harness import Http, HttpServer
+from test_devsim import DeviceProc, devsim_bin
 
 PW = "Corr3ct-horse-battery-staple"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -124,6 +125,8 @@ class Metrics(unittest.TestCase):
             "iotcloud_tls_handshakes_total": "counter",
             "iotcloud_http_requests_total": "counter",
             "iotcloud_http_request_duration_seconds": "histogram",
+            "iotcloud_store_commit_duration_seconds": "histogram",
+            "iotcloud_device_call_duration_seconds": "histogram",
             "iotcloud_store_commits_total": "counter",
             "iotcloud_store_queue_depth": "gauge",
             "iotcloud_device_call_outcomes_total": "counter",
@@ -276,6 +279,111 @@ class Metrics(unittest.TestCase):
         self.assertEqual(d("iotcloud_http_request_duration_seconds_bucket", le="+Inf"), 5)
         # the scrapes themselves are on their own server: not counted as API requests
         self.assertEqual(d("iotcloud_http_connections_total"), 5)
+
+    def buckets(self, fams, name):
+        """The (le, cumulative count) pairs of an unlabelled histogram, le ascending."""
+        out = sorted((float(dict(lb)["le"].replace("Inf", "inf")), v)
+                     for (n, lb), v in fams[name]["samples"].items() if n == name + "_bucket")
+        self.assertGreater(len(out), 2, name)
+        self.assertEqual(out[-1][0], float("inf"))
+        for (_, a), (_, b) in zip(out, out[1:]):
+            self.assertLessEqual(a, b, (name, out))  # cumulative: never decreasing
+        self.assertEqual(out[-1][1], self.v(fams, name + "_count"))
+        return out
+
+    def test_store_commit_histogram(self):
+        tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
+        self.assertEqual(tok.status, 200, tok.raw)
+        t0 = time.monotonic()
+        before = self.scrape()
+        n = 4
+        for _ in range(n):  # each write answers after its commit
+            body = {"name": "h-" + os.urandom(6).hex(), "generate_key": True}
+            r = self.http.call("POST", "/v1/devices", body, token=tok.json["access_token"])
+            self.assertEqual(r.status, 201, r.raw)
+        after = self.scrape()
+        elapsed = time.monotonic() - t0
+        name = "iotcloud_store_commit_duration_seconds"
+        self.assertEqual(after[name]["type"], "histogram")
+        for f in (before, after):  # one snapshot: every commit is in the histogram
+            self.assertEqual(self.v(f, name + "_count"), self.v(f, "iotcloud_store_commits_total"))
+            self.buckets(f, name)
+        dc = self.v(after, name + "_count") - self.v(before, name + "_count")
+        ds = self.v(after, name + "_sum") - self.v(before, name + "_sum")
+        self.assertGreaterEqual(dc, n)
+        # commits run one at a time on the store thread: their durations fit in the window
+        self.assertGreater(ds, 0)
+        self.assertLessEqual(ds, elapsed)
+
+    def test_device_call_histogram(self):
+        tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
+        self.assertEqual(tok.status, 200, tok.raw)
+        token = tok.json["access_token"]
+        body = {"name": "hc-" + os.urandom(6).hex(), "generate_key": True}
+        r = self.http.call("POST", "/v1/devices", body, token=token)
+        self.assertEqual(r.status, 201, r.raw)
+        dev = r.json["id"]
+        name = "iotcloud_device_call_duration_seconds"
+        t0 = time.monotonic()
+        before = self.scrape()
+        n = 3
+        for _ in range(n):  # never connected: each call goes through ctl and ends 503
+            c = self.http.call("GET", "/v1/devices/%s/mac" % dev, token=token)
+            self.assertEqual(c.status, 503, c.raw)
+        after = self.scrape()
+        elapsed = time.monotonic() - t0
+        self.assertEqual(after[name]["type"], "histogram")
+        d = lambda s: self.v(after, name + s) - self.v(before, name + s)
+        self.assertEqual(d("_count"), n)
+        self.assertEqual(d("_count"), self.v(after, "iotcloud_device_call_outcomes_total",
+                                             outcome="offline")
+                         - self.v(before, "iotcloud_device_call_outcomes_total",
+                                  outcome="offline"))
+        self.assertGreater(d("_sum"), 0)
+        self.assertLessEqual(d("_sum"), elapsed)  # calls were one after another
+        b0, b1 = self.buckets(before, name), self.buckets(after, name)
+        self.assertEqual(b1[-1][1] - b0[-1][1], n)
+
+    def test_device_call_histogram_answered(self):
+        """A real device (devsim) answers: REST -> device -> REST round trips counted."""
+        tok = self.http.call("POST", "/v1/auth/login", {"username": "ops", "password": PW})
+        token = tok.json["access_token"]
+        body = {"name": "ha-" + os.urandom(6).hex(), "generate_key": True}
+        r = self.http.call("POST", "/v1/devices", body, token=token)
+        self.assertEqual(r.status, 201, r.raw)
+        dev = r.json["id"]
+        r = self.http.call("POST", "/v1/devices/%s/secret" % dev, token=token)
+        self.assertEqual(r.status, 201, r.raw)
+        d = tempfile.mkdtemp(prefix="iotcloud-itest-")
+        secrets = os.path.join(d, "secrets")
+        with open(secrets, "w") as f:
+            f.write("%s %s\n" % (dev, r.json["secret"]))
+        p = DeviceProc([devsim_bin(), "--host", HOST, "--port", str(self.srv.tls_port),
+                        "--cafile", self.srv.cafile, "--secrets", secrets])
+        try:
+            deadline = time.monotonic() + 15
+            while not self.http.call("GET", "/v1/devices/" + dev, token=token).json["online"]:
+                self.assertLess(time.monotonic(), deadline, p.text())
+                time.sleep(0.05)
+            name = "iotcloud_device_call_duration_seconds"
+            t0 = time.monotonic()
+            before = self.scrape()
+            n = 5
+            for _ in range(n):
+                c = self.http.call("GET", "/v1/devices/%s/mac" % dev, token=token)
+                self.assertEqual(c.status, 200, c.raw)
+            after = self.scrape()
+            elapsed = time.monotonic() - t0
+            dv = lambda s, **lb: self.v(after, s, **lb) - self.v(before, s, **lb)
+            self.assertEqual(dv(name + "_count"), n)
+            self.assertEqual(dv("iotcloud_device_call_outcomes_total", outcome="answered"), n)
+            self.assertGreater(dv(name + "_sum"), 0)
+            self.assertLessEqual(dv(name + "_sum"), elapsed)
+            self.buckets(after, name)
+        finally:
+            rc, out = p.stop()
+            shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(rc, 0, out)
 
     def test_tls_handshakes_by_outcome(self):
         before = self.scrape()
