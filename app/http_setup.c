@@ -24,12 +24,11 @@
 #include "api/web/web.h"
 #include "api/telemetry/telemetry.h"
 
-static int start_notifier(app_http *h, const iot_config *cfg, store *st)
+void app_http_notify_opts(const iot_config *cfg, store *st, notify_opts *no)
 {
-    char err[256];
     const char *pw = getenv("IOTCLOUD_SMTP_PASSWORD");
     const char *sms_pw = getenv("IOTCLOUD_SMS_PASSWORD");
-    notify_opts no = {
+    *no = (notify_opts){
         .st = st,
         .smtp_url = cfg->smtp_url,
         .smtp_user = cfg->smtp_user[0] ? cfg->smtp_user : NULL,
@@ -42,6 +41,13 @@ static int start_notifier(app_http *h, const iot_config *cfg, store *st)
             sms_pw && sms_pw[0] ? sms_pw : (cfg->sms_password[0] ? cfg->sms_password : NULL),
         .sms_from = cfg->sms_from,
     };
+}
+
+static int start_notifier(app_http *h, const iot_config *cfg, store *st)
+{
+    char err[256];
+    notify_opts no;
+    app_http_notify_opts(cfg, st, &no);
     if (!(h->nt = notify_start(&no, err, sizeof err))) {
         log_error("notifier: %s", err);
         return -1;

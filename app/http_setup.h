@@ -37,6 +37,9 @@ typedef struct app_http {
 /** Builds the server and the routes; @start_notifier false for CLI use (`iotcloud routes`).
  *  0, or -1 after logging why. */
 int app_http_open(app_http *h, const iot_config *cfg, store *st, bool start_notifier);
+/** The notifier options @cfg names (passwords from $IOTCLOUD_SMTP_PASSWORD /
+ *  $IOTCLOUD_SMS_PASSWORD first); the strings point into @cfg and the environment. */
+void app_http_notify_opts(const iot_config *cfg, store *st, notify_opts *no);
 /** Hands the device identity to the API (mqtt host/port and certificate days from @cfg)
  *  and builds the first CRL (store_sync: before or after store_start, before the loops).
  *  0 or -1 after logging. */

@@ -578,6 +578,7 @@ static int run(const iot_config *cfg, int argc, char **argv)
     if (add_listeners(srv, cfg, br, &web, &ws) < 0)
         goto out;
     reload_init(&reld, cfg, argc, argv, &cp, &tls, srv, br);
+    reld.nt = web.nt;
     if (app_admin_start(&adm, cfg->data_dir, &reld, srv, err, sizeof err) < 0) {
         log_error("%s", err);
         goto out;

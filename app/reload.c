@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/http_setup.h"
 #include "common/log.h"
 
 /* Keys a reload applies; every other changed key needs a restart. The TLS files are
  * re-read whether or not their names changed (a renewed certificate keeps its name). */
 static const char *const live_keys[] = {
-    "cert", "key", "cafile", "log-level", "allow-anonymous", "max-keepalive"};
+    "cert",          "key",      "cafile",    "log-level",     "allow-anonymous",
+    "max-keepalive", "smtp-url", "smtp-user", "smtp-password", "smtp-from",
+    "smtp-insecure", "sms-url",  "sms-user",  "sms-password",  "sms-from"};
 
 static bool is_live(const char *key)
 {
@@ -74,8 +77,44 @@ static int reparse(const app_reload *r, iot_config *n, char *msg, size_t msglen)
     return 0;
 }
 
-static void apply_live(app_reload *r, const iot_config *n)
+/* The notifier's new channels for @n, checked before anything is applied. *out stays NULL
+ * without a notifier (CLI use). */
+static int new_notify_settings(const app_reload *r, const iot_config *n, notify_settings **out,
+                               char *msg, size_t msglen)
 {
+    char err[256];
+    notify_opts no;
+    *out = NULL;
+    if (!r->nt)
+        return 0;
+    app_http_notify_opts(n, NULL, &no);
+    if (!(*out = notify_settings_new(&no, err, sizeof err))) {
+        snprintf(msg, msglen, "mail/SMS settings refused, the old ones stay: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The mail and SMS keys in force after a reload (secrets included: compared, never shown). */
+static void keep_notify(iot_config *cur, const iot_config *n)
+{
+    memcpy(cur->smtp_url, n->smtp_url, sizeof cur->smtp_url);
+    memcpy(cur->smtp_user, n->smtp_user, sizeof cur->smtp_user);
+    memcpy(cur->smtp_password, n->smtp_password, sizeof cur->smtp_password);
+    memcpy(cur->smtp_from, n->smtp_from, sizeof cur->smtp_from);
+    cur->smtp_insecure = n->smtp_insecure;
+    memcpy(cur->sms_url, n->sms_url, sizeof cur->sms_url);
+    memcpy(cur->sms_user, n->sms_user, sizeof cur->sms_user);
+    memcpy(cur->sms_password, n->sms_password, sizeof cur->sms_password);
+    memcpy(cur->sms_from, n->sms_from, sizeof cur->sms_from);
+}
+
+static void apply_live(app_reload *r, const iot_config *n, notify_settings *ns)
+{
+    if (ns) {
+        notify_settings_apply(r->nt, ns);
+        keep_notify(&r->cur, n);
+    }
     enum log_level lvl;
     if (log_level_parse(n->log_level, &lvl) == 0)
         log_set_level(lvl);
@@ -95,17 +134,18 @@ int app_reload_run(app_reload *r, char *msg, size_t msglen)
     static iot_config n; /* one caller at a time; too large for a thread's stack frame */
     char err[512];
     net_tls_opts o;
-    if (reparse(r, &n, msg, msglen) < 0)
+    notify_settings *ns;
+    if (reparse(r, &n, msg, msglen) < 0 || new_notify_settings(r, &n, &ns, msg, msglen) < 0)
         return -1;
     if (r->srv) {
         if (tls_files(r, &n, &o, msg, msglen) < 0)
-            return -1;
+            goto refused;
         if (net_server_tls_reload(r->srv, &o, err, sizeof err) < 0) {
             snprintf(msg, msglen, "certificate not loaded, the old one stays: %s", err);
-            return -1;
+            goto refused;
         }
     }
-    apply_live(r, &n);
+    apply_live(r, &n, ns);
     char keys[384] = "";
     restart_list rl = {.p = keys, .cap = sizeof keys};
     config_each_changed(&r->cur, &n, note_restart, &rl);
@@ -114,4 +154,7 @@ int app_reload_run(app_reload *r, char *msg, size_t msglen)
              r->cur.allow_anonymous ? "true" : "false", r->cur.max_keepalive,
              rl.n ? "; changed but kept until a restart: " : "", keys);
     return 0;
+refused:
+    notify_settings_free(ns);
+    return -1;
 }

@@ -7,7 +7,9 @@
  * the certificate, key and CA must load (and match) before anything is applied; else the
  * reload is refused with a message and the server keeps everything it had. Applied:
  * the TLS context of the connections accepted from then on (open connections keep
- * theirs), log-level, allow-anonymous and max-keepalive (for the CONNECTs that follow).
+ * theirs), log-level, allow-anonymous and max-keepalive (for the CONNECTs that follow),
+ * the SMTP and SMS gateway settings (smtp-*, sms-*: the next delivery uses them, one in
+ * progress finishes with the old ones).
  * Every other changed key is named in the answer as needing a restart, and keeps its
  * value.
  *
@@ -24,6 +26,7 @@
 #include "broker/broker.h"
 #include "ca/ca.h"
 #include "net/net.h"
+#include "notify/notify.h"
 
 typedef struct app_reload {
     int argc;
@@ -33,6 +36,7 @@ typedef struct app_reload {
     net_tls_opts tls;   /* the revocation hook is kept; the files are re-read */
     net_server *srv;    /* NULL: no TLS to reload */
     broker *br;
+    notify *nt; /* NULL: no notifier to hand new mail/SMS settings to */
 } app_reload;
 
 /** Re-reads and applies. 0 with a summary in @msg, or -1 with why it was refused. */

@@ -61,12 +61,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-static int check_opts(const notify_opts *o, char *err, size_t errlen)
+static int check_from(const notify_opts *o, char *err, size_t errlen)
 {
-    if (!o || !o->st) {
-        snprintf(err, errlen, "notifier: no store");
-        return -1;
-    }
     if (o->from && !notify__addr_ok(o->from)) {
         snprintf(err, errlen, "notifier: from must be one plain e-mail address");
         return -1;
@@ -74,11 +70,20 @@ static int check_opts(const notify_opts *o, char *err, size_t errlen)
     return 0;
 }
 
-static int open_channel(notify *n, const notify_opts *o, char *err, size_t errlen)
+static int check_opts(const notify_opts *o, char *err, size_t errlen)
+{
+    if (!o || !o->st) {
+        snprintf(err, errlen, "notifier: no store");
+        return -1;
+    }
+    return check_from(o, err, errlen);
+}
+
+static int open_channel(notify_channel *ch, const notify_opts *o, char *err, size_t errlen)
 {
     if (!o->smtp_url || !o->smtp_url[0]) {
         log_info("notify: log channel (no smtp-url): mail text, codes included, goes to this log");
-        return notify__log_channel(&n->ch);
+        return notify__log_channel(ch);
     }
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
@@ -87,36 +92,91 @@ static int open_channel(notify *n, const notify_opts *o, char *err, size_t errle
     }
     notify_opts oo = *o;
     oo.from = o->from ? o->from : "iotcloud@localhost";
-    if (notify__smtp_channel(&n->ch, &oo, err, errlen) < 0)
+    if (notify__smtp_channel(ch, &oo, err, errlen) < 0)
         return -1;
     log_info("notify: smtp channel, from %s, %s", oo.from,
              o->smtp_insecure ? "STARTTLS when offered (insecure)" : "TLS required");
     return 0;
 }
 
-static int open_sms_channel(notify *n, const notify_opts *o, char *err, size_t errlen)
+static int open_sms_channel(notify_channel *ch, const notify_opts *o, char *err, size_t errlen)
 {
     if (!o->sms_url || !o->sms_url[0]) {
         log_info("notify: sms log channel (no sms-url): SMS text goes to this log");
-        return notify__log_channel_sms(&n->sms);
+        return notify__log_channel_sms(ch);
     }
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
         snprintf(err, errlen, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
         return -1;
     }
-    if (notify__sms_channel(&n->sms, o, err, errlen) < 0)
+    if (notify__sms_channel(ch, o, err, errlen) < 0)
         return -1;
     log_info("notify: sms channel: HTTP gateway%s", o->sms_user ? " with basic auth" : "");
     return 0;
 }
 
+static void close_channel(notify_channel *ch)
+{
+    if (ch->free)
+        ch->free(ch->ctx);
+    *ch = (notify_channel){0};
+}
+
 static void close_channels(notify *n)
 {
-    if (n->ch.free)
-        n->ch.free(n->ch.ctx);
-    if (n->sms.free)
-        n->sms.free(n->sms.ctx);
+    close_channel(&n->ch);
+    close_channel(&n->sms);
+}
+
+notify_settings *notify_settings_new(const notify_opts *o, char *err, size_t errlen)
+{
+    if (check_from(o, err, errlen) < 0)
+        return NULL;
+    notify_settings *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (open_channel(&s->ch, o, err, errlen) < 0 || open_sms_channel(&s->sms, o, err, errlen) < 0) {
+        notify_settings_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void notify_settings_free(notify_settings *s)
+{
+    if (!s)
+        return;
+    close_channel(&s->ch);
+    close_channel(&s->sms);
+    free(s);
+}
+
+void notify_settings_apply(notify *n, notify_settings *s)
+{
+    pthread_mutex_lock(&n->mu);
+    notify_settings *old = n->pending; /* applied twice before a delivery: the last wins */
+    n->pending = s;
+    pthread_mutex_unlock(&n->mu);
+    notify_settings_free(old);
+}
+
+void notify__take_settings(notify *n)
+{
+    pthread_mutex_lock(&n->mu);
+    notify_settings *s = n->pending;
+    n->pending = NULL;
+    pthread_mutex_unlock(&n->mu);
+    if (!s)
+        return;
+    notify_channel ch = n->ch, sms = n->sms;
+    n->ch = s->ch;
+    n->sms = s->sms;
+    s->ch = ch; /* the old ones: no delivery uses them any more */
+    s->sms = sms;
+    notify_settings_free(s);
 }
 
 static int init_sync(notify *n)
@@ -149,7 +209,7 @@ notify *notify_start(const notify_opts *o, char *err, size_t errlen)
     n->st = o->st;
     n->max_attempts = o->max_attempts ? o->max_attempts : 8;
     n->backoff_ms = o->backoff_ms ? o->backoff_ms : 2000;
-    if (open_channel(n, o, err, errlen) < 0 || open_sms_channel(n, o, err, errlen) < 0)
+    if (open_channel(&n->ch, o, err, errlen) < 0 || open_sms_channel(&n->sms, o, err, errlen) < 0)
         goto fail_channel;
     if (init_sync(n) < 0) {
         snprintf(err, errlen, "notifier: cannot create its lock");
@@ -188,6 +248,7 @@ void notify_stop(notify *n)
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thread, NULL);
     close_channels(n);
+    notify_settings_free(n->pending);
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);

@@ -16,8 +16,8 @@
  * channel prints the message to the server log (for a fresh machine without a mail server:
  * the confirmation code appears in the log by design, and only there).
  *
- * Threading: notify_start/notify_stop on the main thread; notify_kick and notify_mail_add
- * (inside a store job) from any thread. The notifier never runs on a worker loop.
+ * Threading: notify_start/notify_stop on the main thread; notify_kick, notify_settings_apply
+ * and notify_mail_add (inside a store job) from any thread. The notifier never runs on a worker loop.
  */
 #ifndef IOT_NOTIFY_NOTIFY_H
 #define IOT_NOTIFY_NOTIFY_H
@@ -66,6 +66,19 @@ int notify_mail_add(store_tx *tx, const char *to, const char *subject, const cha
  *  {to, text, nid}; @subject ignored, may be NULL). Due at @now. 0 or a negative STORE_E*. */
 int notify_device_add(store_tx *tx, int64_t nid, const char *to, const char *subject,
                       const char *text, int64_t now);
+
+/* Channel settings built ahead of a reload (app/reload.c): building checks them (and may
+ * refuse) without touching the running notifier; applying hands them over. */
+typedef struct notify_settings notify_settings;
+
+/** Builds the mail and SMS channels @o names (o->st and the retry fields are ignored). NULL
+ *  with @err when a value is refused. Any thread. */
+notify_settings *notify_settings_new(const notify_opts *o, char *err, size_t errlen);
+/** Thread-safe: hands @s (owned from then on) to @n. The next delivery uses it; one in
+ *  progress finishes with the settings it started with. */
+void notify_settings_apply(notify *n, notify_settings *s);
+/** Frees settings that were never applied (wiping their secrets). NULL is ignored. */
+void notify_settings_free(notify_settings *s);
 
 typedef struct notify_stats {
     unsigned long long sent, retried, failed;

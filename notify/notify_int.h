@@ -74,6 +74,11 @@ int notify__smtp_channel(notify_channel *c, const notify_opts *o, char *err, siz
 #define NOTIFY_POLL_MS     5000    /* longest sleep: catches leases that ended, other writers */
 #define NOTIFY_BACKOFF_CAP 3600000 /* longest retry delay, ms */
 
+struct notify_settings {
+    notify_channel ch;  /* mail */
+    notify_channel sms; /* SMS */
+};
+
 struct notify {
     store *st;
     notify_channel ch;  /* mail */
@@ -84,10 +89,13 @@ struct notify {
     pthread_mutex_t mu; /* guards stop, kicked, stats */
     pthread_cond_t cv;  /* CLOCK_MONOTONIC */
     bool stop, kicked;
+    notify_settings *pending; /* guarded by mu: applied by a reload, taken before a delivery */
     int64_t next_due; /* earliest retry this thread scheduled, wall ms (0: none); thread only */
     notify_stats stats;
 };
 
+/** Switches to settings a reload applied, if any. Notifier thread, between deliveries. */
+void notify__take_settings(notify *n);
 /** Claims a batch of due items and delivers each (stopping early when n->stop is set).
  *  true when a full batch was claimed, so more may be due at once. Notifier thread. */
 bool notify__round(notify *n);

@@ -201,6 +201,7 @@ static void deliver(notify *n, const item *it)
 {
     notify_mail m;
     char why[WHY_MAX], w[STORE_NAME_MAX + NOTIFY_SUBJECT_MAX + 32];
+    notify__take_settings(n);
     const notify_channel *ch = channel_for(n, it, &m);
     if (!ch)
         return;

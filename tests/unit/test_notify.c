@@ -291,6 +291,37 @@ Test(notify, smtp_connection_refused_is_retried_later)
     cr_assert_null(strstr(log, "secret-pw"), "nor a password");
 }
 
+/* A reload's settings (app/reload.c): refused values never reach the notifier; applied
+ * ones are used from the next delivery; unused ones are freed (ASan checks the leaks). */
+Test(notify, settings_apply_switches_the_next_delivery)
+{
+    char err[256] = "", url[128];
+    cr_assert_null(
+        notify_settings_new(&(notify_opts){.smtp_url = "http://127.0.0.1:1"}, err, sizeof err));
+    cr_assert_not_null(strstr(err, "smtp"));
+    cr_assert_null(
+        notify_settings_new(&(notify_opts){.from = "x@y.z\r\nBcc: a@b.c"}, err, sizeof err));
+    notify_settings_free(NULL);
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%d", free_port());
+    notify_opts refused = {.st = st, .smtp_url = url, .smtp_insecure = true, .backoff_ms = 60000};
+    notify *n = start(&refused);
+    cr_assert_eq(add_mail("dave@example.com", "Before", "to a closed port"), 0);
+    notify_kick(n);
+    WAIT_FOR(stats(n).retried == 1, 10000);
+    notify_settings *s1 = notify_settings_new(&refused, err, sizeof err);
+    cr_assert_not_null(s1, "%s", err);
+    notify_settings_apply(n, s1);
+    notify_settings *s2 = notify_settings_new(&(notify_opts){0}, err, sizeof err); /* log */
+    cr_assert_not_null(s2, "%s", err);
+    notify_settings_apply(n, s2); /* the last applied wins */
+    cr_assert_eq(add_mail("erin@example.com", "After", "through the log channel 515051"), 0);
+    notify_kick(n);
+    WAIT_FOR(stats(n).sent == 1, 5000);
+    notify_settings_apply(n, notify_settings_new(&(notify_opts){0}, err, sizeof err));
+    notify_stop(n); /* frees settings applied but never taken */
+    cr_assert_not_null(strstr(read_file(logpath), "through the log channel 515051"));
+}
+
 Test(notify, smtp_gives_up_after_max_attempts)
 {
     char url[64];
